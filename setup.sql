@@ -1,0 +1,220 @@
+-- fintech-reconciliation database schema.
+--
+-- Idempotent: safe to apply any number of times (`recon db init` does). Runs unchanged on
+-- PostgreSQL 14+ and on embedded PostgreSQL (PGlite). Objects are created in the current schema
+-- (search_path), so a deployment may keep them in a schema of its own (DB_SCHEMA).
+--
+-- Money: every amount is stored twice, exactly: `*_minor` bigint integer minor units, and a
+-- readable numeric in major units computed from it with the currency's ISO 4217 exponent.
+
+-- ---------------------------------------------------------------------------------------------
+-- Runs: one row per reconciliation of one processor for one business date.
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS reconciliation_runs (
+    id                              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    run_date                        date NOT NULL,
+    processor_name                  text NOT NULL CHECK (processor_name ~ '^[a-z][a-z0-9_]*$'),
+    status                          text NOT NULL DEFAULT 'running'
+        CHECK (status IN ('running', 'completed', 'failed', 'superseded', 'abandoned')),
+    start_time                      timestamptz NOT NULL DEFAULT now(),
+    end_time                        timestamptz,
+    processor_source                text,
+    internal_source                 text,
+    processor_transaction_count     integer CHECK (processor_transaction_count >= 0),
+    internal_transaction_count      integer CHECK (internal_transaction_count >= 0),
+    matched_count                   integer CHECK (matched_count >= 0),
+    missing_transaction_count       integer CHECK (missing_transaction_count >= 0),
+    missing_in_processor_count      integer CHECK (missing_in_processor_count >= 0),
+    amount_mismatch_count           integer CHECK (amount_mismatch_count >= 0),
+    currency_mismatch_count         integer CHECK (currency_mismatch_count >= 0),
+    status_mismatch_count           integer CHECK (status_mismatch_count >= 0),
+    duplicate_count                 integer CHECK (duplicate_count >= 0),
+    discrepancy_count               integer CHECK (discrepancy_count >= 0),
+    invalid_row_count               integer CHECK (invalid_row_count >= 0),
+    -- NULL when the discrepancies span several currencies: see discrepancy_amounts.
+    total_discrepancy_amount        numeric,
+    total_discrepancy_currency      char(3),
+    discrepancy_amounts             jsonb NOT NULL DEFAULT '{}'::jsonb,
+    processor_volume                jsonb NOT NULL DEFAULT '{}'::jsonb,
+    internal_volume                 jsonb NOT NULL DEFAULT '{}'::jsonb,
+    discrepancy_rate                numeric(9, 6) CHECK (discrepancy_rate BETWEEN 0 AND 1),
+    risk_level                      text CHECK (risk_level IN ('LOW', 'MEDIUM', 'HIGH')),
+    compliance_status               text
+        CHECK (compliance_status IN ('COMPLIANT', 'REVIEW_REQUIRED', 'NON_COMPLIANT')),
+    report_csv_path                 text,
+    report_json_path                text,
+    storage                         text NOT NULL DEFAULT 'local',
+    superseded_by                   uuid REFERENCES reconciliation_runs (id),
+    currency_table_version          text,
+    app_version                     text,
+    error_message                   text,
+    CHECK (end_time IS NULL OR end_time >= start_time),
+    CHECK (status <> 'failed' OR error_message IS NOT NULL)
+);
+
+-- At most one completed and one running run per business date and processor.
+CREATE UNIQUE INDEX IF NOT EXISTS ux_runs_one_completed
+    ON reconciliation_runs (run_date, processor_name) WHERE status = 'completed';
+CREATE UNIQUE INDEX IF NOT EXISTS ux_runs_one_running
+    ON reconciliation_runs (run_date, processor_name) WHERE status = 'running';
+CREATE INDEX IF NOT EXISTS ix_runs_start_time ON reconciliation_runs (start_time DESC);
+CREATE INDEX IF NOT EXISTS ix_runs_date_processor
+    ON reconciliation_runs (run_date DESC, processor_name);
+
+-- ---------------------------------------------------------------------------------------------
+-- Discrepancies (breaks) of a run, all kinds in one table. Written with COPY.
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS discrepancies (
+    id                      uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    run_id                  uuid NOT NULL REFERENCES reconciliation_runs (id),
+    kind                    text NOT NULL CHECK (kind IN ('missing_in_internal', 'missing_in_processor',
+                                'amount_mismatch', 'currency_mismatch', 'status_mismatch', 'duplicate')),
+    side                    text NOT NULL CHECK (side IN ('processor', 'internal', 'both')),
+    transaction_id          text NOT NULL,
+    -- The amount at stake on the side that has the row (processor side first).
+    amount_minor            bigint NOT NULL,
+    amount                  numeric NOT NULL,
+    currency                char(3) NOT NULL,
+    merchant_id             text,
+    created_at              timestamptz,
+    processor_amount_minor  bigint,
+    processor_amount        numeric,
+    processor_currency      char(3),
+    processor_status        text,
+    processor_line          integer,
+    internal_amount_minor   bigint,
+    internal_amount         numeric,
+    internal_currency       char(3),
+    internal_status         text,
+    internal_line           integer,
+    -- processor minus internal, amount_mismatch only, in `currency`.
+    difference_minor        bigint,
+    difference              numeric,
+    description             text,
+    CHECK ((kind = 'amount_mismatch') = (difference_minor IS NOT NULL))
+);
+CREATE INDEX IF NOT EXISTS ix_discrepancies_run_kind ON discrepancies (run_id, kind);
+CREATE INDEX IF NOT EXISTS ix_discrepancies_transaction ON discrepancies (transaction_id);
+
+-- The product's original "missing transactions" (processor has them, ledger does not).
+CREATE OR REPLACE VIEW missing_transactions AS
+SELECT d.id, d.run_id, d.transaction_id, d.amount, d.amount_minor, d.currency, d.merchant_id,
+       d.created_at, d.processor_status AS status, d.description
+FROM discrepancies d
+WHERE d.kind = 'missing_in_internal';
+
+-- ---------------------------------------------------------------------------------------------
+-- Data-quality findings: invalid rows (file, line, field, reason) and per-source metrics.
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS data_quality_checks (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    run_id      uuid NOT NULL REFERENCES reconciliation_runs (id),
+    side        text NOT NULL CHECK (side IN ('processor', 'internal')),
+    source      text NOT NULL,
+    check_name  text NOT NULL,
+    severity    text NOT NULL CHECK (severity IN ('info', 'warning', 'error')),
+    line        integer CHECK (line >= 1),
+    field       text,
+    reason      text NOT NULL,
+    value       text,
+    count       integer,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS ix_data_quality_run ON data_quality_checks (run_id, severity);
+
+-- ---------------------------------------------------------------------------------------------
+-- Audit log: append-only. UPDATE, DELETE and TRUNCATE are rejected by triggers.
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS audit_log (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    occurred_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    run_id       uuid REFERENCES reconciliation_runs (id),
+    event        text NOT NULL,
+    actor        text NOT NULL DEFAULT current_user,
+    details      jsonb NOT NULL DEFAULT '{}'::jsonb
+);
+CREATE INDEX IF NOT EXISTS ix_audit_log_run ON audit_log (run_id, occurred_at);
+
+CREATE OR REPLACE FUNCTION reject_audit_log_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'audit_log is append-only: % is not allowed', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$;
+
+CREATE OR REPLACE TRIGGER audit_log_no_update_delete
+    BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION reject_audit_log_change();
+CREATE OR REPLACE TRIGGER audit_log_no_truncate
+    BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION reject_audit_log_change();
+
+-- ---------------------------------------------------------------------------------------------
+-- Health checks and configuration.
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS system_health (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    checked_at  timestamptz NOT NULL DEFAULT now(),
+    component   text NOT NULL,
+    status      text NOT NULL CHECK (status IN ('up', 'down', 'degraded', 'skipped')),
+    latency_ms  integer CHECK (latency_ms >= 0),
+    details     jsonb NOT NULL DEFAULT '{}'::jsonb
+);
+CREATE INDEX IF NOT EXISTS ix_system_health_component ON system_health (component, checked_at DESC);
+
+CREATE TABLE IF NOT EXISTS system_configuration (
+    key          text PRIMARY KEY,
+    value        text NOT NULL,
+    description  text,
+    updated_at   timestamptz NOT NULL DEFAULT now()
+);
+
+INSERT INTO system_configuration (key, value, description) VALUES
+    ('schema_version', '1', 'Version of setup.sql applied to this database'),
+    ('high_value_threshold', '1000',
+     'Major-unit amount from which a missing transaction is listed in v_high_value_missing_transactions (per currency, never converted)')
+ON CONFLICT (key) DO NOTHING;
+UPDATE system_configuration SET value = '1', updated_at = now()
+    WHERE key = 'schema_version' AND value <> '1';
+
+-- ---------------------------------------------------------------------------------------------
+-- Views.
+-- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE VIEW v_recent_reconciliations AS
+SELECT r.id AS run_id, r.run_date, r.processor_name, r.status, r.start_time, r.end_time,
+       EXTRACT(EPOCH FROM (r.end_time - r.start_time))::numeric(12, 3) AS duration_seconds,
+       r.processor_transaction_count, r.internal_transaction_count, r.matched_count,
+       r.missing_transaction_count, r.discrepancy_count, r.total_discrepancy_amount,
+       r.discrepancy_amounts, r.discrepancy_rate, r.risk_level, r.compliance_status,
+       r.error_message
+FROM reconciliation_runs r
+WHERE r.start_time >= now() - interval '30 days'
+ORDER BY r.start_time DESC;
+
+CREATE OR REPLACE VIEW v_high_value_missing_transactions AS
+SELECT m.run_id, r.run_date, r.processor_name, m.transaction_id, m.amount, m.currency,
+       m.merchant_id, m.created_at
+FROM missing_transactions m
+JOIN reconciliation_runs r ON r.id = m.run_id AND r.status = 'completed'
+WHERE abs(m.amount) >= COALESCE(
+    (SELECT value::numeric FROM system_configuration WHERE key = 'high_value_threshold'), 1000)
+ORDER BY abs(m.amount) DESC;
+
+CREATE OR REPLACE VIEW v_daily_reconciliation_metrics AS
+SELECT r.run_date,
+       count(*) AS processors_reconciled,
+       sum(r.processor_transaction_count) AS processor_transactions,
+       sum(r.internal_transaction_count) AS internal_transactions,
+       sum(r.matched_count) AS matched,
+       sum(r.discrepancy_count) AS discrepancies,
+       sum(r.missing_transaction_count) AS missing_in_internal,
+       sum(r.invalid_row_count) AS invalid_rows,
+       CASE WHEN sum(r.matched_count + r.discrepancy_count) > 0
+            THEN round(sum(r.discrepancy_count)::numeric / sum(r.matched_count + r.discrepancy_count), 6)
+       END AS discrepancy_rate,
+       max(CASE r.risk_level WHEN 'HIGH' THEN 3 WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 1 END) AS max_risk_rank
+FROM reconciliation_runs r
+WHERE r.status = 'completed'
+GROUP BY r.run_date
+ORDER BY r.run_date DESC;

@@ -1,0 +1,136 @@
+import { DISCREPANCY_KINDS } from '../domain/discrepancy';
+import { describeError } from '../domain/errors';
+import { totalsToDecimalStrings } from '../domain/money';
+import type { RunResult } from '../job/run-reconciliation';
+import type { StoredDiscrepancy, StoredRun } from '../store/run-store';
+import { exitCodeFor } from './exit-codes';
+
+/** The `--json` object of one run (one line of stdout). */
+export function runResultJson(result: RunResult): object {
+  return {
+    run_id: result.runId,
+    date: result.businessDate,
+    processor: result.processor,
+    status: result.status,
+    dry_run: result.dryRun,
+    exit_code: result.status === 'completed' ? 0 : exitCodeFor(result.error),
+    error: result.error ? describeError(result.error) : null,
+    processor_transactions: result.processorTransactions,
+    internal_transactions: result.internalTransactions,
+    invalid_rows: result.invalidRows,
+    counts: result.counts,
+    discrepancy_count: result.summary?.discrepancyCount ?? null,
+    discrepancy_amounts: result.summary ? totalsToDecimalStrings(result.summary.discrepancyAmounts) : null,
+    discrepancy_rate: result.summary?.discrepancyRate ?? null,
+    risk_level: result.summary?.riskLevel ?? null,
+    compliance_status: result.summary?.complianceStatus ?? null,
+    reports: result.reports ? { csv: result.reports.csv, json: result.reports.json } : null,
+  };
+}
+
+/** A short human summary of one run, a few lines, for stdout. */
+export function runResultText(result: RunResult): string {
+  const head = `${result.processor} ${result.businessDate}`;
+  if (result.status === 'failed') return `${head}: FAILED — ${describeError(result.error)}`;
+  const counts = result.counts;
+  const breaks = counts
+    ? DISCREPANCY_KINDS.filter((kind) => counts[kind] > 0)
+        .map((kind) => `${counts[kind]} ${kind.replace(/_/g, ' ')}`)
+        .join(', ')
+    : '';
+  const amounts = result.summary ? totalsToDecimalStrings(result.summary.discrepancyAmounts) : {};
+  const amountText = Object.entries(amounts)
+    .map(([currency, value]) => `${value} ${currency}`)
+    .join(', ');
+  const lines = [
+    `${head}: completed${result.dryRun ? ' (dry run, nothing stored)' : ''} — ` +
+      `${result.processorTransactions} processor / ${result.internalTransactions} ledger transactions, ` +
+      `${counts?.matched ?? 0} matched, ${result.summary?.discrepancyCount ?? 0} discrepancies` +
+      (breaks ? ` (${breaks})` : '') +
+      `, ${result.invalidRows} invalid rows, risk ${result.summary?.riskLevel ?? '-'}`,
+  ];
+  if (amountText) lines.push(`  at stake: ${amountText}`);
+  if (result.runId) lines.push(`  run ${result.runId}`);
+  if (result.reports) lines.push(`  reports: ${result.reports.csv}`, `           ${result.reports.json}`);
+  return lines.join('\n');
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+/** Renders rows as an aligned plain-text table. */
+export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((name, index) => Math.max(name.length, ...rows.map((row) => (row[index] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, index) => pad(cell, widths[index] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** `recon runs list` as a table. */
+export function runsTable(runs: readonly StoredRun[]): string {
+  if (runs.length === 0) return 'no runs found';
+  return renderTable(
+    ['run_id', 'date', 'processor', 'status', 'processor_txns', 'matched', 'discrepancies', 'missing', 'risk', 'started'],
+    runs.map((run) => [
+      run.runId,
+      run.businessDate,
+      run.processor,
+      run.status,
+      String(run.processorTransactions ?? ''),
+      String(run.counts?.matched ?? ''),
+      String(run.discrepancyCount ?? ''),
+      String(run.counts?.missing_in_internal ?? ''),
+      run.riskLevel ?? '',
+      run.startTime,
+    ]),
+  );
+}
+
+/** `recon runs show` as text: the run's facts, counts per class and its largest discrepancies. */
+export function runDetailsText(run: StoredRun, discrepancies: readonly StoredDiscrepancy[], total: number): string {
+  const facts: [string, string][] = [
+    ['run', run.runId],
+    ['business date', run.businessDate],
+    ['processor', run.processor],
+    ['status', run.status],
+    ['started', run.startTime],
+    ['ended', run.endTime ?? '-'],
+    ['processor transactions', String(run.processorTransactions ?? '-')],
+    ['ledger transactions', String(run.internalTransactions ?? '-')],
+    ['invalid rows', String(run.invalidRows ?? '-')],
+    ['discrepancy rate', run.discrepancyRate ?? '-'],
+    ['risk level', run.riskLevel ?? '-'],
+    ['compliance', run.complianceStatus ?? '-'],
+    ['at stake', Object.entries(run.discrepancyAmounts).map(([c, v]) => `${v} ${c}`).join(', ') || '-'],
+    ['reports', [run.reportCsvPath, run.reportJsonPath].filter(Boolean).join(', ') || '-'],
+  ];
+  if (run.supersededBy) facts.push(['superseded by', run.supersededBy]);
+  if (run.errorMessage) facts.push(['error', run.errorMessage]);
+  const parts = [facts.map(([k, v]) => `${pad(k, 24)}${v}`).join('\n')];
+  if (run.counts) {
+    parts.push(renderTable(['class', 'count'], Object.entries(run.counts).map(([k, v]) => [k, String(v)])));
+  }
+  if (discrepancies.length > 0) {
+    parts.push(
+      `largest discrepancies (${discrepancies.length} of ${total}):\n` +
+        renderTable(
+          ['kind', 'transaction_id', 'amount', 'currency', 'difference', 'processor_status', 'ledger_status', 'merchant_id'],
+          discrepancies.map((d) => [
+            d.kind,
+            d.transactionId,
+            d.amount,
+            d.currency,
+            d.difference ?? '',
+            d.processorStatus ?? '',
+            d.internalStatus ?? '',
+            d.merchantId ?? '',
+          ]),
+        ),
+    );
+  }
+  return parts.join('\n\n');
+}

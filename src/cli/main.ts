@@ -1,0 +1,254 @@
+import { existsSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig, type AppConfig } from '../config/load-config';
+import { createLogger, type Logger } from '../config/logger';
+import {
+  businessDateRange,
+  parseBusinessDate,
+  previousBusinessDate,
+  type BusinessDate,
+} from '../domain/business-date';
+import { describeError, NotFoundError, UsageError } from '../domain/errors';
+import { isProcessorName, KNOWN_PROCESSORS, type ProcessorName } from '../domain/status';
+import { runReconciliation, type RunRequest } from '../job/run-reconciliation';
+import { openDatabase, createRunStore } from '../store/open-store';
+import { exitCodeFor, EXIT_OK, isExpectedError } from './exit-codes';
+import { runDetailsText, runResultJson, runResultText, runsTable } from './format-output';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const APP_VERSION = (require('../../../package.json') as { version: string }).version;
+
+/** Options of `recon run` as commander parses them. */
+interface RunOptions {
+  date?: string;
+  from?: string;
+  to?: string;
+  processors?: string[];
+  processorFile?: string;
+  internalFile?: string;
+  dataDir?: string;
+  reportsDir?: string;
+  dryRun?: boolean;
+  json?: boolean;
+  maxInvalidRate?: string;
+}
+
+function parseProcessors(names: readonly string[]): ProcessorName[] {
+  const flat = names.flatMap((name) => name.split(',')).map((name) => name.trim().toLowerCase()).filter(Boolean);
+  const unknown = flat.filter((name) => !isProcessorName(name));
+  if (unknown.length > 0) {
+    throw new UsageError(`unknown processor(s) ${unknown.join(', ')}; valid processors: ${KNOWN_PROCESSORS.join(', ')}`);
+  }
+  if (flat.length === 0) {
+    throw new UsageError(`--processors is required (or set RECON_PROCESSORS); valid processors: ${KNOWN_PROCESSORS.join(', ')}`);
+  }
+  return [...new Set(flat)] as ProcessorName[];
+}
+
+function resolveDates(options: RunOptions, config: AppConfig, now: number): BusinessDate[] {
+  if (options.date && (options.from || options.to)) throw new UsageError('use either --date or --from/--to, not both');
+  if (options.from || options.to) {
+    if (!options.from || !options.to) throw new UsageError('--from and --to go together');
+    const from = parseBusinessDate(options.from, '--from');
+    const to = parseBusinessDate(options.to, '--to');
+    if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
+    const dates = businessDateRange(from, to);
+    if (dates.length > 366) throw new UsageError(`--from/--to spans ${dates.length} days; at most 366 per invocation`);
+    return dates;
+  }
+  return [options.date ? parseBusinessDate(options.date, '--date') : previousBusinessDate(config.timeZone, now)];
+}
+
+function parseRate(text: string): string {
+  if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(text)) {
+    throw new UsageError(`--max-invalid-rate must be a fraction between 0 and 1 (e.g. 0.01), got '${text}'`);
+  }
+  return text;
+}
+
+/** Output sink of a command: stdout lines, so tests can capture them. */
+interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+async function runCommand(options: RunOptions, config: AppConfig, logger: Logger, io: Io): Promise<number> {
+  const now = Date.now();
+  const processors = parseProcessors(options.processors ?? config.processors);
+  const dates = resolveDates(options, config, now);
+  if ((options.processorFile || options.internalFile) && (processors.length !== 1 || dates.length !== 1)) {
+    throw new UsageError('--processor-file/--internal-file need exactly one processor and one --date');
+  }
+  const request: RunRequest = {
+    dates,
+    processors,
+    timeZone: config.timeZone,
+    dataDir: options.dataDir ?? config.dataDir,
+    reportsDir: options.reportsDir ?? config.reportsDir,
+    processorFile: options.processorFile,
+    internalFile: options.internalFile,
+    dryRun: options.dryRun === true,
+    maxInvalidRate: parseRate(options.maxInvalidRate ?? config.maxInvalidRate),
+    appVersion: APP_VERSION,
+  };
+  const store = request.dryRun ? null : createRunStore(config.database);
+  try {
+    const results = await runReconciliation({ store, logger, now: () => Date.now() }, request);
+    let exitCode = EXIT_OK;
+    for (const result of results) {
+      io.out(options.json ? JSON.stringify(runResultJson(result)) : runResultText(result));
+      if (result.status === 'failed') {
+        exitCode = Math.max(exitCode, exitCodeFor(result.error));
+        if (!options.json) io.err(`recon: ${result.processor} ${result.businessDate}: ${describeError(result.error)}`);
+      }
+    }
+    return exitCode;
+  } finally {
+    await store?.close();
+  }
+}
+
+function toLimit(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 10000) {
+    throw new UsageError(`--limit must be a whole number from 1 to 10000, got '${text}'`);
+  }
+  return Number(text);
+}
+
+/**
+ * Builds the `recon` program. `run(argv)` parses and executes one command and resolves to its
+ * exit code; it never calls `process.exit` (only `main` does).
+ */
+export function buildProgram(io: Io, env: NodeJS.ProcessEnv): { run(argv: string[]): Promise<number> } {
+  let exitCode = EXIT_OK;
+  let config: AppConfig | undefined;
+  let logger: Logger | undefined;
+  const context = (): { config: AppConfig; logger: Logger } => {
+    config ??= loadConfig(env);
+    logger ??= createLogger(config.logLevel);
+    return { config, logger };
+  };
+
+  const program = new Command('recon')
+    .description('Reconcile payment-processor transactions against the internal ledger, one business date at a time.')
+    .version(APP_VERSION)
+    .showHelpAfterError('(run recon --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) });
+
+  program
+    .command('run')
+    .description('reconcile one or more processors for a business date (default: yesterday in RECON_TIMEZONE)')
+    .option('--date <YYYY-MM-DD>', 'business date to reconcile (default: yesterday in RECON_TIMEZONE)')
+    .option('--from <YYYY-MM-DD>', 'first business date of a range (with --to), one run per date in order')
+    .option('--to <YYYY-MM-DD>', 'last business date of a range (inclusive)')
+    .option('--processors <names...>', `processors to reconcile: ${KNOWN_PROCESSORS.join(', ')} (default: RECON_PROCESSORS)`)
+    .option('--processor-file <path>', 'processor-side CSV (one processor and date only)')
+    .option('--internal-file <path>', 'internal-ledger CSV (one processor and date only)')
+    .option('--data-dir <dir>', 'input root: {dir}/{date}/{processor}.csv and internal_{processor}.csv (default: data)')
+    .option('--reports-dir <dir>', 'where reports are written (default: local_reports)')
+    .option('--max-invalid-rate <fraction>', 'fail a run when more than this share of an input file is invalid (default: 0.01)')
+    .option('--dry-run', 'reconcile and write local reports, but write nothing to the database')
+    .option('--json', 'print one JSON object per run on stdout')
+    .action(async (options: RunOptions) => {
+      const { config: cfg, logger: log } = context();
+      exitCode = await runCommand(options, cfg, log, io);
+    });
+
+  const db = program.command('db').description('database administration');
+  db.command('init')
+    .description('apply setup.sql to the configured database (idempotent)')
+    .action(async () => {
+      const { config: cfg, logger: log } = context();
+      const database = await openDatabase(cfg.database, { initialise: true });
+      try {
+        log.info({ database: database.description }, 'schema applied');
+        io.out(`schema applied to ${database.description}`);
+      } finally {
+        await database.close();
+      }
+    });
+
+  const runs = program.command('runs').description('inspect stored runs');
+  runs
+    .command('list')
+    .description('list runs, newest first')
+    .option('--date <YYYY-MM-DD>', 'only runs for this business date')
+    .option('--processor <name>', 'only runs of this processor')
+    .addOption(new Option('--limit <n>', 'at most this many runs').default('20'))
+    .option('--json', 'print JSON')
+    .action(async (options: { date?: string; processor?: string; limit: string; json?: boolean }) => {
+      const { config: cfg } = context();
+      const filter = {
+        businessDate: options.date ? parseBusinessDate(options.date, '--date') : undefined,
+        processor: options.processor ? parseProcessors([options.processor])[0] : undefined,
+        limit: toLimit(options.limit),
+      };
+      const store = createRunStore(cfg.database);
+      try {
+        const list = await store.listRuns(filter);
+        io.out(options.json ? JSON.stringify(list, null, 2) : runsTable(list));
+      } finally {
+        await store.close();
+      }
+    });
+  runs
+    .command('show')
+    .description('show one run with its counts and largest discrepancies')
+    .argument('<run-id>', 'the run id (uuid)')
+    .option('--json', 'print JSON')
+    .action(async (runId: string, options: { json?: boolean }) => {
+      const { config: cfg } = context();
+      const store = createRunStore(cfg.database);
+      try {
+        const run = await store.getRun(runId);
+        if (!run) throw new NotFoundError(`no run with id '${runId}'`);
+        const discrepancies = await store.listDiscrepancies(run.runId, 20);
+        io.out(
+          options.json
+            ? JSON.stringify({ ...run, largest_discrepancies: discrepancies }, null, 2)
+            : runDetailsText(run, discrepancies, run.discrepancyCount ?? 0),
+        );
+      } finally {
+        await store.close();
+      }
+    });
+
+  return {
+    async run(argv: string[]): Promise<number> {
+      exitCode = EXIT_OK;
+      try {
+        await program.parseAsync(argv, { from: 'user' });
+        return exitCode;
+      } catch (error) {
+        if (error instanceof CommanderError) {
+          return error.exitCode === 0 ? EXIT_OK : exitCodeFor(new UsageError(error.message));
+        }
+        if (isExpectedError(error)) {
+          io.err(`recon: ${describeError(error)}`);
+        } else {
+          io.err(`recon: internal error: ${describeError(error)} (details in the log)`);
+          createLogger('error').error({ err: error }, 'internal error');
+        }
+        return exitCodeFor(error);
+      }
+    },
+  };
+}
+
+/** Entry point of `bin/recon`: loads `.env` if present, runs the command, exits with its code. */
+export async function main(argv: string[]): Promise<void> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const io: Io = {
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+  };
+  const code = await buildProgram(io, process.env).run(argv);
+  process.exitCode = code;
+  // Everything is closed by now; should a driver still hold the event loop, do not hang cron.
+  setTimeout(() => process.exit(code), 1000).unref();
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2));
+}

@@ -1,0 +1,34 @@
+import type { TransactionSide } from './transaction';
+
+/** Kinds of data-quality findings recorded per run (table `data_quality_checks`). */
+export type DataQualityCheckName =
+  | 'invalid_row'
+  | 'row_count'
+  | 'duplicate_ids'
+  | 'outside_business_date'
+  | 'unknown_status';
+
+/** `error`: the row was not reconciled; `warning`: reconciled but suspicious; `info`: a metric. */
+export type DataQualitySeverity = 'error' | 'warning' | 'info';
+
+/**
+ * One data-quality finding. `location` is the file path or URL of the source; `line` the 1-based
+ * physical line (null for file-level findings); `field` the column concerned; `value` the
+ * offending raw text (truncated to 200 characters); `count` a metric for file-level checks.
+ */
+export interface DataQualityIssue {
+  readonly side: TransactionSide;
+  readonly location: string;
+  readonly check: DataQualityCheckName;
+  readonly severity: DataQualitySeverity;
+  readonly line: number | null;
+  readonly field: string | null;
+  readonly reason: string;
+  readonly value: string | null;
+  readonly count: number | null;
+}
+
+/** Truncates untrusted raw text kept in findings, so one bad cell cannot bloat reports. */
+export function clipValue(value: string, max = 200): string {
+  return value.length > max ? `${value.slice(0, max)}…` : value;
+}

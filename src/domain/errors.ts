@@ -1,0 +1,97 @@
+/**
+ * The project's error hierarchy. Every error that ends a run or a command is a `ReconError` with a
+ * stable `code`; `cli/exit-codes.ts` maps codes to process exit codes in one table.
+ * Validation problems on single rows are NOT errors: they are `DataQualityIssue`s collected and
+ * reported (see `domain/data-quality.ts`).
+ */
+
+/** Stable error codes. Adding one means adding its exit code in `cli/exit-codes.ts`. */
+export type ReconErrorCode =
+  | 'USAGE'
+  | 'CONFIG'
+  | 'INPUT_REJECTED'
+  | 'DEPENDENCY_UNAVAILABLE'
+  | 'RUN_IN_PROGRESS'
+  | 'NOT_FOUND'
+  | 'INTERNAL';
+
+/** Base class: `message` is one line meant for the user; `code` says what kind of failure it is. */
+export class ReconError extends Error {
+  readonly code: ReconErrorCode;
+
+  constructor(code: ReconErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A bad command line: unknown flag value, invalid business date, unknown processor. Exit 2. */
+export class UsageError extends ReconError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+/** Bad or missing configuration (environment variables, schema not initialised). Exit 2. */
+export class ConfigError extends ReconError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFIG', message, options);
+  }
+}
+
+/** Where in an input a problem was found: file path or URL, 1-based line, column name. */
+export interface InputLocation {
+  readonly location: string;
+  readonly line?: number;
+  readonly field?: string;
+}
+
+/**
+ * An input that cannot be reconciled at all: missing file, unreadable or malformed CSV, missing
+ * header columns, too many invalid rows. Exit 4. The message names the file, line and field.
+ */
+export class InputRejectedError extends ReconError {
+  readonly input: InputLocation;
+
+  constructor(message: string, input: InputLocation, options?: { cause?: unknown }) {
+    super('INPUT_REJECTED', message, options);
+    this.input = input;
+  }
+}
+
+/** A dependency (database, object store, API) cannot be reached or refused us. Exit 3. */
+export class DependencyUnavailableError extends ReconError {
+  readonly dependency: string;
+
+  constructor(dependency: string, message: string, options?: { cause?: unknown }) {
+    super('DEPENDENCY_UNAVAILABLE', message, options);
+    this.dependency = dependency;
+  }
+}
+
+/** Another run for the same business date and processor holds the run lock. Exit 5. */
+export class RunInProgressError extends ReconError {
+  constructor(
+    readonly businessDate: string,
+    readonly processor: string,
+  ) {
+    super(
+      'RUN_IN_PROGRESS',
+      `another reconciliation run for ${processor} on ${businessDate} is in progress`,
+    );
+  }
+}
+
+/** A run id or other record asked for by the user does not exist. Exit 2 (a usage mistake). */
+export class NotFoundError extends ReconError {
+  constructor(message: string) {
+    super('NOT_FOUND', message);
+  }
+}
+
+/** Returns a one-line description of any thrown value, never including a stack trace. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
+  return String(error);
+}

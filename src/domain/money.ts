@@ -1,0 +1,81 @@
+import Big from 'big.js';
+import { currencyExponent, type CurrencyCode } from './currency';
+
+/** An exact amount of money: integer minor units (cents, yen, fils) of one ISO 4217 currency. */
+export interface Money {
+  readonly minor: bigint;
+  readonly currency: CurrencyCode;
+}
+
+/** Why a decimal string was not accepted as an amount. */
+export type AmountRejection = 'empty' | 'not_a_decimal' | 'too_many_decimals';
+
+/** Result of `parseDecimalToMinor`: the minor units, or why the text was rejected. */
+export type ParsedAmount = { ok: true; minor: bigint } | { ok: false; reason: AmountRejection };
+
+// Strict grammar of the canonical CSV: optional minus, digits, optional dot and digits.
+// No exponent, no thousands separator, no leading '+', no spaces, no NaN/Infinity.
+const PLAIN_DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
+
+/**
+ * Parses a decimal string in MAJOR units (`"12.34"`, `"-5.00"`, `"1500"`) into integer MINOR units
+ * using `exponent` digits (2 for USD: `"12.34"` → `1234n`; 0 for JPY: `"1500"` → `1500n`).
+ * Exact: the digits are shifted as text, never through a float. Trailing zeros beyond the exponent
+ * are accepted (`"1.50"` for an exponent of 1); any other extra decimal is rejected.
+ */
+export function parseDecimalToMinor(text: string, exponent: number): ParsedAmount {
+  if (text.length === 0) return { ok: false, reason: 'empty' };
+  const match = PLAIN_DECIMAL.exec(text);
+  if (!match) return { ok: false, reason: 'not_a_decimal' };
+  const [, sign = '', whole = '', fractionRaw = ''] = match;
+  const fraction = fractionRaw.replace(/0+$/, '');
+  if (fraction.length > exponent) return { ok: false, reason: 'too_many_decimals' };
+  const digits = whole + fraction.padEnd(exponent, '0');
+  const minor = BigInt(digits);
+  return { ok: true, minor: sign === '-' ? -minor : minor };
+}
+
+/**
+ * Formats integer minor units as a decimal string in major units with exactly `exponent`
+ * decimals: `(1234n, 2)` → `"12.34"`, `(-5n, 2)` → `"-0.05"`, `(1500n, 0)` → `"1500"`.
+ */
+export function formatMinor(minor: bigint, exponent: number): string {
+  const negative = minor < 0n;
+  const digits = (negative ? -minor : minor).toString().padStart(exponent + 1, '0');
+  const whole = digits.slice(0, digits.length - exponent);
+  const fraction = exponent > 0 ? `.${digits.slice(digits.length - exponent)}` : '';
+  return `${negative ? '-' : ''}${whole}${fraction}`;
+}
+
+/** Formats `money` in major units of its currency (ISO exponent): `{1234n, USD}` → `"12.34"`. */
+export function formatMoney(money: Money): string {
+  return formatMinor(money.minor, currencyExponent(money.currency));
+}
+
+/** Returns `amount` in major units of `currency` as an exact `Big` (for ratios and thresholds). */
+export function toMajorBig(minor: bigint, currency: CurrencyCode): Big {
+  return new Big(minor.toString()).div(new Big(10).pow(currencyExponent(currency)));
+}
+
+/** Absolute value of a bigint. */
+export function absMinor(minor: bigint): bigint {
+  return minor < 0n ? -minor : minor;
+}
+
+/** Per-currency totals in minor units. Amounts of different currencies are never added together. */
+export type CurrencyTotals = Map<CurrencyCode, bigint>;
+
+/** Adds `minor` to the running total of `currency` in `totals` (mutates and returns `totals`). */
+export function addToTotals(totals: CurrencyTotals, currency: CurrencyCode, minor: bigint): CurrencyTotals {
+  totals.set(currency, (totals.get(currency) ?? 0n) + minor);
+  return totals;
+}
+
+/** Renders per-currency totals as `{ "USD": "12.34", "JPY": "1500" }`, sorted by currency code. */
+export function totalsToDecimalStrings(totals: CurrencyTotals): Record<CurrencyCode, string> {
+  const out: Record<CurrencyCode, string> = {};
+  for (const currency of [...totals.keys()].sort()) {
+    out[currency] = formatMinor(totals.get(currency) ?? 0n, currencyExponent(currency));
+  }
+  return out;
+}

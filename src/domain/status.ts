@@ -1,0 +1,53 @@
+import type { CanonicalStatus } from './transaction';
+
+/** Processors this version knows. `--processors` accepts exactly these names. */
+export const KNOWN_PROCESSORS = ['stripe', 'paypal', 'square', 'adyen'] as const;
+
+/** A known processor name (`stripe`, `paypal`, `square`, `adyen`). */
+export type ProcessorName = (typeof KNOWN_PROCESSORS)[number];
+
+/** True when `name` is one of `KNOWN_PROCESSORS`. */
+export function isProcessorName(name: string): name is ProcessorName {
+  return (KNOWN_PROCESSORS as readonly string[]).includes(name);
+}
+
+/** Raw status (lower case) → canonical status. */
+export type StatusMap = Readonly<Record<string, CanonicalStatus>>;
+
+const COMMON: StatusMap = {
+  settled: 'settled',
+  completed: 'settled',
+  succeeded: 'settled',
+  success: 'settled',
+  paid: 'settled',
+  pending: 'pending',
+  failed: 'failed',
+  refunded: 'refunded',
+  cancelled: 'cancelled',
+  canceled: 'cancelled',
+};
+
+/**
+ * Status maps per source. Statuses are compared after mapping, so `succeeded` at Stripe equals
+ * `settled` in the ledger. Sources of the processor vocabularies:
+ * - Stripe balance transactions `available`/`pending`, charges `succeeded`/`failed`:
+ *   https://docs.stripe.com/api/balance_transactions/object
+ * - PayPal transaction status S/P/V/D (and the words used in activity exports):
+ *   https://developer.paypal.com/docs/api/transaction-search/v1/
+ * - Square payment status APPROVED/PENDING/COMPLETED/CANCELED/FAILED:
+ *   https://developer.squareup.com/reference/square/payments-api/list-payments
+ * - Adyen journal types Settled/Authorised/Refused/Refunded:
+ *   https://docs.adyen.com/reporting/settlement-detail-report
+ */
+export const STATUS_MAPS: Readonly<Record<ProcessorName | 'internal', StatusMap>> = {
+  stripe: { ...COMMON, available: 'settled' },
+  paypal: { ...COMMON, s: 'settled', p: 'pending', v: 'refunded', reversed: 'refunded', d: 'failed', denied: 'failed' },
+  square: { ...COMMON, approved: 'pending' },
+  adyen: { ...COMMON, authorised: 'pending', sentforsettle: 'pending', refused: 'failed' },
+  internal: { ...COMMON, posted: 'settled', voided: 'cancelled', reversed: 'refunded' },
+};
+
+/** Maps a raw status through `map`; `unknown` when the (trimmed, lower-cased) value is not in it. */
+export function mapStatus(raw: string, map: StatusMap): CanonicalStatus {
+  return map[raw.trim().toLowerCase()] ?? 'unknown';
+}

@@ -1,0 +1,104 @@
+import Big from 'big.js';
+import { currencyExponent } from '../domain/currency';
+import type { Discrepancy } from '../domain/discrepancy';
+import { absMinor, addToTotals, type CurrencyTotals } from '../domain/money';
+import type { Transaction } from '../domain/transaction';
+import type { MatchResult } from './match-transactions';
+
+/** Risk of a run's discrepancies, from `RISK_THRESHOLDS`. */
+export type RiskLevel = 'LOW' | 'MEDIUM' | 'HIGH';
+
+/** LOW → COMPLIANT; MEDIUM, or LOW with invalid input rows → REVIEW_REQUIRED; HIGH → NON_COMPLIANT. */
+export type ComplianceStatus = 'COMPLIANT' | 'REVIEW_REQUIRED' | 'NON_COMPLIANT';
+
+/**
+ * Thresholds of the risk level (documented in the README). A run is HIGH when its discrepancy
+ * rate exceeds `highRate` or the discrepancy amount in any one currency reaches `highAmountMajor`
+ * major units; MEDIUM above `mediumRate` or from `mediumAmountMajor`; LOW otherwise.
+ * Amounts are compared per currency in that currency's major units, never converted or summed.
+ */
+export const RISK_THRESHOLDS = {
+  highRate: '0.05',
+  mediumRate: '0.01',
+  highAmountMajor: '10000',
+  mediumAmountMajor: '1000',
+} as const;
+
+/**
+ * Financial summary of one reconciliation, all money per currency in minor units.
+ * `discrepancyRate` = discrepancies / (matched pairs + discrepancies), a decimal string with six
+ * decimals (`"0.166667"`). `discrepancyAmounts`: per currency, the absolute amount at stake
+ * (missing rows and duplicates: their amount; amount mismatches: the difference; currency and
+ * status mismatches: the processor amount).
+ */
+export interface ReconciliationSummary {
+  readonly discrepancyCount: number;
+  readonly processorVolume: CurrencyTotals;
+  readonly internalVolume: CurrencyTotals;
+  readonly discrepancyAmounts: CurrencyTotals;
+  readonly discrepancyRate: string;
+  readonly riskLevel: RiskLevel;
+  readonly complianceStatus: ComplianceStatus;
+}
+
+/** The absolute amount at stake in one discrepancy, in minor units of `currency`. */
+export function discrepancyImpact(d: Discrepancy): { currency: string; minor: bigint } {
+  const row = d.processor ?? d.internal;
+  if (!row) throw new Error(`discrepancy ${d.transactionId} has no row`);
+  const minor = d.kind === 'amount_mismatch' && d.differenceMinor !== null ? d.differenceMinor : row.amountMinor;
+  return { currency: row.currency, minor: absMinor(minor) };
+}
+
+function volume(rows: readonly Transaction[]): CurrencyTotals {
+  const totals: CurrencyTotals = new Map();
+  for (const row of rows) addToTotals(totals, row.currency, row.amountMinor);
+  return totals;
+}
+
+/**
+ * Computes the run's summary from the match result and both sides' rows. `invalidRows` is the
+ * number of rejected input rows (both sides); it can raise LOW to REVIEW_REQUIRED. Pure.
+ */
+export function summarizeReconciliation(
+  result: MatchResult,
+  processor: readonly Transaction[],
+  internal: readonly Transaction[],
+  invalidRows: number,
+): ReconciliationSummary {
+  const discrepancyAmounts: CurrencyTotals = new Map();
+  for (const d of result.discrepancies) {
+    const impact = discrepancyImpact(d);
+    addToTotals(discrepancyAmounts, impact.currency, impact.minor);
+  }
+  const discrepancyCount = result.discrepancies.length;
+  const outcomes = result.counts.matched + discrepancyCount;
+  const rate = outcomes === 0 ? new Big(0) : new Big(discrepancyCount).div(outcomes);
+
+  let maxAmountMajor = new Big(0);
+  for (const [currency, minor] of discrepancyAmounts) {
+    const major = new Big(minor.toString()).div(new Big(10).pow(currencyExponent(currency)));
+    if (major.gt(maxAmountMajor)) maxAmountMajor = major;
+  }
+  const riskLevel: RiskLevel =
+    rate.gt(RISK_THRESHOLDS.highRate) || maxAmountMajor.gte(RISK_THRESHOLDS.highAmountMajor)
+      ? 'HIGH'
+      : rate.gt(RISK_THRESHOLDS.mediumRate) || maxAmountMajor.gte(RISK_THRESHOLDS.mediumAmountMajor)
+        ? 'MEDIUM'
+        : 'LOW';
+  const complianceStatus: ComplianceStatus =
+    riskLevel === 'HIGH'
+      ? 'NON_COMPLIANT'
+      : riskLevel === 'MEDIUM' || invalidRows > 0
+        ? 'REVIEW_REQUIRED'
+        : 'COMPLIANT';
+
+  return {
+    discrepancyCount,
+    processorVolume: volume(processor),
+    internalVolume: volume(internal),
+    discrepancyAmounts,
+    discrepancyRate: rate.toFixed(6, Big.roundHalfUp),
+    riskLevel,
+    complianceStatus,
+  };
+}

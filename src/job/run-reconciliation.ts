@@ -1,0 +1,224 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import Big from 'big.js';
+import type { Logger } from '../config/logger';
+import type { BusinessDate } from '../domain/business-date';
+import type { DataQualityIssue } from '../domain/data-quality';
+import { describeError, InputRejectedError, ReconError } from '../domain/errors';
+import { STATUS_MAPS, type ProcessorName } from '../domain/status';
+import { checkAccounting, matchTransactions, type OutcomeCounts } from '../engine/match-transactions';
+import { summarizeReconciliation, type ReconciliationSummary } from '../engine/summarize';
+import { reportPaths, writeReports, type ReportPaths } from '../reports/write-reports';
+import type { ReportContext } from '../reports/render-report';
+import { CanonicalCsvSource } from '../sources/canonical-csv-source';
+import type { SourceReadResult, TransactionSource } from '../sources/transaction-source';
+import type { RunLock } from '../store/database';
+import type { RunStore } from '../store/run-store';
+
+/** What to reconcile and how. Paths are relative to the working directory. */
+export interface RunRequest {
+  /** Business dates, reconciled in this order. */
+  readonly dates: readonly BusinessDate[];
+  readonly processors: readonly ProcessorName[];
+  readonly timeZone: string;
+  /** `{dataDir}/{date}/{processor}.csv` and `{dataDir}/{date}/internal_{processor}.csv`. */
+  readonly dataDir: string;
+  readonly reportsDir: string;
+  /** Explicit files for a single processor and date (override the data-dir layout). */
+  readonly processorFile?: string;
+  readonly internalFile?: string;
+  /** Reconcile and write local reports, but write nothing to the database. */
+  readonly dryRun: boolean;
+  /** Largest accepted share of invalid rows per input file, as a decimal fraction (`0.01`). */
+  readonly maxInvalidRate: string;
+  readonly appVersion: string;
+}
+
+/** Collaborators of the job; the CLI and the scheduler build them from configuration. */
+export interface JobDeps {
+  /** `null` only for dry runs. */
+  readonly store: RunStore | null;
+  readonly logger: Logger;
+  /** Current time in epoch milliseconds. */
+  readonly now: () => number;
+}
+
+/** Outcome of one (business date, processor) run. `error` is set when `status` is `failed`. */
+export interface RunResult {
+  readonly runId: string | null;
+  readonly businessDate: BusinessDate;
+  readonly processor: ProcessorName;
+  readonly status: 'completed' | 'failed';
+  readonly dryRun: boolean;
+  readonly processorTransactions: number;
+  readonly internalTransactions: number;
+  readonly invalidRows: number;
+  readonly counts: OutcomeCounts | null;
+  readonly summary: ReconciliationSummary | null;
+  readonly reports: ReportPaths | null;
+  readonly error: unknown;
+}
+
+/** The input locations of one run, from the request. */
+export function inputPaths(request: RunRequest, date: BusinessDate, processor: ProcessorName): { processor: string; internal: string } {
+  return {
+    processor: request.processorFile ?? join(request.dataDir, date, `${processor}.csv`),
+    internal: request.internalFile ?? join(request.dataDir, date, `internal_${processor}.csv`),
+  };
+}
+
+function sourcesFor(request: RunRequest, date: BusinessDate, processor: ProcessorName): [TransactionSource, TransactionSource] {
+  const paths = inputPaths(request, date, processor);
+  return [new CanonicalCsvSource('processor', paths.processor), new CanonicalCsvSource('internal', paths.internal)];
+}
+
+function checkInvalidRate(side: SourceReadResult, maxRate: string): void {
+  if (side.rowCount === 0 || side.invalidCount === 0) return;
+  const rate = new Big(side.invalidCount).div(side.rowCount);
+  if (rate.gt(maxRate)) {
+    const first = side.issues.find((issue) => issue.severity === 'error');
+    const example = first ? `; first at line ${first.line ?? '?'}: ${first.reason}` : '';
+    throw new InputRejectedError(
+      `${side.location}: ${side.invalidCount} of ${side.rowCount} rows are invalid ` +
+        `(${rate.times(100).toFixed(2)}% > ${new Big(maxRate).times(100).toFixed(2)}% allowed by --max-invalid-rate)${example}`,
+      { location: side.location, line: first?.line ?? undefined, field: first?.field ?? undefined },
+    );
+  }
+}
+
+/**
+ * Reconciles one processor for one business date: read both sides, validate, match, store (one
+ * transaction, unless dry run), write the local reports. Never throws for a failed run: the
+ * failure is recorded on the run (status `failed`, error message, data-quality findings) and
+ * returned in `RunResult.error`.
+ */
+export async function reconcileOne(
+  deps: JobDeps,
+  request: RunRequest,
+  businessDate: BusinessDate,
+  processor: ProcessorName,
+): Promise<RunResult> {
+  const base = {
+    businessDate,
+    processor,
+    dryRun: request.dryRun,
+    processorTransactions: 0,
+    internalTransactions: 0,
+    invalidRows: 0,
+    counts: null,
+    summary: null,
+    reports: null,
+  };
+  const [processorSource, internalSource] = sourcesFor(request, businessDate, processor);
+  const store = request.dryRun ? null : deps.store;
+  let runId: string | null = null;
+  let log = deps.logger.child({ business_date: businessDate, processor });
+  let lock: RunLock | null = null;
+  try {
+    lock = store ? await store.lockRun(businessDate, processor) : null;
+  } catch (error) {
+    log.error({ err_message: describeError(error) }, 'run not started');
+    return { ...base, runId: null, status: 'failed', error };
+  }
+  const issues: DataQualityIssue[] = [];
+  try {
+    runId = store
+      ? await store.startRun({
+          businessDate,
+          processor,
+          processorSource: processorSource.location,
+          internalSource: internalSource.location,
+          appVersion: request.appVersion,
+        })
+      : randomUUID();
+    log = log.child({ run_id: runId });
+    log.info({ dry_run: request.dryRun, processor_source: processorSource.location, internal_source: internalSource.location }, 'run started');
+
+    const context = { businessDate, timeZone: request.timeZone };
+    const processorSide = await processorSource.read({ ...context, statusMap: STATUS_MAPS[processor] });
+    issues.push(...processorSide.issues);
+    const internalSide = await internalSource.read({ ...context, statusMap: STATUS_MAPS.internal });
+    issues.push(...internalSide.issues);
+    log.info(
+      { processor_rows: processorSide.rowCount, internal_rows: internalSide.rowCount, invalid_rows: processorSide.invalidCount + internalSide.invalidCount },
+      'inputs read',
+    );
+    checkInvalidRate(processorSide, request.maxInvalidRate);
+    checkInvalidRate(internalSide, request.maxInvalidRate);
+
+    const match = matchTransactions(processorSide.transactions, internalSide.transactions);
+    const broken = checkAccounting(match);
+    if (broken.length > 0) throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
+    const invalidRows = processorSide.invalidCount + internalSide.invalidCount;
+    const summary = summarizeReconciliation(match, processorSide.transactions, internalSide.transactions, invalidRows);
+    const reportContext: ReportContext = {
+      runId,
+      businessDate,
+      processor,
+      timeZone: request.timeZone,
+      generatedAt: new Date(deps.now()).toISOString(),
+      appVersion: request.appVersion,
+      dryRun: request.dryRun,
+      sources: {
+        processor: { location: processorSide.location, rows: processorSide.rowCount, invalidRows: processorSide.invalidCount },
+        internal: { location: internalSide.location, rows: internalSide.rowCount, invalidRows: internalSide.invalidCount },
+      },
+    };
+    const reportInput = { match, summary, issues };
+    let reports: ReportPaths | null = null;
+    if (store) {
+      const expected = reportPaths(request.reportsDir, processor, businessDate);
+      await store.completeRun(
+        runId,
+        { match, summary, issues, invalidRows, reportCsvPath: expected.csv, reportJsonPath: expected.json },
+        async () => {
+          reports = await writeReports(request.reportsDir, reportContext, reportInput);
+        },
+      );
+    } else {
+      reports = await writeReports(request.reportsDir, reportContext, reportInput);
+    }
+    log.info(
+      { ...match.counts, discrepancies: summary.discrepancyCount, risk_level: summary.riskLevel, discrepancy_rate: summary.discrepancyRate },
+      'run completed',
+    );
+    return {
+      ...base,
+      runId,
+      status: 'completed',
+      processorTransactions: match.processorTransactions,
+      internalTransactions: match.internalTransactions,
+      invalidRows,
+      counts: match.counts,
+      summary,
+      reports,
+      error: null,
+    };
+  } catch (error) {
+    const message = describeError(error);
+    if (error instanceof ReconError && error.code !== 'INTERNAL') log.error({ err_code: error.code, err_message: message }, 'run failed');
+    else log.error({ err: error }, 'run failed with an internal error');
+    if (store && runId) {
+      await store.failRun(runId, message, issues).catch((storeError: unknown) => {
+        log.error({ err_message: describeError(storeError) }, 'could not record the failure of the run');
+      });
+    }
+    return { ...base, runId, status: 'failed', error };
+  } finally {
+    await lock?.release();
+  }
+}
+
+/**
+ * Runs every (date, processor) of `request` in order — dates outer, processors inner — each
+ * independently: one failing does not stop the others. Returns one result per run.
+ */
+export async function runReconciliation(deps: JobDeps, request: RunRequest): Promise<RunResult[]> {
+  const results: RunResult[] = [];
+  for (const date of request.dates) {
+    for (const processor of request.processors) {
+      results.push(await reconcileOne(deps, request, date, processor));
+    }
+  }
+  return results;
+}

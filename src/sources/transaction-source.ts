@@ -1,0 +1,38 @@
+import type { BusinessDate } from '../domain/business-date';
+import type { DataQualityIssue } from '../domain/data-quality';
+import type { StatusMap } from '../domain/status';
+import type { Transaction, TransactionSide } from '../domain/transaction';
+
+/** What a source needs to know to read one side of one run. */
+export interface ReadContext {
+  readonly businessDate: BusinessDate;
+  /** IANA zone in which `businessDate` is a calendar day (RECON_TIMEZONE). */
+  readonly timeZone: string;
+  /** Maps this source's raw statuses to canonical ones. */
+  readonly statusMap: StatusMap;
+}
+
+/**
+ * One side's rows after validation. `rowCount` = data rows read (valid + invalid);
+ * `invalidCount` = rows rejected (each has at least one `error` issue in `issues`).
+ */
+export interface SourceReadResult {
+  readonly side: TransactionSide;
+  readonly location: string;
+  readonly transactions: Transaction[];
+  readonly issues: DataQualityIssue[];
+  readonly rowCount: number;
+  readonly invalidCount: number;
+}
+
+/**
+ * A port: where one side's transactions come from (a CSV file today; processor exports and HTTP
+ * APIs plug in beside it). `read` throws `InputRejectedError` when the input as a whole cannot be
+ * used (missing file, bad header, malformed CSV) and returns row-level problems as issues.
+ */
+export interface TransactionSource {
+  readonly side: TransactionSide;
+  /** File path or URL, used in messages and stored with the run. */
+  readonly location: string;
+  read(context: ReadContext): Promise<SourceReadResult>;
+}

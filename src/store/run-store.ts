@@ -1,0 +1,491 @@
+import type { BusinessDate } from '../domain/business-date';
+import { currencyExponent, ISO4217_TABLE_VERSION } from '../domain/currency';
+import type { DataQualityIssue } from '../domain/data-quality';
+import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
+import { RunInProgressError } from '../domain/errors';
+import { formatMinor, totalsToDecimalStrings } from '../domain/money';
+import type { Transaction } from '../domain/transaction';
+import type { MatchResult } from '../engine/match-transactions';
+import type { ReconciliationSummary } from '../engine/summarize';
+import { chunkCopyRows } from './copy-csv';
+import type { Database, RunLock, SqlExecutor, SqlValue } from './database';
+
+/** Status of a stored run. `abandoned`: its process died while it was `running`. */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'superseded' | 'abandoned';
+
+/** What is known when a run starts. `*Source` are file paths or URLs of the two sides. */
+export interface RunStart {
+  readonly businessDate: BusinessDate;
+  readonly processor: string;
+  readonly processorSource: string;
+  readonly internalSource: string;
+  readonly appVersion: string;
+}
+
+/** Everything a completed run stores, written in one transaction. */
+export interface RunOutcome {
+  readonly match: MatchResult;
+  readonly summary: ReconciliationSummary;
+  readonly issues: readonly DataQualityIssue[];
+  readonly invalidRows: number;
+  readonly reportCsvPath: string | null;
+  readonly reportJsonPath: string | null;
+}
+
+/** A stored run as the CLI shows it. Money as decimal strings per currency; times ISO 8601 UTC. */
+export interface StoredRun {
+  readonly runId: string;
+  readonly businessDate: BusinessDate;
+  readonly processor: string;
+  readonly status: RunStatus;
+  readonly startTime: string;
+  readonly endTime: string | null;
+  readonly processorTransactions: number | null;
+  readonly internalTransactions: number | null;
+  readonly counts: Record<OutcomeClass, number> | null;
+  readonly discrepancyCount: number | null;
+  readonly invalidRows: number | null;
+  readonly discrepancyAmounts: Record<string, string>;
+  readonly totalDiscrepancyAmount: string | null;
+  readonly discrepancyRate: string | null;
+  readonly riskLevel: string | null;
+  readonly complianceStatus: string | null;
+  readonly reportCsvPath: string | null;
+  readonly reportJsonPath: string | null;
+  readonly supersededBy: string | null;
+  readonly errorMessage: string | null;
+}
+
+/** One stored discrepancy, for `recon runs show`. */
+export interface StoredDiscrepancy {
+  readonly kind: string;
+  readonly transactionId: string;
+  readonly amount: string;
+  readonly currency: string;
+  readonly difference: string | null;
+  readonly processorStatus: string | null;
+  readonly internalStatus: string | null;
+  readonly merchantId: string | null;
+}
+
+/** Filters of `recon runs list`. */
+export interface RunFilter {
+  readonly businessDate?: BusinessDate;
+  readonly processor?: string;
+  readonly limit: number;
+}
+
+const DISCREPANCY_COLUMNS = [
+  'run_id',
+  'kind',
+  'side',
+  'transaction_id',
+  'amount_minor',
+  'amount',
+  'currency',
+  'merchant_id',
+  'created_at',
+  'processor_amount_minor',
+  'processor_amount',
+  'processor_currency',
+  'processor_status',
+  'processor_line',
+  'internal_amount_minor',
+  'internal_amount',
+  'internal_currency',
+  'internal_status',
+  'internal_line',
+  'difference_minor',
+  'difference',
+  'description',
+] as const;
+
+const QUALITY_COLUMNS = [
+  'run_id',
+  'side',
+  'source',
+  'check_name',
+  'severity',
+  'line',
+  'field',
+  'reason',
+  'value',
+  'count',
+] as const;
+
+function decimal(minor: bigint, currency: string): string {
+  return formatMinor(minor, currencyExponent(currency));
+}
+
+function sideValues(row: Transaction | null): SqlValue[] {
+  if (!row) return [null, null, null, null, null];
+  return [row.amountMinor.toString(), decimal(row.amountMinor, row.currency), row.currency, row.rawStatus, row.line];
+}
+
+function discrepancyRow(runId: string, d: Discrepancy): SqlValue[] {
+  const main = d.processor ?? d.internal;
+  if (!main) throw new Error(`discrepancy ${d.transactionId} has no row`);
+  return [
+    runId,
+    d.kind,
+    d.side,
+    d.transactionId,
+    main.amountMinor.toString(),
+    decimal(main.amountMinor, main.currency),
+    main.currency,
+    main.merchantId,
+    new Date(main.createdAtMs).toISOString(),
+    ...sideValues(d.processor),
+    ...sideValues(d.internal),
+    d.differenceMinor === null ? null : d.differenceMinor.toString(),
+    d.differenceMinor === null ? null : decimal(d.differenceMinor, main.currency),
+    main.description,
+  ];
+}
+
+function qualityRow(runId: string, issue: DataQualityIssue): SqlValue[] {
+  return [
+    runId,
+    issue.side,
+    issue.location,
+    issue.check,
+    issue.severity,
+    issue.line,
+    issue.field,
+    issue.reason,
+    issue.value,
+    issue.count,
+  ];
+}
+
+interface RunRow {
+  id: string;
+  run_date: string;
+  processor_name: string;
+  status: RunStatus;
+  start_time: string;
+  end_time: string | null;
+  processor_transaction_count: number | null;
+  internal_transaction_count: number | null;
+  matched_count: number | null;
+  missing_transaction_count: number | null;
+  missing_in_processor_count: number | null;
+  amount_mismatch_count: number | null;
+  currency_mismatch_count: number | null;
+  status_mismatch_count: number | null;
+  duplicate_count: number | null;
+  discrepancy_count: number | null;
+  invalid_row_count: number | null;
+  discrepancy_amounts: string;
+  total_discrepancy_amount: string | null;
+  discrepancy_rate: string | null;
+  risk_level: string | null;
+  compliance_status: string | null;
+  report_csv_path: string | null;
+  report_json_path: string | null;
+  superseded_by: string | null;
+  error_message: string | null;
+}
+
+const RUN_SELECT = `
+  SELECT id::text, run_date::text, processor_name, status,
+         to_char(start_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS start_time,
+         to_char(end_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS end_time,
+         processor_transaction_count, internal_transaction_count, matched_count,
+         missing_transaction_count, missing_in_processor_count, amount_mismatch_count,
+         currency_mismatch_count, status_mismatch_count, duplicate_count, discrepancy_count,
+         invalid_row_count, discrepancy_amounts::text AS discrepancy_amounts,
+         total_discrepancy_amount::text AS total_discrepancy_amount,
+         discrepancy_rate::text AS discrepancy_rate, risk_level, compliance_status,
+         report_csv_path, report_json_path, superseded_by::text AS superseded_by, error_message
+  FROM reconciliation_runs`;
+
+function toStoredRun(row: RunRow): StoredRun {
+  const counts: Record<OutcomeClass, number> | null =
+    row.matched_count === null
+      ? null
+      : {
+          matched: row.matched_count,
+          missing_in_internal: row.missing_transaction_count ?? 0,
+          missing_in_processor: row.missing_in_processor_count ?? 0,
+          amount_mismatch: row.amount_mismatch_count ?? 0,
+          currency_mismatch: row.currency_mismatch_count ?? 0,
+          status_mismatch: row.status_mismatch_count ?? 0,
+          duplicate: row.duplicate_count ?? 0,
+        };
+  return {
+    runId: row.id,
+    businessDate: row.run_date,
+    processor: row.processor_name,
+    status: row.status,
+    startTime: row.start_time,
+    endTime: row.end_time,
+    processorTransactions: row.processor_transaction_count,
+    internalTransactions: row.internal_transaction_count,
+    counts,
+    discrepancyCount: row.discrepancy_count,
+    invalidRows: row.invalid_row_count,
+    discrepancyAmounts: JSON.parse(row.discrepancy_amounts) as Record<string, string>,
+    totalDiscrepancyAmount: row.total_discrepancy_amount,
+    discrepancyRate: row.discrepancy_rate,
+    riskLevel: row.risk_level,
+    complianceStatus: row.compliance_status,
+    reportCsvPath: row.report_csv_path,
+    reportJsonPath: row.report_json_path,
+    supersededBy: row.superseded_by,
+    errorMessage: row.error_message,
+  };
+}
+
+async function audit(db: SqlExecutor, event: string, runId: string | null, details: object): Promise<void> {
+  await db.query(`INSERT INTO audit_log (run_id, event, details) VALUES ($1, $2, $3)`, [
+    runId,
+    event,
+    JSON.stringify(details),
+  ]);
+}
+
+/**
+ * Persistence of reconciliation runs: the run lifecycle (`running` → `completed` | `failed`,
+ * earlier completed runs → `superseded`), discrepancies and data-quality findings via COPY, and
+ * the append-only audit log. Works on any `Database` (PostgreSQL server or PGlite).
+ */
+export class RunStore {
+  private opened: Promise<Database> | undefined;
+
+  /**
+   * @param openDatabase opens the database (and checks or applies its schema) on first use.
+   * @param tryLock takes a named lock without waiting, `null` when held elsewhere. For PGlite it
+   *   must not need the database, so a second process is refused before waiting for the data dir.
+   */
+  constructor(
+    private readonly openDatabase: () => Promise<Database>,
+    private readonly tryLock: (key: string) => Promise<RunLock | null>,
+  ) {}
+
+  /** The database, opened on first call. */
+  database(): Promise<Database> {
+    this.opened ??= this.openDatabase();
+    return this.opened;
+  }
+
+  /** Closes the database if it was opened. */
+  async close(): Promise<void> {
+    if (!this.opened) return;
+    const db = await this.opened.catch(() => undefined);
+    await db?.close();
+  }
+
+  /**
+   * Takes the exclusive lock of (`businessDate`, `processor`) without waiting.
+   * @throws RunInProgressError when another process holds it.
+   */
+  async lockRun(businessDate: BusinessDate, processor: string): Promise<RunLock> {
+    const lock = await this.tryLock(`recon-run_${businessDate}_${processor}`);
+    if (!lock) throw new RunInProgressError(businessDate, processor);
+    return lock;
+  }
+
+  /**
+   * Records a new `running` run and returns its id (uuid). The caller holds the run lock, so any
+   * run still `running` for the same date and processor belongs to a dead process: it is marked
+   * `abandoned` with an audit entry.
+   */
+  async startRun(start: RunStart): Promise<string> {
+    return (await this.database()).withTransaction(async (tx) => {
+      const orphans = await tx.query<{ id: string }>(
+        `UPDATE reconciliation_runs
+            SET status = 'abandoned', end_time = now(),
+                error_message = 'abandoned: its process ended without finishing the run'
+          WHERE run_date = $1 AND processor_name = $2 AND status = 'running'
+          RETURNING id::text`,
+        [start.businessDate, start.processor],
+      );
+      for (const orphan of orphans) await audit(tx, 'run_abandoned', orphan.id, {});
+      const rows = await tx.query<{ id: string }>(
+        `INSERT INTO reconciliation_runs
+           (run_date, processor_name, status, processor_source, internal_source,
+            currency_table_version, app_version)
+         VALUES ($1, $2, 'running', $3, $4, $5, $6)
+         RETURNING id::text`,
+        [
+          start.businessDate,
+          start.processor,
+          start.processorSource,
+          start.internalSource,
+          ISO4217_TABLE_VERSION,
+          start.appVersion,
+        ],
+      );
+      const runId = rows[0]?.id;
+      if (!runId) throw new Error('INSERT … RETURNING id returned no row');
+      await audit(tx, 'run_started', runId, {
+        run_date: start.businessDate,
+        processor: start.processor,
+        processor_source: start.processorSource,
+        internal_source: start.internalSource,
+      });
+      return runId;
+    });
+  }
+
+  /**
+   * Stores a run's results and marks it `completed` in ONE transaction: discrepancies and
+   * data-quality findings (COPY), the final counts, the supersession of the previous completed
+   * run for the same date and processor, and audit entries. `beforeCommit` runs last inside the
+   * transaction (the job writes the report files there), so a failure in it rolls everything back.
+   */
+  async completeRun(runId: string, outcome: RunOutcome, beforeCommit?: () => Promise<void>): Promise<void> {
+    const { match, summary } = outcome;
+    const amounts = totalsToDecimalStrings(summary.discrepancyAmounts);
+    const currencies = Object.keys(amounts);
+    const single = currencies.length === 1 ? currencies[0] : undefined;
+    await (await this.database()).withTransaction(async (tx) => {
+      const written = await tx.copyFrom(
+        'discrepancies',
+        DISCREPANCY_COLUMNS,
+        chunkCopyRows(match.discrepancies, (d) => discrepancyRow(runId, d)),
+      );
+      if (written !== match.discrepancies.length) {
+        throw new Error(`COPY wrote ${written} discrepancies, expected ${match.discrepancies.length}`);
+      }
+      await tx.copyFrom('data_quality_checks', QUALITY_COLUMNS, chunkCopyRows(outcome.issues, (i) => qualityRow(runId, i)));
+      const runRows = await tx.query<{ run_date: string; processor_name: string }>(
+        `SELECT run_date::text, processor_name FROM reconciliation_runs WHERE id = $1`,
+        [runId],
+      );
+      const run = runRows[0];
+      if (!run) throw new Error(`run ${runId} does not exist`);
+      const superseded = await tx.query<{ id: string }>(
+        `UPDATE reconciliation_runs SET status = 'superseded', superseded_by = $1
+          WHERE run_date = $2 AND processor_name = $3 AND status = 'completed' AND id <> $1
+          RETURNING id::text`,
+        [runId, run.run_date, run.processor_name],
+      );
+      for (const old of superseded) await audit(tx, 'run_superseded', old.id, { superseded_by: runId });
+      const c = match.counts;
+      await tx.query(
+        `UPDATE reconciliation_runs SET
+           status = 'completed', end_time = now(),
+           processor_transaction_count = $2, internal_transaction_count = $3, matched_count = $4,
+           missing_transaction_count = $5, missing_in_processor_count = $6,
+           amount_mismatch_count = $7, currency_mismatch_count = $8, status_mismatch_count = $9,
+           duplicate_count = $10, discrepancy_count = $11, invalid_row_count = $12,
+           total_discrepancy_amount = $13, total_discrepancy_currency = $14,
+           discrepancy_amounts = $15, processor_volume = $16, internal_volume = $17,
+           discrepancy_rate = $18, risk_level = $19, compliance_status = $20,
+           report_csv_path = $21, report_json_path = $22
+         WHERE id = $1 AND status = 'running'`,
+        [
+          runId,
+          match.processorTransactions,
+          match.internalTransactions,
+          c.matched,
+          c.missing_in_internal,
+          c.missing_in_processor,
+          c.amount_mismatch,
+          c.currency_mismatch,
+          c.status_mismatch,
+          c.duplicate,
+          summary.discrepancyCount,
+          outcome.invalidRows,
+          currencies.length === 0 ? '0' : single ? (amounts[single] ?? null) : null,
+          single ?? null,
+          JSON.stringify(amounts),
+          JSON.stringify(totalsToDecimalStrings(summary.processorVolume)),
+          JSON.stringify(totalsToDecimalStrings(summary.internalVolume)),
+          summary.discrepancyRate,
+          summary.riskLevel,
+          summary.complianceStatus,
+          outcome.reportCsvPath,
+          outcome.reportJsonPath,
+        ],
+      );
+      await audit(tx, 'run_completed', runId, {
+        discrepancies: summary.discrepancyCount,
+        invalid_rows: outcome.invalidRows,
+        risk_level: summary.riskLevel,
+        superseded: superseded.map((row) => row.id),
+      });
+      if (beforeCommit) await beforeCommit();
+    });
+  }
+
+  /**
+   * Marks a run `failed` with `message`, keeping its data-quality findings (why input was
+   * rejected) but no discrepancies. One transaction.
+   */
+  async failRun(runId: string, message: string, issues: readonly DataQualityIssue[] = []): Promise<void> {
+    await (await this.database()).withTransaction(async (tx) => {
+      if (issues.length > 0) {
+        await tx.copyFrom('data_quality_checks', QUALITY_COLUMNS, chunkCopyRows(issues, (i) => qualityRow(runId, i)));
+      }
+      await tx.query(
+        `UPDATE reconciliation_runs SET status = 'failed', end_time = now(), error_message = $2
+          WHERE id = $1 AND status = 'running'`,
+        [runId, message],
+      );
+      await audit(tx, 'run_failed', runId, { error: message });
+    });
+  }
+
+  /** Runs, newest first, optionally for one business date and/or processor. */
+  async listRuns(filter: RunFilter): Promise<StoredRun[]> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.businessDate) {
+      params.push(filter.businessDate);
+      where.push(`run_date = $${params.length}`);
+    }
+    if (filter.processor) {
+      params.push(filter.processor);
+      where.push(`processor_name = $${params.length}`);
+    }
+    params.push(filter.limit);
+    const rows = await (await this.database()).query<RunRow>(
+      `${RUN_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY start_time DESC, id LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toStoredRun);
+  }
+
+  /** One run by id, or `null`. A malformed id is `null` too (never a database error). */
+  async getRun(runId: string): Promise<StoredRun | null> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(runId)) return null;
+    const rows = await (await this.database()).query<RunRow>(`${RUN_SELECT} WHERE id = $1`, [runId]);
+    const row = rows[0];
+    return row ? toStoredRun(row) : null;
+  }
+
+  /** A run's discrepancies, largest amount at stake first, at most `limit`. */
+  async listDiscrepancies(runId: string, limit: number): Promise<StoredDiscrepancy[]> {
+    const rows = await (await this.database()).query<{
+      kind: string;
+      transaction_id: string;
+      amount: string;
+      currency: string;
+      difference: string | null;
+      processor_status: string | null;
+      internal_status: string | null;
+      merchant_id: string | null;
+    }>(
+      `SELECT kind, transaction_id, amount::text AS amount, currency, difference::text AS difference,
+              processor_status, internal_status, merchant_id
+         FROM discrepancies WHERE run_id = $1
+        ORDER BY abs(COALESCE(difference, amount)) DESC, kind, transaction_id
+        LIMIT $2`,
+      [runId, limit],
+    );
+    return rows.map((row) => ({
+      kind: row.kind,
+      transactionId: row.transaction_id,
+      amount: row.amount,
+      currency: row.currency,
+      difference: row.difference,
+      processorStatus: row.processor_status,
+      internalStatus: row.internal_status,
+      merchantId: row.merchant_id,
+    }));
+  }
+}

@@ -1,0 +1,42 @@
+import { ConfigError, DependencyUnavailableError, ReconError } from '../domain/errors';
+
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
+
+// SQLSTATE classes meaning "the server is not usable by us": connection exceptions (08),
+// invalid authorization (28), insufficient resources (53), operator intervention (57), plus
+// 3D000 (database does not exist).
+const UNAVAILABLE_SQLSTATE = /^(08|28|53|57)|^3D000$/;
+
+/**
+ * Translates a driver error into the project's errors: unreachable server, failed login,
+ * missing database or timeout → `DependencyUnavailableError` (exit 3); a missing table →
+ * `ConfigError` asking for `recon db init`. Anything else is returned unchanged (a bug: exit 1).
+ * Messages name the database by `description` (host:port/db), never by its URL or password.
+ */
+export function translateDatabaseError(error: unknown, description: string): unknown {
+  if (error instanceof ReconError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (typeof code === 'string' && (CONNECTION_ERROR_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) {
+    return new DependencyUnavailableError('database', `database ${description} is unavailable: ${message}`, { cause: error });
+  }
+  if (/timeout|terminated unexpectedly|Connection terminated/i.test(message) && !code) {
+    return new DependencyUnavailableError('database', `database ${description} is unavailable: ${message}`, { cause: error });
+  }
+  if (code === '42P01') {
+    return new ConfigError(
+      `database ${description} has no reconciliation schema (${message}); run 'recon db init' first`,
+      { cause: error },
+    );
+  }
+  return error;
+}

@@ -6,7 +6,9 @@ export default tseslint.config(
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
@@ -19,7 +21,21 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['fs', 'node:*', 'pg', 'pg-*', '@electric-sql/*', 'csv-*', '../store/*', '../sources/*', '../reports/*', '../job/*', '../cli/*'] },
+        {
+          patterns: [
+            'fs',
+            'node:*',
+            'pg',
+            'pg-*',
+            '@electric-sql/*',
+            'csv-*',
+            '../store/*',
+            '../sources/*',
+            '../reports/*',
+            '../job/*',
+            '../cli/*',
+          ],
+        },
       ],
     },
   },

@@ -42,14 +42,27 @@ interface Row {
   description: string;
 }
 
-const HEADER = ['transaction_id', 'amount', 'currency', 'status', 'merchant_id', 'created_at', 'fee', 'description'] as const;
+const HEADER = [
+  'transaction_id',
+  'amount',
+  'currency',
+  'status',
+  'merchant_id',
+  'created_at',
+  'fee',
+  'description',
+] as const;
 
 function csvCell(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 function toCsv(rows: readonly Row[]): string {
-  return [HEADER.join(','), ...rows.map((row) => HEADER.map((key) => csvCell(row[key])).join(','))].join('\n') + '\n';
+  return (
+    [HEADER.join(','), ...rows.map((row) => HEADER.map((key) => csvCell(row[key])).join(','))].join(
+      '\n',
+    ) + '\n'
+  );
 }
 
 const EXPONENT: Record<string, number> = { USD: 2, EUR: 2, JPY: 0, KWD: 3, GBP: 2 };
@@ -77,7 +90,9 @@ function makeRows(
     const scale = currency === 'JPY' ? 1 : currency === 'KWD' ? 1000 : 100;
     const minor = Math.floor((5 + random() * 495) * scale);
     const second = Math.floor(random() * 86_000);
-    const time = new Date(Date.parse(`${DATE}T00:00:00Z`) + second * 1000).toISOString().replace('.000Z', 'Z');
+    const time = new Date(Date.parse(`${DATE}T00:00:00Z`) + second * 1000)
+      .toISOString()
+      .replace('.000Z', 'Z');
     rows.push({
       transaction_id: `${prefix}${String(i + 1).padStart(4, '0')}`,
       amount: major(minor, currency),
@@ -110,7 +125,12 @@ function stripe(): { processor: Row[]; internal: Row[] } {
   i(p(11).transaction_id).status = 'refunded';
   i(p(9).transaction_id).amount = major(Number(p(9).amount.replace('.', '')) - 100, p(9).currency); // 1.00 short
   i(p(13).transaction_id).status = 'pending';
-  internal.push({ ...ledgerCopy(p(20)), transaction_id: 'ch_3SampleLEDGER01', amount: '42.00', currency: 'USD' });
+  internal.push({
+    ...ledgerCopy(p(20)),
+    transaction_id: 'ch_3SampleLEDGER01',
+    amount: '42.00',
+    currency: 'USD',
+  });
   return { processor, internal };
 }
 
@@ -128,7 +148,12 @@ function paypal(): { processor: Row[]; internal: Row[] } {
   i(17).currency = p(17).currency === 'EUR' ? 'USD' : 'EUR';
   if (p(17).currency === 'JPY') i(17).amount = `${p(17).amount}.00`;
   processor.push({ ...p(30) }); // the processor file lists one transaction twice
-  internal.push({ ...ledgerCopy(p(0)), transaction_id: 'PAYID-NSLEDGER01', amount: '99.99', currency: 'USD' });
+  internal.push({
+    ...ledgerCopy(p(0)),
+    transaction_id: 'PAYID-NSLEDGER01',
+    amount: '99.99',
+    currency: 'USD',
+  });
   return { processor, internal };
 }
 
@@ -151,7 +176,11 @@ function square(): { processor: Row[]; internal: Row[] } {
 }
 
 mkdirSync(OUT, { recursive: true });
-for (const [name, sides] of Object.entries({ stripe: stripe(), paypal: paypal(), square: square() })) {
+for (const [name, sides] of Object.entries({
+  stripe: stripe(),
+  paypal: paypal(),
+  square: square(),
+})) {
   writeFileSync(join(OUT, `${name}.csv`), toCsv(sides.processor));
   writeFileSync(join(OUT, `internal_${name}.csv`), toCsv(sides.internal));
 }

@@ -20,7 +20,9 @@ export function runResultJson(result: RunResult): object {
     invalid_rows: result.invalidRows,
     counts: result.counts,
     discrepancy_count: result.summary?.discrepancyCount ?? null,
-    discrepancy_amounts: result.summary ? totalsToDecimalStrings(result.summary.discrepancyAmounts) : null,
+    discrepancy_amounts: result.summary
+      ? totalsToDecimalStrings(result.summary.discrepancyAmounts)
+      : null,
     discrepancy_rate: result.summary?.discrepancyRate ?? null,
     risk_level: result.summary?.riskLevel ?? null,
     compliance_status: result.summary?.complianceStatus ?? null,
@@ -51,7 +53,8 @@ export function runResultText(result: RunResult): string {
   ];
   if (amountText) lines.push(`  at stake: ${amountText}`);
   if (result.runId) lines.push(`  run ${result.runId}`);
-  if (result.reports) lines.push(`  reports: ${result.reports.csv}`, `           ${result.reports.json}`);
+  if (result.reports)
+    lines.push(`  reports: ${result.reports.csv}`, `           ${result.reports.json}`);
   return lines.join('\n');
 }
 
@@ -60,8 +63,13 @@ function pad(text: string, width: number): string {
 }
 
 /** Renders rows as an aligned plain-text table. */
-export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((name, index) => Math.max(name.length, ...rows.map((row) => (row[index] ?? '').length)));
+export function renderTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
+  const widths = header.map((name, index) =>
+    Math.max(name.length, ...rows.map((row) => (row[index] ?? '').length)),
+  );
   const line = (cells: readonly string[]) =>
     cells
       .map((cell, index) => pad(cell, widths[index] ?? 0))
@@ -74,7 +82,18 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
 export function runsTable(runs: readonly StoredRun[]): string {
   if (runs.length === 0) return 'no runs found';
   return renderTable(
-    ['run_id', 'date', 'processor', 'status', 'processor_txns', 'matched', 'discrepancies', 'missing', 'risk', 'started'],
+    [
+      'run_id',
+      'date',
+      'processor',
+      'status',
+      'processor_txns',
+      'matched',
+      'discrepancies',
+      'missing',
+      'risk',
+      'started',
+    ],
     runs.map((run) => [
       run.runId,
       run.businessDate,
@@ -91,7 +110,11 @@ export function runsTable(runs: readonly StoredRun[]): string {
 }
 
 /** `recon runs show` as text: the run's facts, counts per class and its largest discrepancies. */
-export function runDetailsText(run: StoredRun, discrepancies: readonly StoredDiscrepancy[], total: number): string {
+export function runDetailsText(
+  run: StoredRun,
+  discrepancies: readonly StoredDiscrepancy[],
+  total: number,
+): string {
   const facts: [string, string][] = [
     ['run', run.runId],
     ['business date', run.businessDate],
@@ -105,20 +128,39 @@ export function runDetailsText(run: StoredRun, discrepancies: readonly StoredDis
     ['discrepancy rate', run.discrepancyRate ?? '-'],
     ['risk level', run.riskLevel ?? '-'],
     ['compliance', run.complianceStatus ?? '-'],
-    ['at stake', Object.entries(run.discrepancyAmounts).map(([c, v]) => `${v} ${c}`).join(', ') || '-'],
+    [
+      'at stake',
+      Object.entries(run.discrepancyAmounts)
+        .map(([c, v]) => `${v} ${c}`)
+        .join(', ') || '-',
+    ],
     ['reports', [run.reportCsvPath, run.reportJsonPath].filter(Boolean).join(', ') || '-'],
   ];
   if (run.supersededBy) facts.push(['superseded by', run.supersededBy]);
   if (run.errorMessage) facts.push(['error', run.errorMessage]);
   const parts = [facts.map(([k, v]) => `${pad(k, 24)}${v}`).join('\n')];
   if (run.counts) {
-    parts.push(renderTable(['class', 'count'], Object.entries(run.counts).map(([k, v]) => [k, String(v)])));
+    parts.push(
+      renderTable(
+        ['class', 'count'],
+        Object.entries(run.counts).map(([k, v]) => [k, String(v)]),
+      ),
+    );
   }
   if (discrepancies.length > 0) {
     parts.push(
       `largest discrepancies (${discrepancies.length} of ${total}):\n` +
         renderTable(
-          ['kind', 'transaction_id', 'amount', 'currency', 'difference', 'processor_status', 'ledger_status', 'merchant_id'],
+          [
+            'kind',
+            'transaction_id',
+            'amount',
+            'currency',
+            'difference',
+            'processor_status',
+            'ledger_status',
+            'merchant_id',
+          ],
           discrepancies.map((d) => [
             d.kind,
             d.transactionId,

@@ -34,34 +34,49 @@ interface RunOptions {
 }
 
 function parseProcessors(names: readonly string[]): ProcessorName[] {
-  const flat = names.flatMap((name) => name.split(',')).map((name) => name.trim().toLowerCase()).filter(Boolean);
+  const flat = names
+    .flatMap((name) => name.split(','))
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
   const unknown = flat.filter((name) => !isProcessorName(name));
   if (unknown.length > 0) {
-    throw new UsageError(`unknown processor(s) ${unknown.join(', ')}; valid processors: ${KNOWN_PROCESSORS.join(', ')}`);
+    throw new UsageError(
+      `unknown processor(s) ${unknown.join(', ')}; valid processors: ${KNOWN_PROCESSORS.join(', ')}`,
+    );
   }
   if (flat.length === 0) {
-    throw new UsageError(`--processors is required (or set RECON_PROCESSORS); valid processors: ${KNOWN_PROCESSORS.join(', ')}`);
+    throw new UsageError(
+      `--processors is required (or set RECON_PROCESSORS); valid processors: ${KNOWN_PROCESSORS.join(', ')}`,
+    );
   }
   return [...new Set(flat)] as ProcessorName[];
 }
 
 function resolveDates(options: RunOptions, config: AppConfig, now: number): BusinessDate[] {
-  if (options.date && (options.from || options.to)) throw new UsageError('use either --date or --from/--to, not both');
+  if (options.date && (options.from || options.to))
+    throw new UsageError('use either --date or --from/--to, not both');
   if (options.from || options.to) {
     if (!options.from || !options.to) throw new UsageError('--from and --to go together');
     const from = parseBusinessDate(options.from, '--from');
     const to = parseBusinessDate(options.to, '--to');
     if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
     const dates = businessDateRange(from, to);
-    if (dates.length > 366) throw new UsageError(`--from/--to spans ${dates.length} days; at most 366 per invocation`);
+    if (dates.length > 366)
+      throw new UsageError(`--from/--to spans ${dates.length} days; at most 366 per invocation`);
     return dates;
   }
-  return [options.date ? parseBusinessDate(options.date, '--date') : previousBusinessDate(config.timeZone, now)];
+  return [
+    options.date
+      ? parseBusinessDate(options.date, '--date')
+      : previousBusinessDate(config.timeZone, now),
+  ];
 }
 
 function parseRate(text: string): string {
   if (!/^(0(\.\d+)?|1(\.0+)?)$/.test(text)) {
-    throw new UsageError(`--max-invalid-rate must be a fraction between 0 and 1 (e.g. 0.01), got '${text}'`);
+    throw new UsageError(
+      `--max-invalid-rate must be a fraction between 0 and 1 (e.g. 0.01), got '${text}'`,
+    );
   }
   return text;
 }
@@ -72,12 +87,22 @@ interface Io {
   err(text: string): void;
 }
 
-async function runCommand(options: RunOptions, config: AppConfig, logger: Logger, io: Io): Promise<number> {
+async function runCommand(
+  options: RunOptions,
+  config: AppConfig,
+  logger: Logger,
+  io: Io,
+): Promise<number> {
   const now = Date.now();
   const processors = parseProcessors(options.processors ?? config.processors);
   const dates = resolveDates(options, config, now);
-  if ((options.processorFile || options.internalFile) && (processors.length !== 1 || dates.length !== 1)) {
-    throw new UsageError('--processor-file/--internal-file need exactly one processor and one --date');
+  if (
+    (options.processorFile || options.internalFile) &&
+    (processors.length !== 1 || dates.length !== 1)
+  ) {
+    throw new UsageError(
+      '--processor-file/--internal-file need exactly one processor and one --date',
+    );
   }
   const request: RunRequest = {
     dates,
@@ -99,7 +124,10 @@ async function runCommand(options: RunOptions, config: AppConfig, logger: Logger
       io.out(options.json ? JSON.stringify(runResultJson(result)) : runResultText(result));
       if (result.status === 'failed') {
         exitCode = Math.max(exitCode, exitCodeFor(result.error));
-        if (!options.json) io.err(`recon: ${result.processor} ${result.businessDate}: ${describeError(result.error)}`);
+        if (!options.json)
+          io.err(
+            `recon: ${result.processor} ${result.businessDate}: ${describeError(result.error)}`,
+          );
       }
     }
     return exitCode;
@@ -119,7 +147,10 @@ function toLimit(text: string): number {
  * Builds the `recon` program. `run(argv)` parses and executes one command and resolves to its
  * exit code; it never calls `process.exit` (only `main` does).
  */
-export function buildProgram(io: Io, env: NodeJS.ProcessEnv): { run(argv: string[]): Promise<number> } {
+export function buildProgram(
+  io: Io,
+  env: NodeJS.ProcessEnv,
+): { run(argv: string[]): Promise<number> } {
   let exitCode = EXIT_OK;
   let config: AppConfig | undefined;
   let logger: Logger | undefined;
@@ -130,24 +161,46 @@ export function buildProgram(io: Io, env: NodeJS.ProcessEnv): { run(argv: string
   };
 
   const program = new Command('recon')
-    .description('Reconcile payment-processor transactions against the internal ledger, one business date at a time.')
+    .description(
+      'Reconcile payment-processor transactions against the internal ledger, one business date at a time.',
+    )
     .version(APP_VERSION)
     .showHelpAfterError('(run recon --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.out(text.trimEnd()), writeErr: (text) => io.err(text.trimEnd()) });
+    .configureOutput({
+      writeOut: (text) => io.out(text.trimEnd()),
+      writeErr: (text) => io.err(text.trimEnd()),
+    });
 
   program
     .command('run')
-    .description('reconcile one or more processors for a business date (default: yesterday in RECON_TIMEZONE)')
-    .option('--date <YYYY-MM-DD>', 'business date to reconcile (default: yesterday in RECON_TIMEZONE)')
-    .option('--from <YYYY-MM-DD>', 'first business date of a range (with --to), one run per date in order')
+    .description(
+      'reconcile one or more processors for a business date (default: yesterday in RECON_TIMEZONE)',
+    )
+    .option(
+      '--date <YYYY-MM-DD>',
+      'business date to reconcile (default: yesterday in RECON_TIMEZONE)',
+    )
+    .option(
+      '--from <YYYY-MM-DD>',
+      'first business date of a range (with --to), one run per date in order',
+    )
     .option('--to <YYYY-MM-DD>', 'last business date of a range (inclusive)')
-    .option('--processors <names...>', `processors to reconcile: ${KNOWN_PROCESSORS.join(', ')} (default: RECON_PROCESSORS)`)
+    .option(
+      '--processors <names...>',
+      `processors to reconcile: ${KNOWN_PROCESSORS.join(', ')} (default: RECON_PROCESSORS)`,
+    )
     .option('--processor-file <path>', 'processor-side CSV (one processor and date only)')
     .option('--internal-file <path>', 'internal-ledger CSV (one processor and date only)')
-    .option('--data-dir <dir>', 'input root: {dir}/{date}/{processor}.csv and internal_{processor}.csv (default: data)')
+    .option(
+      '--data-dir <dir>',
+      'input root: {dir}/{date}/{processor}.csv and internal_{processor}.csv (default: data)',
+    )
     .option('--reports-dir <dir>', 'where reports are written (default: local_reports)')
-    .option('--max-invalid-rate <fraction>', 'fail a run when more than this share of an input file is invalid (default: 0.01)')
+    .option(
+      '--max-invalid-rate <fraction>',
+      'fail a run when more than this share of an input file is invalid (default: 0.01)',
+    )
     .option('--dry-run', 'reconcile and write local reports, but write nothing to the database')
     .option('--json', 'print one JSON object per run on stdout')
     .action(async (options: RunOptions) => {
@@ -177,21 +230,23 @@ export function buildProgram(io: Io, env: NodeJS.ProcessEnv): { run(argv: string
     .option('--processor <name>', 'only runs of this processor')
     .addOption(new Option('--limit <n>', 'at most this many runs').default('20'))
     .option('--json', 'print JSON')
-    .action(async (options: { date?: string; processor?: string; limit: string; json?: boolean }) => {
-      const { config: cfg } = context();
-      const filter = {
-        businessDate: options.date ? parseBusinessDate(options.date, '--date') : undefined,
-        processor: options.processor ? parseProcessors([options.processor])[0] : undefined,
-        limit: toLimit(options.limit),
-      };
-      const store = createRunStore(cfg.database);
-      try {
-        const list = await store.listRuns(filter);
-        io.out(options.json ? JSON.stringify(list, null, 2) : runsTable(list));
-      } finally {
-        await store.close();
-      }
-    });
+    .action(
+      async (options: { date?: string; processor?: string; limit: string; json?: boolean }) => {
+        const { config: cfg } = context();
+        const filter = {
+          businessDate: options.date ? parseBusinessDate(options.date, '--date') : undefined,
+          processor: options.processor ? parseProcessors([options.processor])[0] : undefined,
+          limit: toLimit(options.limit),
+        };
+        const store = createRunStore(cfg.database);
+        try {
+          const list = await store.listRuns(filter);
+          io.out(options.json ? JSON.stringify(list, null, 2) : runsTable(list));
+        } finally {
+          await store.close();
+        }
+      },
+    );
   runs
     .command('show')
     .description('show one run with its counts and largest discrepancies')

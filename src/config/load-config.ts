@@ -48,11 +48,27 @@ const EnvSchema = z.object({
   DB_CONNECT_TIMEOUT_MS: positiveInt(5000),
   DB_STATEMENT_TIMEOUT_MS: positiveInt(300_000),
   DB_POOL_SIZE: positiveInt(4),
-  RECON_PGLITE_DIR: z.string().min(1).optional().transform((value) => value ?? '.recon/pgdata'),
+  RECON_PGLITE_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .transform((value) => value ?? '.recon/pgdata'),
   RECON_PGLITE_WAIT_MS: positiveInt(60_000),
-  RECON_TIMEZONE: z.string().min(1).optional().transform((value) => value ?? 'UTC'),
-  RECON_DATA_DIR: z.string().min(1).optional().transform((value) => value ?? 'data'),
-  RECON_REPORTS_DIR: z.string().min(1).optional().transform((value) => value ?? 'local_reports'),
+  RECON_TIMEZONE: z
+    .string()
+    .min(1)
+    .optional()
+    .transform((value) => value ?? 'UTC'),
+  RECON_DATA_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .transform((value) => value ?? 'data'),
+  RECON_REPORTS_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .transform((value) => value ?? 'local_reports'),
   RECON_MAX_INVALID_RATE: z
     .string()
     .regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'must be a fraction between 0 and 1, e.g. 0.01')
@@ -72,11 +88,15 @@ const EnvSchema = z.object({
  * @throws ConfigError naming the variable and what is wrong with it (never its value).
  */
 export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
   const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
-    throw new ConfigError(`environment variable ${String(first?.path[0] ?? '?')} ${first?.message ?? 'is invalid'}`);
+    throw new ConfigError(
+      `environment variable ${String(first?.path[0] ?? '?')} ${first?.message ?? 'is invalid'}`,
+    );
   }
   const e = parsed.data;
   const timeZone = checkTimeZone(e.RECON_TIMEZONE);
@@ -89,7 +109,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   let database: DatabaseConfig;
   if (e.DATABASE_URL) {
     if (!/^postgres(ql)?:\/\//.test(e.DATABASE_URL)) {
-      throw new ConfigError('environment variable DATABASE_URL must start with postgres:// or postgresql://');
+      throw new ConfigError(
+        'environment variable DATABASE_URL must start with postgres:// or postgresql://',
+      );
     }
     database = { kind: 'postgres', settings: { connectionString: e.DATABASE_URL, ...common } };
   } else if (e.DB_HOST) {

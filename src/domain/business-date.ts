@@ -21,7 +21,9 @@ export function parseBusinessDate(text: string, what = 'date'): BusinessDate {
 /** Checks an IANA time zone name (`UTC`, `Europe/Berlin`); throws `UsageError` if unknown. */
 export function checkTimeZone(zone: string): string {
   if (!IANAZone.isValidZone(zone)) {
-    throw new UsageError(`RECON_TIMEZONE '${zone}' is not an IANA time zone (e.g. UTC, America/New_York)`);
+    throw new UsageError(
+      `RECON_TIMEZONE '${zone}' is not an IANA time zone (e.g. UTC, America/New_York)`,
+    );
   }
   return zone;
 }
@@ -89,7 +91,10 @@ export function formatInstant(epochMs: number): string {
  * The instants bounding `date` in `zone`: `[startMs, endMs)` in epoch milliseconds (UTC). A day
  * may be 23 or 25 hours long across a daylight-saving change.
  */
-export function businessDayBounds(date: BusinessDate, zone: string): { startMs: number; endMs: number } {
+export function businessDayBounds(
+  date: BusinessDate,
+  zone: string,
+): { startMs: number; endMs: number } {
   const start = DateTime.fromISO(date, { zone }).startOf('day');
   return { startMs: start.toMillis(), endMs: start.plus({ days: 1 }).toMillis() };
 }

@@ -2,11 +2,7 @@ import type { TransactionSide } from './transaction';
 
 /** Kinds of data-quality findings recorded per run (table `data_quality_checks`). */
 export type DataQualityCheckName =
-  | 'invalid_row'
-  | 'row_count'
-  | 'duplicate_ids'
-  | 'outside_business_date'
-  | 'unknown_status';
+  'invalid_row' | 'row_count' | 'duplicate_ids' | 'outside_business_date' | 'unknown_status';
 
 /** `error`: the row was not reconciled; `warning`: reconciled but suspicious; `info`: a metric. */
 export type DataQualitySeverity = 'error' | 'warning' | 'info';

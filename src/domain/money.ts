@@ -66,7 +66,11 @@ export function absMinor(minor: bigint): bigint {
 export type CurrencyTotals = Map<CurrencyCode, bigint>;
 
 /** Adds `minor` to the running total of `currency` in `totals` (mutates and returns `totals`). */
-export function addToTotals(totals: CurrencyTotals, currency: CurrencyCode, minor: bigint): CurrencyTotals {
+export function addToTotals(
+  totals: CurrencyTotals,
+  currency: CurrencyCode,
+  minor: bigint,
+): CurrencyTotals {
   totals.set(currency, (totals.get(currency) ?? 0n) + minor);
   return totals;
 }

@@ -41,7 +41,15 @@ const COMMON: StatusMap = {
  */
 export const STATUS_MAPS: Readonly<Record<ProcessorName | 'internal', StatusMap>> = {
   stripe: { ...COMMON, available: 'settled' },
-  paypal: { ...COMMON, s: 'settled', p: 'pending', v: 'refunded', reversed: 'refunded', d: 'failed', denied: 'failed' },
+  paypal: {
+    ...COMMON,
+    s: 'settled',
+    p: 'pending',
+    v: 'refunded',
+    reversed: 'refunded',
+    d: 'failed',
+    denied: 'failed',
+  },
   square: { ...COMMON, approved: 'pending' },
   adyen: { ...COMMON, authorised: 'pending', sentforsettle: 'pending', refused: 'failed' },
   internal: { ...COMMON, posted: 'settled', voided: 'cancelled', reversed: 'refunded' },

@@ -4,7 +4,8 @@ import type { CurrencyCode } from './currency';
 export type TransactionSide = 'processor' | 'internal';
 
 /** Statuses after a source's status map (see `domain/status.ts`); `unknown` = not in the map. */
-export type CanonicalStatus = 'settled' | 'pending' | 'failed' | 'refunded' | 'cancelled' | 'unknown';
+export type CanonicalStatus =
+  'settled' | 'pending' | 'failed' | 'refunded' | 'cancelled' | 'unknown';
 
 /**
  * One normalized transaction, from either side. Flat on purpose (no nested `Money` object) so a

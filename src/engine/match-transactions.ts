@@ -41,7 +41,10 @@ function classifyPair(p: Transaction, i: Transaction): OutcomeClass {
   if (p.currency !== i.currency) return 'currency_mismatch';
   if (p.amountMinor !== i.amountMinor) return 'amount_mismatch';
   if (p.status !== i.status) return 'status_mismatch';
-  if (p.status === 'unknown' && p.rawStatus.trim().toLowerCase() !== i.rawStatus.trim().toLowerCase()) {
+  if (
+    p.status === 'unknown' &&
+    p.rawStatus.trim().toLowerCase() !== i.rawStatus.trim().toLowerCase()
+  ) {
     return 'status_mismatch';
   }
   return 'matched';
@@ -167,7 +170,8 @@ export function checkAccounting(result: MatchResult): string[] {
     problems.push(`internal rows ${result.internalTransactions} != classified ${internalSum}`);
   }
   const discrepancyRows = result.discrepancies.length;
-  const discrepancyCount = pairs - c.matched + c.missing_in_internal + c.missing_in_processor + c.duplicate;
+  const discrepancyCount =
+    pairs - c.matched + c.missing_in_internal + c.missing_in_processor + c.duplicate;
   if (discrepancyRows !== discrepancyCount) {
     problems.push(`discrepancy rows ${discrepancyRows} != counted ${discrepancyCount}`);
   }

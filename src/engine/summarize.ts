@@ -45,7 +45,10 @@ export interface ReconciliationSummary {
 export function discrepancyImpact(d: Discrepancy): { currency: string; minor: bigint } {
   const row = d.processor ?? d.internal;
   if (!row) throw new Error(`discrepancy ${d.transactionId} has no row`);
-  const minor = d.kind === 'amount_mismatch' && d.differenceMinor !== null ? d.differenceMinor : row.amountMinor;
+  const minor =
+    d.kind === 'amount_mismatch' && d.differenceMinor !== null
+      ? d.differenceMinor
+      : row.amountMinor;
   return { currency: row.currency, minor: absMinor(minor) };
 }
 

@@ -6,7 +6,11 @@ import type { BusinessDate } from '../domain/business-date';
 import type { DataQualityIssue } from '../domain/data-quality';
 import { describeError, InputRejectedError, ReconError } from '../domain/errors';
 import { STATUS_MAPS, type ProcessorName } from '../domain/status';
-import { checkAccounting, matchTransactions, type OutcomeCounts } from '../engine/match-transactions';
+import {
+  checkAccounting,
+  matchTransactions,
+  type OutcomeCounts,
+} from '../engine/match-transactions';
 import { summarizeReconciliation, type ReconciliationSummary } from '../engine/summarize';
 import { reportPaths, writeReports, type ReportPaths } from '../reports/write-reports';
 import type { ReportContext } from '../reports/render-report';
@@ -60,16 +64,27 @@ export interface RunResult {
 }
 
 /** The input locations of one run, from the request. */
-export function inputPaths(request: RunRequest, date: BusinessDate, processor: ProcessorName): { processor: string; internal: string } {
+export function inputPaths(
+  request: RunRequest,
+  date: BusinessDate,
+  processor: ProcessorName,
+): { processor: string; internal: string } {
   return {
     processor: request.processorFile ?? join(request.dataDir, date, `${processor}.csv`),
     internal: request.internalFile ?? join(request.dataDir, date, `internal_${processor}.csv`),
   };
 }
 
-function sourcesFor(request: RunRequest, date: BusinessDate, processor: ProcessorName): [TransactionSource, TransactionSource] {
+function sourcesFor(
+  request: RunRequest,
+  date: BusinessDate,
+  processor: ProcessorName,
+): [TransactionSource, TransactionSource] {
   const paths = inputPaths(request, date, processor);
-  return [new CanonicalCsvSource('processor', paths.processor), new CanonicalCsvSource('internal', paths.internal)];
+  return [
+    new CanonicalCsvSource('processor', paths.processor),
+    new CanonicalCsvSource('internal', paths.internal),
+  ];
 }
 
 function checkInvalidRate(side: SourceReadResult, maxRate: string): void {
@@ -113,7 +128,7 @@ export async function reconcileOne(
   const store = request.dryRun ? null : deps.store;
   let runId: string | null = null;
   let log = deps.logger.child({ business_date: businessDate, processor });
-  let lock: RunLock | null = null;
+  let lock: RunLock | null;
   try {
     lock = store ? await store.lockRun(businessDate, processor) : null;
   } catch (error) {
@@ -132,15 +147,29 @@ export async function reconcileOne(
         })
       : randomUUID();
     log = log.child({ run_id: runId });
-    log.info({ dry_run: request.dryRun, processor_source: processorSource.location, internal_source: internalSource.location }, 'run started');
+    log.info(
+      {
+        dry_run: request.dryRun,
+        processor_source: processorSource.location,
+        internal_source: internalSource.location,
+      },
+      'run started',
+    );
 
     const context = { businessDate, timeZone: request.timeZone };
-    const processorSide = await processorSource.read({ ...context, statusMap: STATUS_MAPS[processor] });
+    const processorSide = await processorSource.read({
+      ...context,
+      statusMap: STATUS_MAPS[processor],
+    });
     issues.push(...processorSide.issues);
     const internalSide = await internalSource.read({ ...context, statusMap: STATUS_MAPS.internal });
     issues.push(...internalSide.issues);
     log.info(
-      { processor_rows: processorSide.rowCount, internal_rows: internalSide.rowCount, invalid_rows: processorSide.invalidCount + internalSide.invalidCount },
+      {
+        processor_rows: processorSide.rowCount,
+        internal_rows: internalSide.rowCount,
+        invalid_rows: processorSide.invalidCount + internalSide.invalidCount,
+      },
       'inputs read',
     );
     checkInvalidRate(processorSide, request.maxInvalidRate);
@@ -148,9 +177,15 @@ export async function reconcileOne(
 
     const match = matchTransactions(processorSide.transactions, internalSide.transactions);
     const broken = checkAccounting(match);
-    if (broken.length > 0) throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
+    if (broken.length > 0)
+      throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
     const invalidRows = processorSide.invalidCount + internalSide.invalidCount;
-    const summary = summarizeReconciliation(match, processorSide.transactions, internalSide.transactions, invalidRows);
+    const summary = summarizeReconciliation(
+      match,
+      processorSide.transactions,
+      internalSide.transactions,
+      invalidRows,
+    );
     const reportContext: ReportContext = {
       runId,
       businessDate,
@@ -160,8 +195,16 @@ export async function reconcileOne(
       appVersion: request.appVersion,
       dryRun: request.dryRun,
       sources: {
-        processor: { location: processorSide.location, rows: processorSide.rowCount, invalidRows: processorSide.invalidCount },
-        internal: { location: internalSide.location, rows: internalSide.rowCount, invalidRows: internalSide.invalidCount },
+        processor: {
+          location: processorSide.location,
+          rows: processorSide.rowCount,
+          invalidRows: processorSide.invalidCount,
+        },
+        internal: {
+          location: internalSide.location,
+          rows: internalSide.rowCount,
+          invalidRows: internalSide.invalidCount,
+        },
       },
     };
     const reportInput = { match, summary, issues };
@@ -170,7 +213,14 @@ export async function reconcileOne(
       const expected = reportPaths(request.reportsDir, processor, businessDate);
       await store.completeRun(
         runId,
-        { match, summary, issues, invalidRows, reportCsvPath: expected.csv, reportJsonPath: expected.json },
+        {
+          match,
+          summary,
+          issues,
+          invalidRows,
+          reportCsvPath: expected.csv,
+          reportJsonPath: expected.json,
+        },
         async () => {
           reports = await writeReports(request.reportsDir, reportContext, reportInput);
         },
@@ -179,7 +229,12 @@ export async function reconcileOne(
       reports = await writeReports(request.reportsDir, reportContext, reportInput);
     }
     log.info(
-      { ...match.counts, discrepancies: summary.discrepancyCount, risk_level: summary.riskLevel, discrepancy_rate: summary.discrepancyRate },
+      {
+        ...match.counts,
+        discrepancies: summary.discrepancyCount,
+        risk_level: summary.riskLevel,
+        discrepancy_rate: summary.discrepancyRate,
+      },
       'run completed',
     );
     return {
@@ -196,11 +251,15 @@ export async function reconcileOne(
     };
   } catch (error) {
     const message = describeError(error);
-    if (error instanceof ReconError && error.code !== 'INTERNAL') log.error({ err_code: error.code, err_message: message }, 'run failed');
+    if (error instanceof ReconError && error.code !== 'INTERNAL')
+      log.error({ err_code: error.code, err_message: message }, 'run failed');
     else log.error({ err: error }, 'run failed with an internal error');
     if (store && runId) {
       await store.failRun(runId, message, issues).catch((storeError: unknown) => {
-        log.error({ err_message: describeError(storeError) }, 'could not record the failure of the run');
+        log.error(
+          { err_message: describeError(storeError) },
+          'could not record the failure of the run',
+        );
       });
     }
     return { ...base, runId, status: 'failed', error };

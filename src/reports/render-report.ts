@@ -71,7 +71,9 @@ function csvCells(d: Discrepancy): string[] {
     d.processor?.currency ?? '',
     amountOf(d.internal),
     d.internal?.currency ?? '',
-    d.differenceMinor === null || !main ? '' : formatMinor(d.differenceMinor, currencyExponent(main.currency)),
+    d.differenceMinor === null || !main
+      ? ''
+      : formatMinor(d.differenceMinor, currencyExponent(main.currency)),
     text(d.processor?.rawStatus),
     text(d.internal?.rawStatus),
     text(main?.merchantId),
@@ -155,7 +157,9 @@ export function renderReportJson(context: ReportContext, input: ReportInput): ob
         merchant_id: main?.merchantId ?? null,
         created_at: main ? formatInstant(main.createdAtMs) : null,
         difference:
-          d.differenceMinor === null || !main ? null : formatMinor(d.differenceMinor, currencyExponent(main.currency)),
+          d.differenceMinor === null || !main
+            ? null
+            : formatMinor(d.differenceMinor, currencyExponent(main.currency)),
         processor: sideJson(d.processor),
         internal: sideJson(d.internal),
       };

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { renderReportCsv, renderReportJson, type ReportContext, type ReportInput } from './render-report';
+import {
+  renderReportCsv,
+  renderReportJson,
+  type ReportContext,
+  type ReportInput,
+} from './render-report';
 
 /** Paths of a run's two report files. */
 export interface ReportPaths {
@@ -13,7 +18,11 @@ export interface ReportPaths {
  * Where the reports of `processor` on `businessDate` go:
  * `{reportsDir}/{processor}_{date}/reconciliation_report_{processor}_{date}.{csv,json}`.
  */
-export function reportPaths(reportsDir: string, processor: string, businessDate: string): ReportPaths {
+export function reportPaths(
+  reportsDir: string,
+  processor: string,
+  businessDate: string,
+): ReportPaths {
   const dir = join(reportsDir, `${processor}_${businessDate}`);
   const base = `reconciliation_report_${processor}_${businessDate}`;
   return { csv: join(dir, `${base}.csv`), json: join(dir, `${base}.json`) };
@@ -47,6 +56,8 @@ export async function writeReports(
 ): Promise<ReportPaths> {
   const paths = reportPaths(reportsDir, context.processor, context.businessDate);
   await writeAtomically(paths.csv, renderReportCsv(input));
-  await writeAtomically(paths.json, [`${JSON.stringify(renderReportJson(context, input), null, 2)}\n`]);
+  await writeAtomically(paths.json, [
+    `${JSON.stringify(renderReportJson(context, input), null, 2)}\n`,
+  ]);
   return paths;
 }

@@ -22,7 +22,8 @@ export const CANONICAL_REQUIRED_COLUMNS = [
 /** Optional canonical columns. Other columns are ignored. */
 export const CANONICAL_OPTIONAL_COLUMNS = ['fee', 'description'] as const;
 
-type Column = (typeof CANONICAL_REQUIRED_COLUMNS)[number] | (typeof CANONICAL_OPTIONAL_COLUMNS)[number];
+type Column =
+  (typeof CANONICAL_REQUIRED_COLUMNS)[number] | (typeof CANONICAL_OPTIONAL_COLUMNS)[number];
 
 const AMOUNT_REASONS: Record<AmountRejection, string> = {
   empty: 'is empty',
@@ -171,7 +172,11 @@ function parseRow(
 
   const currency = currencyText === '' ? undefined : normalizeCurrency(currencyText);
   if (currencyText !== '' && !currency) {
-    issue('currency', `currency '${clipValue(currencyText, 20)}' is not an ISO 4217 code`, currencyText);
+    issue(
+      'currency',
+      `currency '${clipValue(currencyText, 20)}' is not an ISO 4217 code`,
+      currencyText,
+    );
     ok = false;
   }
   const exponent = currency ? currencyExponent(currency) : undefined;
@@ -181,7 +186,11 @@ function parseRow(
     const parsed = parseDecimalToMinor(amountText, exponent);
     if (parsed.ok) amountMinor = parsed.minor;
     else {
-      issue('amount', `amount ${AMOUNT_REASONS[parsed.reason]} (${currency} has ${exponent} decimals)`, amountText);
+      issue(
+        'amount',
+        `amount ${AMOUNT_REASONS[parsed.reason]} (${currency} has ${exponent} decimals)`,
+        amountText,
+      );
       ok = false;
     }
   }
@@ -192,14 +201,22 @@ function parseRow(
     const parsed = parseDecimalToMinor(feeText, exponent);
     if (parsed.ok) feeMinor = parsed.minor;
     else {
-      issue('fee', `fee ${AMOUNT_REASONS[parsed.reason]} (${currency} has ${exponent} decimals)`, feeText);
+      issue(
+        'fee',
+        `fee ${AMOUNT_REASONS[parsed.reason]} (${currency} has ${exponent} decimals)`,
+        feeText,
+      );
       ok = false;
     }
   }
 
   const createdAtMs = createdAtText === '' ? undefined : parseIsoInstant(createdAtText);
   if (createdAtText !== '' && createdAtMs === undefined) {
-    issue('created_at', 'created_at is not an ISO 8601 timestamp with an offset or Z', createdAtText);
+    issue(
+      'created_at',
+      'created_at is not an ISO 8601 timestamp with an offset or Z',
+      createdAtText,
+    );
     ok = false;
   }
 

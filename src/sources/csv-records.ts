@@ -24,7 +24,10 @@ export async function* readCsvRecords(path: string, what: string): AsyncGenerato
     parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true }),
   );
   try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    for await (const item of parser as AsyncIterable<{
+      record: string[];
+      info: { lines: number };
+    }>) {
       const { record, info } = item;
       let newlines = 0;
       for (const field of record) {
@@ -34,23 +37,35 @@ export async function* readCsvRecords(path: string, what: string): AsyncGenerato
     }
   } catch (error) {
     if (error instanceof CsvError) {
-      const line = typeof (error as CsvError & { lines?: number }).lines === 'number' ? (error as CsvError & { lines: number }).lines : undefined;
+      const line =
+        typeof (error as CsvError & { lines?: number }).lines === 'number'
+          ? (error as CsvError & { lines: number }).lines
+          : undefined;
       throw new InputRejectedError(
         `${what} ${path}${line ? ` line ${line}` : ''}: malformed CSV (${error.message.split(':')[0] ?? error.code})`,
         { location: path, line },
         { cause: error },
       );
     }
-    throw new InputRejectedError(`${what} ${path}: cannot be read (${(error as Error).message})`, { location: path }, { cause: error });
+    throw new InputRejectedError(
+      `${what} ${path}: cannot be read (${(error as Error).message})`,
+      { location: path },
+      { cause: error },
+    );
   }
 }
 
 async function assertReadableFile(path: string, what: string): Promise<void> {
   try {
     const info = await stat(path);
-    if (!info.isFile()) throw new InputRejectedError(`${what} ${path} is not a file`, { location: path });
+    if (!info.isFile())
+      throw new InputRejectedError(`${what} ${path} is not a file`, { location: path });
   } catch (error) {
     if (error instanceof InputRejectedError) throw error;
-    throw new InputRejectedError(`${what} not found: expected ${path}`, { location: path }, { cause: error });
+    throw new InputRejectedError(
+      `${what} not found: expected ${path}`,
+      { location: path },
+      { cause: error },
+    );
   }
 }

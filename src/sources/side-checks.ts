@@ -12,7 +12,13 @@ export const MAX_LISTED_WARNINGS = 1000;
  * plus a count). Returns a new result; the transactions are unchanged.
  */
 export function addSideChecks(result: SourceReadResult, context: ReadContext): SourceReadResult {
-  const base = { side: result.side, location: result.location, line: null, field: null, value: null };
+  const base = {
+    side: result.side,
+    location: result.location,
+    line: null,
+    field: null,
+    value: null,
+  };
   const issues: DataQualityIssue[] = [...result.issues];
   issues.push({
     ...base,

@@ -10,11 +10,17 @@ import { applySchema, assertSchema, hasSchema } from './schema';
  * server must have been initialised with `recon db init` (`assertSchema`), unless `initialise`.
  * @throws DependencyUnavailableError (unreachable), ConfigError (schema missing).
  */
-export async function openDatabase(config: DatabaseConfig, options: { initialise?: boolean } = {}): Promise<Database> {
+export async function openDatabase(
+  config: DatabaseConfig,
+  options: { initialise?: boolean } = {},
+): Promise<Database> {
   const db: Database =
-    config.kind === 'postgres' ? new PostgresDatabase(config.settings) : await PgliteDatabase.open(config.settings);
+    config.kind === 'postgres'
+      ? new PostgresDatabase(config.settings)
+      : await PgliteDatabase.open(config.settings);
   try {
-    if (options.initialise || (config.kind === 'pglite' && !(await hasSchema(db)))) await applySchema(db);
+    if (options.initialise || (config.kind === 'pglite' && !(await hasSchema(db))))
+      await applySchema(db);
     else await assertSchema(db);
     return db;
   } catch (error) {
@@ -30,7 +36,10 @@ export async function openDatabase(config: DatabaseConfig, options: { initialise
 export function createRunStore(config: DatabaseConfig): RunStore {
   if (config.kind === 'pglite') {
     const lockDir = config.settings.lockDir;
-    return new RunStore(() => openDatabase(config), (key) => tryFileLock(lockDir, key));
+    return new RunStore(
+      () => openDatabase(config),
+      (key) => tryFileLock(lockDir, key),
+    );
   }
   const store: RunStore = new RunStore(
     () => openDatabase(config),

@@ -33,7 +33,11 @@ class PgliteExecutor implements SqlExecutor {
     }
   }
 
-  async copyFrom(table: string, columns: readonly string[], chunks: Iterable<string>): Promise<number> {
+  async copyFrom(
+    table: string,
+    columns: readonly string[],
+    chunks: Iterable<string>,
+  ): Promise<number> {
     const blob = new Blob([...chunks]);
     try {
       const result = await this.db.query(
@@ -68,7 +72,9 @@ export class PgliteDatabase extends PgliteExecutor implements Database {
   /** Opens (creating if needed) the embedded database described by `settings`. */
   static async open(settings: PgliteSettings): Promise<PgliteDatabase> {
     const inMemory = settings.dataDir.startsWith('memory://');
-    const description = inMemory ? 'embedded PGlite (in memory)' : `embedded PGlite at ${settings.dataDir}`;
+    const description = inMemory
+      ? 'embedded PGlite (in memory)'
+      : `embedded PGlite at ${settings.dataDir}`;
     let releaseDir: () => Promise<void> = () => Promise.resolve();
     if (!inMemory) {
       const dir = resolve(settings.dataDir);
@@ -78,7 +84,12 @@ export class PgliteDatabase extends PgliteExecutor implements Database {
           realpath: false,
           stale: 30_000,
           update: 10_000,
-          retries: { retries: Math.ceil(settings.dirLockWaitMs / 1000), minTimeout: 1000, maxTimeout: 1000, factor: 1 },
+          retries: {
+            retries: Math.ceil(settings.dirLockWaitMs / 1000),
+            minTimeout: 1000,
+            maxTimeout: 1000,
+            factor: 1,
+          },
         });
       } catch (error) {
         throw new DependencyUnavailableError(
@@ -93,9 +104,13 @@ export class PgliteDatabase extends PgliteExecutor implements Database {
       return new PgliteDatabase(pglite, description, settings, releaseDir);
     } catch (error) {
       await releaseDir().catch(() => undefined);
-      throw new DependencyUnavailableError('database', `${description} cannot be opened: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new DependencyUnavailableError(
+        'database',
+        `${description} cannot be opened: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -134,7 +149,12 @@ export async function tryFileLock(lockDir: string, key: string): Promise<RunLock
   await mkdir(lockDir, { recursive: true });
   const target = join(lockDir, key.replace(/[^A-Za-z0-9_.-]/g, '_'));
   try {
-    const release = await lockfile.lock(target, { realpath: false, stale: 30_000, update: 10_000, retries: 0 });
+    const release = await lockfile.lock(target, {
+      realpath: false,
+      stale: 30_000,
+      update: 10_000,
+      retries: 0,
+    });
     let released = false;
     return {
       release: async () => {

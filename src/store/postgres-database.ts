@@ -65,7 +65,11 @@ class PgExecutor implements SqlExecutor {
     }
   }
 
-  async copyFrom(table: string, columns: readonly string[], chunks: Iterable<string>): Promise<number> {
+  async copyFrom(
+    table: string,
+    columns: readonly string[],
+    chunks: Iterable<string>,
+  ): Promise<number> {
     if (!('release' in this.client)) {
       const client = await this.client.connect();
       try {
@@ -155,7 +159,9 @@ export class PostgresDatabase extends PgExecutor implements Database {
       release: async () => {
         if (released) return;
         released = true;
-        await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
+        await client
+          .query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key])
+          .catch(() => undefined);
         await client.end().catch(() => undefined);
       },
     };

@@ -119,7 +119,13 @@ function decimal(minor: bigint, currency: string): string {
 
 function sideValues(row: Transaction | null): SqlValue[] {
   if (!row) return [null, null, null, null, null];
-  return [row.amountMinor.toString(), decimal(row.amountMinor, row.currency), row.currency, row.rawStatus, row.line];
+  return [
+    row.amountMinor.toString(),
+    decimal(row.amountMinor, row.currency),
+    row.currency,
+    row.rawStatus,
+    row.line,
+  ];
 }
 
 function discrepancyRow(runId: string, d: Discrepancy): SqlValue[] {
@@ -237,7 +243,12 @@ function toStoredRun(row: RunRow): StoredRun {
   };
 }
 
-async function audit(db: SqlExecutor, event: string, runId: string | null, details: object): Promise<void> {
+async function audit(
+  db: SqlExecutor,
+  event: string,
+  runId: string | null,
+  details: object,
+): Promise<void> {
   await db.query(`INSERT INTO audit_log (run_id, event, details) VALUES ($1, $2, $3)`, [
     runId,
     event,
@@ -335,21 +346,33 @@ export class RunStore {
    * run for the same date and processor, and audit entries. `beforeCommit` runs last inside the
    * transaction (the job writes the report files there), so a failure in it rolls everything back.
    */
-  async completeRun(runId: string, outcome: RunOutcome, beforeCommit?: () => Promise<void>): Promise<void> {
+  async completeRun(
+    runId: string,
+    outcome: RunOutcome,
+    beforeCommit?: () => Promise<void>,
+  ): Promise<void> {
     const { match, summary } = outcome;
     const amounts = totalsToDecimalStrings(summary.discrepancyAmounts);
     const currencies = Object.keys(amounts);
     const single = currencies.length === 1 ? currencies[0] : undefined;
-    await (await this.database()).withTransaction(async (tx) => {
+    await (
+      await this.database()
+    ).withTransaction(async (tx) => {
       const written = await tx.copyFrom(
         'discrepancies',
         DISCREPANCY_COLUMNS,
         chunkCopyRows(match.discrepancies, (d) => discrepancyRow(runId, d)),
       );
       if (written !== match.discrepancies.length) {
-        throw new Error(`COPY wrote ${written} discrepancies, expected ${match.discrepancies.length}`);
+        throw new Error(
+          `COPY wrote ${written} discrepancies, expected ${match.discrepancies.length}`,
+        );
       }
-      await tx.copyFrom('data_quality_checks', QUALITY_COLUMNS, chunkCopyRows(outcome.issues, (i) => qualityRow(runId, i)));
+      await tx.copyFrom(
+        'data_quality_checks',
+        QUALITY_COLUMNS,
+        chunkCopyRows(outcome.issues, (i) => qualityRow(runId, i)),
+      );
       const runRows = await tx.query<{ run_date: string; processor_name: string }>(
         `SELECT run_date::text, processor_name FROM reconciliation_runs WHERE id = $1`,
         [runId],
@@ -362,7 +385,8 @@ export class RunStore {
           RETURNING id::text`,
         [runId, run.run_date, run.processor_name],
       );
-      for (const old of superseded) await audit(tx, 'run_superseded', old.id, { superseded_by: runId });
+      for (const old of superseded)
+        await audit(tx, 'run_superseded', old.id, { superseded_by: runId });
       const c = match.counts;
       await tx.query(
         `UPDATE reconciliation_runs SET
@@ -415,10 +439,20 @@ export class RunStore {
    * Marks a run `failed` with `message`, keeping its data-quality findings (why input was
    * rejected) but no discrepancies. One transaction.
    */
-  async failRun(runId: string, message: string, issues: readonly DataQualityIssue[] = []): Promise<void> {
-    await (await this.database()).withTransaction(async (tx) => {
+  async failRun(
+    runId: string,
+    message: string,
+    issues: readonly DataQualityIssue[] = [],
+  ): Promise<void> {
+    await (
+      await this.database()
+    ).withTransaction(async (tx) => {
       if (issues.length > 0) {
-        await tx.copyFrom('data_quality_checks', QUALITY_COLUMNS, chunkCopyRows(issues, (i) => qualityRow(runId, i)));
+        await tx.copyFrom(
+          'data_quality_checks',
+          QUALITY_COLUMNS,
+          chunkCopyRows(issues, (i) => qualityRow(runId, i)),
+        );
       }
       await tx.query(
         `UPDATE reconciliation_runs SET status = 'failed', end_time = now(), error_message = $2
@@ -442,7 +476,9 @@ export class RunStore {
       where.push(`processor_name = $${params.length}`);
     }
     params.push(filter.limit);
-    const rows = await (await this.database()).query<RunRow>(
+    const rows = await (
+      await this.database()
+    ).query<RunRow>(
       `${RUN_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY start_time DESC, id LIMIT $${params.length}`,
       params,
@@ -453,14 +489,18 @@ export class RunStore {
   /** One run by id, or `null`. A malformed id is `null` too (never a database error). */
   async getRun(runId: string): Promise<StoredRun | null> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(runId)) return null;
-    const rows = await (await this.database()).query<RunRow>(`${RUN_SELECT} WHERE id = $1`, [runId]);
+    const rows = await (
+      await this.database()
+    ).query<RunRow>(`${RUN_SELECT} WHERE id = $1`, [runId]);
     const row = rows[0];
     return row ? toStoredRun(row) : null;
   }
 
   /** A run's discrepancies, largest amount at stake first, at most `limit`. */
   async listDiscrepancies(runId: string, limit: number): Promise<StoredDiscrepancy[]> {
-    const rows = await (await this.database()).query<{
+    const rows = await (
+      await this.database()
+    ).query<{
       kind: string;
       transaction_id: string;
       amount: string;

@@ -9,7 +9,10 @@ export const SCHEMA_VERSION = '1';
 /** Absolute path of `setup.sql` at the repository (package) root. */
 export function setupSqlPath(): string {
   // From src/store (ts-jest) or dist/src/store (compiled) up to the package root.
-  const candidates = [resolve(__dirname, '..', '..', 'setup.sql'), resolve(__dirname, '..', '..', '..', 'setup.sql')];
+  const candidates = [
+    resolve(__dirname, '..', '..', 'setup.sql'),
+    resolve(__dirname, '..', '..', '..', 'setup.sql'),
+  ];
   const found = candidates.find((path) => existsSync(path));
   if (!found) throw new ConfigError(`setup.sql not found (looked in ${candidates.join(', ')})`);
   return found;

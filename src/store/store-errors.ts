@@ -26,11 +26,22 @@ export function translateDatabaseError(error: unknown, description: string): unk
   if (error instanceof ReconError) return error;
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
-  if (typeof code === 'string' && (CONNECTION_ERROR_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) {
-    return new DependencyUnavailableError('database', `database ${description} is unavailable: ${message}`, { cause: error });
+  if (
+    typeof code === 'string' &&
+    (CONNECTION_ERROR_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))
+  ) {
+    return new DependencyUnavailableError(
+      'database',
+      `database ${description} is unavailable: ${message}`,
+      { cause: error },
+    );
   }
   if (/timeout|terminated unexpectedly|Connection terminated/i.test(message) && !code) {
-    return new DependencyUnavailableError('database', `database ${description} is unavailable: ${message}`, { cause: error });
+    return new DependencyUnavailableError(
+      'database',
+      `database ${description} is unavailable: ${message}`,
+      { cause: error },
+    );
   }
   if (code === '42P01') {
     return new ConfigError(

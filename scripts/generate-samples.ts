@@ -5,9 +5,9 @@
  * Usage: `npm run samples` (output is committed; rerunning must produce identical files).
  *
  * What the day contains (asserted by tests/e2e):
- * - stripe: 30 processor transactions, 5 missing from the ledger (missing_in_internal), one
- *   amount mismatch, one status mismatch, one ledger-only entry (missing_in_processor), one
- *   description that looks like a spreadsheet formula.
+ * - stripe: 30 processor transactions, 5 missing from the ledger (missing_in_internal, one of
+ *   them with a description that looks like a spreadsheet formula), one amount mismatch, one
+ *   status mismatch, one ledger-only entry (missing_in_processor).
  * - paypal: 40 processor transactions in USD/EUR/JPY incl. a refund; one duplicate processor
  *   row, one currency mismatch, one ledger-only entry, one row dated the next day.
  * - square: 120 processor transactions + one invalid row (USD amount with 3 decimals), one
@@ -115,7 +115,7 @@ function stripe(): { processor: Row[]; internal: Row[] } {
   const random = prng(20250930);
   const processor = makeRows(random, 30, 'ch_3Sample', ['USD', 'USD', 'USD', 'EUR'], 'succeeded');
   const p = (index: number): Row => processor[index] as Row;
-  p(7).description = '=HYPERLINK("http://example.invalid","click")';
+  p(2).description = '=HYPERLINK("http://example.invalid","click")';
   p(11).amount = '-25.00';
   p(11).currency = 'USD';
   p(11).status = 'refunded';

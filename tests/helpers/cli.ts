@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+/** Repository root. */
+export const ROOT = resolve(__dirname, '..', '..');
+
+/** What one CLI invocation did. `logs` are stderr lines that parsed as JSON (pino). */
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly logs: Record<string, unknown>[];
+}
+
+/**
+ * Runs the built CLI (`bin/recon`, needs `npm run build`) with `args` in `cwd` and an environment
+ * made only of PATH, HOME and `env` — no DATABASE_URL leaks in from the developer's shell.
+ */
+export function runCli(args: string[], env: Record<string, string>, cwd = ROOT): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [resolve(ROOT, 'bin/recon'), ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const logs: Record<string, unknown>[] = [];
+      for (const line of stderr.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        try {
+          logs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // not a log line
+        }
+      }
+      resolvePromise({ code, stdout, stderr, logs });
+    });
+  });
+}
+
+/** Parses `--json` stdout: one JSON object per line. */
+export function jsonLines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .split('\n')
+    .filter((line) => line.trim().startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}

@@ -21,7 +21,20 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
 
   it('reconciles the sample day for three processors and exits 0', async () => {
     const result = await runCli(
-      ['run', '--date', DATE, '--processors', 'stripe', 'paypal', 'square', '--data-dir', samples, '--reports-dir', reports, '--json'],
+      [
+        'run',
+        '--date',
+        DATE,
+        '--processors',
+        'stripe',
+        'paypal',
+        'square',
+        '--data-dir',
+        samples,
+        '--reports-dir',
+        reports,
+        '--json',
+      ],
       env,
     );
     expect(result.stderr).not.toContain('recon: ');
@@ -49,7 +62,9 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
       },
       risk_level: 'HIGH',
     });
-    expect(paypal).toMatchObject({ counts: { currency_mismatch: 1, duplicate: 1, missing_in_processor: 1 } });
+    expect(paypal).toMatchObject({
+      counts: { currency_mismatch: 1, duplicate: 1, missing_in_processor: 1 },
+    });
     expect(square).toMatchObject({ invalid_rows: 1, counts: { amount_mismatch: 1, duplicate: 1 } });
     stripeRunId = String(stripe?.run_id);
     expect(stripeRunId).toMatch(/^[0-9a-f-]{36}$/);
@@ -69,9 +84,14 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
     const formula = rows.find((row) => row.transaction_id === 'ch_3Sample0003');
     expect(formula?.description).toBe('\'=HYPERLINK("http://example.invalid","click")');
     for (const row of rows) expect(row.description ?? '').not.toMatch(/^[=+\-@]/);
-    const json = JSON.parse(readFileSync(join(dir, `reconciliation_report_stripe_${DATE}.json`), 'utf8')) as {
+    const json = JSON.parse(
+      readFileSync(join(dir, `reconciliation_report_stripe_${DATE}.json`), 'utf8'),
+    ) as {
       report_metadata: { run_id: string };
-      reconciliation_summary: { processor_transactions: number; counts: { missing_in_internal: number } };
+      reconciliation_summary: {
+        processor_transactions: number;
+        counts: { missing_in_internal: number };
+      };
       missing_transactions: { transaction_id: string; amount: string; currency: string }[];
       financial_impact: { risk_level: string; compliance_status: string };
     };
@@ -85,11 +105,26 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
       'ch_3Sample0005',
     ]);
     expect(json.missing_transactions[0]).toMatchObject({ amount: '306.62', currency: 'EUR' });
-    expect(json.financial_impact).toEqual(expect.objectContaining({ risk_level: 'HIGH', compliance_status: 'NON_COMPLIANT' }));
+    expect(json.financial_impact).toEqual(
+      expect.objectContaining({ risk_level: 'HIGH', compliance_status: 'NON_COMPLIANT' }),
+    );
   });
 
   it('prints a short human summary without --json', async () => {
-    const result = await runCli(['run', '--date', DATE, '--processors', 'square', '--data-dir', samples, '--reports-dir', reports], env);
+    const result = await runCli(
+      [
+        'run',
+        '--date',
+        DATE,
+        '--processors',
+        'square',
+        '--data-dir',
+        samples,
+        '--reports-dir',
+        reports,
+      ],
+      env,
+    );
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('square 2025-09-30: completed');
     expect(result.stdout).toContain('1 invalid rows');
@@ -97,12 +132,33 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
   });
 
   it('supersedes the earlier run when a date is reconciled again, keeping history', async () => {
-    const rerun = await runCli(['run', '--date', DATE, '--processors', 'stripe', '--data-dir', samples, '--reports-dir', reports, '--json'], env);
+    const rerun = await runCli(
+      [
+        'run',
+        '--date',
+        DATE,
+        '--processors',
+        'stripe',
+        '--data-dir',
+        samples,
+        '--reports-dir',
+        reports,
+        '--json',
+      ],
+      env,
+    );
     expect(rerun.code).toBe(0);
     const newId = String(jsonLines(rerun.stdout)[0]?.run_id);
-    const list = await runCli(['runs', 'list', '--date', DATE, '--processor', 'stripe', '--json'], env);
+    const list = await runCli(
+      ['runs', 'list', '--date', DATE, '--processor', 'stripe', '--json'],
+      env,
+    );
     expect(list.code).toBe(0);
-    const runs = JSON.parse(list.stdout) as { runId: string; status: string; supersededBy: string | null }[];
+    const runs = JSON.parse(list.stdout) as {
+      runId: string;
+      status: string;
+      supersededBy: string | null;
+    }[];
     expect(runs.map((run) => [run.runId, run.status, run.supersededBy])).toEqual([
       [newId, 'completed', null],
       [stripeRunId, 'superseded', newId],
@@ -117,10 +173,27 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
 
   it('does not write to the database on a dry run', async () => {
     const dryReports = join(work, 'dry');
-    const result = await runCli(['run', '--date', DATE, '--processors', 'paypal', '--data-dir', samples, '--reports-dir', dryReports, '--dry-run', '--json'], env);
+    const result = await runCli(
+      [
+        'run',
+        '--date',
+        DATE,
+        '--processors',
+        'paypal',
+        '--data-dir',
+        samples,
+        '--reports-dir',
+        dryReports,
+        '--dry-run',
+        '--json',
+      ],
+      env,
+    );
     expect(result.code).toBe(0);
     expect(jsonLines(result.stdout)[0]).toMatchObject({ status: 'completed', dry_run: true });
-    expect(existsSync(join(dryReports, `paypal_${DATE}`, `reconciliation_report_paypal_${DATE}.json`))).toBe(true);
+    expect(
+      existsSync(join(dryReports, `paypal_${DATE}`, `reconciliation_report_paypal_${DATE}.json`)),
+    ).toBe(true);
     const list = await runCli(['runs', 'list', '--processor', 'paypal', '--json'], env);
     expect((JSON.parse(list.stdout) as unknown[]).length).toBe(1);
   });
@@ -128,12 +201,29 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
   it('exits 5 at once when another run for the same date and processor holds the lock', async () => {
     const lockDir = join(work, 'db', 'locks');
     mkdirSync(lockDir, { recursive: true });
-    const release = await lockfile.lock(join(lockDir, `recon-run_${DATE}_stripe`), { realpath: false });
+    const release = await lockfile.lock(join(lockDir, `recon-run_${DATE}_stripe`), {
+      realpath: false,
+    });
     try {
       const started = Date.now();
-      const result = await runCli(['run', '--date', DATE, '--processors', 'stripe', '--data-dir', samples, '--reports-dir', reports], env);
+      const result = await runCli(
+        [
+          'run',
+          '--date',
+          DATE,
+          '--processors',
+          'stripe',
+          '--data-dir',
+          samples,
+          '--reports-dir',
+          reports,
+        ],
+        env,
+      );
       expect(result.code).toBe(5);
-      expect(result.stderr).toContain('another reconciliation run for stripe on 2025-09-30 is in progress');
+      expect(result.stderr).toContain(
+        'another reconciliation run for stripe on 2025-09-30 is in progress',
+      );
       expect(Date.now() - started).toBeLessThan(15000);
     } finally {
       await release();
@@ -141,9 +231,24 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
   });
 
   it('exits 4 naming the expected path when an input file is missing', async () => {
-    const result = await runCli(['run', '--date', DATE, '--processors', 'adyen', '--data-dir', samples, '--reports-dir', reports], env);
+    const result = await runCli(
+      [
+        'run',
+        '--date',
+        DATE,
+        '--processors',
+        'adyen',
+        '--data-dir',
+        samples,
+        '--reports-dir',
+        reports,
+      ],
+      env,
+    );
     expect(result.code).toBe(4);
-    expect(result.stderr).toContain(`processor input not found: expected ${join(samples, DATE, 'adyen.csv')}`);
+    expect(result.stderr).toContain(
+      `processor input not found: expected ${join(samples, DATE, 'adyen.csv')}`,
+    );
     noStackTrace(result.stderr);
   });
 
@@ -157,7 +262,21 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
         'ch_1,10.00,USD,succeeded,m1,2025-09-30T10:00:00Z\n' +
         'ch_2,1e3,USD,succeeded,m1,2025-09-30T10:00:00Z\n',
     );
-    const result = await runCli(['run', '--date', DATE, '--processors', 'stripe', '--data-dir', join(work, 'bad'), '--reports-dir', reports, '--json'], env);
+    const result = await runCli(
+      [
+        'run',
+        '--date',
+        DATE,
+        '--processors',
+        'stripe',
+        '--data-dir',
+        join(work, 'bad'),
+        '--reports-dir',
+        reports,
+        '--json',
+      ],
+      env,
+    );
     expect(result.code).toBe(4);
     const [run] = jsonLines(result.stdout);
     expect(run).toMatchObject({ status: 'failed', exit_code: 4 });
@@ -170,10 +289,17 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
   it('exits 2 with one clear line for an impossible date or an unknown processor', async () => {
     const badDate = await runCli(['run', '--date', '2025-02-30', '--processors', 'stripe'], env);
     expect(badDate.code).toBe(2);
-    expect(badDate.stderr.trim()).toBe("recon: --date must be a calendar date in YYYY-MM-DD form, got '2025-02-30'");
-    const badProcessor = await runCli(['run', '--date', DATE, '--processors', 'stripe', 'venmo'], env);
+    expect(badDate.stderr.trim()).toBe(
+      "recon: --date must be a calendar date in YYYY-MM-DD form, got '2025-02-30'",
+    );
+    const badProcessor = await runCli(
+      ['run', '--date', DATE, '--processors', 'stripe', 'venmo'],
+      env,
+    );
     expect(badProcessor.code).toBe(2);
-    expect(badProcessor.stderr).toContain('unknown processor(s) venmo; valid processors: stripe, paypal, square, adyen');
+    expect(badProcessor.stderr).toContain(
+      'unknown processor(s) venmo; valid processors: stripe, paypal, square, adyen',
+    );
     const badFlag = await runCli(['run', '--bogus'], env);
     expect(badFlag.code).toBe(2);
     noStackTrace(badFlag.stderr + badDate.stderr + badProcessor.stderr);
@@ -181,7 +307,20 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
 
   it('runs a date range in order and exits with the highest code met', async () => {
     const result = await runCli(
-      ['run', '--from', '2025-09-29', '--to', DATE, '--processors', 'square', '--data-dir', samples, '--reports-dir', reports, '--json'],
+      [
+        'run',
+        '--from',
+        '2025-09-29',
+        '--to',
+        DATE,
+        '--processors',
+        'square',
+        '--data-dir',
+        samples,
+        '--reports-dir',
+        reports,
+        '--json',
+      ],
       env,
     );
     expect(result.code).toBe(4);
@@ -194,17 +333,25 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
   it('answers the documented queries on the embedded database afterwards', async () => {
     const db = await PGlite.create(env.RECON_PGLITE_DIR);
     try {
-      const runs = await db.query<{ processor_name: string; missing_transaction_count: number | null; status: string }>(
-        'SELECT processor_name, missing_transaction_count, status FROM reconciliation_runs;',
-      );
-      expect(runs.rows).toContainEqual({ processor_name: 'stripe', missing_transaction_count: 5, status: 'completed' });
+      const runs = await db.query<{
+        processor_name: string;
+        missing_transaction_count: number | null;
+        status: string;
+      }>('SELECT processor_name, missing_transaction_count, status FROM reconciliation_runs;');
+      expect(runs.rows).toContainEqual({
+        processor_name: 'stripe',
+        missing_transaction_count: 5,
+        status: 'completed',
+      });
       const recent = await db.query(
         'SELECT run_date, processor_name, missing_transaction_count, total_discrepancy_amount, status FROM reconciliation_runs ORDER BY start_time DESC LIMIT 10;',
       );
       expect(recent.rows.length).toBe(9);
-      const missing = await db.query<{ transaction_id: string; amount: string; merchant_id: string }>(
-        'SELECT transaction_id, amount, merchant_id FROM missing_transactions LIMIT 20;',
-      );
+      const missing = await db.query<{
+        transaction_id: string;
+        amount: string;
+        merchant_id: string;
+      }>('SELECT transaction_id, amount, merchant_id FROM missing_transactions LIMIT 20;');
       expect(missing.rows.map((row) => row.transaction_id)).toContain('ch_3Sample0001');
       const view = await db.query('SELECT * FROM v_recent_reconciliations LIMIT 10;');
       expect(view.rows.length).toBe(9);

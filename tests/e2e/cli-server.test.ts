@@ -27,7 +27,10 @@ describeServer('recon CLI on a PostgreSQL server (TEST_DATABASE_URL)', () => {
   beforeAll(async () => {
     schema = await createTestSchema('recon_e2e');
     env = { DATABASE_URL: urlWithPassword(TEST_DATABASE_URL ?? ''), DB_SCHEMA: schema };
-    client = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${schema}` });
+    client = new pg.Client({
+      connectionString: TEST_DATABASE_URL,
+      options: `-c search_path=${schema}`,
+    });
     await client.connect();
   });
 
@@ -37,7 +40,20 @@ describeServer('recon CLI on a PostgreSQL server (TEST_DATABASE_URL)', () => {
   });
 
   it('asks for recon db init (exit 2) before the schema exists', async () => {
-    const result = await runCli(['run', '--date', DATE, '--processors', 'stripe', '--data-dir', samples, '--reports-dir', reports], env);
+    const result = await runCli(
+      [
+        'run',
+        '--date',
+        DATE,
+        '--processors',
+        'stripe',
+        '--data-dir',
+        samples,
+        '--reports-dir',
+        reports,
+      ],
+      env,
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("run 'recon db init'");
   });
@@ -52,7 +68,20 @@ describeServer('recon CLI on a PostgreSQL server (TEST_DATABASE_URL)', () => {
 
   it('reconciles the sample day into the server and answers the documented queries', async () => {
     const result = await runCli(
-      ['run', '--date', DATE, '--processors', 'stripe', 'paypal', 'square', '--data-dir', samples, '--reports-dir', reports, '--json'],
+      [
+        'run',
+        '--date',
+        DATE,
+        '--processors',
+        'stripe',
+        'paypal',
+        'square',
+        '--data-dir',
+        samples,
+        '--reports-dir',
+        reports,
+        '--json',
+      ],
       env,
     );
     expect(result.code).toBe(0);
@@ -60,8 +89,14 @@ describeServer('recon CLI on a PostgreSQL server (TEST_DATABASE_URL)', () => {
     const runs = jsonLines(result.stdout);
     expect(runs).toHaveLength(3);
 
-    const a = await client.query('SELECT processor_name, missing_transaction_count, status FROM reconciliation_runs;');
-    expect(a.rows).toContainEqual({ processor_name: 'stripe', missing_transaction_count: 5, status: 'completed' });
+    const a = await client.query(
+      'SELECT processor_name, missing_transaction_count, status FROM reconciliation_runs;',
+    );
+    expect(a.rows).toContainEqual({
+      processor_name: 'stripe',
+      missing_transaction_count: 5,
+      status: 'completed',
+    });
     const b = await client.query(
       'SELECT run_date, processor_name, missing_transaction_count, total_discrepancy_amount, status FROM reconciliation_runs ORDER BY start_time DESC LIMIT 10;',
     );
@@ -70,7 +105,11 @@ describeServer('recon CLI on a PostgreSQL server (TEST_DATABASE_URL)', () => {
       'SELECT transaction_id, amount, merchant_id FROM missing_transactions LIMIT 20;',
     );
     expect(c.rows).toHaveLength(5);
-    expect(c.rows).toContainEqual({ transaction_id: 'ch_3Sample0001', amount: '306.62', merchant_id: 'merch_010' });
+    expect(c.rows).toContainEqual({
+      transaction_id: 'ch_3Sample0001',
+      amount: '306.62',
+      merchant_id: 'merch_010',
+    });
     const d = await client.query('SELECT * FROM v_recent_reconciliations LIMIT 10;');
     expect(d.rows).toHaveLength(3);
     const quality = await client.query<{ line: number; field: string }>(
@@ -80,7 +119,20 @@ describeServer('recon CLI on a PostgreSQL server (TEST_DATABASE_URL)', () => {
   });
 
   it('supersedes on rerun and keeps one completed run per date and processor', async () => {
-    const rerun = await runCli(['run', '--date', DATE, '--processors', 'stripe', '--data-dir', samples, '--reports-dir', reports], env);
+    const rerun = await runCli(
+      [
+        'run',
+        '--date',
+        DATE,
+        '--processors',
+        'stripe',
+        '--data-dir',
+        samples,
+        '--reports-dir',
+        reports,
+      ],
+      env,
+    );
     expect(rerun.code).toBe(0);
     const rows = await client.query<{ status: string; n: string }>(
       `SELECT status, count(*)::text AS n FROM reconciliation_runs WHERE processor_name = 'stripe' GROUP BY status ORDER BY status`,
@@ -95,8 +147,23 @@ describeServer('recon CLI on a PostgreSQL server (TEST_DATABASE_URL)', () => {
     const holder = new pg.Client({ connectionString: TEST_DATABASE_URL });
     await holder.connect();
     try {
-      await holder.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`recon-run_${DATE}_paypal`]);
-      const result = await runCli(['run', '--date', DATE, '--processors', 'paypal', '--data-dir', samples, '--reports-dir', reports], env);
+      await holder.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [
+        `recon-run_${DATE}_paypal`,
+      ]);
+      const result = await runCli(
+        [
+          'run',
+          '--date',
+          DATE,
+          '--processors',
+          'paypal',
+          '--data-dir',
+          samples,
+          '--reports-dir',
+          reports,
+        ],
+        env,
+      );
       expect(result.code).toBe(5);
     } finally {
       await holder.end();
@@ -104,10 +171,23 @@ describeServer('recon CLI on a PostgreSQL server (TEST_DATABASE_URL)', () => {
   });
 
   it('exits 3 with one line, and no password, when the server is unreachable', async () => {
-    const result = await runCli(['run', '--date', DATE, '--processors', 'stripe', '--data-dir', samples, '--reports-dir', reports], {
-      DATABASE_URL: `postgres://recon:${SECRET}@127.0.0.1:1/nowhere`,
-      DB_CONNECT_TIMEOUT_MS: '2000',
-    });
+    const result = await runCli(
+      [
+        'run',
+        '--date',
+        DATE,
+        '--processors',
+        'stripe',
+        '--data-dir',
+        samples,
+        '--reports-dir',
+        reports,
+      ],
+      {
+        DATABASE_URL: `postgres://recon:${SECRET}@127.0.0.1:1/nowhere`,
+        DB_CONNECT_TIMEOUT_MS: '2000',
+      },
+    );
     expect(result.code).toBe(3);
     expect(result.stderr).toContain('database 127.0.0.1:1/nowhere is unavailable');
     expect(result.stdout + result.stderr).not.toContain(SECRET);

@@ -16,11 +16,20 @@ export interface CliResult {
  * Runs the built CLI (`bin/recon`, needs `npm run build`) with `args` in `cwd` and an environment
  * made only of PATH, HOME and `env` — no DATABASE_URL leaks in from the developer's shell.
  */
-export function runCli(args: string[], env: Record<string, string>, cwd = ROOT): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  cwd = ROOT,
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [resolve(ROOT, 'bin/recon'), ...args], {
       cwd,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        LOG_LEVEL: 'info',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -28,7 +28,9 @@ function outcomeFor(processorIds: string[], internalIds: string[]) {
   const processor = processorIds.map((id, index) =>
     tx(id, { description: NAUGHTY[index % NAUGHTY.length] ?? null, merchantId: `m,"${index}` }),
   );
-  const internal = internalIds.map((id) => tx(id, id === 'both-amount' ? { amountMinor: 900n } : {}));
+  const internal = internalIds.map((id) =>
+    tx(id, id === 'both-amount' ? { amountMinor: 900n } : {}),
+  );
   const match = matchTransactions(processor, internal);
   const summary = summarizeReconciliation(match, processor, internal, 1);
   const issues: DataQualityIssue[] = [
@@ -44,7 +46,14 @@ function outcomeFor(processorIds: string[], internalIds: string[]) {
       count: null,
     },
   ];
-  return { match, summary, issues, invalidRows: 1, reportCsvPath: 'r.csv', reportJsonPath: 'r.json' };
+  return {
+    match,
+    summary,
+    issues,
+    invalidRows: 1,
+    reportCsvPath: 'r.csv',
+    reportJsonPath: 'r.json',
+  };
 }
 
 describe.each(testBackends())('run store on $name', (backend) => {
@@ -68,19 +77,32 @@ describe.each(testBackends())('run store on $name', (backend) => {
   });
 
   const start = (date: string, processor = 'stripe') =>
-    store.startRun({ businessDate: date, processor, processorSource: 'p.csv', internalSource: 'i.csv', appVersion: 'test' });
+    store.startRun({
+      businessDate: date,
+      processor,
+      processorSource: 'p.csv',
+      internalSource: 'i.csv',
+      appVersion: 'test',
+    });
 
   it('applies setup.sql a second time without error and keeps schema version 1', async () => {
     await applySchema(db);
     await expect(assertSchema(db)).resolves.toBeUndefined();
-    const rows = await db.query<{ value: string }>(`SELECT value FROM system_configuration WHERE key = 'schema_version'`);
+    const rows = await db.query<{ value: string }>(
+      `SELECT value FROM system_configuration WHERE key = 'schema_version'`,
+    );
     expect(rows).toEqual([{ value: '1' }]);
-    expect(readFileSync(setupSqlPath(), 'utf8')).toContain('CREATE TABLE IF NOT EXISTS reconciliation_runs');
+    expect(readFileSync(setupSqlPath(), 'utf8')).toContain(
+      'CREATE TABLE IF NOT EXISTS reconciliation_runs',
+    );
   });
 
   it('stores a completed run with its discrepancies, findings and counts in one go', async () => {
     const runId = await start('2025-09-01');
-    const outcome = outcomeFor(['a', 'b', 'both-amount', 'p-only'], ['a', 'b', 'both-amount', 'i-only']);
+    const outcome = outcomeFor(
+      ['a', 'b', 'both-amount', 'p-only'],
+      ['a', 'b', 'both-amount', 'i-only'],
+    );
     await store.completeRun(runId, outcome);
 
     const run = await store.getRun(runId);
@@ -119,7 +141,12 @@ describe.each(testBackends())('run store on $name', (backend) => {
       [runId],
     );
     expect(quality).toEqual([
-      { source: 'p.csv', line: 7, field: 'amount', reason: 'amount has more decimals than the currency allows' },
+      {
+        source: 'p.csv',
+        line: 7,
+        field: 'amount',
+        reason: 'amount has more decimals than the currency allows',
+      },
     ]);
   });
 
@@ -127,7 +154,11 @@ describe.each(testBackends())('run store on $name', (backend) => {
     const runId = await start('2025-09-02');
     const ids = NAUGHTY.map((_, index) => `naughty-${index}`);
     await store.completeRun(runId, outcomeFor(ids, []));
-    const rows = await db.query<{ transaction_id: string; description: string | null; merchant_id: string }>(
+    const rows = await db.query<{
+      transaction_id: string;
+      description: string | null;
+      merchant_id: string;
+    }>(
       `SELECT transaction_id, description, merchant_id FROM discrepancies WHERE run_id = $1 ORDER BY transaction_id`,
       [runId],
     );
@@ -136,7 +167,9 @@ describe.each(testBackends())('run store on $name', (backend) => {
   });
 
   it('answers the four queries of the original documentation', async () => {
-    const a = await db.query<object>('SELECT processor_name, missing_transaction_count, status FROM reconciliation_runs;');
+    const a = await db.query<object>(
+      'SELECT processor_name, missing_transaction_count, status FROM reconciliation_runs;',
+    );
     expect(a.length).toBeGreaterThan(0);
     const b = await db.query<object>(
       'SELECT run_date, processor_name, missing_transaction_count, total_discrepancy_amount, status FROM reconciliation_runs ORDER BY start_time DESC LIMIT 10;',
@@ -148,8 +181,12 @@ describe.each(testBackends())('run store on $name', (backend) => {
     expect(c.map((row) => row.transaction_id)).toContain('p-only');
     const d = await db.query<object>('SELECT * FROM v_recent_reconciliations LIMIT 10;');
     expect(d.length).toBeGreaterThan(0);
-    await expect(db.query('SELECT * FROM v_high_value_missing_transactions')).resolves.toBeDefined();
-    const metrics = await db.query<{ run_date: string }>('SELECT run_date::text FROM v_daily_reconciliation_metrics');
+    await expect(
+      db.query('SELECT * FROM v_high_value_missing_transactions'),
+    ).resolves.toBeDefined();
+    const metrics = await db.query<{ run_date: string }>(
+      'SELECT run_date::text FROM v_daily_reconciliation_metrics',
+    );
     expect(metrics.map((row) => row.run_date)).toContain('2025-09-01');
   });
 
@@ -163,8 +200,15 @@ describe.each(testBackends())('run store on $name', (backend) => {
       [second, 'completed', null],
       [first, 'superseded', second],
     ]);
-    const audit = await db.query<{ event: string }>(`SELECT event FROM audit_log WHERE run_id = $1 ORDER BY occurred_at`, [first]);
-    expect(audit.map((row) => row.event)).toEqual(['run_started', 'run_completed', 'run_superseded']);
+    const audit = await db.query<{ event: string }>(
+      `SELECT event FROM audit_log WHERE run_id = $1 ORDER BY occurred_at`,
+      [first],
+    );
+    expect(audit.map((row) => row.event)).toEqual([
+      'run_started',
+      'run_completed',
+      'run_superseded',
+    ]);
   });
 
   it('leaves no discrepancies when the commit step fails, then records the failure', async () => {
@@ -174,10 +218,20 @@ describe.each(testBackends())('run store on $name', (backend) => {
     ).rejects.toThrow('disk full');
     await store.failRun(runId, 'disk full', outcomeFor(['a'], []).issues);
     const run = await store.getRun(runId);
-    expect(run).toMatchObject({ status: 'failed', errorMessage: 'disk full', discrepancyCount: null });
-    const rows = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM discrepancies WHERE run_id = $1`, [runId]);
+    expect(run).toMatchObject({
+      status: 'failed',
+      errorMessage: 'disk full',
+      discrepancyCount: null,
+    });
+    const rows = await db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM discrepancies WHERE run_id = $1`,
+      [runId],
+    );
     expect(rows).toEqual([{ n: '0' }]);
-    const quality = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM data_quality_checks WHERE run_id = $1`, [runId]);
+    const quality = await db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM data_quality_checks WHERE run_id = $1`,
+      [runId],
+    );
     expect(quality).toEqual([{ n: '1' }]);
   });
 

@@ -58,6 +58,51 @@ export function runResultText(result: RunResult): string {
   return lines.join('\n');
 }
 
+/** A stored run as JSON for `runs list/show --json`: the same snake_case keys as `run --json`. */
+export function storedRunJson(run: StoredRun): object {
+  return {
+    run_id: run.runId,
+    date: run.businessDate,
+    processor: run.processor,
+    status: run.status,
+    start_time: run.startTime,
+    end_time: run.endTime,
+    processor_transactions: run.processorTransactions,
+    internal_transactions: run.internalTransactions,
+    invalid_rows: run.invalidRows,
+    counts: run.counts,
+    discrepancy_count: run.discrepancyCount,
+    discrepancy_amounts: run.discrepancyAmounts,
+    total_discrepancy_amount: run.totalDiscrepancyAmount,
+    discrepancy_rate: run.discrepancyRate,
+    risk_level: run.riskLevel,
+    compliance_status: run.complianceStatus,
+    reports: { csv: run.reportCsvPath, json: run.reportJsonPath },
+    superseded_by: run.supersededBy,
+    error: run.errorMessage,
+  };
+}
+
+/** A stored discrepancy as JSON (snake_case, amounts as decimal strings). */
+export function storedDiscrepancyJson(d: StoredDiscrepancy): object {
+  return {
+    kind: d.kind,
+    transaction_id: d.transactionId,
+    amount: d.amount,
+    currency: d.currency,
+    difference: d.difference,
+    processor_status: d.processorStatus,
+    internal_status: d.internalStatus,
+    merchant_id: d.merchantId,
+  };
+}
+
+// Untrusted text (ids, merchant names) must not move the terminal's cursor or colour it.
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
 function pad(text: string, width: number): string {
   return text.length >= width ? text : text + ' '.repeat(width - text.length);
 }
@@ -67,15 +112,16 @@ export function renderTable(
   header: readonly string[],
   rows: readonly (readonly string[])[],
 ): string {
+  const clean = rows.map((row) => row.map(printable));
   const widths = header.map((name, index) =>
-    Math.max(name.length, ...rows.map((row) => (row[index] ?? '').length)),
+    Math.max(name.length, ...clean.map((row) => (row[index] ?? '').length)),
   );
   const line = (cells: readonly string[]) =>
     cells
       .map((cell, index) => pad(cell, widths[index] ?? 0))
       .join('  ')
       .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...clean.map(line)].join('\n');
 }
 
 /** `recon runs list` as a table. */

@@ -13,7 +13,14 @@ import { isProcessorName, KNOWN_PROCESSORS, type ProcessorName } from '../domain
 import { runReconciliation, type RunRequest } from '../job/run-reconciliation';
 import { openDatabase, createRunStore } from '../store/open-store';
 import { exitCodeFor, EXIT_OK, isExpectedError } from './exit-codes';
-import { runDetailsText, runResultJson, runResultText, runsTable } from './format-output';
+import {
+  runDetailsText,
+  runResultJson,
+  runResultText,
+  runsTable,
+  storedDiscrepancyJson,
+  storedRunJson,
+} from './format-output';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const APP_VERSION = (require('../../../package.json') as { version: string }).version;
@@ -241,7 +248,7 @@ export function buildProgram(
         const store = createRunStore(cfg.database);
         try {
           const list = await store.listRuns(filter);
-          io.out(options.json ? JSON.stringify(list, null, 2) : runsTable(list));
+          io.out(options.json ? JSON.stringify(list.map(storedRunJson), null, 2) : runsTable(list));
         } finally {
           await store.close();
         }
@@ -261,7 +268,14 @@ export function buildProgram(
         const discrepancies = await store.listDiscrepancies(run.runId, 20);
         io.out(
           options.json
-            ? JSON.stringify({ ...run, largest_discrepancies: discrepancies }, null, 2)
+            ? JSON.stringify(
+                {
+                  ...storedRunJson(run),
+                  largest_discrepancies: discrepancies.map(storedDiscrepancyJson),
+                },
+                null,
+                2,
+              )
             : runDetailsText(run, discrepancies, run.discrepancyCount ?? 0),
         );
       } finally {

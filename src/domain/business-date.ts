@@ -55,7 +55,8 @@ const ISO_WITH_OFFSET =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
 
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
 /**
@@ -79,7 +80,10 @@ export function parseIsoInstant(text: string): number | undefined {
   const offsetMinutes = zulu ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om));
   if (Number(om) > 59 || Math.abs(offsetMinutes) > 18 * 60) return undefined;
   const millis = Number(frac.padEnd(3, '0').slice(0, 3));
-  return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
+  // Date.UTC maps years 0–99 to 1900–1999; setUTCFullYear does not.
+  const instant = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, millis));
+  instant.setUTCFullYear(year);
+  return instant.getTime() - offsetMinutes * 60_000;
 }
 
 /** Formats epoch milliseconds as an ISO 8601 UTC timestamp (`2025-09-30T14:03:00.000Z`). */

@@ -18,7 +18,7 @@ const SOURCE_EXPONENT_OVERRIDES: Readonly<Record<string, Readonly<Record<string,
  */
 export function normalizeCurrency(raw: string): CurrencyCode | undefined {
   const code = raw.trim().toUpperCase();
-  return Object.prototype.hasOwnProperty.call(ISO4217_EXPONENTS, code) ? code : undefined;
+  return Object.hasOwn(ISO4217_EXPONENTS, code) ? code : undefined;
 }
 
 /**
@@ -26,9 +26,12 @@ export function normalizeCurrency(raw: string): CurrencyCode | undefined {
  * (default: ISO 4217 Table A.1). Throws `RangeError` for a code that `normalizeCurrency` rejects.
  */
 export function currencyExponent(currency: CurrencyCode, source?: string): number {
-  const override = source ? SOURCE_EXPONENT_OVERRIDES[source]?.[currency] : undefined;
-  if (override !== undefined) return override;
-  const exponent = ISO4217_EXPONENTS[currency];
-  if (exponent === undefined) throw new RangeError(`unknown currency code ${currency}`);
-  return exponent;
+  const overrides =
+    source && Object.hasOwn(SOURCE_EXPONENT_OVERRIDES, source)
+      ? SOURCE_EXPONENT_OVERRIDES[source]
+      : undefined;
+  if (overrides && Object.hasOwn(overrides, currency)) return overrides[currency] as number;
+  if (!Object.hasOwn(ISO4217_EXPONENTS, currency))
+    throw new RangeError(`unknown currency code ${currency}`);
+  return ISO4217_EXPONENTS[currency] as number;
 }

@@ -57,5 +57,7 @@ export const STATUS_MAPS: Readonly<Record<ProcessorName | 'internal', StatusMap>
 
 /** Maps a raw status through `map`; `unknown` when the (trimmed, lower-cased) value is not in it. */
 export function mapStatus(raw: string, map: StatusMap): CanonicalStatus {
-  return map[raw.trim().toLowerCase()] ?? 'unknown';
+  const key = raw.trim().toLowerCase();
+  // Own keys only: a status such as `constructor` must not find Object.prototype members.
+  return Object.hasOwn(map, key) ? (map[key] ?? 'unknown') : 'unknown';
 }

@@ -283,7 +283,7 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
     expect(String(run?.error)).toContain('1 of 2 rows are invalid');
     expect(String(run?.error)).toContain('line 3');
     const show = await runCli(['runs', 'show', String(run?.run_id), '--json'], env);
-    expect(JSON.parse(show.stdout)).toMatchObject({ status: 'failed', discrepancyCount: null });
+    expect(JSON.parse(show.stdout)).toMatchObject({ status: 'failed', discrepancy_count: null });
   });
 
   it('exits 2 with one clear line for an impossible date or an unknown processor', async () => {

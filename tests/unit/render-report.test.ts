@@ -1,0 +1,420 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import type { DataQualityIssue } from '../../src/domain/data-quality';
+import type { Transaction } from '../../src/domain/transaction';
+import { matchTransactions } from '../../src/engine/match-transactions';
+import { summarizeReconciliation } from '../../src/engine/summarize';
+import {
+  REPORT_CSV_COLUMNS,
+  renderReportCsv,
+  renderReportJson,
+  type ReportContext,
+  type ReportInput,
+} from '../../src/reports/render-report';
+import { escapeSpreadsheetText } from '../../src/reports/spreadsheet-safe';
+import { makeTransaction as tx } from './support/make-transaction';
+
+const FIXTURES = join(__dirname, '..', 'fixtures', 'csv-injection');
+const PAYLOADS = readFileSync(join(FIXTURES, 'payloadsallthethings-csv-injection.txt'), 'utf8')
+  .split('\n')
+  .filter((line) => line.length > 0);
+const OWASP = JSON.parse(
+  readFileSync(join(FIXTURES, 'owasp-csv-injection-cases.json'), 'utf8'),
+) as {
+  dangerous_leading_characters: string[];
+  escaping_examples: { input: string; escaped_output: string }[];
+};
+const DANGEROUS = ['=', '+', '-', '@', '\t', '\r', '\n', '\0'];
+
+function input(
+  processor: Transaction[],
+  internal: Transaction[],
+  issues: DataQualityIssue[] = [],
+): ReportInput {
+  const match = matchTransactions(processor, internal);
+  return { match, summary: summarizeReconciliation(match, processor, internal, 0), issues };
+}
+
+function renderCsv(report: ReportInput, rowsPerChunk?: number): string {
+  return [...renderReportCsv(report, rowsPerChunk)].join('');
+}
+
+function parseCsv(text: string): string[][] {
+  return parse(text);
+}
+
+describe('escapeSpreadsheetText', () => {
+  it('has 11 payloads in the PayloadsAllTheThings extract', () => {
+    expect(PAYLOADS).toHaveLength(11);
+  });
+
+  it('prefixes every payload that starts with a dangerous character with a quote', () => {
+    const dangerous = PAYLOADS.filter((p) => DANGEROUS.includes(p[0] as string));
+    expect(dangerous).toHaveLength(10);
+    for (const payload of dangerous) expect(escapeSpreadsheetText(payload)).toBe(`'${payload}`);
+  });
+
+  it('leaves a payload that does not start with a dangerous character unchanged', () => {
+    const benign = PAYLOADS.filter((p) => !DANGEROUS.includes(p[0] as string));
+    expect(benign).toEqual(['DDE ("cmd";"/C calc";"!A0")A0']);
+    expect(escapeSpreadsheetText(benign[0] as string)).toBe(benign[0]);
+  });
+
+  it.each(OWASP.dangerous_leading_characters.concat(['\0']))(
+    'prefixes text starting with %j',
+    (char) => {
+      expect(escapeSpreadsheetText(`${char}1+2`)).toBe(`'${char}1+2`);
+    },
+  );
+
+  it('leaves ordinary text, empty text and dangerous characters after the first unchanged', () => {
+    expect(escapeSpreadsheetText('Coffee')).toBe('Coffee');
+    expect(escapeSpreadsheetText('')).toBe('');
+    expect(escapeSpreadsheetText('a=1+2')).toBe('a=1+2');
+    expect(escapeSpreadsheetText("'=1")).toBe("'=1");
+  });
+});
+
+describe('renderReportCsv', () => {
+  it('starts with a quoted header row of the report columns', () => {
+    const csv = renderCsv(input([], []));
+    expect(csv).toBe(`${REPORT_CSV_COLUMNS.map((c) => `"${c}"`).join(',')}\n`);
+  });
+
+  it.each(OWASP.escaping_examples.map((e) => [e.input, e.escaped_output]))(
+    'writes the OWASP input %j as the cell %s',
+    (payload, escaped) => {
+      const csv = renderCsv(input([tx({ transactionId: 'a', description: payload })], []));
+      const rows = csv.split('\n');
+      expect(rows[1]?.endsWith(`,${escaped}`)).toBe(true);
+      expect(parseCsv(csv)[1]?.[14]).toBe(`'${payload}`);
+    },
+  );
+
+  it('neutralises every payload in every input-derived text cell and keeps the text recoverable', () => {
+    const dangerous = [...PAYLOADS, '\0=1+1', '-2+3', '+SUM(A1)', '@A1', '\t=1', '\r=1', '\n=1'];
+    const processor = dangerous.map((payload, n) =>
+      tx({
+        transactionId: payload + String(n),
+        merchantId: payload,
+        rawStatus: payload,
+        status: 'unknown',
+        description: payload,
+        line: n + 2,
+      }),
+    );
+    const csv = renderCsv(input(processor, []));
+    const [header, ...rows] = parseCsv(csv);
+    expect(header).toEqual([...REPORT_CSV_COLUMNS]);
+    expect(rows).toHaveLength(dangerous.length);
+    const col = (name: (typeof REPORT_CSV_COLUMNS)[number]) => REPORT_CSV_COLUMNS.indexOf(name);
+    rows.forEach((row, n) => {
+      const payload = dangerous[n] as string;
+      const unsafe = DANGEROUS.includes(payload[0] as string);
+      const expected = unsafe ? `'${payload}` : payload;
+      expect(row).toHaveLength(REPORT_CSV_COLUMNS.length);
+      expect(row[col('transaction_id')]).toBe(unsafe ? `'${payload}${n}` : `${payload}${n}`);
+      expect(row[col('merchant_id')]).toBe(expected);
+      expect(row[col('processor_status')]).toBe(expected);
+      expect(row[col('description')]).toBe(expected);
+      // The intended text is the cell minus our one-character prefix.
+      expect(unsafe ? row[col('description')]?.slice(1) : row[col('description')]).toBe(payload);
+      for (const cell of row) expect(DANGEROUS.includes(cell[0] ?? '')).toBe(false);
+    });
+  });
+
+  it('quotes every field so separators inside free text stay inert', () => {
+    const text = 'Refund, =cmd|\' /C calc\'!A0; "quoted" @x';
+    const csv = renderCsv(input([tx({ transactionId: 'a', description: text })], []));
+    const line = csv.split('\n')[1] as string;
+    expect(line.startsWith('"missing_in_internal","a","10.00","USD"')).toBe(true);
+    expect(line.endsWith(',"Refund, =cmd|\' /C calc\'!A0; ""quoted"" @x"')).toBe(true);
+    expect(parseCsv(csv)[1]?.[14]).toBe(text);
+  });
+
+  it('writes amounts and differences we format ourselves without a prefix, refunds negative', () => {
+    const csv = renderCsv(
+      input(
+        [
+          tx({ transactionId: 'a', amountMinor: -1250n }),
+          tx({ transactionId: 'j', amountMinor: -1500n, currency: 'JPY' }),
+        ],
+        [
+          tx({ transactionId: 'a', amountMinor: 1000n }),
+          tx({ transactionId: 'j', amountMinor: 1500n, currency: 'JPY' }),
+        ],
+      ),
+    );
+    expect(
+      parseCsv(csv)
+        .slice(1)
+        .map((r) => r.slice(0, 7)),
+    ).toEqual([
+      ['amount_mismatch', 'a', '-12.50', 'USD', '10.00', 'USD', '-22.50'],
+      ['amount_mismatch', 'j', '-1500', 'JPY', '1500', 'JPY', '-3000'],
+    ]);
+    expect(csv).toContain('"-12.50"');
+    expect(csv).not.toContain("'-12.50");
+  });
+
+  it('writes one complete row per discrepancy with sides, lines and UTC timestamps', () => {
+    const csv = renderCsv(
+      input(
+        [tx({ transactionId: 'p', line: 7, createdAtMs: Date.parse('2025-09-30T14:03:00+02:00') })],
+        [
+          tx({
+            transactionId: 'i',
+            line: 9,
+            amountMinor: 1234n,
+            currency: 'KWD',
+            rawStatus: 'posted',
+          }),
+        ],
+      ),
+    );
+    expect(parseCsv(csv).slice(1)).toEqual([
+      [
+        'missing_in_internal',
+        'p',
+        '10.00',
+        'USD',
+        '',
+        '',
+        '',
+        'settled',
+        '',
+        'merch_1',
+        '2025-09-30T12:03:00.000Z',
+        'processor',
+        '7',
+        '',
+        '',
+      ],
+      [
+        'missing_in_processor',
+        'i',
+        '',
+        '',
+        '1.234',
+        'KWD',
+        '',
+        '',
+        'posted',
+        'merch_1',
+        '2025-09-30T12:00:00.000Z',
+        'internal',
+        '',
+        '9',
+        '',
+      ],
+    ]);
+  });
+
+  it('yields the same CSV whatever the chunk size', () => {
+    const processor = Array.from({ length: 7 }, (_, n) => tx({ transactionId: `t${n}` }));
+    const report = input(processor, []);
+    const chunks = [...renderReportCsv(report, 3)];
+    expect(chunks).toHaveLength(1 + 3);
+    expect(chunks.join('')).toBe(renderCsv(report, 5000));
+  });
+});
+
+describe('renderReportJson', () => {
+  const context: ReportContext = {
+    runId: 'run-1',
+    businessDate: '2025-09-30',
+    processor: 'stripe',
+    timeZone: 'UTC',
+    generatedAt: '2025-10-01T02:00:00.000Z',
+    appVersion: '0.1.0',
+    dryRun: true,
+    sources: {
+      processor: { location: 'p.csv', rows: 4, invalidRows: 1 },
+      internal: { location: 'i.csv', rows: 2, invalidRows: 0 },
+    },
+  };
+  const issue: DataQualityIssue = {
+    side: 'processor',
+    location: 'p.csv',
+    check: 'invalid_row',
+    severity: 'error',
+    line: 4,
+    field: 'amount',
+    reason: 'amount is empty',
+    value: '',
+    count: null,
+  };
+
+  function render() {
+    const processor = [
+      tx({ transactionId: 'm', amountMinor: 1000n }),
+      tx({
+        transactionId: 'miss',
+        amountMinor: -1250n,
+        feeMinor: 30n,
+        description: 'refund',
+        line: 3,
+      }),
+      tx({
+        transactionId: 'diff',
+        amountMinor: 1500n,
+        currency: 'JPY',
+        line: 4,
+        rawStatus: 'succeeded',
+      }),
+    ];
+    const internal = [
+      tx({ transactionId: 'm', amountMinor: 1000n }),
+      tx({
+        transactionId: 'diff',
+        amountMinor: 1400n,
+        currency: 'JPY',
+        line: 3,
+        rawStatus: 'posted',
+      }),
+    ];
+    const report = input(processor, internal, [issue]);
+    return JSON.parse(JSON.stringify(renderReportJson(context, report))) as Record<string, unknown>;
+  }
+
+  it('has exactly the documented top-level sections', () => {
+    expect(Object.keys(render())).toEqual([
+      'report_metadata',
+      'reconciliation_summary',
+      'missing_transactions',
+      'discrepancies',
+      'data_quality',
+      'financial_impact',
+    ]);
+  });
+
+  it('writes metadata from the context and the currency table version', () => {
+    expect(render().report_metadata).toEqual({
+      generated_at: '2025-10-01T02:00:00.000Z',
+      run_id: 'run-1',
+      version: '0.1.0',
+      dry_run: true,
+      time_zone: 'UTC',
+      currency_table: 'datasets/currency-codes@1434fbe',
+    });
+  });
+
+  it('summarizes counts and per-currency volumes as decimal strings', () => {
+    expect(render().reconciliation_summary).toEqual({
+      date: '2025-09-30',
+      processor: 'stripe',
+      processor_transactions: 3,
+      internal_transactions: 2,
+      invalid_rows: 1,
+      counts: {
+        matched: 1,
+        missing_in_internal: 1,
+        missing_in_processor: 0,
+        amount_mismatch: 1,
+        currency_mismatch: 0,
+        status_mismatch: 0,
+        duplicate: 0,
+      },
+      discrepancy_count: 2,
+      processor_volume: { JPY: '1500', USD: '-2.50' },
+      internal_volume: { JPY: '1400', USD: '10.00' },
+      discrepancy_amounts: { JPY: '100', USD: '12.50' },
+    });
+  });
+
+  it('lists processor rows missing from the ledger with money as decimal strings', () => {
+    expect(render().missing_transactions).toEqual([
+      {
+        transaction_id: 'miss',
+        amount: '-12.50',
+        currency: 'USD',
+        merchant_id: 'merch_1',
+        created_at: '2025-09-30T12:00:00.000Z',
+      },
+    ]);
+  });
+
+  it('describes every discrepancy with both sides and the difference', () => {
+    expect(render().discrepancies).toEqual([
+      {
+        kind: 'missing_in_internal',
+        transaction_id: 'miss',
+        side: 'processor',
+        merchant_id: 'merch_1',
+        created_at: '2025-09-30T12:00:00.000Z',
+        difference: null,
+        processor: {
+          amount: '-12.50',
+          currency: 'USD',
+          fee: '0.30',
+          status: 'settled',
+          normalized_status: 'settled',
+          line: 3,
+        },
+        internal: null,
+      },
+      {
+        kind: 'amount_mismatch',
+        transaction_id: 'diff',
+        side: 'both',
+        merchant_id: 'merch_1',
+        created_at: '2025-09-30T12:00:00.000Z',
+        difference: '100',
+        processor: {
+          amount: '1500',
+          currency: 'JPY',
+          fee: null,
+          status: 'succeeded',
+          normalized_status: 'settled',
+          line: 4,
+        },
+        internal: {
+          amount: '1400',
+          currency: 'JPY',
+          fee: null,
+          status: 'posted',
+          normalized_status: 'settled',
+          line: 3,
+        },
+      },
+    ]);
+  });
+
+  it('reports data quality per side and every finding', () => {
+    expect(render().data_quality).toEqual({
+      processor: { location: 'p.csv', rows: 4, invalidRows: 1 },
+      internal: { location: 'i.csv', rows: 2, invalidRows: 0 },
+      findings: [
+        {
+          side: 'processor',
+          source: 'p.csv',
+          check: 'invalid_row',
+          severity: 'error',
+          line: 4,
+          field: 'amount',
+          reason: 'amount is empty',
+          value: '',
+          count: null,
+        },
+      ],
+    });
+  });
+
+  it('states the financial impact with rate, risk and compliance', () => {
+    expect(render().financial_impact).toEqual({
+      discrepancy_rate: '0.666667',
+      risk_level: 'HIGH',
+      compliance_status: 'NON_COMPLIANT',
+      discrepancy_amounts: { JPY: '100', USD: '12.50' },
+    });
+  });
+
+  it('contains no JSON numbers for money anywhere', () => {
+    const json = JSON.stringify(render());
+    expect(json).not.toMatch(/"(amount|fee|difference)":\s*-?\d/);
+    expect(typeof (render().financial_impact as Record<string, unknown>).discrepancy_rate).toBe(
+      'string',
+    );
+  });
+});

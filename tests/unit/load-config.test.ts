@@ -1,0 +1,106 @@
+import { loadConfig } from '../../src/config/load-config';
+import { ConfigError, UsageError } from '../../src/domain/errors';
+import { exitCodeFor } from '../../src/cli/exit-codes';
+import {
+  DependencyUnavailableError,
+  InputRejectedError,
+  NotFoundError,
+  ReconError,
+  RunInProgressError,
+} from '../../src/domain/errors';
+
+describe('loadConfig', () => {
+  it('defaults to embedded PGlite under .recon with UTC business dates', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      timeZone: 'UTC',
+      dataDir: 'data',
+      reportsDir: 'local_reports',
+      maxInvalidRate: '0.01',
+      processors: [],
+      logLevel: 'info',
+      database: { kind: 'pglite', settings: { dataDir: '.recon/pgdata', lockDir: '.recon/locks' } },
+    });
+  });
+
+  it('uses a server from DATABASE_URL with the configured schema and timeouts', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u:p@db:5432/recon',
+      DB_SCHEMA: 'recon',
+      DB_CONNECT_TIMEOUT_MS: '1500',
+    });
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      settings: {
+        connectionString: 'postgres://u:p@db:5432/recon',
+        schema: 'recon',
+        connectTimeoutMs: 1500,
+        statementTimeoutMs: 300000,
+        poolSize: 4,
+      },
+    });
+  });
+
+  it('builds a server connection from the classic DB_* variables', () => {
+    const config = loadConfig({
+      DB_HOST: 'db',
+      DB_PORT: '6543',
+      DB_USER: 'recon',
+      DB_PASSWORD: 'x',
+      DB_NAME: 'ledger',
+    });
+    expect(config.database).toMatchObject({
+      kind: 'postgres',
+      settings: {
+        host: 'db',
+        port: 6543,
+        user: 'recon',
+        password: 'x',
+        database: 'ledger',
+        schema: 'public',
+      },
+    });
+  });
+
+  it('treats empty variables as unset and splits RECON_PROCESSORS on commas and spaces', () => {
+    const config = loadConfig({ DATABASE_URL: '', RECON_PROCESSORS: 'stripe, paypal square' });
+    expect(config.database.kind).toBe('pglite');
+    expect(config.processors).toEqual(['stripe', 'paypal', 'square']);
+  });
+
+  it('rejects a bad value naming the variable but not its value', () => {
+    expect(() => loadConfig({ DB_PORT: 'fifty' })).toThrow(
+      new ConfigError('environment variable DB_PORT must be a whole number'),
+    );
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://u:secret@h/db' })).toThrow(
+      /DATABASE_URL must start with postgres/,
+    );
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://u:secret@h/db' });
+    } catch (error) {
+      expect((error as Error).message).not.toContain('secret');
+    }
+    expect(() => loadConfig({ DB_SCHEMA: 'Robert"; DROP' })).toThrow(
+      /DB_SCHEMA must be a lower-case SQL identifier/,
+    );
+    expect(() => loadConfig({ RECON_MAX_INVALID_RATE: '5%' })).toThrow(/RECON_MAX_INVALID_RATE/);
+  });
+
+  it('rejects an unknown time zone as a usage error', () => {
+    expect(() => loadConfig({ RECON_TIMEZONE: 'Mars/Olympus' })).toThrow(UsageError);
+    expect(loadConfig({ RECON_TIMEZONE: 'America/New_York' }).timeZone).toBe('America/New_York');
+  });
+});
+
+describe('exit codes', () => {
+  it('maps each error class to its documented exit code', () => {
+    expect(exitCodeFor(new UsageError('x'))).toBe(2);
+    expect(exitCodeFor(new ConfigError('x'))).toBe(2);
+    expect(exitCodeFor(new NotFoundError('x'))).toBe(2);
+    expect(exitCodeFor(new DependencyUnavailableError('database', 'x'))).toBe(3);
+    expect(exitCodeFor(new InputRejectedError('x', { location: 'f.csv' }))).toBe(4);
+    expect(exitCodeFor(new RunInProgressError('2025-09-30', 'stripe'))).toBe(5);
+    expect(exitCodeFor(new ReconError('INTERNAL', 'x'))).toBe(1);
+    expect(exitCodeFor(new TypeError('bug'))).toBe(1);
+  });
+});

@@ -10,6 +10,7 @@ import {
 } from '../domain/business-date';
 import { describeError, NotFoundError, UsageError } from '../domain/errors';
 import { isProcessorName, KNOWN_PROCESSORS, type ProcessorName } from '../domain/status';
+import type { SourceKind } from '../job/build-sources';
 import { runReconciliation, type RunRequest } from '../job/run-reconciliation';
 import { openDatabase, createRunStore } from '../store/open-store';
 import { exitCodeFor, EXIT_OK, isExpectedError } from './exit-codes';
@@ -38,6 +39,21 @@ interface RunOptions {
   dryRun?: boolean;
   json?: boolean;
   maxInvalidRate?: string;
+  source?: string;
+  processorSource?: string;
+  internalSource?: string;
+  saveRaw?: string;
+  rawDir?: string;
+}
+
+const SOURCE_KINDS: readonly SourceKind[] = ['csv', 'api', 'raw'];
+
+function parseSourceKind(value: string | undefined, flag: string): SourceKind | undefined {
+  if (value === undefined) return undefined;
+  if (!(SOURCE_KINDS as readonly string[]).includes(value)) {
+    throw new UsageError(`${flag} must be one of ${SOURCE_KINDS.join(', ')}, got '${value}'`);
+  }
+  return value as SourceKind;
 }
 
 function parseProcessors(names: readonly string[]): ProcessorName[] {
@@ -92,6 +108,8 @@ function parseRate(text: string): string {
 interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** Progress line of long fetches; only set when stderr is a terminal. */
+  progress?: (line: string) => void;
 }
 
 async function runCommand(
@@ -111,21 +129,31 @@ async function runCommand(
       '--processor-file/--internal-file need exactly one processor and one --date',
     );
   }
+  const both = parseSourceKind(options.source, '--source') ?? 'csv';
   const request: RunRequest = {
     dates,
     processors,
     timeZone: config.timeZone,
-    dataDir: options.dataDir ?? config.dataDir,
+    sources: {
+      processorSource: parseSourceKind(options.processorSource, '--processor-source') ?? both,
+      internalSource: parseSourceKind(options.internalSource, '--internal-source') ?? both,
+      dataDir: options.dataDir ?? config.dataDir,
+      processorFile: options.processorFile,
+      internalFile: options.internalFile,
+      saveRawDir: options.saveRaw,
+      rawDir: options.rawDir,
+    },
     reportsDir: options.reportsDir ?? config.reportsDir,
-    processorFile: options.processorFile,
-    internalFile: options.internalFile,
     dryRun: options.dryRun === true,
     maxInvalidRate: parseRate(options.maxInvalidRate ?? config.maxInvalidRate),
     appVersion: APP_VERSION,
   };
   const store = request.dryRun ? null : createRunStore(config.database);
   try {
-    const results = await runReconciliation({ store, logger, now: () => Date.now() }, request);
+    const results = await runReconciliation(
+      { store, logger, now: () => Date.now(), apis: config.apis, progress: io.progress },
+      request,
+    );
     let exitCode = EXIT_OK;
     for (const result of results) {
       io.out(options.json ? JSON.stringify(runResultJson(result)) : runResultText(result));
@@ -208,6 +236,23 @@ export function buildProgram(
       '--max-invalid-rate <fraction>',
       'fail a run when more than this share of an input file is invalid (default: 0.01)',
     )
+    .option(
+      '--source <kind>',
+      'where both sides come from: csv (files), api (HTTP APIs) or raw (pages saved by --save-raw)',
+    )
+    .option(
+      '--processor-source <kind>',
+      'csv, api or raw for the processor side (overrides --source)',
+    )
+    .option(
+      '--internal-source <kind>',
+      'csv, api or raw for the internal ledger side (overrides --source)',
+    )
+    .option(
+      '--save-raw <dir>',
+      'keep every fetched API page under {dir}/{date}/{processor}/{side}/ for replay',
+    )
+    .option('--raw-dir <dir>', 'folder of pages saved by --save-raw, read by raw sources')
     .option('--dry-run', 'reconcile and write local reports, but write nothing to the database')
     .option('--json', 'print one JSON object per run on stdout')
     .action(async (options: RunOptions) => {
@@ -311,6 +356,9 @@ export async function main(argv: string[]): Promise<void> {
   const io: Io = {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
+    progress: process.stderr.isTTY
+      ? (line) => process.stderr.write(`\r\u001b[2K${line}`)
+      : undefined,
   };
   const code = await buildProgram(io, process.env).run(argv);
   process.exitCode = code;

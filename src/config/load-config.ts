@@ -2,6 +2,16 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { checkTimeZone } from '../domain/business-date';
 import { ConfigError } from '../domain/errors';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from '../sources/http/http-client';
+import {
+  DEFAULT_LEDGER_API_CONFIG,
+  LedgerApiConfigSchema,
+  type LedgerApiConfig,
+} from '../sources/http/ledger-api';
+import type { PaypalApiSettings } from '../sources/http/paypal-transactions';
+import type { SquareApiSettings } from '../sources/http/square-payments';
+import type { StripeApiSettings } from '../sources/http/stripe-balance-transactions';
 import type { PgliteSettings } from '../store/pglite-database';
 import type { PostgresSettings } from '../store/postgres-database';
 
@@ -23,6 +33,21 @@ export interface AppConfig {
   readonly maxInvalidRate: string;
   /** Default `--processors`, from RECON_PROCESSORS (comma or space separated); may be empty. */
   readonly processors: string[];
+  /** HTTP APIs (for `--source api`); an API whose credentials are not set is absent. */
+  readonly apis: ApiConfig;
+}
+
+/** API settings. Secrets (keys, tokens) live only here and in request headers. */
+export interface ApiConfig {
+  readonly http: HttpSettings;
+  readonly stripe?: StripeApiSettings;
+  readonly paypal?: Omit<PaypalApiSettings, never>;
+  readonly square?: SquareApiSettings;
+  readonly ledger?: {
+    readonly baseUrl: string;
+    readonly token?: string;
+    readonly config: LedgerApiConfig;
+  };
 }
 
 const positiveInt = (fallback: number) =>
@@ -75,6 +100,51 @@ const EnvSchema = z.object({
     .optional()
     .transform((value) => value ?? '0.01'),
   RECON_PROCESSORS: z.string().optional(),
+  STRIPE_API_KEY: z.string().optional(),
+  STRIPE_API_BASE_URL: z
+    .url()
+    .optional()
+    .transform((value) => value ?? 'https://api.stripe.com'),
+  STRIPE_MATCH_KEY: z
+    .enum(['source', 'id'])
+    .optional()
+    .transform((value) => value ?? 'source'),
+  STRIPE_ACCOUNT_LABEL: z
+    .string()
+    .optional()
+    .transform((value) => value ?? 'stripe'),
+  PAYPAL_CLIENT_ID: z.string().optional(),
+  PAYPAL_CLIENT_SECRET: z.string().optional(),
+  PAYPAL_API_BASE_URL: z
+    .url()
+    .optional()
+    .transform((value) => value ?? 'https://api-m.paypal.com'),
+  PAYPAL_PAGE_SIZE: positiveInt(500).refine(
+    (value) => value >= 1 && value <= 500,
+    'must be from 1 to 500',
+  ),
+  SQUARE_ACCESS_TOKEN: z.string().optional(),
+  SQUARE_API_BASE_URL: z
+    .url()
+    .optional()
+    .transform((value) => value ?? 'https://connect.squareup.com'),
+  SQUARE_VERSION: z
+    .string()
+    .optional()
+    .transform((value) => value ?? '2025-09-24'),
+  INTERNAL_API_BASE_URL: z.url().optional(),
+  INTERNAL_API_TOKEN: z.string().optional(),
+  INTERNAL_API_CONFIG: z.string().optional(),
+  HTTP_REQUEST_TIMEOUT_MS: positiveInt(DEFAULT_HTTP_SETTINGS.requestTimeoutMs),
+  HTTP_CONNECT_TIMEOUT_MS: positiveInt(DEFAULT_HTTP_SETTINGS.connectTimeoutMs),
+  HTTP_MAX_ATTEMPTS: positiveInt(DEFAULT_HTTP_SETTINGS.maxAttempts).refine(
+    (value) => value >= 1,
+    'must be at least 1',
+  ),
+  HTTP_RETRY_BASE_MS: positiveInt(DEFAULT_HTTP_SETTINGS.retryBaseMs),
+  HTTP_RETRY_MAX_MS: positiveInt(DEFAULT_HTTP_SETTINGS.retryMaxMs),
+  HTTP_RETRY_AFTER_CAP_MS: positiveInt(DEFAULT_HTTP_SETTINGS.retryAfterCapMs),
+  HTTP_FETCH_DEADLINE_MS: positiveInt(DEFAULT_HTTP_SETTINGS.fetchDeadlineMs),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional()
@@ -141,10 +211,77 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
   return {
     timeZone,
     database,
+    apis: loadApis(e),
     logLevel: e.LOG_LEVEL,
     dataDir: e.RECON_DATA_DIR,
     reportsDir: e.RECON_REPORTS_DIR,
     maxInvalidRate: e.RECON_MAX_INVALID_RATE,
     processors: (e.RECON_PROCESSORS ?? '').split(/[\s,]+/).filter(Boolean),
+  };
+}
+
+function loadLedgerConfig(path: string | undefined): LedgerApiConfig {
+  if (!path) return DEFAULT_LEDGER_API_CONFIG;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch (error) {
+    throw new ConfigError(
+      `INTERNAL_API_CONFIG ${path} cannot be read as JSON: ${(error as Error).message}`,
+    );
+  }
+  const parsed = LedgerApiConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new ConfigError(
+      `INTERNAL_API_CONFIG ${path}: ${first?.path.join('.') || '(root)'} ${first?.message ?? 'is invalid'}`,
+    );
+  }
+  return parsed.data;
+}
+
+function loadApis(e: z.infer<typeof EnvSchema>): ApiConfig {
+  const http: HttpSettings = {
+    requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+    connectTimeoutMs: e.HTTP_CONNECT_TIMEOUT_MS,
+    maxAttempts: e.HTTP_MAX_ATTEMPTS,
+    retryBaseMs: e.HTTP_RETRY_BASE_MS,
+    retryMaxMs: e.HTTP_RETRY_MAX_MS,
+    retryAfterCapMs: e.HTTP_RETRY_AFTER_CAP_MS,
+    fetchDeadlineMs: e.HTTP_FETCH_DEADLINE_MS,
+  };
+  return {
+    http,
+    stripe: e.STRIPE_API_KEY
+      ? {
+          baseUrl: e.STRIPE_API_BASE_URL,
+          apiKey: e.STRIPE_API_KEY,
+          matchKey: e.STRIPE_MATCH_KEY,
+          accountLabel: e.STRIPE_ACCOUNT_LABEL,
+        }
+      : undefined,
+    paypal:
+      e.PAYPAL_CLIENT_ID && e.PAYPAL_CLIENT_SECRET
+        ? {
+            baseUrl: e.PAYPAL_API_BASE_URL,
+            clientId: e.PAYPAL_CLIENT_ID,
+            clientSecret: e.PAYPAL_CLIENT_SECRET,
+            pageSize: e.PAYPAL_PAGE_SIZE,
+          }
+        : undefined,
+    square: e.SQUARE_ACCESS_TOKEN
+      ? {
+          baseUrl: e.SQUARE_API_BASE_URL,
+          accessToken: e.SQUARE_ACCESS_TOKEN,
+          apiVersion: e.SQUARE_VERSION,
+        }
+      : undefined,
+    ledger: e.INTERNAL_API_BASE_URL
+      ? {
+          baseUrl: e.INTERNAL_API_BASE_URL,
+          token: e.INTERNAL_API_TOKEN,
+          config: loadLedgerConfig(e.INTERNAL_API_CONFIG),
+        }
+      : undefined,
   };
 }

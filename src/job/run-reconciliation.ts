@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import Big from 'big.js';
 import type { Logger } from '../config/logger';
 import type { BusinessDate } from '../domain/business-date';
@@ -14,8 +13,9 @@ import {
 import { summarizeReconciliation, type ReconciliationSummary } from '../engine/summarize';
 import { reportPaths, writeReports, type ReportPaths } from '../reports/write-reports';
 import type { ReportContext } from '../reports/render-report';
-import { CanonicalCsvSource } from '../sources/canonical-csv-source';
+import type { ApiConfig } from '../config/load-config';
 import type { SourceReadResult, TransactionSource } from '../sources/transaction-source';
+import { SourceFactory, type SourceChoice } from './build-sources';
 import type { RunLock } from '../store/database';
 import type { RunStore } from '../store/run-store';
 
@@ -25,12 +25,9 @@ export interface RunRequest {
   readonly dates: readonly BusinessDate[];
   readonly processors: readonly ProcessorName[];
   readonly timeZone: string;
-  /** `{dataDir}/{date}/{processor}.csv` and `{dataDir}/{date}/internal_{processor}.csv`. */
-  readonly dataDir: string;
+  /** Where each side comes from (CSV, API, saved pages) and the CSV layout. */
+  readonly sources: SourceChoice;
   readonly reportsDir: string;
-  /** Explicit files for a single processor and date (override the data-dir layout). */
-  readonly processorFile?: string;
-  readonly internalFile?: string;
   /** Reconcile and write local reports, but write nothing to the database. */
   readonly dryRun: boolean;
   /** Largest accepted share of invalid rows per input file, as a decimal fraction (`0.01`). */
@@ -45,6 +42,10 @@ export interface JobDeps {
   readonly logger: Logger;
   /** Current time in epoch milliseconds. */
   readonly now: () => number;
+  /** HTTP API settings, for API sources. */
+  readonly apis: ApiConfig;
+  /** Writes a progress line for long fetches (the CLI passes one when stderr is a TTY). */
+  readonly progress?: (line: string) => void;
 }
 
 /** Outcome of one (business date, processor) run. `error` is set when `status` is `failed`. */
@@ -61,30 +62,6 @@ export interface RunResult {
   readonly summary: ReconciliationSummary | null;
   readonly reports: ReportPaths | null;
   readonly error: unknown;
-}
-
-/** The input locations of one run, from the request. */
-export function inputPaths(
-  request: RunRequest,
-  date: BusinessDate,
-  processor: ProcessorName,
-): { processor: string; internal: string } {
-  return {
-    processor: request.processorFile ?? join(request.dataDir, date, `${processor}.csv`),
-    internal: request.internalFile ?? join(request.dataDir, date, `internal_${processor}.csv`),
-  };
-}
-
-function sourcesFor(
-  request: RunRequest,
-  date: BusinessDate,
-  processor: ProcessorName,
-): [TransactionSource, TransactionSource] {
-  const paths = inputPaths(request, date, processor);
-  return [
-    new CanonicalCsvSource('processor', paths.processor),
-    new CanonicalCsvSource('internal', paths.internal),
-  ];
 }
 
 function checkInvalidRate(side: SourceReadResult, maxRate: string): void {
@@ -112,6 +89,12 @@ export async function reconcileOne(
   request: RunRequest,
   businessDate: BusinessDate,
   processor: ProcessorName,
+  sources: SourceFactory = new SourceFactory(
+    request.sources,
+    deps.apis,
+    deps.logger,
+    deps.progress,
+  ),
 ): Promise<RunResult> {
   const base = {
     businessDate,
@@ -124,10 +107,17 @@ export async function reconcileOne(
     summary: null,
     reports: null,
   };
-  const [processorSource, internalSource] = sourcesFor(request, businessDate, processor);
   const store = request.dryRun ? null : deps.store;
   let runId: string | null = null;
   let log = deps.logger.child({ business_date: businessDate, processor });
+  let processorSource: TransactionSource;
+  let internalSource: TransactionSource;
+  try {
+    [processorSource, internalSource] = sources.sourcesFor(businessDate, processor);
+  } catch (error) {
+    log.error({ err_message: describeError(error) }, 'run not started');
+    return { ...base, runId: null, status: 'failed', error };
+  }
   let lock: RunLock | null;
   try {
     lock = store ? await store.lockRun(businessDate, processor) : null;
@@ -274,9 +264,10 @@ export async function reconcileOne(
  */
 export async function runReconciliation(deps: JobDeps, request: RunRequest): Promise<RunResult[]> {
   const results: RunResult[] = [];
+  const sources = new SourceFactory(request.sources, deps.apis, deps.logger, deps.progress);
   for (const date of request.dates) {
     for (const processor of request.processors) {
-      results.push(await reconcileOne(deps, request, date, processor));
+      results.push(await reconcileOne(deps, request, date, processor, sources));
     }
   }
   return results;

@@ -1,0 +1,144 @@
+import { join } from 'node:path';
+import type { ApiConfig } from '../config/load-config';
+import type { BusinessDate } from '../domain/business-date';
+import { ConfigError, UsageError } from '../domain/errors';
+import type { ProcessorName } from '../domain/status';
+import type { TransactionSide } from '../domain/transaction';
+import { CanonicalCsvSource } from '../sources/canonical-csv-source';
+import {
+  ApiSource,
+  RawReplaySource,
+  type ApiAdapter,
+  type FetchReporter,
+} from '../sources/http/api-source';
+import { LedgerApiAdapter } from '../sources/http/ledger-api';
+import { PaypalTransactionsAdapter } from '../sources/http/paypal-transactions';
+import { SquarePaymentsAdapter } from '../sources/http/square-payments';
+import { StripeBalanceTransactionsAdapter } from '../sources/http/stripe-balance-transactions';
+import type { TransactionSource } from '../sources/transaction-source';
+
+/** Where a side's transactions come from: CSV files, the HTTP API, or API pages saved earlier. */
+export type SourceKind = 'csv' | 'api' | 'raw';
+
+/** The source choices of a run request. */
+export interface SourceChoice {
+  readonly processorSource: SourceKind;
+  readonly internalSource: SourceKind;
+  /** `{dataDir}/{date}/{processor}.csv` and `{dataDir}/{date}/internal_{processor}.csv`. */
+  readonly dataDir: string;
+  readonly processorFile?: string;
+  readonly internalFile?: string;
+  /** `--save-raw DIR`: keep every fetched API page. */
+  readonly saveRawDir?: string;
+  /** `--raw-dir DIR`: where `raw` sources read saved pages from. */
+  readonly rawDir?: string;
+}
+
+/** The CSV paths of one run. */
+export function inputPaths(
+  choice: SourceChoice,
+  date: BusinessDate,
+  processor: ProcessorName,
+): { processor: string; internal: string } {
+  return {
+    processor: choice.processorFile ?? join(choice.dataDir, date, `${processor}.csv`),
+    internal: choice.internalFile ?? join(choice.dataDir, date, `internal_${processor}.csv`),
+  };
+}
+
+/**
+ * Builds the two sides' sources of runs, keeping one API adapter per processor and side for the
+ * whole invocation (so PayPal's OAuth token is reused across dates until it expires).
+ */
+export class SourceFactory {
+  private readonly adapters = new Map<string, ApiAdapter>();
+
+  constructor(
+    private readonly choice: SourceChoice,
+    private readonly apis: ApiConfig,
+    private readonly reporter: FetchReporter,
+    private readonly progress?: (line: string) => void,
+  ) {}
+
+  /**
+   * The processor-side and ledger-side sources of one run.
+   * @throws ConfigError when an API source lacks its credentials; UsageError for an API that
+   *   does not exist (Adyen) or a `raw` source without `--raw-dir`.
+   */
+  sourcesFor(date: BusinessDate, processor: ProcessorName): [TransactionSource, TransactionSource] {
+    const paths = inputPaths(this.choice, date, processor);
+    return [
+      this.build('processor', this.choice.processorSource, processor, paths.processor),
+      this.build('internal', this.choice.internalSource, processor, paths.internal),
+    ];
+  }
+
+  private build(
+    side: TransactionSide,
+    kind: SourceKind,
+    processor: ProcessorName,
+    csvPath: string,
+  ): TransactionSource {
+    if (kind === 'csv') return new CanonicalCsvSource(side, csvPath);
+    const adapter = this.adapter(side, processor);
+    const label = `${processor}/${side}`;
+    if (kind === 'raw') {
+      if (!this.choice.rawDir)
+        throw new UsageError(
+          'a raw source needs --raw-dir (the --save-raw folder of an earlier run)',
+        );
+      return new RawReplaySource(side, adapter, this.choice.rawDir, label);
+    }
+    return new ApiSource(side, adapter, {
+      http: this.apis.http,
+      reporter: this.reporter,
+      saveRawDir: this.choice.saveRawDir,
+      label,
+      progress: this.progress,
+    });
+  }
+
+  private adapter(side: TransactionSide, processor: ProcessorName): ApiAdapter {
+    const key = `${processor}/${side}`;
+    const cached = this.adapters.get(key);
+    if (cached) return cached;
+    const adapter =
+      side === 'internal' ? this.ledgerAdapter(processor) : this.processorAdapter(processor);
+    this.adapters.set(key, adapter);
+    return adapter;
+  }
+
+  private ledgerAdapter(processor: ProcessorName): ApiAdapter {
+    const ledger = this.apis.ledger;
+    if (!ledger)
+      throw new ConfigError('the internal ledger API source needs INTERNAL_API_BASE_URL');
+    return new LedgerApiAdapter({
+      baseUrl: ledger.baseUrl,
+      token: ledger.token,
+      processor,
+      config: ledger.config,
+    });
+  }
+
+  private processorAdapter(processor: ProcessorName): ApiAdapter {
+    switch (processor) {
+      case 'stripe':
+        if (!this.apis.stripe) throw new ConfigError('the stripe API source needs STRIPE_API_KEY');
+        return new StripeBalanceTransactionsAdapter(this.apis.stripe);
+      case 'paypal':
+        if (!this.apis.paypal)
+          throw new ConfigError(
+            'the paypal API source needs PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET',
+          );
+        return new PaypalTransactionsAdapter(this.apis.paypal);
+      case 'square':
+        if (!this.apis.square)
+          throw new ConfigError('the square API source needs SQUARE_ACCESS_TOKEN');
+        return new SquarePaymentsAdapter(this.apis.square);
+      case 'adyen':
+        throw new UsageError(
+          'adyen has no API source; use its settlement detail report as a CSV file',
+        );
+    }
+  }
+}

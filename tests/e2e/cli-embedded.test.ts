@@ -155,11 +155,11 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
     );
     expect(list.code).toBe(0);
     const runs = JSON.parse(list.stdout) as {
-      runId: string;
+      run_id: string;
       status: string;
-      supersededBy: string | null;
+      superseded_by: string | null;
     }[];
-    expect(runs.map((run) => [run.runId, run.status, run.supersededBy])).toEqual([
+    expect(runs.map((run) => [run.run_id, run.status, run.superseded_by])).toEqual([
       [newId, 'completed', null],
       [stripeRunId, 'superseded', newId],
     ]);

@@ -15,7 +15,10 @@ export type ParsedAmount = { ok: true; minor: bigint } | { ok: false; reason: Am
 
 // Strict grammar of the canonical CSV: optional minus, digits, optional dot and digits.
 // No exponent, no thousands separator, no leading '+', no spaces, no NaN/Infinity.
-const PLAIN_DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
+// (`/^(-?)(\d+)(?:\.(\d+))?$/`, checked character by character: this runs for every amount.)
+
+/** At most this many digits are accumulated in a small integer (< 2^31, exact) before BigInt. */
+const SMALL_DIGITS = 9;
 
 /**
  * Parses a decimal string in MAJOR units (`"12.34"`, `"-5.00"`, `"1500"`) into integer MINOR units
@@ -24,15 +27,44 @@ const PLAIN_DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
  * are accepted (`"1.50"` for an exponent of 1); any other extra decimal is rejected.
  */
 export function parseDecimalToMinor(text: string, exponent: number): ParsedAmount {
-  if (text.length === 0) return { ok: false, reason: 'empty' };
-  const match = PLAIN_DECIMAL.exec(text);
-  if (!match) return { ok: false, reason: 'not_a_decimal' };
-  const [, sign = '', whole = '', fractionRaw = ''] = match;
-  const fraction = fractionRaw.replace(/0+$/, '');
-  if (fraction.length > exponent) return { ok: false, reason: 'too_many_decimals' };
-  const digits = whole + fraction.padEnd(exponent, '0');
-  const minor = BigInt(digits);
-  return { ok: true, minor: sign === '-' ? -minor : minor };
+  const length = text.length;
+  if (length === 0) return { ok: false, reason: 'empty' };
+  const negative = text.charCodeAt(0) === 45; /* - */
+  const wholeStart = negative ? 1 : 0;
+  let dot = -1;
+  for (let at = wholeStart; at < length; at++) {
+    const code = text.charCodeAt(at);
+    if (code >= 48 && code <= 57) continue;
+    if (code === 46 /* . */ && dot === -1) {
+      dot = at;
+      continue;
+    }
+    return { ok: false, reason: 'not_a_decimal' };
+  }
+  const wholeEnd = dot === -1 ? length : dot;
+  // At least one digit before the dot, and at least one after it when there is a dot.
+  if (wholeEnd === wholeStart || dot === length - 1) return { ok: false, reason: 'not_a_decimal' };
+  // Fraction digits without trailing zeros.
+  let fractionEnd = length;
+  if (dot !== -1)
+    while (fractionEnd > dot + 1 && text.charCodeAt(fractionEnd - 1) === 48) fractionEnd--;
+  const fractionDigits = dot === -1 ? 0 : fractionEnd - dot - 1;
+  if (fractionDigits > exponent) return { ok: false, reason: 'too_many_decimals' };
+  const digitCount = wholeEnd - wholeStart + exponent;
+  let minor: bigint;
+  if (digitCount <= SMALL_DIGITS) {
+    let value = 0;
+    for (let at = wholeStart; at < wholeEnd; at++) value = value * 10 + (text.charCodeAt(at) - 48);
+    for (let at = dot + 1; at < dot + 1 + fractionDigits; at++)
+      value = value * 10 + (text.charCodeAt(at) - 48);
+    for (let pad = fractionDigits; pad < exponent; pad++) value *= 10;
+    minor = BigInt(value);
+  } else {
+    const whole = text.slice(wholeStart, wholeEnd);
+    const fraction = dot === -1 ? '' : text.slice(dot + 1, fractionEnd);
+    minor = BigInt(whole + fraction.padEnd(exponent, '0'));
+  }
+  return { ok: true, minor: negative ? -minor : minor };
 }
 
 /**

@@ -50,6 +50,11 @@ function classifyPair(p: Transaction, i: Transaction): OutcomeClass {
   return 'matched';
 }
 
+// Ledger row states (0: a duplicate row) and the marker of processor-only ids; see below.
+const UNCONSUMED = 1;
+const CONSUMED = 2;
+const PROCESSOR_ONLY = -1;
+
 /**
  * Reconciles the processor side against the internal ledger side with a hash join on
  * `transactionId`. Pure and deterministic: no I/O, no clock.
@@ -65,31 +70,28 @@ export function matchTransactions(
   const discrepancies: Discrepancy[] = [];
   const duplicates = { processor: 0, internal: 0 };
 
-  const internalById = new Map<string, number>();
-  const internalOrder: number[] = [];
+  // One map for both sides, one lookup per row: id → index of its first ledger row, or
+  // PROCESSOR_ONLY once a processor row without a ledger row has been seen.
+  // `state[i]` of ledger row i: 0 for a duplicate, UNCONSUMED (first of its id) or CONSUMED (matched).
+  const byId = new Map<string, number>();
+  const state = new Uint8Array(internal.length);
   const internalDuplicates: Discrepancy[] = [];
   for (let index = 0; index < internal.length; index++) {
     const row = internal[index] as Transaction;
-    if (internalById.has(row.transactionId)) {
+    if (byId.get(row.transactionId) !== undefined) {
       duplicates.internal++;
       internalDuplicates.push(duplicateOf(row, 'internal'));
     } else {
-      internalById.set(row.transactionId, index);
-      internalOrder.push(index);
+      byId.set(row.transactionId, index);
+      state[index] = UNCONSUMED;
     }
   }
 
-  const consumed = new Uint8Array(internal.length);
-  const seenProcessorIds = new Set<string>();
-  for (const p of processor) {
-    if (seenProcessorIds.has(p.transactionId)) {
-      duplicates.processor++;
-      discrepancies.push(duplicateOf(p, 'processor'));
-      continue;
-    }
-    seenProcessorIds.add(p.transactionId);
-    const internalIndex = internalById.get(p.transactionId);
+  for (let index = 0; index < processor.length; index++) {
+    const p = processor[index] as Transaction;
+    const internalIndex = byId.get(p.transactionId);
     if (internalIndex === undefined) {
+      byId.set(p.transactionId, PROCESSOR_ONLY);
       counts.missing_in_internal++;
       discrepancies.push({
         kind: 'missing_in_internal',
@@ -101,7 +103,12 @@ export function matchTransactions(
       });
       continue;
     }
-    consumed[internalIndex] = 1;
+    if (internalIndex === PROCESSOR_ONLY || state[internalIndex] === CONSUMED) {
+      duplicates.processor++;
+      discrepancies.push(duplicateOf(p, 'processor'));
+      continue;
+    }
+    state[internalIndex] = CONSUMED;
     const i = internal[internalIndex] as Transaction;
     const outcome = classifyPair(p, i);
     counts[outcome]++;
@@ -117,8 +124,8 @@ export function matchTransactions(
     }
   }
 
-  for (const index of internalOrder) {
-    if (consumed[index] === 1) continue;
+  for (let index = 0; index < internal.length; index++) {
+    if (state[index] !== UNCONSUMED) continue;
     const i = internal[index] as Transaction;
     counts.missing_in_processor++;
     discrepancies.push({

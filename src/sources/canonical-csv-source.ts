@@ -1,11 +1,11 @@
-import { normalizeCurrency, currencyExponent } from '../domain/currency';
+import { normalizeCurrency, currencyExponent, type CurrencyCode } from '../domain/currency';
 import { clipValue, type DataQualityIssue } from '../domain/data-quality';
 import { InputRejectedError } from '../domain/errors';
 import { parseDecimalToMinor, type AmountRejection } from '../domain/money';
 import { parseIsoInstant } from '../domain/business-date';
-import { mapStatus } from '../domain/status';
-import type { Transaction, TransactionSide } from '../domain/transaction';
-import { readCsvRecords } from './csv-records';
+import { mapStatus, type StatusMap } from '../domain/status';
+import type { CanonicalStatus, Transaction, TransactionSide } from '../domain/transaction';
+import { readCsvRecordBatches, type CsvRecord } from './csv-records';
 import { addSideChecks } from './side-checks';
 import type { ReadContext, SourceReadResult, TransactionSource } from './transaction-source';
 
@@ -49,56 +49,65 @@ export class CanonicalCsvSource implements TransactionSource {
     const what = this.side === 'processor' ? 'processor input' : 'internal ledger input';
     const transactions: Transaction[] = [];
     const issues: DataQualityIssue[] = [];
-    let columns: Map<Column, number> | undefined;
+    let columns: ColumnIndexes | undefined;
     let width = 0;
     let rowCount = 0;
     let invalidCount = 0;
+    // One reporter for the whole file (no closure per row); `line` is the current row's line.
+    const rowIssues: DataQualityIssue[] = [];
+    let line = 0;
+    const issue: ReportIssue = (field, reason, value) => {
+      rowIssues.push({
+        side: this.side,
+        location: this.location,
+        check: 'invalid_row',
+        severity: 'error',
+        line,
+        field,
+        reason,
+        value: value === null ? null : clipValue(value),
+        count: null,
+      });
+    };
+    const lookups = new RowLookups(context.statusMap);
 
-    for await (const { fields, line } of readCsvRecords(this.location, what)) {
-      if (!columns) {
-        columns = mapHeader(fields, this.location, what);
-        width = fields.length;
-        continue;
-      }
-      rowCount++;
-      const rowIssues: DataQualityIssue[] = [];
-      const issue = (field: string | null, reason: string, value: string | null): void => {
-        rowIssues.push({
-          side: this.side,
-          location: this.location,
-          check: 'invalid_row',
-          severity: 'error',
-          line,
-          field,
-          reason,
-          value: value === null ? null : clipValue(value),
-          count: null,
-        });
-      };
-      if (fields.length !== width) {
-        issue(null, `row has ${fields.length} fields, header has ${width}`, null);
-      } else {
-        const transaction = parseRow(fields, columns, line, context, issue);
-        if (transaction) {
-          transactions.push(transaction);
-          if (transaction.status === 'unknown') {
-            issues.push({
-              side: this.side,
-              location: this.location,
-              check: 'unknown_status',
-              severity: 'warning',
-              line,
-              field: 'status',
-              reason: 'status is not in the status map; compared by its raw text',
-              value: clipValue(transaction.rawStatus),
-              count: null,
-            });
+    for await (const batch of readCsvRecordBatches(this.location, what)) {
+      for (let b = 0; b < batch.length; b++) {
+        const record = batch[b] as CsvRecord;
+        const fields = record.fields;
+        line = record.line;
+        if (!columns) {
+          columns = columnIndexes(mapHeader(fields, this.location, what));
+          width = fields.length;
+          continue;
+        }
+        rowCount++;
+        if (fields.length !== width) {
+          issue(null, `row has ${fields.length} fields, header has ${width}`, null);
+        } else {
+          const transaction = parseRow(fields, columns, line, lookups, issue);
+          if (transaction) {
+            transactions.push(transaction);
+            if (transaction.status === 'unknown') {
+              issues.push({
+                side: this.side,
+                location: this.location,
+                check: 'unknown_status',
+                severity: 'warning',
+                line,
+                field: 'status',
+                reason: 'status is not in the status map; compared by its raw text',
+                value: clipValue(transaction.rawStatus),
+                count: null,
+              });
+            }
           }
         }
-      }
-      if (rowIssues.length > 0) {
-        invalidCount++;
-        issues.push(...rowIssues);
+        if (rowIssues.length > 0) {
+          invalidCount++;
+          for (const rowIssue of rowIssues) issues.push(rowIssue);
+          rowIssues.length = 0;
+        }
       }
     }
     if (!columns) {
@@ -112,6 +121,131 @@ export class CanonicalCsvSource implements TransactionSource {
       context,
     );
   }
+}
+
+/** Field positions of the canonical columns; -1 for an absent optional column. */
+interface ColumnIndexes {
+  readonly transactionId: number;
+  readonly amount: number;
+  readonly currency: number;
+  readonly status: number;
+  readonly merchantId: number;
+  readonly createdAt: number;
+  readonly fee: number;
+  readonly description: number;
+}
+
+function columnIndexes(columns: Map<Column, number>): ColumnIndexes {
+  const at = (name: Column): number => columns.get(name) ?? -1;
+  return {
+    transactionId: at('transaction_id'),
+    amount: at('amount'),
+    currency: at('currency'),
+    status: at('status'),
+    merchantId: at('merchant_id'),
+    createdAt: at('created_at'),
+    fee: at('fee'),
+    description: at('description'),
+  };
+}
+
+/** At most this many distinct values are cached per lookup (input is untrusted). */
+const MAX_CACHED_VALUES = 1024;
+
+/**
+ * Per-file caches of the few distinct currency and status texts: a million rows carry a handful
+ * of currencies and statuses, so each is checked once and its string shared by every row (less
+ * work per row and less memory per transaction). Results are exactly those of
+ * `normalizeCurrency`/`currencyExponent` and `mapStatus`.
+ */
+class RowLookups {
+  private readonly currencies = new Map<string, CurrencyInfo | null>();
+  private readonly statuses = new Map<string, StatusInfo>();
+  /** `YYYY-MM-DD` → epoch ms of its UTC midnight, or `null` when not a valid date. */
+  private readonly days = new Map<string, number | null>();
+
+  constructor(private readonly statusMap: StatusMap) {}
+
+  /** The normalized currency and its exponent, or `null` when `text` is not an ISO 4217 code. */
+  currency(text: string): CurrencyInfo | null {
+    let info = this.currencies.get(text);
+    if (info === undefined) {
+      const code = normalizeCurrency(text);
+      info = code === undefined ? null : { code, exponent: currencyExponent(code) };
+      if (this.currencies.size < MAX_CACHED_VALUES) this.currencies.set(text, info);
+    }
+    return info;
+  }
+
+  /**
+   * `parseIsoInstant(text)`, with a fast path for the usual `YYYY-MM-DDTHH:MM:SS[.f…]Z`: the date
+   * part is checked (and converted) by `parseIsoInstant` once per distinct day, the time of day
+   * is validated digit by digit with the same limits. Anything else goes to `parseIsoInstant`.
+   */
+  instant(text: string): number | undefined {
+    const length = text.length;
+    if (
+      length < 20 ||
+      text.charCodeAt(10) !== 84 /* T */ ||
+      text.charCodeAt(length - 1) !== 90 /* Z */ ||
+      text.charCodeAt(13) !== 58 /* : */ ||
+      text.charCodeAt(16) !== 58
+    ) {
+      return parseIsoInstant(text);
+    }
+    const hour = twoDigits(text, 11);
+    const minute = twoDigits(text, 14);
+    const second = twoDigits(text, 17);
+    if (hour < 0 || minute < 0 || second < 0) return parseIsoInstant(text);
+    let millis = 0;
+    if (length !== 20) {
+      // ".f" to ".fffffffff" (1 to 9 digits); milliseconds are the first three, zero-padded.
+      if (length < 22 || length > 30 || text.charCodeAt(19) !== 46 /* . */)
+        return parseIsoInstant(text);
+      for (let at = 20; at < length - 1; at++) {
+        const digit = text.charCodeAt(at) - 48;
+        if (digit < 0 || digit > 9) return parseIsoInstant(text);
+        if (at < 23) millis = millis * 10 + digit;
+      }
+      for (let at = length - 1; at < 23; at++) millis *= 10;
+    }
+    if (hour > 23 || minute > 59 || second > 59) return undefined;
+    const day = text.slice(0, 10);
+    let dayStartMs = this.days.get(day);
+    if (dayStartMs === undefined) {
+      dayStartMs = parseIsoInstant(`${day}T00:00:00Z`) ?? null;
+      if (this.days.size < MAX_CACHED_VALUES) this.days.set(day, dayStartMs);
+    }
+    if (dayStartMs === null) return parseIsoInstant(text);
+    return dayStartMs + ((hour * 60 + minute) * 60 + second) * 1000 + millis;
+  }
+
+  /** The mapped status of `raw`, with one shared copy of the raw text. */
+  status(raw: string): StatusInfo {
+    let info = this.statuses.get(raw);
+    if (info === undefined) {
+      info = { status: mapStatus(raw, this.statusMap), raw };
+      if (this.statuses.size < MAX_CACHED_VALUES) this.statuses.set(raw, info);
+    }
+    return info;
+  }
+}
+
+/** The number written by the two ASCII digits at `at`, or -1 when they are not two digits. */
+function twoDigits(text: string, at: number): number {
+  const tens = text.charCodeAt(at) - 48;
+  const ones = text.charCodeAt(at + 1) - 48;
+  return tens >= 0 && tens <= 9 && ones >= 0 && ones <= 9 ? tens * 10 + ones : -1;
+}
+
+interface CurrencyInfo {
+  readonly code: CurrencyCode;
+  readonly exponent: number;
+}
+
+interface StatusInfo {
+  readonly status: CanonicalStatus;
+  readonly raw: string;
 }
 
 function mapHeader(header: string[], location: string, what: string): Map<Column, number> {
@@ -144,18 +278,15 @@ type ReportIssue = (field: string | null, reason: string, value: string | null) 
 
 function parseRow(
   fields: string[],
-  columns: Map<Column, number>,
+  columns: ColumnIndexes,
   line: number,
-  context: ReadContext,
+  lookups: RowLookups,
   issue: ReportIssue,
 ): Transaction | undefined {
-  const cell = (name: Column): string | undefined => {
-    const index = columns.get(name);
-    return index === undefined ? undefined : (fields[index] ?? '').trim();
-  };
   let ok = true;
-  const required = (name: Column): string => {
-    const value = cell(name) ?? '';
+  // Required columns are always present (the header was checked); values are trimmed.
+  const required = (index: number, name: Column): string => {
+    const value = (fields[index] ?? '').trim();
     if (value === '') {
       issue(name, `${name} is empty`, value);
       ok = false;
@@ -163,15 +294,15 @@ function parseRow(
     return value;
   };
 
-  const transactionId = required('transaction_id');
-  const amountText = required('amount');
-  const currencyText = required('currency');
-  const rawStatus = required('status');
-  const merchantId = required('merchant_id');
-  const createdAtText = required('created_at');
+  const transactionId = required(columns.transactionId, 'transaction_id');
+  const amountText = required(columns.amount, 'amount');
+  const currencyText = required(columns.currency, 'currency');
+  const statusText = required(columns.status, 'status');
+  const merchantId = required(columns.merchantId, 'merchant_id');
+  const createdAtText = required(columns.createdAt, 'created_at');
 
-  const currency = currencyText === '' ? undefined : normalizeCurrency(currencyText);
-  if (currencyText !== '' && !currency) {
+  const currencyInfo = currencyText === '' ? undefined : lookups.currency(currencyText);
+  if (currencyInfo === null) {
     issue(
       'currency',
       `currency '${clipValue(currencyText, 20)}' is not an ISO 4217 code`,
@@ -179,7 +310,8 @@ function parseRow(
     );
     ok = false;
   }
-  const exponent = currency ? currencyExponent(currency) : undefined;
+  const currency = currencyInfo ? currencyInfo.code : undefined;
+  const exponent = currencyInfo ? currencyInfo.exponent : undefined;
 
   let amountMinor = 0n;
   if (amountText !== '' && exponent !== undefined) {
@@ -196,7 +328,7 @@ function parseRow(
   }
 
   let feeMinor: bigint | null = null;
-  const feeText = cell('fee');
+  const feeText = columns.fee === -1 ? undefined : (fields[columns.fee] ?? '').trim();
   if (feeText && exponent !== undefined) {
     const parsed = parseDecimalToMinor(feeText, exponent);
     if (parsed.ok) feeMinor = parsed.minor;
@@ -210,7 +342,7 @@ function parseRow(
     }
   }
 
-  const createdAtMs = createdAtText === '' ? undefined : parseIsoInstant(createdAtText);
+  const createdAtMs = createdAtText === '' ? undefined : lookups.instant(createdAtText);
   if (createdAtText !== '' && createdAtMs === undefined) {
     issue(
       'created_at',
@@ -221,14 +353,16 @@ function parseRow(
   }
 
   if (!ok || currency === undefined || createdAtMs === undefined) return undefined;
-  const description = cell('description');
+  const description =
+    columns.description === -1 ? undefined : (fields[columns.description] ?? '').trim();
+  const status = lookups.status(statusText);
   return {
     transactionId,
     amountMinor,
     currency,
     feeMinor,
-    status: mapStatus(rawStatus, context.statusMap),
-    rawStatus,
+    status: status.status,
+    rawStatus: status.raw,
     merchantId,
     createdAtMs,
     description: description ? description : null,

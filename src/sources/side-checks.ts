@@ -32,9 +32,12 @@ export function addSideChecks(result: SourceReadResult, context: ReadContext): S
   const duplicated = new Set<string>();
   let outside = 0;
   const { startMs, endMs } = businessDayBounds(context.businessDate, context.timeZone);
-  for (const row of result.transactions) {
-    if (seen.has(row.transactionId)) duplicated.add(row.transactionId);
-    else seen.add(row.transactionId);
+  const rows = result.transactions;
+  for (let index = 0; index < rows.length; index++) {
+    const row = rows[index] as (typeof rows)[number];
+    // One hash operation per row: `add` of an id already present leaves the size unchanged.
+    const before = seen.size;
+    if (seen.add(row.transactionId).size === before) duplicated.add(row.transactionId);
     if (row.createdAtMs < startMs || row.createdAtMs >= endMs) {
       outside++;
       if (outside <= MAX_LISTED_WARNINGS) {

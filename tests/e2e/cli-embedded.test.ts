@@ -78,7 +78,7 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
   it('writes a CSV and a JSON report per processor, with formula-like text neutralised', () => {
     const dir = join(reports, `stripe_${DATE}`);
     const csv = readFileSync(join(dir, `reconciliation_report_stripe_${DATE}.csv`), 'utf8');
-    const rows = parse(csv, { columns: true }) as Record<string, string>[];
+    const rows: Record<string, string>[] = parse(csv, { columns: true });
     expect(rows).toHaveLength(8);
     expect(rows.filter((row) => row.kind === 'missing_in_internal')).toHaveLength(5);
     const formula = rows.find((row) => row.transaction_id === 'ch_3Sample0003');

@@ -1,0 +1,713 @@
+/**
+ * Throughput benchmark of the reconciliation job on seeded synthetic data.
+ *
+ * Usage: `npm run bench -- --rows 1000000 [--runs 3] [--seed 42] [--no-e2e] [--no-phases]
+ *        [--regenerate]`. With `DATABASE_URL` (and optionally `DB_SCHEMA`) set, the database
+ * phases and the end-to-end run with a PostgreSQL server are measured too (the schema must have
+ * been initialised with `recon db init`); without it only the dry runs are measured.
+ *
+ * What it does:
+ * 1. Generates (once per rows/seed; cached) `bench-data/{rows}-{seed}/processor.csv` and
+ *    `internal.csv` in the canonical CSV format, rows shuffled, with every discrepancy class at a
+ *    known rate (about 2% in total), a few currencies (USD, EUR, GBP, JPY, KWD), quoted
+ *    descriptions with commas, quotes and embedded newlines (multi-line records), and a manifest
+ *    of the expected counts and line numbers.
+ * 2. Phases in-process (a fresh child process per repetition, so peak RSS is per run): parse each
+ *    side (`CanonicalCsvSource.read`), match (`matchTransactions` + `checkAccounting`), summarize,
+ *    write the reports, and store the run (`RunStore.completeRun`: COPY + updates, one
+ *    transaction). Checks counts and line numbers against the manifest.
+ * 3. End to end: spawns the built CLI (`bin/recon run … --json`) under `/usr/bin/time` for peak
+ *    RSS, with `--dry-run` and (with `DATABASE_URL`) against the server; checks its counts.
+ *
+ * Prints medians of the repetitions: wall seconds, rows/s (processor + ledger rows) and peak RSS.
+ * Exits 1 when any count differs from what was generated.
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../src/config/load-config';
+import { STATUS_MAPS } from '../src/domain/status';
+import type { Transaction } from '../src/domain/transaction';
+import {
+  checkAccounting,
+  matchTransactions,
+  type OutcomeCounts,
+} from '../src/engine/match-transactions';
+import { summarizeReconciliation } from '../src/engine/summarize';
+import { writeReports } from '../src/reports/write-reports';
+import { CanonicalCsvSource } from '../src/sources/canonical-csv-source';
+import { createRunStore } from '../src/store/open-store';
+
+const ROOT = resolve(__dirname, '..', '..');
+const DATA_ROOT = join(ROOT, 'bench-data');
+const BUSINESS_DATE = '2025-09-30';
+const DAY_START_MS = Date.UTC(2025, 8, 30);
+const GENERATOR_VERSION = 2;
+
+/** Share of processor rows per discrepancy class (exact counts are `round(rows * rate)`). */
+const RATES = {
+  missing_in_internal: 0.004,
+  amount_mismatch: 0.004,
+  currency_mismatch: 0.002,
+  status_mismatch: 0.003,
+  missing_in_processor: 0.004,
+  duplicate_processor: 0.0015,
+  duplicate_internal: 0.0015,
+} as const;
+
+const CURRENCIES = ['USD', 'EUR', 'GBP', 'JPY', 'KWD'] as const;
+const CURRENCY_WEIGHTS = [0.6, 0.2, 0.08, 0.07, 0.05];
+const EXPONENTS = [2, 2, 2, 0, 3];
+// Canonical statuses 0 settled, 1 pending, 2 refunded, 3 failed, in each side's vocabulary.
+const PROCESSOR_STATUS = ['succeeded', 'pending', 'refunded', 'failed'];
+const INTERNAL_STATUS = ['posted', 'pending', 'reversed', 'failed'];
+const STATUS_WEIGHTS = [0.85, 0.07, 0.05, 0.03];
+const HEADER = 'transaction_id,amount,currency,status,merchant_id,created_at,fee,description';
+
+interface Manifest {
+  readonly version: number;
+  readonly rows: number;
+  readonly seed: number;
+  readonly processorRows: number;
+  readonly internalRows: number;
+  readonly counts: OutcomeCounts;
+  readonly processorLineSum: number;
+  readonly internalLineSum: number;
+  readonly multiLineRecords: number;
+  /** Physical start lines of every row of an id involved in a discrepancy, per side. */
+  readonly lines: Record<string, { p: number[]; i: number[] }>;
+}
+
+interface Args {
+  rows: number;
+  runs: number;
+  seed: number;
+  phases: boolean;
+  e2e: boolean;
+  regenerate: boolean;
+  worker: boolean;
+  dir: string;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = {
+    rows: 100_000,
+    runs: 3,
+    seed: 42,
+    phases: true,
+    e2e: true,
+    regenerate: false,
+    worker: false,
+    dir: '',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = (): string => {
+      const next = argv[++i];
+      if (next === undefined) throw new Error(`${flag} needs a value`);
+      return next;
+    };
+    if (flag === '--rows') args.rows = Number.parseInt(value().replace(/_/g, ''), 10);
+    else if (flag === '--runs') args.runs = Number.parseInt(value(), 10);
+    else if (flag === '--seed') args.seed = Number.parseInt(value(), 10);
+    else if (flag === '--no-phases') args.phases = false;
+    else if (flag === '--no-e2e') args.e2e = false;
+    else if (flag === '--regenerate') args.regenerate = true;
+    else if (flag === '--worker') args.worker = true;
+    else if (flag === '--dir') args.dir = value();
+    else throw new Error(`unknown option ${flag}`);
+  }
+  if (!(args.rows >= 1000)) throw new Error('--rows must be at least 1000');
+  if (!(args.runs >= 1)) throw new Error('--runs must be at least 1');
+  args.dir ||= join(DATA_ROOT, `${args.rows}-${args.seed}`);
+  return args;
+}
+
+/** mulberry32: a tiny seeded PRNG (same as the sample generator). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function pick(weights: readonly number[], r: number): number {
+  let acc = 0;
+  for (let i = 0; i < weights.length; i++) {
+    acc += weights[i] ?? 0;
+    if (r < acc) return i;
+  }
+  return weights.length - 1;
+}
+
+/** Integer minor units → major-unit decimal string (integer arithmetic on digits only). */
+function major(minor: number, exponent: number): string {
+  const negative = minor < 0;
+  const digits = String(Math.abs(minor)).padStart(exponent + 1, '0');
+  const whole = digits.slice(0, digits.length - exponent);
+  const fraction = exponent ? `.${digits.slice(digits.length - exponent)}` : '';
+  return `${negative ? '-' : ''}${whole}${fraction}`;
+}
+
+function csvCell(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** Buffered line writer (about 1 MB per write call). */
+class FileWriter {
+  private readonly fd: number;
+  private parts: string[] = [];
+  private size = 0;
+  constructor(path: string) {
+    this.fd = openSync(path, 'w');
+  }
+  write(text: string): void {
+    this.parts.push(text);
+    this.size += text.length;
+    if (this.size >= 1 << 20) this.flush();
+  }
+  flush(): void {
+    if (this.parts.length > 0) writeSync(this.fd, this.parts.join(''));
+    this.parts = [];
+    this.size = 0;
+  }
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+// Kinds of a distinct transaction id.
+const NORMAL = 0;
+const MISSING_IN_INTERNAL = 1;
+const AMOUNT = 2;
+const CURRENCY = 3;
+const STATUS = 4;
+const MISSING_IN_PROCESSOR = 5;
+
+function shuffle(values: Uint32Array, random: () => number): void {
+  for (let i = values.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = values[i] ?? 0;
+    values[i] = values[j] ?? 0;
+    values[j] = t;
+  }
+}
+
+/** Writes both CSV files and the manifest into `dir`; returns the manifest. */
+function generate(rows: number, seed: number, dir: string): Manifest {
+  const random = prng(seed);
+  const n = (rate: number): number => Math.round(rows * rate);
+  const kMii = n(RATES.missing_in_internal);
+  const kAmt = n(RATES.amount_mismatch);
+  const kCur = n(RATES.currency_mismatch);
+  const kSt = n(RATES.status_mismatch);
+  const kMip = n(RATES.missing_in_processor);
+  const kDupP = n(RATES.duplicate_processor);
+  const kDupI = n(RATES.duplicate_internal);
+  const processorIds = rows - kDupP; // distinct ids on the processor side
+  const distinct = processorIds + kMip;
+  const normal = processorIds - kMii - kAmt - kCur - kSt;
+
+  // Per distinct id: kind and attributes. Ids 0..normal-1 are NORMAL, then the other kinds.
+  const kind = new Uint8Array(distinct);
+  let at = normal;
+  for (const [k, count] of [
+    [MISSING_IN_INTERNAL, kMii],
+    [AMOUNT, kAmt],
+    [CURRENCY, kCur],
+    [STATUS, kSt],
+    [MISSING_IN_PROCESSOR, kMip],
+  ] as const) {
+    kind.fill(k, at, at + count);
+    at += count;
+  }
+  const currency = new Uint8Array(distinct);
+  const status = new Uint8Array(distinct);
+  const amount = new Int32Array(distinct);
+  const delta = new Int32Array(distinct);
+  const merchant = new Uint16Array(distinct);
+  const created = new Uint32Array(distinct);
+  const descriptionKind = new Uint8Array(distinct);
+  for (let id = 0; id < distinct; id++) {
+    const c = pick(CURRENCY_WEIGHTS, random());
+    const s = pick(STATUS_WEIGHTS, random());
+    currency[id] = c;
+    status[id] = s;
+    const scale = EXPONENTS[c] === 0 ? 100 : EXPONENTS[c] === 3 ? 10_000 : 1000;
+    const minor = 1 + Math.floor(random() * 500 * scale);
+    amount[id] = s === 2 ? -minor : minor;
+    delta[id] = 1 + Math.floor(random() * 500);
+    merchant[id] = Math.floor(random() * 2000);
+    created[id] = Math.floor(random() * 86_400_000);
+    const d = random();
+    descriptionKind[id] = d < 0.0005 ? 3 : d < 0.01 ? 2 : d < 0.1 ? 0 : 1;
+  }
+  const idText = (id: number): string =>
+    `ch_${(((id + 1) * 2654435761) >>> 0).toString(36).padStart(7, '0')}${id.toString(36)}`;
+  const description = (id: number): string => {
+    switch (descriptionKind[id]) {
+      case 0:
+        return '';
+      case 2:
+        return `Order ${id}, "gift card"`;
+      case 3:
+        return `Order ${id}\nsplit shipment, see ticket`;
+      default:
+        return `Order ${id}`;
+    }
+  };
+  const row = (id: number, side: 'p' | 'i'): string => {
+    const k = kind[id] ?? NORMAL;
+    let c = currency[id] ?? 0;
+    let s = status[id] ?? 0;
+    let minor = amount[id] ?? 0;
+    if (side === 'i') {
+      if (k === AMOUNT) minor += delta[id] ?? 1;
+      else if (k === CURRENCY) c = (c + 1 + ((delta[id] ?? 0) % 4)) % CURRENCIES.length;
+      else if (k === STATUS) s = s === 0 ? 1 : 0;
+    }
+    const exponent = EXPONENTS[c] ?? 2;
+    const fee = minor > 0 && id % 10 !== 0 ? major(Math.floor((minor * 29) / 1000), exponent) : '';
+    const statusText = (side === 'p' ? PROCESSOR_STATUS : INTERNAL_STATUS)[s] ?? 'pending';
+    return (
+      `${idText(id)},${major(minor, exponent)},${CURRENCIES[c] ?? 'USD'},${statusText},` +
+      `acct_${merchant[id] ?? 0},${new Date(DAY_START_MS + (created[id] ?? 0)).toISOString()},` +
+      `${fee},${csvCell(description(id))}\n`
+    );
+  };
+
+  // File rows: ids (plus extra rows of duplicated NORMAL ids), shuffled.
+  const dupPFrom = 0;
+  const dupIFrom = kDupP;
+  const processorRows = new Uint32Array(rows);
+  for (let id = 0; id < processorIds; id++) processorRows[id] = id;
+  for (let j = 0; j < kDupP; j++) processorRows[processorIds + j] = dupPFrom + j;
+  const internalCount = normal + kAmt + kCur + kSt + kMip + kDupI;
+  const internalRows = new Uint32Array(internalCount);
+  let w = 0;
+  for (let id = 0; id < distinct; id++)
+    if (kind[id] !== MISSING_IN_INTERNAL) internalRows[w++] = id;
+  for (let j = 0; j < kDupI; j++) internalRows[w++] = dupIFrom + j;
+  shuffle(processorRows, random);
+  shuffle(internalRows, random);
+
+  const tracked = (id: number): boolean =>
+    kind[id] !== NORMAL || id < kDupP + kDupI; /* duplicated normal ids */
+  const lines: Record<string, { p: number[]; i: number[] }> = {};
+  let multiLineRecords = 0;
+  const writeSide = (file: string, ids: Uint32Array, side: 'p' | 'i'): number => {
+    const out = new FileWriter(join(dir, file));
+    out.write(`${HEADER}\n`);
+    let line = 2;
+    let lineSum = 0;
+    for (const id of ids) {
+      const text = row(id, side);
+      if (tracked(id)) {
+        const entry = (lines[idText(id)] ??= { p: [], i: [] });
+        entry[side].push(line);
+      }
+      lineSum += line;
+      out.write(text);
+      const extra = text.split('\n').length - 2;
+      if (extra > 0) multiLineRecords++;
+      line += 1 + extra;
+    }
+    out.close();
+    return lineSum;
+  };
+  mkdirSync(dir, { recursive: true });
+  const processorLineSum = writeSide('processor.csv', processorRows, 'p');
+  const internalLineSum = writeSide('internal.csv', internalRows, 'i');
+  const manifest: Manifest = {
+    version: GENERATOR_VERSION,
+    rows,
+    seed,
+    processorRows: rows,
+    internalRows: internalCount,
+    counts: {
+      matched: normal,
+      missing_in_internal: kMii,
+      missing_in_processor: kMip,
+      amount_mismatch: kAmt,
+      currency_mismatch: kCur,
+      status_mismatch: kSt,
+      duplicate: kDupP + kDupI,
+    },
+    processorLineSum,
+    internalLineSum,
+    multiLineRecords,
+    lines,
+  };
+  const out = new FileWriter(join(dir, 'manifest.json'));
+  out.write(JSON.stringify(manifest));
+  out.close();
+  return manifest;
+}
+
+function loadOrGenerate(args: Args): Manifest {
+  const path = join(args.dir, 'manifest.json');
+  if (!args.regenerate && existsSync(path)) {
+    const manifest = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+    if (manifest.version === GENERATOR_VERSION) return manifest;
+  }
+  const start = performance.now();
+  const manifest = generate(args.rows, args.seed, args.dir);
+  console.log(
+    `generated ${manifest.processorRows} processor + ${manifest.internalRows} ledger rows ` +
+      `(${manifest.multiLineRecords} multi-line records) in ${seconds(start)} s → ${args.dir}`,
+  );
+  return manifest;
+}
+
+function seconds(startMs: number): string {
+  return ((performance.now() - startMs) / 1000).toFixed(2);
+}
+
+/** Differences between expected and found counts (empty when equal). */
+function compareCounts(expected: OutcomeCounts, found: OutcomeCounts | null): string[] {
+  if (!found) return ['no counts'];
+  return (Object.keys(expected) as (keyof OutcomeCounts)[])
+    .filter((key) => expected[key] !== found[key])
+    .map((key) => `${key}: expected ${expected[key]}, found ${found[key]}`);
+}
+
+interface PhaseResult {
+  readonly name: string;
+  readonly seconds: number;
+  readonly rows: number;
+  /** Peak RSS of the process so far (MB), i.e. including every earlier phase. */
+  readonly peakRssMb: number;
+}
+
+interface WorkerOutput {
+  readonly phases: PhaseResult[];
+  readonly problems: string[];
+}
+
+function peakRssMb(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/** One in-process repetition of every phase; prints a `WorkerOutput` JSON line. */
+async function worker(args: Args, manifest: Manifest): Promise<void> {
+  const config = loadConfig(process.env);
+  const withDb = config.database.kind === 'postgres';
+  const phases: PhaseResult[] = [];
+  const problems: string[] = [];
+  const time = async <T>(name: string, rows: number, fn: () => Promise<T> | T): Promise<T> => {
+    const start = performance.now();
+    const result = await fn();
+    phases.push({
+      name,
+      seconds: (performance.now() - start) / 1000,
+      rows,
+      peakRssMb: peakRssMb(),
+    });
+    return result;
+  };
+  const context = { businessDate: BUSINESS_DATE, timeZone: 'UTC' };
+  const totalRows = manifest.processorRows + manifest.internalRows;
+  const parseStart = performance.now();
+  const processor = await time('parse processor', manifest.processorRows, () =>
+    new CanonicalCsvSource('processor', join(args.dir, 'processor.csv')).read({
+      ...context,
+      statusMap: STATUS_MAPS.stripe,
+    }),
+  );
+  const internal = await time('parse ledger', manifest.internalRows, () =>
+    new CanonicalCsvSource('internal', join(args.dir, 'internal.csv')).read({
+      ...context,
+      statusMap: STATUS_MAPS.internal,
+    }),
+  );
+  phases.push({
+    name: 'parse (both sides)',
+    seconds: (performance.now() - parseStart) / 1000,
+    rows: totalRows,
+    peakRssMb: peakRssMb(),
+  });
+  const match = await time('match', totalRows, () => {
+    const result = matchTransactions(processor.transactions, internal.transactions);
+    problems.push(...checkAccounting(result));
+    return result;
+  });
+  const invalidRows = processor.invalidCount + internal.invalidCount;
+  const summary = await time('summarize', totalRows, () =>
+    summarizeReconciliation(match, processor.transactions, internal.transactions, invalidRows),
+  );
+  const issues = [...processor.issues, ...internal.issues];
+  const reportContext = {
+    runId: '00000000-0000-4000-8000-000000000000',
+    businessDate: BUSINESS_DATE,
+    processor: 'stripe',
+    timeZone: 'UTC',
+    generatedAt: new Date().toISOString(),
+    appVersion: 'bench',
+    dryRun: !withDb,
+    sources: {
+      processor: { location: processor.location, rows: processor.rowCount, invalidRows: 0 },
+      internal: { location: internal.location, rows: internal.rowCount, invalidRows: 0 },
+    },
+  };
+  const reportsDir = join(args.dir, 'reports-phases');
+  await time('report write', match.discrepancies.length, () =>
+    writeReports(reportsDir, reportContext, { match, summary, issues }),
+  );
+  if (withDb) {
+    const store = createRunStore(config.database);
+    try {
+      const lock = await store.lockRun(BUSINESS_DATE, 'stripe');
+      try {
+        const runId = await store.startRun({
+          businessDate: BUSINESS_DATE,
+          processor: 'stripe',
+          processorSource: processor.location,
+          internalSource: internal.location,
+          appVersion: 'bench',
+        });
+        await time('db write (COPY, one txn)', match.discrepancies.length + issues.length, () =>
+          store.completeRun(runId, {
+            match,
+            summary,
+            issues,
+            invalidRows,
+            reportCsvPath: null,
+            reportJsonPath: null,
+          }),
+        );
+      } finally {
+        await lock.release();
+      }
+    } finally {
+      await store.close();
+    }
+  }
+
+  // Correctness: counts, invalid rows, every row's line (by sum) and the discrepancies' lines.
+  problems.push(...compareCounts(manifest.counts, match.counts));
+  if (processor.rowCount !== manifest.processorRows || internal.rowCount !== manifest.internalRows)
+    problems.push(`row counts ${processor.rowCount}/${internal.rowCount} differ from generated`);
+  if (invalidRows !== 0) problems.push(`${invalidRows} invalid rows`);
+  const lineSum = (rows: readonly Transaction[]): number =>
+    rows.reduce((sum, row) => sum + row.line, 0);
+  if (lineSum(processor.transactions) !== manifest.processorLineSum)
+    problems.push('processor line numbers differ from generated');
+  if (lineSum(internal.transactions) !== manifest.internalLineSum)
+    problems.push('ledger line numbers differ from generated');
+  let lineProblems = 0;
+  for (const d of match.discrepancies) {
+    const expected = manifest.lines[d.transactionId];
+    for (const [row, lines] of [
+      [d.processor, expected?.p],
+      [d.internal, expected?.i],
+    ] as const) {
+      if (!row) continue;
+      const want = d.kind === 'duplicate' ? Math.max(...(lines ?? [])) : lines?.[0];
+      if (row.line !== want) lineProblems++;
+    }
+  }
+  if (lineProblems > 0) problems.push(`${lineProblems} discrepancy rows with a wrong line`);
+  const output: WorkerOutput = { phases, problems };
+  console.log(JSON.stringify(output));
+}
+
+interface E2eResult {
+  readonly seconds: number;
+  readonly peakRssMb: number;
+  readonly problems: string[];
+}
+
+/** Spawns the built CLI under /usr/bin/time; returns wall time, peak RSS and count problems. */
+function runCli(args: Args, manifest: Manifest, dryRun: boolean): E2eResult {
+  const timeFile = join(args.dir, 'time.txt');
+  const cli = [
+    '-f',
+    '%e %M',
+    '-o',
+    timeFile,
+    process.execPath,
+    join(ROOT, 'bin', 'recon'),
+    'run',
+    '--date',
+    BUSINESS_DATE,
+    '--processors',
+    'stripe',
+    '--processor-file',
+    join(args.dir, 'processor.csv'),
+    '--internal-file',
+    join(args.dir, 'internal.csv'),
+    '--json',
+    ...(dryRun ? ['--dry-run'] : []),
+  ];
+  const env = { ...process.env, LOG_LEVEL: 'warn', RECON_REPORTS_DIR: join(args.dir, 'reports') };
+  const result = spawnSync('/usr/bin/time', cli, {
+    cwd: ROOT,
+    env,
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
+  const problems: string[] = [];
+  if (result.status !== 0)
+    problems.push(`exit ${String(result.status)}: ${result.stderr.slice(0, 500)}`);
+  const [wall = 'NaN', rssKb = 'NaN'] = readFileSync(timeFile, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .slice(-2);
+  const json = result.stdout
+    .split('\n')
+    .reverse()
+    .find((line) => line.startsWith('{'));
+  const parsed = json
+    ? (JSON.parse(json) as {
+        counts: OutcomeCounts | null;
+        processor_transactions: number;
+        internal_transactions: number;
+      })
+    : undefined;
+  problems.push(...compareCounts(manifest.counts, parsed?.counts ?? null));
+  if (
+    parsed &&
+    (parsed.processor_transactions !== manifest.processorRows ||
+      parsed.internal_transactions !== manifest.internalRows)
+  )
+    problems.push('transaction counts differ from generated');
+  return { seconds: Number(wall), peakRssMb: Number(rssKb) / 1024, problems };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] ?? NaN)
+    : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+function rate(rows: number, secs: number): string {
+  return secs > 0 ? Math.round(rows / secs).toLocaleString('en-US') : '-';
+}
+
+function printTable(title: string, rows: readonly (readonly string[])[]): void {
+  const head = ['phase', 'wall s (median)', 'runs', 'rows', 'rows/s', 'peak RSS MB'];
+  const all = [head, ...rows];
+  const widths = head.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
+  console.log(`\n${title}`);
+  for (const [index, r] of all.entries()) {
+    console.log(r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  '));
+    if (index === 0) console.log(widths.map((width) => '-'.repeat(width)).join('  '));
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const manifest = loadOrGenerate(args);
+  if (args.worker) {
+    await worker(args, manifest);
+    return;
+  }
+  const totalRows = manifest.processorRows + manifest.internalRows;
+  const withDb = loadConfig(process.env).database.kind === 'postgres';
+  const discrepancies = Object.entries(manifest.counts)
+    .filter(([key]) => key !== 'matched')
+    .reduce((sum, [, count]) => sum + count, 0);
+  console.log(
+    `rows: ${manifest.processorRows} processor + ${manifest.internalRows} ledger; ` +
+      `${discrepancies} discrepancies expected (${((100 * discrepancies) / manifest.rows).toFixed(2)}%); ` +
+      `database: ${withDb ? 'PostgreSQL server (DATABASE_URL)' : 'none (set DATABASE_URL for DB phases)'}; ` +
+      `runs: ${args.runs}`,
+  );
+  const problems: string[] = [];
+
+  if (args.phases) {
+    const outputs: WorkerOutput[] = [];
+    for (let run = 0; run < args.runs; run++) {
+      const result = spawnSync(
+        process.execPath,
+        [
+          __filename,
+          '--worker',
+          '--rows',
+          String(args.rows),
+          '--seed',
+          String(args.seed),
+          '--dir',
+          args.dir,
+        ],
+        { encoding: 'utf8', maxBuffer: 1 << 26, env: process.env },
+      );
+      const line = result.stdout
+        .split('\n')
+        .reverse()
+        .find((text) => text.startsWith('{'));
+      if (result.status !== 0 || !line) {
+        problems.push(`phase worker failed: ${result.stderr.slice(0, 1000)}`);
+        break;
+      }
+      const output = JSON.parse(line) as WorkerOutput;
+      outputs.push(output);
+      problems.push(...output.problems.map((p) => `in-process run ${run + 1}: ${p}`));
+    }
+    if (outputs.length > 0) {
+      const names = outputs[0]?.phases.map((phase) => phase.name) ?? [];
+      printTable(
+        'In-process phases (peak RSS = process peak so far, phases run in this order)',
+        names.map((name) => {
+          const runs = outputs.map((o) => o.phases.find((phase) => phase.name === name));
+          const secs = median(runs.map((phase) => phase?.seconds ?? NaN));
+          const rows = runs[0]?.rows ?? 0;
+          return [
+            name,
+            secs.toFixed(3),
+            String(runs.length),
+            String(rows),
+            rate(rows, secs),
+            median(runs.map((phase) => phase?.peakRssMb ?? NaN)).toFixed(0),
+          ];
+        }),
+      );
+    }
+  }
+
+  if (args.e2e) {
+    const modes = withDb ? [true, false] : [true];
+    const rows: string[][] = [];
+    for (const dryRun of modes) {
+      const results: E2eResult[] = [];
+      for (let run = 0; run < args.runs; run++) {
+        const result = runCli(args, manifest, dryRun);
+        results.push(result);
+        problems.push(
+          ...result.problems.map((p) => `e2e ${dryRun ? 'dry' : 'db'} run ${run + 1}: ${p}`),
+        );
+      }
+      const secs = median(results.map((r) => r.seconds));
+      rows.push([
+        dryRun ? 'end to end, --dry-run' : 'end to end, PostgreSQL',
+        secs.toFixed(2),
+        String(results.length),
+        String(totalRows),
+        rate(totalRows, secs),
+        median(results.map((r) => r.peakRssMb)).toFixed(0),
+      ]);
+    }
+    printTable('End to end (built CLI: node bin/recon run … --json; /usr/bin/time)', rows);
+  }
+
+  if (problems.length > 0) {
+    console.log(`\nCOUNT CHECK FAILED:\n  ${problems.join('\n  ')}`);
+    process.exitCode = 1;
+  } else {
+    console.log(
+      '\ncount check: found counts, row counts and line numbers equal the generated ones',
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

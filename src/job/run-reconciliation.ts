@@ -147,13 +147,12 @@ export async function reconcileOne(
     );
 
     const context = { businessDate, timeZone: request.timeZone };
-    const processorSide = await processorSource.read({
-      ...context,
-      statusMap: STATUS_MAPS[processor],
-    });
-    issues.push(...processorSide.issues);
-    const internalSide = await internalSource.read({ ...context, statusMap: STATUS_MAPS.internal });
-    issues.push(...internalSide.issues);
+    // Both sides at once: large CSV files parse on worker threads, API fetches overlap.
+    const [processorSide, internalSide] = await Promise.all([
+      processorSource.read({ ...context, statusMap: STATUS_MAPS[processor] }),
+      internalSource.read({ ...context, statusMap: STATUS_MAPS.internal }),
+    ]);
+    issues.push(...processorSide.issues, ...internalSide.issues);
     log.info(
       {
         processor_rows: processorSide.rowCount,

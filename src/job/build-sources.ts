@@ -11,7 +11,8 @@ import {
   type ApiAdapter,
   type FetchReporter,
 } from '../sources/http/api-source';
-import { LedgerApiAdapter } from '../sources/http/ledger-api';
+import { DEFAULT_HTTP_SETTINGS } from '../sources/http/http-client';
+import { DEFAULT_LEDGER_API_CONFIG, LedgerApiAdapter } from '../sources/http/ledger-api';
 import { PaypalTransactionsAdapter } from '../sources/http/paypal-transactions';
 import { SquarePaymentsAdapter } from '../sources/http/square-payments';
 import { StripeBalanceTransactionsAdapter } from '../sources/http/stripe-balance-transactions';
@@ -80,7 +81,7 @@ export class SourceFactory {
     csvPath: string,
   ): TransactionSource {
     if (kind === 'csv') return new CanonicalCsvSource(side, csvPath);
-    const adapter = this.adapter(side, processor);
+    const adapter = this.adapter(side, processor, kind === 'api');
     const label = `${processor}/${side}`;
     if (kind === 'raw') {
       if (!this.choice.rawDir)
@@ -98,47 +99,66 @@ export class SourceFactory {
     });
   }
 
-  private adapter(side: TransactionSide, processor: ProcessorName): ApiAdapter {
-    const key = `${processor}/${side}`;
+  /** `online`: the adapter will call the API, so its credentials are required. */
+  private adapter(side: TransactionSide, processor: ProcessorName, online: boolean): ApiAdapter {
+    const key = `${processor}/${side}/${online ? 'api' : 'raw'}`;
     const cached = this.adapters.get(key);
     if (cached) return cached;
+    const apis: ApiConfig = online ? this.apis : { ...OFFLINE_APIS, ...definedOnly(this.apis) };
     const adapter =
-      side === 'internal' ? this.ledgerAdapter(processor) : this.processorAdapter(processor);
+      side === 'internal' ? ledgerAdapter(apis, processor) : processorAdapter(apis, processor);
     this.adapters.set(key, adapter);
     return adapter;
   }
+}
 
-  private ledgerAdapter(processor: ProcessorName): ApiAdapter {
-    const ledger = this.apis.ledger;
-    if (!ledger)
-      throw new ConfigError('the internal ledger API source needs INTERNAL_API_BASE_URL');
-    return new LedgerApiAdapter({
-      baseUrl: ledger.baseUrl,
-      token: ledger.token,
-      processor,
-      config: ledger.config,
-    });
-  }
+/** Placeholder settings for replaying saved pages: no request is made, so no secret is needed. */
+const OFFLINE_APIS: ApiConfig = {
+  http: DEFAULT_HTTP_SETTINGS,
+  stripe: {
+    baseUrl: 'https://api.stripe.com',
+    apiKey: '',
+    matchKey: 'source',
+    accountLabel: 'stripe',
+  },
+  paypal: { baseUrl: 'https://api-m.paypal.com', clientId: '', clientSecret: '', pageSize: 500 },
+  square: { baseUrl: 'https://connect.squareup.com', accessToken: '', apiVersion: '' },
+  ledger: { baseUrl: 'https://ledger.invalid', config: DEFAULT_LEDGER_API_CONFIG },
+};
 
-  private processorAdapter(processor: ProcessorName): ApiAdapter {
-    switch (processor) {
-      case 'stripe':
-        if (!this.apis.stripe) throw new ConfigError('the stripe API source needs STRIPE_API_KEY');
-        return new StripeBalanceTransactionsAdapter(this.apis.stripe);
-      case 'paypal':
-        if (!this.apis.paypal)
-          throw new ConfigError(
-            'the paypal API source needs PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET',
-          );
-        return new PaypalTransactionsAdapter(this.apis.paypal);
-      case 'square':
-        if (!this.apis.square)
-          throw new ConfigError('the square API source needs SQUARE_ACCESS_TOKEN');
-        return new SquarePaymentsAdapter(this.apis.square);
-      case 'adyen':
-        throw new UsageError(
-          'adyen has no API source; use its settlement detail report as a CSV file',
+function definedOnly(apis: ApiConfig): Partial<ApiConfig> {
+  return Object.fromEntries(Object.entries(apis).filter(([, value]) => value !== undefined));
+}
+
+function ledgerAdapter(apis: ApiConfig, processor: ProcessorName): ApiAdapter {
+  const ledger = apis.ledger;
+  if (!ledger) throw new ConfigError('the internal ledger API source needs INTERNAL_API_BASE_URL');
+  return new LedgerApiAdapter({
+    baseUrl: ledger.baseUrl,
+    token: ledger.token,
+    processor,
+    config: ledger.config,
+  });
+}
+
+function processorAdapter(apis: ApiConfig, processor: ProcessorName): ApiAdapter {
+  switch (processor) {
+    case 'stripe':
+      if (!apis.stripe) throw new ConfigError('the stripe API source needs STRIPE_API_KEY');
+      return new StripeBalanceTransactionsAdapter(apis.stripe);
+    case 'paypal':
+      if (!apis.paypal) {
+        throw new ConfigError(
+          'the paypal API source needs PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET',
         );
-    }
+      }
+      return new PaypalTransactionsAdapter(apis.paypal);
+    case 'square':
+      if (!apis.square) throw new ConfigError('the square API source needs SQUARE_ACCESS_TOKEN');
+      return new SquarePaymentsAdapter(apis.square);
+    case 'adyen':
+      throw new UsageError(
+        'adyen has no API source; use its settlement detail report as a CSV file',
+      );
   }
 }

@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS reconciliation_runs (
         CHECK (compliance_status IN ('COMPLIANT', 'REVIEW_REQUIRED', 'NON_COMPLIANT')),
     report_csv_path                 text,
     report_json_path                text,
+    -- Where the reports are: 'local' disk only, or also 's3'.
     storage                         text NOT NULL DEFAULT 'local',
     superseded_by                   uuid REFERENCES reconciliation_runs (id),
     currency_table_version          text,
@@ -151,6 +152,26 @@ CREATE OR REPLACE TRIGGER audit_log_no_truncate
     FOR EACH STATEMENT EXECUTE FUNCTION reject_audit_log_change();
 
 -- ---------------------------------------------------------------------------------------------
+-- Deliveries of a run's results: report uploads to S3 and e-mails. One row per attempt; a
+-- failed delivery never changes the run's status (the results are already committed).
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS deliveries (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    run_id          uuid NOT NULL REFERENCES reconciliation_runs (id),
+    channel         text NOT NULL CHECK (channel IN ('s3', 'email')),
+    status          text NOT NULL CHECK (status IN ('sent', 'failed', 'skipped')),
+    -- s3: the object key; email: the recipients.
+    target          text NOT NULL,
+    -- s3: presigned GET URL of the object and when it stops working.
+    url             text,
+    url_expires_at  timestamptz,
+    error_message   text,
+    attempted_at    timestamptz NOT NULL DEFAULT now(),
+    CHECK (status <> 'failed' OR error_message IS NOT NULL)
+);
+CREATE INDEX IF NOT EXISTS ix_deliveries_run ON deliveries (run_id, channel, attempted_at DESC);
+
+-- ---------------------------------------------------------------------------------------------
 -- Health checks and configuration.
 -- ---------------------------------------------------------------------------------------------
 CREATE TABLE IF NOT EXISTS system_health (
@@ -171,12 +192,12 @@ CREATE TABLE IF NOT EXISTS system_configuration (
 );
 
 INSERT INTO system_configuration (key, value, description) VALUES
-    ('schema_version', '1', 'Version of setup.sql applied to this database'),
+    ('schema_version', '2', 'Version of setup.sql applied to this database'),
     ('high_value_threshold', '1000',
      'Major-unit amount from which a missing transaction is listed in v_high_value_missing_transactions (per currency, never converted)')
 ON CONFLICT (key) DO NOTHING;
-UPDATE system_configuration SET value = '1', updated_at = now()
-    WHERE key = 'schema_version' AND value <> '1';
+UPDATE system_configuration SET value = '2', updated_at = now()
+    WHERE key = 'schema_version' AND value <> '2';
 
 -- ---------------------------------------------------------------------------------------------
 -- Views.

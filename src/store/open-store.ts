@@ -3,10 +3,10 @@ import type { Database } from './database';
 import { PgliteDatabase, tryFileLock } from './pglite-database';
 import { PostgresDatabase } from './postgres-database';
 import { RunStore } from './run-store';
-import { applySchema, assertSchema, hasSchema } from './schema';
+import { applySchema, assertSchema, hasCurrentSchema } from './schema';
 
 /**
- * Opens the configured database. PGlite gets `setup.sql` applied on first use (zero setup); a
+ * Opens the configured database. PGlite gets `setup.sql` applied when missing or older (zero setup); a
  * server must have been initialised with `recon db init` (`assertSchema`), unless `initialise`.
  * @throws DependencyUnavailableError (unreachable), ConfigError (schema missing).
  */
@@ -19,7 +19,7 @@ export async function openDatabase(
       ? new PostgresDatabase(config.settings)
       : await PgliteDatabase.open(config.settings);
   try {
-    if (options.initialise || (config.kind === 'pglite' && !(await hasSchema(db))))
+    if (options.initialise || (config.kind === 'pglite' && !(await hasCurrentSchema(db))))
       await applySchema(db);
     else await assertSchema(db);
     return db;

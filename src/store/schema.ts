@@ -4,7 +4,7 @@ import { ConfigError } from '../domain/errors';
 import type { Database } from './database';
 
 /** The schema version `setup.sql` writes into `system_configuration`. */
-export const SCHEMA_VERSION = '1';
+export const SCHEMA_VERSION = '2';
 
 /** Absolute path of `setup.sql` at the repository (package) root. */
 export function setupSqlPath(): string {
@@ -42,10 +42,14 @@ export async function assertSchema(db: Database): Promise<void> {
   }
 }
 
-/** True when the reconciliation tables exist in the current schema. */
-export async function hasSchema(db: Database): Promise<boolean> {
+/** True when the reconciliation tables exist in the current schema at the current version. */
+export async function hasCurrentSchema(db: Database): Promise<boolean> {
   const rows = await db.query<{ present: boolean }>(
     `SELECT to_regclass('system_configuration') IS NOT NULL AS present`,
   );
-  return rows[0]?.present === true;
+  if (rows[0]?.present !== true) return false;
+  const version = await db.query<{ value: string }>(
+    `SELECT value FROM system_configuration WHERE key = 'schema_version'`,
+  );
+  return version[0]?.value === SCHEMA_VERSION;
 }

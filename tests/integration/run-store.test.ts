@@ -85,13 +85,13 @@ describe.each(testBackends())('run store on $name', (backend) => {
       appVersion: 'test',
     });
 
-  it('applies setup.sql a second time without error and keeps schema version 1', async () => {
+  it('applies setup.sql a second time without error and keeps schema version 2', async () => {
     await applySchema(db);
     await expect(assertSchema(db)).resolves.toBeUndefined();
     const rows = await db.query<{ value: string }>(
       `SELECT value FROM system_configuration WHERE key = 'schema_version'`,
     );
-    expect(rows).toEqual([{ value: '1' }]);
+    expect(rows).toEqual([{ value: '2' }]);
     expect(readFileSync(setupSqlPath(), 'utf8')).toContain(
       'CREATE TABLE IF NOT EXISTS reconciliation_runs',
     );

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { ConfigError } from '../domain/errors';
+import type { S3Settings } from '../delivery/object-store';
+import type { SmtpSettings } from '../delivery/smtp-mailer';
+
+/** When the summary e-mail is sent: every invocation, only with discrepancies or failures, only with failures. */
+export type EmailPolicy = 'always' | 'discrepancies' | 'failures';
+
+/** Delivery settings (README "Delivery"); a channel that is not configured is `undefined`. */
+export interface DeliveryConfig {
+  readonly s3?: S3Settings;
+  readonly smtp?: SmtpSettings;
+  readonly emailOn: EmailPolicy;
+  /** The CSV report is attached when at most this many bytes, linked otherwise. */
+  readonly attachMaxBytes: number;
+}
+
+const whole = (fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .optional()
+    .transform((value) => value ?? fallback);
+
+const DeliveryEnv = z.object({
+  AWS_S3_BUCKET_NAME: z.string().min(1).optional(),
+  AWS_REGION: z
+    .string()
+    .min(1)
+    .optional()
+    .transform((value) => value ?? 'us-east-1'),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_S3_ENDPOINT: z.url().optional(),
+  AWS_S3_SSE: z
+    .enum(['AES256', 'aws:kms', 'none'])
+    .optional()
+    .transform((value) => value ?? 'AES256'),
+  AWS_S3_KMS_KEY_ID: z.string().min(1).optional(),
+  AWS_S3_PRESIGN_EXPIRY_SECONDS: whole(86_400).refine(
+    (v) => v >= 1 && v <= 604_800,
+    'must be from 1 to 604800 (7 days)',
+  ),
+  AWS_S3_CONNECT_TIMEOUT_MS: whole(5_000),
+  AWS_S3_REQUEST_TIMEOUT_MS: whole(30_000),
+  AWS_S3_MAX_ATTEMPTS: whole(3).refine((v) => v >= 1, 'must be at least 1'),
+  SMTP_SERVER: z.string().min(1).optional(),
+  SMTP_PORT: whole(587),
+  SMTP_SECURE: z.enum(['true', 'false']).optional(),
+  EMAIL_USER: z.string().min(1).optional(),
+  EMAIL_PASSWORD: z.string().optional(),
+  EMAIL_FROM: z.string().min(1).optional(),
+  OPERATIONS_EMAIL: z.string().optional(),
+  SMTP_CONNECT_TIMEOUT_MS: whole(10_000),
+  SMTP_GREETING_TIMEOUT_MS: whole(10_000),
+  SMTP_SOCKET_TIMEOUT_MS: whole(30_000),
+  RECON_EMAIL_ON: z
+    .enum(['always', 'discrepancies', 'failures'])
+    .optional()
+    .transform((value) => value ?? 'always'),
+  RECON_EMAIL_ATTACH_MAX_BYTES: whole(1_048_576),
+});
+
+/**
+ * Reads the delivery settings from `env`. S3 is on when `AWS_S3_BUCKET_NAME` is set; e-mail when
+ * `SMTP_SERVER` and `OPERATIONS_EMAIL` are. Empty strings count as unset.
+ * @throws ConfigError naming the variable (never its value).
+ */
+export function loadDeliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = DeliveryEnv.safeParse(present);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new ConfigError(
+      `environment variable ${String(first?.path[0] ?? '?')} ${first?.message ?? 'is invalid'}`,
+    );
+  }
+  const e = parsed.data;
+  const recipients = (e.OPERATIONS_EMAIL ?? '')
+    .split(',')
+    .map((address) => address.trim())
+    .filter(Boolean);
+  for (const address of recipients) {
+    if (!/^[^\s@<>]+@[^\s@<>]+$/.test(address)) {
+      throw new ConfigError(
+        `environment variable OPERATIONS_EMAIL has an address that is not an e-mail address`,
+      );
+    }
+  }
+  const s3: S3Settings | undefined = e.AWS_S3_BUCKET_NAME
+    ? {
+        bucket: e.AWS_S3_BUCKET_NAME,
+        region: e.AWS_REGION,
+        endpoint: e.AWS_S3_ENDPOINT,
+        accessKeyId: e.AWS_ACCESS_KEY_ID,
+        secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+        serverSideEncryption: e.AWS_S3_SSE,
+        kmsKeyId: e.AWS_S3_KMS_KEY_ID,
+        presignExpirySeconds: e.AWS_S3_PRESIGN_EXPIRY_SECONDS,
+        connectTimeoutMs: e.AWS_S3_CONNECT_TIMEOUT_MS,
+        requestTimeoutMs: e.AWS_S3_REQUEST_TIMEOUT_MS,
+        maxAttempts: e.AWS_S3_MAX_ATTEMPTS,
+      }
+    : undefined;
+  const smtp: SmtpSettings | undefined =
+    e.SMTP_SERVER && recipients.length > 0
+      ? {
+          host: e.SMTP_SERVER,
+          port: e.SMTP_PORT,
+          secure: e.SMTP_SECURE === undefined ? e.SMTP_PORT === 465 : e.SMTP_SECURE === 'true',
+          user: e.EMAIL_USER,
+          password: e.EMAIL_PASSWORD,
+          from: e.EMAIL_FROM ?? e.EMAIL_USER ?? 'recon@localhost',
+          to: recipients,
+          connectionTimeoutMs: e.SMTP_CONNECT_TIMEOUT_MS,
+          greetingTimeoutMs: e.SMTP_GREETING_TIMEOUT_MS,
+          socketTimeoutMs: e.SMTP_SOCKET_TIMEOUT_MS,
+        }
+      : undefined;
+  return { s3, smtp, emailOn: e.RECON_EMAIL_ON, attachMaxBytes: e.RECON_EMAIL_ATTACH_MAX_BYTES };
+}

@@ -1,0 +1,115 @@
+import {
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  type PutObjectCommandInput,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+
+/** Server-side encryption of uploaded reports: S3-managed keys, KMS, or none. */
+export type ServerSideEncryption = 'AES256' | 'aws:kms' | 'none';
+
+/**
+ * S3 settings (README "Delivery"). Credentials: explicit keys, or — when absent — the SDK's
+ * default provider chain (environment, shared config, ECS task role, EC2 instance role).
+ * Timeouts in milliseconds.
+ */
+export interface S3Settings {
+  readonly bucket: string;
+  readonly region: string;
+  /** S3-compatible endpoint (MinIO, s3rver…); implies path-style addressing. */
+  readonly endpoint?: string;
+  readonly accessKeyId?: string;
+  readonly secretAccessKey?: string;
+  readonly serverSideEncryption: ServerSideEncryption;
+  readonly kmsKeyId?: string;
+  /** Lifetime of presigned GET URLs, in seconds (default 24 h). */
+  readonly presignExpirySeconds: number;
+  readonly connectTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  /** Attempts per call, the first included (the SDK retries with backoff). */
+  readonly maxAttempts: number;
+}
+
+/** A port: where reports are archived. Implemented by `S3ObjectStore`; tests may hand in fakes. */
+export interface ObjectStore {
+  /** `s3://bucket` (never credentials), for messages. */
+  readonly description: string;
+  /** Uploads `body` under `key`. Throws the store's error when it fails after retries. */
+  put(key: string, body: Buffer, contentType: string): Promise<void>;
+  /** A presigned GET URL for `key`, valid for `expiresInSeconds`. */
+  presignGet(key: string, expiresInSeconds: number): Promise<string>;
+}
+
+/**
+ * Reports in Amazon S3 or an S3-compatible store, through `@aws-sdk/client-s3`, with bounded
+ * connect and request timeouts (the SDK's defaults have none) and the SDK's retries.
+ * Server-side encryption is requested on every upload unless `serverSideEncryption` is `none`.
+ */
+export class S3ObjectStore implements ObjectStore {
+  readonly description: string;
+  private readonly client: S3Client;
+
+  constructor(private readonly settings: S3Settings) {
+    this.description = `s3://${settings.bucket}`;
+    this.client = new S3Client({
+      region: settings.region,
+      endpoint: settings.endpoint,
+      forcePathStyle: settings.endpoint !== undefined,
+      credentials:
+        settings.accessKeyId && settings.secretAccessKey
+          ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey }
+          : undefined,
+      maxAttempts: settings.maxAttempts,
+      requestHandler: {
+        connectionTimeout: settings.connectTimeoutMs,
+        requestTimeout: settings.requestTimeoutMs,
+      },
+    });
+  }
+
+  async put(key: string, body: Buffer, contentType: string): Promise<void> {
+    const input: PutObjectCommandInput = {
+      Bucket: this.settings.bucket,
+      Key: key,
+      Body: body,
+      ContentType: contentType,
+      ContentLength: body.length,
+    };
+    if (this.settings.serverSideEncryption !== 'none') {
+      input.ServerSideEncryption = this.settings.serverSideEncryption;
+      if (this.settings.serverSideEncryption === 'aws:kms' && this.settings.kmsKeyId) {
+        input.SSEKMSKeyId = this.settings.kmsKeyId;
+      }
+    }
+    await this.client.send(new PutObjectCommand(input));
+  }
+
+  presignGet(key: string, expiresInSeconds: number): Promise<string> {
+    return getSignedUrl(
+      this.client,
+      new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }),
+      {
+        expiresIn: expiresInSeconds,
+      },
+    );
+  }
+
+  /** Closes the SDK's connections. */
+  close(): void {
+    this.client.destroy();
+  }
+}
+
+/**
+ * The object key of a report: `reports/{date}/{processor}/{run_id}/reconciliation_report_{processor}_{date}.{ext}`.
+ * The run id makes every run's objects distinct, so a rerun never overwrites an earlier run's.
+ */
+export function reportObjectKey(
+  date: string,
+  processor: string,
+  runId: string,
+  extension: 'csv' | 'json',
+): string {
+  return `reports/${date}/${processor}/${runId}/reconciliation_report_${processor}_${date}.${extension}`;
+}

@@ -1,0 +1,373 @@
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { EmailPolicy } from '../config/delivery-config';
+import type { Logger } from '../config/logger';
+import { reportObjectKey, type ObjectStore } from '../delivery/object-store';
+import type { MailAttachment, Mailer } from '../delivery/smtp-mailer';
+import { renderTrendChartPng } from '../delivery/trend-chart';
+import type { OutcomeClass } from '../domain/discrepancy';
+import { describeError, ReconError } from '../domain/errors';
+import {
+  renderEmail,
+  type DigestDiscrepancy,
+  type DigestLinks,
+  type DigestQuality,
+  type RunDigest,
+} from '../reports/email-summary';
+import type { DeliveryStore } from '../store/delivery-store';
+
+/** A run to deliver: what the job returned, or what the store has for `recon deliver`. */
+export interface DeliverableRun {
+  readonly runId: string | null;
+  readonly businessDate: string;
+  readonly processor: string;
+  readonly status: 'completed' | 'failed';
+  readonly error: unknown;
+  readonly reportCsvPath: string | null;
+  readonly reportJsonPath: string | null;
+}
+
+/** Collaborators of delivery; `objectStore`/`mailer` are null when not configured. */
+export interface DeliveryDeps {
+  readonly objectStore: ObjectStore | null;
+  readonly mailer: Mailer | null;
+  readonly deliveries: DeliveryStore;
+  readonly logger: Logger;
+  readonly now: () => number;
+  readonly emailOn: EmailPolicy;
+  readonly attachMaxBytes: number;
+  readonly presignExpirySeconds: number;
+}
+
+/** Which channels to use this time (`--no-email`, `recon deliver --s3/--email`). */
+export interface DeliveryChoice {
+  readonly s3: boolean;
+  readonly email: boolean;
+}
+
+/** What went wrong, one line per failed delivery (empty when everything was delivered). */
+export interface DeliveryOutcome {
+  readonly failures: string[];
+  readonly emailSent: boolean;
+}
+
+/** The subset of the JSON report (see `renderReportJson`) the e-mail reads. */
+interface ReportJson {
+  reconciliation_summary: {
+    processor_transactions: number;
+    internal_transactions: number;
+    invalid_rows: number;
+    counts: Record<OutcomeClass, number>;
+    discrepancy_count: number;
+    discrepancy_amounts: Record<string, string>;
+  };
+  discrepancies: {
+    kind: string;
+    transaction_id: string;
+    merchant_id: string | null;
+    difference: string | null;
+    processor: { amount: string; currency: string } | null;
+    internal: { amount: string; currency: string } | null;
+  }[];
+  data_quality: {
+    findings: {
+      source: string;
+      check: string;
+      severity: string;
+      line: number | null;
+      field: string | null;
+      reason: string;
+      count: number | null;
+    }[];
+  };
+  financial_impact: { discrepancy_rate: string; risk_level: 'LOW' | 'MEDIUM' | 'HIGH' };
+}
+
+/** A short label of a failure for the subject line: `input missing`, `database unavailable`… */
+export function failureLabel(error: unknown): string {
+  if (!(error instanceof ReconError)) return 'internal error';
+  switch (error.code) {
+    case 'INPUT_REJECTED':
+      return / not found: /.test(error.message) ? 'input missing' : 'input rejected';
+    case 'DEPENDENCY_UNAVAILABLE':
+      return 'dependency unavailable';
+    case 'RUN_IN_PROGRESS':
+      return 'another run in progress';
+    case 'CONFIG':
+    case 'USAGE':
+      return 'configuration error';
+    default:
+      return 'internal error';
+  }
+}
+
+function absDecimal(text: string): string {
+  return text.startsWith('-') ? text.slice(1) : text;
+}
+
+/** Compares two non-negative decimal strings numerically, exactly (no float). */
+function compareDecimal(a: string, b: string): number {
+  const [ai = '0', af = ''] = a.split('.');
+  const [bi = '0', bf = ''] = b.split('.');
+  if (ai.length !== bi.length) return ai.length - bi.length;
+  if (ai !== bi) return ai < bi ? -1 : 1;
+  const width = Math.max(af.length, bf.length);
+  const [x, y] = [af.padEnd(width, '0'), bf.padEnd(width, '0')];
+  return x === y ? 0 : x < y ? -1 : 1;
+}
+
+function digestFromReport(run: DeliverableRun, report: ReportJson, links: DigestLinks): RunDigest {
+  const largest: DigestDiscrepancy[] = report.discrepancies
+    .map((d) => {
+      const side = d.processor ?? d.internal;
+      const amount =
+        d.kind === 'amount_mismatch' && d.difference !== null
+          ? d.difference
+          : (side?.amount ?? '0');
+      return {
+        processor: run.processor,
+        businessDate: run.businessDate,
+        kind: d.kind,
+        transactionId: d.transaction_id,
+        amount: absDecimal(amount),
+        currency: side?.currency ?? '',
+        merchantId: d.merchant_id,
+      };
+    })
+    // Nominal major units: currencies are not converted, so this ranks within what is comparable.
+    .sort((a, b) => compareDecimal(b.amount, a.amount))
+    .slice(0, 10);
+  const groups = new Map<
+    string,
+    { check: string; severity: string; count: number; examples: string[] }
+  >();
+  for (const f of report.data_quality.findings) {
+    if (f.severity === 'info') continue;
+    const key = `${f.check}/${f.severity}`;
+    const group = groups.get(key) ?? {
+      check: f.check,
+      severity: f.severity,
+      count: 0,
+      examples: [],
+    };
+    if (f.line === null && f.count !== null) group.count = Math.max(group.count, f.count);
+    else {
+      group.count += f.line === null ? 0 : 1;
+      if (group.examples.length < 3 && f.line !== null) {
+        group.examples.push(
+          `${basename(f.source)} line ${f.line}${f.field ? ` ${f.field}` : ''}: ${f.reason}`,
+        );
+      }
+    }
+    groups.set(key, group);
+  }
+  const s = report.reconciliation_summary;
+  return {
+    runId: run.runId,
+    businessDate: run.businessDate,
+    processor: run.processor,
+    status: 'completed',
+    error: null,
+    errorLabel: null,
+    processorTransactions: s.processor_transactions,
+    internalTransactions: s.internal_transactions,
+    invalidRows: s.invalid_rows,
+    counts: s.counts,
+    discrepancyCount: s.discrepancy_count,
+    discrepancyAmounts: s.discrepancy_amounts,
+    discrepancyRate: report.financial_impact.discrepancy_rate,
+    riskLevel: report.financial_impact.risk_level,
+    largest,
+    quality: [...groups.values()] satisfies DigestQuality[],
+    links,
+  };
+}
+
+function failedDigest(run: DeliverableRun): RunDigest {
+  return {
+    runId: run.runId,
+    businessDate: run.businessDate,
+    processor: run.processor,
+    status: 'failed',
+    error: describeError(run.error),
+    errorLabel: failureLabel(run.error),
+    processorTransactions: 0,
+    internalTransactions: 0,
+    invalidRows: 0,
+    counts: null,
+    discrepancyCount: 0,
+    discrepancyAmounts: {},
+    discrepancyRate: null,
+    riskLevel: null,
+    largest: [],
+    quality: [],
+    links: { kind: 'local', csv: null, json: null },
+  };
+}
+
+/**
+ * Delivers an invocation's results after they were committed: uploads each completed run's
+ * reports to S3 (presigned links recorded) and sends ONE e-mail covering every run, by policy.
+ * Never throws for a delivery failure: it is logged, recorded on the run (`deliveries`, audit
+ * log) and returned in `failures`; the runs stay `completed`.
+ */
+export async function deliverResults(
+  deps: DeliveryDeps,
+  runs: readonly DeliverableRun[],
+  choice: DeliveryChoice,
+): Promise<DeliveryOutcome> {
+  const failures: string[] = [];
+  const log = deps.logger.child({ stage: 'delivery' });
+  const record = async (...args: Parameters<DeliveryStore['record']>): Promise<void> => {
+    await deps.deliveries.record(...args).catch((error: unknown) => {
+      log.error({ err_message: describeError(error) }, 'could not record a delivery');
+    });
+  };
+  const links = new Map<DeliverableRun, DigestLinks>();
+
+  for (const run of runs) {
+    links.set(run, { kind: 'local', csv: run.reportCsvPath, json: run.reportJsonPath });
+    if (!choice.s3 || !deps.objectStore || run.status !== 'completed' || !run.runId) continue;
+    const runId = run.runId;
+    const urls: Partial<Record<'csv' | 'json', string>> = {};
+    for (const [ext, path, type] of [
+      ['csv', run.reportCsvPath, 'text/csv; charset=utf-8'],
+      ['json', run.reportJsonPath, 'application/json'],
+    ] as const) {
+      if (!path) continue;
+      const key = reportObjectKey(run.businessDate, run.processor, runId, ext);
+      try {
+        await deps.objectStore.put(key, await readFile(path), type);
+        const url = await deps.objectStore.presignGet(key, deps.presignExpirySeconds);
+        urls[ext] = url;
+        const urlExpiresAt = new Date(deps.now() + deps.presignExpirySeconds * 1000).toISOString();
+        await record({ runId, channel: 's3', status: 'sent', target: key, url, urlExpiresAt });
+        log.info({ run_id: runId, key, store: deps.objectStore.description }, 'report uploaded');
+      } catch (error) {
+        const message = `${deps.objectStore.description}/${key}: ${describeError(error)}`;
+        failures.push(`S3 upload failed: ${message}`);
+        await record({
+          runId,
+          channel: 's3',
+          status: 'failed',
+          target: key,
+          error: describeError(error),
+        });
+        log.error(
+          { run_id: runId, key, err_message: describeError(error) },
+          'report upload failed; the report stays on local disk',
+        );
+      }
+    }
+    if (urls.csv || urls.json) {
+      links.set(run, { kind: 'presigned', csv: urls.csv ?? null, json: urls.json ?? null });
+    }
+  }
+
+  let emailSent = false;
+  if (choice.email) {
+    if (!deps.mailer) {
+      log.info('e-mail is not configured (SMTP_SERVER and OPERATIONS_EMAIL); no summary sent');
+    } else {
+      const digests: RunDigest[] = [];
+      for (const run of runs) {
+        if (run.status === 'failed' || !run.reportJsonPath) {
+          digests.push(failedDigest(run));
+          continue;
+        }
+        try {
+          const report = JSON.parse(await readFile(run.reportJsonPath, 'utf8')) as ReportJson;
+          digests.push(
+            digestFromReport(
+              run,
+              report,
+              links.get(run) ?? { kind: 'local', csv: null, json: null },
+            ),
+          );
+        } catch (error) {
+          digests.push(
+            failedDigest({
+              ...run,
+              status: 'failed',
+              error: new Error(`report unreadable: ${describeError(error)}`),
+            }),
+          );
+        }
+      }
+      const anyFailed = digests.some((d) => d.status === 'failed');
+      const anyBreaks = digests.some((d) => d.discrepancyCount > 0);
+      const wanted =
+        deps.emailOn === 'always' || anyFailed || (deps.emailOn === 'discrepancies' && anyBreaks);
+      if (!wanted) {
+        log.info({ policy: deps.emailOn }, 'no e-mail: nothing the policy asks to report');
+      } else {
+        const attachments: MailAttachment[] = [];
+        let chartCid: string | undefined;
+        const lastDate = [...runs.map((r) => r.businessDate)].sort().pop();
+        try {
+          const points = lastDate ? await deps.deliveries.trend(lastDate, 14) : [];
+          if (points.length > 0) {
+            const png = await renderTrendChartPng(
+              // The rate is a ratio for a chart, not money: a float is fine here.
+              points.map((p) => ({
+                businessDate: p.businessDate,
+                processor: p.processor,
+                discrepancyRate: Number(p.discrepancyRate),
+              })),
+            );
+            chartCid = 'trend-chart@recon';
+            attachments.push({
+              filename: 'trend.png',
+              content: png,
+              contentType: 'image/png',
+              cid: chartCid,
+            });
+          }
+        } catch (error) {
+          log.warn({ err_message: describeError(error) }, 'trend chart not rendered');
+        }
+        for (const run of runs) {
+          if (run.status !== 'completed' || !run.reportCsvPath) continue;
+          const size = await stat(run.reportCsvPath)
+            .then((s) => s.size)
+            .catch(() => Infinity);
+          if (size <= deps.attachMaxBytes) {
+            attachments.push({
+              filename: basename(run.reportCsvPath),
+              content: await readFile(run.reportCsvPath),
+              contentType: 'text/csv',
+            });
+          }
+        }
+        const email = renderEmail(digests, new Date(deps.now()).toISOString(), chartCid);
+        const target = deps.mailer.recipients.join(', ');
+        try {
+          await deps.mailer.send({ ...email, attachments });
+          emailSent = true;
+          log.info(
+            { subject: email.subject, recipients: deps.mailer.recipients.length },
+            'summary e-mail sent',
+          );
+          for (const run of runs)
+            if (run.runId)
+              await record({ runId: run.runId, channel: 'email', status: 'sent', target });
+        } catch (error) {
+          const message = `${deps.mailer.description}: ${describeError(error)}`;
+          failures.push(`e-mail failed: ${message}`);
+          log.error({ err_message: message }, 'summary e-mail failed');
+          for (const run of runs) {
+            if (run.runId)
+              await record({
+                runId: run.runId,
+                channel: 'email',
+                status: 'failed',
+                target,
+                error: describeError(error),
+              });
+          }
+        }
+      }
+    }
+  }
+  return { failures, emailSent };
+}

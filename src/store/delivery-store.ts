@@ -1,0 +1,124 @@
+import type { Database } from './database';
+
+/** A delivery channel: report upload to object storage, or the e-mail to operations. */
+export type DeliveryChannel = 's3' | 'email';
+
+/** One delivery attempt to record. `target`: object key (s3) or recipients (email). */
+export interface DeliveryRecord {
+  readonly runId: string;
+  readonly channel: DeliveryChannel;
+  readonly status: 'sent' | 'failed' | 'skipped';
+  readonly target: string;
+  /** Presigned GET URL (s3) and its expiry (ISO 8601 UTC). */
+  readonly url?: string;
+  readonly urlExpiresAt?: string;
+  readonly error?: string;
+}
+
+/** A recorded delivery as `recon runs show` displays it. Times are ISO 8601 UTC. */
+export interface StoredDelivery extends DeliveryRecord {
+  readonly attemptedAt: string;
+}
+
+/** One point of the discrepancy-rate trend: a processor's completed run on a business date. */
+export interface TrendPoint {
+  readonly businessDate: string;
+  readonly processor: string;
+  /** Decimal string with six decimals, e.g. `"0.016529"`. */
+  readonly discrepancyRate: string;
+}
+
+/**
+ * Delivery bookkeeping (table `deliveries`, the run's `storage`, audit entries) and the trend
+ * query for the e-mail chart. Each `record` is its own small transaction: a delivery happens
+ * after the run's results were committed and never changes them.
+ */
+export class DeliveryStore {
+  constructor(private readonly database: () => Promise<Database>) {}
+
+  /** Records one attempt, and for a sent upload marks the run's storage `s3`; audits it. */
+  async record(delivery: DeliveryRecord): Promise<void> {
+    const db = await this.database();
+    await db.withTransaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO deliveries (run_id, channel, status, target, url, url_expires_at, error_message)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          delivery.runId,
+          delivery.channel,
+          delivery.status,
+          delivery.target,
+          delivery.url ?? null,
+          delivery.urlExpiresAt ?? null,
+          delivery.error ?? null,
+        ],
+      );
+      if (delivery.channel === 's3' && delivery.status === 'sent') {
+        await tx.query(`UPDATE reconciliation_runs SET storage = 's3' WHERE id = $1`, [
+          delivery.runId,
+        ]);
+      }
+      await tx.query(`INSERT INTO audit_log (run_id, event, details) VALUES ($1, $2, $3)`, [
+        delivery.runId,
+        `delivery_${delivery.channel}_${delivery.status}`,
+        JSON.stringify({ target: delivery.target, error: delivery.error ?? null }),
+      ]);
+    });
+  }
+
+  /** Every delivery attempt of a run, oldest first. */
+  async list(runId: string): Promise<StoredDelivery[]> {
+    const db = await this.database();
+    const rows = await db.query<{
+      channel: 's3' | 'email';
+      status: 'sent' | 'failed' | 'skipped';
+      target: string;
+      url: string | null;
+      url_expires_at: string | null;
+      error_message: string | null;
+      attempted_at: string;
+    }>(
+      `SELECT channel, status, target, url,
+              to_char(url_expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS url_expires_at,
+              error_message,
+              to_char(attempted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS attempted_at
+         FROM deliveries WHERE run_id = $1 ORDER BY attempted_at, id`,
+      [runId],
+    );
+    return rows.map((row) => ({
+      runId,
+      channel: row.channel,
+      status: row.status,
+      target: row.target,
+      url: row.url ?? undefined,
+      urlExpiresAt: row.url_expires_at ?? undefined,
+      error: row.error_message ?? undefined,
+      attemptedAt: row.attempted_at,
+    }));
+  }
+
+  /**
+   * Discrepancy rate per processor over the last `days` business dates up to `lastDate`
+   * (completed runs only), oldest first.
+   */
+  async trend(lastDate: string, days: number): Promise<TrendPoint[]> {
+    const db = await this.database();
+    const rows = await db.query<{
+      run_date: string;
+      processor_name: string;
+      discrepancy_rate: string;
+    }>(
+      `SELECT run_date::text, processor_name, discrepancy_rate::text
+         FROM reconciliation_runs
+        WHERE status = 'completed' AND discrepancy_rate IS NOT NULL
+          AND run_date > $1::date - $2::int AND run_date <= $1::date
+        ORDER BY run_date, processor_name`,
+      [lastDate, days],
+    );
+    return rows.map((row) => ({
+      businessDate: row.run_date,
+      processor: row.processor_name,
+      discrepancyRate: row.discrepancy_rate,
+    }));
+  }
+}

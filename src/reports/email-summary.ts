@@ -200,7 +200,19 @@ export function renderEmailHtml(
         .join('')}</ul></div>`,
     );
   }
-  for (const d of digests.filter((x) => x.status === 'completed')) {
+  const completed = digests.filter((x) => x.status === 'completed');
+  if (completed.length > 1) {
+    const head = ['processor', 'date', 'matched', 'discrepancies', 'at stake', 'risk'];
+    parts.push(
+      `<table style="${TABLE}"><tr>${head.map((h) => `<th style="${CELL}">${h}</th>`).join('')}</tr>${completed
+        .map((d) => {
+          const colour = d.riskLevel ? RISK_COLOUR[d.riskLevel] : '#57606a';
+          return `<tr><td style="${CELL};font-weight:bold">${e(d.processor)}</td><td style="${CELL}">${e(d.businessDate)}</td><td style="${CELL}">${e(d.counts?.matched ?? 0)}</td><td style="${CELL}">${e(d.discrepancyCount)}</td><td style="${CELL}">${e(amountsText(d.discrepancyAmounts))}</td><td style="${CELL};color:${colour};font-weight:bold">${e(d.riskLevel ?? '-')}</td></tr>`;
+        })
+        .join('')}</table>`,
+    );
+  }
+  for (const d of completed) {
     const colour = d.riskLevel ? RISK_COLOUR[d.riskLevel] : '#57606a';
     parts.push(
       `<h3 style="font-size:15px;margin:12px 0 2px 0">${e(d.processor)} — ${e(d.businessDate)} <span style="color:${colour}">${e(d.riskLevel ?? '')} risk</span></h3>` +

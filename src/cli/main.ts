@@ -8,12 +8,16 @@ import {
   previousBusinessDate,
   type BusinessDate,
 } from '../domain/business-date';
-import { describeError, NotFoundError, UsageError } from '../domain/errors';
+import { ConfigError, describeError, NotFoundError, UsageError } from '../domain/errors';
 import { isProcessorName, KNOWN_PROCESSORS, type ProcessorName } from '../domain/status';
 import type { SourceKind } from '../job/build-sources';
+import { FORMAT_NAMES } from '../sources/formats/format-registry';
 import { runReconciliation, type RunRequest } from '../job/run-reconciliation';
 import { openDatabase, createRunStore } from '../store/open-store';
-import { exitCodeFor, EXIT_OK, isExpectedError } from './exit-codes';
+import { loadDeliveryConfig } from '../config/delivery-config';
+import { deliverResults } from '../job/deliver-results';
+import { buildDeliveryDeps } from './delivery-wiring';
+import { EXIT_CODES, exitCodeFor, EXIT_OK, isExpectedError } from './exit-codes';
 import {
   runDetailsText,
   runResultJson,
@@ -44,6 +48,9 @@ interface RunOptions {
   internalSource?: string;
   saveRaw?: string;
   rawDir?: string;
+  format?: string;
+  email?: boolean;
+  failOnDeliveryError?: boolean;
 }
 
 const SOURCE_KINDS: readonly SourceKind[] = ['csv', 'api', 'raw'];
@@ -117,6 +124,7 @@ async function runCommand(
   config: AppConfig,
   logger: Logger,
   io: Io,
+  env: NodeJS.ProcessEnv,
 ): Promise<number> {
   const now = Date.now();
   const processors = parseProcessors(options.processors ?? config.processors);
@@ -142,6 +150,8 @@ async function runCommand(
       internalFile: options.internalFile,
       saveRawDir: options.saveRaw,
       rawDir: options.rawDir,
+      format: options.format,
+      formatSettings: config.formats,
     },
     reportsDir: options.reportsDir ?? config.reportsDir,
     dryRun: options.dryRun === true,
@@ -163,6 +173,30 @@ async function runCommand(
           io.err(
             `recon: ${result.processor} ${result.businessDate}: ${describeError(result.error)}`,
           );
+      }
+    }
+    if (store) {
+      const delivery = buildDeliveryDeps(loadDeliveryConfig(env), store, logger);
+      try {
+        const outcome = await deliverResults(
+          delivery.deps,
+          results.map((r) => ({
+            runId: r.runId,
+            businessDate: r.businessDate,
+            processor: r.processor,
+            status: r.status,
+            error: r.error,
+            reportCsvPath: r.reports?.csv ?? null,
+            reportJsonPath: r.reports?.json ?? null,
+          })),
+          { s3: true, email: options.email !== false },
+        );
+        for (const failure of outcome.failures) io.err(`recon: delivery: ${failure}`);
+        if (outcome.failures.length > 0 && options.failOnDeliveryError) {
+          exitCode = Math.max(exitCode, EXIT_CODES.DEPENDENCY_UNAVAILABLE);
+        }
+      } finally {
+        delivery.close();
       }
     }
     return exitCode;
@@ -228,6 +262,10 @@ export function buildProgram(
     .option('--processor-file <path>', 'processor-side CSV (one processor and date only)')
     .option('--internal-file <path>', 'internal-ledger CSV (one processor and date only)')
     .option(
+      '--format <name>',
+      `format of the processor CSV: ${FORMAT_NAMES.join(', ')} (default: detected from its header)`,
+    )
+    .option(
       '--data-dir <dir>',
       'input root: {dir}/{date}/{processor}.csv and internal_{processor}.csv (default: data)',
     )
@@ -253,11 +291,16 @@ export function buildProgram(
       'keep every fetched API page under {dir}/{date}/{processor}/{side}/ for replay',
     )
     .option('--raw-dir <dir>', 'folder of pages saved by --save-raw, read by raw sources')
-    .option('--dry-run', 'reconcile and write local reports, but write nothing to the database')
+    .option('--dry-run', 'reconcile and write local reports; no database, no upload, no e-mail')
+    .option('--no-email', 'do not send the summary e-mail this time')
+    .option(
+      '--fail-on-delivery-error',
+      'exit 3 when an upload or the e-mail fails (default: exit code unchanged)',
+    )
     .option('--json', 'print one JSON object per run on stdout')
     .action(async (options: RunOptions) => {
       const { config: cfg, logger: log } = context();
-      exitCode = await runCommand(options, cfg, log, io);
+      exitCode = await runCommand(options, cfg, log, io, env);
     });
 
   const db = program.command('db').description('database administration');
@@ -327,6 +370,66 @@ export function buildProgram(
         await store.close();
       }
     });
+
+  program
+    .command('deliver')
+    .description("upload a stored run's reports to S3 and/or e-mail its summary again")
+    .argument('<run-id>', 'the run id (uuid)')
+    .option('--s3', 'upload the reports (default: both channels)')
+    .option('--email', 'send the summary e-mail (default: both channels)')
+    .option('--fail-on-delivery-error', 'exit 3 when a delivery fails')
+    .action(
+      async (
+        runId: string,
+        options: { s3?: boolean; email?: boolean; failOnDeliveryError?: boolean },
+      ) => {
+        const { config: cfg, logger: log } = context();
+        const deliveryConfig = loadDeliveryConfig(env);
+        if (options.s3 && !deliveryConfig.s3)
+          throw new ConfigError('S3 is not configured: set AWS_S3_BUCKET_NAME');
+        if (options.email && !deliveryConfig.smtp) {
+          throw new ConfigError('e-mail is not configured: set SMTP_SERVER and OPERATIONS_EMAIL');
+        }
+        const both = !options.s3 && !options.email;
+        const store = createRunStore(cfg.database);
+        const delivery = buildDeliveryDeps(deliveryConfig, store, log);
+        try {
+          const run = await store.getRun(runId);
+          if (!run) throw new NotFoundError(`no run with id '${runId}'`);
+          const outcome = await deliverResults(
+            delivery.deps,
+            [
+              {
+                runId: run.runId,
+                businessDate: run.businessDate,
+                processor: run.processor,
+                status: run.status === 'failed' ? 'failed' : 'completed',
+                error: run.errorMessage ? new Error(run.errorMessage) : null,
+                reportCsvPath: run.reportCsvPath,
+                reportJsonPath: run.reportJsonPath,
+              },
+            ],
+            { s3: both || options.s3 === true, email: both || options.email === true },
+          );
+          for (const failure of outcome.failures) io.err(`recon: delivery: ${failure}`);
+          const deliveries = await delivery.deps.deliveries.list(run.runId);
+          io.out(
+            deliveries.length
+              ? deliveries
+                  .map(
+                    (d) => `${d.channel} ${d.status} ${d.target}${d.error ? ` — ${d.error}` : ''}`,
+                  )
+                  .join('\n')
+              : 'nothing delivered (no channel configured)',
+          );
+          if (outcome.failures.length > 0 && options.failOnDeliveryError)
+            exitCode = EXIT_CODES.DEPENDENCY_UNAVAILABLE;
+        } finally {
+          delivery.close();
+          await store.close();
+        }
+      },
+    );
 
   return {
     async run(argv: string[]): Promise<number> {

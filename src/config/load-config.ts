@@ -1,4 +1,5 @@
 import { dirname, join } from 'node:path';
+import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { checkTimeZone } from '../domain/business-date';
 import { ConfigError } from '../domain/errors';
@@ -12,6 +13,13 @@ import {
 import type { PaypalApiSettings } from '../sources/http/paypal-transactions';
 import type { SquareApiSettings } from '../sources/http/square-payments';
 import type { StripeApiSettings } from '../sources/http/stripe-balance-transactions';
+import { PROCESSOR_FORMATS } from '../sources/formats/format-registry';
+import {
+  AMOUNT_FIELDS,
+  DEFAULT_FORMAT_SETTINGS,
+  type AmountField,
+  type FormatSettings,
+} from '../sources/formats/processor-format';
 import type { PgliteSettings } from '../store/pglite-database';
 import type { PostgresSettings } from '../store/postgres-database';
 
@@ -35,6 +43,8 @@ export interface AppConfig {
   readonly processors: string[];
   /** HTTP APIs (for `--source api`); an API whose credentials are not set is absent. */
   readonly apis: ApiConfig;
+  /** Settings of the processor export formats (README "Processor export formats"). */
+  readonly formats: FormatSettings;
 }
 
 /** API settings. Secrets (keys, tokens) live only here and in request headers. */
@@ -145,6 +155,23 @@ const EnvSchema = z.object({
   HTTP_RETRY_MAX_MS: positiveInt(DEFAULT_HTTP_SETTINGS.retryMaxMs),
   HTTP_RETRY_AFTER_CAP_MS: positiveInt(DEFAULT_HTTP_SETTINGS.retryAfterCapMs),
   HTTP_FETCH_DEADLINE_MS: positiveInt(DEFAULT_HTTP_SETTINGS.fetchDeadlineMs),
+  RECON_COMPARE_AMOUNT: z.string().optional(),
+  STRIPE_REPORT_MATCH_KEY: z
+    .enum(['source_id', 'charge_id', 'balance_transaction_id'])
+    .optional()
+    .transform((value) => value ?? DEFAULT_FORMAT_SETTINGS.stripeMatchKey),
+  STRIPE_REPORT_TIMEZONE: z
+    .string()
+    .optional()
+    .transform((value) => value ?? DEFAULT_FORMAT_SETTINGS.stripeReportTimeZone),
+  RECON_PAYPAL_DATE_ORDER: z
+    .enum(['auto', 'dmy', 'mdy'])
+    .optional()
+    .transform((value) => value ?? DEFAULT_FORMAT_SETTINGS.paypalDateOrder),
+  ADYEN_MATCH_KEY: z
+    .enum(['auto', 'psp_reference', 'modification_reference', 'merchant_reference'])
+    .optional()
+    .transform((value) => value ?? DEFAULT_FORMAT_SETTINGS.adyenMatchKey),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional()
@@ -208,16 +235,55 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       },
     };
   }
+  if (!IANAZone.isValidZone(e.STRIPE_REPORT_TIMEZONE)) {
+    throw new ConfigError(
+      'environment variable STRIPE_REPORT_TIMEZONE must be an IANA time zone (e.g. UTC, America/New_York)',
+    );
+  }
   return {
     timeZone,
     database,
     apis: loadApis(e),
+    formats: {
+      compareAmount: parseCompareAmount(e.RECON_COMPARE_AMOUNT),
+      stripeMatchKey: e.STRIPE_REPORT_MATCH_KEY,
+      stripeReportTimeZone: e.STRIPE_REPORT_TIMEZONE,
+      paypalDateOrder: e.RECON_PAYPAL_DATE_ORDER,
+      adyenMatchKey: e.ADYEN_MATCH_KEY,
+    },
     logLevel: e.LOG_LEVEL,
     dataDir: e.RECON_DATA_DIR,
     reportsDir: e.RECON_REPORTS_DIR,
     maxInvalidRate: e.RECON_MAX_INVALID_RATE,
     processors: (e.RECON_PROCESSORS ?? '').split(/[\s,]+/).filter(Boolean),
   };
+}
+
+/**
+ * RECON_COMPARE_AMOUNT: which amount of a processor export row is compared with the ledger.
+ * `net` (every format) or `adyen-settlement-detail=net,stripe-balance-report=gross`; `*` stands
+ * for every format. Unset: gross.
+ */
+function parseCompareAmount(text: string | undefined): Record<string, AmountField> {
+  const result: Record<string, AmountField> = {};
+  if (!text) return result;
+  const names = PROCESSOR_FORMATS.map((format) => format.name);
+  const isField = (value: string): value is AmountField =>
+    (AMOUNT_FIELDS as readonly string[]).includes(value);
+  const entries = text.split(',').map((part) => part.trim());
+  for (const entry of entries.filter(Boolean)) {
+    const [left = '', right] = entry.split('=').map((part) => part.trim());
+    const name = right === undefined ? '*' : left;
+    const field = right === undefined ? left : right;
+    if (!isField(field) || (name !== '*' && !names.includes(name))) {
+      throw new ConfigError(
+        `environment variable RECON_COMPARE_AMOUNT must be ${AMOUNT_FIELDS.join(', ')} or ` +
+          `FORMAT=FIELD pairs separated by commas (formats: ${names.join(', ')}); got '${entry}'`,
+      );
+    }
+    result[name] = field;
+  }
+  return result;
 }
 
 function loadLedgerConfig(path: string | undefined): LedgerApiConfig {

@@ -1,8 +1,22 @@
 import type { TransactionSide } from './transaction';
 
-/** Kinds of data-quality findings recorded per run (table `data_quality_checks`). */
+/**
+ * Kinds of data-quality findings recorded per run (table `data_quality_checks`). The processor
+ * export formats add: `net_mismatch` (a row whose gross − fee ≠ net), `batch_balance` (Adyen: a
+ * batch's net vs its payout), `footer_count` / `footer_total` (PayPal STL footers vs the body),
+ * `non_transaction_rows` (rows read for a batch check but not matched).
+ */
 export type DataQualityCheckName =
-  'invalid_row' | 'row_count' | 'duplicate_ids' | 'outside_business_date' | 'unknown_status';
+  | 'invalid_row'
+  | 'row_count'
+  | 'duplicate_ids'
+  | 'outside_business_date'
+  | 'unknown_status'
+  | 'net_mismatch'
+  | 'batch_balance'
+  | 'footer_count'
+  | 'footer_total'
+  | 'non_transaction_rows';
 
 /** `error`: the row was not reconciled; `warning`: reconciled but suspicious; `info`: a metric. */
 export type DataQualitySeverity = 'error' | 'warning' | 'info';

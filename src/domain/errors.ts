@@ -13,6 +13,7 @@ export type ReconErrorCode =
   | 'DEPENDENCY_UNAVAILABLE'
   | 'RUN_IN_PROGRESS'
   | 'NOT_FOUND'
+  | 'INTERRUPTED'
   | 'INTERNAL';
 
 /** Base class: `message` is one line meant for the user; `code` says what kind of failure it is. */
@@ -87,6 +88,16 @@ export class RunInProgressError extends ReconError {
 export class NotFoundError extends ReconError {
   constructor(message: string) {
     super('NOT_FOUND', message);
+  }
+}
+
+/**
+ * The process received SIGTERM or SIGINT: the run stopped, rolled back and was marked `failed`
+ * with reason `interrupted`. Exit code 128 + the signal number (143 for SIGTERM, 130 for SIGINT).
+ */
+export class InterruptedError extends ReconError {
+  constructor(readonly signal: 'SIGTERM' | 'SIGINT') {
+    super('INTERRUPTED', `interrupted by ${signal}`);
   }
 }
 

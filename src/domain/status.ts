@@ -38,9 +38,30 @@ const COMMON: StatusMap = {
  *   https://developer.squareup.com/reference/square/payments-api/list-payments
  * - Adyen journal types Settled/Authorised/Refused/Refunded:
  *   https://docs.adyen.com/reporting/settlement-detail-report
+ * - Stripe balance report `reporting_category` values (the row's kind; a balance report row is
+ *   booked, so settled unless it gives money back): https://docs.stripe.com/reports/reporting-categories
+ * - Adyen settlement details `Type` values (Chargeback, RefundedReversed, PaymentCost, …): same
+ *   settlement-detail-report page. PayPal exports: Spanish `Completado`/`Pendiente`.
  */
 export const STATUS_MAPS: Readonly<Record<ProcessorName | 'internal', StatusMap>> = {
-  stripe: { ...COMMON, available: 'settled' },
+  stripe: {
+    ...COMMON,
+    available: 'settled',
+    charge: 'settled',
+    payment: 'settled',
+    refund: 'refunded',
+    payment_refund: 'refunded',
+    partial_capture_reversal: 'refunded',
+    dispute: 'refunded',
+    dispute_reversal: 'settled',
+    fee: 'settled',
+    payout: 'settled',
+    payout_reversal: 'settled',
+    transfer: 'settled',
+    transfer_reversal: 'settled',
+    adjustment: 'settled',
+    other_adjustment: 'settled',
+  },
   paypal: {
     ...COMMON,
     s: 'settled',
@@ -49,9 +70,21 @@ export const STATUS_MAPS: Readonly<Record<ProcessorName | 'internal', StatusMap>
     reversed: 'refunded',
     d: 'failed',
     denied: 'failed',
+    completado: 'settled',
+    pendiente: 'pending',
   },
   square: { ...COMMON, approved: 'pending' },
-  adyen: { ...COMMON, authorised: 'pending', sentforsettle: 'pending', refused: 'failed' },
+  adyen: {
+    ...COMMON,
+    authorised: 'pending',
+    sentforsettle: 'pending',
+    refused: 'failed',
+    chargeback: 'refunded',
+    secondchargeback: 'refunded',
+    chargebackreversed: 'settled',
+    refundedreversed: 'settled',
+    paymentcost: 'settled',
+  },
   internal: { ...COMMON, posted: 'settled', voided: 'cancelled', reversed: 'refunded' },
 };
 

@@ -5,6 +5,8 @@ import { ConfigError, UsageError } from '../domain/errors';
 import type { ProcessorName } from '../domain/status';
 import type { TransactionSide } from '../domain/transaction';
 import { CanonicalCsvSource } from '../sources/canonical-csv-source';
+import { DetectingCsvSource, formatByName } from '../sources/formats/format-registry';
+import { DEFAULT_FORMAT_SETTINGS, type FormatSettings } from '../sources/formats/processor-format';
 import {
   ApiSource,
   RawReplaySource,
@@ -33,6 +35,13 @@ export interface SourceChoice {
   readonly saveRawDir?: string;
   /** `--raw-dir DIR`: where `raw` sources read saved pages from. */
   readonly rawDir?: string;
+  /**
+   * `--format NAME`: the processor file's format (`canonical`, `stripe-balance-report`, …);
+   * detected from its header when absent.
+   */
+  readonly format?: string;
+  /** Settings of the processor export formats (from the environment). */
+  readonly formatSettings?: FormatSettings;
 }
 
 /** The CSV paths of one run. */
@@ -59,7 +68,10 @@ export class SourceFactory {
     private readonly apis: ApiConfig,
     private readonly reporter: FetchReporter,
     private readonly progress?: (line: string) => void,
-  ) {}
+  ) {
+    // An unknown --format is a usage mistake: fail before any run starts.
+    if (choice.format !== undefined) formatByName(choice.format);
+  }
 
   /**
    * The processor-side and ledger-side sources of one run.
@@ -80,7 +92,17 @@ export class SourceFactory {
     processor: ProcessorName,
     csvPath: string,
   ): TransactionSource {
-    if (kind === 'csv') return new CanonicalCsvSource(side, csvPath);
+    if (kind === 'csv') {
+      // The ledger file is always canonical; the processor file may be a processor's own export.
+      if (side === 'internal') return new CanonicalCsvSource(side, csvPath);
+      return new DetectingCsvSource(
+        side,
+        csvPath,
+        processor,
+        this.choice.formatSettings ?? DEFAULT_FORMAT_SETTINGS,
+        this.choice.format,
+      );
+    }
     const adapter = this.adapter(side, processor, kind === 'api');
     const label = `${processor}/${side}`;
     if (kind === 'raw') {

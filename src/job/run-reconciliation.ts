@@ -46,6 +46,30 @@ export interface JobDeps {
   readonly apis: ApiConfig;
   /** Writes a progress line for long fetches (the CLI passes one when stderr is a TTY). */
   readonly progress?: (line: string) => void;
+  /** Aborted on SIGTERM/SIGINT (reason: an `InterruptedError`): the run stops, rolls back and fails. */
+  readonly abort?: AbortSignal;
+}
+
+/** Rejects with the abort reason as soon as `signal` aborts; otherwise settles like `work`. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        // Pass on whatever the work rejected with, unchanged.
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Outcome of one (business date, processor) run. `error` is set when `status` is `failed`. */
@@ -148,10 +172,13 @@ export async function reconcileOne(
 
     const context = { businessDate, timeZone: request.timeZone };
     // Both sides at once: large CSV files parse on worker threads, API fetches overlap.
-    const [processorSide, internalSide] = await Promise.all([
-      processorSource.read({ ...context, statusMap: STATUS_MAPS[processor] }),
-      internalSource.read({ ...context, statusMap: STATUS_MAPS.internal }),
-    ]);
+    const [processorSide, internalSide] = await untilAborted(
+      Promise.all([
+        processorSource.read({ ...context, statusMap: STATUS_MAPS[processor] }),
+        internalSource.read({ ...context, statusMap: STATUS_MAPS.internal }),
+      ]),
+      deps.abort,
+    );
     issues.push(...processorSide.issues, ...internalSide.issues);
     log.info(
       {
@@ -200,6 +227,7 @@ export async function reconcileOne(
     let reports: ReportPaths | null = null;
     if (store) {
       const expected = reportPaths(request.reportsDir, processor, businessDate);
+      deps.abort?.throwIfAborted();
       await store.completeRun(
         runId,
         {
@@ -211,6 +239,8 @@ export async function reconcileOne(
           reportJsonPath: expected.json,
         },
         async () => {
+          // Last chance to stop: an interruption now rolls the whole run back.
+          deps.abort?.throwIfAborted();
           reports = await writeReports(request.reportsDir, reportContext, reportInput);
         },
       );
@@ -257,6 +287,27 @@ export async function reconcileOne(
   }
 }
 
+function notStarted(
+  businessDate: BusinessDate,
+  processor: ProcessorName,
+  dryRun: boolean,
+): RunResult {
+  return {
+    runId: null,
+    businessDate,
+    processor,
+    status: 'failed',
+    dryRun,
+    processorTransactions: 0,
+    internalTransactions: 0,
+    invalidRows: 0,
+    counts: null,
+    summary: null,
+    reports: null,
+    error: null,
+  };
+}
+
 /**
  * Runs every (date, processor) of `request` in order — dates outer, processors inner — each
  * independently: one failing does not stop the others. Returns one result per run.
@@ -266,6 +317,10 @@ export async function runReconciliation(deps: JobDeps, request: RunRequest): Pro
   const sources = new SourceFactory(request.sources, deps.apis, deps.logger, deps.progress);
   for (const date of request.dates) {
     for (const processor of request.processors) {
+      if (deps.abort?.aborted) {
+        results.push({ ...notStarted(date, processor, request.dryRun), error: deps.abort.reason });
+        continue;
+      }
       results.push(await reconcileOne(deps, request, date, processor, sources));
     }
   }

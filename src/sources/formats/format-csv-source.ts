@@ -1,0 +1,168 @@
+import { clipValue, type DataQualityIssue } from '../../domain/data-quality';
+import { InputRejectedError } from '../../domain/errors';
+import { formatMinor } from '../../domain/money';
+import { currencyExponent } from '../../domain/currency';
+import { mapStatus } from '../../domain/status';
+import type { Transaction, TransactionSide } from '../../domain/transaction';
+import { readCsvRecordBatches } from '../csv-records';
+import { addSideChecks } from '../side-checks';
+import type { ReadContext, SourceReadResult, TransactionSource } from '../transaction-source';
+import type {
+  AmountField,
+  FormatRow,
+  FormatSettings,
+  ProcessorFormat,
+  ReportProblem,
+} from './processor-format';
+
+/**
+ * Reads one side from a processor's own export (`format`), streaming the file through
+ * `readCsvRecordBatches` (UTF-8 with or without BOM, LF or CRLF). Each parsed row becomes a
+ * `Transaction` whose `amountMinor` is the row's `gross`, `net` or `fee` as configured for the
+ * format (`settings.compareAmount`, default gross) and whose `feeMinor` is the row's fee. Rejected
+ * rows become `invalid_row` issues (line, column, reason, value); the format's file-level checks
+ * (footer counts, Adyen batch balance) and a `net_mismatch` warning per row whose
+ * `gross - fee != net` are added to the issues.
+ */
+export class FormatCsvSource implements TransactionSource {
+  constructor(
+    readonly side: TransactionSide,
+    readonly location: string,
+    readonly format: ProcessorFormat,
+    private readonly settings: FormatSettings,
+  ) {}
+
+  /** @throws InputRejectedError for a missing file, a malformed CSV or a header the format cannot use. */
+  async read(context: ReadContext): Promise<SourceReadResult> {
+    const what = this.side === 'processor' ? 'processor input' : 'internal ledger input';
+    const reader = this.format.createReader(this.settings, this.location);
+    const compare: AmountField =
+      this.settings.compareAmount[this.format.name] ?? this.settings.compareAmount['*'] ?? 'gross';
+    if (reader.prescan) {
+      for await (const batch of readCsvRecordBatches(this.location, what)) {
+        for (const record of batch) reader.prescan.record(record);
+      }
+      reader.prescan.end();
+    }
+    const transactions: Transaction[] = [];
+    const issues: DataQualityIssue[] = [];
+    const rowIssues: DataQualityIssue[] = [];
+    let line = 0;
+    let rowCount = 0;
+    let invalidCount = 0;
+    let notTransactions = 0;
+    let sawRecord = false;
+    const base = { side: this.side, location: this.location };
+    const problem: ReportProblem = (field, reason, value) => {
+      rowIssues.push({
+        ...base,
+        check: 'invalid_row',
+        severity: 'error',
+        line,
+        field,
+        reason,
+        value: value === null ? null : clipValue(value),
+        count: null,
+      });
+    };
+    for await (const batch of readCsvRecordBatches(this.location, what)) {
+      for (const record of batch) {
+        sawRecord = true;
+        line = record.line;
+        const result = reader.record(record, problem);
+        if (result === 'framing') {
+          // An STL footer or header can still carry a problem (e.g. an unknown record type).
+        } else if (result === 'not-a-transaction') {
+          notTransactions++;
+        } else {
+          rowCount++;
+          if (result !== undefined && rowIssues.length === 0) {
+            transactions.push(this.toTransaction(result, compare, line, context, issues));
+          } else if (rowIssues.length === 0) {
+            problem(null, 'row rejected', null);
+          }
+        }
+        if (rowIssues.length > 0) {
+          if (result !== 'framing' && result !== 'not-a-transaction') invalidCount++;
+          for (const rowIssue of rowIssues) issues.push(rowIssue);
+          rowIssues.length = 0;
+        }
+      }
+    }
+    if (!sawRecord) {
+      throw new InputRejectedError(`${what} ${this.location} is empty: expected a header row`, {
+        location: this.location,
+        line: 1,
+      });
+    }
+    for (const draft of reader.end()) issues.push({ ...base, ...draft });
+    if (notTransactions > 0) {
+      issues.push({
+        ...base,
+        check: 'non_transaction_rows',
+        severity: 'info',
+        line: null,
+        field: null,
+        reason: `${notTransactions} batch-level row(s) read for the batch checks, not matched`,
+        value: null,
+        count: notTransactions,
+      });
+    }
+    return addSideChecks({ ...base, transactions, issues, rowCount, invalidCount }, context);
+  }
+
+  private toTransaction(
+    row: FormatRow,
+    compare: AmountField,
+    line: number,
+    context: ReadContext,
+    issues: DataQualityIssue[],
+  ): Transaction {
+    const sameCurrency = row.grossCurrency === row.currency;
+    if (sameCurrency && row.gross - row.fee !== row.net) {
+      const exponent = currencyExponent(row.currency);
+      issues.push({
+        side: this.side,
+        location: this.location,
+        check: 'net_mismatch',
+        severity: 'warning',
+        line,
+        field: 'net',
+        reason:
+          `gross ${formatMinor(row.gross, exponent)} - fee ${formatMinor(row.fee, exponent)} ` +
+          `!= net ${formatMinor(row.net, exponent)} ${row.currency}`,
+        value: formatMinor(row.net, exponent),
+        count: null,
+      });
+    }
+    const currency = compare === 'gross' ? row.grossCurrency : row.currency;
+    const amountMinor = compare === 'gross' ? row.gross : compare === 'net' ? row.net : row.fee;
+    const status = mapStatus(row.rawStatus, context.statusMap);
+    if (status === 'unknown') {
+      issues.push({
+        side: this.side,
+        location: this.location,
+        check: 'unknown_status',
+        severity: 'warning',
+        line,
+        field: 'status',
+        reason: 'status is not in the status map; compared by its raw text',
+        value: clipValue(row.rawStatus),
+        count: null,
+      });
+    }
+    return {
+      transactionId: row.transactionId,
+      amountMinor,
+      currency,
+      // The fee is in the net currency; it is only kept when that is the compared currency.
+      feeMinor: currency === row.currency ? row.fee : null,
+      status,
+      rawStatus: row.rawStatus,
+      merchantId: row.merchantId,
+      createdAtMs: row.createdAtMs,
+      description: row.description,
+      line,
+    };
+  }
+}

@@ -1,0 +1,180 @@
+import { open } from 'node:fs/promises';
+import { parse } from 'csv-parse/sync';
+import { InputRejectedError, UsageError } from '../../domain/errors';
+import type { ProcessorName } from '../../domain/status';
+import type { TransactionSide } from '../../domain/transaction';
+import { CANONICAL_REQUIRED_COLUMNS, CanonicalCsvSource } from '../canonical-csv-source';
+import type { ReadContext, SourceReadResult, TransactionSource } from '../transaction-source';
+import { ADYEN_SETTLEMENT_DETAIL } from './adyen-settlement-detail';
+import { FormatCsvSource } from './format-csv-source';
+import { PAYPAL_ACTIVITY } from './paypal-activity';
+import { PAYPAL_STL } from './paypal-stl';
+import { normalizeHeaderName, type FormatSettings, type ProcessorFormat } from './processor-format';
+import { STRIPE_BALANCE_REPORT } from './stripe-balance-report';
+
+/** The project's own CSV format (README "Input: the canonical CSV format"), for any processor. */
+export const CANONICAL_FORMAT_NAME = 'canonical';
+
+/**
+ * Processor export formats, in detection order. To add one: write a module like
+ * `stripe-balance-report.ts` (a column map, a reader turning records into `FormatRow`s) and list
+ * its `ProcessorFormat` here.
+ */
+export const PROCESSOR_FORMATS: readonly ProcessorFormat[] = [
+  STRIPE_BALANCE_REPORT,
+  PAYPAL_ACTIVITY,
+  PAYPAL_STL,
+  ADYEN_SETTLEMENT_DETAIL,
+];
+
+/** Every `--format` name: `canonical` and the processor formats. */
+export const FORMAT_NAMES: readonly string[] = [
+  CANONICAL_FORMAT_NAME,
+  ...PROCESSOR_FORMATS.map((format) => format.name),
+];
+
+function isCanonicalHeader(fields: readonly string[]): boolean {
+  const names = new Set(fields.map(normalizeHeaderName));
+  return CANONICAL_REQUIRED_COLUMNS.every((name) => names.has(name));
+}
+
+/** A detected or chosen format: `canonical`, or one of `PROCESSOR_FORMATS`. */
+export type ChosenFormat = { readonly name: 'canonical' } | ProcessorFormat;
+
+/**
+ * The format of a file whose first non-empty record is `fields`, or `undefined`. The canonical
+ * header wins, so a ledger-style file is never mistaken for an export.
+ */
+export function detectFormat(fields: readonly string[]): ChosenFormat | undefined {
+  if (isCanonicalHeader(fields)) return { name: CANONICAL_FORMAT_NAME };
+  return PROCESSOR_FORMATS.find((format) => format.detect(fields));
+}
+
+/** The format named `name` (`--format`). @throws UsageError listing the names for an unknown one. */
+export function formatByName(name: string): ChosenFormat {
+  const wanted = name.trim().toLowerCase();
+  if (wanted === CANONICAL_FORMAT_NAME) return { name: CANONICAL_FORMAT_NAME };
+  const format = PROCESSOR_FORMATS.find((candidate) => candidate.name === wanted);
+  if (!format) {
+    throw new UsageError(`unknown --format '${name}'; known formats: ${FORMAT_NAMES.join(', ')}`);
+  }
+  return format;
+}
+
+/** One line per format: its name and the columns that identify it, for the unknown-header error. */
+export function describeFormats(): string {
+  return [
+    `${CANONICAL_FORMAT_NAME} (${CANONICAL_REQUIRED_COLUMNS.join(', ')})`,
+    ...PROCESSOR_FORMATS.map((format) => `${format.name} (${format.detectionColumns.join(', ')})`),
+  ].join('; ');
+}
+
+/** Bytes read to find the header: generous for wide headers after a few blank lines. */
+const PEEK_BYTES = 64 * 1024;
+
+/**
+ * The first non-empty CSV record of `path` (all fields blank counts as empty), read from at most
+ * the first `PEEK_BYTES` of the file; `undefined` when there is none there.
+ * @throws InputRejectedError when the file is missing or not a file.
+ */
+export async function peekFirstRecord(path: string, what: string): Promise<string[] | undefined> {
+  let text: string;
+  try {
+    const handle = await open(path, 'r');
+    try {
+      if (!(await handle.stat()).isFile())
+        throw new InputRejectedError(`${what} ${path} is not a file`, { location: path });
+      const buffer = Buffer.alloc(PEEK_BYTES);
+      const { bytesRead } = await handle.read(buffer, 0, PEEK_BYTES, 0);
+      text = buffer.subarray(0, bytesRead).toString('utf8');
+      // Keep whole lines only when the file is longer than what was read.
+      if (bytesRead === PEEK_BYTES) text = text.slice(0, text.lastIndexOf('\n') + 1);
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if (error instanceof InputRejectedError) throw error;
+    // `EISDIR` comes from `read` on some platforms.
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR')
+      throw new InputRejectedError(`${what} ${path} is not a file`, { location: path });
+    throw new InputRejectedError(
+      `${what} not found: expected ${path}`,
+      { location: path },
+      {
+        cause: error,
+      },
+    );
+  }
+  const records: string[][] = [];
+  try {
+    parse(text, {
+      bom: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      on_record: (record: string[]) => {
+        records.push(record);
+        return record;
+      },
+    });
+  } catch {
+    // A record the prefix cut in two, or a malformed CSV: the full reader reports the latter.
+  }
+  return records.find((record) => record.some((field) => field.trim() !== ''));
+}
+
+/**
+ * The `csv` source of the processor side: reads the file's first record, picks the format
+ * (`--format` when given, else detection) and delegates to `CanonicalCsvSource` or a
+ * `FormatCsvSource`. A detected processor format must belong to the processor being reconciled.
+ */
+export class DetectingCsvSource implements TransactionSource {
+  constructor(
+    readonly side: TransactionSide,
+    readonly location: string,
+    private readonly processor: ProcessorName,
+    private readonly settings: FormatSettings,
+    private readonly formatName?: string,
+  ) {
+    if (formatName !== undefined) formatByName(formatName);
+  }
+
+  /**
+   * @throws InputRejectedError for a missing or empty file, an unrecognised header (listing the
+   *   known formats and their columns), or a format of another processor.
+   */
+  async read(context: ReadContext): Promise<SourceReadResult> {
+    const what = this.side === 'processor' ? 'processor input' : 'internal ledger input';
+    let format: ChosenFormat;
+    if (this.formatName !== undefined) format = formatByName(this.formatName);
+    else {
+      const first = await peekFirstRecord(this.location, what);
+      if (!first) {
+        throw new InputRejectedError(`${what} ${this.location} is empty: expected a header row`, {
+          location: this.location,
+          line: 1,
+        });
+      }
+      const detected = detectFormat(first);
+      if (!detected) {
+        const found = first.map((field) => field.trim()).join(', ');
+        throw new InputRejectedError(
+          `${what} ${this.location}: unrecognised header (found: ${found.length > 300 ? `${found.slice(0, 300)}…` : found}); ` +
+            `known formats and the columns they need: ${describeFormats()}; use --format to choose one`,
+          { location: this.location, line: 1 },
+        );
+      }
+      format = detected;
+    }
+    if (!('processor' in format)) {
+      return new CanonicalCsvSource(this.side, this.location).read(context);
+    }
+    if (format.processor !== this.processor) {
+      throw new InputRejectedError(
+        `${what} ${this.location} is in format ${format.name} (${format.title}) ` +
+          `of ${format.processor}, but this run reconciles ${this.processor}`,
+        { location: this.location, line: 1 },
+      );
+    }
+    return new FormatCsvSource(this.side, this.location, format, this.settings).read(context);
+  }
+}

@@ -8,7 +8,13 @@ import {
   previousBusinessDate,
   type BusinessDate,
 } from '../domain/business-date';
-import { ConfigError, describeError, NotFoundError, UsageError } from '../domain/errors';
+import {
+  ConfigError,
+  describeError,
+  InterruptedError,
+  NotFoundError,
+  UsageError,
+} from '../domain/errors';
 import { isProcessorName, KNOWN_PROCESSORS, type ProcessorName } from '../domain/status';
 import type { SourceKind } from '../job/build-sources';
 import { FORMAT_NAMES } from '../sources/formats/format-registry';
@@ -117,6 +123,8 @@ interface Io {
   err(text: string): void;
   /** Progress line of long fetches; only set when stderr is a terminal. */
   progress?: (line: string) => void;
+  /** Aborted when the process receives SIGTERM or SIGINT. */
+  abort?: AbortSignal;
 }
 
 async function runCommand(
@@ -161,7 +169,14 @@ async function runCommand(
   const store = request.dryRun ? null : createRunStore(config.database);
   try {
     const results = await runReconciliation(
-      { store, logger, now: () => Date.now(), apis: config.apis, progress: io.progress },
+      {
+        store,
+        logger,
+        now: () => Date.now(),
+        apis: config.apis,
+        progress: io.progress,
+        abort: io.abort,
+      },
       request,
     );
     let exitCode = EXIT_OK;
@@ -175,7 +190,7 @@ async function runCommand(
           );
       }
     }
-    if (store) {
+    if (store && !io.abort?.aborted) {
       const delivery = buildDeliveryDeps(loadDeliveryConfig(env), store, logger);
       try {
         const outcome = await deliverResults(
@@ -456,12 +471,23 @@ export function buildProgram(
 /** Entry point of `bin/recon`: loads `.env` if present, runs the command, exits with its code. */
 export async function main(argv: string[]): Promise<void> {
   if (existsSync('.env')) process.loadEnvFile('.env');
+  const interrupt = new AbortController();
+  const onSignal = (signal: 'SIGTERM' | 'SIGINT'): void => {
+    if (interrupt.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143); // second signal: now
+    process.stderr.write(`recon: ${signal} received, stopping the current run\n`);
+    interrupt.abort(new InterruptedError(signal));
+    // The run rolls back and records its failure within seconds; never hang a scheduler.
+    setTimeout(() => process.exit(signal === 'SIGINT' ? 130 : 143), 10_000).unref();
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   const io: Io = {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
     progress: process.stderr.isTTY
       ? (line) => process.stderr.write(`\r\u001b[2K${line}`)
       : undefined,
+    abort: interrupt.signal,
   };
   const code = await buildProgram(io, process.env).run(argv);
   process.exitCode = code;

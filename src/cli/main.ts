@@ -19,12 +19,15 @@ import { isProcessorName, KNOWN_PROCESSORS, type ProcessorName } from '../domain
 import type { SourceKind } from '../job/build-sources';
 import { FORMAT_NAMES } from '../sources/formats/format-registry';
 import { runReconciliation, type RunRequest } from '../job/run-reconciliation';
+import { runScheduler } from '../job/scheduler';
 import { openDatabase, createRunStore } from '../store/open-store';
+import { findRunGaps } from '../store/run-history';
 import { loadDeliveryConfig } from '../config/delivery-config';
 import { deliverResults } from '../job/deliver-results';
 import { buildDeliveryDeps } from './delivery-wiring';
 import { EXIT_CODES, exitCodeFor, EXIT_OK, isExpectedError } from './exit-codes';
 import {
+  renderTable,
   runDetailsText,
   runResultJson,
   runResultText,
@@ -358,6 +361,56 @@ export function buildProgram(
       },
     );
   runs
+    .command('gaps')
+    .description('list business dates and processors without a completed run')
+    .requiredOption('--from <YYYY-MM-DD>', 'first business date')
+    .requiredOption('--to <YYYY-MM-DD>', 'last business date (inclusive)')
+    .option('--processors <names...>', 'processors expected every day (default: RECON_PROCESSORS)')
+    .option('--json', 'print JSON')
+    .action(
+      async (options: { from: string; to: string; processors?: string[]; json?: boolean }) => {
+        const { config: cfg } = context();
+        const from = parseBusinessDate(options.from, '--from');
+        const to = parseBusinessDate(options.to, '--to');
+        if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
+        const processors = parseProcessors(options.processors ?? cfg.processors);
+        const store = createRunStore(cfg.database);
+        try {
+          const gaps = await findRunGaps(await store.database(), from, to, processors);
+          if (options.json) {
+            io.out(
+              JSON.stringify(
+                gaps.map((g) => ({
+                  date: g.businessDate,
+                  processor: g.processor,
+                  latest_status: g.latestStatus,
+                  latest_error: g.latestError,
+                })),
+                null,
+                2,
+              ),
+            );
+          } else {
+            io.out(
+              gaps.length === 0
+                ? `no gaps: every processor has a completed run for every date from ${from} to ${to}`
+                : renderTable(
+                    ['date', 'processor', 'latest run', 'error'],
+                    gaps.map((g) => [
+                      g.businessDate,
+                      g.processor,
+                      g.latestStatus ?? 'none',
+                      g.latestError ?? '',
+                    ]),
+                  ),
+            );
+          }
+        } finally {
+          await store.close();
+        }
+      },
+    );
+  runs
     .command('show')
     .description('show one run with its counts and largest discrepancies')
     .argument('<run-id>', 'the run id (uuid)')
@@ -384,6 +437,36 @@ export function buildProgram(
       } finally {
         await store.close();
       }
+    });
+
+  program
+    .command('schedule')
+    .description(
+      'run in the foreground and reconcile the previous business date on RECON_SCHEDULE (default 0 1 * * *)',
+    )
+    .option('--processors <names...>', 'processors to reconcile (default: RECON_PROCESSORS)')
+    .option('--source <kind>', 'csv, api or raw for both sides (default: csv)')
+    .option('--processor-source <kind>', 'csv, api or raw for the processor side')
+    .option('--internal-source <kind>', 'csv, api or raw for the internal ledger side')
+    .option('--data-dir <dir>', 'input root for CSV sources (default: data)')
+    .option('--reports-dir <dir>', 'where reports are written (default: local_reports)')
+    .option('--no-email', 'do not send summary e-mails')
+    .action(async (options: RunOptions) => {
+      const { config: cfg, logger: log } = context();
+      parseProcessors(options.processors ?? cfg.processors);
+      const expression = env.RECON_SCHEDULE?.trim() || '0 1 * * *';
+      await runScheduler({
+        expression,
+        timeZone: cfg.timeZone,
+        logger: log,
+        abort: io.abort ?? new AbortController().signal,
+        tick: async (firedAt) => {
+          const date = previousBusinessDate(cfg.timeZone, firedAt.getTime());
+          const code = await runCommand({ ...options, date }, cfg, log, io, env);
+          log.info({ business_date: date, exit_code: code }, 'nightly run finished');
+        },
+      });
+      if (io.abort?.aborted) exitCode = exitCodeFor(io.abort.reason);
     });
 
   program

@@ -20,6 +20,7 @@ import type { SourceKind } from '../job/build-sources';
 import { FORMAT_NAMES } from '../sources/formats/format-registry';
 import { runReconciliation, type RunRequest } from '../job/run-reconciliation';
 import { runScheduler } from '../job/scheduler';
+import { checkHealth } from '../job/health-check';
 import { openDatabase, createRunStore } from '../store/open-store';
 import { findRunGaps } from '../store/run-history';
 import { loadDeliveryConfig } from '../config/delivery-config';
@@ -467,6 +468,37 @@ export function buildProgram(
         },
       });
       if (io.abort?.aborted) exitCode = exitCodeFor(io.abort.reason);
+    });
+
+  program
+    .command('health')
+    .description('check the database, S3, SMTP and the configured APIs; exit 3 when one is down')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { config: cfg } = context();
+      const results = await checkHealth({
+        database: cfg.database,
+        delivery: loadDeliveryConfig(env),
+        apis: cfg.apis,
+      });
+      io.out(
+        options.json
+          ? JSON.stringify(
+              results.map((r) => ({
+                component: r.component,
+                status: r.status,
+                latency_ms: r.latencyMs,
+                detail: r.detail,
+              })),
+              null,
+              2,
+            )
+          : renderTable(
+              ['component', 'status', 'latency_ms', 'detail'],
+              results.map((r) => [r.component, r.status, String(r.latencyMs), r.detail]),
+            ),
+      );
+      if (results.some((r) => r.status === 'down')) exitCode = EXIT_CODES.DEPENDENCY_UNAVAILABLE;
     });
 
   program

@@ -1,5 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   PutObjectCommand,
   S3Client,
   type PutObjectCommandInput,
@@ -93,6 +96,17 @@ export class S3ObjectStore implements ObjectStore {
         expiresIn: expiresInSeconds,
       },
     );
+  }
+
+  /**
+   * Health probe: the bucket is reachable (HeadBucket) and writable — a tiny object
+   * `health/probe-<uuid>.txt` is written and deleted. Throws the SDK's error otherwise.
+   */
+  async probe(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.settings.bucket }));
+    const key = `health/probe-${randomUUID()}.txt`;
+    await this.put(key, Buffer.from('recon health probe\n'), 'text/plain');
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: key }));
   }
 
   /** Closes the SDK's connections. */

@@ -66,6 +66,15 @@ export class SmtpMailer implements Mailer {
     });
   }
 
+  /** Health probe: connects, greets (EHLO) and logs in if configured; sends nothing. */
+  async verify(): Promise<void> {
+    try {
+      await this.transport.verify();
+    } finally {
+      this.transport.close();
+    }
+  }
+
   async send(message: MailMessage): Promise<void> {
     try {
       await this.transport.sendMail({

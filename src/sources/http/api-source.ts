@@ -37,6 +37,8 @@ export interface ApiAdapter {
   itemsOf(page: ApiPage): readonly unknown[];
   /** Maps one item to a record for validation. */
   toRecord(item: unknown): RawRecord;
+  /** Health probe: one cheap authenticated call; throws when the API or the credentials fail. */
+  probe(http: HttpClient, deadline: AbortSignal): Promise<void>;
 }
 
 /** Logging and progress of a fetch. */

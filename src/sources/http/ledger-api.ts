@@ -190,6 +190,15 @@ export class LedgerApiAdapter implements ApiAdapter {
     }
   }
 
+  /** The first page of an empty window (now, now): the endpoint answers and accepts the token. */
+  async probe(http: HttpClient, deadline: AbortSignal): Promise<void> {
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const headers: Record<string, string> = this.settings.token
+      ? { authorization: `Bearer ${this.settings.token}` }
+      : {};
+    await http.send({ url: this.url({ startMs: now - 1000, endMs: now }), headers }, deadline);
+  }
+
   itemsOf(page: ApiPage): readonly unknown[] {
     const items = getPath(page.body, this.settings.config.items_path);
     if (!isJsonObject(page.body) || !Array.isArray(items)) {

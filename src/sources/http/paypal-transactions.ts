@@ -182,6 +182,11 @@ export class PaypalTransactionsAdapter implements ApiAdapter {
     return false;
   }
 
+  /** A fresh OAuth token: the client credentials are accepted. */
+  async probe(http: HttpClient, deadline: AbortSignal): Promise<void> {
+    await this.accessToken(http, deadline, true);
+  }
+
   itemsOf(page: ApiPage): readonly unknown[] {
     const details = getPath(page.body, 'transaction_details');
     if (!isJsonObject(page.body) || !Array.isArray(details)) {

@@ -77,6 +77,22 @@ export class SquarePaymentsAdapter implements ApiAdapter {
     }
   }
 
+  /** `GET /v2/payments?limit=1`: accepted credentials answer 200. */
+  async probe(http: HttpClient, deadline: AbortSignal): Promise<void> {
+    const url = new URL(this.location);
+    url.searchParams.set('limit', '1');
+    await http.send(
+      {
+        url,
+        headers: {
+          authorization: `Bearer ${this.settings.accessToken}`,
+          'square-version': this.settings.apiVersion,
+        },
+      },
+      deadline,
+    );
+  }
+
   itemsOf(page: ApiPage): readonly unknown[] {
     if (!isJsonObject(page.body)) {
       throw new ContractViolationError(`square API ${page.path}: response is not a JSON object`, {

@@ -75,6 +75,16 @@ export class StripeBalanceTransactionsAdapter implements ApiAdapter {
     }
   }
 
+  /** `GET /v1/balance_transactions?limit=1`: accepted credentials answer 200. */
+  async probe(http: HttpClient, deadline: AbortSignal): Promise<void> {
+    const url = new URL(this.location);
+    url.searchParams.set('limit', '1');
+    await http.send(
+      { url, headers: { authorization: `Bearer ${this.settings.apiKey}` } },
+      deadline,
+    );
+  }
+
   itemsOf(page: ApiPage): readonly unknown[] {
     const data = getPath(page.body, 'data');
     const hasMore = getPath(page.body, 'has_more');

@@ -136,6 +136,43 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 CREATE INDEX IF NOT EXISTS ix_audit_log_run ON audit_log (run_id, occurred_at);
 
+-- Tamper evidence: every entry carries a sequence number, the previous entry's hash and its own
+-- SHA-256 over (previous hash | canonical content), computed under a transaction-scoped advisory
+-- lock so entries chain in commit order. `recon db verify-audit` recomputes the chain.
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS seq bigint;
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS prev_hash text;
+ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS entry_hash text;
+CREATE UNIQUE INDEX IF NOT EXISTS ux_audit_log_seq ON audit_log (seq);
+
+CREATE OR REPLACE FUNCTION audit_log_canonical(
+    p_seq bigint, p_occurred_at timestamptz, p_run_id uuid, p_event text, p_actor text, p_details jsonb
+) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT concat_ws('|', p_seq::text,
+                     to_char(p_occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                     coalesce(p_run_id::text, ''), p_event, p_actor, p_details::text)
+$$;
+
+CREATE OR REPLACE FUNCTION audit_log_chain() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    last_seq bigint;
+    last_hash text;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended('recon-audit-chain', 0));
+    SELECT a.seq, a.entry_hash INTO last_seq, last_hash
+      FROM audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1;
+    NEW.seq := coalesce(last_seq, 0) + 1;
+    NEW.prev_hash := coalesce(last_hash, repeat('0', 64));
+    NEW.entry_hash := encode(sha256(convert_to(NEW.prev_hash || '|' || audit_log_canonical(
+        NEW.seq, NEW.occurred_at, NEW.run_id, NEW.event, NEW.actor, NEW.details), 'UTF8')), 'hex');
+    RETURN NEW;
+END;
+$$;
+
+CREATE OR REPLACE TRIGGER audit_log_chain
+    BEFORE INSERT ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_log_chain();
+
 CREATE OR REPLACE FUNCTION reject_audit_log_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -192,12 +229,12 @@ CREATE TABLE IF NOT EXISTS system_configuration (
 );
 
 INSERT INTO system_configuration (key, value, description) VALUES
-    ('schema_version', '2', 'Version of setup.sql applied to this database'),
+    ('schema_version', '3', 'Version of setup.sql applied to this database'),
     ('high_value_threshold', '1000',
      'Major-unit amount from which a missing transaction is listed in v_high_value_missing_transactions (per currency, never converted)')
 ON CONFLICT (key) DO NOTHING;
-UPDATE system_configuration SET value = '2', updated_at = now()
-    WHERE key = 'schema_version' AND value <> '2';
+UPDATE system_configuration SET value = '3', updated_at = now()
+    WHERE key = 'schema_version' AND value <> '3';
 
 -- ---------------------------------------------------------------------------------------------
 -- Views.

@@ -4,7 +4,8 @@ import { InterruptedError, ReconError, type ReconErrorCode } from '../domain/err
  * THE table from errors to process exit codes (documented in the README):
  * 0 every run completed (discrepancies are a normal result); 1 internal error (a bug);
  * 2 usage or configuration error; 3 a dependency is unavailable; 4 input rejected;
- * 5 another run for the same date and processor is in progress; 130/143 interrupted by
+ * 5 another run for the same date and processor is in progress; 6 an integrity check failed
+ * (audit chain broken); 130/143 interrupted by
  * SIGINT/SIGTERM (128 + signal number).
  */
 export const EXIT_CODES: Readonly<Record<ReconErrorCode, number>> = {
@@ -16,6 +17,7 @@ export const EXIT_CODES: Readonly<Record<ReconErrorCode, number>> = {
   INPUT_REJECTED: 4,
   RUN_IN_PROGRESS: 5,
   INTERRUPTED: 143,
+  INTEGRITY: 6,
 };
 
 /** Exit code of success. */

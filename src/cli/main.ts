@@ -11,6 +11,7 @@ import {
 import {
   ConfigError,
   describeError,
+  IntegrityError,
   InterruptedError,
   NotFoundError,
   UsageError,
@@ -23,6 +24,8 @@ import { runScheduler } from '../job/scheduler';
 import { checkHealth } from '../job/health-check';
 import { openDatabase, createRunStore } from '../store/open-store';
 import { findRunGaps } from '../store/run-history';
+import { verifyAuditChain } from '../store/audit-chain';
+import { setUpRoles } from '../store/roles';
 import { loadDeliveryConfig } from '../config/delivery-config';
 import { deliverResults } from '../job/deliver-results';
 import { buildDeliveryDeps } from './delivery-wiring';
@@ -325,12 +328,58 @@ export function buildProgram(
   const db = program.command('db').description('database administration');
   db.command('init')
     .description('apply setup.sql to the configured database (idempotent)')
-    .action(async () => {
+    .option(
+      '--roles',
+      'also create the owner and app roles and grant the app role what the job needs',
+    )
+    .action(async (options: { roles?: boolean }) => {
       const { config: cfg, logger: log } = context();
       const database = await openDatabase(cfg.database, { initialise: true });
       try {
         log.info({ database: database.description }, 'schema applied');
         io.out(`schema applied to ${database.description}`);
+        if (options.roles) {
+          const roles = {
+            owner: env.RECON_OWNER_ROLE?.trim() || 'recon_owner',
+            app: env.RECON_APP_ROLE?.trim() || 'recon_app',
+            appPassword: env.RECON_APP_PASSWORD || undefined,
+          };
+          await setUpRoles(database, roles);
+          io.out(
+            `roles ready: ${roles.owner} owns the tables; ${roles.app} may insert (audit_log: insert only)`,
+          );
+        }
+      } finally {
+        await database.close();
+      }
+    });
+  db.command('verify-audit')
+    .description("recompute the audit log's hash chain; exit 6 at the first broken entry")
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const { config: cfg } = context();
+      const database = await openDatabase(cfg.database);
+      try {
+        const report = await verifyAuditChain(database);
+        io.out(
+          options.json
+            ? JSON.stringify({
+                entries: report.entries,
+                unchained: report.unchained,
+                first_broken_seq: report.firstBrokenSeq,
+                problem: report.problem,
+              })
+            : report.problem
+              ? `audit log BROKEN at entry ${report.firstBrokenSeq ?? '?'}: ${report.problem}`
+              : `audit log intact: ${report.entries} chained entries${report.unchained ? ` (+${report.unchained} written before the chain existed)` : ''}`,
+        );
+        if (report.problem) {
+          if (!options.json)
+            throw new IntegrityError(
+              `audit log broken at entry ${report.firstBrokenSeq ?? '?'}: ${report.problem}`,
+            );
+          exitCode = EXIT_CODES.INTEGRITY;
+        }
       } finally {
         await database.close();
       }

@@ -83,6 +83,8 @@ const EnvSchema = z.object({
   DB_CONNECT_TIMEOUT_MS: positiveInt(5000),
   DB_STATEMENT_TIMEOUT_MS: positiveInt(300_000),
   DB_POOL_SIZE: positiveInt(4),
+  DB_SSLMODE: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).optional(),
+  DB_SSLROOTCERT: z.string().min(1).optional(),
   RECON_PGLITE_DIR: z
     .string()
     .min(1)
@@ -202,6 +204,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
     poolSize: e.DB_POOL_SIZE,
+    sslMode: e.DB_SSLMODE,
+    sslRootCert: e.DB_SSLROOTCERT,
   };
   let database: DatabaseConfig;
   if (e.DATABASE_URL) {

@@ -14,6 +14,7 @@ export type ReconErrorCode =
   | 'RUN_IN_PROGRESS'
   | 'NOT_FOUND'
   | 'INTERRUPTED'
+  | 'INTEGRITY'
   | 'INTERNAL';
 
 /** Base class: `message` is one line meant for the user; `code` says what kind of failure it is. */
@@ -98,6 +99,13 @@ export class NotFoundError extends ReconError {
 export class InterruptedError extends ReconError {
   constructor(readonly signal: 'SIGTERM' | 'SIGINT') {
     super('INTERRUPTED', `interrupted by ${signal}`);
+  }
+}
+
+/** Stored data failed an integrity check (e.g. the audit log's hash chain is broken). Exit 6. */
+export class IntegrityError extends ReconError {
+  constructor(message: string) {
+    super('INTEGRITY', message);
   }
 }
 

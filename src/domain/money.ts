@@ -27,8 +27,17 @@ const SMALL_DIGITS = 9;
  * are accepted (`"1.50"` for an exponent of 1); any other extra decimal is rejected.
  */
 export function parseDecimalToMinor(text: string, exponent: number): ParsedAmount {
+  const parsed = parseMinorOrRejection(text, exponent);
+  return typeof parsed === 'bigint' ? { ok: true, minor: parsed } : { ok: false, reason: parsed };
+}
+
+/**
+ * `parseDecimalToMinor` without a result object (it runs for every amount of every row): the
+ * minor units, or the reason the text was rejected.
+ */
+export function parseMinorOrRejection(text: string, exponent: number): bigint | AmountRejection {
   const length = text.length;
-  if (length === 0) return { ok: false, reason: 'empty' };
+  if (length === 0) return 'empty';
   const negative = text.charCodeAt(0) === 45; /* - */
   const wholeStart = negative ? 1 : 0;
   let dot = -1;
@@ -39,17 +48,17 @@ export function parseDecimalToMinor(text: string, exponent: number): ParsedAmoun
       dot = at;
       continue;
     }
-    return { ok: false, reason: 'not_a_decimal' };
+    return 'not_a_decimal';
   }
   const wholeEnd = dot === -1 ? length : dot;
   // At least one digit before the dot, and at least one after it when there is a dot.
-  if (wholeEnd === wholeStart || dot === length - 1) return { ok: false, reason: 'not_a_decimal' };
+  if (wholeEnd === wholeStart || dot === length - 1) return 'not_a_decimal';
   // Fraction digits without trailing zeros.
   let fractionEnd = length;
   if (dot !== -1)
     while (fractionEnd > dot + 1 && text.charCodeAt(fractionEnd - 1) === 48) fractionEnd--;
   const fractionDigits = dot === -1 ? 0 : fractionEnd - dot - 1;
-  if (fractionDigits > exponent) return { ok: false, reason: 'too_many_decimals' };
+  if (fractionDigits > exponent) return 'too_many_decimals';
   const digitCount = wholeEnd - wholeStart + exponent;
   let minor: bigint;
   if (digitCount <= SMALL_DIGITS) {
@@ -58,13 +67,14 @@ export function parseDecimalToMinor(text: string, exponent: number): ParsedAmoun
     for (let at = dot + 1; at < dot + 1 + fractionDigits; at++)
       value = value * 10 + (text.charCodeAt(at) - 48);
     for (let pad = fractionDigits; pad < exponent; pad++) value *= 10;
-    minor = BigInt(value);
-  } else {
-    const whole = text.slice(wholeStart, wholeEnd);
-    const fraction = dot === -1 ? '' : text.slice(dot + 1, fractionEnd);
-    minor = BigInt(whole + fraction.padEnd(exponent, '0'));
+    minor = BigInt(negative ? -value : value);
+    // -0 is 0n either way; BigInt(-value) is exact for |value| < 2^31.
+    return minor;
   }
-  return { ok: true, minor: negative ? -minor : minor };
+  const whole = text.slice(wholeStart, wholeEnd);
+  const fraction = dot === -1 ? '' : text.slice(dot + 1, fractionEnd);
+  minor = BigInt(whole + fraction.padEnd(exponent, '0'));
+  return negative ? -minor : minor;
 }
 
 /**

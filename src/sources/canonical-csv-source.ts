@@ -1,11 +1,11 @@
 import { normalizeCurrency, currencyExponent, type CurrencyCode } from '../domain/currency';
 import { clipValue, type DataQualityIssue } from '../domain/data-quality';
 import { InputRejectedError } from '../domain/errors';
-import { parseDecimalToMinor, type AmountRejection } from '../domain/money';
+import { parseMinorOrRejection, type AmountRejection } from '../domain/money';
 import { parseIsoInstant } from '../domain/business-date';
 import { mapStatus, type StatusMap } from '../domain/status';
 import type { CanonicalStatus, Transaction, TransactionSide } from '../domain/transaction';
-import { readCsvRecordBatches, type CsvRecord } from './csv-records';
+import { readCsvFieldBatches } from './csv-records';
 import { addSideChecks } from './side-checks';
 import type { ReadContext, SourceReadResult, TransactionSource } from './transaction-source';
 
@@ -71,21 +71,23 @@ export class CanonicalCsvSource implements TransactionSource {
     };
     const lookups = new RowLookups(context.statusMap);
 
-    for await (const batch of readCsvRecordBatches(this.location, what)) {
-      for (let b = 0; b < batch.length; b++) {
-        const record = batch[b] as CsvRecord;
-        const fields = record.fields;
-        line = record.line;
+    for await (const batch of readCsvFieldBatches(this.location, what)) {
+      const { fields, counts, lines } = batch;
+      let at = 0;
+      for (let r = 0; r < batch.length; r++, at += counts[r - 1] as number) {
+        const count = counts[r] as number;
+        line = lines[r] as number;
         if (!columns) {
-          columns = columnIndexes(mapHeader(fields, this.location, what));
-          width = fields.length;
+          const header = fields.slice(at, at + count);
+          columns = columnIndexes(mapHeader(header, this.location, what));
+          width = count;
           continue;
         }
         rowCount++;
-        if (fields.length !== width) {
-          issue(null, `row has ${fields.length} fields, header has ${width}`, null);
+        if (count !== width) {
+          issue(null, `row has ${count} fields, header has ${width}`, null);
         } else {
-          const transaction = parseRow(fields, columns, line, lookups, issue);
+          const transaction = parseRow(fields, at, columns, line, lookups, issue);
           if (transaction) {
             transactions.push(transaction);
             if (transaction.status === 'unknown') {
@@ -152,6 +154,9 @@ function columnIndexes(columns: Map<Column, number>): ColumnIndexes {
 /** At most this many distinct values are cached per lookup (input is untrusted). */
 const MAX_CACHED_VALUES = 1024;
 
+/** At most this many distinct merchant ids are shared per file (a few MB at most). */
+const MAX_CACHED_MERCHANTS = 1 << 16;
+
 /**
  * Per-file caches of the few distinct currency and status texts: a million rows carry a handful
  * of currencies and statuses, so each is checked once and its string shared by every row (less
@@ -163,6 +168,11 @@ class RowLookups {
   private readonly statuses = new Map<string, StatusInfo>();
   /** `YYYY-MM-DD` → epoch ms of its UTC midnight, or `null` when not a valid date. */
   private readonly days = new Map<string, number | null>();
+  /** The last day looked up and its midnight: most rows of a file share one day. */
+  private lastDay = '';
+  private lastDayStartMs: number | null = null;
+  /** One shared string per distinct merchant id (a file has few merchants and many rows). */
+  private readonly merchants = new Map<string, string>();
 
   constructor(private readonly statusMap: StatusMap) {}
 
@@ -210,14 +220,28 @@ class RowLookups {
       for (let at = length - 1; at < 23; at++) millis *= 10;
     }
     if (hour > 23 || minute > 59 || second > 59) return undefined;
-    const day = text.slice(0, 10);
-    let dayStartMs = this.days.get(day);
-    if (dayStartMs === undefined) {
-      dayStartMs = parseIsoInstant(`${day}T00:00:00Z`) ?? null;
-      if (this.days.size < MAX_CACHED_VALUES) this.days.set(day, dayStartMs);
+    let dayStartMs: number | null;
+    if (this.lastDay !== '' && text.startsWith(this.lastDay)) dayStartMs = this.lastDayStartMs;
+    else {
+      const day = text.slice(0, 10);
+      let cached = this.days.get(day);
+      if (cached === undefined) {
+        cached = parseIsoInstant(`${day}T00:00:00Z`) ?? null;
+        if (this.days.size < MAX_CACHED_VALUES) this.days.set(day, cached);
+      }
+      this.lastDay = day;
+      this.lastDayStartMs = dayStartMs = cached;
     }
     if (dayStartMs === null) return parseIsoInstant(text);
     return dayStartMs + ((hour * 60 + minute) * 60 + second) * 1000 + millis;
+  }
+
+  /** `text` itself, or an equal string seen before in this file (one copy per merchant). */
+  merchant(text: string): string {
+    const shared = this.merchants.get(text);
+    if (shared !== undefined) return shared;
+    if (this.merchants.size < MAX_CACHED_MERCHANTS) this.merchants.set(text, text);
+    return text;
   }
 
   /** The mapped status of `raw`, with one shared copy of the raw text. */
@@ -276,30 +300,36 @@ function mapHeader(header: string[], location: string, what: string): Map<Column
 
 type ReportIssue = (field: string | null, reason: string, value: string | null) => void;
 
+/** The trimmed value of a required field; reports it when empty. */
+function requiredField(fields: string[], index: number, name: Column, issue: ReportIssue): string {
+  const value = (fields[index] ?? '').trim();
+  if (value === '') issue(name, `${name} is empty`, value);
+  return value;
+}
+
+/** Validates the record whose fields start at `fields[at]`; `undefined` when it is invalid. */
 function parseRow(
   fields: string[],
+  at: number,
   columns: ColumnIndexes,
   line: number,
   lookups: RowLookups,
   issue: ReportIssue,
 ): Transaction | undefined {
-  let ok = true;
   // Required columns are always present (the header was checked); values are trimmed.
-  const required = (index: number, name: Column): string => {
-    const value = (fields[index] ?? '').trim();
-    if (value === '') {
-      issue(name, `${name} is empty`, value);
-      ok = false;
-    }
-    return value;
-  };
-
-  const transactionId = required(columns.transactionId, 'transaction_id');
-  const amountText = required(columns.amount, 'amount');
-  const currencyText = required(columns.currency, 'currency');
-  const statusText = required(columns.status, 'status');
-  const merchantId = required(columns.merchantId, 'merchant_id');
-  const createdAtText = required(columns.createdAt, 'created_at');
+  const transactionId = requiredField(fields, at + columns.transactionId, 'transaction_id', issue);
+  const amountText = requiredField(fields, at + columns.amount, 'amount', issue);
+  const currencyText = requiredField(fields, at + columns.currency, 'currency', issue);
+  const statusText = requiredField(fields, at + columns.status, 'status', issue);
+  const merchantText = requiredField(fields, at + columns.merchantId, 'merchant_id', issue);
+  const createdAtText = requiredField(fields, at + columns.createdAt, 'created_at', issue);
+  let ok =
+    transactionId !== '' &&
+    amountText !== '' &&
+    currencyText !== '' &&
+    statusText !== '' &&
+    merchantText !== '' &&
+    createdAtText !== '';
 
   const currencyInfo = currencyText === '' ? undefined : lookups.currency(currencyText);
   if (currencyInfo === null) {
@@ -315,12 +345,12 @@ function parseRow(
 
   let amountMinor = 0n;
   if (amountText !== '' && exponent !== undefined) {
-    const parsed = parseDecimalToMinor(amountText, exponent);
-    if (parsed.ok) amountMinor = parsed.minor;
+    const parsed = parseMinorOrRejection(amountText, exponent);
+    if (typeof parsed === 'bigint') amountMinor = parsed;
     else {
       issue(
         'amount',
-        `amount ${AMOUNT_REASONS[parsed.reason]} (${currency} has ${exponent} decimals)`,
+        `amount ${AMOUNT_REASONS[parsed]} (${currency} has ${exponent} decimals)`,
         amountText,
       );
       ok = false;
@@ -328,16 +358,12 @@ function parseRow(
   }
 
   let feeMinor: bigint | null = null;
-  const feeText = columns.fee === -1 ? undefined : (fields[columns.fee] ?? '').trim();
+  const feeText = columns.fee === -1 ? undefined : (fields[at + columns.fee] ?? '').trim();
   if (feeText && exponent !== undefined) {
-    const parsed = parseDecimalToMinor(feeText, exponent);
-    if (parsed.ok) feeMinor = parsed.minor;
+    const parsed = parseMinorOrRejection(feeText, exponent);
+    if (typeof parsed === 'bigint') feeMinor = parsed;
     else {
-      issue(
-        'fee',
-        `fee ${AMOUNT_REASONS[parsed.reason]} (${currency} has ${exponent} decimals)`,
-        feeText,
-      );
+      issue('fee', `fee ${AMOUNT_REASONS[parsed]} (${currency} has ${exponent} decimals)`, feeText);
       ok = false;
     }
   }
@@ -354,7 +380,7 @@ function parseRow(
 
   if (!ok || currency === undefined || createdAtMs === undefined) return undefined;
   const description =
-    columns.description === -1 ? undefined : (fields[columns.description] ?? '').trim();
+    columns.description === -1 ? undefined : (fields[at + columns.description] ?? '').trim();
   const status = lookups.status(statusText);
   return {
     transactionId,
@@ -363,7 +389,7 @@ function parseRow(
     feeMinor,
     status: status.status,
     rawStatus: status.raw,
-    merchantId,
+    merchantId: lookups.merchant(merchantText),
     createdAtMs,
     description: description ? description : null,
     line,

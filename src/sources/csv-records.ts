@@ -34,8 +34,24 @@ function countBreaks(text: string): { physical: number; crlf: number } {
 }
 
 /**
- * A csv-parse `Parser` that emits ARRAYS of `CsvRecord`s (one per chunk of input) instead of
- * one bare record per stream object, and tags each record with its start line.
+ * A batch of records in flat form (what the parsers produce and the worker sends): record `r`
+ * has `counts[r]` fields, stored one after the other in `fields`, and starts on physical line
+ * `lines[r]`. One array per batch instead of one array and one object per record.
+ */
+export interface CsvFieldBatch {
+  readonly fields: string[];
+  readonly counts: Uint32Array;
+  readonly lines: Uint32Array;
+  /** Number of records (`counts` and `lines` may be longer). */
+  readonly length: number;
+}
+
+/** Initial capacity, in records, of a batch's `counts`/`lines` (grown as needed). */
+const INITIAL_BATCH_RECORDS = 8192;
+
+/**
+ * A csv-parse `Parser` that emits one flat `CsvFieldBatch` per chunk of input instead of one
+ * bare record per stream object, and tags each record with its start line.
  *
  * Why: the `info: true` option builds a fresh info object (a copy of the parser's counters) for
  * every record and the object-mode stream costs a promise per record; at millions of rows both
@@ -45,7 +61,10 @@ function countBreaks(text: string): { physical: number; crlf: number } {
  * CRLFs so far, minus the line breaks inside the record's own fields.
  */
 class LineNumberingParser extends Parser {
-  private batch: CsvRecord[] = [];
+  private fields: string[] = [];
+  private counts = new Uint32Array(INITIAL_BATCH_RECORDS);
+  private lines = new Uint32Array(INITIAL_BATCH_RECORDS);
+  private length = 0;
   /** CRLF pairs seen inside fields so far: csv-parse's `info.lines` is ahead by this many. */
   private crlfInFields = 0;
 
@@ -54,17 +73,29 @@ class LineNumberingParser extends Parser {
       this.flushBatch();
       return super.push(null, encoding);
     }
-    const fields = chunk as string[];
+    const record = chunk as string[];
+    const out = this.fields;
     let breaks = 0;
-    for (let i = 0; i < fields.length; i++) {
-      const field = fields[i] as string;
+    for (let i = 0; i < record.length; i++) {
+      const field = record[i] as string;
+      out.push(field);
       if (field.includes('\n') || field.includes('\r')) {
         const counted = countBreaks(field);
         breaks += counted.physical;
         this.crlfInFields += counted.crlf;
       }
     }
-    this.batch.push({ fields, line: this.info.lines - this.crlfInFields - breaks });
+    if (this.length === this.counts.length) {
+      const counts = new Uint32Array(this.length * 2);
+      counts.set(this.counts);
+      this.counts = counts;
+      const lines = new Uint32Array(this.length * 2);
+      lines.set(this.lines);
+      this.lines = lines;
+    }
+    this.counts[this.length] = record.length;
+    this.lines[this.length] = this.info.lines - this.crlfInFields - breaks;
+    this.length++;
     return true;
   }
 
@@ -80,9 +111,17 @@ class LineNumberingParser extends Parser {
   }
 
   private flushBatch(): void {
-    if (this.batch.length === 0) return;
-    const batch = this.batch;
-    this.batch = [];
+    if (this.length === 0) return;
+    const batch: CsvFieldBatch = {
+      fields: this.fields,
+      counts: this.counts.subarray(0, this.length),
+      lines: this.lines.subarray(0, this.length),
+      length: this.length,
+    };
+    this.fields = [];
+    this.counts = new Uint32Array(Math.max(INITIAL_BATCH_RECORDS, this.length));
+    this.lines = new Uint32Array(this.counts.length);
+    this.length = 0;
     super.push(batch);
   }
 }
@@ -111,14 +150,35 @@ const CSV_OPTIONS = { bom: true, relax_column_count: true, skip_empty_lines: tru
 /**
  * Like `readCsvRecords`, but yields the records in batches (in file order, never empty), which
  * is much cheaper per record for large files. Same records, lines and errors.
- *
- * Large files are parsed by csv-parse on a worker thread while the caller validates the previous
- * batch on this one (CSV parsing is about half the CPU time of reading a file).
  */
 export async function* readCsvRecordBatches(
   path: string,
   what: string,
 ): AsyncGenerator<CsvRecord[]> {
+  for await (const flat of readCsvFieldBatches(path, what)) {
+    const { fields, counts, lines } = flat;
+    const batch: CsvRecord[] = new Array<CsvRecord>(flat.length);
+    let at = 0;
+    for (let r = 0; r < flat.length; r++) {
+      const end = at + (counts[r] as number);
+      batch[r] = { fields: fields.slice(at, end), line: lines[r] as number };
+      at = end;
+    }
+    yield batch;
+  }
+}
+
+/**
+ * Like `readCsvRecordBatches`, but yields each batch in flat form (`CsvFieldBatch`, never
+ * empty): the cheapest form for large files. Same records, lines and errors.
+ *
+ * Large files are parsed by csv-parse on a worker thread while the caller validates the previous
+ * batch on this one (CSV parsing is about half the CPU time of reading a file).
+ */
+export async function* readCsvFieldBatches(
+  path: string,
+  what: string,
+): AsyncGenerator<CsvFieldBatch> {
   const size = await assertReadableFile(path, what);
   // Only the compiled module can be loaded as a worker (not the .ts file under ts-jest).
   const batches =
@@ -147,15 +207,15 @@ export async function* readCsvRecordBatches(
   }
 }
 
-function parseHere(path: string): AsyncIterable<CsvRecord[]> {
+function parseHere(path: string): AsyncIterable<CsvFieldBatch> {
   return createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }).pipe(
     new LineNumberingParser(CSV_OPTIONS),
-  ) as AsyncIterable<CsvRecord[]>;
+  ) as AsyncIterable<CsvFieldBatch>;
 }
 
-/** Messages from the parsing worker. A batch is flat: `counts[r]` fields per record. */
+/** Messages from the parsing worker. */
 type WorkerMessage =
-  | { type: 'batch'; fields: string[]; counts: Uint32Array; lines: Uint32Array }
+  | { type: 'batch'; batch: CsvFieldBatch }
   | { type: 'done' }
   | { type: 'csv-error'; code: CsvErrorCode; message: string; lines: number | undefined }
   | { type: 'error'; message: string };
@@ -172,7 +232,7 @@ interface WorkerInput {
  * `MAX_BATCHES_IN_FLIGHT` batches ahead; csv-parse errors come back as `CsvError`s with the same
  * code, message and line.
  */
-async function* parseInWorker(path: string): AsyncGenerator<CsvRecord[]> {
+async function* parseInWorker(path: string): AsyncGenerator<CsvFieldBatch> {
   const consumed = new Int32Array(new SharedArrayBuffer(4));
   const input: WorkerInput = { reconCsvWorker: true, path, consumed };
   const worker = new Worker(__filename, { workerData: input });
@@ -200,15 +260,7 @@ async function* parseInWorker(path: string): AsyncGenerator<CsvRecord[]> {
         case 'batch': {
           Atomics.add(consumed, 0, 1);
           Atomics.notify(consumed, 0);
-          const { fields, counts, lines } = message;
-          const batch: CsvRecord[] = new Array<CsvRecord>(counts.length);
-          let at = 0;
-          for (let r = 0; r < counts.length; r++) {
-            const end = at + (counts[r] as number);
-            batch[r] = { fields: fields.slice(at, end), line: lines[r] as number };
-            at = end;
-          }
-          yield batch;
+          yield message.batch;
           break;
         }
         case 'done':
@@ -226,7 +278,7 @@ async function* parseInWorker(path: string): AsyncGenerator<CsvRecord[]> {
   }
 }
 
-/** Body of the parsing worker: parse, send flat batches, wait when too far ahead. */
+/** Body of the parsing worker: parse, send batches, wait when too far ahead. */
 async function runCsvWorker(input: WorkerInput): Promise<void> {
   const port = parentPort;
   if (!port) return;
@@ -237,18 +289,13 @@ async function runCsvWorker(input: WorkerInput): Promise<void> {
     const parser = stream.pipe(new LineNumberingParser(CSV_OPTIONS));
     // `pipe` does not forward read errors; end the parse with them instead of waiting forever.
     stream.on('error', (error) => parser.destroy(error));
-    for await (const batch of parser as AsyncIterable<CsvRecord[]>) {
-      const counts = new Uint32Array(batch.length);
-      const lines = new Uint32Array(batch.length);
-      const fields: string[] = [];
-      for (let r = 0; r < batch.length; r++) {
-        const record = batch[r] as CsvRecord;
-        counts[r] = record.fields.length;
-        lines[r] = record.line;
-        for (const field of record.fields) fields.push(field);
-      }
-      const message: WorkerMessage = { type: 'batch', fields, counts, lines };
-      port.postMessage(message, [counts.buffer, lines.buffer]);
+    for await (const batch of parser as AsyncIterable<CsvFieldBatch>) {
+      const message: WorkerMessage = { type: 'batch', batch };
+      // Each batch has its own buffers (see `flushBatch`): move them instead of copying.
+      port.postMessage(message, [
+        batch.counts.buffer as ArrayBuffer,
+        batch.lines.buffer as ArrayBuffer,
+      ]);
       sent++;
       for (let done = Atomics.load(consumed, 0); sent - done > MAX_BATCHES_IN_FLIGHT;) {
         Atomics.wait(consumed, 0, done, 1000);

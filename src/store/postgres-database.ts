@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -19,6 +20,37 @@ export interface PostgresSettings {
   readonly connectTimeoutMs: number;
   readonly statementTimeoutMs: number;
   readonly poolSize: number;
+  /**
+   * TLS to the server (libpq's sslmode words): `disable`, `require` (encrypted, certificate not
+   * checked), `verify-ca` (signed by `sslRootCert`), `verify-full` (and the host name matches).
+   * Unset: as the connection string says (`?sslmode=…`), else no TLS.
+   */
+  readonly sslMode?: 'disable' | 'require' | 'verify-ca' | 'verify-full';
+  /** PEM file of the CA that signed the server certificate, for `verify-ca`/`verify-full`. */
+  readonly sslRootCert?: string;
+}
+
+/** The `ssl` option of `pg` for `settings.sslMode` (see `PostgresSettings.sslMode`). */
+export function sslConfig(settings: PostgresSettings): pg.ClientConfig['ssl'] {
+  switch (settings.sslMode) {
+    case undefined:
+      return undefined;
+    case 'disable':
+      return false;
+    case 'require':
+      return { rejectUnauthorized: false };
+    case 'verify-ca':
+      return {
+        rejectUnauthorized: true,
+        ca: settings.sslRootCert ? readFileSync(settings.sslRootCert, 'utf8') : undefined,
+        checkServerIdentity: () => undefined,
+      };
+    case 'verify-full':
+      return {
+        rejectUnauthorized: true,
+        ca: settings.sslRootCert ? readFileSync(settings.sslRootCert, 'utf8') : undefined,
+      };
+  }
 }
 
 function clientConfig(settings: PostgresSettings): pg.ClientConfig {
@@ -34,6 +66,7 @@ function clientConfig(settings: PostgresSettings): pg.ClientConfig {
     query_timeout: settings.statementTimeoutMs + 5000,
     application_name: 'recon',
     options: `-c search_path=${settings.schema}`,
+    ssl: sslConfig(settings),
   };
 }
 

@@ -4,7 +4,7 @@ import { ConfigError } from '../domain/errors';
 import type { Database } from './database';
 
 /** The schema version `setup.sql` writes into `system_configuration`. */
-export const SCHEMA_VERSION = '2';
+export const SCHEMA_VERSION = '3';
 
 /** Absolute path of `setup.sql` at the repository (package) root. */
 export function setupSqlPath(): string {

@@ -330,6 +330,12 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
     ]);
   });
 
+  it('verifies the audit chain of everything above', async () => {
+    const result = await runCli(['db', 'verify-audit'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^audit log intact: \d+ chained entries$/m);
+  });
+
   it('answers the documented queries on the embedded database afterwards', async () => {
     const db = await PGlite.create(env.RECON_PGLITE_DIR);
     try {

@@ -1,4 +1,5 @@
 import { loadConfig } from '../../src/config/load-config';
+import { sslConfig } from '../../src/store/postgres-database';
 import { ConfigError, UsageError } from '../../src/domain/errors';
 import { exitCodeFor } from '../../src/cli/exit-codes';
 import {
@@ -102,5 +103,37 @@ describe('exit codes', () => {
     expect(exitCodeFor(new RunInProgressError('2025-09-30', 'stripe'))).toBe(5);
     expect(exitCodeFor(new ReconError('INTERNAL', 'x'))).toBe(1);
     expect(exitCodeFor(new TypeError('bug'))).toBe(1);
+  });
+});
+
+describe('TLS to PostgreSQL', () => {
+  const base = { schema: 'public', connectTimeoutMs: 1, statementTimeoutMs: 1, poolSize: 1 };
+
+  it('reads DB_SSLMODE and DB_SSLROOTCERT', () => {
+    const config = loadConfig({
+      DB_HOST: 'db',
+      DB_SSLMODE: 'verify-full',
+      DB_SSLROOTCERT: '/etc/ssl/rds.pem',
+    });
+    expect(config.database).toMatchObject({
+      settings: { sslMode: 'verify-full', sslRootCert: '/etc/ssl/rds.pem' },
+    });
+    expect(() => loadConfig({ DB_SSLMODE: 'prefer-maybe' })).toThrow(/DB_SSLMODE/);
+  });
+
+  it('maps sslmode words to the pg driver: require encrypts without checking, verify-full checks', () => {
+    expect(sslConfig({ ...base })).toBeUndefined();
+    expect(sslConfig({ ...base, sslMode: 'disable' })).toBe(false);
+    expect(sslConfig({ ...base, sslMode: 'require' })).toEqual({ rejectUnauthorized: false });
+    expect(sslConfig({ ...base, sslMode: 'verify-full' })).toEqual({
+      rejectUnauthorized: true,
+      ca: undefined,
+    });
+    const verifyCa = sslConfig({ ...base, sslMode: 'verify-ca' }) as {
+      rejectUnauthorized: boolean;
+      checkServerIdentity: () => undefined;
+    };
+    expect(verifyCa.rejectUnauthorized).toBe(true);
+    expect(verifyCa.checkServerIdentity()).toBeUndefined();
   });
 });

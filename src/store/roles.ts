@@ -1,0 +1,83 @@
+import { ConfigError } from '../domain/errors';
+import type { Database } from './database';
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Tables the job writes rows into, and those it also updates (only the run's own status row). */
+const INSERT_TABLES = [
+  'discrepancies',
+  'data_quality_checks',
+  'deliveries',
+  'system_health',
+  'audit_log',
+];
+const UPDATE_TABLES = ['reconciliation_runs'];
+const READ_ONLY = ['system_configuration'];
+const VIEWS = [
+  'missing_transactions',
+  'v_recent_reconciliations',
+  'v_high_value_missing_transactions',
+  'v_daily_reconciliation_metrics',
+];
+
+/**
+ * Creates (if missing) an owner role (NOLOGIN) that owns the schema's objects and an app role
+ * (LOGIN) the job connects as, then grants the app role exactly what the job needs: SELECT and
+ * INSERT everywhere it writes, UPDATE only on `reconciliation_runs`, and on `audit_log` only
+ * SELECT and INSERT — no UPDATE, DELETE or TRUNCATE (the triggers reject those for everyone; the
+ * missing privileges make it visible at login time too). Idempotent.
+ * Requires a user that may create roles (superuser, or CREATEROLE and membership of the owner).
+ * @throws ConfigError for a role name that is not a plain lower-case SQL identifier.
+ */
+export async function setUpRoles(
+  db: Database,
+  roles: { owner: string; app: string; appPassword?: string },
+): Promise<void> {
+  for (const name of [roles.owner, roles.app]) {
+    if (!IDENTIFIER.test(name))
+      throw new ConfigError(`role name '${name}' must be a lower-case SQL identifier`);
+  }
+  const { owner, app } = roles;
+  await db.withTransaction(async (tx) => {
+    await tx.query(`DO $$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${owner}') THEN CREATE ROLE ${owner} NOLOGIN; END IF;
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${app}') THEN CREATE ROLE ${app} LOGIN; END IF;
+    END $$`);
+    if (roles.appPassword) {
+      // Parameters are not allowed in utility statements; quote the literal instead.
+      const [{ literal } = { literal: "''" }] = await tx.query<{ literal: string }>(
+        'SELECT quote_literal($1) AS literal',
+        [roles.appPassword],
+      );
+      await tx.query(`ALTER ROLE ${app} PASSWORD ${literal}`);
+    }
+    const [{ schema } = { schema: 'public' }] = await tx.query<{ schema: string }>(
+      'SELECT current_schema() AS schema',
+    );
+    const s = `"${schema.replace(/"/g, '""')}"`;
+    const [{ member } = { member: false }] = await tx.query<{ member: boolean }>(
+      `SELECT pg_has_role(current_user, '${owner}', 'MEMBER') AS member`,
+    );
+    if (!member) await tx.query(`GRANT ${owner} TO current_user`);
+    // A new owner needs CREATE on the schema (PostgreSQL's rule for ALTER … OWNER TO).
+    await tx.query(`GRANT USAGE, CREATE ON SCHEMA ${s} TO ${owner}`);
+    for (const table of [...INSERT_TABLES, ...UPDATE_TABLES, ...READ_ONLY]) {
+      await tx.query(`ALTER TABLE ${s}.${table} OWNER TO ${owner}`);
+    }
+    for (const view of VIEWS) await tx.query(`ALTER VIEW ${s}.${view} OWNER TO ${owner}`);
+    await tx.query(`GRANT USAGE ON SCHEMA ${s} TO ${app}`);
+    await tx.query(`REVOKE ALL ON ALL TABLES IN SCHEMA ${s} FROM ${app}`);
+    await tx.query(
+      `GRANT SELECT, INSERT ON ${INSERT_TABLES.map((t) => `${s}.${t}`).join(', ')} TO ${app}`,
+    );
+    await tx.query(
+      `GRANT SELECT, INSERT, UPDATE ON ${UPDATE_TABLES.map((t) => `${s}.${t}`).join(', ')} TO ${app}`,
+    );
+    await tx.query(
+      `GRANT SELECT ON ${[...READ_ONLY, ...VIEWS].map((t) => `${s}.${t}`).join(', ')} TO ${app}`,
+    );
+    await tx.query(`INSERT INTO audit_log (event, details) VALUES ('roles_granted', $1)`, [
+      JSON.stringify({ owner, app }),
+    ]);
+  });
+}

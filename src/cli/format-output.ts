@@ -2,6 +2,7 @@ import { DISCREPANCY_KINDS } from '../domain/discrepancy';
 import { describeError } from '../domain/errors';
 import { totalsToDecimalStrings } from '../domain/money';
 import type { RunResult } from '../job/run-reconciliation';
+import type { StoredDelivery } from '../store/delivery-store';
 import type { StoredDiscrepancy, StoredRun } from '../store/run-store';
 import { exitCodeFor } from './exit-codes';
 
@@ -124,8 +125,22 @@ export function renderTable(
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...clean.map(line)].join('\n');
 }
 
+/** `s3 sent, email failed` — the latest delivery outcome per channel, or `-`. */
+export function deliveredText(
+  outcomes: Partial<Record<'s3' | 'email', string>> | undefined,
+): string {
+  if (!outcomes) return '-';
+  return (['s3', 'email'] as const)
+    .filter((channel) => outcomes[channel])
+    .map((channel) => `${channel} ${outcomes[channel] ?? ''}`)
+    .join(', ');
+}
+
 /** `recon runs list` as a table. */
-export function runsTable(runs: readonly StoredRun[]): string {
+export function runsTable(
+  runs: readonly StoredRun[],
+  delivered: ReadonlyMap<string, Partial<Record<'s3' | 'email', string>>> = new Map(),
+): string {
   if (runs.length === 0) return 'no runs found';
   return renderTable(
     [
@@ -150,6 +165,7 @@ export function runsTable(runs: readonly StoredRun[]): string {
       String(run.discrepancyCount ?? ''),
       String(run.counts?.missing_in_internal ?? ''),
       run.riskLevel ?? '',
+      deliveredText(delivered.get(run.runId)),
       run.startTime,
     ]),
   );
@@ -160,6 +176,7 @@ export function runDetailsText(
   run: StoredRun,
   discrepancies: readonly StoredDiscrepancy[],
   total: number,
+  deliveries: readonly StoredDelivery[] = [],
 ): string {
   const facts: [string, string][] = [
     ['run', run.runId],
@@ -217,6 +234,15 @@ export function runDetailsText(
             d.internalStatus ?? '',
             d.merchantId ?? '',
           ]),
+        ),
+    );
+  }
+  if (deliveries.length > 0) {
+    parts.push(
+      'deliveries:\n' +
+        renderTable(
+          ['when', 'channel', 'status', 'target', 'error'],
+          deliveries.map((d) => [d.attemptedAt, d.channel, d.status, d.target, d.error ?? '']),
         ),
     );
   }

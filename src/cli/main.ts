@@ -24,6 +24,7 @@ import { runScheduler } from '../job/scheduler';
 import { checkHealth } from '../job/health-check';
 import { openDatabase, createRunStore } from '../store/open-store';
 import { findRunGaps } from '../store/run-history';
+import { DeliveryStore } from '../store/delivery-store';
 import { verifyAuditChain } from '../store/audit-chain';
 import { setUpRoles } from '../store/roles';
 import { loadDeliveryConfig } from '../config/delivery-config';
@@ -404,7 +405,21 @@ export function buildProgram(
         const store = createRunStore(cfg.database);
         try {
           const list = await store.listRuns(filter);
-          io.out(options.json ? JSON.stringify(list.map(storedRunJson), null, 2) : runsTable(list));
+          const delivered = await new DeliveryStore(() => store.database()).latestOutcomes(
+            list.map((r) => r.runId),
+          );
+          io.out(
+            options.json
+              ? JSON.stringify(
+                  list.map((run) => ({
+                    ...storedRunJson(run),
+                    delivered: delivered.get(run.runId) ?? {},
+                  })),
+                  null,
+                  2,
+                )
+              : runsTable(list, delivered),
+          );
         } finally {
           await store.close();
         }
@@ -472,17 +487,27 @@ export function buildProgram(
         const run = await store.getRun(runId);
         if (!run) throw new NotFoundError(`no run with id '${runId}'`);
         const discrepancies = await store.listDiscrepancies(run.runId, 20);
+        const deliveries = await new DeliveryStore(() => store.database()).list(run.runId);
         io.out(
           options.json
             ? JSON.stringify(
                 {
                   ...storedRunJson(run),
                   largest_discrepancies: discrepancies.map(storedDiscrepancyJson),
+                  deliveries: deliveries.map((d) => ({
+                    channel: d.channel,
+                    status: d.status,
+                    target: d.target,
+                    url: d.url ?? null,
+                    url_expires_at: d.urlExpiresAt ?? null,
+                    error: d.error ?? null,
+                    attempted_at: d.attemptedAt,
+                  })),
                 },
                 null,
                 2,
               )
-            : runDetailsText(run, discrepancies, run.discrepancyCount ?? 0),
+            : runDetailsText(run, discrepancies, run.discrepancyCount ?? 0, deliveries),
         );
       } finally {
         await store.close();

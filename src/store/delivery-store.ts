@@ -98,6 +98,27 @@ export class DeliveryStore {
   }
 
   /**
+   * The latest outcome per channel for each run, e.g. `{ s3: 'sent', email: 'failed' }`, for
+   * `recon runs list`. Runs without deliveries are absent from the map.
+   */
+  async latestOutcomes(
+    runIds: readonly string[],
+  ): Promise<Map<string, Partial<Record<DeliveryChannel, string>>>> {
+    const out = new Map<string, Partial<Record<DeliveryChannel, string>>>();
+    if (runIds.length === 0) return out;
+    const db = await this.database();
+    const rows = await db.query<{ run_id: string; channel: DeliveryChannel; status: string }>(
+      `SELECT DISTINCT ON (run_id, channel) run_id::text, channel, status
+         FROM deliveries WHERE run_id = ANY($1::uuid[])
+        ORDER BY run_id, channel, attempted_at DESC, id`,
+      [`{${runIds.join(',')}}`],
+    );
+    for (const row of rows)
+      out.set(row.run_id, { ...out.get(row.run_id), [row.channel]: row.status });
+    return out;
+  }
+
+  /**
    * Discrepancy rate per processor over the last `days` business dates up to `lastDate`
    * (completed runs only), oldest first.
    */

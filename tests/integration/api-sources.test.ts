@@ -222,6 +222,22 @@ describe('Stripe balance transactions source', () => {
     expect(result.transactions).toEqual([]);
   });
 
+  it('reports progress per page when a progress writer is given (a terminal)', async () => {
+    const { adapter } = await stripe(syntheticRows(150, 'ch_'));
+    const lines: string[] = [];
+    await new ApiSource('processor', adapter, {
+      http: FAST_HTTP,
+      reporter,
+      label: 'stripe/processor',
+      progress: (line) => lines.push(line),
+    }).read({ businessDate: DATE, timeZone: 'UTC', statusMap: STATUS_MAPS.stripe });
+    expect(lines.map((line) => line.replace(/, \d+ s$/, ''))).toEqual([
+      'stripe/processor: 1 page(s), 100 rows',
+      'stripe/processor: 2 page(s), 150 rows',
+      'stripe/processor: 150 rows fetched\n',
+    ]);
+  });
+
   it('saves raw pages that replay to the same result', async () => {
     const rawDir = mkdtempSync(join(tmpdir(), 'recon-raw-'));
     const { adapter } = await stripe(syntheticRows(150, 'ch_'));

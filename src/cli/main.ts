@@ -19,7 +19,7 @@ import {
 import { isProcessorName, KNOWN_PROCESSORS, type ProcessorName } from '../domain/status';
 import type { SourceKind } from '../job/build-sources';
 import { FORMAT_NAMES } from '../sources/formats/format-registry';
-import { runReconciliation, type RunRequest } from '../job/run-reconciliation';
+import { runReconciliation, type MatchEngine, type RunRequest } from '../job/run-reconciliation';
 import { runScheduler } from '../job/scheduler';
 import { checkHealth } from '../job/health-check';
 import { openDatabase, createRunStore } from '../store/open-store';
@@ -65,9 +65,21 @@ interface RunOptions {
   format?: string;
   email?: boolean;
   failOnDeliveryError?: boolean;
+  engine?: string;
 }
 
 const SOURCE_KINDS: readonly SourceKind[] = ['csv', 'api', 'raw'];
+
+function parseEngine(value: string | undefined, dryRun: boolean): MatchEngine {
+  if (value === undefined || value === 'memory') return 'memory';
+  if (value !== 'postgres')
+    throw new UsageError(`--engine must be memory or postgres, got '${value}'`);
+  if (dryRun)
+    throw new UsageError(
+      '--engine postgres needs the database: it cannot be combined with --dry-run',
+    );
+  return 'postgres';
+}
 
 function parseSourceKind(value: string | undefined, flag: string): SourceKind | undefined {
   if (value === undefined) return undefined;
@@ -171,6 +183,7 @@ async function runCommand(
     },
     reportsDir: options.reportsDir ?? config.reportsDir,
     dryRun: options.dryRun === true,
+    engine: parseEngine(options.engine, options.dryRun === true),
     maxInvalidRate: parseRate(options.maxInvalidRate ?? config.maxInvalidRate),
     appVersion: APP_VERSION,
   };
@@ -314,6 +327,10 @@ export function buildProgram(
       'keep every fetched API page under {dir}/{date}/{processor}/{side}/ for replay',
     )
     .option('--raw-dir <dir>', 'folder of pages saved by --save-raw, read by raw sources')
+    .option(
+      '--engine <name>',
+      'memory (default: hash join in the process) or postgres (SQL join inside the database)',
+    )
     .option('--dry-run', 'reconcile and write local reports; no database, no upload, no e-mail')
     .option('--no-email', 'do not send the summary e-mail this time')
     .option(

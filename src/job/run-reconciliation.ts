@@ -3,11 +3,12 @@ import Big from 'big.js';
 import type { Logger } from '../config/logger';
 import type { BusinessDate } from '../domain/business-date';
 import type { DataQualityIssue } from '../domain/data-quality';
-import { describeError, InputRejectedError, ReconError } from '../domain/errors';
+import { describeError, InputRejectedError, ReconError, UsageError } from '../domain/errors';
 import { STATUS_MAPS, type ProcessorName } from '../domain/status';
 import {
   checkAccounting,
   matchTransactions,
+  type MatchResult,
   type OutcomeCounts,
 } from '../engine/match-transactions';
 import { summarizeReconciliation, type ReconciliationSummary } from '../engine/summarize';
@@ -17,7 +18,15 @@ import type { ApiConfig } from '../config/load-config';
 import type { SourceReadResult, TransactionSource } from '../sources/transaction-source';
 import { SourceFactory, type SourceChoice } from './build-sources';
 import type { RunLock } from '../store/database';
-import type { RunStore } from '../store/run-store';
+import type { RunOutcome, RunStore } from '../store/run-store';
+
+/**
+ * Where matching runs. `memory` (default): the pure in-process hash join of `engine/`.
+ * `postgres`: both sides are staged with COPY and classified by one SQL join inside the run's
+ * database transaction (`store/sql-engine.ts`, `docs/postgres-engine.md`); same results. It needs
+ * the database, so it refuses dry runs.
+ */
+export type MatchEngine = 'memory' | 'postgres';
 
 /** What to reconcile and how. Paths are relative to the working directory. */
 export interface RunRequest {
@@ -33,6 +42,17 @@ export interface RunRequest {
   /** Largest accepted share of invalid rows per input file, as a decimal fraction (`0.01`). */
   readonly maxInvalidRate: string;
   readonly appVersion: string;
+  /** Matching engine; default `memory`. `postgres` cannot be combined with `dryRun`. */
+  readonly engine?: MatchEngine;
+}
+
+/** @throws UsageError for `engine: 'postgres'` with `dryRun` (the SQL engine writes as it classifies). */
+function checkEngine(request: RunRequest): void {
+  if (request.engine === 'postgres' && request.dryRun) {
+    throw new UsageError(
+      '--engine postgres classifies inside the database and stores as it goes; it cannot be combined with --dry-run (use the memory engine for dry runs)',
+    );
+  }
 }
 
 /** Collaborators of the job; the CLI and the scheduler build them from configuration. */
@@ -137,6 +157,9 @@ export async function reconcileOne(
   let processorSource: TransactionSource;
   let internalSource: TransactionSource;
   try {
+    checkEngine(request);
+    if (request.engine === 'postgres' && !store)
+      throw new UsageError('--engine postgres needs a database');
     [processorSource, internalSource] = sources.sourcesFor(businessDate, processor);
   } catch (error) {
     log.error({ err_message: describeError(error) }, 'run not started');
@@ -191,17 +214,28 @@ export async function reconcileOne(
     checkInvalidRate(processorSide, request.maxInvalidRate);
     checkInvalidRate(internalSide, request.maxInvalidRate);
 
-    const match = matchTransactions(processorSide.transactions, internalSide.transactions);
-    const broken = checkAccounting(match);
-    if (broken.length > 0)
-      throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
     const invalidRows = processorSide.invalidCount + internalSide.invalidCount;
-    const summary = summarizeReconciliation(
-      match,
-      processorSide.transactions,
-      internalSide.transactions,
-      invalidRows,
-    );
+    const expected = reportPaths(request.reportsDir, processor, businessDate);
+    // Everything after matching, the same for both engines: check the accounting, summarize.
+    const conclude = (match: MatchResult): RunOutcome => {
+      const broken = checkAccounting(match);
+      if (broken.length > 0)
+        throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
+      const summary = summarizeReconciliation(
+        match,
+        processorSide.transactions,
+        internalSide.transactions,
+        invalidRows,
+      );
+      return {
+        match,
+        summary,
+        issues,
+        invalidRows,
+        reportCsvPath: store ? expected.csv : null,
+        reportJsonPath: store ? expected.json : null,
+      };
+    };
     const reportContext: ReportContext = {
       runId,
       businessDate,
@@ -223,30 +257,41 @@ export async function reconcileOne(
         },
       },
     };
-    const reportInput = { match, summary, issues };
     let reports: ReportPaths | null = null;
-    if (store) {
-      const expected = reportPaths(request.reportsDir, processor, businessDate);
+    const write = async (outcome: RunOutcome): Promise<void> => {
+      reports = await writeReports(request.reportsDir, reportContext, {
+        match: outcome.match,
+        summary: outcome.summary,
+        issues,
+      });
+    };
+    let outcome: RunOutcome;
+    if (store && request.engine === 'postgres') {
       deps.abort?.throwIfAborted();
-      await store.completeRun(
+      outcome = await store.completeRunInDatabase(
         runId,
-        {
-          match,
-          summary,
-          issues,
-          invalidRows,
-          reportCsvPath: expected.csv,
-          reportJsonPath: expected.json,
-        },
-        async () => {
+        { processor: processorSide.transactions, internal: internalSide.transactions },
+        conclude,
+        async (stored) => {
           // Last chance to stop: an interruption now rolls the whole run back.
           deps.abort?.throwIfAborted();
-          reports = await writeReports(request.reportsDir, reportContext, reportInput);
+          await write(stored);
         },
       );
     } else {
-      reports = await writeReports(request.reportsDir, reportContext, reportInput);
+      outcome = conclude(matchTransactions(processorSide.transactions, internalSide.transactions));
+      if (store) {
+        deps.abort?.throwIfAborted();
+        await store.completeRun(runId, outcome, async () => {
+          // Last chance to stop: an interruption now rolls the whole run back.
+          deps.abort?.throwIfAborted();
+          await write(outcome);
+        });
+      } else {
+        await write(outcome);
+      }
     }
+    const { match, summary } = outcome;
     log.info(
       {
         ...match.counts,
@@ -313,6 +358,7 @@ function notStarted(
  * independently: one failing does not stop the others. Returns one result per run.
  */
 export async function runReconciliation(deps: JobDeps, request: RunRequest): Promise<RunResult[]> {
+  checkEngine(request);
   const results: RunResult[] = [];
   const sources = new SourceFactory(request.sources, deps.apis, deps.logger, deps.progress);
   for (const date of request.dates) {

@@ -8,6 +8,7 @@ import type { Transaction } from '../domain/transaction';
 import type { MatchResult } from '../engine/match-transactions';
 import type { ReconciliationSummary } from '../engine/summarize';
 import { chunkCopyRows } from './copy-csv';
+import { classifyInDatabase, ensureStagingTables } from './sql-engine';
 import type { Database, RunLock, SqlExecutor, SqlValue } from './database';
 
 /** Status of a stored run. `abandoned`: its process died while it was `running`. */
@@ -351,10 +352,7 @@ export class RunStore {
     outcome: RunOutcome,
     beforeCommit?: () => Promise<void>,
   ): Promise<void> {
-    const { match, summary } = outcome;
-    const amounts = totalsToDecimalStrings(summary.discrepancyAmounts);
-    const currencies = Object.keys(amounts);
-    const single = currencies.length === 1 ? currencies[0] : undefined;
+    const { match } = outcome;
     await (
       await this.database()
     ).withTransaction(async (tx) => {
@@ -368,28 +366,73 @@ export class RunStore {
           `COPY wrote ${written} discrepancies, expected ${match.discrepancies.length}`,
         );
       }
-      await tx.copyFrom(
-        'data_quality_checks',
-        QUALITY_COLUMNS,
-        chunkCopyRows(outcome.issues, (i) => qualityRow(runId, i)),
-      );
-      const runRows = await tx.query<{ run_date: string; processor_name: string }>(
-        `SELECT run_date::text, processor_name FROM reconciliation_runs WHERE id = $1`,
-        [runId],
-      );
-      const run = runRows[0];
-      if (!run) throw new Error(`run ${runId} does not exist`);
-      const superseded = await tx.query<{ id: string }>(
-        `UPDATE reconciliation_runs SET status = 'superseded', superseded_by = $1
+      await this.finishCompletion(tx, runId, outcome);
+      if (beforeCommit) await beforeCommit();
+    });
+  }
+
+  /**
+   * `completeRun` for the `postgres` engine (`sql-engine.ts`): in ONE transaction, stages both
+   * sides, classifies them in SQL (which inserts the discrepancies), then calls `conclude` with
+   * the match result to get the rest of the outcome (summary, findings, report paths; throwing
+   * there rolls everything back), stores it like `completeRun` and runs `beforeCommit` last.
+   * Returns the stored outcome.
+   */
+  async completeRunInDatabase(
+    runId: string,
+    sides: {
+      readonly processor: readonly Transaction[];
+      readonly internal: readonly Transaction[];
+    },
+    conclude: (match: MatchResult) => RunOutcome,
+    beforeCommit?: (outcome: RunOutcome) => Promise<void>,
+  ): Promise<RunOutcome> {
+    const db = await this.database();
+    await ensureStagingTables(db);
+    return db.withTransaction(async (tx) => {
+      const match = await classifyInDatabase(tx, runId, sides.processor, sides.internal);
+      const outcome = conclude(match);
+      await this.finishCompletion(tx, runId, outcome);
+      if (beforeCommit) await beforeCommit(outcome);
+      return outcome;
+    });
+  }
+
+  /**
+   * The part of completing a run after its discrepancies are written: data-quality findings,
+   * supersession of the previous completed run, final counts and status, audit entries.
+   */
+  private async finishCompletion(
+    tx: SqlExecutor,
+    runId: string,
+    outcome: RunOutcome,
+  ): Promise<void> {
+    const { match, summary } = outcome;
+    const amounts = totalsToDecimalStrings(summary.discrepancyAmounts);
+    const currencies = Object.keys(amounts);
+    const single = currencies.length === 1 ? currencies[0] : undefined;
+    await tx.copyFrom(
+      'data_quality_checks',
+      QUALITY_COLUMNS,
+      chunkCopyRows(outcome.issues, (i) => qualityRow(runId, i)),
+    );
+    const runRows = await tx.query<{ run_date: string; processor_name: string }>(
+      `SELECT run_date::text, processor_name FROM reconciliation_runs WHERE id = $1`,
+      [runId],
+    );
+    const run = runRows[0];
+    if (!run) throw new Error(`run ${runId} does not exist`);
+    const superseded = await tx.query<{ id: string }>(
+      `UPDATE reconciliation_runs SET status = 'superseded', superseded_by = $1
           WHERE run_date = $2 AND processor_name = $3 AND status = 'completed' AND id <> $1
           RETURNING id::text`,
-        [runId, run.run_date, run.processor_name],
-      );
-      for (const old of superseded)
-        await audit(tx, 'run_superseded', old.id, { superseded_by: runId });
-      const c = match.counts;
-      await tx.query(
-        `UPDATE reconciliation_runs SET
+      [runId, run.run_date, run.processor_name],
+    );
+    for (const old of superseded)
+      await audit(tx, 'run_superseded', old.id, { superseded_by: runId });
+    const c = match.counts;
+    await tx.query(
+      `UPDATE reconciliation_runs SET
            status = 'completed', end_time = now(),
            processor_transaction_count = $2, internal_transaction_count = $3, matched_count = $4,
            missing_transaction_count = $5, missing_in_processor_count = $6,
@@ -400,38 +443,36 @@ export class RunStore {
            discrepancy_rate = $18, risk_level = $19, compliance_status = $20,
            report_csv_path = $21, report_json_path = $22
          WHERE id = $1 AND status = 'running'`,
-        [
-          runId,
-          match.processorTransactions,
-          match.internalTransactions,
-          c.matched,
-          c.missing_in_internal,
-          c.missing_in_processor,
-          c.amount_mismatch,
-          c.currency_mismatch,
-          c.status_mismatch,
-          c.duplicate,
-          summary.discrepancyCount,
-          outcome.invalidRows,
-          currencies.length === 0 ? '0' : single ? (amounts[single] ?? null) : null,
-          single ?? null,
-          JSON.stringify(amounts),
-          JSON.stringify(totalsToDecimalStrings(summary.processorVolume)),
-          JSON.stringify(totalsToDecimalStrings(summary.internalVolume)),
-          summary.discrepancyRate,
-          summary.riskLevel,
-          summary.complianceStatus,
-          outcome.reportCsvPath,
-          outcome.reportJsonPath,
-        ],
-      );
-      await audit(tx, 'run_completed', runId, {
-        discrepancies: summary.discrepancyCount,
-        invalid_rows: outcome.invalidRows,
-        risk_level: summary.riskLevel,
-        superseded: superseded.map((row) => row.id),
-      });
-      if (beforeCommit) await beforeCommit();
+      [
+        runId,
+        match.processorTransactions,
+        match.internalTransactions,
+        c.matched,
+        c.missing_in_internal,
+        c.missing_in_processor,
+        c.amount_mismatch,
+        c.currency_mismatch,
+        c.status_mismatch,
+        c.duplicate,
+        summary.discrepancyCount,
+        outcome.invalidRows,
+        currencies.length === 0 ? '0' : single ? (amounts[single] ?? null) : null,
+        single ?? null,
+        JSON.stringify(amounts),
+        JSON.stringify(totalsToDecimalStrings(summary.processorVolume)),
+        JSON.stringify(totalsToDecimalStrings(summary.internalVolume)),
+        summary.discrepancyRate,
+        summary.riskLevel,
+        summary.complianceStatus,
+        outcome.reportCsvPath,
+        outcome.reportJsonPath,
+      ],
+    );
+    await audit(tx, 'run_completed', runId, {
+      discrepancies: summary.discrepancyCount,
+      invalid_rows: outcome.invalidRows,
+      risk_level: summary.riskLevel,
+      superseded: superseded.map((row) => row.id),
     });
   }
 

@@ -1,0 +1,308 @@
+import { currencyExponent } from '../domain/currency';
+import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
+import type { Transaction } from '../domain/transaction';
+import { emptyOutcomeCounts, type MatchResult } from '../engine/match-transactions';
+import type { Database, SqlExecutor } from './database';
+
+/**
+ * The `postgres` matching engine: both sides are COPYed into UNLOGGED staging tables and
+ * classified by ONE SQL statement (a full outer join on `transaction_id`) that also inserts the
+ * discrepancies into `discrepancies`. It implements exactly the rules of the memory engine
+ * (`engine/match-transactions.ts`); `tests/integration/sql-engine.test.ts` checks that both give
+ * identical results on generated data. Plain SQL keyed on `transaction_id`, so the staging tables
+ * can be distributed and co-located with Citus: see `docs/postgres-engine.md`.
+ */
+
+/** Names of the two staging tables (one pair shared by all runs, rows keyed by `run_id`). */
+export const STAGING_TABLES = {
+  processor: 'recon_stage_processor',
+  internal: 'recon_stage_internal',
+} as const;
+
+const STAGING_COLUMNS = [
+  'run_id',
+  'ordinal',
+  'transaction_id',
+  'amount_minor',
+  'currency',
+  'exponent',
+  'status',
+  'raw_status',
+  'status_key',
+  'merchant_id',
+  'created_at_ms',
+  'fee_minor',
+  'description',
+  'line',
+] as const;
+
+/**
+ * One normalized row per input row. `ordinal`: 0-based position within its side (the index in the
+ * source's array; the first row of an id wins, later ones are duplicates). `exponent`: the ISO
+ * 4217 exponent of `currency` (NULL for an unknown code, which then fails only if the row becomes
+ * a discrepancy, as in the memory engine). `status_key`: the raw status trimmed and lower-cased
+ * the way JavaScript does it, only for `unknown` statuses (compared by raw text); computed here
+ * rather than with SQL `lower()`/`btrim()`, whose results depend on the database's locale.
+ * `created_at_ms`: epoch milliseconds (converted exactly, for discrepancies only).
+ * `transaction_id` is collated "C": equality is the same bytewise equality as in JavaScript under
+ * any deterministic collation, and sorting by it (the window below) is several times faster.
+ * UNLOGGED: no WAL; the rows live only inside the run's transaction.
+ */
+function stagingTableSql(table: string): string {
+  return `CREATE UNLOGGED TABLE IF NOT EXISTS ${table} (
+    run_id          uuid NOT NULL,
+    ordinal         integer NOT NULL,
+    transaction_id  text COLLATE "C" NOT NULL,
+    amount_minor    bigint NOT NULL,
+    currency        text NOT NULL,
+    exponent        smallint,
+    status          text NOT NULL,
+    raw_status      text NOT NULL,
+    status_key      text,
+    merchant_id     text,
+    created_at_ms   bigint NOT NULL,
+    fee_minor       bigint,
+    description     text,
+    line            integer NOT NULL
+  )`;
+}
+
+/**
+ * Creates the staging tables when missing, in a short transaction of its own (serialized by an
+ * advisory lock, so two processes creating them at once do not collide). Idempotent; on Citus
+ * the tables already exist (created and distributed once, see the doc) and this is a no-op.
+ */
+export async function ensureStagingTables(db: Database): Promise<void> {
+  await db.withTransaction(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon_staging_ddl', 0))`);
+    await tx.query(stagingTableSql(STAGING_TABLES.processor));
+    await tx.query(stagingTableSql(STAGING_TABLES.internal));
+  });
+}
+
+function exponentOf(currency: string, cache: Map<string, number | null>): number | null {
+  let exponent = cache.get(currency);
+  if (exponent === undefined) {
+    try {
+      exponent = currencyExponent(currency);
+    } catch {
+      exponent = null;
+    }
+    cache.set(currency, exponent);
+  }
+  return exponent;
+}
+
+// COPY CSV needs quotes for these characters; backslash is quoted too so that `\.` is never
+// read as the end-of-data marker. https://www.postgresql.org/docs/current/sql-copy.html
+const NEEDS_QUOTES = /[",\r\n\\]/;
+
+/** A text field of COPY CSV: NULL unquoted empty, '' quoted, quotes only where needed. */
+function csvText(value: string | null): string {
+  if (value === null) return '';
+  if (value === '' || NEEDS_QUOTES.test(value)) return `"${value.replace(/"/g, '""')}"`;
+  return value;
+}
+
+/**
+ * Yields COPY CSV chunks of about 1 MB for one side. A dedicated encoder (numbers unquoted, text
+ * quoted only when needed): about 4× faster than the generic `encodeCopyCsvRow` on 1M rows.
+ */
+function* stagingChunks(runId: string, rows: readonly Transaction[]): Generator<string> {
+  const exponents = new Map<string, number | null>();
+  let chunk = '';
+  for (let ordinal = 0; ordinal < rows.length; ordinal++) {
+    const row = rows[ordinal] as Transaction;
+    const exponent = exponentOf(row.currency, exponents);
+    chunk +=
+      `${runId},${ordinal},${csvText(row.transactionId)},${row.amountMinor},` +
+      `${csvText(row.currency)},${exponent ?? ''},${row.status},${csvText(row.rawStatus)},` +
+      `${row.status === 'unknown' ? csvText(row.rawStatus.trim().toLowerCase()) : ''},` +
+      `${csvText(row.merchantId)},${row.createdAtMs},${row.feeMinor ?? ''},` +
+      `${csvText(row.description)},${row.line}\n`;
+    if (chunk.length >= 1 << 20) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/** COPYs one side's rows into its staging table under `runId`. Returns the rows written. */
+async function stageSide(
+  tx: SqlExecutor,
+  table: string,
+  runId: string,
+  rows: readonly Transaction[],
+): Promise<number> {
+  const written = await tx.copyFrom(table, STAGING_COLUMNS, stagingChunks(runId, rows));
+  if (written !== rows.length) {
+    throw new Error(`COPY staged ${written} rows into ${table}, expected ${rows.length}`);
+  }
+  return written;
+}
+
+/** Major-unit decimal of a minor-unit amount, with exactly `exponent` decimals (like `formatMinor`). */
+function major(minor: string, exponent: string): string {
+  return `round((${minor})::numeric / (10::numeric ^ ${exponent}), ${exponent})`;
+}
+
+/**
+ * The classification, in one statement. Each side gets a `slot` by `row_number()` within its id:
+ * 0 for the first row (ordinal order), then 1, 2, … on the processor side and -1, -2, … on the
+ * ledger side. The full outer join on (transaction_id, slot) therefore pairs exactly the first
+ * rows of an id present on both sides; every later row comes out unpaired and is a `duplicate`.
+ * Precedence as in the memory engine: currency, then amount, then canonical status, then (both
+ * `unknown`) the normalized raw status. The discrepancies go straight into `discrepancies` (the
+ * same columns `RunStore` COPYs for the memory engine); the statement returns the ordinals and
+ * kind of each, plus the matched and written counts.
+ */
+const CLASSIFY_SQL = `
+WITH p AS (
+  SELECT s.*, row_number() OVER w - 1 AS slot
+    FROM ${STAGING_TABLES.processor} s
+   WHERE s.run_id = $1
+  WINDOW w AS (PARTITION BY s.transaction_id ORDER BY s.ordinal)
+), i AS (
+  SELECT s.*, 1 - row_number() OVER w AS slot
+    FROM ${STAGING_TABLES.internal} s
+   WHERE s.run_id = $1
+  WINDOW w AS (PARTITION BY s.transaction_id ORDER BY s.ordinal)
+), classified AS (
+  SELECT
+    CASE
+      WHEN i.ordinal IS NULL THEN CASE WHEN p.slot = 0 THEN 'missing_in_internal' ELSE 'duplicate' END
+      WHEN p.ordinal IS NULL THEN CASE WHEN i.slot = 0 THEN 'missing_in_processor' ELSE 'duplicate' END
+      WHEN p.currency <> i.currency THEN 'currency_mismatch'
+      WHEN p.amount_minor <> i.amount_minor THEN 'amount_mismatch'
+      WHEN p.status <> i.status THEN 'status_mismatch'
+      WHEN p.status = 'unknown' AND p.status_key <> i.status_key THEN 'status_mismatch'
+      ELSE 'matched'
+    END AS kind,
+    p.ordinal AS p_ordinal, p.transaction_id AS p_transaction_id, p.amount_minor AS p_amount_minor,
+    p.currency AS p_currency, p.exponent AS p_exponent, p.raw_status AS p_raw_status,
+    p.merchant_id AS p_merchant_id, p.created_at_ms AS p_created_at_ms,
+    p.description AS p_description, p.line AS p_line,
+    i.ordinal AS i_ordinal, i.transaction_id AS i_transaction_id, i.amount_minor AS i_amount_minor,
+    i.currency AS i_currency, i.exponent AS i_exponent, i.raw_status AS i_raw_status,
+    i.merchant_id AS i_merchant_id, i.created_at_ms AS i_created_at_ms,
+    i.description AS i_description, i.line AS i_line
+  FROM p FULL JOIN i ON p.transaction_id = i.transaction_id AND p.slot = i.slot
+), breaks AS (
+  SELECT c.*,
+         CASE WHEN c.p_ordinal IS NULL THEN 'internal'
+              WHEN c.i_ordinal IS NULL THEN 'processor' ELSE 'both' END AS side,
+         CASE WHEN c.kind = 'amount_mismatch' THEN c.p_amount_minor - c.i_amount_minor END
+           AS difference_minor
+    FROM classified c
+   WHERE c.kind <> 'matched'
+), written AS (
+  INSERT INTO discrepancies (
+    run_id, kind, side, transaction_id, amount_minor, amount, currency, merchant_id, created_at,
+    processor_amount_minor, processor_amount, processor_currency, processor_status, processor_line,
+    internal_amount_minor, internal_amount, internal_currency, internal_status, internal_line,
+    difference_minor, difference, description)
+  SELECT $1, b.kind, b.side,
+         COALESCE(b.p_transaction_id, b.i_transaction_id),
+         COALESCE(b.p_amount_minor, b.i_amount_minor),
+         ${major('COALESCE(b.p_amount_minor, b.i_amount_minor)', 'COALESCE(b.p_exponent, b.i_exponent)')},
+         COALESCE(b.p_currency, b.i_currency),
+         CASE WHEN b.p_ordinal IS NOT NULL THEN b.p_merchant_id ELSE b.i_merchant_id END,
+         timestamptz '1970-01-01 00:00:00+00' + interval '1 millisecond' *
+           CASE WHEN b.p_ordinal IS NOT NULL THEN b.p_created_at_ms ELSE b.i_created_at_ms END,
+         b.p_amount_minor, ${major('b.p_amount_minor', 'b.p_exponent')}, b.p_currency,
+         b.p_raw_status, b.p_line,
+         b.i_amount_minor, ${major('b.i_amount_minor', 'b.i_exponent')}, b.i_currency,
+         b.i_raw_status, b.i_line,
+         b.difference_minor, ${major('b.difference_minor', 'b.p_exponent')},
+         CASE WHEN b.p_ordinal IS NOT NULL THEN b.p_description ELSE b.i_description END
+    FROM breaks b
+  RETURNING 1
+)
+SELECT kind, p_ordinal, i_ordinal, difference_minor::text AS difference_minor, NULL AS n
+  FROM breaks
+UNION ALL
+SELECT 'matched', NULL, NULL, NULL, count(*)::text FROM classified WHERE kind = 'matched'
+UNION ALL
+SELECT 'written', NULL, NULL, NULL, count(*)::text FROM written`;
+
+interface ClassifiedRow {
+  kind: OutcomeClass | 'written';
+  p_ordinal: number | null;
+  i_ordinal: number | null;
+  difference_minor: string | null;
+  n: string | null;
+}
+
+/** Sort key reproducing the memory engine's order: processor-file order, ledger-only, ledger duplicates. */
+function orderKey(row: ClassifiedRow): [number, number] {
+  if (row.p_ordinal !== null) return [0, row.p_ordinal];
+  return [row.kind === 'duplicate' ? 2 : 1, row.i_ordinal ?? 0];
+}
+
+/**
+ * Classifies `processor` against `internal` inside PostgreSQL, within the caller's transaction
+ * `tx` (the run's transaction): stages both sides, runs `CLASSIFY_SQL` (which writes the run's
+ * discrepancies into `discrepancies`), deletes the staged rows and returns the result in the
+ * memory engine's shape and order, its `Discrepancy` objects pointing at the given rows.
+ * `ensureStagingTables` must have run before. `work_mem` is raised for this transaction only so
+ * the hash join and window sorts stay in memory.
+ * @throws Error when the staged or written row counts do not add up (a bug); database errors as
+ *   translated by the `SqlExecutor` (see `store-errors.ts`).
+ */
+export async function classifyInDatabase(
+  tx: SqlExecutor,
+  runId: string,
+  processor: readonly Transaction[],
+  internal: readonly Transaction[],
+  options: { workMem?: string } = {},
+): Promise<MatchResult> {
+  await tx.query(`SELECT set_config('work_mem', $1, true)`, [options.workMem ?? '256MB']);
+  await stageSide(tx, STAGING_TABLES.processor, runId, processor);
+  await stageSide(tx, STAGING_TABLES.internal, runId, internal);
+  const rows = await tx.query<ClassifiedRow>(CLASSIFY_SQL, [runId]);
+  await tx.query(`DELETE FROM ${STAGING_TABLES.processor} WHERE run_id = $1`, [runId]);
+  await tx.query(`DELETE FROM ${STAGING_TABLES.internal} WHERE run_id = $1`, [runId]);
+
+  const counts = emptyOutcomeCounts();
+  const duplicates = { processor: 0, internal: 0 };
+  const breaks: ClassifiedRow[] = [];
+  let written = -1;
+  for (const row of rows) {
+    if (row.kind === 'written') written = Number(row.n);
+    else if (row.kind === 'matched') counts.matched = Number(row.n);
+    else breaks.push(row);
+  }
+  if (written !== breaks.length) {
+    throw new Error(`the SQL engine wrote ${written} discrepancies, expected ${breaks.length}`);
+  }
+  breaks.sort((a, b) => {
+    const [ga, oa] = orderKey(a);
+    const [gb, ob] = orderKey(b);
+    return ga - gb || oa - ob;
+  });
+  const discrepancies = breaks.map((row): Discrepancy => {
+    const kind = row.kind as Discrepancy['kind'];
+    const p = row.p_ordinal === null ? null : (processor[row.p_ordinal] ?? null);
+    const i = row.i_ordinal === null ? null : (internal[row.i_ordinal] ?? null);
+    const main = p ?? i;
+    if (!main) throw new Error(`the SQL engine returned a ${kind} without a row`);
+    counts[kind]++;
+    if (kind === 'duplicate') duplicates[p ? 'processor' : 'internal']++;
+    return {
+      kind,
+      transactionId: main.transactionId,
+      side: p && i ? 'both' : p ? 'processor' : 'internal',
+      processor: p,
+      internal: i,
+      differenceMinor: row.difference_minor === null ? null : BigInt(row.difference_minor),
+    };
+  });
+  return {
+    processorTransactions: processor.length,
+    internalTransactions: internal.length,
+    counts,
+    duplicates,
+    discrepancies,
+  };
+}

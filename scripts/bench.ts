@@ -2,7 +2,8 @@
  * Throughput benchmark of the reconciliation job on seeded synthetic data.
  *
  * Usage: `npm run bench -- --rows 1000000 [--runs 3] [--seed 42] [--no-e2e] [--no-phases]
- *        [--regenerate]`. With `DATABASE_URL` (and optionally `DB_SCHEMA`) set, the database
+ *        [--no-duckdb] [--regenerate]`; `--rows 100000,1000000` runs each size in a child bench
+ *        and prints the slope (wall seconds per 1M rows per side, ours and DuckDB's). With `DATABASE_URL` (and optionally `DB_SCHEMA`) set, the database
  * phases and the end-to-end run with a PostgreSQL server are measured too (the schema must have
  * been initialised with `recon db init`); without it only the dry runs are measured.
  *
@@ -19,12 +20,18 @@
  * 3. End to end: spawns the built CLI (`bin/recon run … --json`) under `/usr/bin/time` for peak
  *    RSS, with `--dry-run` and (with `DATABASE_URL`) against the server; checks its counts.
  *
+ * 4. DuckDB SQL baseline (`@duckdb/node-api`, dev dependency; see `duckdbChild`): a child process
+ *    under /usr/bin/time classifies the same files with one full outer join; the bench checks its
+ *    counts and that its (kind, transaction id, side) multiset equals our dry run's report, and
+ *    prints `ours / DuckDB` with the issue 7 targets (≤ 3×; ≤ 600 MB at 1M, ≤ 4 GB at 10M).
+ *
  * Prints medians of the repetitions: wall seconds, rows/s (processor + ledger rows) and peak RSS.
- * Exits 1 when any count differs from what was generated.
+ * Exits 1 when any count differs from what was generated or from DuckDB's discrepancies.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { loadConfig } from '../src/config/load-config';
 import { STATUS_MAPS } from '../src/domain/status';
 import type { Transaction } from '../src/domain/transaction';
@@ -80,24 +87,31 @@ interface Manifest {
 
 interface Args {
   rows: number;
+  /** `--rows 100000,1000000`: every size, each in a child bench (slope table at the end). */
+  sizes: number[];
   runs: number;
   seed: number;
   phases: boolean;
   e2e: boolean;
   regenerate: boolean;
   worker: boolean;
+  duckdb: boolean;
+  duckdbChild: boolean;
   dir: string;
 }
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = {
     rows: 100_000,
+    sizes: [],
     runs: 3,
     seed: 42,
     phases: true,
     e2e: true,
     regenerate: false,
     worker: false,
+    duckdb: true,
+    duckdbChild: false,
     dir: '',
   };
   for (let i = 0; i < argv.length; i++) {
@@ -107,13 +121,19 @@ function parseArgs(argv: readonly string[]): Args {
       if (next === undefined) throw new Error(`${flag} needs a value`);
       return next;
     };
-    if (flag === '--rows') args.rows = Number.parseInt(value().replace(/_/g, ''), 10);
-    else if (flag === '--runs') args.runs = Number.parseInt(value(), 10);
+    if (flag === '--rows') {
+      args.sizes = value()
+        .split(',')
+        .map((size) => Number.parseInt(size.replace(/_/g, ''), 10));
+      args.rows = args.sizes[0] ?? NaN;
+    } else if (flag === '--runs') args.runs = Number.parseInt(value(), 10);
     else if (flag === '--seed') args.seed = Number.parseInt(value(), 10);
     else if (flag === '--no-phases') args.phases = false;
     else if (flag === '--no-e2e') args.e2e = false;
     else if (flag === '--regenerate') args.regenerate = true;
     else if (flag === '--worker') args.worker = true;
+    else if (flag === '--no-duckdb') args.duckdb = false;
+    else if (flag === '--duckdb-child') args.duckdbChild = true;
     else if (flag === '--dir') args.dir = value();
     else throw new Error(`unknown option ${flag}`);
   }
@@ -579,6 +599,167 @@ function runCli(args: Args, manifest: Manifest, dryRun: boolean): E2eResult {
   return { seconds: Number(wall), peakRssMb: Number(rssKb) / 1024, problems };
 }
 
+/** Where the DuckDB baseline writes its discrepancies (kind, transaction_id, side). */
+const DUCKDB_OUTPUT = 'duckdb-discrepancies.csv';
+
+/** A SQL string literal. */
+function sqlText(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** `VALUES` rows (raw status in lower case → canonical status) of a status map. */
+function statusValues(map: Readonly<Record<string, string>>): string {
+  return Object.entries(map)
+    .map(([raw, status]) => `(${sqlText(raw)}, ${sqlText(status)})`)
+    .join(', ');
+}
+
+/**
+ * The DuckDB SQL baseline (child process): reads both CSV files, classifies with one full outer
+ * join of the first row per id on each side (same precedence as `matchTransactions`: missing,
+ * then currency, amount, status; two unknown statuses compared by raw text; every further row
+ * of an id on a side is a duplicate), writes the discrepancies to CSV and prints the counts.
+ * Amounts are compared as DECIMAL(18, 4): exact for every ISO 4217 exponent (0–4) below 10^14
+ * major units (DECIMAL(38, 4) is exact further but its cast is ten times slower).
+ */
+async function duckdbChild(args: Args): Promise<void> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const start = performance.now();
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  const side = (name: string, file: string, map: Readonly<Record<string, string>>): string => `
+    CREATE TABLE ${name}_raw AS SELECT * FROM read_csv(${sqlText(join(args.dir, file))},
+      header = true, all_varchar = true, quote = '"', escape = '"');
+    CREATE TABLE ${name}_map (k VARCHAR, s VARCHAR);
+    INSERT INTO ${name}_map VALUES ${statusValues(map)};
+    CREATE TABLE ${name} AS
+      SELECT id, cur, amt, st, raw, row_number() OVER (PARTITION BY id ORDER BY r) AS rn FROM (
+        SELECT t.rowid AS r, trim(t.transaction_id) AS id, upper(trim(t.currency)) AS cur,
+          CAST(trim(t.amount) AS DECIMAL(18, 4)) AS amt, coalesce(m.s, 'unknown') AS st,
+          lower(trim(t.status)) AS raw
+        FROM ${name}_raw t LEFT JOIN ${name}_map m ON m.k = lower(trim(t.status)));`;
+  await connection.run(
+    side('p', 'processor.csv', STATUS_MAPS.stripe) +
+      side('i', 'internal.csv', STATUS_MAPS.internal),
+  );
+  await connection.run(`
+    CREATE TABLE res AS
+      SELECT CASE
+          WHEN i.id IS NULL THEN 'missing_in_internal'
+          WHEN p.id IS NULL THEN 'missing_in_processor'
+          WHEN p.cur <> i.cur THEN 'currency_mismatch'
+          WHEN p.amt <> i.amt THEN 'amount_mismatch'
+          WHEN p.st <> i.st OR (p.st = 'unknown' AND p.raw <> i.raw) THEN 'status_mismatch'
+          ELSE 'matched' END AS kind,
+        coalesce(p.id, i.id) AS transaction_id,
+        CASE WHEN i.id IS NULL THEN 'processor' WHEN p.id IS NULL THEN 'internal' ELSE 'both' END
+          AS side
+      FROM (SELECT * FROM p WHERE rn = 1) p FULL OUTER JOIN (SELECT * FROM i WHERE rn = 1) i
+        ON p.id = i.id
+      UNION ALL SELECT 'duplicate', id, 'processor' FROM p WHERE rn > 1
+      UNION ALL SELECT 'duplicate', id, 'internal' FROM i WHERE rn > 1;
+    COPY (SELECT * FROM res WHERE kind <> 'matched')
+      TO ${sqlText(join(args.dir, DUCKDB_OUTPUT))} (HEADER, DELIMITER ',');`);
+  const rows = (await connection.runAndReadAll('SELECT kind, count(*) FROM res GROUP BY kind'))
+    .getRows()
+    .map(([kind, count]) => [String(kind), Number(count)] as const);
+  const seconds = (performance.now() - start) / 1000;
+  connection.closeSync();
+  instance.closeSync();
+  const counts = Object.fromEntries(rows) as Partial<OutcomeCounts>;
+  console.log(JSON.stringify({ seconds, counts: { ...emptyCounts(), ...counts } }));
+}
+
+function emptyCounts(): OutcomeCounts {
+  return {
+    matched: 0,
+    missing_in_internal: 0,
+    missing_in_processor: 0,
+    amount_mismatch: 0,
+    currency_mismatch: 0,
+    status_mismatch: 0,
+    duplicate: 0,
+  };
+}
+
+interface DuckdbResult extends E2eResult {
+  /** Wall seconds of the SQL work inside the child (without process and library start-up). */
+  readonly innerSeconds: number;
+  readonly counts: OutcomeCounts | null;
+}
+
+/** Runs the DuckDB baseline in a child process under /usr/bin/time. */
+function runDuckdb(args: Args, manifest: Manifest): DuckdbResult {
+  const timeFile = join(args.dir, 'time-duckdb.txt');
+  const result = spawnSync(
+    '/usr/bin/time',
+    [
+      '-f',
+      '%e %M',
+      '-o',
+      timeFile,
+      process.execPath,
+      __filename,
+      '--duckdb-child',
+      '--rows',
+      String(args.rows),
+      '--seed',
+      String(args.seed),
+      '--dir',
+      args.dir,
+    ],
+    { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
+  const problems: string[] = [];
+  if (result.status !== 0)
+    problems.push(`duckdb exit ${String(result.status)}: ${result.stderr.slice(0, 500)}`);
+  const [wall = 'NaN', rssKb = 'NaN'] = readFileSync(timeFile, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .slice(-2);
+  const json = result.stdout
+    .split('\n')
+    .reverse()
+    .find((line) => line.startsWith('{'));
+  const parsed = json ? (JSON.parse(json) as { seconds: number; counts: OutcomeCounts }) : null;
+  problems.push(...compareCounts(manifest.counts, parsed?.counts ?? null));
+  return {
+    seconds: Number(wall),
+    peakRssMb: Number(rssKb) / 1024,
+    innerSeconds: parsed?.seconds ?? NaN,
+    counts: parsed?.counts ?? null,
+    problems,
+  };
+}
+
+/** `kind,transaction_id,side` of every discrepancy in a CSV with those columns, sorted. */
+function discrepancyKeys(path: string): string[] {
+  const rows = parseCsv<Record<string, string>>(readFileSync(path), { columns: true });
+  return rows.map((row) => `${row.kind},${row.transaction_id},${row.side}`).sort();
+}
+
+/** Differences between two sorted key lists (empty when equal as multisets). */
+function compareKeys(ours: readonly string[], theirs: readonly string[]): string[] {
+  const problems: string[] = [];
+  let a = 0;
+  let b = 0;
+  while (a < ours.length || b < theirs.length) {
+    const x = ours[a];
+    const y = theirs[b];
+    if (x === y) {
+      a++;
+      b++;
+    } else if (y === undefined || (x !== undefined && x < y)) {
+      problems.push(`only ours: ${x}`);
+      a++;
+    } else {
+      problems.push(`only DuckDB: ${y}`);
+      b++;
+    }
+  }
+  return problems;
+}
+
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -602,11 +783,51 @@ function printTable(title: string, rows: readonly (readonly string[])[]): void {
   }
 }
 
+/** Runs the bench once per size (child processes, output passed through), then the slope. */
+function benchSizes(args: Args): void {
+  const rest: string[] = [];
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--rows' || argv[i] === '--dir') i++;
+    else rest.push(argv[i] as string);
+  }
+  const summaries: { rows: number; dryRun: boolean; ours: number; duckdb: number }[] = [];
+  for (const rows of args.sizes) {
+    console.log(`\n=== ${rows} rows per side ===`);
+    const result = spawnSync(process.execPath, [__filename, '--rows', String(rows), ...rest], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    process.stdout.write(result.stdout);
+    if (result.status !== 0) process.exitCode = 1;
+    for (const line of result.stdout.split('\n'))
+      if (line.startsWith('SUMMARY ')) summaries.push(JSON.parse(line.slice(8)) as never);
+  }
+  console.log('\nSlope (end to end wall s; per 1M rows per side in brackets)');
+  for (const s of summaries) {
+    const per = (secs: number): string => ((secs * 1e6) / s.rows).toFixed(2);
+    console.log(
+      `${String(s.rows).padStart(9)} ${s.dryRun ? 'dry run   ' : 'PostgreSQL'}  ours ` +
+        `${s.ours.toFixed(2)} s [${per(s.ours)}]  DuckDB ${s.duckdb.toFixed(2)} s ` +
+        `[${per(s.duckdb)}]  ratio ${(s.ours / s.duckdb).toFixed(2)}×`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.sizes.length > 1) {
+    benchSizes(args);
+    return;
+  }
   const manifest = loadOrGenerate(args);
   if (args.worker) {
     await worker(args, manifest);
+    return;
+  }
+  if (args.duckdbChild) {
+    await duckdbChild(args);
     return;
   }
   const totalRows = manifest.processorRows + manifest.internalRows;
@@ -672,6 +893,7 @@ async function main(): Promise<void> {
     }
   }
 
+  const e2eMedians = new Map<boolean, { seconds: number; peakRssMb: number }>();
   if (args.e2e) {
     const modes = withDb ? [true, false] : [true];
     const rows: string[][] = [];
@@ -685,6 +907,12 @@ async function main(): Promise<void> {
         );
       }
       const secs = median(results.map((r) => r.seconds));
+      // A failed run has no meaningful time: no ratio for that mode (the problems are listed).
+      if (results.every((r) => !r.problems.some((p) => p.startsWith('exit '))))
+        e2eMedians.set(dryRun, {
+          seconds: secs,
+          peakRssMb: median(results.map((r) => r.peakRssMb)),
+        });
       rows.push([
         dryRun ? 'end to end, --dry-run' : 'end to end, PostgreSQL',
         secs.toFixed(2),
@@ -695,6 +923,76 @@ async function main(): Promise<void> {
       ]);
     }
     printTable('End to end (built CLI: node bin/recon run … --json; /usr/bin/time)', rows);
+  }
+
+  if (args.duckdb) {
+    const results: DuckdbResult[] = [];
+    for (let run = 0; run < args.runs; run++) {
+      const result = runDuckdb(args, manifest);
+      results.push(result);
+      problems.push(...result.problems.map((p) => `duckdb run ${run + 1}: ${p}`));
+    }
+    const duck = median(results.map((r) => r.seconds));
+    const duckRss = median(results.map((r) => r.peakRssMb));
+    printTable('DuckDB SQL baseline (same files; node + @duckdb/node-api; /usr/bin/time)', [
+      [
+        'DuckDB, end to end',
+        duck.toFixed(2),
+        String(results.length),
+        String(totalRows),
+        rate(totalRows, duck),
+        duckRss.toFixed(0),
+      ],
+      [
+        'DuckDB, SQL only',
+        median(results.map((r) => r.innerSeconds)).toFixed(2),
+        String(results.length),
+        String(totalRows),
+        '',
+        '',
+      ],
+    ]);
+    // Same discrepancies: the full multiset of (kind, id, side), ours from the dry run's report.
+    const ourReport = join(
+      args.dir,
+      'reports',
+      `stripe_${BUSINESS_DATE}`,
+      `reconciliation_report_stripe_${BUSINESS_DATE}.csv`,
+    );
+    if (args.e2e && existsSync(ourReport)) {
+      const ours = discrepancyKeys(ourReport);
+      const theirs = discrepancyKeys(join(args.dir, DUCKDB_OUTPUT));
+      const diff = compareKeys(ours, theirs);
+      if (diff.length > 0)
+        problems.push(
+          `${diff.length} discrepancies differ from DuckDB's: ${diff.slice(0, 5).join('; ')}`,
+        );
+      else
+        console.log(`\nsame discrepancies as DuckDB: ${ours.length} (kind, transaction id, side)`);
+    }
+    const lines: string[] = [];
+    for (const [dryRun, ours] of e2eMedians) {
+      const ratio = ours.seconds / duck;
+      const rssTarget = args.rows >= 5_000_000 ? 4096 : 600;
+      lines.push(
+        `ours / DuckDB (${dryRun ? '--dry-run' : 'PostgreSQL'}): ${ratio.toFixed(2)}× ` +
+          `(${ours.seconds.toFixed(2)} s / ${duck.toFixed(2)} s; target ≤ 3×: ` +
+          `${ratio <= 3 ? 'met' : 'NOT met'}); peak RSS ${ours.peakRssMb.toFixed(0)} MB ` +
+          `(target ≤ ${rssTarget} MB: ${ours.peakRssMb <= rssTarget ? 'met' : 'NOT met'})`,
+      );
+      console.log(
+        `SUMMARY ${JSON.stringify({
+          rows: args.rows,
+          dryRun,
+          ours: ours.seconds,
+          oursRssMb: ours.peakRssMb,
+          duckdb: duck,
+          duckdbRssMb: duckRss,
+          ratio,
+        })}`,
+      );
+    }
+    console.log(`\n${lines.join('\n')}`);
   }
 
   if (problems.length > 0) {

@@ -1,5 +1,6 @@
 import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
 import type { Transaction } from '../domain/transaction';
+import { DUPLICATE_ROW, forgetSideIndex, sideIndexOf } from './transaction-index';
 
 /** Row counts per outcome class. `matched` counts matched PAIRS (one row on each side). */
 export type OutcomeCounts = Record<OutcomeClass, number>;
@@ -50,10 +51,9 @@ function classifyPair(p: Transaction, i: Transaction): OutcomeClass {
   return 'matched';
 }
 
-// Ledger row states (0: a duplicate row) and the marker of processor-only ids; see below.
+// States of a ledger row during the match: not the first of its id, first (unmatched), matched.
 const UNCONSUMED = 1;
 const CONSUMED = 2;
-const PROCESSOR_ONLY = -1;
 
 /**
  * Reconciles the processor side against the internal ledger side with a hash join on
@@ -61,6 +61,10 @@ const PROCESSOR_ONLY = -1;
  *
  * The first row of an id on each side takes part in matching; every further row with that id on
  * the same side is reported as a `duplicate` (nothing is dropped silently).
+ *
+ * Each side's ids are hashed once per run: the side index (first row per id, duplicate rows) is
+ * taken from `sideIndexOf`, which the sources' side checks have usually filled already; only the
+ * processor rows are looked up here (one `Map.get` per processor row).
  */
 export function matchTransactions(
   processor: readonly Transaction[],
@@ -70,28 +74,26 @@ export function matchTransactions(
   const discrepancies: Discrepancy[] = [];
   const duplicates = { processor: 0, internal: 0 };
 
-  // One map for both sides, one lookup per row: id → index of its first ledger row, or
-  // PROCESSOR_ONLY once a processor row without a ledger row has been seen.
+  const processorIndex = sideIndexOf(processor, { needIds: false });
+  const internalIndex = sideIndexOf(internal, { needIds: true });
+  const firstInternal = internalIndex.firstById as Map<string, number>;
+  const processorState = processorIndex.rowState;
+  const internalRowState = internalIndex.rowState;
   // `state[i]` of ledger row i: 0 for a duplicate, UNCONSUMED (first of its id) or CONSUMED (matched).
-  const byId = new Map<string, number>();
   const state = new Uint8Array(internal.length);
-  const internalDuplicates: Discrepancy[] = [];
   for (let index = 0; index < internal.length; index++) {
-    const row = internal[index] as Transaction;
-    if (byId.get(row.transactionId) !== undefined) {
-      duplicates.internal++;
-      internalDuplicates.push(duplicateOf(row, 'internal'));
-    } else {
-      byId.set(row.transactionId, index);
-      state[index] = UNCONSUMED;
-    }
+    if (internalRowState[index] !== DUPLICATE_ROW) state[index] = UNCONSUMED;
   }
 
   for (let index = 0; index < processor.length; index++) {
     const p = processor[index] as Transaction;
-    const internalIndex = byId.get(p.transactionId);
-    if (internalIndex === undefined) {
-      byId.set(p.transactionId, PROCESSOR_ONLY);
+    if (processorState[index] === DUPLICATE_ROW) {
+      duplicates.processor++;
+      discrepancies.push(duplicateOf(p, 'processor'));
+      continue;
+    }
+    const i = firstInternal.get(p.transactionId);
+    if (i === undefined) {
       counts.missing_in_internal++;
       discrepancies.push({
         kind: 'missing_in_internal',
@@ -103,14 +105,9 @@ export function matchTransactions(
       });
       continue;
     }
-    if (internalIndex === PROCESSOR_ONLY || state[internalIndex] === CONSUMED) {
-      duplicates.processor++;
-      discrepancies.push(duplicateOf(p, 'processor'));
-      continue;
-    }
-    state[internalIndex] = CONSUMED;
-    const i = internal[internalIndex] as Transaction;
-    const outcome = classifyPair(p, i);
+    state[i] = CONSUMED;
+    const row = internal[i] as Transaction;
+    const outcome = classifyPair(p, row);
     counts[outcome]++;
     if (outcome !== 'matched') {
       discrepancies.push({
@@ -118,8 +115,8 @@ export function matchTransactions(
         transactionId: p.transactionId,
         side: 'both',
         processor: p,
-        internal: i,
-        differenceMinor: outcome === 'amount_mismatch' ? p.amountMinor - i.amountMinor : null,
+        internal: row,
+        differenceMinor: outcome === 'amount_mismatch' ? p.amountMinor - row.amountMinor : null,
       });
     }
   }
@@ -137,8 +134,15 @@ export function matchTransactions(
       differenceMinor: null,
     });
   }
-  discrepancies.push(...internalDuplicates);
+  for (let index = 0; index < internal.length; index++) {
+    if (internalRowState[index] !== DUPLICATE_ROW) continue;
+    duplicates.internal++;
+    discrepancies.push(duplicateOf(internal[index] as Transaction, 'internal'));
+  }
   counts.duplicate = duplicates.processor + duplicates.internal;
+  // The indexes' maps are not needed after the match: free them before reports and storage.
+  forgetSideIndex(processor);
+  forgetSideIndex(internal);
 
   return {
     processorTransactions: processor.length,

@@ -5,7 +5,13 @@ import { parseMinorOrRejection, type AmountRejection } from '../domain/money';
 import { parseIsoInstant } from '../domain/business-date';
 import { mapStatus, type StatusMap } from '../domain/status';
 import type { CanonicalStatus, Transaction, TransactionSide } from '../domain/transaction';
-import { readCsvFieldBatches } from './csv-records';
+import {
+  readTransformedCsvBatches,
+  type BatchTransformSpec,
+  type CsvFieldBatch,
+  type TransformedBatch,
+} from './csv-records';
+import { rememberSideIndex, SideIndexBuilder } from '../engine/transaction-index';
 import { addSideChecks } from './side-checks';
 import type { ReadContext, SourceReadResult, TransactionSource } from './transaction-source';
 
@@ -49,80 +55,289 @@ export class CanonicalCsvSource implements TransactionSource {
     const what = this.side === 'processor' ? 'processor input' : 'internal ledger input';
     const transactions: Transaction[] = [];
     const issues: DataQualityIssue[] = [];
-    let columns: ColumnIndexes | undefined;
-    let width = 0;
+    let headerSeen = false;
     let rowCount = 0;
     let invalidCount = 0;
-    // One reporter for the whole file (no closure per row); `line` is the current row's line.
-    const rowIssues: DataQualityIssue[] = [];
-    let line = 0;
-    const issue: ReportIssue = (field, reason, value) => {
-      rowIssues.push({
-        side: this.side,
-        location: this.location,
-        check: 'invalid_row',
-        severity: 'error',
-        line,
-        field,
-        reason,
-        value: value === null ? null : clipValue(value),
-        count: null,
-      });
+    // Per-file tables the validator appends to (see `ValidatedBatch`).
+    const currencies: CurrencyCode[] = [];
+    const statuses: StatusInfo[] = [];
+    const merchants: string[] = [];
+    // The side's id index (duplicates; first row per id for the ledger) is built while the
+    // parser thread works on the next batch, and reused by the side checks and the matcher.
+    const index = new SideIndexBuilder();
+    const spec: BatchTransformSpec<ValidatorOptions> = {
+      module: __filename,
+      name: 'createCanonicalBatchValidator',
+      options: { side: this.side, location: this.location, statusMap: context.statusMap },
     };
-    const lookups = new RowLookups(context.statusMap);
-
-    for await (const batch of readCsvFieldBatches(this.location, what)) {
-      const { fields, counts, lines } = batch;
-      let at = 0;
-      for (let r = 0; r < batch.length; r++, at += counts[r - 1] as number) {
-        const count = counts[r] as number;
-        line = lines[r] as number;
-        if (!columns) {
-          const header = fields.slice(at, at + count);
-          columns = columnIndexes(mapHeader(header, this.location, what));
-          width = count;
-          continue;
-        }
-        rowCount++;
-        if (count !== width) {
-          issue(null, `row has ${count} fields, header has ${width}`, null);
-        } else {
-          const transaction = parseRow(fields, at, columns, line, lookups, issue);
-          if (transaction) {
-            transactions.push(transaction);
-            if (transaction.status === 'unknown') {
-              issues.push({
-                side: this.side,
-                location: this.location,
-                check: 'unknown_status',
-                severity: 'warning',
-                line,
-                field: 'status',
-                reason: 'status is not in the status map; compared by its raw text',
-                value: clipValue(transaction.rawStatus),
-                count: null,
-              });
-            }
-          }
-        }
-        if (rowIssues.length > 0) {
-          invalidCount++;
-          for (const rowIssue of rowIssues) issues.push(rowIssue);
-          rowIssues.length = 0;
-        }
+    for await (const batch of readTransformedCsvBatches<ValidatedBatch, ValidatorOptions>(
+      this.location,
+      what,
+      spec,
+    )) {
+      if (batch.header) {
+        // Throws the header's error, if any (the validator then skipped every row).
+        mapHeader(batch.header, this.location, what);
+        headerSeen = true;
+      }
+      rowCount += batch.rowCount;
+      invalidCount += batch.invalidCount;
+      for (const issue of batch.issues) issues.push(issue);
+      for (const code of batch.newCurrencies) currencies.push(code);
+      for (const status of batch.newStatuses) statuses.push(status);
+      for (const merchant of batch.newMerchants) merchants.push(merchant);
+      const { ids, descriptions, amounts, fees, flags, wide } = batch;
+      let w = 0;
+      for (let r = 0; r < batch.length; r++) {
+        const flag = flags[r] as number;
+        const status = statuses[batch.statuses[r] as number] as StatusInfo;
+        const amountMinor = flag & AMOUNT_WIDE ? (wide[w++] as bigint) : (amounts[r] as bigint);
+        const feeMinor =
+          flag & HAS_FEE ? (flag & FEE_WIDE ? (wide[w++] as bigint) : (fees[r] as bigint)) : null;
+        const transactionId = ids[r] as string;
+        index.add(transactionId);
+        transactions.push({
+          transactionId,
+          amountMinor,
+          currency: currencies[batch.currencies[r] as number] as CurrencyCode,
+          feeMinor,
+          status: status.status,
+          rawStatus: status.raw,
+          merchantId: merchants[batch.merchants[r] as number] as string,
+          createdAtMs: batch.createdAt[r] as number,
+          description: descriptions[r] as string | null,
+          line: batch.lines[r] as number,
+        });
       }
     }
-    if (!columns) {
+    if (!headerSeen) {
       throw new InputRejectedError(`${what} ${this.location} is empty: expected a header row`, {
         location: this.location,
         line: 1,
       });
     }
+    rememberSideIndex(transactions, index.finish(this.side === 'internal'));
     return addSideChecks(
       { side: this.side, location: this.location, transactions, issues, rowCount, invalidCount },
       context,
     );
   }
+}
+
+/** Options of `createCanonicalBatchValidator` (structured-cloneable: sent to the parser thread). */
+export interface ValidatorOptions {
+  readonly side: TransactionSide;
+  readonly location: string;
+  readonly statusMap: StatusMap;
+}
+
+/** `ValidatedBatch.flags` bits. */
+const HAS_FEE = 1;
+const AMOUNT_WIDE = 2;
+const FEE_WIDE = 4;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * The valid rows of one batch in columnar form (what crosses from the parser thread: two strings
+ * per row instead of every field), plus the batch's issues and counts in file order.
+ *
+ * Row `r` (of `length`): `ids[r]`, `descriptions[r]`, `amounts[r]`/`fees[r]` in minor units (or,
+ * when `flags[r]` says so, the next entries of `wide`, amount before fee: beyond 64 bits; no fee
+ * without `HAS_FEE`), indexes into the per-file tables of currencies, statuses and merchants
+ * (`new…` are appended to them, in order, before the batch's rows are read), `createdAt[r]` in
+ * epoch ms and `lines[r]`. `header`: the raw header fields, in the batch that holds them.
+ */
+export interface ValidatedBatch {
+  readonly header: string[] | null;
+  readonly rowCount: number;
+  readonly invalidCount: number;
+  readonly issues: DataQualityIssue[];
+  readonly length: number;
+  readonly ids: string[];
+  readonly descriptions: (string | null)[];
+  readonly amounts: BigInt64Array;
+  readonly fees: BigInt64Array;
+  readonly flags: Uint8Array;
+  readonly wide: bigint[];
+  readonly currencies: Uint8Array;
+  readonly statuses: Uint32Array;
+  readonly merchants: Uint32Array;
+  readonly createdAt: Float64Array;
+  readonly lines: Uint32Array;
+  readonly newCurrencies: CurrencyCode[];
+  readonly newStatuses: StatusInfo[];
+  readonly newMerchants: string[];
+}
+
+/**
+ * Returns the per-file validator of canonical CSV batches (a `BatchTransformSpec` factory: it runs
+ * on the parser thread for large files). The first record is the header; every further record is
+ * validated exactly as before (same issues, same order, same transactions).
+ */
+export function createCanonicalBatchValidator(
+  options: ValidatorOptions,
+): (batch: CsvFieldBatch) => TransformedBatch<ValidatedBatch> {
+  const { side, location } = options;
+  const lookups = new RowLookups(options.statusMap);
+  const currencyIndex = new Map<CurrencyCode, number>();
+  const statusIndex = new Map<string, number>();
+  const merchantIndex = new Map<string, number>();
+  let columns: ColumnIndexes | undefined;
+  let headerFailed = false;
+  let width = 0;
+  // One reporter for the whole file (no closure per row); `line` is the current row's line.
+  const rowIssues: DataQualityIssue[] = [];
+  let line = 0;
+  const issue: ReportIssue = (field, reason, value) => {
+    rowIssues.push({
+      side,
+      location,
+      check: 'invalid_row',
+      severity: 'error',
+      line,
+      field,
+      reason,
+      value: value === null ? null : clipValue(value),
+      count: null,
+    });
+  };
+
+  return (batch) => {
+    const { fields, counts } = batch;
+    const capacity = batch.length;
+    const issues: DataQualityIssue[] = [];
+    const ids: string[] = [];
+    const descriptions: (string | null)[] = [];
+    const amounts = new BigInt64Array(capacity);
+    const fees = new BigInt64Array(capacity);
+    const flags = new Uint8Array(capacity);
+    const wide: bigint[] = [];
+    const currencies = new Uint8Array(capacity);
+    const statuses = new Uint32Array(capacity);
+    const merchants = new Uint32Array(capacity);
+    const createdAt = new Float64Array(capacity);
+    const lines = new Uint32Array(capacity);
+    const newCurrencies: CurrencyCode[] = [];
+    const newStatuses: StatusInfo[] = [];
+    const newMerchants: string[] = [];
+    let header: string[] | null = null;
+    let rowCount = 0;
+    let invalidCount = 0;
+    let n = 0;
+    let at = 0;
+    for (let r = 0; r < batch.length; r++, at += counts[r - 1] as number) {
+      const count = counts[r] as number;
+      line = batch.lines[r] as number;
+      if (!columns && !headerFailed) {
+        header = fields.slice(at, at + count);
+        try {
+          columns = columnIndexes(mapHeader(header, location, ''));
+        } catch {
+          headerFailed = true; // the main thread reports it (same `mapHeader`)
+        }
+        width = count;
+        continue;
+      }
+      if (!columns) continue;
+      rowCount++;
+      if (count !== width) {
+        issue(null, `row has ${count} fields, header has ${width}`, null);
+      } else {
+        const t = parseRow(fields, at, columns, line, lookups, issue);
+        if (t) {
+          if (t.status === 'unknown') {
+            issues.push({
+              side,
+              location,
+              check: 'unknown_status',
+              severity: 'warning',
+              line,
+              field: 'status',
+              reason: 'status is not in the status map; compared by its raw text',
+              value: clipValue(t.rawStatus),
+              count: null,
+            });
+          }
+          ids.push(t.transactionId);
+          descriptions.push(t.description);
+          let flag = 0;
+          if (t.amountMinor >= INT64_MIN && t.amountMinor <= INT64_MAX) amounts[n] = t.amountMinor;
+          else {
+            flag |= AMOUNT_WIDE;
+            wide.push(t.amountMinor);
+          }
+          if (t.feeMinor !== null) {
+            flag |= HAS_FEE;
+            if (t.feeMinor >= INT64_MIN && t.feeMinor <= INT64_MAX) fees[n] = t.feeMinor;
+            else {
+              flag |= FEE_WIDE;
+              wide.push(t.feeMinor);
+            }
+          }
+          flags[n] = flag;
+          let c = currencyIndex.get(t.currency);
+          if (c === undefined) {
+            currencyIndex.set(t.currency, (c = currencyIndex.size));
+            newCurrencies.push(t.currency);
+          }
+          currencies[n] = c;
+          let s = statusIndex.get(t.rawStatus);
+          if (s === undefined) {
+            statusIndex.set(t.rawStatus, (s = statusIndex.size));
+            newStatuses.push({ status: t.status, raw: t.rawStatus });
+          }
+          statuses[n] = s;
+          let m = merchantIndex.get(t.merchantId);
+          if (m === undefined) {
+            merchantIndex.set(t.merchantId, (m = merchantIndex.size));
+            newMerchants.push(t.merchantId);
+          }
+          merchants[n] = m;
+          createdAt[n] = t.createdAtMs;
+          lines[n] = line;
+          n++;
+        }
+      }
+      if (rowIssues.length > 0) {
+        invalidCount++;
+        for (const rowIssue of rowIssues) issues.push(rowIssue);
+        rowIssues.length = 0;
+      }
+    }
+    const value: ValidatedBatch = {
+      header,
+      rowCount,
+      invalidCount,
+      issues,
+      length: n,
+      ids,
+      descriptions,
+      amounts,
+      fees,
+      flags,
+      wide,
+      currencies,
+      statuses,
+      merchants,
+      createdAt,
+      lines,
+      newCurrencies,
+      newStatuses,
+      newMerchants,
+    };
+    const transfer: ArrayBuffer[] = [
+      amounts.buffer,
+      fees.buffer,
+      flags.buffer,
+      currencies.buffer,
+      statuses.buffer,
+      merchants.buffer,
+      createdAt.buffer,
+      lines.buffer,
+    ];
+    return { value, transfer };
+  };
 }
 
 /** Field positions of the canonical columns; -1 for an absent optional column. */

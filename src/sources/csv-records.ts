@@ -182,28 +182,90 @@ export async function* readCsvFieldBatches(
   const size = await assertReadableFile(path, what);
   // Only the compiled module can be loaded as a worker (not the .ts file under ts-jest).
   const batches =
-    size >= WORKER_MIN_BYTES && __filename.endsWith('.js') ? parseInWorker(path) : parseHere(path);
+    size >= WORKER_MIN_BYTES && __filename.endsWith('.js')
+      ? (parseInWorker(path, undefined) as AsyncIterable<CsvFieldBatch>)
+      : parseHere(path);
   try {
     for await (const batch of batches) {
       yield batch;
     }
   } catch (error) {
-    if (error instanceof CsvError) {
-      const line =
-        typeof (error as CsvError & { lines?: number }).lines === 'number'
-          ? (error as CsvError & { lines: number }).lines
-          : undefined;
-      throw new InputRejectedError(
-        `${what} ${path}${line ? ` line ${line}` : ''}: malformed CSV (${error.message.split(':')[0] ?? error.code})`,
-        { location: path, line },
-        { cause: error },
-      );
-    }
-    throw new InputRejectedError(
-      `${what} ${path}: cannot be read (${(error as Error).message})`,
-      { location: path },
+    throw rejection(error, path, what);
+  }
+}
+
+/** The `InputRejectedError` for a failed read: CSV errors name the line. */
+function rejection(error: unknown, path: string, what: string): InputRejectedError {
+  if (error instanceof InputRejectedError) return error;
+  if (error instanceof CsvError) {
+    const line =
+      typeof (error as CsvError & { lines?: number }).lines === 'number'
+        ? (error as CsvError & { lines: number }).lines
+        : undefined;
+    return new InputRejectedError(
+      `${what} ${path}${line ? ` line ${line}` : ''}: malformed CSV (${error.message.split(':')[0] ?? error.code})`,
+      { location: path, line },
       { cause: error },
     );
+  }
+  return new InputRejectedError(
+    `${what} ${path}: cannot be read (${(error as Error).message})`,
+    { location: path },
+    { cause: error },
+  );
+}
+
+/**
+ * A per-file transformation of flat batches that may run on the parser thread: `module` (the
+ * absolute path of a compiled CommonJS module, e.g. the caller's `__filename`) exports `name`, a
+ * factory `(options) => (batch) => { value, transfer }`; `options` must be structured-cloneable.
+ * `transfer` lists the `ArrayBuffer`s of `value` to move instead of copy.
+ */
+export interface BatchTransformSpec<Options> {
+  readonly module: string;
+  readonly name: string;
+  readonly options: Options;
+}
+
+/** What a batch transform returns for one batch. */
+export interface TransformedBatch<T> {
+  readonly value: T;
+  readonly transfer: ArrayBuffer[];
+}
+
+type BatchTransform = (batch: CsvFieldBatch) => TransformedBatch<unknown>;
+
+function loadTransform(spec: BatchTransformSpec<unknown>): BatchTransform {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const exports = require(spec.module) as Record<string, unknown>;
+  const factory = exports[spec.name];
+  if (typeof factory !== 'function') throw new Error(`${spec.module} has no export ${spec.name}`);
+  return (factory as (options: unknown) => BatchTransform)(spec.options);
+}
+
+/**
+ * Like `readCsvFieldBatches`, but yields `transform(batch).value` for each batch: for large
+ * files the transform runs on the parser thread (per-row work such as validation leaves the main
+ * thread, and only its compact result crosses), else on this one. Same records, lines and errors
+ * as `readCsvFieldBatches`.
+ */
+export async function* readTransformedCsvBatches<T, Options>(
+  path: string,
+  what: string,
+  spec: BatchTransformSpec<Options>,
+): AsyncGenerator<T> {
+  const size = await assertReadableFile(path, what);
+  const inWorker =
+    size >= WORKER_MIN_BYTES && __filename.endsWith('.js') && spec.module.endsWith('.js');
+  try {
+    if (inWorker) {
+      for await (const value of parseInWorker(path, spec)) yield value as T;
+    } else {
+      const transform = loadTransform(spec);
+      for await (const batch of parseHere(path)) yield transform(batch).value as T;
+    }
+  } catch (error) {
+    throw rejection(error, path, what);
   }
 }
 
@@ -215,7 +277,7 @@ function parseHere(path: string): AsyncIterable<CsvFieldBatch> {
 
 /** Messages from the parsing worker. */
 type WorkerMessage =
-  | { type: 'batch'; batch: CsvFieldBatch }
+  | { type: 'batch'; batch: unknown }
   | { type: 'done' }
   | { type: 'csv-error'; code: CsvErrorCode; message: string; lines: number | undefined }
   | { type: 'error'; message: string };
@@ -225,6 +287,8 @@ interface WorkerInput {
   readonly path: string;
   /** [0]: batches consumed by the main thread (flow control). */
   readonly consumed: Int32Array;
+  /** Applied to each batch on the worker before sending (see `readTransformedCsvBatches`). */
+  readonly transform: BatchTransformSpec<unknown> | undefined;
 }
 
 /**
@@ -232,9 +296,12 @@ interface WorkerInput {
  * `MAX_BATCHES_IN_FLIGHT` batches ahead; csv-parse errors come back as `CsvError`s with the same
  * code, message and line.
  */
-async function* parseInWorker(path: string): AsyncGenerator<CsvFieldBatch> {
+async function* parseInWorker(
+  path: string,
+  transform: BatchTransformSpec<unknown> | undefined,
+): AsyncGenerator<unknown> {
   const consumed = new Int32Array(new SharedArrayBuffer(4));
-  const input: WorkerInput = { reconCsvWorker: true, path, consumed };
+  const input: WorkerInput = { reconCsvWorker: true, path, consumed, transform };
   const worker = new Worker(__filename, { workerData: input });
   const queue: (WorkerMessage | { type: 'exit'; code: number })[] = [];
   let head = 0;
@@ -289,13 +356,18 @@ async function runCsvWorker(input: WorkerInput): Promise<void> {
     const parser = stream.pipe(new LineNumberingParser(CSV_OPTIONS));
     // `pipe` does not forward read errors; end the parse with them instead of waiting forever.
     stream.on('error', (error) => parser.destroy(error));
+    const transform = input.transform ? loadTransform(input.transform) : undefined;
     for await (const batch of parser as AsyncIterable<CsvFieldBatch>) {
-      const message: WorkerMessage = { type: 'batch', batch };
-      // Each batch has its own buffers (see `flushBatch`): move them instead of copying.
-      port.postMessage(message, [
-        batch.counts.buffer as ArrayBuffer,
-        batch.lines.buffer as ArrayBuffer,
-      ]);
+      if (transform) {
+        const { value, transfer } = transform(batch);
+        port.postMessage({ type: 'batch', batch: value } satisfies WorkerMessage, transfer);
+      } else {
+        // Each batch has its own buffers (see `flushBatch`): move them instead of copying.
+        port.postMessage({ type: 'batch', batch } satisfies WorkerMessage, [
+          batch.counts.buffer as ArrayBuffer,
+          batch.lines.buffer as ArrayBuffer,
+        ]);
+      }
       sent++;
       for (let done = Atomics.load(consumed, 0); sent - done > MAX_BATCHES_IN_FLIGHT;) {
         Atomics.wait(consumed, 0, done, 1000);

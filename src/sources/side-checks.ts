@@ -1,5 +1,6 @@
 import { businessDateOf, businessDayBounds } from '../domain/business-date';
 import type { DataQualityIssue } from '../domain/data-quality';
+import { sideIndexOf } from '../engine/transaction-index';
 import type { ReadContext, SourceReadResult } from './transaction-source';
 
 /** At most this many per-row warnings of one kind are listed; the rest are counted in a summary. */
@@ -28,16 +29,14 @@ export function addSideChecks(result: SourceReadResult, context: ReadContext): S
     count: result.rowCount,
   });
 
-  const seen = new Set<string>();
-  const duplicated = new Set<string>();
+  // One hash pass over the ids, remembered for `matchTransactions` (which looks up ledger ids).
+  const ledger = result.side === 'internal';
+  const { duplicatedIds } = sideIndexOf(result.transactions, { needIds: ledger, keepIds: ledger });
   let outside = 0;
   const { startMs, endMs } = businessDayBounds(context.businessDate, context.timeZone);
   const rows = result.transactions;
   for (let index = 0; index < rows.length; index++) {
     const row = rows[index] as (typeof rows)[number];
-    // One hash operation per row: `add` of an id already present leaves the size unchanged.
-    const before = seen.size;
-    if (seen.add(row.transactionId).size === before) duplicated.add(row.transactionId);
     if (row.createdAtMs < startMs || row.createdAtMs >= endMs) {
       outside++;
       if (outside <= MAX_LISTED_WARNINGS) {
@@ -55,13 +54,13 @@ export function addSideChecks(result: SourceReadResult, context: ReadContext): S
       }
     }
   }
-  if (duplicated.size > 0) {
+  if (duplicatedIds > 0) {
     issues.push({
       ...base,
       check: 'duplicate_ids',
       severity: 'warning',
-      reason: `${duplicated.size} transaction id(s) occur more than once`,
-      count: duplicated.size,
+      reason: `${duplicatedIds} transaction id(s) occur more than once`,
+      count: duplicatedIds,
     });
   }
   if (outside > 0) {

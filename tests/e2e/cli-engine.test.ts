@@ -46,7 +46,11 @@ describe('recon run --engine postgres', () => {
     expect(memory.code).toBe(0);
     expect(sql.code).toBe(0);
     const strip = (runs: Record<string, unknown>[]) =>
-      runs.map(({ run_id: _id, reports: _reports, ...rest }) => rest);
+      runs.map((run) =>
+        Object.fromEntries(
+          Object.entries(run).filter(([key]) => key !== 'run_id' && key !== 'reports'),
+        ),
+      );
     expect(strip(jsonLines(sql.stdout))).toEqual(strip(jsonLines(memory.stdout)));
     for (const processor of PROCESSORS) {
       const file = (dir: string) =>

@@ -50,7 +50,7 @@ export function runResultText(result: RunResult): string {
       `${result.processorTransactions} processor / ${result.internalTransactions} ledger transactions, ` +
       `${counts?.matched ?? 0} matched, ${result.summary?.discrepancyCount ?? 0} discrepancies` +
       (breaks ? ` (${breaks})` : '') +
-      `, ${result.invalidRows} invalid rows, risk ${result.summary?.riskLevel ?? '-'}`,
+      `, ${result.invalidRows} invalid row${result.invalidRows === 1 ? '' : 's'}, risk ${result.summary?.riskLevel ?? '-'}`,
   ];
   if (amountText) lines.push(`  at stake: ${amountText}`);
   if (result.runId) lines.push(`  run ${result.runId}`);

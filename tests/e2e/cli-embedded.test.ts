@@ -127,7 +127,7 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
     );
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('square 2025-09-30: completed');
-    expect(result.stdout).toContain('1 invalid rows');
+    expect(result.stdout).toContain('1 invalid row, risk MEDIUM');
     expect(result.stdout).toContain(`reconciliation_report_square_${DATE}.csv`);
   });
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createLogger } from '../src/config/logger';
 import type { MailMessage, Mailer } from '../src/delivery/smtp-mailer';
-import { deliverResults } from '../src/job/deliver-results';
+import { deliverResults, toDeliverable } from '../src/job/deliver-results';
 import { runReconciliation } from '../src/job/run-reconciliation';
 import { DEFAULT_HTTP_SETTINGS } from '../src/sources/http/http-client';
 import { DeliveryStore } from '../src/store/delivery-store';
@@ -83,15 +83,7 @@ async function main(): Promise<void> {
         attachMaxBytes: 1_000_000,
         presignExpirySeconds: 86_400,
       },
-      results.map((r) => ({
-        runId: r.runId,
-        businessDate: r.businessDate,
-        processor: r.processor,
-        status: r.status,
-        error: r.error,
-        reportCsvPath: r.reports?.csv ?? null,
-        reportJsonPath: r.reports?.json ?? null,
-      })),
+      results.map(toDeliverable),
       { s3: false, email: true },
     );
     if (!captured) throw new Error('no e-mail was rendered');

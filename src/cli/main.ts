@@ -28,7 +28,7 @@ import { DeliveryStore } from '../store/delivery-store';
 import { verifyAuditChain } from '../store/audit-chain';
 import { setUpRoles } from '../store/roles';
 import { loadDeliveryConfig } from '../config/delivery-config';
-import { deliverResults } from '../job/deliver-results';
+import { deliverResults, toDeliverable } from '../job/deliver-results';
 import { buildDeliveryDeps } from './delivery-wiring';
 import { EXIT_CODES, exitCodeFor, EXIT_OK, isExpectedError } from './exit-codes';
 import {
@@ -214,19 +214,10 @@ async function runCommand(
     if (store && !io.abort?.aborted) {
       const delivery = buildDeliveryDeps(loadDeliveryConfig(env), store, logger);
       try {
-        const outcome = await deliverResults(
-          delivery.deps,
-          results.map((r) => ({
-            runId: r.runId,
-            businessDate: r.businessDate,
-            processor: r.processor,
-            status: r.status,
-            error: r.error,
-            reportCsvPath: r.reports?.csv ?? null,
-            reportJsonPath: r.reports?.json ?? null,
-          })),
-          { s3: true, email: options.email !== false },
-        );
+        const outcome = await deliverResults(delivery.deps, results.map(toDeliverable), {
+          s3: true,
+          email: options.email !== false,
+        });
         for (const failure of outcome.failures) io.err(`recon: delivery: ${failure}`);
         if (outcome.failures.length > 0 && options.failOnDeliveryError) {
           exitCode = Math.max(exitCode, EXIT_CODES.DEPENDENCY_UNAVAILABLE);

@@ -15,6 +15,7 @@ import {
   type RunDigest,
 } from '../reports/email-summary';
 import type { DeliveryStore } from '../store/delivery-store';
+import type { RunResult } from './run-reconciliation';
 
 /** A run to deliver: what the job returned, or what the store has for `recon deliver`. */
 export interface DeliverableRun {
@@ -25,6 +26,19 @@ export interface DeliverableRun {
   readonly error: unknown;
   readonly reportCsvPath: string | null;
   readonly reportJsonPath: string | null;
+}
+
+/** The deliverable view of a job result (what `recon run` hands to delivery). */
+export function toDeliverable(result: RunResult): DeliverableRun {
+  return {
+    runId: result.runId,
+    businessDate: result.businessDate,
+    processor: result.processor,
+    status: result.status,
+    error: result.error,
+    reportCsvPath: result.reports?.csv ?? null,
+    reportJsonPath: result.reports?.json ?? null,
+  };
 }
 
 /** Collaborators of delivery; `objectStore`/`mailer` are null when not configured. */

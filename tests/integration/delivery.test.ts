@@ -11,6 +11,7 @@ import { reportObjectKey, S3ObjectStore, type S3Settings } from '../../src/deliv
 import { SmtpMailer, type SmtpSettings } from '../../src/delivery/smtp-mailer';
 import {
   deliverResults,
+  toDeliverable,
   type DeliverableRun,
   type DeliveryDeps,
 } from '../../src/job/deliver-results';
@@ -115,15 +116,7 @@ async function reconcileSampleDay(): Promise<DeliverableRun[]> {
     { store, logger, now: () => Date.now(), apis: { http: DEFAULT_HTTP_SETTINGS } },
     request,
   );
-  return results.map((r) => ({
-    runId: r.runId,
-    businessDate: r.businessDate,
-    processor: r.processor,
-    status: r.status,
-    error: r.error,
-    reportCsvPath: r.reports?.csv ?? null,
-    reportJsonPath: r.reports?.json ?? null,
-  }));
+  return results.map(toDeliverable);
 }
 
 beforeAll(async () => {

@@ -14,7 +14,7 @@
  *    descriptions with commas, quotes and embedded newlines (multi-line records), and a manifest
  *    of the expected counts and line numbers.
  * 2. Phases in-process (a fresh child process per repetition, so peak RSS is per run): parse each
- *    side (`CanonicalCsvSource.read`), match (`matchTransactions` + `checkAccounting`), summarize,
+ *    side (`CanonicalCsvSource.read`), match (`matchTables` + `checkAccounting`), summarize,
  *    write the reports, and store the run (`RunStore.completeRun`: COPY + updates, one
  *    transaction). Checks counts and line numbers against the manifest.
  * 3. End to end: spawns the built CLI (`bin/recon run … --json`) under `/usr/bin/time` for peak
@@ -34,12 +34,8 @@ import { join, resolve } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { loadConfig } from '../src/config/load-config';
 import { STATUS_MAPS } from '../src/domain/status';
-import type { Transaction } from '../src/domain/transaction';
-import {
-  checkAccounting,
-  matchTransactions,
-  type OutcomeCounts,
-} from '../src/engine/match-transactions';
+import type { TransactionTable } from '../src/domain/transaction-table';
+import { checkAccounting, matchTables, type OutcomeCounts } from '../src/engine/match-transactions';
 import { summarizeReconciliation } from '../src/engine/summarize';
 import { writeReports } from '../src/reports/write-reports';
 import { CanonicalCsvSource } from '../src/sources/canonical-csv-source';
@@ -452,13 +448,13 @@ async function worker(args: Args, manifest: Manifest): Promise<void> {
     peakRssMb: peakRssMb(),
   });
   const match = await time('match', totalRows, () => {
-    const result = matchTransactions(processor.transactions, internal.transactions);
+    const result = matchTables(processor.table, internal.table);
     problems.push(...checkAccounting(result));
     return result;
   });
   const invalidRows = processor.invalidCount + internal.invalidCount;
   const summary = await time('summarize', totalRows, () =>
-    summarizeReconciliation(match, processor.transactions, internal.transactions, invalidRows),
+    summarizeReconciliation(match, processor.table, internal.table, invalidRows),
   );
   const issues = [...processor.issues, ...internal.issues];
   const reportContext = {
@@ -513,11 +509,14 @@ async function worker(args: Args, manifest: Manifest): Promise<void> {
   if (processor.rowCount !== manifest.processorRows || internal.rowCount !== manifest.internalRows)
     problems.push(`row counts ${processor.rowCount}/${internal.rowCount} differ from generated`);
   if (invalidRows !== 0) problems.push(`${invalidRows} invalid rows`);
-  const lineSum = (rows: readonly Transaction[]): number =>
-    rows.reduce((sum, row) => sum + row.line, 0);
-  if (lineSum(processor.transactions) !== manifest.processorLineSum)
+  const lineSum = (rows: TransactionTable): number => {
+    let sum = 0;
+    for (let row = 0; row < rows.length; row++) sum += rows.lineAt(row);
+    return sum;
+  };
+  if (lineSum(processor.table) !== manifest.processorLineSum)
     problems.push('processor line numbers differ from generated');
-  if (lineSum(internal.transactions) !== manifest.internalLineSum)
+  if (lineSum(internal.table) !== manifest.internalLineSum)
     problems.push('ledger line numbers differ from generated');
   let lineProblems = 0;
   for (const d of match.discrepancies) {

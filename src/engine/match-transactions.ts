@@ -1,6 +1,6 @@
 import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
 import type { Transaction } from '../domain/transaction';
-import { DUPLICATE_ROW, forgetSideIndex, sideIndexOf } from './transaction-index';
+import { DUPLICATE_ROW, TransactionTable, type StatusEntry } from '../domain/transaction-table';
 
 /** Row counts per outcome class. `matched` counts matched PAIRS (one row on each side). */
 export type OutcomeCounts = Record<OutcomeClass, number>;
@@ -33,68 +33,65 @@ export function emptyOutcomeCounts(): OutcomeCounts {
   };
 }
 
-/**
- * Compares a matched pair (same transaction id) and returns its class. Order of precedence:
- * currency (amounts in different currencies are not comparable), then amount, then status.
- * Statuses are the canonical ones; two `unknown`s are compared by their raw text.
- */
-function classifyPair(p: Transaction, i: Transaction): OutcomeClass {
-  if (p.currency !== i.currency) return 'currency_mismatch';
-  if (p.amountMinor !== i.amountMinor) return 'amount_mismatch';
-  if (p.status !== i.status) return 'status_mismatch';
-  if (
-    p.status === 'unknown' &&
-    p.rawStatus.trim().toLowerCase() !== i.rawStatus.trim().toLowerCase()
-  ) {
-    return 'status_mismatch';
-  }
-  return 'matched';
-}
-
 // States of a ledger row during the match: not the first of its id, first (unmatched), matched.
 const UNCONSUMED = 1;
 const CONSUMED = 2;
 
 /**
  * Reconciles the processor side against the internal ledger side with a hash join on
- * `transactionId`. Pure and deterministic: no I/O, no clock.
- *
- * The first row of an id on each side takes part in matching; every further row with that id on
- * the same side is reported as a `duplicate` (nothing is dropped silently).
- *
- * Each side's ids are hashed once per run: the side index (first row per id, duplicate rows) is
- * taken from `sideIndexOf`, which the sources' side checks have usually filled already; only the
- * processor rows are looked up here (one `Map.get` per processor row).
+ * `transactionId`. Pure and deterministic: no I/O, no clock. Convenience form of `matchTables`
+ * for rows held as objects (tests, small inputs): same result.
  */
 export function matchTransactions(
   processor: readonly Transaction[],
   internal: readonly Transaction[],
 ): MatchResult {
+  return matchTables(
+    TransactionTable.fromTransactions(processor),
+    TransactionTable.fromTransactions(internal),
+  );
+}
+
+/**
+ * Reconciles the processor table against the internal ledger table with a hash join on the
+ * transaction id. Pure and deterministic: no I/O, no clock; the tables are only read.
+ *
+ * The first row of an id on each side takes part in matching; every further row with that id on
+ * the same side is reported as a `duplicate` (nothing is dropped silently). A matched pair is
+ * classified by precedence: currency (amounts in different currencies are not comparable), then
+ * amount, then canonical status; two `unknown` statuses are compared by their raw text (trimmed,
+ * case-insensitive).
+ *
+ * Each side's ids were hashed once, as its rows were appended (`TransactionTable`): here only the
+ * processor rows are looked up in the ledger's id index. `Transaction` objects are built only for
+ * the rows of discrepancies.
+ * @throws Error when the ledger table's id index was dropped.
+ */
+export function matchTables(processor: TransactionTable, internal: TransactionTable): MatchResult {
   const counts = emptyOutcomeCounts();
   const discrepancies: Discrepancy[] = [];
   const duplicates = { processor: 0, internal: 0 };
 
-  const processorIndex = sideIndexOf(processor, { needIds: false });
-  const internalIndex = sideIndexOf(internal, { needIds: true });
-  const firstInternal = internalIndex.firstById as Map<string, number>;
-  const processorState = processorIndex.rowState;
-  const internalRowState = internalIndex.rowState;
+  // Processor currency index → ledger currency index (-1: a currency the ledger never uses).
+  const currencyInLedger = processor.currencies.map((code) => internal.currencies.indexOf(code));
+  const processorStatuses = processor.statuses;
+  const internalStatuses = internal.statuses;
   // `state[i]` of ledger row i: 0 for a duplicate, UNCONSUMED (first of its id) or CONSUMED (matched).
   const state = new Uint8Array(internal.length);
   for (let index = 0; index < internal.length; index++) {
-    if (internalRowState[index] !== DUPLICATE_ROW) state[index] = UNCONSUMED;
+    if (internal.rowState(index) !== DUPLICATE_ROW) state[index] = UNCONSUMED;
   }
 
   for (let index = 0; index < processor.length; index++) {
-    const p = processor[index] as Transaction;
-    if (processorState[index] === DUPLICATE_ROW) {
+    if (processor.rowState(index) === DUPLICATE_ROW) {
       duplicates.processor++;
-      discrepancies.push(duplicateOf(p, 'processor'));
+      discrepancies.push(duplicateOf(processor.at(index), 'processor'));
       continue;
     }
-    const i = firstInternal.get(p.transactionId);
-    if (i === undefined) {
+    const i = internal.findFirst(processor, index);
+    if (i < 0) {
       counts.missing_in_internal++;
+      const p = processor.at(index);
       discrepancies.push({
         kind: 'missing_in_internal',
         transactionId: p.transactionId,
@@ -106,10 +103,23 @@ export function matchTransactions(
       continue;
     }
     state[i] = CONSUMED;
-    const row = internal[i] as Transaction;
-    const outcome = classifyPair(p, row);
+    let outcome: OutcomeClass;
+    if (currencyInLedger[processor.currencyIndexAt(index)] !== internal.currencyIndexAt(i)) {
+      outcome = 'currency_mismatch';
+    } else if (!processor.sameAmount(index, internal, i)) {
+      outcome = 'amount_mismatch';
+    } else {
+      const ps = processorStatuses[processor.statusIndexAt(index)] as StatusEntry;
+      const is = internalStatuses[internal.statusIndexAt(i)] as StatusEntry;
+      outcome =
+        ps.status !== is.status || (ps.status === 'unknown' && ps.key !== is.key)
+          ? 'status_mismatch'
+          : 'matched';
+    }
     counts[outcome]++;
     if (outcome !== 'matched') {
+      const p = processor.at(index);
+      const row = internal.at(i);
       discrepancies.push({
         kind: outcome,
         transactionId: p.transactionId,
@@ -123,7 +133,7 @@ export function matchTransactions(
 
   for (let index = 0; index < internal.length; index++) {
     if (state[index] !== UNCONSUMED) continue;
-    const i = internal[index] as Transaction;
+    const i = internal.at(index);
     counts.missing_in_processor++;
     discrepancies.push({
       kind: 'missing_in_processor',
@@ -135,14 +145,11 @@ export function matchTransactions(
     });
   }
   for (let index = 0; index < internal.length; index++) {
-    if (internalRowState[index] !== DUPLICATE_ROW) continue;
+    if (internal.rowState(index) !== DUPLICATE_ROW) continue;
     duplicates.internal++;
-    discrepancies.push(duplicateOf(internal[index] as Transaction, 'internal'));
+    discrepancies.push(duplicateOf(internal.at(index), 'internal'));
   }
   counts.duplicate = duplicates.processor + duplicates.internal;
-  // The indexes' maps are not needed after the match: free them before reports and storage.
-  forgetSideIndex(processor);
-  forgetSideIndex(internal);
 
   return {
     processorTransactions: processor.length,

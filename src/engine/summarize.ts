@@ -2,7 +2,7 @@ import Big from 'big.js';
 import { currencyExponent } from '../domain/currency';
 import type { Discrepancy } from '../domain/discrepancy';
 import { absMinor, addToTotals, type CurrencyTotals } from '../domain/money';
-import type { Transaction } from '../domain/transaction';
+import { asTable, type TransactionRows } from '../domain/transaction-table';
 import type { MatchResult } from './match-transactions';
 
 /** Risk of a run's discrepancies, from `RISK_THRESHOLDS`. */
@@ -52,20 +52,18 @@ export function discrepancyImpact(d: Discrepancy): { currency: string; minor: bi
   return { currency: row.currency, minor: absMinor(minor) };
 }
 
-function volume(rows: readonly Transaction[]): CurrencyTotals {
-  const totals: CurrencyTotals = new Map();
-  for (const row of rows) addToTotals(totals, row.currency, row.amountMinor);
-  return totals;
+function volume(rows: TransactionRows): CurrencyTotals {
+  return asTable(rows).volumeByCurrency();
 }
 
 /**
- * Computes the run's summary from the match result and both sides' rows. `invalidRows` is the
+ * Computes the run's summary from the match result and both sides' rows (tables or arrays). `invalidRows` is the
  * number of rejected input rows (both sides); it can raise LOW to REVIEW_REQUIRED. Pure.
  */
 export function summarizeReconciliation(
   result: MatchResult,
-  processor: readonly Transaction[],
-  internal: readonly Transaction[],
+  processor: TransactionRows,
+  internal: TransactionRows,
   invalidRows: number,
 ): ReconciliationSummary {
   const discrepancyAmounts: CurrencyTotals = new Map();

@@ -7,7 +7,7 @@ import { describeError, InputRejectedError, ReconError, UsageError } from '../do
 import { STATUS_MAPS, type ProcessorName } from '../domain/status';
 import {
   checkAccounting,
-  matchTransactions,
+  matchTables,
   type MatchResult,
   type OutcomeCounts,
 } from '../engine/match-transactions';
@@ -194,14 +194,25 @@ export async function reconcileOne(
     );
 
     const context = { businessDate, timeZone: request.timeZone };
-    // Both sides at once: large CSV files parse on worker threads, API fetches overlap.
-    const [processorSide, internalSide] = await untilAborted(
-      Promise.all([
+    // Both sides at once: large CSV files parse on worker threads, API fetches overlap. Both
+    // are awaited, so that when both fail the processor side's error is the one reported, every
+    // time (the other is logged).
+    const [processorRead, internalRead] = await untilAborted(
+      Promise.allSettled([
         processorSource.read({ ...context, statusMap: STATUS_MAPS[processor] }),
         internalSource.read({ ...context, statusMap: STATUS_MAPS.internal }),
       ]),
       deps.abort,
     );
+    if (processorRead.status === 'rejected') {
+      if (internalRead.status === 'rejected') {
+        log.error({ err_message: describeError(internalRead.reason) }, 'ledger side failed too');
+      }
+      throw processorRead.reason;
+    }
+    if (internalRead.status === 'rejected') throw internalRead.reason;
+    const processorSide = processorRead.value;
+    const internalSide = internalRead.value;
     issues.push(...processorSide.issues, ...internalSide.issues);
     log.info(
       {
@@ -223,8 +234,8 @@ export async function reconcileOne(
         throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
       const summary = summarizeReconciliation(
         match,
-        processorSide.transactions,
-        internalSide.transactions,
+        processorSide.table,
+        internalSide.table,
         invalidRows,
       );
       return {
@@ -270,7 +281,7 @@ export async function reconcileOne(
       deps.abort?.throwIfAborted();
       outcome = await store.completeRunInDatabase(
         runId,
-        { processor: processorSide.transactions, internal: internalSide.transactions },
+        { processor: processorSide.table, internal: internalSide.table },
         conclude,
         async (stored) => {
           // Last chance to stop: an interruption now rolls the whole run back.
@@ -279,7 +290,7 @@ export async function reconcileOne(
         },
       );
     } else {
-      outcome = conclude(matchTransactions(processorSide.transactions, internalSide.transactions));
+      outcome = conclude(matchTables(processorSide.table, internalSide.table));
       if (store) {
         deps.abort?.throwIfAborted();
         await store.completeRun(runId, outcome, async () => {

@@ -11,7 +11,8 @@ import {
   type CsvFieldBatch,
   type TransformedBatch,
 } from './csv-records';
-import { rememberSideIndex, SideIndexBuilder } from '../engine/transaction-index';
+import { ColumnBuilder, type TransactionColumns } from '../domain/transaction-columns';
+import { TransactionTable } from '../domain/transaction-table';
 import { addSideChecks } from './side-checks';
 import type { ReadContext, SourceReadResult, TransactionSource } from './transaction-source';
 
@@ -53,18 +54,16 @@ export class CanonicalCsvSource implements TransactionSource {
   /** @throws InputRejectedError for a missing file, a bad header or a malformed CSV. */
   async read(context: ReadContext): Promise<SourceReadResult> {
     const what = this.side === 'processor' ? 'processor input' : 'internal ledger input';
-    const transactions: Transaction[] = [];
+    const table = new TransactionTable();
     const issues: DataQualityIssue[] = [];
     let headerSeen = false;
     let rowCount = 0;
     let invalidCount = 0;
-    // Per-file tables the validator appends to (see `ValidatedBatch`).
-    const currencies: CurrencyCode[] = [];
-    const statuses: StatusInfo[] = [];
-    const merchants: string[] = [];
-    // The side's id index (duplicates; first row per id for the ledger) is built while the
-    // parser thread works on the next batch, and reused by the side checks and the matcher.
-    const index = new SideIndexBuilder();
+    // The validator's per-file dictionary indexes → the table's (appended to as they arrive).
+    const currencies: number[] = [];
+    const statuses: number[] = [];
+    const merchants: number[] = [];
+    const maps = { currencies, statuses, merchants };
     const spec: BatchTransformSpec<ValidatorOptions> = {
       module: __filename,
       name: 'createCanonicalBatchValidator',
@@ -83,32 +82,11 @@ export class CanonicalCsvSource implements TransactionSource {
       rowCount += batch.rowCount;
       invalidCount += batch.invalidCount;
       for (const issue of batch.issues) issues.push(issue);
-      for (const code of batch.newCurrencies) currencies.push(code);
-      for (const status of batch.newStatuses) statuses.push(status);
-      for (const merchant of batch.newMerchants) merchants.push(merchant);
-      const { ids, descriptions, amounts, fees, flags, wide } = batch;
-      let w = 0;
-      for (let r = 0; r < batch.length; r++) {
-        const flag = flags[r] as number;
-        const status = statuses[batch.statuses[r] as number] as StatusInfo;
-        const amountMinor = flag & AMOUNT_WIDE ? (wide[w++] as bigint) : (amounts[r] as bigint);
-        const feeMinor =
-          flag & HAS_FEE ? (flag & FEE_WIDE ? (wide[w++] as bigint) : (fees[r] as bigint)) : null;
-        const transactionId = ids[r] as string;
-        index.add(transactionId);
-        transactions.push({
-          transactionId,
-          amountMinor,
-          currency: currencies[batch.currencies[r] as number] as CurrencyCode,
-          feeMinor,
-          status: status.status,
-          rawStatus: status.raw,
-          merchantId: merchants[batch.merchants[r] as number] as string,
-          createdAtMs: batch.createdAt[r] as number,
-          description: descriptions[r] as string | null,
-          line: batch.lines[r] as number,
-        });
-      }
+      for (const code of batch.newCurrencies) currencies.push(table.currencyIndex(code));
+      for (const s of batch.newStatuses) statuses.push(table.statusIndex(s.status, s.raw));
+      for (const merchant of batch.newMerchants) merchants.push(table.merchantIndex(merchant));
+      // Copies the columns and indexes their ids while the parser thread reads on.
+      table.appendColumns(batch.columns, maps);
     }
     if (!headerSeen) {
       throw new InputRejectedError(`${what} ${this.location} is empty: expected a header row`, {
@@ -116,9 +94,8 @@ export class CanonicalCsvSource implements TransactionSource {
         line: 1,
       });
     }
-    rememberSideIndex(transactions, index.finish(this.side === 'internal'));
     return addSideChecks(
-      { side: this.side, location: this.location, transactions, issues, rowCount, invalidCount },
+      { side: this.side, location: this.location, table, issues, rowCount, invalidCount },
       context,
     );
   }
@@ -131,40 +108,20 @@ export interface ValidatorOptions {
   readonly statusMap: StatusMap;
 }
 
-/** `ValidatedBatch.flags` bits. */
-const HAS_FEE = 1;
-const AMOUNT_WIDE = 2;
-const FEE_WIDE = 4;
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
 /**
- * The valid rows of one batch in columnar form (what crosses from the parser thread: two strings
- * per row instead of every field), plus the batch's issues and counts in file order.
+ * The valid rows of one batch in columnar form (what crosses from the parser thread: typed arrays
+ * and two byte buffers, moved rather than copied), plus the batch's issues and counts in file order.
  *
- * Row `r` (of `length`): `ids[r]`, `descriptions[r]`, `amounts[r]`/`fees[r]` in minor units (or,
- * when `flags[r]` says so, the next entries of `wide`, amount before fee: beyond 64 bits; no fee
- * without `HAS_FEE`), indexes into the per-file tables of currencies, statuses and merchants
- * (`new…` are appended to them, in order, before the batch's rows are read), `createdAt[r]` in
- * epoch ms and `lines[r]`. `header`: the raw header fields, in the batch that holds them.
+ * `columns` hold the rows (see `TransactionColumns`); their currency, status and merchant indexes
+ * point into per-file tables to which `new…` are appended, in order, before the batch's rows are
+ * read. `header`: the raw header fields, in the batch that holds them.
  */
 export interface ValidatedBatch {
   readonly header: string[] | null;
   readonly rowCount: number;
   readonly invalidCount: number;
   readonly issues: DataQualityIssue[];
-  readonly length: number;
-  readonly ids: string[];
-  readonly descriptions: (string | null)[];
-  readonly amounts: BigInt64Array;
-  readonly fees: BigInt64Array;
-  readonly flags: Uint8Array;
-  readonly wide: bigint[];
-  readonly currencies: Uint8Array;
-  readonly statuses: Uint32Array;
-  readonly merchants: Uint32Array;
-  readonly createdAt: Float64Array;
-  readonly lines: Uint32Array;
+  readonly columns: TransactionColumns;
   readonly newCurrencies: CurrencyCode[];
   readonly newStatuses: StatusInfo[];
   readonly newMerchants: string[];
@@ -207,24 +164,13 @@ export function createCanonicalBatchValidator(
     const { fields, counts } = batch;
     const capacity = batch.length;
     const issues: DataQualityIssue[] = [];
-    const ids: string[] = [];
-    const descriptions: (string | null)[] = [];
-    const amounts = new BigInt64Array(capacity);
-    const fees = new BigInt64Array(capacity);
-    const flags = new Uint8Array(capacity);
-    const wide: bigint[] = [];
-    const currencies = new Uint8Array(capacity);
-    const statuses = new Uint32Array(capacity);
-    const merchants = new Uint32Array(capacity);
-    const createdAt = new Float64Array(capacity);
-    const lines = new Uint32Array(capacity);
+    const columnsOut = new ColumnBuilder(capacity);
     const newCurrencies: CurrencyCode[] = [];
     const newStatuses: StatusInfo[] = [];
     const newMerchants: string[] = [];
     let header: string[] | null = null;
     let rowCount = 0;
     let invalidCount = 0;
-    let n = 0;
     let at = 0;
     for (let r = 0; r < batch.length; r++, at += counts[r - 1] as number) {
       const count = counts[r] as number;
@@ -259,44 +205,32 @@ export function createCanonicalBatchValidator(
               count: null,
             });
           }
-          ids.push(t.transactionId);
-          descriptions.push(t.description);
-          let flag = 0;
-          if (t.amountMinor >= INT64_MIN && t.amountMinor <= INT64_MAX) amounts[n] = t.amountMinor;
-          else {
-            flag |= AMOUNT_WIDE;
-            wide.push(t.amountMinor);
-          }
-          if (t.feeMinor !== null) {
-            flag |= HAS_FEE;
-            if (t.feeMinor >= INT64_MIN && t.feeMinor <= INT64_MAX) fees[n] = t.feeMinor;
-            else {
-              flag |= FEE_WIDE;
-              wide.push(t.feeMinor);
-            }
-          }
-          flags[n] = flag;
           let c = currencyIndex.get(t.currency);
           if (c === undefined) {
             currencyIndex.set(t.currency, (c = currencyIndex.size));
             newCurrencies.push(t.currency);
           }
-          currencies[n] = c;
           let s = statusIndex.get(t.rawStatus);
           if (s === undefined) {
             statusIndex.set(t.rawStatus, (s = statusIndex.size));
             newStatuses.push({ status: t.status, raw: t.rawStatus });
           }
-          statuses[n] = s;
           let m = merchantIndex.get(t.merchantId);
           if (m === undefined) {
             merchantIndex.set(t.merchantId, (m = merchantIndex.size));
             newMerchants.push(t.merchantId);
           }
-          merchants[n] = m;
-          createdAt[n] = t.createdAtMs;
-          lines[n] = line;
-          n++;
+          columnsOut.push(
+            t.transactionId,
+            t.amountMinor,
+            c,
+            t.feeMinor,
+            s,
+            m,
+            t.createdAtMs,
+            t.description,
+            line,
+          );
         }
       }
       if (rowIssues.length > 0) {
@@ -310,32 +244,12 @@ export function createCanonicalBatchValidator(
       rowCount,
       invalidCount,
       issues,
-      length: n,
-      ids,
-      descriptions,
-      amounts,
-      fees,
-      flags,
-      wide,
-      currencies,
-      statuses,
-      merchants,
-      createdAt,
-      lines,
+      columns: columnsOut.toColumns(),
       newCurrencies,
       newStatuses,
       newMerchants,
     };
-    const transfer: ArrayBuffer[] = [
-      amounts.buffer,
-      fees.buffer,
-      flags.buffer,
-      currencies.buffer,
-      statuses.buffer,
-      merchants.buffer,
-      createdAt.buffer,
-      lines.buffer,
-    ];
+    const transfer = columnsOut.transferList();
     return { value, transfer };
   };
 }

@@ -1,6 +1,5 @@
 import { businessDateOf, businessDayBounds } from '../domain/business-date';
 import type { DataQualityIssue } from '../domain/data-quality';
-import { sideIndexOf } from '../engine/transaction-index';
 import type { ReadContext, SourceReadResult } from './transaction-source';
 
 /** At most this many per-row warnings of one kind are listed; the rest are counted in a summary. */
@@ -10,7 +9,8 @@ export const MAX_LISTED_WARNINGS = 1000;
  * Adds the source-level data-quality findings every source gets, whatever its format:
  * `row_count` (info), `duplicate_ids` (warning: how many ids occur more than once) and
  * `outside_business_date` (warning per row dated on another business date in `context.timeZone`,
- * plus a count). Returns a new result; the transactions are unchanged.
+ * plus a count). Returns a new result; the rows are unchanged. The processor table's id index
+ * is dropped (matching only looks up ledger ids), its row states stay.
  */
 export function addSideChecks(result: SourceReadResult, context: ReadContext): SourceReadResult {
   const base = {
@@ -29,26 +29,26 @@ export function addSideChecks(result: SourceReadResult, context: ReadContext): S
     count: result.rowCount,
   });
 
-  // One hash pass over the ids, remembered for `matchTransactions` (which looks up ledger ids).
-  const ledger = result.side === 'internal';
-  const { duplicatedIds } = sideIndexOf(result.transactions, { needIds: ledger, keepIds: ledger });
+  // The table indexed its ids as rows were appended; the ledger keeps the index for matching.
+  const { table } = result;
+  const { duplicatedIds } = table;
+  if (result.side === 'processor') table.dropIdIndex();
   let outside = 0;
   const { startMs, endMs } = businessDayBounds(context.businessDate, context.timeZone);
-  const rows = result.transactions;
-  for (let index = 0; index < rows.length; index++) {
-    const row = rows[index] as (typeof rows)[number];
-    if (row.createdAtMs < startMs || row.createdAtMs >= endMs) {
+  for (let row = 0; row < table.length; row++) {
+    const createdAtMs = table.createdAtMs(row);
+    if (createdAtMs < startMs || createdAtMs >= endMs) {
       outside++;
       if (outside <= MAX_LISTED_WARNINGS) {
-        const day = businessDateOf(row.createdAtMs, context.timeZone);
+        const day = businessDateOf(createdAtMs, context.timeZone);
         issues.push({
           ...base,
           check: 'outside_business_date',
           severity: 'warning',
-          line: row.line,
+          line: table.lineAt(row),
           field: 'created_at',
           reason: `dated ${day}, not the business date ${context.businessDate} (${context.timeZone})`,
-          value: new Date(row.createdAtMs).toISOString(),
+          value: new Date(createdAtMs).toISOString(),
           count: null,
         });
       }

@@ -1,7 +1,8 @@
 import type { BusinessDate } from '../domain/business-date';
 import type { DataQualityIssue } from '../domain/data-quality';
 import type { StatusMap } from '../domain/status';
-import type { Transaction, TransactionSide } from '../domain/transaction';
+import type { TransactionSide } from '../domain/transaction';
+import type { TransactionTable } from '../domain/transaction-table';
 
 /** What a source needs to know to read one side of one run. */
 export interface ReadContext {
@@ -13,13 +14,14 @@ export interface ReadContext {
 }
 
 /**
- * One side's rows after validation. `rowCount` = data rows read (valid + invalid);
+ * One side's rows after validation. `table` holds the valid rows in source order (columnar, ids
+ * indexed: see `TransactionTable`); `rowCount` = data rows read (valid + invalid);
  * `invalidCount` = rows rejected (each has at least one `error` issue in `issues`).
  */
 export interface SourceReadResult {
   readonly side: TransactionSide;
   readonly location: string;
-  readonly transactions: Transaction[];
+  readonly table: TransactionTable;
   readonly issues: DataQualityIssue[];
   readonly rowCount: number;
   readonly invalidCount: number;

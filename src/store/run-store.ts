@@ -5,6 +5,7 @@ import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
 import { RunInProgressError } from '../domain/errors';
 import { formatMinor, totalsToDecimalStrings } from '../domain/money';
 import type { Transaction } from '../domain/transaction';
+import type { TransactionRows } from '../domain/transaction-table';
 import type { MatchResult } from '../engine/match-transactions';
 import type { ReconciliationSummary } from '../engine/summarize';
 import { chunkCopyRows } from './copy-csv';
@@ -381,8 +382,8 @@ export class RunStore {
   async completeRunInDatabase(
     runId: string,
     sides: {
-      readonly processor: readonly Transaction[];
-      readonly internal: readonly Transaction[];
+      readonly processor: TransactionRows;
+      readonly internal: TransactionRows;
     },
     conclude: (match: MatchResult) => RunOutcome,
     beforeCommit?: (outcome: RunOutcome) => Promise<void>,

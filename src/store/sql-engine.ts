@@ -1,6 +1,6 @@
 import { currencyExponent } from '../domain/currency';
 import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
-import type { Transaction } from '../domain/transaction';
+import { asTable, type TransactionRows, type TransactionTable } from '../domain/transaction-table';
 import { emptyOutcomeCounts, type MatchResult } from '../engine/match-transactions';
 import type { Database, SqlExecutor } from './database';
 
@@ -108,11 +108,11 @@ function csvText(value: string | null): string {
  * Yields COPY CSV chunks of about 1 MB for one side. A dedicated encoder (numbers unquoted, text
  * quoted only when needed): about 4× faster than the generic `encodeCopyCsvRow` on 1M rows.
  */
-function* stagingChunks(runId: string, rows: readonly Transaction[]): Generator<string> {
+function* stagingChunks(runId: string, rows: TransactionTable): Generator<string> {
   const exponents = new Map<string, number | null>();
   let chunk = '';
   for (let ordinal = 0; ordinal < rows.length; ordinal++) {
-    const row = rows[ordinal] as Transaction;
+    const row = rows.at(ordinal);
     const exponent = exponentOf(row.currency, exponents);
     chunk +=
       `${runId},${ordinal},${csvText(row.transactionId)},${row.amountMinor},` +
@@ -133,7 +133,7 @@ async function stageSide(
   tx: SqlExecutor,
   table: string,
   runId: string,
-  rows: readonly Transaction[],
+  rows: TransactionTable,
 ): Promise<number> {
   const written = await tx.copyFrom(table, STAGING_COLUMNS, stagingChunks(runId, rows));
   if (written !== rows.length) {
@@ -244,7 +244,7 @@ function orderKey(row: ClassifiedRow): [number, number] {
  * Classifies `processor` against `internal` inside PostgreSQL, within the caller's transaction
  * `tx` (the run's transaction): stages both sides, runs `CLASSIFY_SQL` (which writes the run's
  * discrepancies into `discrepancies`), deletes the staged rows and returns the result in the
- * memory engine's shape and order, its `Discrepancy` objects pointing at the given rows.
+ * memory engine's shape and order, its `Discrepancy` rows built from the given tables (or arrays).
  * `ensureStagingTables` must have run before. `work_mem` is raised for this transaction only so
  * the hash join and window sorts stay in memory.
  * @throws Error when the staged or written row counts do not add up (a bug); database errors as
@@ -253,10 +253,12 @@ function orderKey(row: ClassifiedRow): [number, number] {
 export async function classifyInDatabase(
   tx: SqlExecutor,
   runId: string,
-  processor: readonly Transaction[],
-  internal: readonly Transaction[],
+  processorRows: TransactionRows,
+  internalRows: TransactionRows,
   options: { workMem?: string } = {},
 ): Promise<MatchResult> {
+  const processor = asTable(processorRows);
+  const internal = asTable(internalRows);
   await tx.query(`SELECT set_config('work_mem', $1, true)`, [options.workMem ?? '256MB']);
   await stageSide(tx, STAGING_TABLES.processor, runId, processor);
   await stageSide(tx, STAGING_TABLES.internal, runId, internal);
@@ -283,8 +285,8 @@ export async function classifyInDatabase(
   });
   const discrepancies = breaks.map((row): Discrepancy => {
     const kind = row.kind as Discrepancy['kind'];
-    const p = row.p_ordinal === null ? null : (processor[row.p_ordinal] ?? null);
-    const i = row.i_ordinal === null ? null : (internal[row.i_ordinal] ?? null);
+    const p = row.p_ordinal === null ? null : processor.at(row.p_ordinal);
+    const i = row.i_ordinal === null ? null : internal.at(row.i_ordinal);
     const main = p ?? i;
     if (!main) throw new Error(`the SQL engine returned a ${kind} without a row`);
     counts[kind]++;

@@ -110,7 +110,7 @@ describe('Stripe balance transactions source', () => {
     const { adapter } = await stripe(rows);
     const result = await read(adapter);
     expect(result.invalidCount).toBe(0);
-    const byId = new Map(result.transactions.map((t) => [t.transactionId, t]));
+    const byId = new Map(result.table.toArray().map((t) => [t.transactionId, t]));
     for (const row of rows) {
       const expected = expectedFromCanonical(row);
       expect(byId.get(row.transaction_id)).toMatchObject({
@@ -129,8 +129,8 @@ describe('Stripe balance transactions source', () => {
     const rows = syntheticRows(250, 'ch_');
     const { server, adapter } = await stripe(rows);
     const result = await read(adapter);
-    expect(result.transactions).toHaveLength(250);
-    expect(new Set(result.transactions.map((t) => t.transactionId)).size).toBe(250);
+    expect(result.table.toArray()).toHaveLength(250);
+    expect(new Set(result.table.toArray().map((t) => t.transactionId)).size).toBe(250);
     const lists = server.requests.filter((r) => r.path === '/v1/balance_transactions');
     expect(lists).toHaveLength(3);
     expect(lists[0]?.query).toMatchObject({
@@ -151,7 +151,7 @@ describe('Stripe balance transactions source', () => {
     ]);
     const started = Date.now();
     const result = await read(adapter);
-    expect(result.transactions).toHaveLength(150);
+    expect(result.table.toArray()).toHaveLength(150);
     expect(server.requests.filter((r) => r.path === '/v1/balance_transactions')).toHaveLength(5);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900); // Retry-After: 1 was honoured
     expect(warnings).toHaveLength(3);
@@ -162,7 +162,7 @@ describe('Stripe balance transactions source', () => {
       { kind: 'status-429-retry-after-date', onRequest: 1, retryAfterSeconds: 1 },
     ]);
     const result = await read(adapter);
-    expect(result.transactions).toHaveLength(3);
+    expect(result.table.toArray()).toHaveLength(3);
     const [first, second] = server.requests;
     expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(500);
   });
@@ -211,7 +211,7 @@ describe('Stripe balance transactions source', () => {
       { kind: 'slow', onRequest: 1, delayMs: 1500 },
     ]);
     const result = await read(adapter);
-    expect(result.transactions).toHaveLength(3);
+    expect(result.table.toArray()).toHaveLength(3);
     expect(server.requests.length).toBeGreaterThanOrEqual(2);
   });
 
@@ -219,7 +219,7 @@ describe('Stripe balance transactions source', () => {
     const { adapter } = await stripe([]);
     const result = await read(adapter);
     expect(result.rowCount).toBe(0);
-    expect(result.transactions).toEqual([]);
+    expect(result.table.toArray()).toEqual([]);
   });
 
   it('reports progress per page when a progress writer is given (a terminal)', async () => {
@@ -256,7 +256,7 @@ describe('Stripe balance transactions source', () => {
       timeZone: 'UTC',
       statusMap: STATUS_MAPS.stripe,
     });
-    expect(replayed.transactions).toEqual(fetched.transactions);
+    expect(replayed.table.toArray()).toEqual(fetched.table.toArray());
   });
 });
 
@@ -288,12 +288,12 @@ describe('PayPal transaction search source', () => {
     const { adapter } = await paypal(rows);
     const result = await read(adapter);
     expect(result.invalidCount).toBe(0);
-    expect(result.transactions).toHaveLength(rows.length);
-    const refund = result.transactions.find((t) => t.status === 'refunded');
+    expect(result.table.toArray()).toHaveLength(rows.length);
+    const refund = result.table.toArray().find((t) => t.status === 'refunded');
     expect(refund?.amountMinor).toBeLessThan(0n);
     for (const row of rows) {
       const expected = expectedFromCanonical(row);
-      const got = result.transactions.find((t) => t.transactionId === row.transaction_id);
+      const got = result.table.toArray().find((t) => t.transactionId === row.transaction_id);
       expect(got).toMatchObject({
         amountMinor: expected.amountMinor,
         currency: expected.currency,
@@ -305,8 +305,8 @@ describe('PayPal transaction search source', () => {
 
   it('pages 1…total_pages with one cached OAuth token across reads', async () => {
     const { server, adapter } = await paypal(syntheticRows(250, 'PAYID-'));
-    expect((await read(adapter)).transactions).toHaveLength(250);
-    expect((await read(adapter)).transactions).toHaveLength(250);
+    expect((await read(adapter)).table.toArray()).toHaveLength(250);
+    expect((await read(adapter)).table.toArray()).toHaveLength(250);
     expect(server.tokenRequests()).toBe(1);
     const pages = server.requests
       .filter((r) => r.path === '/v1/reporting/transactions')
@@ -324,7 +324,7 @@ describe('PayPal transaction search source', () => {
     const { server, adapter } = await paypal(syntheticRows(5, 'PAYID-'));
     await read(adapter);
     server.expireTokens();
-    expect((await read(adapter)).transactions).toHaveLength(5);
+    expect((await read(adapter)).table.toArray()).toHaveLength(5);
     expect(server.tokenRequests()).toBe(2);
   });
 
@@ -333,8 +333,8 @@ describe('PayPal transaction search source', () => {
       maxItemsPerRequest: 100,
     });
     const result = await read(adapter);
-    expect(result.transactions).toHaveLength(250);
-    expect(new Set(result.transactions.map((t) => t.transactionId)).size).toBe(250);
+    expect(result.table.toArray()).toHaveLength(250);
+    expect(new Set(result.table.toArray().map((t) => t.transactionId)).size).toBe(250);
     const windows = new Set(
       server.requests
         .filter((r) => r.path === '/v1/reporting/transactions')
@@ -394,18 +394,18 @@ describe('Square payments source', () => {
     );
     const { server, adapter } = await square(rows);
     const result = await read(adapter);
-    expect(result.transactions).toHaveLength(120);
+    expect(result.table.toArray()).toHaveLength(120);
     expect(server.requests).toHaveLength(2);
     expect(server.requests[1]?.query.cursor).toBeTruthy();
     const first = rows[0] as CanonicalRow;
-    expect(result.transactions.find((t) => t.transactionId === first.transaction_id)).toMatchObject(
-      {
-        merchantId: first.merchant_id,
-        feeMinor: expectedFromCanonical(first).feeMinor,
-        status: 'settled',
-        rawStatus: 'COMPLETED',
-      },
-    );
+    expect(
+      result.table.toArray().find((t) => t.transactionId === first.transaction_id),
+    ).toMatchObject({
+      merchantId: first.merchant_id,
+      feeMinor: expectedFromCanonical(first).feeMinor,
+      status: 'settled',
+      rawStatus: 'COMPLETED',
+    });
   });
 
   it('accepts an empty day answered with {}', async () => {
@@ -450,7 +450,7 @@ describe('internal ledger API source', () => {
       config,
     });
     const result = await read(adapter, 'internal');
-    expect(result.transactions).toHaveLength(1200);
+    expect(result.table.toArray()).toHaveLength(1200);
     expect(server.requests).toHaveLength(3);
     expect(server.requests[0]?.query).toMatchObject({
       processor: 'stripe',
@@ -473,7 +473,7 @@ describe('internal ledger API source', () => {
     });
     const result = await read(adapter, 'internal');
     expect(result.invalidCount).toBe(1);
-    expect(result.transactions).toHaveLength(2);
+    expect(result.table.toArray()).toHaveLength(2);
     expect(result.issues.find((i) => i.check === 'invalid_row')).toMatchObject({
       line: 2,
       field: 'amount',

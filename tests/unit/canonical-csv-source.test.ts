@@ -1,4 +1,5 @@
 import type { DataQualityIssue } from '../../src/domain/data-quality';
+import { TransactionTable } from '../../src/domain/transaction-table';
 import { InputRejectedError } from '../../src/domain/errors';
 import { STATUS_MAPS } from '../../src/domain/status';
 import { CanonicalCsvSource } from '../../src/sources/canonical-csv-source';
@@ -50,7 +51,7 @@ describe('CanonicalCsvSource header', () => {
       '\uFEFF Created_At ,STATUS,extra,Merchant_ID,Currency,AMOUNT,Transaction_Id\n' +
         `${TS},succeeded,ignored,m_1,usd,12.34,t_1\n`,
     );
-    expect(result.transactions).toEqual([
+    expect(result.table.toArray()).toEqual([
       {
         transactionId: 't_1',
         amountMinor: 1234n,
@@ -108,7 +109,7 @@ describe('CanonicalCsvSource header', () => {
 
   it('accepts a header-only file with zero rows', async () => {
     const result = await readSide(`${HEADER}\n`);
-    expect(result.transactions).toEqual([]);
+    expect(result.table.toArray()).toEqual([]);
     expect(result.rowCount).toBe(0);
     expect(result.invalidCount).toBe(0);
   });
@@ -124,30 +125,32 @@ describe('CanonicalCsvSource rows', () => {
         `t4,1.234,KWD,Pending,m4,${TS},,"multi\nline"\n`,
     );
     expect(
-      result.transactions.map((t) => [
-        t.transactionId,
-        t.amountMinor,
-        t.currency,
-        t.feeMinor,
-        t.status,
-        t.rawStatus,
-        t.description,
-        t.line,
-      ]),
+      result.table
+        .toArray()
+        .map((t) => [
+          t.transactionId,
+          t.amountMinor,
+          t.currency,
+          t.feeMinor,
+          t.status,
+          t.rawStatus,
+          t.description,
+          t.line,
+        ]),
     ).toEqual([
       ['t1', 1234n, 'USD', 30n, 'settled', 'succeeded', 'Coffee', 2],
       ['t2', -500n, 'EUR', null, 'refunded', 'refunded', null, 3],
       ['t3', 1500n, 'JPY', 15n, 'settled', 'available', null, 4],
       ['t4', 1234n, 'KWD', null, 'pending', 'Pending', 'multi\nline', 5],
     ]);
-    expect(result.transactions[1]?.createdAtMs).toBe(Date.parse('2025-09-30T12:00:00Z'));
+    expect(result.table.toArray()[1]?.createdAtMs).toBe(Date.parse('2025-09-30T12:00:00Z'));
     expect(result.rowCount).toBe(4);
     expect(result.invalidCount).toBe(0);
   });
 
   it('trims spaces around cells', async () => {
     const result = await readSide(`${HEADER}\n  t1 , 1.00 , usd , paid , m1 , ${TS} \n`);
-    expect(result.transactions[0]).toMatchObject({
+    expect(result.table.toArray()[0]).toMatchObject({
       transactionId: 't1',
       amountMinor: 100n,
       currency: 'USD',
@@ -163,15 +166,15 @@ describe('CanonicalCsvSource rows', () => {
       ...CONTEXT,
       statusMap: STATUS_MAPS.internal,
     });
-    expect(internal.transactions.map((t) => t.status)).toEqual(['settled', 'cancelled']);
+    expect(internal.table.toArray().map((t) => t.status)).toEqual(['settled', 'cancelled']);
     const stripe = await readSide(content);
-    expect(stripe.transactions.map((t) => t.status)).toEqual(['unknown', 'unknown']);
+    expect(stripe.table.toArray().map((t) => t.status)).toEqual(['unknown', 'unknown']);
   });
 
   it('keeps a row with an unknown status and warns about it', async () => {
     const result = await readSide(`${HEADER}\nt1,1.00,USD,on_hold,m1,${TS}\n`);
-    expect(result.transactions).toHaveLength(1);
-    expect(result.transactions[0]).toMatchObject({ status: 'unknown', rawStatus: 'on_hold' });
+    expect(result.table.toArray()).toHaveLength(1);
+    expect(result.table.toArray()[0]).toMatchObject({ status: 'unknown', rawStatus: 'on_hold' });
     expect(byCheck(result.issues, 'unknown_status')).toEqual([
       {
         side: 'processor',
@@ -192,7 +195,7 @@ describe('CanonicalCsvSource rows', () => {
     const result = await readSide(
       `${HEADER}\nt1,1.00,USD,constructor,m1,${TS}\nt2,1.00,USD,__proto__,m1,${TS}\n`,
     );
-    expect(result.transactions.map((t) => t.status)).toEqual(['unknown', 'unknown']);
+    expect(result.table.toArray().map((t) => t.status)).toEqual(['unknown', 'unknown']);
     expect(byCheck(result.issues, 'unknown_status').map((i) => i.line)).toEqual([2, 3]);
   });
 
@@ -200,7 +203,7 @@ describe('CanonicalCsvSource rows', () => {
     const result = await readSide(
       `${HEADER}\nt1,1.00,USD,paid,m1\nt2,1.00,USD,paid,m1,${TS},extra\nt3,1.00,USD,paid,m1,${TS}\n`,
     );
-    expect(result.transactions.map((t) => t.transactionId)).toEqual(['t3']);
+    expect(result.table.toArray().map((t) => t.transactionId)).toEqual(['t3']);
     expect(byCheck(result.issues, 'invalid_row')).toEqual([
       {
         side: 'processor',
@@ -282,7 +285,7 @@ describe('CanonicalCsvSource rows', () => {
       const result = await readSide(
         `${header}\nok,1.00,USD,paid,m1,${TS}${header === HEADER ? '' : ','}\n${row}\n`,
       );
-      expect(result.transactions.map((t) => t.transactionId)).toEqual(['ok']);
+      expect(result.table.toArray().map((t) => t.transactionId)).toEqual(['ok']);
       expect(byCheck(result.issues, 'invalid_row')).toEqual([
         {
           side: 'processor',
@@ -310,7 +313,7 @@ describe('CanonicalCsvSource rows', () => {
       'created_at',
     ]);
     expect(result.invalidCount).toBe(1);
-    expect(result.transactions).toEqual([]);
+    expect(result.table.toArray()).toEqual([]);
   });
 
   it('clips a very long offending value to 200 characters', async () => {
@@ -324,7 +327,7 @@ describe('CanonicalCsvSource rows', () => {
     const result = await readSide(
       `${HEADER},description\nt1,1.00,USD,paid,m1,${TS},"a\nb\nc"\nt2,1.00,USD,paid,m1,bad,\n`,
     );
-    expect(result.transactions[0]?.line).toBe(2);
+    expect(result.table.toArray()[0]?.line).toBe(2);
     expect(byCheck(result.issues, 'invalid_row').map((i) => [i.line, i.field])).toEqual([
       [5, 'created_at'],
     ]);
@@ -354,7 +357,7 @@ describe('side checks', () => {
       `${HEADER}\n` +
         ['a', 'b', 'a', 'c', 'b', 'a'].map((id) => `${id},1.00,USD,paid,m1,${TS}`).join('\n'),
     );
-    expect(result.transactions).toHaveLength(6);
+    expect(result.table.toArray()).toHaveLength(6);
     expect(byCheck(result.issues, 'duplicate_ids')).toEqual([
       expect.objectContaining({
         severity: 'warning',
@@ -429,7 +432,7 @@ describe('side checks', () => {
       {
         side: 'internal',
         location: 'mem',
-        transactions,
+        table: TransactionTable.fromTransactions(transactions),
         issues: [],
         rowCount: total,
         invalidCount: 0,
@@ -441,6 +444,6 @@ describe('side checks', () => {
     expect(outside.filter((i) => i.line === null)).toEqual([
       expect.objectContaining({ count: total, side: 'internal' }),
     ]);
-    expect(result.transactions).toBe(transactions);
+    expect(result.table.toArray()).toEqual(transactions);
   });
 });

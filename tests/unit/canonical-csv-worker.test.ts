@@ -71,16 +71,16 @@ describe('canonical CSV validation on the parser thread (large files)', () => {
       new compiled.CanonicalCsvSource('processor', path).read(context),
       new CanonicalCsvSource('processor', path).read(context),
     ]);
-    expect(inProcess.transactions.length).toBeGreaterThan(120_000);
+    expect(inProcess.table.toArray().length).toBeGreaterThan(120_000);
     expect(inProcess.invalidCount).toBeGreaterThan(5000);
-    expect(inProcess.transactions.some((t) => t.amountMinor > 2n ** 63n)).toBe(true);
+    expect(inProcess.table.toArray().some((t) => t.amountMinor > 2n ** 63n)).toBe(true);
     expect(
-      inProcess.transactions.some((t) => t.feeMinor !== null && t.feeMinor < -(2n ** 63n)),
+      inProcess.table.toArray().some((t) => t.feeMinor !== null && t.feeMinor < -(2n ** 63n)),
     ).toBe(true);
     expect(inProcess.issues.some((i) => i.check === 'unknown_status')).toBe(true);
     expect(viaWorker.rowCount).toBe(inProcess.rowCount);
     expect(viaWorker.invalidCount).toBe(inProcess.invalidCount);
     expect(viaWorker.issues).toEqual(inProcess.issues);
-    expect(viaWorker.transactions).toEqual(inProcess.transactions);
+    expect(viaWorker.table.toArray()).toEqual(inProcess.table.toArray());
   }, 120_000);
 });

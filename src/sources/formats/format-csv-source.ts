@@ -1,4 +1,5 @@
 import { clipValue, type DataQualityIssue } from '../../domain/data-quality';
+import { TransactionTable } from '../../domain/transaction-table';
 import { InputRejectedError } from '../../domain/errors';
 import { formatMinor } from '../../domain/money';
 import { currencyExponent } from '../../domain/currency';
@@ -44,7 +45,7 @@ export class FormatCsvSource implements TransactionSource {
       }
       reader.prescan.end();
     }
-    const transactions: Transaction[] = [];
+    const table = new TransactionTable();
     const issues: DataQualityIssue[] = [];
     const rowIssues: DataQualityIssue[] = [];
     let line = 0;
@@ -77,7 +78,7 @@ export class FormatCsvSource implements TransactionSource {
         } else {
           rowCount++;
           if (result !== undefined && rowIssues.length === 0) {
-            transactions.push(this.toTransaction(result, compare, line, context, issues));
+            table.append(this.toTransaction(result, compare, line, context, issues));
           } else if (rowIssues.length === 0) {
             problem(null, 'row rejected', null);
           }
@@ -108,7 +109,7 @@ export class FormatCsvSource implements TransactionSource {
         count: notTransactions,
       });
     }
-    return addSideChecks({ ...base, transactions, issues, rowCount, invalidCount }, context);
+    return addSideChecks({ ...base, table, issues, rowCount, invalidCount }, context);
   }
 
   private toTransaction(

@@ -1,9 +1,10 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { TransactionTable } from '../../domain/transaction-table';
 import { join } from 'node:path';
 import { businessDayBounds } from '../../domain/business-date';
 import type { DataQualityIssue } from '../../domain/data-quality';
 import { InputRejectedError } from '../../domain/errors';
-import type { Transaction, TransactionSide } from '../../domain/transaction';
+import type { TransactionSide } from '../../domain/transaction';
 import { normalizeRecord, type RawRecord } from '../normalize-record';
 import { addSideChecks } from '../side-checks';
 import type { ReadContext, SourceReadResult, TransactionSource } from '../transaction-source';
@@ -67,7 +68,7 @@ function normalizeItems(
   onPage: (page: ApiPage, index: number, rows: number) => Promise<void>,
 ): Promise<SourceReadResult> {
   return (async () => {
-    const transactions: Transaction[] = [];
+    const table = new TransactionTable();
     const issues: DataQualityIssue[] = [];
     let rowCount = 0;
     let invalidCount = 0;
@@ -83,7 +84,7 @@ function normalizeItems(
           context.statusMap,
         );
         if (result.transaction) {
-          transactions.push(result.transaction);
+          table.append(result.transaction);
           if (result.transaction.status === 'unknown') {
             issues.push({
               side,
@@ -104,7 +105,7 @@ function normalizeItems(
       }
       await onPage(page, pageIndex, rowCount);
     }
-    return addSideChecks({ side, location, transactions, issues, rowCount, invalidCount }, context);
+    return addSideChecks({ side, location, table, issues, rowCount, invalidCount }, context);
   })();
 }
 

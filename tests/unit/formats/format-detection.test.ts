@@ -37,7 +37,7 @@ describe('format detection', () => {
     expect(detectFormat((await peekFirstRecord(CANONICAL, 'x')) ?? [])?.name).toBe('canonical');
     const result = await readProcessorFile(CANONICAL, 'stripe', { businessDate: '2025-09-30' });
     expect(result.rowCount).toBe(30);
-    expect(result.transactions[0]?.transactionId).toMatch(/^ch_/);
+    expect(result.table.toArray()[0]?.transactionId).toMatch(/^ch_/);
   });
 
   it('rejects an unrecognised header, listing every format and the columns it needs', async () => {
@@ -93,7 +93,7 @@ describe('format detection', () => {
         format: 'adyen-settlement-detail',
       },
     );
-    expect(forced.transactions).toHaveLength(5);
+    expect(forced.table.toArray()).toHaveLength(5);
   });
 
   it('rejects an unknown --format name, listing the known ones', () => {

@@ -132,7 +132,7 @@ describe('processor export samples', () => {
       const result = await readProcessorFile(c.file, c.processor, { settings: c.settings });
       expect(result.rowCount).toBe(c.rows);
       expect(result.invalidCount).toBe(c.invalid);
-      expect(result.transactions).toHaveLength(c.rows - c.invalid);
+      expect(result.table.toArray()).toHaveLength(c.rows - c.invalid);
       expect(totalsByCurrency(result)).toEqual(c.totals);
       expect(feesByCurrency(result)).toEqual(c.fees);
       expect(statusCounts(result)).toEqual(c.statuses);
@@ -153,7 +153,7 @@ describe('processor export samples', () => {
         c.processor,
         { settings: c.settings },
       );
-      expect(variant.transactions).toEqual(original.transactions);
+      expect(variant.table.toArray()).toEqual(original.table.toArray());
       expect(variant.rowCount).toBe(original.rowCount);
       expect(variant.issues.map((i) => [i.check, i.line, i.reason])).toEqual(
         original.issues.map((i) => [i.check, i.line, i.reason]),
@@ -171,7 +171,7 @@ describe('processor export samples', () => {
     const reversed = stringify(records.map((record) => [...record].reverse()));
     const original = await readProcessorFile(file, processor, { settings });
     const variant = await readProcessorFile(write(reversed), processor, { settings });
-    expect(variant.transactions.length).toBeGreaterThan(0);
+    expect(variant.table.toArray().length).toBeGreaterThan(0);
     expect(withoutLines(variant)).toEqual(withoutLines(original));
   });
 
@@ -182,7 +182,7 @@ describe('processor export samples', () => {
     expect(quoted).toContain('"24","0","23.05"');
     const original = await readProcessorFile(file, 'stripe');
     const variant = await readProcessorFile(write(quoted), 'stripe');
-    expect(variant.transactions).toEqual(original.transactions);
+    expect(variant.table.toArray()).toEqual(original.table.toArray());
   });
 });
 
@@ -191,7 +191,7 @@ describe('stripe-balance-report', () => {
 
   it('matches by source_id, falling back to balance_transaction_id for fees and payouts', async () => {
     const result = await readProcessorFile(file, 'stripe');
-    expect(result.transactions.map((t) => t.transactionId)).toEqual([
+    expect(result.table.toArray().map((t) => t.transactionId)).toEqual([
       'ch_123',
       're_123',
       'Re_1234',
@@ -200,7 +200,7 @@ describe('stripe-balance-report', () => {
       'du_1Tc2b',
       'po_123',
     ]);
-    expect(result.transactions[1]).toMatchObject({
+    expect(result.table.toArray()[1]).toMatchObject({
       amountMinor: -1000n,
       currency: 'USD',
       status: 'refunded',
@@ -213,18 +213,22 @@ describe('stripe-balance-report', () => {
     const byCharge = await readProcessorFile(file, 'stripe', {
       settings: { stripeMatchKey: 'charge_id' },
     });
-    expect(byCharge.transactions.slice(0, 2).map((t) => t.transactionId)).toEqual([
-      'ch_123',
-      'ch_123',
-    ]);
+    expect(
+      byCharge.table
+        .toArray()
+        .slice(0, 2)
+        .map((t) => t.transactionId),
+    ).toEqual(['ch_123', 'ch_123']);
     expect(issuesOf(byCharge, 'duplicate_ids')[0]?.count).toBe(1);
     const byTxn = await readProcessorFile(file, 'stripe', {
       settings: { stripeMatchKey: 'balance_transaction_id' },
     });
-    expect(byTxn.transactions.map((t) => t.transactionId).slice(0, 2)).toEqual([
-      'txn_001',
-      'txn_rfnd_002',
-    ]);
+    expect(
+      byTxn.table
+        .toArray()
+        .map((t) => t.transactionId)
+        .slice(0, 2),
+    ).toEqual(['txn_001', 'txn_rfnd_002']);
   });
 
   it('warns about the payout row whose gross - fee is not its net', async () => {
@@ -242,7 +246,7 @@ describe('stripe-balance-report', () => {
     const result = await readProcessorFile(file, 'stripe', {
       settings: { compareAmount: { 'stripe-balance-report': 'net' } },
     });
-    expect(result.transactions.map((t) => t.amountMinor)).toEqual([
+    expect(result.table.toArray().map((t) => t.amountMinor)).toEqual([
       2405n,
       -1000n,
       1000n,
@@ -257,7 +261,7 @@ describe('stripe-balance-report', () => {
     const local = await readProcessorFile(file, 'stripe', {
       settings: { stripeReportTimeZone: 'America/New_York' },
     });
-    expect(local.transactions[0]?.createdAtMs).toBe(Date.parse('2026-01-30T15:11:12Z'));
+    expect(local.table.toArray()[0]?.createdAtMs).toBe(Date.parse('2026-01-30T15:11:12Z'));
     const utc = await readProcessorFile(
       write(
         'balance_transaction_id,created_utc,currency,gross,fee,net,reporting_category,source_id\n' +
@@ -266,7 +270,7 @@ describe('stripe-balance-report', () => {
       'stripe',
       { settings: { stripeReportTimeZone: 'America/New_York' } },
     );
-    expect(utc.transactions[0]).toMatchObject({
+    expect(utc.table.toArray()[0]).toMatchObject({
       transactionId: 'ch_1',
       amountMinor: 1500n,
       feeMinor: 45n,
@@ -289,7 +293,7 @@ describe('stripe-balance-report', () => {
     );
     expect(result.rowCount).toBe(5);
     expect(result.invalidCount).toBe(4);
-    expect(result.transactions.map((t) => t.transactionId)).toEqual(['txn_5']);
+    expect(result.table.toArray().map((t) => t.transactionId)).toEqual(['txn_5']);
     expect(
       issuesOf(result, 'invalid_row').map((i) => [i.line, i.field, i.reason, i.value]),
     ).toEqual([
@@ -312,7 +316,7 @@ describe('paypal-activity', () => {
     const result = await readProcessorFile(spanish, 'paypal', {
       settings: { paypalDateOrder: 'dmy' },
     });
-    expect(result.transactions[0]).toEqual({
+    expect(result.table.toArray()[0]).toEqual({
       transactionId: 'TID1',
       amountMinor: 4937n,
       currency: 'EUR',
@@ -346,13 +350,15 @@ describe('paypal-activity', () => {
     );
     expect(result.invalidCount).toBe(0);
     expect(
-      result.transactions.map((t) => [
-        t.transactionId,
-        t.amountMinor,
-        t.feeMinor,
-        t.status,
-        new Date(t.createdAtMs).toISOString(),
-      ]),
+      result.table
+        .toArray()
+        .map((t) => [
+          t.transactionId,
+          t.amountMinor,
+          t.feeMinor,
+          t.status,
+          new Date(t.createdAtMs).toISOString(),
+        ]),
     ).toEqual([
       ['1AB', 123456n, 3610n, 'settled', '2026-01-02T18:00:00.000Z'],
       ['2CD', -1000n, -59n, 'refunded', '2026-01-14T07:30:00.000Z'],
@@ -384,7 +390,7 @@ describe('paypal-activity', () => {
       'paypal',
       { settings: { paypalDateOrder: 'mdy' } },
     );
-    expect(result.transactions).toHaveLength(0);
+    expect(result.table.toArray()).toHaveLength(0);
     expect(issuesOf(result, 'invalid_row').map((i) => [i.line, i.field, i.value])).toEqual([
       [2, 'Date', '13/1/2026'],
       [3, 'TimeZone', 'XYZ'],
@@ -421,11 +427,13 @@ describe('paypal-stl', () => {
       ),
       'paypal',
     );
-    expect(result.transactions.map((t) => [t.transactionId, t.amountMinor, t.feeMinor])).toEqual([
-      ['A1', 1000n, 10n],
-      ['A2', -250n, 10n],
-    ]);
-    expect(result.transactions[0]?.merchantId).toBe('ACCOUNT1');
+    expect(result.table.toArray().map((t) => [t.transactionId, t.amountMinor, t.feeMinor])).toEqual(
+      [
+        ['A1', 1000n, 10n],
+        ['A2', -250n, 10n],
+      ],
+    );
+    expect(result.table.toArray()[0]?.merchantId).toBe('ACCOUNT1');
     expect(issuesOf(result, 'footer_count').map((i) => [i.severity, i.line, i.reason])).toEqual([
       ['info', 8, 'section record count (SC) 2 matches the 2 SB record(s)'],
       ['error', 10, 'report record count (RC) says 3 SB record(s), the body has 2'],
@@ -439,7 +447,7 @@ describe('paypal-stl', () => {
       ['warning', 8, 'AUD'],
       ['warning', 10, 'AUD'],
     ]);
-    const refund = result.transactions.find((t) => t.transactionId === '6899');
+    const refund = result.table.toArray().find((t) => t.transactionId === '6899');
     expect(refund).toMatchObject({
       amountMinor: -134n,
       feeMinor: -47n,
@@ -463,9 +471,9 @@ describe('paypal-stl', () => {
       'paypal',
     );
     // 150000 = 1500.00 JPY (two implied decimals, per PayPal's doc) = 1500 minor units
-    expect(result.transactions.map((t) => [t.transactionId, t.amountMinor, t.feeMinor])).toEqual([
-      ['J1', 1500n, 45n],
-    ]);
+    expect(result.table.toArray().map((t) => [t.transactionId, t.amountMinor, t.feeMinor])).toEqual(
+      [['J1', 1500n, 45n]],
+    );
     expect(issuesOf(result, 'invalid_row').map((i) => [i.line, i.field])).toEqual([
       [4, 'Gross Transaction Amount'],
       [5, null],
@@ -479,7 +487,7 @@ describe('adyen-settlement-detail', () => {
   it('signs debits and credits, sums the fee columns and matches refunds by modification reference', async () => {
     const result = await readProcessorFile(batch500, 'adyen');
     expect(
-      result.transactions.map((t) => [t.transactionId, t.amountMinor, t.feeMinor, t.rawStatus]),
+      result.table.toArray().map((t) => [t.transactionId, t.amountMinor, t.feeMinor, t.rawStatus]),
     ).toEqual([
       ['8815000000000001', 10000n, 235n, 'Settled'],
       ['8815000000000002', 25050n, 550n, 'Settled'],
@@ -488,7 +496,7 @@ describe('adyen-settlement-detail', () => {
       ['8815000000000005', 3000n, 29n, 'Settled'],
     ]);
     // 23:30 CET is 22:30 UTC
-    expect(result.transactions[4]?.createdAtMs).toBe(Date.parse('2026-03-01T22:30:00Z'));
+    expect(result.table.toArray()[4]?.createdAtMs).toBe(Date.parse('2026-03-01T22:30:00Z'));
     expect(issuesOf(result, 'net_mismatch')).toEqual([]);
     expect(issuesOf(result, 'batch_balance')).toEqual([
       expect.objectContaining({
@@ -529,7 +537,7 @@ describe('adyen-settlement-detail', () => {
     const result = await readProcessorFile(batch500, 'adyen', {
       settings: { adyenMatchKey: 'psp_reference' },
     });
-    expect(result.transactions.map((t) => t.transactionId)).toEqual([
+    expect(result.table.toArray().map((t) => t.transactionId)).toEqual([
       '8815000000000001',
       '8815000000000002',
       '8815000000000003',
@@ -543,7 +551,7 @@ describe('adyen-settlement-detail', () => {
       join(SAMPLES, 'adyen', 'smashpig__settlement_detail_report_payment_cost.csv'),
       'adyen',
     );
-    expect(result.transactions).toEqual([
+    expect(result.table.toArray()).toEqual([
       expect.objectContaining({
         transactionId: 'PAYMENTCOSTPSP01',
         amountMinor: 175n,

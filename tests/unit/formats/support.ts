@@ -45,7 +45,7 @@ export function readProcessorFile(
 /** Sum of `amountMinor` per currency, as `{ USD: 5135n }`. */
 export function totalsByCurrency(result: SourceReadResult): Record<string, bigint> {
   const totals: Record<string, bigint> = {};
-  for (const t of result.transactions)
+  for (const t of result.table.toArray())
     totals[t.currency] = (totals[t.currency] ?? 0n) + t.amountMinor;
   return totals;
 }
@@ -53,7 +53,7 @@ export function totalsByCurrency(result: SourceReadResult): Record<string, bigin
 /** Sum of `feeMinor` per currency. */
 export function feesByCurrency(result: SourceReadResult): Record<string, bigint> {
   const totals: Record<string, bigint> = {};
-  for (const t of result.transactions)
+  for (const t of result.table.toArray())
     totals[t.currency] = (totals[t.currency] ?? 0n) + (t.feeMinor ?? 0n);
   return totals;
 }
@@ -61,7 +61,7 @@ export function feesByCurrency(result: SourceReadResult): Record<string, bigint>
 /** How many transactions have each canonical status. */
 export function statusCounts(result: SourceReadResult): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const t of result.transactions) counts[t.status] = (counts[t.status] ?? 0) + 1;
+  for (const t of result.table.toArray()) counts[t.status] = (counts[t.status] ?? 0) + 1;
   return counts;
 }
 
@@ -79,5 +79,5 @@ export function withBomAndCrlf(text: string): string {
 
 /** The transactions without their line numbers, for comparing two layouts of one file. */
 export function withoutLines(result: SourceReadResult): unknown[] {
-  return result.transactions.map((transaction) => ({ ...transaction, line: 0 }));
+  return result.table.toArray().map((transaction) => ({ ...transaction, line: 0 }));
 }

@@ -1,0 +1,377 @@
+import type { CurrencyCode } from './currency';
+import type { CanonicalStatus, Transaction } from './transaction';
+import {
+  AMOUNT_WIDE,
+  ColumnBuilder,
+  FEE_WIDE,
+  HAS_DESCRIPTION,
+  HAS_FEE,
+  type DictionaryMaps,
+  type TransactionColumns,
+} from './transaction-columns';
+
+/** Row state (`TransactionTable.rowState`): the first row of its id on this side. */
+export const FIRST_OF_ID = 0;
+/** A further row of an id already seen on the same side (a duplicate). */
+export const DUPLICATE_ROW = 1;
+/** The first row of an id that occurs again later on the same side. */
+export const FIRST_OF_DUPLICATED_ID = 2;
+
+/** One entry of a table's status dictionary: the canonical status of a raw status text. */
+export interface StatusEntry {
+  readonly status: CanonicalStatus;
+  readonly raw: string;
+  /** `raw` trimmed and lower-cased: how two `unknown` statuses are compared. */
+  readonly key: string;
+}
+
+const SEGMENT_BITS = 16;
+const SEGMENT_ROWS = 1 << SEGMENT_BITS;
+const SEGMENT_MASK = SEGMENT_ROWS - 1;
+
+/**
+ * One side's transactions, stored in columns (see `TransactionColumns`) in segments of 65 536
+ * rows, with dictionaries of currencies, statuses and merchants, plus an index of the ids built as
+ * rows are appended: which rows are duplicates (`rowState`), how many ids occur more than once
+ * (`duplicatedIds`) and the first row of an id (`findFirst`). About 60 bytes per row plus the id
+ * and description bytes, outside the JavaScript heap: no object per row and nothing for the
+ * garbage collector to trace. Rows are numbered `0 … length-1` in the order appended (file order).
+ *
+ * `at(i)` materializes a `Transaction` equal to the one appended.
+ */
+export class TransactionTable {
+  /** Rows appended. */
+  length = 0;
+  /** Number of distinct ids that occur more than once. */
+  duplicatedIds = 0;
+  readonly currencies: CurrencyCode[] = [];
+  readonly statuses: StatusEntry[] = [];
+  readonly merchants: string[] = [];
+  private readonly currencyIds = new Map<string, number>();
+  private readonly statusIds = new Map<string, number>();
+  private readonly merchantIds = new Map<string, number>();
+  private readonly segments: ColumnBuilder[] = [];
+  private rowStates = new Uint8Array(256);
+  /** Open addressing, linear probing: `[hash, row + 1]` pairs (`row + 1 = 0`: empty slot). */
+  private slots: Int32Array | null = new Int32Array(2 * 1024);
+  private slotMask = 1023;
+  private distinctIds = 0;
+
+  /** A table holding `rows`, in order (their ids indexed). */
+  static fromTransactions(rows: readonly Transaction[]): TransactionTable {
+    const table = new TransactionTable();
+    for (const row of rows) table.append(row);
+    return table;
+  }
+
+  /** Index of `code` in `currencies`, added when new. */
+  currencyIndex(code: CurrencyCode): number {
+    let index = this.currencyIds.get(code);
+    if (index === undefined) {
+      if (this.currencies.length > 255) throw new Error('more than 256 currencies in one table');
+      index = this.currencies.length;
+      this.currencies.push(code);
+      this.currencyIds.set(code, index);
+    }
+    return index;
+  }
+
+  /** Index of the raw status `raw` (mapped to `status`) in `statuses`, added when new. */
+  statusIndex(status: CanonicalStatus, raw: string): number {
+    let index = this.statusIds.get(raw);
+    if (index === undefined || (this.statuses[index] as StatusEntry).status !== status) {
+      index = this.statuses.length;
+      this.statuses.push({ status, raw, key: raw.trim().toLowerCase() });
+      if (!this.statusIds.has(raw)) this.statusIds.set(raw, index);
+    }
+    return index;
+  }
+
+  /** Index of `merchantId` in `merchants`, added when new. */
+  merchantIndex(merchantId: string): number {
+    let index = this.merchantIds.get(merchantId);
+    if (index === undefined) {
+      index = this.merchants.length;
+      this.merchants.push(merchantId);
+      this.merchantIds.set(merchantId, index);
+    }
+    return index;
+  }
+
+  private tail(): ColumnBuilder {
+    let segment = this.segments[this.segments.length - 1];
+    if (!segment || segment.room === 0) {
+      segment = new ColumnBuilder(this.segments.length === 0 ? 256 : SEGMENT_ROWS, SEGMENT_ROWS);
+      this.segments.push(segment);
+    }
+    return segment;
+  }
+
+  /** Appends one transaction. */
+  append(t: Transaction): void {
+    const segment = this.tail();
+    segment.push(
+      t.transactionId,
+      t.amountMinor,
+      this.currencyIndex(t.currency),
+      t.feeMinor,
+      this.statusIndex(t.status, t.rawStatus),
+      this.merchantIndex(t.merchantId),
+      t.createdAtMs,
+      t.description,
+      t.line,
+    );
+    this.indexRows(this.length, this.length + 1);
+    this.length++;
+  }
+
+  /**
+   * Appends every row of `columns`, whose dictionary indexes are translated through `maps` into
+   * this table's dictionaries (see `currencyIndex`, `statusIndex`, `merchantIndex`).
+   */
+  appendColumns(columns: TransactionColumns, maps: DictionaryMaps): void {
+    let from = 0;
+    while (from < columns.length) {
+      const segment = this.tail();
+      const to = Math.min(columns.length, from + segment.room);
+      segment.copyRows(columns, from, to, maps);
+      this.indexRows(this.length, this.length + to - from);
+      this.length += to - from;
+      from = to;
+    }
+  }
+
+  private growRowStates(rows: number): void {
+    if (rows <= this.rowStates.length) return;
+    let n = this.rowStates.length;
+    while (n < rows) n *= 2;
+    const fresh = new Uint8Array(n);
+    fresh.set(this.rowStates);
+    this.rowStates = fresh;
+  }
+
+  /** Adds rows `[from, to)` (already in their segment) to the id index and the row states. */
+  private indexRows(from: number, to: number): void {
+    this.growRowStates(to);
+    const slots = this.slots;
+    if (!slots) throw new Error('the id index of this table was dropped');
+    for (let row = from; row < to; row++) {
+      const segment = this.segments[row >>> SEGMENT_BITS] as ColumnBuilder;
+      const r = row & SEGMENT_MASK;
+      const hash = segment.idHash[r] as number;
+      const first = this.probe(hash, segment, r);
+      if (first < 0) {
+        this.insert(hash, row);
+      } else {
+        this.rowStates[row] = DUPLICATE_ROW;
+        if (this.rowStates[first] === FIRST_OF_ID) {
+          this.rowStates[first] = FIRST_OF_DUPLICATED_ID;
+          this.duplicatedIds++;
+        }
+      }
+    }
+  }
+
+  /** The first row whose id equals row `r` of `columns` (hash `hash`), or -1. */
+  private probe(hash: number, columns: TransactionColumns, r: number): number {
+    const slots = this.slots as Int32Array;
+    const mask = this.slotMask;
+    const start = r === 0 ? 0 : (columns.idEnd[r - 1] as number);
+    const end = columns.idEnd[r] as number;
+    const bytes = columns.idBytes;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const stored = slots[2 * slot + 1] as number;
+      if (stored === 0) return -1;
+      if (slots[2 * slot] !== hash) continue;
+      const row = stored - 1;
+      const segment = this.segments[row >>> SEGMENT_BITS] as ColumnBuilder;
+      const s = row & SEGMENT_MASK;
+      const otherStart = s === 0 ? 0 : (segment.idEnd[s - 1] as number);
+      const otherEnd = segment.idEnd[s] as number;
+      if (otherEnd - otherStart !== end - start) continue;
+      const otherBytes = segment.idBytes;
+      let k = 0;
+      while (k < end - start && bytes[start + k] === otherBytes[otherStart + k]) k++;
+      if (k === end - start) return row;
+    }
+  }
+
+  private insert(hash: number, row: number): void {
+    let slots = this.slots as Int32Array;
+    if ((this.distinctIds + 1) * 2 > this.slotMask + 1) {
+      const capacity = (this.slotMask + 1) * 2;
+      const fresh = new Int32Array(2 * capacity);
+      const mask = capacity - 1;
+      for (let slot = 0; slot <= this.slotMask; slot++) {
+        const stored = slots[2 * slot + 1] as number;
+        if (stored === 0) continue;
+        const h = slots[2 * slot] as number;
+        let s = h & mask;
+        while (fresh[2 * s + 1] !== 0) s = (s + 1) & mask;
+        fresh[2 * s] = h;
+        fresh[2 * s + 1] = stored;
+      }
+      this.slots = slots = fresh;
+      this.slotMask = mask;
+    }
+    let slot = hash & this.slotMask;
+    while (slots[2 * slot + 1] !== 0) slot = (slot + 1) & this.slotMask;
+    slots[2 * slot] = hash;
+    slots[2 * slot + 1] = row + 1;
+    this.distinctIds++;
+  }
+
+  /**
+   * The first row of this table whose id equals the id of row `row` of `other`, or -1.
+   * @throws Error after `dropIdIndex`.
+   */
+  findFirst(other: TransactionTable, row: number): number {
+    if (!this.slots) throw new Error('the id index of this table was dropped');
+    const segment = other.segments[row >>> SEGMENT_BITS] as ColumnBuilder;
+    const r = row & SEGMENT_MASK;
+    return this.probe(segment.idHash[r] as number, segment, r);
+  }
+
+  /** Frees the id index (the row states stay); `findFirst` and appending then throw. */
+  dropIdIndex(): void {
+    this.slots = null;
+  }
+
+  /** `FIRST_OF_ID`, `DUPLICATE_ROW` or `FIRST_OF_DUPLICATED_ID` for row `row`. */
+  rowState(row: number): number {
+    return this.rowStates[row] as number;
+  }
+
+  private segmentOf(row: number): ColumnBuilder {
+    const segment = this.segments[row >>> SEGMENT_BITS];
+    if (!segment || (row & SEGMENT_MASK) >= segment.length || row < 0) {
+      throw new RangeError(`row ${row} out of range (table of ${this.length})`);
+    }
+    return segment;
+  }
+
+  /** Amount of row `row` in minor units. */
+  amountAt(row: number): bigint {
+    const segment = this.segmentOf(row);
+    const r = row & SEGMENT_MASK;
+    return (segment.flags[r] as number) & AMOUNT_WIDE
+      ? (segment.wideAmounts.get(r) as bigint)
+      : (segment.amounts[r] as bigint);
+  }
+
+  /**
+   * Whether row `row` of this table and row `otherRow` of `other` have the same amount (minor
+   * units), without allocating when both fit in 64 bits.
+   */
+  sameAmount(row: number, other: TransactionTable, otherRow: number): boolean {
+    const a = this.segments[row >>> SEGMENT_BITS] as ColumnBuilder;
+    const b = other.segments[otherRow >>> SEGMENT_BITS] as ColumnBuilder;
+    const ra = row & SEGMENT_MASK;
+    const rb = otherRow & SEGMENT_MASK;
+    if (((a.flags[ra] as number) | (b.flags[rb] as number)) & AMOUNT_WIDE) {
+      return this.amountAt(row) === other.amountAt(otherRow);
+    }
+    return a.amounts[ra] === b.amounts[rb];
+  }
+
+  /** Index into `currencies` of row `row`. */
+  currencyIndexAt(row: number): number {
+    return (this.segments[row >>> SEGMENT_BITS] as ColumnBuilder).currencies[
+      row & SEGMENT_MASK
+    ] as number;
+  }
+
+  /** Index into `statuses` of row `row`. */
+  statusIndexAt(row: number): number {
+    return (this.segments[row >>> SEGMENT_BITS] as ColumnBuilder).statuses[
+      row & SEGMENT_MASK
+    ] as number;
+  }
+
+  /** `created_at` of row `row`, epoch milliseconds (UTC). */
+  createdAtMs(row: number): number {
+    return (this.segments[row >>> SEGMENT_BITS] as ColumnBuilder).createdAt[
+      row & SEGMENT_MASK
+    ] as number;
+  }
+
+  /** Source line of row `row`. */
+  lineAt(row: number): number {
+    return this.segmentOf(row).lines[row & SEGMENT_MASK] as number;
+  }
+
+  /** Transaction id of row `row`. */
+  idAt(row: number): string {
+    const segment = this.segmentOf(row);
+    const r = row & SEGMENT_MASK;
+    const start = r === 0 ? 0 : (segment.idEnd[r - 1] as number);
+    return segment.idBytes.toString('utf8', start, segment.idEnd[r]);
+  }
+
+  /**
+   * Row `row` as a `Transaction` (a new object, equal to the one appended).
+   * @throws RangeError for a row outside `0 … length-1`.
+   */
+  at(row: number): Transaction {
+    const segment = this.segmentOf(row);
+    const r = row & SEGMENT_MASK;
+    const flag = segment.flags[r] as number;
+    const status = this.statuses[segment.statuses[r] as number] as StatusEntry;
+    let description: string | null = null;
+    if (flag & HAS_DESCRIPTION) {
+      const start = r === 0 ? 0 : (segment.descriptionEnd[r - 1] as number);
+      description = segment.descriptionBytes.toString('utf8', start, segment.descriptionEnd[r]);
+    }
+    return {
+      transactionId: this.idAt(row),
+      amountMinor: this.amountAt(row),
+      currency: this.currencies[segment.currencies[r] as number] as CurrencyCode,
+      feeMinor:
+        flag & HAS_FEE
+          ? flag & FEE_WIDE
+            ? (segment.wideFees.get(r) as bigint)
+            : (segment.fees[r] as bigint)
+          : null,
+      status: status.status,
+      rawStatus: status.raw,
+      merchantId: this.merchants[segment.merchants[r] as number] as string,
+      createdAtMs: segment.createdAt[r] as number,
+      description,
+      line: segment.lines[r] as number,
+    };
+  }
+
+  /** Every row as a `Transaction`, in order (for tests and small tables). */
+  toArray(): Transaction[] {
+    const rows: Transaction[] = [];
+    for (let row = 0; row < this.length; row++) rows.push(this.at(row));
+    return rows;
+  }
+
+  /** Sum of the amounts per currency, in minor units (exact). */
+  volumeByCurrency(): Map<CurrencyCode, bigint> {
+    const sums = this.currencies.map(() => 0n);
+    for (const segment of this.segments) {
+      const { amounts, currencies, flags } = segment;
+      for (let r = 0; r < segment.length; r++) {
+        const c = currencies[r] as number;
+        const amount =
+          (flags[r] as number) & AMOUNT_WIDE
+            ? (segment.wideAmounts.get(r) as bigint)
+            : (amounts[r] as bigint);
+        sums[c] = (sums[c] as bigint) + amount;
+      }
+    }
+    const totals = new Map<CurrencyCode, bigint>();
+    this.currencies.forEach((code, index) => totals.set(code, sums[index] as bigint));
+    return totals;
+  }
+}
+
+/** One side's rows, as a table or as objects (tests, small inputs). */
+export type TransactionRows = TransactionTable | readonly Transaction[];
+
+/** `rows` as a table: itself, or a new table of the objects (ids indexed). */
+export function asTable(rows: TransactionRows): TransactionTable {
+  return rows instanceof TransactionTable ? rows : TransactionTable.fromTransactions(rows);
+}

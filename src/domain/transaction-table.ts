@@ -150,26 +150,59 @@ export class TransactionTable {
     this.rowStates = fresh;
   }
 
-  /** Adds rows `[from, to)` (already in their segment) to the id index and the row states. */
+  /**
+   * Adds rows `[from, to)` (already appended, all in one segment) to the id index and the row
+   * states: one probe per row, which either finds the id's first row (a duplicate) or inserts it.
+   */
   private indexRows(from: number, to: number): void {
     this.growRowStates(to);
+    this.reserveSlots(this.distinctIds + (to - from));
     const slots = this.slots;
     if (!slots) throw new Error('the id index of this table was dropped');
+    const mask = this.slotMask;
+    const states = this.rowStates;
+    const segment = this.segments[from >>> SEGMENT_BITS] as ColumnBuilder;
+    const { idHash, idEnd, idBytes } = segment;
+    const base = from - (from & SEGMENT_MASK);
     for (let row = from; row < to; row++) {
-      const segment = this.segments[row >>> SEGMENT_BITS] as ColumnBuilder;
-      const r = row & SEGMENT_MASK;
-      const hash = segment.idHash[r] as number;
-      const first = this.probe(hash, segment, r);
-      if (first < 0) {
-        this.insert(hash, row);
-      } else {
-        this.rowStates[row] = DUPLICATE_ROW;
-        if (this.rowStates[first] === FIRST_OF_ID) {
-          this.rowStates[first] = FIRST_OF_DUPLICATED_ID;
-          this.duplicatedIds++;
+      const r = row - base;
+      const hash = idHash[r] as number;
+      const start = r === 0 ? 0 : (idEnd[r - 1] as number);
+      const length = (idEnd[r] as number) - start;
+      let slot = hash & mask;
+      for (;;) {
+        const stored = slots[2 * slot + 1] as number;
+        if (stored === 0) {
+          slots[2 * slot] = hash;
+          slots[2 * slot + 1] = row + 1;
+          this.distinctIds++;
+          break;
         }
+        if (slots[2 * slot] === hash && this.idEquals(stored - 1, idBytes, start, length)) {
+          const first = stored - 1;
+          states[row] = DUPLICATE_ROW;
+          if (states[first] === FIRST_OF_ID) {
+            states[first] = FIRST_OF_DUPLICATED_ID;
+            this.duplicatedIds++;
+          }
+          break;
+        }
+        slot = (slot + 1) & mask;
       }
     }
+  }
+
+  /** Whether row `row`'s id is the `length` bytes of `bytes` from `start`. */
+  private idEquals(row: number, bytes: Uint8Array, start: number, length: number): boolean {
+    const segment = this.segments[row >>> SEGMENT_BITS] as ColumnBuilder;
+    const s = row & SEGMENT_MASK;
+    const otherStart = s === 0 ? 0 : (segment.idEnd[s - 1] as number);
+    if ((segment.idEnd[s] as number) - otherStart !== length) return false;
+    const otherBytes = segment.idBytes;
+    for (let k = 0; k < length; k++) {
+      if (bytes[start + k] !== otherBytes[otherStart + k]) return false;
+    }
+    return true;
   }
 
   /** The first row whose id equals row `r` of `columns` (hash `hash`), or -1. */
@@ -177,48 +210,36 @@ export class TransactionTable {
     const slots = this.slots as Int32Array;
     const mask = this.slotMask;
     const start = r === 0 ? 0 : (columns.idEnd[r - 1] as number);
-    const end = columns.idEnd[r] as number;
+    const length = (columns.idEnd[r] as number) - start;
     const bytes = columns.idBytes;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const stored = slots[2 * slot + 1] as number;
       if (stored === 0) return -1;
-      if (slots[2 * slot] !== hash) continue;
-      const row = stored - 1;
-      const segment = this.segments[row >>> SEGMENT_BITS] as ColumnBuilder;
-      const s = row & SEGMENT_MASK;
-      const otherStart = s === 0 ? 0 : (segment.idEnd[s - 1] as number);
-      const otherEnd = segment.idEnd[s] as number;
-      if (otherEnd - otherStart !== end - start) continue;
-      const otherBytes = segment.idBytes;
-      let k = 0;
-      while (k < end - start && bytes[start + k] === otherBytes[otherStart + k]) k++;
-      if (k === end - start) return row;
+      if (slots[2 * slot] === hash && this.idEquals(stored - 1, bytes, start, length)) {
+        return stored - 1;
+      }
     }
   }
 
-  private insert(hash: number, row: number): void {
-    let slots = this.slots as Int32Array;
-    if ((this.distinctIds + 1) * 2 > this.slotMask + 1) {
-      const capacity = (this.slotMask + 1) * 2;
-      const fresh = new Int32Array(2 * capacity);
-      const mask = capacity - 1;
-      for (let slot = 0; slot <= this.slotMask; slot++) {
-        const stored = slots[2 * slot + 1] as number;
-        if (stored === 0) continue;
-        const h = slots[2 * slot] as number;
-        let s = h & mask;
-        while (fresh[2 * s + 1] !== 0) s = (s + 1) & mask;
-        fresh[2 * s] = h;
-        fresh[2 * s + 1] = stored;
-      }
-      this.slots = slots = fresh;
-      this.slotMask = mask;
+  /** Grows the slot table (load factor ≤ 1/2) to hold `ids` distinct ids. */
+  private reserveSlots(ids: number): void {
+    const old = this.slots;
+    if (!old || ids * 2 <= this.slotMask + 1) return;
+    let capacity = (this.slotMask + 1) * 2;
+    while (ids * 2 > capacity) capacity *= 2;
+    const fresh = new Int32Array(2 * capacity);
+    const mask = capacity - 1;
+    for (let slot = 0; slot <= this.slotMask; slot++) {
+      const stored = old[2 * slot + 1] as number;
+      if (stored === 0) continue;
+      const h = old[2 * slot] as number;
+      let s = h & mask;
+      while (fresh[2 * s + 1] !== 0) s = (s + 1) & mask;
+      fresh[2 * s] = h;
+      fresh[2 * s + 1] = stored;
     }
-    let slot = hash & this.slotMask;
-    while (slots[2 * slot + 1] !== 0) slot = (slot + 1) & this.slotMask;
-    slots[2 * slot] = hash;
-    slots[2 * slot + 1] = row + 1;
-    this.distinctIds++;
+    this.slots = fresh;
+    this.slotMask = mask;
   }
 
   /**
@@ -348,13 +369,19 @@ export class TransactionTable {
     return rows;
   }
 
-  /** Sum of the amounts per currency, in minor units (exact). */
+  /**
+   * Sum of the amounts per currency, in minor units (exact), for the currencies of at least one
+   * row, in the order of their first row.
+   */
   volumeByCurrency(): Map<CurrencyCode, bigint> {
     const sums = this.currencies.map(() => 0n);
+    const firstRow = this.currencies.map(() => -1);
+    let row = 0;
     for (const segment of this.segments) {
       const { amounts, currencies, flags } = segment;
-      for (let r = 0; r < segment.length; r++) {
+      for (let r = 0; r < segment.length; r++, row++) {
         const c = currencies[r] as number;
+        if (firstRow[c] === -1) firstRow[c] = row;
         const amount =
           (flags[r] as number) & AMOUNT_WIDE
             ? (segment.wideAmounts.get(r) as bigint)
@@ -362,9 +389,11 @@ export class TransactionTable {
         sums[c] = (sums[c] as bigint) + amount;
       }
     }
-    const totals = new Map<CurrencyCode, bigint>();
-    this.currencies.forEach((code, index) => totals.set(code, sums[index] as bigint));
-    return totals;
+    const used = this.currencies
+      .map((code, index) => ({ code, index, first: firstRow[index] as number }))
+      .filter((entry) => entry.first >= 0)
+      .sort((a, b) => a.first - b.first);
+    return new Map(used.map((entry) => [entry.code, sums[entry.index] as bigint]));
   }
 }
 

@@ -8,8 +8,9 @@ export type CanonicalStatus =
   'settled' | 'pending' | 'failed' | 'refunded' | 'cancelled' | 'unknown';
 
 /**
- * One normalized transaction, from either side. Flat on purpose (no nested `Money` object) so a
- * million of them stay small in memory.
+ * One normalized transaction, from either side: the row view. Sources hold a side's rows in a
+ * `TransactionTable` (columns, no object per row); `Transaction` objects are built for the rows
+ * of discrepancies, for small sources as they validate, and in tests.
  *
  * - `amountMinor`: signed integer MINOR units of `currency` (refunds negative); gross amount.
  * - `feeMinor`: fee in minor units of `currency`, positive when charged, or `null` when absent.

@@ -4,7 +4,7 @@ import { InputRejectedError } from '../domain/errors';
 import { parseMinorOrRejection, type AmountRejection } from '../domain/money';
 import { parseIsoInstant } from '../domain/business-date';
 import { mapStatus, type StatusMap } from '../domain/status';
-import type { CanonicalStatus, Transaction, TransactionSide } from '../domain/transaction';
+import type { CanonicalStatus, TransactionSide } from '../domain/transaction';
 import {
   readTransformedCsvBatches,
   type BatchTransformSpec,
@@ -137,9 +137,6 @@ export function createCanonicalBatchValidator(
 ): (batch: CsvFieldBatch) => TransformedBatch<ValidatedBatch> {
   const { side, location } = options;
   const lookups = new RowLookups(options.statusMap);
-  const currencyIndex = new Map<CurrencyCode, number>();
-  const statusIndex = new Map<string, number>();
-  const merchantIndex = new Map<string, number>();
   let columns: ColumnIndexes | undefined;
   let headerFailed = false;
   let width = 0;
@@ -168,6 +165,7 @@ export function createCanonicalBatchValidator(
     const newCurrencies: CurrencyCode[] = [];
     const newStatuses: StatusInfo[] = [];
     const newMerchants: string[] = [];
+    lookups.startBatch(newCurrencies, newStatuses, newMerchants);
     let header: string[] | null = null;
     let rowCount = 0;
     let invalidCount = 0;
@@ -190,47 +188,19 @@ export function createCanonicalBatchValidator(
       if (count !== width) {
         issue(null, `row has ${count} fields, header has ${width}`, null);
       } else {
-        const t = parseRow(fields, at, columns, line, lookups, issue);
-        if (t) {
-          if (t.status === 'unknown') {
-            issues.push({
-              side,
-              location,
-              check: 'unknown_status',
-              severity: 'warning',
-              line,
-              field: 'status',
-              reason: 'status is not in the status map; compared by its raw text',
-              value: clipValue(t.rawStatus),
-              count: null,
-            });
-          }
-          let c = currencyIndex.get(t.currency);
-          if (c === undefined) {
-            currencyIndex.set(t.currency, (c = currencyIndex.size));
-            newCurrencies.push(t.currency);
-          }
-          let s = statusIndex.get(t.rawStatus);
-          if (s === undefined) {
-            statusIndex.set(t.rawStatus, (s = statusIndex.size));
-            newStatuses.push({ status: t.status, raw: t.rawStatus });
-          }
-          let m = merchantIndex.get(t.merchantId);
-          if (m === undefined) {
-            merchantIndex.set(t.merchantId, (m = merchantIndex.size));
-            newMerchants.push(t.merchantId);
-          }
-          columnsOut.push(
-            t.transactionId,
-            t.amountMinor,
-            c,
-            t.feeMinor,
-            s,
-            m,
-            t.createdAtMs,
-            t.description,
+        const status = parseRow(fields, at, columns, line, lookups, issue, columnsOut);
+        if (status && status.status === 'unknown') {
+          issues.push({
+            side,
+            location,
+            check: 'unknown_status',
+            severity: 'warning',
             line,
-          );
+            field: 'status',
+            reason: 'status is not in the status map; compared by its raw text',
+            value: clipValue(status.raw),
+            count: null,
+          });
         }
       }
       if (rowIssues.length > 0) {
@@ -283,9 +253,6 @@ function columnIndexes(columns: Map<Column, number>): ColumnIndexes {
 /** At most this many distinct values are cached per lookup (input is untrusted). */
 const MAX_CACHED_VALUES = 1024;
 
-/** At most this many distinct merchant ids are shared per file (a few MB at most). */
-const MAX_CACHED_MERCHANTS = 1 << 16;
-
 /**
  * Per-file caches of the few distinct currency and status texts: a million rows carry a handful
  * of currencies and statuses, so each is checked once and its string shared by every row (less
@@ -294,14 +261,20 @@ const MAX_CACHED_MERCHANTS = 1 << 16;
  */
 class RowLookups {
   private readonly currencies = new Map<string, CurrencyInfo | null>();
-  private readonly statuses = new Map<string, StatusInfo>();
+  private readonly statuses = new Map<string, StatusLookup>();
   /** `YYYY-MM-DD` → epoch ms of its UTC midnight, or `null` when not a valid date. */
   private readonly days = new Map<string, number | null>();
   /** The last day looked up and its midnight: most rows of a file share one day. */
   private lastDay = '';
   private lastDayStartMs: number | null = null;
-  /** One shared string per distinct merchant id (a file has few merchants and many rows). */
-  private readonly merchants = new Map<string, string>();
+  // The file's dictionaries (what the rows' indexes point into), and their entries first used
+  // by the current batch. Only valid rows add entries, in the order of their first valid row.
+  private readonly codeIndex = new Map<CurrencyCode, number>();
+  private readonly statusIndex = new Map<string, number>();
+  private readonly merchantIndex = new Map<string, number>();
+  private newCurrencies: CurrencyCode[] = [];
+  private newStatuses: StatusInfo[] = [];
+  private newMerchants: string[] = [];
 
   constructor(private readonly statusMap: StatusMap) {}
 
@@ -310,7 +283,7 @@ class RowLookups {
     let info = this.currencies.get(text);
     if (info === undefined) {
       const code = normalizeCurrency(text);
-      info = code === undefined ? null : { code, exponent: currencyExponent(code) };
+      info = code === undefined ? null : { code, exponent: currencyExponent(code), index: -1 };
       if (this.currencies.size < MAX_CACHED_VALUES) this.currencies.set(text, info);
     }
     return info;
@@ -365,19 +338,58 @@ class RowLookups {
     return dayStartMs + ((hour * 60 + minute) * 60 + second) * 1000 + millis;
   }
 
-  /** `text` itself, or an equal string seen before in this file (one copy per merchant). */
-  merchant(text: string): string {
-    const shared = this.merchants.get(text);
-    if (shared !== undefined) return shared;
-    if (this.merchants.size < MAX_CACHED_MERCHANTS) this.merchants.set(text, text);
-    return text;
+  /**
+   * The index in this file's merchant dictionary of `text` (added, and listed as new in the
+   * current batch, on first use).
+   */
+  merchantIndexOf(text: string): number {
+    let index = this.merchantIndex.get(text);
+    if (index === undefined) {
+      index = this.merchantIndex.size;
+      this.merchantIndex.set(text, index);
+      this.newMerchants.push(text);
+    }
+    return index;
+  }
+
+  /** The index in this file's currency dictionary of a valid row's currency (added when new). */
+  currencyIndexOf(info: CurrencyInfo): number {
+    if (info.index >= 0) return info.index;
+    let index = this.codeIndex.get(info.code);
+    if (index === undefined) {
+      index = this.codeIndex.size;
+      this.codeIndex.set(info.code, index);
+      this.newCurrencies.push(info.code);
+    }
+    info.index = index;
+    return index;
+  }
+
+  /** The index in this file's status dictionary of a valid row's raw status (added when new). */
+  statusIndexOf(info: StatusLookup): number {
+    if (info.index >= 0) return info.index;
+    let index = this.statusIndex.get(info.raw);
+    if (index === undefined) {
+      index = this.statusIndex.size;
+      this.statusIndex.set(info.raw, index);
+      this.newStatuses.push({ status: info.status, raw: info.raw });
+    }
+    info.index = index;
+    return index;
+  }
+
+  /** Where the dictionary entries first used by the next rows are listed (one batch's lists). */
+  startBatch(currencies: CurrencyCode[], statuses: StatusInfo[], merchants: string[]): void {
+    this.newCurrencies = currencies;
+    this.newStatuses = statuses;
+    this.newMerchants = merchants;
   }
 
   /** The mapped status of `raw`, with one shared copy of the raw text. */
-  status(raw: string): StatusInfo {
+  status(raw: string): StatusLookup {
     let info = this.statuses.get(raw);
     if (info === undefined) {
-      info = { status: mapStatus(raw, this.statusMap), raw };
+      info = { status: mapStatus(raw, this.statusMap), raw, index: -1 };
       if (this.statuses.size < MAX_CACHED_VALUES) this.statuses.set(raw, info);
     }
     return info;
@@ -394,11 +406,19 @@ function twoDigits(text: string, at: number): number {
 interface CurrencyInfo {
   readonly code: CurrencyCode;
   readonly exponent: number;
+  /** Index in the file's currency dictionary; -1 until a valid row uses it. */
+  index: number;
 }
 
+/** A dictionary entry: a raw status text and its canonical status. */
 interface StatusInfo {
   readonly status: CanonicalStatus;
   readonly raw: string;
+}
+
+interface StatusLookup extends StatusInfo {
+  /** Index in the file's status dictionary; -1 until a valid row uses it. */
+  index: number;
 }
 
 function mapHeader(header: string[], location: string, what: string): Map<Column, number> {
@@ -436,7 +456,10 @@ function requiredField(fields: string[], index: number, name: Column, issue: Rep
   return value;
 }
 
-/** Validates the record whose fields start at `fields[at]`; `undefined` when it is invalid. */
+/**
+ * Validates the record whose fields start at `fields[at]` and appends it to `out` when valid.
+ * Returns the row's status entry, or `undefined` when it is invalid (its issues reported).
+ */
 function parseRow(
   fields: string[],
   at: number,
@@ -444,7 +467,8 @@ function parseRow(
   line: number,
   lookups: RowLookups,
   issue: ReportIssue,
-): Transaction | undefined {
+  out: ColumnBuilder,
+): StatusLookup | undefined {
   // Required columns are always present (the header was checked); values are trimmed.
   const transactionId = requiredField(fields, at + columns.transactionId, 'transaction_id', issue);
   const amountText = requiredField(fields, at + columns.amount, 'amount', issue);
@@ -507,20 +531,20 @@ function parseRow(
     ok = false;
   }
 
-  if (!ok || currency === undefined || createdAtMs === undefined) return undefined;
+  if (!ok || !currencyInfo || createdAtMs === undefined) return undefined;
   const description =
     columns.description === -1 ? undefined : (fields[at + columns.description] ?? '').trim();
   const status = lookups.status(statusText);
-  return {
+  out.push(
     transactionId,
     amountMinor,
-    currency,
+    lookups.currencyIndexOf(currencyInfo),
     feeMinor,
-    status: status.status,
-    rawStatus: status.raw,
-    merchantId: lookups.merchant(merchantText),
+    lookups.statusIndexOf(status),
+    lookups.merchantIndexOf(merchantText),
     createdAtMs,
-    description: description ? description : null,
+    description ? description : null,
     line,
-  };
+  );
+  return status;
 }

@@ -66,6 +66,9 @@ function toMinor(amount: RawAmount, exponent: number): bigint | string {
   return 'is missing or not an integer amount in minor units';
 }
 
+/** A UTF-16 surrogate not part of a pair (only possible in JSON-escaped text). */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 /**
  * Validates and normalizes one API record into a `Transaction`, or returns the problems found
  * (one `invalid_row` issue per bad field). Exact: amounts never pass through a float; a JSON
@@ -99,6 +102,11 @@ export function normalizeRecord(
 
   const transactionId = text(record.transactionId);
   if (!transactionId) problem(f.transactionId, 'is empty', record.transactionId);
+  else if (LONE_SURROGATE.test(transactionId)) {
+    // JSON can escape half of a UTF-16 pair ("\ud800"); such an id has no UTF-8 form, so two
+    // different ones would compare equal once stored.
+    problem(f.transactionId, 'is not valid Unicode (lone surrogate)', transactionId);
+  }
   const currencyText = text(record.currency);
   const currency = currencyText ? normalizeCurrency(currencyText) : undefined;
   if (!currency) problem(f.currency, 'is not an ISO 4217 code', record.currency);

@@ -480,4 +480,28 @@ describe('internal ledger API source', () => {
       value: '12.345',
     });
   });
+
+  it('rejects an item whose id holds a lone UTF-16 surrogate (no UTF-8 form) and keeps the rest', async () => {
+    const rows = syntheticRows(3, 'ch_');
+    const entries = rows.map((row) => toLedgerEntry(row, 'stripe'));
+    const bad = entries[2];
+    if (bad) bad.transaction_id = 'ch_\ud800x';
+    const server = await startFakeLedger({ entries, style: 'cursor' });
+    servers.push(server);
+    const adapter = new LedgerApiAdapter({
+      baseUrl: server.baseUrl,
+      processor: 'stripe',
+      config: DEFAULT_LEDGER_API_CONFIG,
+    });
+    const result = await read(adapter, 'internal');
+    expect(result.invalidCount).toBe(1);
+    expect(result.table.toArray().map((t) => t.transactionId)).toEqual(
+      rows.slice(0, 2).map((row) => row.transaction_id),
+    );
+    expect(result.issues.find((i) => i.check === 'invalid_row')).toMatchObject({
+      line: 3,
+      field: 'transaction_id',
+      reason: 'transaction_id is not valid Unicode (lone surrogate)',
+    });
+  });
 });

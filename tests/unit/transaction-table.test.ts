@@ -177,6 +177,18 @@ describe('TransactionTable', () => {
     );
   });
 
+  it('lists only currencies that have rows, in the order of their first row', () => {
+    const table = new TransactionTable();
+    table.currencyIndex('KWD'); // in the dictionary, but no row uses it
+    table.currencyIndex('JPY');
+    table.append({ ...plain(1), currency: 'USD', amountMinor: 0n });
+    table.append({ ...plain(2), currency: 'JPY', amountMinor: 3n });
+    expect([...table.volumeByCurrency()]).toEqual([
+      ['USD', 0n],
+      ['JPY', 3n],
+    ]);
+  });
+
   it('compares amounts without allocating, and wide amounts exactly', () => {
     const a = TransactionTable.fromTransactions([
       { ...plain(1), amountMinor: 5n },

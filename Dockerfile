@@ -23,11 +23,9 @@ RUN npm run build
 
 # ---- runtime ------------------------------------------------------------------------------------
 FROM node:20-bookworm-slim AS runtime
-# NODE_OPTIONS: the launcher (bin/recon) re-executes itself once to add this V8 flag unless it is
-# already there. Setting it here keeps one process: recon itself receives SIGTERM from
-# `docker stop` / Kubernetes / ECS and exits 143 after rolling back (no extra parent process).
+# recon is the container's only process: it receives SIGTERM from `docker stop` / Kubernetes /
+# ECS itself and exits 143 after rolling back.
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-semi-space-size=32 \
     RECON_REPORTS_DIR=/app/local_reports \
     RECON_PGLITE_DIR=/app/.recon/pgdata
 WORKDIR /app

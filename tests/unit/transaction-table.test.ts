@@ -129,6 +129,17 @@ describe('TransactionTable', () => {
       { ...plain(1), transactionId: 'nope' },
     ]);
     expect([0, 1, 2].map((row) => table.findFirst(probe, row))).toEqual([65_536, 49_999, -1]);
+    // All rows at once (grouped probes) gives what row-by-row lookups give, across segments.
+    const many = TransactionTable.fromTransactions(
+      Array.from({ length: 70_000 }, (_, n) => ({ ...plain(n * 3), transactionId: `id_${n * 3}` })),
+    );
+    const all = table.firstRowsOf(many);
+    expect(all).toHaveLength(70_000);
+    for (let row = 0; row < many.length; row++) {
+      expect(all[row]).toBe(table.findFirst(many, row));
+    }
+    expect(all[1]).toBe(3);
+    expect(all[40_000]).toBe(-1); // id_120000 is not in the table (ids stop at id_99999)
   });
 
   it('appends columns built elsewhere (a parser thread) with their dictionaries translated', () => {

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  PutObjectCommand,
-  S3Client,
-  type PutObjectCommandInput,
-} from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type * as S3Module from '@aws-sdk/client-s3';
+import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
+import type * as PresignerModule from '@aws-sdk/s3-request-presigner';
+
+/** The AWS SDK modules, loaded on first use (~0.1 s: runs without S3 do not pay it). */
+interface S3Sdk {
+  readonly s3: typeof S3Module;
+  readonly presigner: typeof PresignerModule;
+  readonly client: S3Client;
+}
 
 /** Server-side encryption of uploaded reports: S3-managed keys, KMS, or none. */
 export type ServerSideEncryption = 'AES256' | 'aws:kms' | 'none';
@@ -51,27 +52,42 @@ export interface ObjectStore {
  */
 export class S3ObjectStore implements ObjectStore {
   readonly description: string;
-  private readonly client: S3Client;
+  private sdk: Promise<S3Sdk> | null = null;
+  private client: S3Client | null = null;
 
   constructor(private readonly settings: S3Settings) {
     this.description = `s3://${settings.bucket}`;
-    this.client = new S3Client({
-      region: settings.region,
-      endpoint: settings.endpoint,
-      forcePathStyle: settings.endpoint !== undefined,
-      credentials:
-        settings.accessKeyId && settings.secretAccessKey
-          ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey }
-          : undefined,
-      maxAttempts: settings.maxAttempts,
-      requestHandler: {
-        connectionTimeout: settings.connectTimeoutMs,
-        requestTimeout: settings.requestTimeoutMs,
-      },
-    });
+  }
+
+  private load(): Promise<S3Sdk> {
+    this.sdk ??= (async () => {
+      const [s3, presigner] = await Promise.all([
+        import('@aws-sdk/client-s3'),
+        import('@aws-sdk/s3-request-presigner'),
+      ]);
+      const { settings } = this;
+      const client = new s3.S3Client({
+        region: settings.region,
+        endpoint: settings.endpoint,
+        forcePathStyle: settings.endpoint !== undefined,
+        credentials:
+          settings.accessKeyId && settings.secretAccessKey
+            ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey }
+            : undefined,
+        maxAttempts: settings.maxAttempts,
+        requestHandler: {
+          connectionTimeout: settings.connectTimeoutMs,
+          requestTimeout: settings.requestTimeoutMs,
+        },
+      });
+      this.client = client;
+      return { s3, presigner, client };
+    })();
+    return this.sdk;
   }
 
   async put(key: string, body: Buffer, contentType: string): Promise<void> {
+    const { s3, client } = await this.load();
     const input: PutObjectCommandInput = {
       Bucket: this.settings.bucket,
       Key: key,
@@ -85,16 +101,15 @@ export class S3ObjectStore implements ObjectStore {
         input.SSEKMSKeyId = this.settings.kmsKeyId;
       }
     }
-    await this.client.send(new PutObjectCommand(input));
+    await client.send(new s3.PutObjectCommand(input));
   }
 
-  presignGet(key: string, expiresInSeconds: number): Promise<string> {
-    return getSignedUrl(
-      this.client,
-      new GetObjectCommand({ Bucket: this.settings.bucket, Key: key }),
-      {
-        expiresIn: expiresInSeconds,
-      },
+  async presignGet(key: string, expiresInSeconds: number): Promise<string> {
+    const { s3, presigner, client } = await this.load();
+    return presigner.getSignedUrl(
+      client,
+      new s3.GetObjectCommand({ Bucket: this.settings.bucket, Key: key }),
+      { expiresIn: expiresInSeconds },
     );
   }
 
@@ -103,15 +118,16 @@ export class S3ObjectStore implements ObjectStore {
    * `health/probe-<uuid>.txt` is written and deleted. Throws the SDK's error otherwise.
    */
   async probe(): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.settings.bucket }));
+    const { s3, client } = await this.load();
+    await client.send(new s3.HeadBucketCommand({ Bucket: this.settings.bucket }));
     const key = `health/probe-${randomUUID()}.txt`;
     await this.put(key, Buffer.from('recon health probe\n'), 'text/plain');
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: key }));
+    await client.send(new s3.DeleteObjectCommand({ Bucket: this.settings.bucket, Key: key }));
   }
 
-  /** Closes the SDK's connections. */
+  /** Closes the SDK's connections (if it was ever loaded). */
   close(): void {
-    this.client.destroy();
+    this.client?.destroy();
   }
 }
 

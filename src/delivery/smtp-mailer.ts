@@ -1,4 +1,4 @@
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 
 /** SMTP settings (README "Delivery"). Timeouts in milliseconds; the password is never logged. */
 export interface SmtpSettings {
@@ -48,12 +48,17 @@ export interface Mailer {
 export class SmtpMailer implements Mailer {
   readonly description: string;
   readonly recipients: readonly string[];
-  private readonly transport: Transporter;
 
   constructor(private readonly settings: SmtpSettings) {
     this.description = `smtp://${settings.host}:${settings.port}`;
     this.recipients = settings.to;
-    this.transport = nodemailer.createTransport({
+  }
+
+  /** A new transport (nodemailer is loaded on first use: runs that send no e-mail skip it). */
+  private async transport(): Promise<Transporter> {
+    const { createTransport } = await import('nodemailer');
+    const { settings } = this;
+    return createTransport({
       host: settings.host,
       port: settings.port,
       secure: settings.secure,
@@ -68,16 +73,18 @@ export class SmtpMailer implements Mailer {
 
   /** Health probe: connects, greets (EHLO) and logs in if configured; sends nothing. */
   async verify(): Promise<void> {
+    const transport = await this.transport();
     try {
-      await this.transport.verify();
+      await transport.verify();
     } finally {
-      this.transport.close();
+      transport.close();
     }
   }
 
   async send(message: MailMessage): Promise<void> {
+    const transport = await this.transport();
     try {
-      await this.transport.sendMail({
+      await transport.sendMail({
         from: this.settings.from,
         to: [...this.settings.to],
         subject: message.subject,
@@ -91,7 +98,7 @@ export class SmtpMailer implements Mailer {
         })),
       });
     } finally {
-      this.transport.close();
+      transport.close();
     }
   }
 }

@@ -1,6 +1,4 @@
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 
 /** One point of the chart: a processor's discrepancy rate (a fraction, e.g. 0.0165) on a date. */
 export interface ChartPoint {
@@ -52,6 +50,12 @@ export async function renderTrendChartPng(
     },
     config: { font: 'DejaVu Sans, Liberation Sans, Arial, sans-serif' },
   };
+  // Loaded on first use (~0.1 s): runs that draw no chart do not pay for them.
+  const [vega, { compile }, { Resvg }] = await Promise.all([
+    import('vega'),
+    import('vega-lite'),
+    import('@resvg/resvg-js'),
+  ]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     const svg = await view.toSVG();

@@ -12,7 +12,12 @@ import {
   type OutcomeCounts,
 } from '../engine/match-transactions';
 import { summarizeReconciliation, type ReconciliationSummary } from '../engine/summarize';
-import { reportPaths, writeReports, type ReportPaths } from '../reports/write-reports';
+import {
+  prepareReports,
+  reportPaths,
+  writeReports,
+  type ReportPaths,
+} from '../reports/write-reports';
 import type { ReportContext } from '../reports/render-report';
 import type { ApiConfig } from '../config/load-config';
 import type { SourceReadResult, TransactionSource } from '../sources/transaction-source';
@@ -293,11 +298,32 @@ export async function reconcileOne(
       outcome = conclude(matchTables(processorSide.table, internalSide.table));
       if (store) {
         deps.abort?.throwIfAborted();
-        await store.completeRun(runId, outcome, async () => {
-          // Last chance to stop: an interruption now rolls the whole run back.
-          deps.abort?.throwIfAborted();
-          await write(outcome);
-        });
+        const stored = outcome;
+        // The report files are written (not yet visible) while the database stores the run, and
+        // published inside its transaction; a run that does not commit leaves no files behind.
+        const preparing = Promise.resolve().then(() =>
+          prepareReports(request.reportsDir, reportContext, {
+            match: stored.match,
+            summary: stored.summary,
+            issues,
+          }),
+        );
+        preparing.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
+        let published = false;
+        try {
+          await store.completeRun(runId, outcome, async () => {
+            // Last chance to stop: an interruption now rolls the whole run back.
+            deps.abort?.throwIfAborted();
+            reports = await (await preparing).publish();
+            published = true;
+          });
+        } finally {
+          if (!published)
+            await preparing.then(
+              (prepared) => prepared.discard(),
+              () => undefined,
+            );
+        }
       } else {
         await write(outcome);
       }

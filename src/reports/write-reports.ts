@@ -28,7 +28,8 @@ export function reportPaths(
   return { csv: join(dir, `${base}.csv`), json: join(dir, `${base}.json`) };
 }
 
-async function writeAtomically(path: string, chunks: Iterable<string>): Promise<void> {
+/** Writes `chunks` to a new temp file beside `path` and fsyncs it; returns the temp file's path. */
+async function writeTemp(path: string, chunks: Iterable<string>): Promise<string> {
   await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   const handle = await open(temp, 'w');
@@ -41,7 +42,55 @@ async function writeAtomically(path: string, chunks: Iterable<string>): Promise<
     throw error;
   }
   await handle.close();
-  await rename(temp, path);
+  return temp;
+}
+
+/**
+ * A run's reports written to temp files (fsynced) beside their final paths, not yet visible:
+ * `publish` renames them into place (a reader never sees half a report; a rerun replaces the
+ * previous files), `discard` removes them. Lets the job write the files while the database is
+ * still storing the run, and publish them only inside the run's transaction.
+ */
+export interface PreparedReports {
+  readonly paths: ReportPaths;
+  /** Renames both files into place; returns their paths. */
+  publish(): Promise<ReportPaths>;
+  /** Removes both temp files (never throws). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Renders the CSV and JSON reports of one run into temp files (see `PreparedReports`).
+ * @throws the file system's error (e.g. EACCES) when the directory cannot be written.
+ */
+export async function prepareReports(
+  reportsDir: string,
+  context: ReportContext,
+  input: ReportInput,
+): Promise<PreparedReports> {
+  const paths = reportPaths(reportsDir, context.processor, context.businessDate);
+  const csv = await writeTemp(paths.csv, renderReportCsv(input));
+  let json: string;
+  try {
+    json = await writeTemp(paths.json, [
+      `${JSON.stringify(renderReportJson(context, input), null, 2)}\n`,
+    ]);
+  } catch (error) {
+    await rm(csv, { force: true });
+    throw error;
+  }
+  return {
+    paths,
+    publish: async () => {
+      await rename(csv, paths.csv);
+      await rename(json, paths.json);
+      return paths;
+    },
+    discard: async () => {
+      await rm(csv, { force: true }).catch(() => undefined);
+      await rm(json, { force: true }).catch(() => undefined);
+    },
+  };
 }
 
 /**
@@ -54,10 +103,5 @@ export async function writeReports(
   context: ReportContext,
   input: ReportInput,
 ): Promise<ReportPaths> {
-  const paths = reportPaths(reportsDir, context.processor, context.businessDate);
-  await writeAtomically(paths.csv, renderReportCsv(input));
-  await writeAtomically(paths.json, [
-    `${JSON.stringify(renderReportJson(context, input), null, 2)}\n`,
-  ]);
-  return paths;
+  return (await prepareReports(reportsDir, context, input)).publish();
 }

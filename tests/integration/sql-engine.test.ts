@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import fc from 'fast-check';
@@ -320,6 +320,43 @@ describe.each(testBackends())('postgres engine on $name', (backend) => {
         await storedDiscrepancies(mem.runId ?? ''),
       );
     }
+  });
+
+  it('leaves no report file, final or temporary, when the memory engine run cannot be stored', async () => {
+    const reportsDir = mkdtempSync(join(tmpdir(), 'recon-unstored-'));
+    // The store fails after the report files have had time to be prepared.
+    const failing = Object.create(store) as RunStore;
+    failing.completeRun = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      throw new Error('could not extend file: No space left on device');
+    };
+    const [result] = await runReconciliation(
+      {
+        store: failing,
+        logger,
+        now: () => Date.parse('2025-10-01T01:00:00Z'),
+        apis: { http: DEFAULT_HTTP_SETTINGS },
+      },
+      {
+        dates: ['2025-09-30'],
+        processors: ['stripe'],
+        timeZone: 'UTC',
+        sources: {
+          processorSource: 'csv',
+          internalSource: 'csv',
+          dataDir: join(ROOT, 'data/samples'),
+        },
+        reportsDir,
+        dryRun: false,
+        maxInvalidRate: '0.5',
+        appVersion: 'test',
+      },
+    );
+    expect(result?.status).toBe('failed');
+    expect(String(result?.error)).toContain('No space left on device');
+    expect(
+      readdirSync(reportsDir, { recursive: true }).filter((f) => String(f).includes('.')),
+    ).toEqual([]);
   });
 
   it('refuses a dry run', async () => {

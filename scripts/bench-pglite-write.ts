@@ -48,6 +48,7 @@ import { summarizeReconciliation } from '../src/engine/summarize';
 import type { Database, SqlExecutor, SqlValue } from '../src/store/database';
 import { createRunStore } from '../src/store/open-store';
 import { RunStore, type RunOutcome } from '../src/store/run-store';
+import { prng } from './seeded-random';
 
 const BUSINESS_DATE = '2025-09-30';
 const DAY_START_MS = Date.UTC(2025, 8, 30);
@@ -128,18 +129,6 @@ function parseArgs(argv: readonly string[]): Args {
   if (args.batches.length === 0 || args.batches.some((size) => !(size >= 1)))
     throw new Error('--batch must be a list of positive row counts');
   return args;
-}
-
-/** mulberry32: a tiny seeded PRNG (same as the other scripts). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function pick(weights: readonly number[], r: number): number {

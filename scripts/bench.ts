@@ -40,6 +40,7 @@ import { summarizeReconciliation } from '../src/engine/summarize';
 import { writeReports } from '../src/reports/write-reports';
 import { CanonicalCsvSource } from '../src/sources/canonical-csv-source';
 import { createRunStore } from '../src/store/open-store';
+import { prng } from './seeded-random';
 
 const ROOT = resolve(__dirname, '..', '..');
 const DATA_ROOT = join(ROOT, 'bench-data');
@@ -137,18 +138,6 @@ function parseArgs(argv: readonly string[]): Args {
   if (!(args.runs >= 1)) throw new Error('--runs must be at least 1');
   args.dir ||= join(DATA_ROOT, `${args.rows}-${args.seed}`);
   return args;
-}
-
-/** mulberry32: a tiny seeded PRNG (same as the sample generator). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function pick(weights: readonly number[], r: number): number {

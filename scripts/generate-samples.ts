@@ -15,21 +15,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { prng } from './seeded-random';
 
 const DATE = '2025-09-30';
 const OUT = resolve(__dirname, '..', '..', 'data', 'samples', DATE);
-
-/** mulberry32: a tiny seeded PRNG, enough for reproducible sample data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Row {
   transaction_id: string;

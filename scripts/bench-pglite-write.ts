@@ -295,9 +295,9 @@ function runOutcome(match: MatchResult): RunOutcome {
 async function captureDiscrepancyCopy(
   runId: string,
   outcome: RunOutcome,
-): Promise<{ columns: readonly string[]; chunks: Iterable<string> }> {
+): Promise<{ columns: readonly string[]; chunks: Iterable<string | Uint8Array> }> {
   const stop = new Error('captured');
-  let captured: { columns: readonly string[]; chunks: Iterable<string> } | undefined;
+  let captured: { columns: readonly string[]; chunks: Iterable<string | Uint8Array> } | undefined;
   const stub: Database = {
     kind: 'pglite',
     description: 'capture stub',
@@ -373,7 +373,7 @@ function insertSql(columns: readonly string[], rows: number): string {
  */
 async function insertRoute(
   db: Database,
-  captured: { columns: readonly string[]; chunks: Iterable<string> },
+  captured: { columns: readonly string[]; chunks: Iterable<string | Uint8Array> },
   batch: number,
 ): Promise<{ wall: number; prep: number; statements: number }> {
   const { columns, chunks } = captured;
@@ -399,7 +399,11 @@ async function insertRoute(
     for (;;) {
       const t0 = performance.now();
       const next = iterator.next();
-      if (!next.done) decodeCopyCsv(next.value, width, pending);
+      if (!next.done) {
+        const text =
+          typeof next.value === 'string' ? next.value : Buffer.from(next.value).toString('utf8');
+        decodeCopyCsv(text, width, pending);
+      }
       prep += performance.now() - t0;
       let offset = 0;
       while (pending.length - offset >= perStatement || (next.done && offset < pending.length)) {

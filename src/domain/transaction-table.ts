@@ -385,6 +385,38 @@ export class TransactionTable {
     return this.segmentOf(row).lines[row & SEGMENT_MASK] as number;
   }
 
+  /** Index into `merchants` of row `row`. */
+  merchantIndexAt(row: number): number {
+    return this.segmentOf(row).merchants[row & SEGMENT_MASK] as number;
+  }
+
+  /** Fee of row `row` in minor units, or `null` when absent. */
+  feeAt(row: number): bigint | null {
+    const segment = this.segmentOf(row);
+    const r = row & SEGMENT_MASK;
+    const flag = segment.flags[r] as number;
+    if (!(flag & HAS_FEE)) return null;
+    return flag & FEE_WIDE ? (segment.wideFees.get(r) as bigint) : (segment.fees[r] as bigint);
+  }
+
+  /** The UTF-8 bytes of row `row`'s id (a view into the table: do not keep or modify it). */
+  idBytesAt(row: number): Uint8Array {
+    const segment = this.segmentOf(row);
+    const r = row & SEGMENT_MASK;
+    return segment.idBytes.subarray(r === 0 ? 0 : segment.idEnd[r - 1], segment.idEnd[r]);
+  }
+
+  /** The UTF-8 bytes of row `row`'s description, or `null` (a view, as `idBytesAt`). */
+  descriptionBytesAt(row: number): Uint8Array | null {
+    const segment = this.segmentOf(row);
+    const r = row & SEGMENT_MASK;
+    if (!((segment.flags[r] as number) & HAS_DESCRIPTION)) return null;
+    return segment.descriptionBytes.subarray(
+      r === 0 ? 0 : segment.descriptionEnd[r - 1],
+      segment.descriptionEnd[r],
+    );
+  }
+
   /** Transaction id of row `row`. */
   idAt(row: number): string {
     const segment = this.segmentOf(row);

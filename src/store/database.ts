@@ -8,10 +8,15 @@
 export interface SqlExecutor {
   query<Row extends object>(sql: string, params?: readonly SqlValue[]): Promise<Row[]>;
   /**
-   * Bulk-loads rows with `COPY table (columns) FROM STDIN (FORMAT csv)`. `rows` yields CSV text
-   * chunks (see `copy-csv.ts`). Returns the number of rows written.
+   * Bulk-loads rows with `COPY table (columns) FROM STDIN (FORMAT csv)`. `chunks` yields CSV
+   * text, as strings or UTF-8 bytes, each ending at a row boundary (see `copy-csv.ts`). Returns
+   * the number of rows written.
    */
-  copyFrom(table: string, columns: readonly string[], chunks: Iterable<string>): Promise<number>;
+  copyFrom(
+    table: string,
+    columns: readonly string[],
+    chunks: Iterable<string | Uint8Array>,
+  ): Promise<number>;
 }
 
 /** A value bound to a query parameter. Money travels as decimal or integer strings, never floats. */

@@ -36,7 +36,7 @@ class PgliteExecutor implements SqlExecutor {
   async copyFrom(
     table: string,
     columns: readonly string[],
-    chunks: Iterable<string>,
+    chunks: Iterable<string | Uint8Array>,
   ): Promise<number> {
     const blob = new Blob([...chunks]);
     try {

@@ -101,7 +101,7 @@ class PgExecutor implements SqlExecutor {
   async copyFrom(
     table: string,
     columns: readonly string[],
-    chunks: Iterable<string>,
+    chunks: Iterable<string | Uint8Array>,
   ): Promise<number> {
     if (!('release' in this.client)) {
       const client = await this.client.connect();

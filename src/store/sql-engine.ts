@@ -2,6 +2,7 @@ import { currencyExponent } from '../domain/currency';
 import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
 import { asTable, type TransactionRows, type TransactionTable } from '../domain/transaction-table';
 import { emptyOutcomeCounts, type MatchResult } from '../engine/match-transactions';
+import { CopyCsvWriter, csvField } from './copy-csv';
 import type { Database, SqlExecutor } from './database';
 
 /**
@@ -93,39 +94,48 @@ function exponentOf(currency: string, cache: Map<string, number | null>): number
   return exponent;
 }
 
-// COPY CSV needs quotes for these characters; backslash is quoted too so that `\.` is never
-// read as the end-of-data marker. https://www.postgresql.org/docs/current/sql-copy.html
-const NEEDS_QUOTES = /[",\r\n\\]/;
-
-/** A text field of COPY CSV: NULL unquoted empty, '' quoted, quotes only where needed. */
-function csvText(value: string | null): string {
-  if (value === null) return '';
-  if (value === '' || NEEDS_QUOTES.test(value)) return `"${value.replace(/"/g, '""')}"`;
-  return value;
-}
-
 /**
- * Yields COPY CSV chunks of about 1 MB for one side. A dedicated encoder (numbers unquoted, text
- * quoted only when needed): about 4× faster than the generic `encodeCopyCsvRow` on 1M rows.
+ * Yields COPY CSV chunks of about 1 MiB for one side, read straight from the table's columns:
+ * ids and descriptions are copied as UTF-8 bytes, the fields of each currency, status and merchant
+ * are encoded once per dictionary entry, numbers unquoted, text quoted only when needed
+ * (`CopyCsvWriter`; backslashes are quoted too, so `\.` is never read as end-of-data). No
+ * `Transaction` or string per row.
  */
-function* stagingChunks(runId: string, rows: TransactionTable): Generator<string> {
+function* stagingChunks(runId: string, rows: TransactionTable): Generator<Buffer> {
   const exponents = new Map<string, number | null>();
-  let chunk = '';
+  // `currency,exponent` per currency; `status,raw_status,status_key` per status; merchant_id.
+  const currencyFields = rows.currencies.map(
+    (code) => `${csvField(code)},${exponentOf(code, exponents) ?? ''}`,
+  );
+  const statusFields = rows.statuses.map(
+    (s) =>
+      `${s.status},${csvField(s.raw)},${s.status === 'unknown' ? csvField(s.raw.trim().toLowerCase()) : ''}`,
+  );
+  const merchantFields = rows.merchants.map((m) => csvField(m));
+  const out = new CopyCsvWriter();
   for (let ordinal = 0; ordinal < rows.length; ordinal++) {
-    const row = rows.at(ordinal);
-    const exponent = exponentOf(row.currency, exponents);
-    chunk +=
-      `${runId},${ordinal},${csvText(row.transactionId)},${row.amountMinor},` +
-      `${csvText(row.currency)},${exponent ?? ''},${row.status},${csvText(row.rawStatus)},` +
-      `${row.status === 'unknown' ? csvText(row.rawStatus.trim().toLowerCase()) : ''},` +
-      `${csvText(row.merchantId)},${row.createdAtMs},${row.feeMinor ?? ''},` +
-      `${csvText(row.description)},${row.line}\n`;
-    if (chunk.length >= 1 << 20) {
-      yield chunk;
-      chunk = '';
-    }
+    const id = rows.idBytesAt(ordinal);
+    const description = rows.descriptionBytesAt(ordinal);
+    const fee = rows.feeAt(ordinal);
+    out
+      .plain(runId)
+      .plain(String(ordinal))
+      .bytes(id, 0, id.length)
+      .plain(rows.amountAt(ordinal).toString())
+      .plain(currencyFields[rows.currencyIndexAt(ordinal)] as string)
+      .plain(statusFields[rows.statusIndexAt(ordinal)] as string)
+      .plain(merchantFields[rows.merchantIndexAt(ordinal)] as string)
+      .plain(String(rows.createdAtMs(ordinal)));
+    if (fee === null) out.null();
+    else out.plain(fee.toString());
+    if (description === null) out.null();
+    else out.bytes(description, 0, description.length);
+    out.plain(String(rows.lineAt(ordinal)));
+    const chunk = out.endRow();
+    if (chunk) yield chunk;
   }
-  if (chunk.length > 0) yield chunk;
+  const rest = out.finish();
+  if (rest) yield rest;
 }
 
 /** COPYs one side's rows into its staging table under `runId`. Returns the rows written. */

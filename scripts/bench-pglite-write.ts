@@ -17,7 +17,7 @@
  * 3. COPY route: `RunStore.startRun`, then `RunStore.completeRun` with a `RunOutcome` holding the
  *    N discrepancies (summary from `summarizeReconciliation`); times `completeRun` alone (CSV
  *    encoding + COPY through PGlite's `/dev/blob` + the run's updates, one transaction). `prep s`
- *    is the CSV encoding alone (`discrepancyRow` + `encodeCopyCsvRow`), timed in a separate pass
+ *    is the CSV encoding alone (`discrepancyRow` + `chunkCopyRows`), timed in a separate pass
  *    before; `db s` = wall − prep is the rest (Blob, PGlite, PostgreSQL).
  * 4. INSERT route, once per `--batch` size (rows per statement; at most 65535 parameters, i.e.
  *    2978 rows of 22 columns): a second run, then in ONE transaction (`withTransaction`) the same
@@ -327,7 +327,7 @@ const COMMA = 44;
 const NEWLINE = 10;
 
 /**
- * Decodes rows written by `encodeCopyCsvRow` (empty unquoted field: NULL; otherwise `"…"` with
+ * Decodes rows written by `chunkCopyRows` (empty unquoted field: NULL; otherwise `"…"` with
  * `""` for a quote) and appends their values to `out`, `width` per row.
  */
 function decodeCopyCsv(text: string, width: number, out: SqlValue[]): void {

@@ -30,6 +30,11 @@ const SEGMENT_ROWS = 1 << SEGMENT_BITS;
 const SEGMENT_MASK = SEGMENT_ROWS - 1;
 /** Rows probed together by `firstRowsOf`. */
 const PROBE_GROUP = 32;
+/**
+ * Where the warming loads of `firstRowsOf` and `warmRows` leave their (meaningless) result: a
+ * write the compiler must keep, so that it cannot drop the loads as unused.
+ */
+const warmed = { sink: 0 };
 
 /**
  * One side's transactions, stored in columns (see `TransactionColumns`) in segments of 65 536
@@ -80,11 +85,14 @@ export class TransactionTable {
 
   /** Index of the raw status `raw` (mapped to `status`) in `statuses`, added when new. */
   statusIndex(status: CanonicalStatus, raw: string): number {
-    let index = this.statusIds.get(raw);
-    if (index === undefined || (this.statuses[index] as StatusEntry).status !== status) {
+    // Keyed by both: one side maps a raw text to one status, but a table built from arbitrary
+    // `Transaction`s may pair the same text with several.
+    const id = `${status}\u0000${raw}`;
+    let index = this.statusIds.get(id);
+    if (index === undefined) {
       index = this.statuses.length;
       this.statuses.push({ status, raw, key: raw.trim().toLowerCase() });
-      if (!this.statusIds.has(raw)) this.statusIds.set(raw, index);
+      this.statusIds.set(id, index);
     }
     return index;
   }
@@ -296,8 +304,7 @@ export class TransactionTable {
         found[row] = this.probe(segment.idHash[r] as number, segment, r);
       }
     }
-    // `touched` only exists so that the warming loads are not optimized away.
-    if (touched === 0x7fffffff) found.fill(found[0] ?? -1, 0, 0);
+    warmed.sink ^= touched;
     return found;
   }
 
@@ -344,19 +351,23 @@ export class TransactionTable {
   }
 
   /**
-   * Reads row `row`'s currency, status, flags and amount and returns a meaningless number: called
-   * for a group of rows before they are used, so that their cache misses overlap (see
-   * `firstRowsOf`).
+   * Loads the currency, status, flags and amount of the rows `rows[from, to)` (entries < 0 are
+   * skipped) before they are used, so that their cache misses overlap (see `firstRowsOf`).
    */
-  touchRow(row: number): number {
-    const segment = this.segments[row >>> SEGMENT_BITS] as ColumnBuilder;
-    const r = row & SEGMENT_MASK;
-    return (
-      ((segment.currencies[r] as number) ^
-        (segment.statuses[r] as number) ^
-        (segment.flags[r] as number)) +
-      (segment.amounts[r] === 0n ? 1 : 0)
-    );
+  warmRows(rows: Int32Array, from: number, to: number): void {
+    let touched = 0;
+    for (let k = from; k < to; k++) {
+      const row = rows[k] as number;
+      if (row < 0) continue;
+      const segment = this.segments[row >>> SEGMENT_BITS] as ColumnBuilder;
+      const r = row & SEGMENT_MASK;
+      touched ^=
+        ((segment.currencies[r] as number) ^
+          (segment.statuses[r] as number) ^
+          (segment.flags[r] as number)) +
+        (segment.amounts[r] === 0n ? 1 : 0);
+    }
+    warmed.sink ^= touched;
   }
 
   /** Index into `currencies` of row `row`. */

@@ -218,6 +218,9 @@ export async function reconcileOne(
     if (internalRead.status === 'rejected') throw internalRead.reason;
     const processorSide = processorRead.value;
     const internalSide = internalRead.value;
+    // Matching looks up ledger ids only: the processor side's id index (hundreds of MB at 10M
+    // rows) is not needed any more; its row states (duplicates) stay.
+    processorSide.table.dropIdIndex();
     issues.push(...processorSide.issues, ...internalSide.issues);
     log.info(
       {

@@ -9,8 +9,7 @@ export const MAX_LISTED_WARNINGS = 1000;
  * Adds the source-level data-quality findings every source gets, whatever its format:
  * `row_count` (info), `duplicate_ids` (warning: how many ids occur more than once) and
  * `outside_business_date` (warning per row dated on another business date in `context.timeZone`,
- * plus a count). Returns a new result; the rows are unchanged. The processor table's id index
- * is dropped (matching only looks up ledger ids), its row states stay.
+ * plus a count). Returns a new result; the rows are unchanged.
  */
 export function addSideChecks(result: SourceReadResult, context: ReadContext): SourceReadResult {
   const base = {
@@ -29,10 +28,9 @@ export function addSideChecks(result: SourceReadResult, context: ReadContext): S
     count: result.rowCount,
   });
 
-  // The table indexed its ids as rows were appended; the ledger keeps the index for matching.
+  // The table indexed its ids (and counted the duplicated ones) as rows were appended.
   const { table } = result;
   const { duplicatedIds } = table;
-  if (result.side === 'processor') table.dropIdIndex();
   let outside = 0;
   const { startMs, endMs } = businessDayBounds(context.businessDate, context.timeZone);
   for (let row = 0; row < table.length; row++) {

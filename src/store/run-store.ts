@@ -346,7 +346,7 @@ export class RunStore {
    * Stores a run's results and marks it `completed` in ONE transaction: discrepancies and
    * data-quality findings (COPY), the final counts, the supersession of the previous completed
    * run for the same date and processor, and audit entries. `beforeCommit` runs last inside the
-   * transaction (the job writes the report files there), so a failure in it rolls everything back.
+   * transaction (the job publishes the report files there), so a failure in it rolls everything back.
    */
   async completeRun(
     runId: string,

@@ -1,6 +1,19 @@
 import fc from 'fast-check';
-import { chunkCopyRows, CopyCsvWriter, csvField, encodeCopyCsvRow } from '../../src/store/copy-csv';
+import { chunkCopyRows, CopyCsvWriter, csvField } from '../../src/store/copy-csv';
 import type { SqlValue } from '../../src/store/database';
+
+/** The row encoder written out as a string (what `chunkCopyRows` replaced): the reference. */
+function encodeCopyCsvRow(values: readonly SqlValue[]): string {
+  let line = '';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) line += ',';
+    const value = values[i];
+    if (value === null || value === undefined) continue;
+    const text = String(value);
+    line += `"${text.includes('"') ? text.replace(/"/g, '""') : text}"`;
+  }
+  return `${line}\n`;
+}
 
 const valueArbitrary: fc.Arbitrary<SqlValue> = fc.oneof(
   fc.constant(null),

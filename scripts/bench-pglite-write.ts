@@ -49,6 +49,21 @@ import type { Database, SqlExecutor, SqlValue } from '../src/store/database';
 import { createRunStore } from '../src/store/open-store';
 import { RunStore, type RunOutcome } from '../src/store/run-store';
 import { prng } from './seeded-random';
+import { runScript, ScriptUsageError } from './script-cli';
+
+const USAGE = `
+Usage: npm run bench:pglite -- [options]
+
+Times writing N discrepancy rows into embedded PGlite on disk, by COPY and by batched INSERTs.
+
+Options:
+  --rows N          discrepancy rows (default 1000000)
+  --dir DIR         keep the data directory in DIR (default: a temp dir, deleted at the end)
+  --routes R[,R]    copy, insert (default both)
+  --batch N[,N...]  rows per INSERT statement (default 1000,2978)
+  --seed N          seed of the generated rows (default 42)
+  -h, --help        print this help
+`;
 
 const BUSINESS_DATE = '2025-09-30';
 const DAY_START_MS = Date.UTC(2025, 8, 30);
@@ -107,7 +122,7 @@ function parseArgs(argv: readonly string[]): Args {
     const flag = argv[i];
     const value = (): string => {
       const next = argv[++i];
-      if (next === undefined) throw new Error(`${flag} needs a value`);
+      if (next === undefined) throw new ScriptUsageError(`${flag} needs a value`);
       return next;
     };
     if (flag === '--rows') args.rows = Number.parseInt(value().replace(/_/g, ''), 10);
@@ -120,14 +135,15 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (flag === '--routes') {
       args.routes = new Set();
       for (const route of value().split(',')) {
-        if (route !== 'copy' && route !== 'insert') throw new Error(`unknown route ${route}`);
+        if (route !== 'copy' && route !== 'insert')
+          throw new ScriptUsageError(`unknown route ${route}`);
         args.routes.add(route);
       }
-    } else throw new Error(`unknown option ${flag}`);
+    } else throw new ScriptUsageError(`unknown option ${flag}`);
   }
-  if (!(args.rows >= 1)) throw new Error('--rows must be at least 1');
+  if (!(args.rows >= 1)) throw new ScriptUsageError('--rows must be at least 1');
   if (args.batches.length === 0 || args.batches.some((size) => !(size >= 1)))
-    throw new Error('--batch must be a list of positive row counts');
+    throw new ScriptUsageError('--batch must be a list of positive row counts');
   return args;
 }
 
@@ -627,7 +643,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runScript('bench:pglite', USAGE, process.argv.slice(2), main);

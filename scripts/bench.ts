@@ -41,6 +41,25 @@ import { writeReports } from '../src/reports/write-reports';
 import { CanonicalCsvSource } from '../src/sources/canonical-csv-source';
 import { createRunStore } from '../src/store/open-store';
 import { prng } from './seeded-random';
+import { runScript, ScriptUsageError } from './script-cli';
+
+const USAGE = `
+Usage: npm run bench -- [options]
+
+Times the reconciliation job on seeded synthetic data against a DuckDB SQL baseline.
+
+Options:
+  --rows N[,N...]  rows per side (default 100000; several sizes print the slope)
+  --runs N         repetitions per measurement, medians reported (default 3)
+  --seed N         seed of the generated data (default 42)
+  --no-phases      skip the in-process phase timings
+  --no-e2e         skip the end-to-end CLI runs
+  --no-duckdb      skip the DuckDB baseline
+  --regenerate     regenerate the cached data under bench-data/
+  -h, --help       print this help
+
+With DATABASE_URL set, the database phases and a run with PostgreSQL are measured too.
+`;
 
 const ROOT = resolve(__dirname, '..', '..');
 const DATA_ROOT = join(ROOT, 'bench-data');
@@ -115,7 +134,7 @@ function parseArgs(argv: readonly string[]): Args {
     const flag = argv[i];
     const value = (): string => {
       const next = argv[++i];
-      if (next === undefined) throw new Error(`${flag} needs a value`);
+      if (next === undefined) throw new ScriptUsageError(`${flag} needs a value`);
       return next;
     };
     if (flag === '--rows') {
@@ -132,10 +151,10 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--no-duckdb') args.duckdb = false;
     else if (flag === '--duckdb-child') args.duckdbChild = true;
     else if (flag === '--dir') args.dir = value();
-    else throw new Error(`unknown option ${flag}`);
+    else throw new ScriptUsageError(`unknown option ${flag}`);
   }
-  if (!(args.rows >= 1000)) throw new Error('--rows must be at least 1000');
-  if (!(args.runs >= 1)) throw new Error('--runs must be at least 1');
+  if (!(args.rows >= 1000)) throw new ScriptUsageError('--rows must be at least 1000');
+  if (!(args.runs >= 1)) throw new ScriptUsageError('--runs must be at least 1');
   args.dir ||= join(DATA_ROOT, `${args.rows}-${args.seed}`);
   return args;
 }
@@ -993,7 +1012,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runScript('bench', USAGE, process.argv.slice(2), main);

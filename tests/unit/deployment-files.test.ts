@@ -270,8 +270,19 @@ describe('docker-compose.yml', () => {
 
 // ---- environment variables ----------------------------------------------------------------------
 
-/** Variables the code may read that are not recon settings: set by test runners, CI or Node. */
-const NOT_SETTINGS = new Set(['TEST_DATABASE_URL', 'CI', 'NODE_OPTIONS', 'NODE_ENV']);
+/**
+ * Variables the code may read that are not recon settings: set by test runners, CI, Node, the
+ * platform (Kubernetes sets KUBERNETES_SERVICE_HOST in every pod) or a convention of terminals
+ * (NO_COLOR, https://no-color.org).
+ */
+const NOT_SETTINGS = new Set([
+  'TEST_DATABASE_URL',
+  'CI',
+  'NODE_OPTIONS',
+  'NODE_ENV',
+  'KUBERNETES_SERVICE_HOST',
+  'NO_COLOR',
+]);
 
 function filesUnder(dir: string): string[] {
   return readdirSync(join(root, dir), { withFileTypes: true, recursive: true })

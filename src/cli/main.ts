@@ -28,7 +28,7 @@ import type { SourceKind } from '../job/build-sources';
 import { FORMAT_NAMES } from '../sources/formats/format-registry';
 import { runReconciliation, type MatchEngine, type RunRequest } from '../job/run-reconciliation';
 import { runScheduler } from '../job/scheduler';
-import { checkHealth } from '../job/health-check';
+import { checkHealth, checkLiveness } from '../job/health-check';
 import { openDatabase, createRunStore } from '../store/open-store';
 import { findRunGaps } from '../store/run-history';
 import { DeliveryStore } from '../store/delivery-store';
@@ -592,14 +592,21 @@ export function buildProgram(
   program
     .command('health')
     .description('check the database, S3, SMTP and the configured APIs; exit 3 when one is down')
+    .option(
+      '--liveness',
+      'check only the database (the container health check): no S3, SMTP or API call, nothing recorded',
+    )
     .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
+    .action(async (options: { json?: boolean; liveness?: boolean }) => {
       const { config: cfg } = context();
-      const results = await checkHealth({
-        database: cfg.database,
-        delivery: loadDeliveryConfig(env),
-        apis: cfg.apis,
-      });
+      const results = options.liveness
+        ? await checkLiveness(cfg.database)
+        : await checkHealth({
+            database: cfg.database,
+            delivery: loadDeliveryConfig(env),
+            apis: cfg.apis,
+            retentionDays: cfg.healthRetentionDays,
+          });
       io.out(
         options.json
           ? JSON.stringify(

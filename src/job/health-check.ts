@@ -70,7 +70,7 @@ function checkDatabase(
 export async function checkLiveness(database: DatabaseConfig): Promise<HealthResult[]> {
   let db: Database | undefined;
   const result = await checkDatabase(database, (opened) => (db = opened));
-  await db?.close();
+  await db?.close().catch(() => undefined);
   return [result];
 }
 

@@ -9,8 +9,11 @@
 # only. No native module is compiled (pg is pure JS, PGlite is WebAssembly, resvg ships prebuilt
 # glibc binaries as optional packages), so neither stage needs build tools.
 
+# Node 24 is the Node.js LTS line the image runs on (Node 20 reached end of life in April 2026);
+# the package itself still supports Node >= 20.12 (package.json `engines`), which CI tests.
+
 # ---- build --------------------------------------------------------------------------------------
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 # Dependencies first, in their own layer: rebuilt only when the lock file changes. `prepare`
 # (= build) is skipped here because the sources are not copied yet; it runs explicitly below.
@@ -22,7 +25,7 @@ COPY scripts ./scripts
 RUN npm run build
 
 # ---- runtime ------------------------------------------------------------------------------------
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 # recon is the container's only process: it receives SIGTERM from `docker stop` / Kubernetes /
 # ECS itself and exits 143 after rolling back.
 ENV NODE_ENV=production \
@@ -51,14 +54,17 @@ RUN chmod 0755 /app/bin/recon \
 
 # Reports and the embedded database (only used when no PostgreSQL server is configured) are the
 # only paths recon writes besides /tmp; the code under /app stays owned by root, read-only to recon.
+# A named volume mounted there starts as a copy of these directories, owned by 10001; a bind mount
+# keeps the host directory's owner: `chown 10001:10001` it first (docs/deploy/README.md).
 VOLUME ["/app/local_reports", "/app/.recon"]
 
 USER 10001:10001
 
-# `recon health` exits 3 when a required dependency (database, configured S3/SMTP/API) is down;
-# Docker expects 1 for "unhealthy". Every probe reaches the real services, hence the long interval.
-HEALTHCHECK --interval=5m --timeout=60s --start-period=30s --retries=3 \
-    CMD recon health || exit 1
+# Liveness of what the container needs: `recon health --liveness` connects to the database and
+# checks the schema; it calls no API, S3 or SMTP and records nothing (the full `recon health` is
+# for operators). It exits 3 when the database is down; Docker expects 1 for "unhealthy".
+HEALTHCHECK --interval=1m --timeout=15s --start-period=30s --retries=3 \
+    CMD recon health --liveness || exit 1
 
 ENTRYPOINT ["recon"]
 CMD ["run"]

@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, type AppConfig } from '../config/load-config';
-import { createLogger, type Logger } from '../config/logger';
+import {
+  containerEvidence,
+  embeddedDatabaseWarning,
+  REAL_HOST,
+  volumeMountOf,
+  type HostProbe,
+} from '../config/container';
+import { createLogger, routeProcessWarnings, type Logger } from '../config/logger';
 import {
   businessDateRange,
   parseBusinessDate,
@@ -21,7 +28,7 @@ import type { SourceKind } from '../job/build-sources';
 import { FORMAT_NAMES } from '../sources/formats/format-registry';
 import { runReconciliation, type MatchEngine, type RunRequest } from '../job/run-reconciliation';
 import { runScheduler } from '../job/scheduler';
-import { checkHealth } from '../job/health-check';
+import { checkHealth, checkLiveness } from '../job/health-check';
 import { openDatabase, createRunStore } from '../store/open-store';
 import { findRunGaps } from '../store/run-history';
 import { DeliveryStore } from '../store/delivery-store';
@@ -239,20 +246,40 @@ function toLimit(text: string): number {
   return Number(text);
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Warns (once, in the log) when the embedded database is used inside a container. */
+function warnAboutEmbeddedDatabase(config: AppConfig, logger: Logger, host: HostProbe): void {
+  if (config.database.kind !== 'pglite') return;
+  const dataDir = config.database.settings.dataDir;
+  if (dataDir.startsWith('memory://')) return;
+  const evidence = containerEvidence(config.container, host);
+  if (evidence === null) return;
+  logger.warn(embeddedDatabaseWarning(dataDir, evidence, volumeMountOf(dataDir, host)));
+}
+
 /**
  * Builds the `recon` program. `run(argv)` parses and executes one command and resolves to its
- * exit code; it never calls `process.exit` (only `main` does).
+ * exit code; it never calls `process.exit` (only `main` does). `logger()` is the logger of the
+ * command once it has one. `host`: where container detection looks (files, `env`).
  */
 export function buildProgram(
   io: Io,
   env: NodeJS.ProcessEnv,
-): { run(argv: string[]): Promise<number> } {
+  host: HostProbe = { env, readText: (path) => REAL_HOST.readText(path) },
+): { run(argv: string[]): Promise<number>; logger(): Logger | undefined } {
   let exitCode = EXIT_OK;
   let config: AppConfig | undefined;
   let logger: Logger | undefined;
   const context = (): { config: AppConfig; logger: Logger } => {
     config ??= loadConfig(env);
-    logger ??= createLogger(config.logLevel);
+    if (!logger) {
+      const flags = program.opts<{ logLevel?: string; quiet?: boolean }>();
+      logger = createLogger(flags.logLevel ?? (flags.quiet ? 'warn' : config.logLevel), {
+        format: config.logFormat,
+      });
+      warnAboutEmbeddedDatabase(config, logger, host);
+    }
     return { config, logger };
   };
 
@@ -261,6 +288,16 @@ export function buildProgram(
       'Reconcile payment-processor transactions against the internal ledger, one business date at a time.',
     )
     .version(APP_VERSION)
+    .addOption(
+      new Option('--log-level <level>', 'log level (default: LOG_LEVEL, else info)').choices(
+        LOG_LEVELS,
+      ),
+    )
+    .addOption(
+      new Option('-q, --quiet', 'log only warnings and errors (--log-level warn)').conflicts(
+        'logLevel',
+      ),
+    )
     .showHelpAfterError('(run recon --help for usage)')
     .exitOverride()
     .configureOutput({
@@ -555,14 +592,21 @@ export function buildProgram(
   program
     .command('health')
     .description('check the database, S3, SMTP and the configured APIs; exit 3 when one is down')
+    .option(
+      '--liveness',
+      'check only the database (the container health check): no S3, SMTP or API call, nothing recorded',
+    )
     .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
+    .action(async (options: { json?: boolean; liveness?: boolean }) => {
       const { config: cfg } = context();
-      const results = await checkHealth({
-        database: cfg.database,
-        delivery: loadDeliveryConfig(env),
-        apis: cfg.apis,
-      });
+      const results = options.liveness
+        ? await checkLiveness(cfg.database)
+        : await checkHealth({
+            database: cfg.database,
+            delivery: loadDeliveryConfig(env),
+            apis: cfg.apis,
+            retentionDays: cfg.healthRetentionDays,
+          });
       io.out(
         options.json
           ? JSON.stringify(
@@ -657,11 +701,15 @@ export function buildProgram(
           io.err(`recon: ${describeError(error)}`);
         } else {
           io.err(`recon: internal error: ${describeError(error)} (details in the log)`);
-          createLogger('error').error({ err: error }, 'internal error');
+          (logger ?? createLogger('error', { format: config?.logFormat })).error(
+            { err: error },
+            'internal error',
+          );
         }
         return exitCodeFor(error);
       }
     },
+    logger: () => logger,
   };
 }
 
@@ -686,7 +734,11 @@ export async function main(argv: string[]): Promise<void> {
       : undefined,
     abort: interrupt.signal,
   };
-  const code = await buildProgram(io, process.env).run(argv);
+  const program = buildProgram(io, process.env);
+  // Node prints warnings (the AWS SDK's Node-version notice, deprecations) as plain text on
+  // stderr, in the middle of the JSON log: log them instead, in the command's format.
+  routeProcessWarnings(() => program.logger() ?? createLogger('warn'));
+  const code = await program.run(argv);
   process.exitCode = code;
   // Everything is closed by now; should a driver still hold the event loop, do not hang cron.
   setTimeout(() => process.exit(code), 1000).unref();

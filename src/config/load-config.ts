@@ -21,6 +21,8 @@ import {
   type FormatSettings,
 } from '../sources/formats/processor-format';
 import type { PgliteSettings } from '../store/pglite-database';
+import type { ContainerMode } from './container';
+import { LOG_FORMATS, type LogFormat } from './logger';
 import type { PostgresSettings } from '../store/postgres-database';
 
 /** Where runs are stored: a PostgreSQL server, or embedded PGlite (the zero-setup default). */
@@ -34,6 +36,12 @@ export interface AppConfig {
   readonly timeZone: string;
   readonly database: DatabaseConfig;
   readonly logLevel: string;
+  /** `RECON_LOG_FORMAT`; absent: pretty on a terminal, JSON otherwise (see `chooseLogFormat`). */
+  readonly logFormat?: LogFormat;
+  /** `RECON_HEALTH_RETENTION_DAYS`: `system_health` rows older than this many days are deleted. */
+  readonly healthRetentionDays: number;
+  /** `RECON_CONTAINER`: whether recon runs in a container (`auto`: detected). */
+  readonly container: ContainerMode;
   /** Default `--data-dir` and `--reports-dir`. */
   readonly dataDir: string;
   readonly reportsDir: string;
@@ -178,6 +186,12 @@ const EnvSchema = z.object({
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .optional()
     .transform((value) => value ?? 'info'),
+  RECON_LOG_FORMAT: z.enum(LOG_FORMATS).optional(),
+  RECON_HEALTH_RETENTION_DAYS: positiveInt(30).refine((value) => value >= 1, 'must be at least 1'),
+  RECON_CONTAINER: z
+    .enum(['auto', 'yes', 'no'])
+    .optional()
+    .transform((value) => value ?? 'auto'),
 });
 
 /**
@@ -256,6 +270,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       adyenMatchKey: e.ADYEN_MATCH_KEY,
     },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.RECON_LOG_FORMAT,
+    healthRetentionDays: e.RECON_HEALTH_RETENTION_DAYS,
+    container: e.RECON_CONTAINER,
     dataDir: e.RECON_DATA_DIR,
     reportsDir: e.RECON_REPORTS_DIR,
     maxInvalidRate: e.RECON_MAX_INVALID_RATE,

@@ -74,15 +74,20 @@ export class SourceFactory {
   }
 
   /**
-   * The processor-side and ledger-side sources of one run.
+   * The processor-side and ledger-side sources of one run. `reporter` receives their retry and
+   * page lines: the run's own logger, so that those carry its `run_id` (default: the factory's).
    * @throws ConfigError when an API source lacks its credentials; UsageError for an API that
    *   does not exist (Adyen) or a `raw` source without `--raw-dir`.
    */
-  sourcesFor(date: BusinessDate, processor: ProcessorName): [TransactionSource, TransactionSource] {
+  sourcesFor(
+    date: BusinessDate,
+    processor: ProcessorName,
+    reporter: FetchReporter = this.reporter,
+  ): [TransactionSource, TransactionSource] {
     const paths = inputPaths(this.choice, date, processor);
     return [
-      this.build('processor', this.choice.processorSource, processor, paths.processor),
-      this.build('internal', this.choice.internalSource, processor, paths.internal),
+      this.build('processor', this.choice.processorSource, processor, paths.processor, reporter),
+      this.build('internal', this.choice.internalSource, processor, paths.internal, reporter),
     ];
   }
 
@@ -91,6 +96,7 @@ export class SourceFactory {
     kind: SourceKind,
     processor: ProcessorName,
     csvPath: string,
+    reporter: FetchReporter,
   ): TransactionSource {
     if (kind === 'csv') {
       // The ledger file is always canonical; the processor file may be a processor's own export.
@@ -114,7 +120,7 @@ export class SourceFactory {
     }
     return new ApiSource(side, adapter, {
       http: this.apis.http,
-      reporter: this.reporter,
+      reporter,
       saveRawDir: this.choice.saveRawDir,
       label,
       progress: this.progress,

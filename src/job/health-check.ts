@@ -10,6 +10,7 @@ import { PaypalTransactionsAdapter } from '../sources/http/paypal-transactions';
 import { SquarePaymentsAdapter } from '../sources/http/square-payments';
 import { StripeBalanceTransactionsAdapter } from '../sources/http/stripe-balance-transactions';
 import type { Database } from '../store/database';
+import { recordHealthChecks } from '../store/health-store';
 import { openDatabase } from '../store/open-store';
 import { SCHEMA_VERSION } from '../store/schema';
 
@@ -26,6 +27,8 @@ export interface HealthTargets {
   readonly database: DatabaseConfig;
   readonly delivery: DeliveryConfig;
   readonly apis: ApiConfig;
+  /** Recorded checks older than this many days are deleted (RECON_HEALTH_RETENTION_DAYS). */
+  readonly retentionDays: number;
 }
 
 async function timed(component: string, check: () => Promise<string>): Promise<HealthResult> {
@@ -47,21 +50,41 @@ function skipped(component: string, detail: string): HealthResult {
   return { component, status: 'skipped', latencyMs: 0, detail };
 }
 
+/** Connects to the database and checks its schema version; keeps it open in `opened`. */
+function checkDatabase(
+  config: DatabaseConfig,
+  opened: (db: Database) => void,
+): Promise<HealthResult> {
+  return timed('database', async () => {
+    const db = await openDatabase(config);
+    opened(db);
+    return `${db.description}, schema version ${SCHEMA_VERSION}`;
+  });
+}
+
+/**
+ * Liveness of what the container needs to do its work: the database only (connect, schema
+ * version). Records nothing and calls no external service, so it can run every minute (the
+ * image's HEALTHCHECK); `checkHealth` is the full check for operators. Never throws.
+ */
+export async function checkLiveness(database: DatabaseConfig): Promise<HealthResult[]> {
+  let db: Database | undefined;
+  const result = await checkDatabase(database, (opened) => (db = opened));
+  await db?.close().catch(() => undefined);
+  return [result];
+}
+
 /**
  * Checks every configured dependency: the database (connect, schema version), S3 (bucket
  * reachable, a tiny probe object written and deleted), SMTP (connect + EHLO + login, no mail)
  * and each configured API (one authenticated call). Results are recorded in `system_health`
- * when the database is up. Never throws; a dependency that is down is a `down` result.
+ * when the database is up, and rows older than `retentionDays` deleted. Never throws; a
+ * dependency that is down is a `down` result.
  */
 export async function checkHealth(targets: HealthTargets): Promise<HealthResult[]> {
   let db: Database | undefined;
   const results: HealthResult[] = [];
-  results.push(
-    await timed('database', async () => {
-      db = await openDatabase(targets.database);
-      return `${db.description}, schema version ${SCHEMA_VERSION}`;
-    }),
-  );
+  results.push(await checkDatabase(targets.database, (opened) => (db = opened)));
   const s3 = targets.delivery.s3;
   results.push(
     s3
@@ -117,12 +140,7 @@ export async function checkHealth(targets: HealthTargets): Promise<HealthResult[
   const database = db;
   if (database) {
     try {
-      for (const r of results) {
-        await database.query(
-          `INSERT INTO system_health (component, status, latency_ms, details) VALUES ($1, $2, $3, $4)`,
-          [r.component, r.status, r.latencyMs, JSON.stringify({ detail: r.detail })],
-        );
-      }
+      await recordHealthChecks(database, results, targets.retentionDays);
     } finally {
       await database.close();
     }

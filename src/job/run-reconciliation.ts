@@ -165,7 +165,12 @@ export async function reconcileOne(
     checkEngine(request);
     if (request.engine === 'postgres' && !store)
       throw new UsageError('--engine postgres needs a database');
-    [processorSource, internalSource] = sources.sourcesFor(businessDate, processor);
+    // The sources log through `log` as it is when they do (with run_id once the run exists).
+    const runReporter = {
+      info: (details: object, message: string) => log.info(details, message),
+      warn: (details: object, message: string) => log.warn(details, message),
+    };
+    [processorSource, internalSource] = sources.sourcesFor(businessDate, processor, runReporter);
   } catch (error) {
     log.error({ err_message: describeError(error) }, 'run not started');
     return { ...base, runId: null, status: 'failed', error };

@@ -12,6 +12,8 @@ const INSERT_TABLES = [
   'audit_log',
 ];
 const UPDATE_TABLES = ['reconciliation_runs'];
+/** Tables the job deletes from: expired health checks (RECON_HEALTH_RETENTION_DAYS). */
+const DELETE_TABLES = ['system_health'];
 const READ_ONLY = ['system_configuration'];
 const VIEWS = [
   'missing_transactions',
@@ -23,7 +25,8 @@ const VIEWS = [
 /**
  * Creates (if missing) an owner role (NOLOGIN) that owns the schema's objects and an app role
  * (LOGIN) the job connects as, then grants the app role exactly what the job needs: SELECT and
- * INSERT everywhere it writes, UPDATE only on `reconciliation_runs`, and on `audit_log` only
+ * INSERT everywhere it writes, UPDATE only on `reconciliation_runs`, DELETE only on `system_health`
+ * (retention of health checks), and on `audit_log` only
  * SELECT and INSERT — no UPDATE, DELETE or TRUNCATE (the triggers reject those for everyone; the
  * missing privileges make it visible at login time too). Idempotent.
  * Requires a user that may create roles (superuser, or CREATEROLE and membership of the owner).
@@ -73,6 +76,7 @@ export async function setUpRoles(
     await tx.query(
       `GRANT SELECT, INSERT, UPDATE ON ${UPDATE_TABLES.map((t) => `${s}.${t}`).join(', ')} TO ${app}`,
     );
+    await tx.query(`GRANT DELETE ON ${DELETE_TABLES.map((t) => `${s}.${t}`).join(', ')} TO ${app}`);
     await tx.query(
       `GRANT SELECT ON ${[...READ_ONLY, ...VIEWS].map((t) => `${s}.${t}`).join(', ')} TO ${app}`,
     );

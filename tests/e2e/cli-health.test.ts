@@ -109,6 +109,68 @@ describe('recon health', () => {
     }
   });
 
+  it('--liveness checks only the database: S3, SMTP and APIs are not called, nothing is recorded', async () => {
+    const dir = join(work, 'liveness', 'pgdata');
+    const result = await runCli(['health', '--liveness', '--json'], {
+      ...env,
+      RECON_PGLITE_DIR: dir,
+      SMTP_PORT: String(closedPort),
+      STRIPE_API_KEY: 'sk_test_wrong',
+    });
+    expect(result.code).toBe(0);
+    const lines = JSON.parse(result.stdout) as HealthLine[];
+    expect(lines.map((l) => [l.component, l.status])).toEqual([['database', 'up']]);
+    const db = await PGlite.create(dir);
+    try {
+      expect((await db.query('SELECT * FROM system_health')).rows).toEqual([]);
+    } finally {
+      await db.close();
+    }
+    const down = await runCli(['health', '--liveness'], {
+      DATABASE_URL: `postgres://x:y@127.0.0.1:${closedPort}/db`,
+      DB_CONNECT_TIMEOUT_MS: '1000',
+    });
+    expect(down.code).toBe(3);
+    expect(down.stdout).toMatch(/^database\s+down\s/m);
+  });
+
+  it('deletes health checks older than RECON_HEALTH_RETENTION_DAYS when it records new ones', async () => {
+    const dir = join(work, 'retention', 'pgdata');
+    const first = await runCli(['health', '--json'], { RECON_PGLITE_DIR: dir });
+    expect(first.code).toBe(0);
+    const db = await PGlite.create(dir);
+    try {
+      await db.query(
+        `UPDATE system_health SET checked_at = now() - interval '3 days' WHERE component = 'database'`,
+      );
+    } finally {
+      await db.close();
+    }
+    const second = await runCli(['health', '--json'], {
+      RECON_PGLITE_DIR: dir,
+      RECON_HEALTH_RETENTION_DAYS: '2',
+    });
+    expect(second.code).toBe(0);
+    const after = await PGlite.create(dir);
+    try {
+      const rows = await after.query<{ component: string; n: number }>(
+        `SELECT component, count(*)::int AS n FROM system_health GROUP BY component ORDER BY component`,
+      );
+      // The first round's database row (3 days old) is gone; its other rows and the second round stay.
+      expect(rows.rows).toEqual([
+        { component: 'api:ledger', n: 2 },
+        { component: 'api:paypal', n: 2 },
+        { component: 'api:square', n: 2 },
+        { component: 'api:stripe', n: 2 },
+        { component: 'database', n: 1 },
+        { component: 's3', n: 2 },
+        { component: 'smtp', n: 2 },
+      ]);
+    } finally {
+      await after.close();
+    }
+  });
+
   it('exits 3 when the database is unreachable', async () => {
     const result = await runCli(['health', '--json'], {
       DATABASE_URL: `postgres://x:y@127.0.0.1:${closedPort}/db`,

@@ -14,7 +14,8 @@ export interface CliResult {
 
 /**
  * Runs the built CLI (`bin/recon`, needs `npm run build`) with `args` in `cwd` and an environment
- * made only of PATH, HOME and `env` — no DATABASE_URL leaks in from the developer's shell.
+ * made only of PATH, HOME, LOG_LEVEL=info, RECON_CONTAINER=no and `env` — no DATABASE_URL leaks in
+ * from the developer's shell.
  */
 export function runCli(
   args: string[],
@@ -28,6 +29,9 @@ export function runCli(
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
         LOG_LEVEL: 'info',
+        // The test machine may itself be a container: no embedded-database warning unless a
+        // test asks for one.
+        RECON_CONTAINER: 'no',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

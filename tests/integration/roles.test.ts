@@ -68,6 +68,17 @@ describeServer('database roles (server only)', () => {
     expect(rows.rows).toEqual([{ actor: app }]);
   });
 
+  it('lets the app role delete expired health checks (RECON_HEALTH_RETENTION_DAYS), nothing else', async () => {
+    await appClient.query(
+      `INSERT INTO system_health (component, status, checked_at) VALUES ('database', 'up', now() - interval '40 days')`,
+    );
+    const deleted = await appClient.query(
+      `DELETE FROM system_health WHERE checked_at < now() - 30 * interval '1 day'`,
+    );
+    expect(deleted.rowCount).toBe(1);
+    await expect(appClient.query('DELETE FROM deliveries')).rejects.toThrow(/permission denied/);
+  });
+
   it.each(['UPDATE audit_log SET event = event', 'DELETE FROM audit_log', 'TRUNCATE audit_log'])(
     'refuses the app role: %s',
     async (sql) => {

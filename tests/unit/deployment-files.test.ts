@@ -101,10 +101,10 @@ describe('Dockerfile', () => {
     ]);
   });
 
-  it('builds in a named stage with dev dependencies and runs on node:20-bookworm-slim', () => {
+  it('builds in a named stage with dev dependencies and runs on node:24-bookworm-slim (LTS)', () => {
     expect(stages.map((s) => s.args)).toEqual([
-      'node:20-bookworm-slim AS build',
-      'node:20-bookworm-slim AS runtime',
+      'node:24-bookworm-slim AS build',
+      'node:24-bookworm-slim AS runtime',
     ]);
     expect(runs(inBuild)).toMatch(/\bnpm ci\b/);
     expect(runs(inBuild)).not.toMatch(/--omit=dev/);
@@ -170,9 +170,20 @@ describe('Dockerfile', () => {
     expect(only('WORKDIR')).toEqual(['/app']);
     expect(only('ENTRYPOINT').map((a) => JSON.parse(a) as unknown)).toEqual([['recon']]);
     expect(only('CMD').map((a) => JSON.parse(a) as unknown)).toEqual([['run']]);
-    const [healthcheck] = only('HEALTHCHECK');
-    // `recon health` exits 3 when a dependency is down; Docker only knows 0 and 1.
-    expect(healthcheck).toMatch(/--interval=\S+ .*CMD recon health \|\| exit 1$/);
+    // Liveness only (the database): the full `recon health` calls every API, S3 and SMTP and is
+    // for operators. `recon health` exits 3 when a dependency is down; Docker only knows 0 and 1.
+    expect(only('HEALTHCHECK')).toEqual([
+      '--interval=1m --timeout=15s --start-period=30s --retries=3 CMD recon health --liveness || exit 1',
+    ]);
+  });
+
+  it('the package keeps supporting Node 20.12+, which the image (Node 24) satisfies', () => {
+    const manifest = JSON.parse(read('package.json')) as { engines?: { node?: string } };
+    expect(manifest.engines).toEqual({ node: '>=20.12' });
+    const imageMajor = Number(/^node:(\d+)-/.exec(stages[finalStage]?.args ?? '')?.[1]);
+    expect(imageMajor).toBeGreaterThanOrEqual(20);
+    // CI runs the tests on the machine's Node: the oldest supported line stays tested.
+    expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(20);
   });
 
   it('keeps recon a single process: the launcher spawns nothing', () => {
@@ -208,6 +219,9 @@ describe('docker-compose.yml', () => {
   const services = obj(compose.services, 'services');
   const service = (name: string): Json => obj(services[name], `service ${name}`);
   const declaredVolumes = Object.keys(obj(compose.volumes, 'volumes'));
+  /** A volume entry with `${VAR:-default}` replaced by its default, as compose does when unset. */
+  const withDefaults = (entry: unknown): string =>
+    String(entry).replace(/\$\{[A-Z0-9_]+:-([^}]*)\}/g, '$1');
 
   it('has db, app, scheduler and pgadmin, with pgadmin only under the tools profile', () => {
     expect(Object.keys(services).sort()).toEqual(['app', 'db', 'pgadmin', 'scheduler']);
@@ -236,9 +250,20 @@ describe('docker-compose.yml', () => {
     for (const s of [app, scheduler]) {
       expect(s.env_file).toBe('.env');
       const environment = obj(s.environment, 'environment');
-      expect(environment.DATABASE_URL).toMatch(/^postgres:\/\/[^@]+@db:5432\//);
+      // Always the server: without DATABASE_URL a container would use a throw-away embedded one.
+      expect(environment).toEqual({
+        DATABASE_URL:
+          'postgres://${POSTGRES_USER:-recon}:${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD in .env}@db:5432/${POSTGRES_DB:-reconciliation}',
+      });
       expect(s.depends_on).toEqual({ db: { condition: 'service_healthy' } });
-      expect(arr(s.volumes, 'volumes')).toContainEqual('./local_reports:/app/local_reports');
+      // Reports on a named volume by default: Docker creates it from the image's
+      // /app/local_reports, owned by uid 10001, so the first run can write. A bind mount
+      // (RECON_REPORTS_VOLUME=./local_reports) needs `chown 10001:10001` first (README).
+      expect(arr(s.volumes, 'volumes')).toEqual([
+        '${RECON_REPORTS_VOLUME:-reports}:/app/local_reports',
+        './data:/app/data:ro',
+      ]);
+      expect(s.user).toBeUndefined();
     }
     expect(app.command).toEqual(['run']);
     expect(scheduler.command).toEqual(['schedule']);
@@ -249,10 +274,16 @@ describe('docker-compose.yml', () => {
   it('declares every named volume it mounts', () => {
     const named = Object.values(services)
       .flatMap((s) => (obj(s, 'service').volumes as unknown[] | undefined) ?? [])
-      .map((v) => String(v).split(':')[0] ?? '')
+      .map((v) => withDefaults(v).split(':')[0] ?? '')
       .filter((source) => !source.startsWith('.') && !source.startsWith('/'));
     expect(named.length).toBeGreaterThan(0);
     expect([...new Set(named)].sort()).toEqual([...declaredVolumes].sort());
+    expect(declaredVolumes.sort()).toEqual(['pgadmin', 'pgdata', 'reports']);
+  });
+
+  it('the scheduler inherits the image health check (liveness); the one-shot app has none', () => {
+    expect(service('scheduler').healthcheck).toBeUndefined();
+    expect(service('app').healthcheck).toEqual({ disable: true });
   });
 
   it('documents every ${VARIABLE} it substitutes in .env.example', () => {
@@ -270,8 +301,19 @@ describe('docker-compose.yml', () => {
 
 // ---- environment variables ----------------------------------------------------------------------
 
-/** Variables the code may read that are not recon settings: set by test runners, CI or Node. */
-const NOT_SETTINGS = new Set(['TEST_DATABASE_URL', 'CI', 'NODE_OPTIONS', 'NODE_ENV']);
+/**
+ * Variables the code may read that are not recon settings: set by test runners, CI, Node, the
+ * platform (Kubernetes sets KUBERNETES_SERVICE_HOST in every pod) or a convention of terminals
+ * (NO_COLOR, https://no-color.org).
+ */
+const NOT_SETTINGS = new Set([
+  'TEST_DATABASE_URL',
+  'CI',
+  'NODE_OPTIONS',
+  'NODE_ENV',
+  'KUBERNETES_SERVICE_HOST',
+  'NO_COLOR',
+]);
 
 function filesUnder(dir: string): string[] {
   return readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
@@ -366,6 +408,12 @@ describe('docs/deploy', () => {
     expect(container?.name).toBe('recon');
     expect(arr(container?.args, 'args')[0]).toBe('run');
     expect(arr(container?.args, 'args')).not.toContain('--date');
+    // DATABASE_URL required from the Secret: a pod without it does not start, instead of
+    // reconciling into a throw-away embedded database.
+    expect(arr(container?.env, 'env')).toContainEqual({
+      name: 'DATABASE_URL',
+      valueFrom: { secretKeyRef: { name: 'recon-secrets', key: 'DATABASE_URL', optional: false } },
+    });
     const secretRefs = arr(container?.envFrom, 'envFrom')
       .map((source) => obj(source, 'envFrom source').secretRef)
       .filter((ref) => ref !== undefined);

@@ -24,6 +24,26 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the log format, health retention and container mode, with their defaults', () => {
+    const pick = (env: NodeJS.ProcessEnv) => {
+      const c = loadConfig(env);
+      return [c.logFormat, c.healthRetentionDays, c.container];
+    };
+    expect(pick({})).toEqual([undefined, 30, 'auto']);
+    expect(
+      pick({ RECON_LOG_FORMAT: 'pretty', RECON_HEALTH_RETENTION_DAYS: '7', RECON_CONTAINER: 'no' }),
+    ).toEqual(['pretty', 7, 'no']);
+    expect(() => loadConfig({ RECON_LOG_FORMAT: 'text' })).toThrow(
+      'environment variable RECON_LOG_FORMAT',
+    );
+    expect(() => loadConfig({ RECON_HEALTH_RETENTION_DAYS: '0' })).toThrow(
+      'environment variable RECON_HEALTH_RETENTION_DAYS must be at least 1',
+    );
+    expect(() => loadConfig({ RECON_CONTAINER: 'maybe' })).toThrow(
+      'environment variable RECON_CONTAINER',
+    );
+  });
+
   it('uses a server from DATABASE_URL with the configured schema and timeouts', () => {
     const config = loadConfig({
       DATABASE_URL: 'postgres://u:p@db:5432/recon',

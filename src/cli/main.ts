@@ -562,6 +562,7 @@ export function buildProgram(
         database: cfg.database,
         delivery: loadDeliveryConfig(env),
         apis: cfg.apis,
+        timeoutMs: cfg.healthTimeoutMs,
       });
       io.out(
         options.json
@@ -580,6 +581,9 @@ export function buildProgram(
               results.map((r) => [r.component, r.status, String(r.latencyMs), r.detail]),
             ),
       );
+      for (const r of results) {
+        if (r.status === 'down') io.err(`recon: health: ${r.component} down: ${r.detail}`);
+      }
       if (results.some((r) => r.status === 'down')) exitCode = EXIT_CODES.DEPENDENCY_UNAVAILABLE;
     });
 

@@ -11,6 +11,7 @@ import { SmtpMailer } from '../../src/delivery/smtp-mailer';
 import { DependencyUnavailableError } from '../../src/domain/errors';
 import { deliverResults, toDeliverable, type DeliverableRun } from '../../src/job/deliver-results';
 import { runReconciliation } from '../../src/job/run-reconciliation';
+import { runScheduler } from '../../src/job/scheduler';
 import { DEFAULT_HTTP_SETTINGS } from '../../src/sources/http/http-client';
 import { DeliveryStore } from '../../src/store/delivery-store';
 import { createRunStore, openDatabase } from '../../src/store/open-store';
@@ -348,5 +349,56 @@ describe('a dependency that accepts connections and never answers', () => {
     } finally {
       await db.close();
     }
+  }, 60_000);
+});
+
+describe('recon schedule behind a stalled dependency', () => {
+  it('skips ticks only while the stalled step lasts, then runs the next one', async () => {
+    const smtp = loadDeliveryConfig(deliveryEnv({ SMTP_DEADLINE_MS: '1500' })).smtp;
+    const mailer = new SmtpMailer(smtp ?? fail('no smtp'));
+    const events: string[] = [];
+    const record = (a: unknown, b?: string): void => {
+      const message = typeof a === 'string' ? a : (b ?? '');
+      const detail = (a as { err_message?: unknown } | null)?.err_message;
+      events.push(typeof detail === 'string' ? `${message}: ${detail}` : message);
+    };
+    const schedulerLogger = {
+      child: () => schedulerLogger,
+      info: record,
+      warn: record,
+      error: record,
+    } as unknown as Logger;
+    const controller = new AbortController();
+    let ticks = 0;
+    const done = runScheduler({
+      expression: '* * * * * *',
+      timeZone: 'UTC',
+      logger: schedulerLogger,
+      abort: controller.signal,
+      tick: async () => {
+        ticks++;
+        if (ticks === 1) {
+          // The first night's e-mail meets an SMTP server that never greets.
+          await mailer.send({ subject: 's', text: 't', html: '<p>t</p>', attachments: [] });
+        }
+      },
+    });
+    const started = Date.now();
+    while (ticks < 2 && Date.now() - started < 1500 + 2 * SLACK_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    controller.abort();
+    await done;
+    expect(ticks).toBeGreaterThanOrEqual(2);
+    const interesting = events.filter((e) => e.startsWith('tick'));
+    expect(interesting[0]).toBe('tick: starting the nightly run');
+    expect(interesting).toContain('tick skipped: the previous run is still going');
+    expect(interesting).toContain(
+      'tick failed: the SMTP server did not finish within 1500 ms (SMTP_DEADLINE_MS)',
+    );
+    const failedAt = interesting.indexOf(
+      'tick failed: the SMTP server did not finish within 1500 ms (SMTP_DEADLINE_MS)',
+    );
+    expect(interesting.slice(failedAt + 1)).toContain('tick: starting the nightly run');
   }, 60_000);
 });

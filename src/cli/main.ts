@@ -600,12 +600,13 @@ export function buildProgram(
     .action(async (options: { json?: boolean; liveness?: boolean }) => {
       const { config: cfg } = context();
       const results = options.liveness
-        ? await checkLiveness(cfg.database)
+        ? await checkLiveness(cfg.database, cfg.healthTimeoutMs)
         : await checkHealth({
             database: cfg.database,
             delivery: loadDeliveryConfig(env),
             apis: cfg.apis,
             retentionDays: cfg.healthRetentionDays,
+            timeoutMs: cfg.healthTimeoutMs,
           });
       io.out(
         options.json
@@ -624,6 +625,9 @@ export function buildProgram(
               results.map((r) => [r.component, r.status, String(r.latencyMs), r.detail]),
             ),
       );
+      for (const r of results) {
+        if (r.status === 'down') io.err(`recon: health: ${r.component} down: ${r.detail}`);
+      }
       if (results.some((r) => r.status === 'down')) exitCode = EXIT_CODES.DEPENDENCY_UNAVAILABLE;
     });
 

@@ -45,6 +45,7 @@ const DeliveryEnv = z.object({
   AWS_S3_CONNECT_TIMEOUT_MS: whole(5_000),
   AWS_S3_REQUEST_TIMEOUT_MS: whole(30_000),
   AWS_S3_MAX_ATTEMPTS: whole(3).refine((v) => v >= 1, 'must be at least 1'),
+  AWS_S3_DEADLINE_MS: whole(90_000).refine((v) => v >= 1, 'must be at least 1'),
   SMTP_SERVER: z.string().min(1).optional(),
   SMTP_PORT: whole(587),
   SMTP_SECURE: z.enum(['true', 'false']).optional(),
@@ -55,6 +56,7 @@ const DeliveryEnv = z.object({
   SMTP_CONNECT_TIMEOUT_MS: whole(10_000),
   SMTP_GREETING_TIMEOUT_MS: whole(10_000),
   SMTP_SOCKET_TIMEOUT_MS: whole(30_000),
+  SMTP_DEADLINE_MS: whole(90_000).refine((v) => v >= 1, 'must be at least 1'),
   RECON_EMAIL_ON: z
     .enum(['always', 'discrepancies', 'failures'])
     .optional()
@@ -103,6 +105,7 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
         connectTimeoutMs: e.AWS_S3_CONNECT_TIMEOUT_MS,
         requestTimeoutMs: e.AWS_S3_REQUEST_TIMEOUT_MS,
         maxAttempts: e.AWS_S3_MAX_ATTEMPTS,
+        deadlineMs: e.AWS_S3_DEADLINE_MS,
       }
     : undefined;
   const smtp: SmtpSettings | undefined =
@@ -118,6 +121,7 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
           connectionTimeoutMs: e.SMTP_CONNECT_TIMEOUT_MS,
           greetingTimeoutMs: e.SMTP_GREETING_TIMEOUT_MS,
           socketTimeoutMs: e.SMTP_SOCKET_TIMEOUT_MS,
+          deadlineMs: e.SMTP_DEADLINE_MS,
         }
       : undefined;
   return { s3, smtp, emailOn: e.RECON_EMAIL_ON, attachMaxBytes: e.RECON_EMAIL_ATTACH_MAX_BYTES };

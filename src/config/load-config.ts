@@ -53,6 +53,8 @@ export interface AppConfig {
   readonly apis: ApiConfig;
   /** Settings of the processor export formats (README "Processor export formats"). */
   readonly formats: FormatSettings;
+  /** Bound of each `recon health` check, in milliseconds (RECON_HEALTH_TIMEOUT_MS). */
+  readonly healthTimeoutMs: number;
 }
 
 /** API settings. Secrets (keys, tokens) live only here and in request headers. */
@@ -67,6 +69,13 @@ export interface ApiConfig {
     readonly config: LedgerApiConfig;
   };
 }
+
+/**
+ * Default bound of each `recon health` check (RECON_HEALTH_TIMEOUT_MS), in milliseconds: checks
+ * run side by side, so a silent dependency ends `recon health` after this, plus at most as long
+ * again to record the results.
+ */
+export const DEFAULT_HEALTH_TIMEOUT_MS = 30_000;
 
 const positiveInt = (fallback: number) =>
   z
@@ -120,6 +129,10 @@ const EnvSchema = z.object({
     .optional()
     .transform((value) => value ?? '0.01'),
   RECON_PROCESSORS: z.string().optional(),
+  RECON_HEALTH_TIMEOUT_MS: positiveInt(DEFAULT_HEALTH_TIMEOUT_MS).refine(
+    (value) => value >= 1,
+    'must be at least 1',
+  ),
   STRIPE_API_KEY: z.string().optional(),
   STRIPE_API_BASE_URL: z
     .url()
@@ -277,6 +290,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     reportsDir: e.RECON_REPORTS_DIR,
     maxInvalidRate: e.RECON_MAX_INVALID_RATE,
     processors: (e.RECON_PROCESSORS ?? '').split(/[\s,]+/).filter(Boolean),
+    healthTimeoutMs: e.RECON_HEALTH_TIMEOUT_MS,
   };
 }
 

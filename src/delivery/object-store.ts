@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type * as S3Module from '@aws-sdk/client-s3';
 import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import type * as PresignerModule from '@aws-sdk/s3-request-presigner';
+import { DependencyUnavailableError } from '../domain/errors';
 
 /** The AWS SDK modules, loaded on first use (~0.1 s: runs without S3 do not pay it). */
 interface S3Sdk {
@@ -29,10 +30,39 @@ export interface S3Settings {
   readonly kmsKeyId?: string;
   /** Lifetime of presigned GET URLs, in seconds (default 24 h). */
   readonly presignExpirySeconds: number;
+  /** Until the TCP (and TLS) connection is up, per attempt (AWS_S3_CONNECT_TIMEOUT_MS). */
   readonly connectTimeoutMs: number;
+  /** One attempt's request and response, and the longest silence on its socket (AWS_S3_REQUEST_TIMEOUT_MS). */
   readonly requestTimeoutMs: number;
   /** Attempts per call, the first included (the SDK retries with backoff). */
   readonly maxAttempts: number;
+  /**
+   * One deadline for every call made through one `S3ObjectStore` (all uploads of an invocation
+   * together, retries included), counted from its first call (AWS_S3_DEADLINE_MS).
+   */
+  readonly deadlineMs: number;
+}
+
+/** The subset of `NodeHttpHandlerOptions` (@smithy/types) that bounds an attempt; milliseconds. */
+export interface S3RequestHandlerOptions {
+  readonly connectionTimeout: number;
+  readonly requestTimeout: number;
+  readonly socketTimeout: number;
+  readonly throwOnRequestTimeout: boolean;
+}
+
+/**
+ * Options of the SDK's `NodeHttpHandler` (@smithy/node-http-handler) for `settings`. Its
+ * `requestTimeout` only logs a warning unless `throwOnRequestTimeout` is set, and its socket has
+ * no idle timeout by default: both are set, so a silent server ends an attempt.
+ */
+export function s3RequestHandlerOptions(settings: S3Settings): S3RequestHandlerOptions {
+  return {
+    connectionTimeout: settings.connectTimeoutMs,
+    requestTimeout: settings.requestTimeoutMs,
+    socketTimeout: settings.requestTimeoutMs,
+    throwOnRequestTimeout: true,
+  };
 }
 
 /** A port: where reports are archived. Implemented by `S3ObjectStore`; tests may hand in fakes. */
@@ -47,13 +77,17 @@ export interface ObjectStore {
 
 /**
  * Reports in Amazon S3 or an S3-compatible store, through `@aws-sdk/client-s3`, with bounded
- * connect and request timeouts (the SDK's defaults have none) and the SDK's retries.
+ * connect and request timeouts (the SDK's defaults have none), the SDK's retries, and one
+ * overall deadline (`deadlineMs`) shared by every call of this instance: create one per
+ * invocation. A call still going at the deadline is aborted and rejects with a
+ * `DependencyUnavailableError`; later calls reject at once.
  * Server-side encryption is requested on every upload unless `serverSideEncryption` is `none`.
  */
 export class S3ObjectStore implements ObjectStore {
   readonly description: string;
   private sdk: Promise<S3Sdk> | null = null;
   private client: S3Client | null = null;
+  private deadline: AbortSignal | null = null;
 
   constructor(private readonly settings: S3Settings) {
     this.description = `s3://${settings.bucket}`;
@@ -75,10 +109,7 @@ export class S3ObjectStore implements ObjectStore {
             ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey }
             : undefined,
         maxAttempts: settings.maxAttempts,
-        requestHandler: {
-          connectionTimeout: settings.connectTimeoutMs,
-          requestTimeout: settings.requestTimeoutMs,
-        },
+        requestHandler: s3RequestHandlerOptions(settings),
       });
       this.client = client;
       return { s3, presigner, client };
@@ -86,7 +117,44 @@ export class S3ObjectStore implements ObjectStore {
     return this.sdk;
   }
 
-  async put(key: string, body: Buffer, contentType: string): Promise<void> {
+  /**
+   * Runs `call` within the instance's deadline (started by the first call): rejects with the
+   * deadline's error as soon as it passes, whatever the SDK is doing (credential lookups too).
+   */
+  private async bounded<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const { deadlineMs } = this.settings;
+    const deadline = (this.deadline ??= AbortSignal.timeout(deadlineMs));
+    const expired = (): DependencyUnavailableError =>
+      new DependencyUnavailableError(
+        's3',
+        `S3 did not finish within ${deadlineMs} ms (AWS_S3_DEADLINE_MS)`,
+      );
+    if (deadline.aborted) throw expired();
+    let onAbort = (): void => undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(expired());
+      deadline.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([call(deadline), aborted]);
+    } catch (error) {
+      // The SDK's own AbortError says less than the deadline does.
+      throw deadline.aborted ? expired() : error;
+    } finally {
+      deadline.removeEventListener('abort', onAbort);
+    }
+  }
+
+  put(key: string, body: Buffer, contentType: string): Promise<void> {
+    return this.bounded((signal) => this.send(key, body, contentType, signal));
+  }
+
+  private async send(
+    key: string,
+    body: Buffer,
+    contentType: string,
+    abortSignal: AbortSignal,
+  ): Promise<void> {
     const { s3, client } = await this.load();
     const input: PutObjectCommandInput = {
       Bucket: this.settings.bucket,
@@ -101,28 +169,38 @@ export class S3ObjectStore implements ObjectStore {
         input.SSEKMSKeyId = this.settings.kmsKeyId;
       }
     }
-    await client.send(new s3.PutObjectCommand(input));
+    await client.send(new s3.PutObjectCommand(input), { abortSignal });
   }
 
-  async presignGet(key: string, expiresInSeconds: number): Promise<string> {
-    const { s3, presigner, client } = await this.load();
-    return presigner.getSignedUrl(
-      client,
-      new s3.GetObjectCommand({ Bucket: this.settings.bucket, Key: key }),
-      { expiresIn: expiresInSeconds },
-    );
+  presignGet(key: string, expiresInSeconds: number): Promise<string> {
+    // Signing is local, but may first resolve credentials over the network (instance role).
+    return this.bounded(async () => {
+      const { s3, presigner, client } = await this.load();
+      return presigner.getSignedUrl(
+        client,
+        new s3.GetObjectCommand({ Bucket: this.settings.bucket, Key: key }),
+        { expiresIn: expiresInSeconds },
+      );
+    });
   }
 
   /**
    * Health probe: the bucket is reachable (HeadBucket) and writable — a tiny object
-   * `health/probe-<uuid>.txt` is written and deleted. Throws the SDK's error otherwise.
+   * `health/probe-<uuid>.txt` is written and deleted. Throws the SDK's error otherwise, or a
+   * `DependencyUnavailableError` at the deadline.
    */
-  async probe(): Promise<void> {
-    const { s3, client } = await this.load();
-    await client.send(new s3.HeadBucketCommand({ Bucket: this.settings.bucket }));
-    const key = `health/probe-${randomUUID()}.txt`;
-    await this.put(key, Buffer.from('recon health probe\n'), 'text/plain');
-    await client.send(new s3.DeleteObjectCommand({ Bucket: this.settings.bucket, Key: key }));
+  probe(): Promise<void> {
+    return this.bounded(async (abortSignal) => {
+      const { s3, client } = await this.load();
+      await client.send(new s3.HeadBucketCommand({ Bucket: this.settings.bucket }), {
+        abortSignal,
+      });
+      const key = `health/probe-${randomUUID()}.txt`;
+      await this.send(key, Buffer.from('recon health probe\n'), 'text/plain', abortSignal);
+      await client.send(new s3.DeleteObjectCommand({ Bucket: this.settings.bucket, Key: key }), {
+        abortSignal,
+      });
+    });
   }
 
   /** Closes the SDK's connections (if it was ever loaded). */

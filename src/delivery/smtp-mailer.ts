@@ -1,4 +1,5 @@
 import type { Transporter } from 'nodemailer';
+import { DependencyUnavailableError } from '../domain/errors';
 
 /** SMTP settings (README "Delivery"). Timeouts in milliseconds; the password is never logged. */
 export interface SmtpSettings {
@@ -11,9 +12,14 @@ export interface SmtpSettings {
   readonly from: string;
   /** Recipients (OPERATIONS_EMAIL, comma separated). */
   readonly to: readonly string[];
+  /** Until the TCP (and TLS) connection is up (SMTP_CONNECT_TIMEOUT_MS). */
   readonly connectionTimeoutMs: number;
+  /** From connecting until the server's greeting (SMTP_GREETING_TIMEOUT_MS). */
   readonly greetingTimeoutMs: number;
+  /** The longest silence on the connection (SMTP_SOCKET_TIMEOUT_MS). */
   readonly socketTimeoutMs: number;
+  /** One deadline for a whole send or verify: connect, greeting, login, message (SMTP_DEADLINE_MS). */
+  readonly deadlineMs: number;
 }
 
 /** An attachment; with `cid` it is an inline image referenced as `cid:…` from the HTML. */
@@ -43,7 +49,9 @@ export interface Mailer {
 
 /**
  * E-mail through nodemailer over SMTP (https://nodemailer.com/smtp/), with bounded connection,
- * greeting and socket timeouts (nodemailer's defaults wait minutes).
+ * greeting and socket timeouts (nodemailer's defaults wait minutes) and one overall deadline per
+ * send or verify (`deadlineMs`): a server that trickles bytes cannot keep it going either. At the
+ * deadline the send is aborted (its connection closed) and a `DependencyUnavailableError` thrown.
  */
 export class SmtpMailer implements Mailer {
   readonly description: string;
@@ -71,34 +79,68 @@ export class SmtpMailer implements Mailer {
     });
   }
 
-  /** Health probe: connects, greets (EHLO) and logs in if configured; sends nothing. */
-  async verify(): Promise<void> {
-    const transport = await this.transport();
+  /**
+   * Runs `work` until it settles or the deadline passes, whichever is first; at the deadline
+   * `controller` aborts (nodemailer closes the connection of a send) and the promise rejects.
+   */
+  private async bounded(work: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
+    const { deadlineMs } = this.settings;
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new DependencyUnavailableError(
+          'smtp',
+          `the SMTP server did not finish within ${deadlineMs} ms (SMTP_DEADLINE_MS)`,
+        );
+        controller.abort(error);
+        reject(error);
+      }, deadlineMs);
+    });
     try {
-      await transport.verify();
+      await Promise.race([work(controller.signal), expired]);
     } finally {
-      transport.close();
+      clearTimeout(timer);
     }
   }
 
-  async send(message: MailMessage): Promise<void> {
-    const transport = await this.transport();
-    try {
-      await transport.sendMail({
-        from: this.settings.from,
-        to: [...this.settings.to],
-        subject: message.subject,
-        text: message.text,
-        html: message.html,
-        attachments: message.attachments.map((a) => ({
-          filename: a.filename,
-          content: a.content,
-          contentType: a.contentType,
-          cid: a.cid,
-        })),
-      });
-    } finally {
-      transport.close();
-    }
+  /**
+   * Health probe: connects, greets (EHLO) and logs in if configured; sends nothing. Bounded by
+   * the deadline (nodemailer's verify takes no signal: a connection still open then ends at its
+   * own greeting or socket timeout).
+   */
+  verify(): Promise<void> {
+    return this.bounded(async () => {
+      const transport = await this.transport();
+      try {
+        await transport.verify();
+      } finally {
+        transport.close();
+      }
+    });
+  }
+
+  send(message: MailMessage): Promise<void> {
+    return this.bounded(async (signal) => {
+      const transport = await this.transport();
+      try {
+        await transport.sendMail({
+          signal,
+          from: this.settings.from,
+          to: [...this.settings.to],
+          subject: message.subject,
+          text: message.text,
+          html: message.html,
+          attachments: message.attachments.map((a) => ({
+            filename: a.filename,
+            content: a.content,
+            contentType: a.contentType,
+            cid: a.cid,
+          })),
+        });
+      } finally {
+        transport.close();
+      }
+    });
   }
 }

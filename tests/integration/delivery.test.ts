@@ -65,6 +65,7 @@ function s3Settings(overrides: Partial<S3Settings> = {}): S3Settings {
     connectTimeoutMs: 1000,
     requestTimeoutMs: 3000,
     maxAttempts: 2,
+    deadlineMs: 10_000,
     ...overrides,
   };
 }
@@ -81,6 +82,7 @@ function smtpSettings(overrides: Partial<SmtpSettings> = {}): SmtpSettings {
     connectionTimeoutMs: 1000,
     greetingTimeoutMs: 1000,
     socketTimeoutMs: 2000,
+    deadlineMs: 10_000,
     ...overrides,
   };
 }

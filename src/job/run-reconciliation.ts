@@ -295,7 +295,7 @@ export async function reconcileOne(
     let auditHead: string | null = null;
     if (store && request.engine === 'postgres') {
       deps.abort?.throwIfAborted();
-      const stored = await store.completeRunInDatabase(
+      const committed = await store.completeRunInDatabase(
         runId,
         { processor: processorSide.table, internal: internalSide.table },
         conclude,
@@ -305,8 +305,8 @@ export async function reconcileOne(
           await write(stored);
         },
       );
-      outcome = stored;
-      auditHead = stored.auditHead;
+      outcome = committed;
+      auditHead = committed.auditHead;
     } else {
       outcome = conclude(matchTables(processorSide.table, internalSide.table));
       if (store) {

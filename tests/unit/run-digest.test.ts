@@ -52,7 +52,7 @@ describe('describeResultDifference', () => {
   });
 
   it('treats a missing recorded key as a difference', () => {
-    const partial: Partial<RunResults> = { ...results };
+    const partial: Record<string, unknown> = { ...results };
     delete partial.findings_sha256;
     expect(describeResultDifference(results, partial)).toBe(
       `findings_sha256 is ${'b'.repeat(64)}, recorded undefined`,

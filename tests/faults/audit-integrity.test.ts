@@ -149,6 +149,33 @@ describeServer('stored results under tampering, on a PostgreSQL server', () => {
     ]);
   });
 
+  it('refuses db init --roles for a role without CREATEROLE with exit 2, after applying the schema it owns', async () => {
+    const plain = `recon_plain_f${suffix}`;
+    const own = `recon_faults_plain_${suffix}`;
+    await client.query(`CREATE ROLE ${plain} LOGIN`);
+    await client.query(`GRANT ${plain} TO current_user`);
+    await client.query(`CREATE SCHEMA ${own} AUTHORIZATION ${plain}`);
+    try {
+      const url = new URL(TEST_DATABASE_URL ?? '');
+      url.username = plain;
+      url.password = '';
+      const result = await runCli(['db', 'init', '--roles'], {
+        DATABASE_URL: url.toString(),
+        DB_SCHEMA: own,
+        RECON_OWNER_ROLE: `${owner}_x`,
+        RECON_APP_ROLE: `${app}_x`,
+      });
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe(`schema applied to 127.0.0.1:5432${url.pathname}\n`);
+      expect(errorLines(result)).toEqual([
+        `recon: role ${plain} cannot run 'recon db init --roles': it needs CREATEROLE (or superuser)`,
+      ]);
+    } finally {
+      await client.query(`DROP SCHEMA ${own} CASCADE`);
+      await client.query(`DROP ROLE ${plain}`);
+    }
+  });
+
   it('runs --engine postgres as the app role with the same results and digest as the memory engine', async () => {
     const memory = await runCli(runArgs(reports, '--json'), appEnv);
     expect(errorLines(memory)).toEqual([]);

@@ -58,6 +58,51 @@ CREATE UNIQUE INDEX IF NOT EXISTS ux_runs_one_completed
     ON reconciliation_runs (run_date, processor_name) WHERE status = 'completed';
 CREATE UNIQUE INDEX IF NOT EXISTS ux_runs_one_running
     ON reconciliation_runs (run_date, processor_name) WHERE status = 'running';
+-- A completed run's results are final (schema 4): once `completed`, a run may only become
+-- `superseded` (by a rerun); `superseded`, `failed` and `abandoned` are final. Its identity and
+-- results never change; only the status columns (`status`, `superseded_by`), `storage`,
+-- `error_message` and the report paths may. Applies to every role (the owner can disable the
+-- trigger; `recon db verify-audit` then still sees the change against the run's audit entry).
+CREATE OR REPLACE FUNCTION reject_final_run_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF OLD.status = 'running' THEN
+        RETURN NEW;
+    END IF;
+    IF NOT (OLD.status = NEW.status OR (OLD.status = 'completed' AND NEW.status = 'superseded')) THEN
+        RAISE EXCEPTION 'permission denied: run % is %, it cannot become %', OLD.id, OLD.status, NEW.status
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF ROW(NEW.id, NEW.run_date, NEW.processor_name, NEW.start_time, NEW.end_time,
+           NEW.processor_source, NEW.internal_source,
+           NEW.processor_transaction_count, NEW.internal_transaction_count, NEW.matched_count,
+           NEW.missing_transaction_count, NEW.missing_in_processor_count,
+           NEW.amount_mismatch_count, NEW.currency_mismatch_count, NEW.status_mismatch_count,
+           NEW.duplicate_count, NEW.discrepancy_count, NEW.invalid_row_count,
+           NEW.total_discrepancy_amount, NEW.total_discrepancy_currency, NEW.discrepancy_amounts,
+           NEW.processor_volume, NEW.internal_volume, NEW.discrepancy_rate, NEW.risk_level,
+           NEW.compliance_status, NEW.currency_table_version, NEW.app_version)
+       IS DISTINCT FROM
+       ROW(OLD.id, OLD.run_date, OLD.processor_name, OLD.start_time, OLD.end_time,
+           OLD.processor_source, OLD.internal_source,
+           OLD.processor_transaction_count, OLD.internal_transaction_count, OLD.matched_count,
+           OLD.missing_transaction_count, OLD.missing_in_processor_count,
+           OLD.amount_mismatch_count, OLD.currency_mismatch_count, OLD.status_mismatch_count,
+           OLD.duplicate_count, OLD.discrepancy_count, OLD.invalid_row_count,
+           OLD.total_discrepancy_amount, OLD.total_discrepancy_currency, OLD.discrepancy_amounts,
+           OLD.processor_volume, OLD.internal_volume, OLD.discrepancy_rate, OLD.risk_level,
+           OLD.compliance_status, OLD.currency_table_version, OLD.app_version) THEN
+        RAISE EXCEPTION 'permission denied: the results of % run % are final', OLD.status, OLD.id
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+CREATE OR REPLACE TRIGGER reconciliation_runs_results_final
+    BEFORE UPDATE ON reconciliation_runs
+    FOR EACH ROW EXECUTE FUNCTION reject_final_run_change();
+
 CREATE INDEX IF NOT EXISTS ix_runs_start_time ON reconciliation_runs (start_time DESC);
 CREATE INDEX IF NOT EXISTS ix_runs_date_processor
     ON reconciliation_runs (run_date DESC, processor_name);
@@ -229,12 +274,12 @@ CREATE TABLE IF NOT EXISTS system_configuration (
 );
 
 INSERT INTO system_configuration (key, value, description) VALUES
-    ('schema_version', '3', 'Version of setup.sql applied to this database'),
+    ('schema_version', '4', 'Version of setup.sql applied to this database'),
     ('high_value_threshold', '1000',
      'Major-unit amount from which a missing transaction is listed in v_high_value_missing_transactions (per currency, never converted)')
 ON CONFLICT (key) DO NOTHING;
-UPDATE system_configuration SET value = '3', updated_at = now()
-    WHERE key = 'schema_version' AND value <> '3';
+UPDATE system_configuration SET value = '4', updated_at = now()
+    WHERE key = 'schema_version' AND value <> '4';
 
 -- ---------------------------------------------------------------------------------------------
 -- Views.

@@ -28,6 +28,7 @@ export function runResultJson(result: RunResult): object {
     risk_level: result.summary?.riskLevel ?? null,
     compliance_status: result.summary?.complianceStatus ?? null,
     reports: result.reports ? { csv: result.reports.csv, json: result.reports.json } : null,
+    audit_head: result.auditHead,
   };
 }
 
@@ -53,7 +54,10 @@ export function runResultText(result: RunResult): string {
       `, ${result.invalidRows} invalid row${result.invalidRows === 1 ? '' : 's'}, risk ${result.summary?.riskLevel ?? '-'}`,
   ];
   if (amountText) lines.push(`  at stake: ${amountText}`);
-  if (result.runId) lines.push(`  run ${result.runId}`);
+  if (result.runId)
+    lines.push(
+      `  run ${result.runId}${result.auditHead ? `, audit head ${result.auditHead}` : ''}`,
+    );
   if (result.reports)
     lines.push(`  reports: ${result.reports.csv}`, `           ${result.reports.json}`);
   return lines.join('\n');

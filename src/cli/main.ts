@@ -33,6 +33,7 @@ import { openDatabase, createRunStore } from '../store/open-store';
 import { findRunGaps } from '../store/run-history';
 import { DeliveryStore } from '../store/delivery-store';
 import { verifyAuditChain } from '../store/audit-chain';
+import { auditProblemLine, auditReportJson, auditReportText } from './audit-output';
 import { setUpRoles } from '../store/roles';
 import { loadDeliveryConfig } from '../config/delivery-config';
 import { deliverResults, toDeliverable } from '../job/deliver-results';
@@ -400,30 +401,26 @@ export function buildProgram(
       }
     });
   db.command('verify-audit')
-    .description("recompute the audit log's hash chain; exit 6 at the first broken entry")
+    .description(
+      "recompute the audit log's hash chain and check every completed run's results against it; exit 6 at the first problem",
+    )
+    .option(
+      '--expect-head <hash>',
+      "an audit head kept outside the database (a run's audit_head): exit 6 unless it is still in the chain",
+    )
     .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
+    .action(async (options: { json?: boolean; expectHead?: string }) => {
+      if (options.expectHead !== undefined && !/^[0-9a-fA-F]{64}$/.test(options.expectHead))
+        throw new UsageError(
+          `--expect-head must be a SHA-256 hash (64 hex digits), got '${options.expectHead}'`,
+        );
       const { config: cfg } = context();
       const database = await openDatabase(cfg.database);
       try {
-        const report = await verifyAuditChain(database);
-        io.out(
-          options.json
-            ? JSON.stringify({
-                entries: report.entries,
-                unchained: report.unchained,
-                first_broken_seq: report.firstBrokenSeq,
-                problem: report.problem,
-              })
-            : report.problem
-              ? `audit log BROKEN at entry ${report.firstBrokenSeq ?? '?'}: ${report.problem}`
-              : `audit log intact: ${report.entries} chained entries${report.unchained ? ` (+${report.unchained} written before the chain existed)` : ''}`,
-        );
+        const report = await verifyAuditChain(database, { expectHead: options.expectHead });
+        io.out(options.json ? JSON.stringify(auditReportJson(report)) : auditReportText(report));
         if (report.problem) {
-          if (!options.json)
-            throw new IntegrityError(
-              `audit log broken at entry ${report.firstBrokenSeq ?? '?'}: ${report.problem}`,
-            );
+          if (!options.json) throw new IntegrityError(auditProblemLine(report));
           exitCode = EXIT_CODES.INTEGRITY;
         }
       } finally {

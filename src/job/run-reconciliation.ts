@@ -110,6 +110,12 @@ export interface RunResult {
   readonly counts: OutcomeCounts | null;
   readonly summary: ReconciliationSummary | null;
   readonly reports: ReportPaths | null;
+  /**
+   * Hash (SHA-256, hex) of the run's `run_completed` audit entry: the audit chain's head when the
+   * run committed, to keep outside the database (`recon db verify-audit --expect-head`). `null`
+   * for dry runs and failed runs.
+   */
+  readonly auditHead: string | null;
   readonly error: unknown;
 }
 
@@ -155,6 +161,7 @@ export async function reconcileOne(
     counts: null,
     summary: null,
     reports: null,
+    auditHead: null,
   };
   const store = request.dryRun ? null : deps.store;
   let runId: string | null = null;
@@ -290,9 +297,10 @@ export async function reconcileOne(
       });
     };
     let outcome: RunOutcome;
+    let auditHead: string | null = null;
     if (store && request.engine === 'postgres') {
       deps.abort?.throwIfAborted();
-      outcome = await store.completeRunInDatabase(
+      const committed = await store.completeRunInDatabase(
         runId,
         { processor: processorSide.table, internal: internalSide.table },
         conclude,
@@ -302,6 +310,8 @@ export async function reconcileOne(
           await write(stored);
         },
       );
+      outcome = committed;
+      auditHead = committed.auditHead;
     } else {
       outcome = conclude(matchTables(processorSide.table, internalSide.table));
       if (store) {
@@ -319,7 +329,7 @@ export async function reconcileOne(
         preparing.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
         let published = false;
         try {
-          await store.completeRun(runId, outcome, async () => {
+          auditHead = await store.completeRun(runId, outcome, async () => {
             // Last chance to stop: an interruption now rolls the whole run back.
             deps.abort?.throwIfAborted();
             reports = await (await preparing).publish();
@@ -356,6 +366,7 @@ export async function reconcileOne(
       counts: match.counts,
       summary,
       reports,
+      auditHead,
       error: null,
     };
   } catch (error) {
@@ -394,6 +405,7 @@ function notStarted(
     counts: null,
     summary: null,
     reports: null,
+    auditHead: null,
     error: null,
   };
 }

@@ -1,5 +1,6 @@
 import { ConfigError } from '../domain/errors';
 import type { Database } from './database';
+import { STAGING_TABLES } from './sql-engine';
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -15,6 +16,8 @@ const UPDATE_TABLES = ['reconciliation_runs'];
 /** Tables the job deletes from: expired health checks (RECON_HEALTH_RETENTION_DAYS). */
 const DELETE_TABLES = ['system_health'];
 const READ_ONLY = ['system_configuration'];
+/** The postgres engine's staging tables: rows live only inside a run's transaction. */
+const STAGING = [STAGING_TABLES.processor, STAGING_TABLES.internal];
 const VIEWS = [
   'missing_transactions',
   'v_recent_reconciliations',
@@ -25,12 +28,15 @@ const VIEWS = [
 /**
  * Creates (if missing) an owner role (NOLOGIN) that owns the schema's objects and an app role
  * (LOGIN) the job connects as, then grants the app role exactly what the job needs: SELECT and
- * INSERT everywhere it writes, UPDATE only on `reconciliation_runs`, DELETE only on `system_health`
- * (retention of health checks), and on `audit_log` only
- * SELECT and INSERT — no UPDATE, DELETE or TRUNCATE (the triggers reject those for everyone; the
- * missing privileges make it visible at login time too). Idempotent.
+ * INSERT everywhere it writes (no UPDATE or DELETE on results: discrepancies, findings,
+ * deliveries, audit_log), UPDATE only on `reconciliation_runs` (whose trigger keeps a completed
+ * run's results final), DELETE only on `system_health` (retention of health checks), and SELECT,
+ * INSERT, DELETE on the postgres engine's staging tables (created by `applySchema`; no CREATE on
+ * the schema). On `audit_log` no UPDATE, DELETE or TRUNCATE (the triggers reject those for
+ * everyone; the missing privileges make it visible at login time too). Idempotent.
  * Requires a user that may create roles (superuser, or CREATEROLE and membership of the owner).
- * @throws ConfigError for a role name that is not a plain lower-case SQL identifier.
+ * @throws ConfigError for a role name that is not a plain lower-case SQL identifier, or when the
+ *   connected user may not create roles.
  */
 export async function setUpRoles(
   db: Database,
@@ -41,6 +47,14 @@ export async function setUpRoles(
       throw new ConfigError(`role name '${name}' must be a lower-case SQL identifier`);
   }
   const { owner, app } = roles;
+  const [me] = await db.query<{ role: string; allowed: boolean }>(
+    `SELECT rolname AS role, rolsuper OR rolcreaterole AS allowed FROM pg_roles WHERE rolname = current_user`,
+  );
+  if (me?.allowed !== true) {
+    throw new ConfigError(
+      `role ${me?.role ?? 'current_user'} cannot run 'recon db init --roles': it needs CREATEROLE (or superuser)`,
+    );
+  }
   await db.withTransaction(async (tx) => {
     await tx.query(`DO $$ BEGIN
       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${owner}') THEN CREATE ROLE ${owner} NOLOGIN; END IF;
@@ -64,7 +78,7 @@ export async function setUpRoles(
     if (!member) await tx.query(`GRANT ${owner} TO current_user`);
     // A new owner needs CREATE on the schema (PostgreSQL's rule for ALTER … OWNER TO).
     await tx.query(`GRANT USAGE, CREATE ON SCHEMA ${s} TO ${owner}`);
-    for (const table of [...INSERT_TABLES, ...UPDATE_TABLES, ...READ_ONLY]) {
+    for (const table of [...INSERT_TABLES, ...UPDATE_TABLES, ...READ_ONLY, ...STAGING]) {
       await tx.query(`ALTER TABLE ${s}.${table} OWNER TO ${owner}`);
     }
     for (const view of VIEWS) await tx.query(`ALTER VIEW ${s}.${view} OWNER TO ${owner}`);
@@ -77,6 +91,9 @@ export async function setUpRoles(
       `GRANT SELECT, INSERT, UPDATE ON ${UPDATE_TABLES.map((t) => `${s}.${t}`).join(', ')} TO ${app}`,
     );
     await tx.query(`GRANT DELETE ON ${DELETE_TABLES.map((t) => `${s}.${t}`).join(', ')} TO ${app}`);
+    await tx.query(
+      `GRANT SELECT, INSERT, DELETE ON ${STAGING.map((t) => `${s}.${t}`).join(', ')} TO ${app}`,
+    );
     await tx.query(
       `GRANT SELECT ON ${[...READ_ONLY, ...VIEWS].map((t) => `${s}.${t}`).join(', ')} TO ${app}`,
     );

@@ -9,6 +9,7 @@ import type { TransactionRows } from '../domain/transaction-table';
 import type { MatchResult } from '../engine/match-transactions';
 import type { ReconciliationSummary } from '../engine/summarize';
 import { chunkCopyRows } from './copy-csv';
+import { computeRunResults } from './run-digest';
 import { classifyInDatabase, ensureStagingTables } from './sql-engine';
 import type { Database, RunLock, SqlExecutor, SqlValue } from './database';
 
@@ -347,16 +348,15 @@ export class RunStore {
    * data-quality findings (COPY), the final counts, the supersession of the previous completed
    * run for the same date and processor, and audit entries. `beforeCommit` runs last inside the
    * transaction (the job publishes the report files there), so a failure in it rolls everything back.
+   * Returns the hash of the run's `run_completed` audit entry (the chain head at its commit).
    */
   async completeRun(
     runId: string,
     outcome: RunOutcome,
     beforeCommit?: () => Promise<void>,
-  ): Promise<void> {
+  ): Promise<string> {
     const { match } = outcome;
-    await (
-      await this.database()
-    ).withTransaction(async (tx) => {
+    return (await this.database()).withTransaction(async (tx) => {
       const written = await tx.copyFrom(
         'discrepancies',
         DISCREPANCY_COLUMNS,
@@ -367,8 +367,9 @@ export class RunStore {
           `COPY wrote ${written} discrepancies, expected ${match.discrepancies.length}`,
         );
       }
-      await this.finishCompletion(tx, runId, outcome);
+      const auditHead = await this.finishCompletion(tx, runId, outcome);
       if (beforeCommit) await beforeCommit();
+      return auditHead;
     });
   }
 
@@ -377,7 +378,7 @@ export class RunStore {
    * sides, classifies them in SQL (which inserts the discrepancies), then calls `conclude` with
    * the match result to get the rest of the outcome (summary, findings, report paths; throwing
    * there rolls everything back), stores it like `completeRun` and runs `beforeCommit` last.
-   * Returns the stored outcome.
+   * Returns the stored outcome, with the hash of its `run_completed` audit entry.
    */
   async completeRunInDatabase(
     runId: string,
@@ -387,27 +388,29 @@ export class RunStore {
     },
     conclude: (match: MatchResult) => RunOutcome,
     beforeCommit?: (outcome: RunOutcome) => Promise<void>,
-  ): Promise<RunOutcome> {
+  ): Promise<RunOutcome & { readonly auditHead: string }> {
     const db = await this.database();
     await ensureStagingTables(db);
     return db.withTransaction(async (tx) => {
       const match = await classifyInDatabase(tx, runId, sides.processor, sides.internal);
       const outcome = conclude(match);
-      await this.finishCompletion(tx, runId, outcome);
+      const auditHead = await this.finishCompletion(tx, runId, outcome);
       if (beforeCommit) await beforeCommit(outcome);
-      return outcome;
+      return { ...outcome, auditHead };
     });
   }
 
   /**
    * The part of completing a run after its discrepancies are written: data-quality findings,
-   * supersession of the previous completed run, final counts and status, audit entries.
+   * supersession of the previous completed run, final counts and status, audit entries. The
+   * `run_completed` entry records the stored results (`run-digest.ts`, checked by `verify-audit`);
+   * returns its hash.
    */
   private async finishCompletion(
     tx: SqlExecutor,
     runId: string,
     outcome: RunOutcome,
-  ): Promise<void> {
+  ): Promise<string> {
     const { match, summary } = outcome;
     const amounts = totalsToDecimalStrings(summary.discrepancyAmounts);
     const currencies = Object.keys(amounts);
@@ -469,12 +472,23 @@ export class RunStore {
         outcome.reportJsonPath,
       ],
     );
-    await audit(tx, 'run_completed', runId, {
-      discrepancies: summary.discrepancyCount,
-      invalid_rows: outcome.invalidRows,
-      risk_level: summary.riskLevel,
-      superseded: superseded.map((row) => row.id),
-    });
+    const entry = await tx.query<{ entry_hash: string }>(
+      `INSERT INTO audit_log (run_id, event, details) VALUES ($1, 'run_completed', $2)
+       RETURNING entry_hash`,
+      [
+        runId,
+        JSON.stringify({
+          discrepancies: summary.discrepancyCount,
+          invalid_rows: outcome.invalidRows,
+          risk_level: summary.riskLevel,
+          superseded: superseded.map((row) => row.id),
+          results: await computeRunResults(tx, runId),
+        }),
+      ],
+    );
+    const auditHead = entry[0]?.entry_hash;
+    if (!auditHead) throw new Error('INSERT INTO audit_log … RETURNING entry_hash returned no row');
+    return auditHead;
   }
 
   /**

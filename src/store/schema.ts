@@ -2,9 +2,59 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../domain/errors';
 import type { Database } from './database';
+import { ensureStagingTables, STAGING_TABLES } from './sql-engine';
 
-/** The schema version `setup.sql` writes into `system_configuration`. */
-export const SCHEMA_VERSION = '3';
+/**
+ * The schema version `setup.sql` writes into `system_configuration`. 4: a completed run's results
+ * are final (trigger `reconciliation_runs_results_final`) and chained into its audit entry; the
+ * postgres engine's staging tables are created by `recon db init`.
+ */
+export const SCHEMA_VERSION = '4';
+
+/** Tables `setup.sql` alters or replaces when they exist (ownership needed to apply it again). */
+const SCHEMA_TABLES = [
+  'reconciliation_runs',
+  'discrepancies',
+  'data_quality_checks',
+  'audit_log',
+  'deliveries',
+  'system_health',
+  'system_configuration',
+  STAGING_TABLES.processor,
+  STAGING_TABLES.internal,
+];
+
+/**
+ * Checks that the connected role may apply `setup.sql` to the current schema: a superuser, or a
+ * role with CREATE on the schema that owns (or is a member of the owner of) every existing table.
+ * @throws ConfigError naming the role, the schema and what it lacks (exit 2), e.g. for the app role.
+ */
+export async function assertCanApplySchema(db: Database): Promise<void> {
+  const [who] = await db.query<{ role: string; schema: string | null; superuser: boolean }>(
+    `SELECT current_user AS role, current_schema() AS schema,
+            coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS superuser`,
+  );
+  if (!who || who.superuser || who.schema === null) return;
+  const refuse = (reason: string): ConfigError =>
+    new ConfigError(
+      `role ${who.role} cannot run 'recon db init' on schema ${who.schema}: ${reason}; run it as the owner role or a superuser`,
+    );
+  const notOwned = await db.query<{ name: string; owner: string }>(
+    `SELECT c.relname AS name, pg_get_userbyid(c.relowner) AS owner
+       FROM pg_class c
+      WHERE c.relnamespace = to_regnamespace(current_schema())
+        AND c.relname = ANY($1::text[])
+        AND NOT pg_has_role(current_user, c.relowner, 'USAGE')
+      ORDER BY array_position($1::text[], c.relname::text)`,
+    [`{${SCHEMA_TABLES.join(',')}}`],
+  );
+  const first = notOwned[0];
+  if (first) throw refuse(`it does not own table ${first.name} (owner ${first.owner})`);
+  const [create] = await db.query<{ allowed: boolean }>(
+    `SELECT has_schema_privilege(current_schema(), 'CREATE') AS allowed`,
+  );
+  if (create?.allowed !== true) throw refuse('it has no CREATE privilege on the schema');
+}
 
 /** Absolute path of `setup.sql` at the repository (package) root. */
 export function setupSqlPath(): string {
@@ -18,9 +68,15 @@ export function setupSqlPath(): string {
   return found;
 }
 
-/** Applies `setup.sql` (idempotent) and records it in the audit log. */
+/**
+ * Applies `setup.sql` (idempotent; upgrades a database of an older schema version), creates the
+ * postgres engine's staging tables, and records it in the audit log.
+ * @throws ConfigError when the connected role may not do it (`assertCanApplySchema`).
+ */
 export async function applySchema(db: Database): Promise<void> {
+  await assertCanApplySchema(db);
   await db.execScript(readFileSync(setupSqlPath(), 'utf8'));
+  await ensureStagingTables(db);
   await db.query(`INSERT INTO audit_log (event, details) VALUES ('schema_applied', $1)`, [
     JSON.stringify({ schema_version: SCHEMA_VERSION, backend: db.kind }),
   ]);

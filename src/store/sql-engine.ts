@@ -70,10 +70,17 @@ function stagingTableSql(table: string): string {
 
 /**
  * Creates the staging tables when missing, in a short transaction of its own (serialized by an
- * advisory lock, so two processes creating them at once do not collide). Idempotent; on Citus
- * the tables already exist (created and distributed once, see the doc) and this is a no-op.
+ * advisory lock, so two processes creating them at once do not collide). `recon db init` creates
+ * them (owned by the owner role, usable by the app role: see `roles.ts`), so a run does not need
+ * CREATE on the schema; when they exist this only looks them up. Idempotent; on Citus the tables
+ * already exist (created and distributed once, see the doc) and this is a no-op.
  */
 export async function ensureStagingTables(db: Database): Promise<void> {
+  const [present] = await db.query<{ ok: boolean }>(
+    `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS ok`,
+    [STAGING_TABLES.processor, STAGING_TABLES.internal],
+  );
+  if (present?.ok === true) return;
   await db.withTransaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon_staging_ddl', 0))`);
     await tx.query(stagingTableSql(STAGING_TABLES.processor));

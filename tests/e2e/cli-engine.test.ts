@@ -48,7 +48,9 @@ describe('recon run --engine postgres', () => {
     const strip = (runs: Record<string, unknown>[]) =>
       runs.map((run) =>
         Object.fromEntries(
-          Object.entries(run).filter(([key]) => key !== 'run_id' && key !== 'reports'),
+          Object.entries(run).filter(
+            ([key]) => key !== 'run_id' && key !== 'reports' && key !== 'audit_head',
+          ),
         ),
       );
     expect(strip(jsonLines(sql.stdout))).toEqual(strip(jsonLines(memory.stdout)));

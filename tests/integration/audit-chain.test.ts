@@ -55,7 +55,13 @@ describe.each(testBackends())('audit chain on $name', (backend) => {
     expect(report).toEqual({
       entries: rows.length,
       unchained: 0,
+      head: { seq: rows.length, hash: rows[rows.length - 1]?.entry_hash },
+      runsChecked: 0,
+      runsUnverifiable: 0,
+      entriesAfterExpectedHead: null,
       firstBrokenSeq: null,
+      brokenRunId: null,
+      broken: null,
       problem: null,
     });
   });

@@ -2,7 +2,7 @@ import type { BusinessDate } from '../domain/business-date';
 import { currencyExponent, ISO4217_TABLE_VERSION } from '../domain/currency';
 import type { DataQualityIssue } from '../domain/data-quality';
 import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
-import { RunInProgressError } from '../domain/errors';
+import { RunInProgressError, RunLockLostError } from '../domain/errors';
 import { formatMinor, totalsToDecimalStrings } from '../domain/money';
 import type { Transaction } from '../domain/transaction';
 import type { TransactionRows } from '../domain/transaction-table';
@@ -10,7 +10,7 @@ import type { MatchResult } from '../engine/match-transactions';
 import type { ReconciliationSummary } from '../engine/summarize';
 import { chunkCopyRows } from './copy-csv';
 import { classifyInDatabase, ensureStagingTables } from './sql-engine';
-import type { Database, RunLock, SqlExecutor, SqlValue } from './database';
+import type { Database, RunLock, SqlExecutor, SqlValue, TransactionOptions } from './database';
 
 /** Status of a stored run. `abandoned`: its process died while it was `running`. */
 export type RunStatus = 'running' | 'completed' | 'failed' | 'superseded' | 'abandoned';
@@ -302,9 +302,10 @@ export class RunStore {
   /**
    * Records a new `running` run and returns its id (uuid). The caller holds the run lock, so any
    * run still `running` for the same date and processor belongs to a dead process: it is marked
-   * `abandoned` with an audit entry.
+   * `abandoned` with an audit entry. With `options.lock` the transaction commits only while that
+   * lock is held (a run whose lock is already lost abandons nobody).
    */
-  async startRun(start: RunStart): Promise<string> {
+  async startRun(start: RunStart, options: TransactionOptions = {}): Promise<string> {
     return (await this.database()).withTransaction(async (tx) => {
       const orphans = await tx.query<{ id: string }>(
         `UPDATE reconciliation_runs
@@ -339,19 +340,24 @@ export class RunStore {
         internal_source: start.internalSource,
       });
       return runId;
-    });
+    }, options);
   }
 
   /**
    * Stores a run's results and marks it `completed` in ONE transaction: discrepancies and
    * data-quality findings (COPY), the final counts, the supersession of the previous completed
    * run for the same date and processor, and audit entries. `beforeCommit` runs last inside the
-   * transaction (the job publishes the report files there), so a failure in it rolls everything back.
+   * transaction (the job waits there for its pending report files), so a failure in it rolls
+   * everything back. `options.lock`: commit only while the run lock is held; `options.signal`:
+   * an interruption cancels the statement and rolls back (see `TransactionOptions`).
+   * @throws RunLockLostError when the lock was lost or the run is no longer `running` (another
+   *   process ended it): nothing is stored.
    */
   async completeRun(
     runId: string,
     outcome: RunOutcome,
     beforeCommit?: () => Promise<void>,
+    options: TransactionOptions = {},
   ): Promise<void> {
     const { match } = outcome;
     await (
@@ -369,7 +375,7 @@ export class RunStore {
       }
       await this.finishCompletion(tx, runId, outcome);
       if (beforeCommit) await beforeCommit();
-    });
+    }, options);
   }
 
   /**
@@ -377,7 +383,7 @@ export class RunStore {
    * sides, classifies them in SQL (which inserts the discrepancies), then calls `conclude` with
    * the match result to get the rest of the outcome (summary, findings, report paths; throwing
    * there rolls everything back), stores it like `completeRun` and runs `beforeCommit` last.
-   * Returns the stored outcome.
+   * `options` as for `completeRun`. Returns the stored outcome.
    */
   async completeRunInDatabase(
     runId: string,
@@ -387,6 +393,7 @@ export class RunStore {
     },
     conclude: (match: MatchResult) => RunOutcome,
     beforeCommit?: (outcome: RunOutcome) => Promise<void>,
+    options: TransactionOptions = {},
   ): Promise<RunOutcome> {
     const db = await this.database();
     await ensureStagingTables(db);
@@ -396,7 +403,7 @@ export class RunStore {
       await this.finishCompletion(tx, runId, outcome);
       if (beforeCommit) await beforeCommit(outcome);
       return outcome;
-    });
+    }, options);
   }
 
   /**
@@ -432,7 +439,7 @@ export class RunStore {
     for (const old of superseded)
       await audit(tx, 'run_superseded', old.id, { superseded_by: runId });
     const c = match.counts;
-    await tx.query(
+    const completed = await tx.query<{ id: string }>(
       `UPDATE reconciliation_runs SET
            status = 'completed', end_time = now(),
            processor_transaction_count = $2, internal_transaction_count = $3, matched_count = $4,
@@ -443,7 +450,8 @@ export class RunStore {
            discrepancy_amounts = $15, processor_volume = $16, internal_volume = $17,
            discrepancy_rate = $18, risk_level = $19, compliance_status = $20,
            report_csv_path = $21, report_json_path = $22
-         WHERE id = $1 AND status = 'running'`,
+         WHERE id = $1 AND status = 'running'
+         RETURNING id::text`,
       [
         runId,
         match.processorTransactions,
@@ -469,6 +477,17 @@ export class RunStore {
         outcome.reportJsonPath,
       ],
     );
+    if (completed.length !== 1) {
+      // Another process ended this run (e.g. marked it abandoned after our lock was lost): its
+      // results must not be committed under a status that says otherwise.
+      const now = await tx.query<{ status: string }>(
+        `SELECT status FROM reconciliation_runs WHERE id = $1`,
+        [runId],
+      );
+      throw new RunLockLostError(
+        `run ${runId} is no longer running (another process marked it ${now[0]?.status ?? 'missing'}); its results were rolled back`,
+      );
+    }
     await audit(tx, 'run_completed', runId, {
       discrepancies: summary.discrepancyCount,
       invalid_rows: outcome.invalidRows,
@@ -479,7 +498,8 @@ export class RunStore {
 
   /**
    * Marks a run `failed` with `message`, keeping its data-quality findings (why input was
-   * rejected) but no discrepancies. One transaction.
+   * rejected) but no discrepancies. One transaction. A run that is no longer `running` (another
+   * process marked it `abandoned` after this one lost its lock) is left as it is.
    */
   async failRun(
     runId: string,
@@ -489,6 +509,13 @@ export class RunStore {
     await (
       await this.database()
     ).withTransaction(async (tx) => {
+      const failed = await tx.query<{ id: string }>(
+        `UPDATE reconciliation_runs SET status = 'failed', end_time = now(), error_message = $2
+          WHERE id = $1 AND status = 'running'
+          RETURNING id::text`,
+        [runId, message],
+      );
+      if (failed.length === 0) return;
       if (issues.length > 0) {
         await tx.copyFrom(
           'data_quality_checks',
@@ -496,11 +523,6 @@ export class RunStore {
           chunkCopyRows(issues, (i) => qualityRow(runId, i)),
         );
       }
-      await tx.query(
-        `UPDATE reconciliation_runs SET status = 'failed', end_time = now(), error_message = $2
-          WHERE id = $1 AND status = 'running'`,
-        [runId, message],
-      );
       await audit(tx, 'run_failed', runId, { error: message });
     });
   }

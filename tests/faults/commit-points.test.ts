@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type pg from 'pg';
+import S3rver from 's3rver';
 import { jsonLines, runCli } from '../helpers/cli';
 import { createTestSchema, dropTestSchema, TEST_DATABASE_URL } from '../helpers/databases';
 import {
@@ -241,5 +243,81 @@ describeServer('commit points on a PostgreSQL server (TEST_DATABASE_URL)', () =>
     expect(runs.rows).toEqual([{ status: 'failed', rows: 0 }]);
     expect(filesUnder(reports)).toEqual([]);
     await expectAuditIntact(env);
+  }, 60_000);
+});
+
+describe('re-delivering a superseded run (a local S3-protocol server)', () => {
+  let s3: S3rver;
+  let s3Env: Record<string, string> = {};
+  let s3Client: S3Client;
+
+  beforeAll(async () => {
+    s3 = new S3rver({
+      port: 0,
+      address: '127.0.0.1',
+      silent: true,
+      directory: mkdtempSync(join(tmpdir(), 'recon-faults-s3-')),
+      configureBuckets: [{ name: 'recon-faults', configs: [] }],
+    });
+    const address = (await s3.run()) as { port: number };
+    s3Env = {
+      AWS_S3_BUCKET_NAME: 'recon-faults',
+      AWS_S3_ENDPOINT: `http://127.0.0.1:${address.port}`,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    };
+    s3Client = new S3Client({
+      endpoint: s3Env.AWS_S3_ENDPOINT,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+  });
+
+  afterAll(async () => {
+    s3Client.destroy();
+    await s3.close();
+  });
+
+  async function objectRunId(runId: string): Promise<unknown> {
+    const object = await s3Client.send(
+      new GetObjectCommand({
+        Bucket: 'recon-faults',
+        Key: `reports/${FAULT_DATE}/stripe/${runId}/reconciliation_report_stripe_${FAULT_DATE}.json`,
+      }),
+    );
+    const report = JSON.parse((await object.Body?.transformToString()) ?? '{}') as {
+      report_metadata?: { run_id?: unknown };
+    };
+    return report.report_metadata?.run_id;
+  }
+
+  it('refuses to upload the newer run’s files under the superseded run’s key (exit 3 with --fail-on-delivery-error)', async () => {
+    // The server when there is one (faster); the embedded database otherwise.
+    const backend = BACKENDS.find((b) => b.server) ?? BACKENDS[0];
+    if (!backend) throw new Error('no backend');
+    const env = { ...(await backend.env()), ...s3Env };
+    const reports = mkdtempSync(join(tmpdir(), 'recon-faults-redeliver-'));
+    const first = await runCli(runArgs(reports), env);
+    const second = await runCli(runArgs(reports), env);
+    expect([first.code, second.code]).toEqual([0, 0]);
+    const oldRun = String(jsonLines(first.stdout)[0]?.run_id);
+    const newRun = String(jsonLines(second.stdout)[0]?.run_id);
+    expect(await objectRunId(oldRun)).toBe(oldRun);
+
+    const again = await runCli(['deliver', oldRun, '--s3', '--fail-on-delivery-error'], env);
+    expect(again.code).toBe(3);
+    const jsonPath = join(reports, JSON_REPORT);
+    expect(userLines(again.stderr)).toEqual([
+      `recon: delivery: S3 upload refused: ${jsonPath} belongs to run ${newRun}, not to run ${oldRun} (a newer run of stripe ${FAULT_DATE} replaced it); nothing delivered under run ${oldRun}`,
+    ]);
+    expect(hasStackTrace(again.stderr)).toBe(false);
+    // The old run's archived report is still its own; the new run's is untouched.
+    expect(await objectRunId(oldRun)).toBe(oldRun);
+    expect(await objectRunId(newRun)).toBe(newRun);
+    // Delivering the current run again works.
+    const current = await runCli(['deliver', newRun, '--s3', '--fail-on-delivery-error'], env);
+    expect(current.code).toBe(0);
+    expect(userLines(current.stderr)).toEqual([]);
   }, 60_000);
 });

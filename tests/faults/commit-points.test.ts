@@ -132,7 +132,7 @@ describe.each(BACKENDS)('repairing a crash between COMMIT and publishing ($name)
     expect(filesUnder(reports)).toEqual([CSV, JSON_REPORT]);
     expect(reportBytes(reports)).toEqual(committed);
     await expectAuditIntact(env);
-  }, 60_000);
+  }, 120_000);
 });
 
 const describeServer = TEST_DATABASE_URL ? describe : describe.skip;
@@ -193,7 +193,7 @@ describeServer('commit points on a PostgreSQL server (TEST_DATABASE_URL)', () =>
     expect(filesUnder(reports)).toEqual([CSV, JSON_REPORT]);
     expect(reportBytes(reports)).toEqual(completed);
     await expectAuditIntact(env);
-  }, 60_000);
+  }, 120_000);
 
   it('killing the run’s connection mid-COPY fails the run with exit 3: no crash, no rows, no files', async () => {
     const reports = mkdtempSync(join(tmpdir(), 'recon-faults-copy-'));
@@ -243,7 +243,7 @@ describeServer('commit points on a PostgreSQL server (TEST_DATABASE_URL)', () =>
     expect(runs.rows).toEqual([{ status: 'failed', rows: 0 }]);
     expect(filesUnder(reports)).toEqual([]);
     await expectAuditIntact(env);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('re-delivering a superseded run (a local S3-protocol server)', () => {
@@ -319,5 +319,5 @@ describe('re-delivering a superseded run (a local S3-protocol server)', () => {
     const current = await runCli(['deliver', newRun, '--s3', '--fail-on-delivery-error'], env);
     expect(current.code).toBe(0);
     expect(userLines(current.stderr)).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });

@@ -145,9 +145,9 @@ export interface ReportRepair {
  * pending files (`<final>.pending-<run id>`, see `PreparedReports`): those of the run `isCompleted`
  * says is committed (there is at most one completed run per date and processor) are renamed into
  * place; with `removeOthers`, the rest (runs that rolled back, failed, were superseded or
- * abandoned) are removed. `removeOthers` is for a caller holding the run lock (no other process
- * can be writing pending files there); without the lock only publishing is safe. A missing
- * directory is nothing to repair.
+ * abandoned) are removed, and so are temp files of older versions (`<final>.tmp-<pid>-<hex>`).
+ * `removeOthers` is for a caller holding the run lock (no other process can be writing pending
+ * files there); without the lock only publishing is safe. A missing directory is nothing to repair.
  * @param isCompleted resolves true when the run with that id is `completed` in the database.
  * @throws the file system's error when the directory cannot be read or a rename fails.
  */
@@ -170,7 +170,15 @@ export async function repairPendingReports(
   const verdicts = new Map<string, boolean>();
   for (const name of names.sort()) {
     const at = name.lastIndexOf(PENDING_SUFFIX);
-    if (at < 0) continue;
+    if (at < 0) {
+      // Temp files of versions before pending files (`<final>.tmp-<pid>-<hex>`) never committed.
+      const legacy = /^(.+)\.tmp-\d+-[0-9a-f]+$/.exec(name);
+      if (legacy?.[1] && finals.has(legacy[1]) && options.removeOthers) {
+        await rm(join(dir, name), { force: true });
+        removed.push(join(dir, name));
+      }
+      continue;
+    }
     const final = name.slice(0, at);
     const runId = name.slice(at + PENDING_SUFFIX.length);
     if (!finals.has(final)) continue;

@@ -110,6 +110,7 @@ describe.each(BACKENDS)('repairing a crash between COMMIT and publishing ($name)
     const stranger = randomUUID();
     writeFileSync(join(reports, `${CSV}.pending-${stranger}`), 'rolled back\n');
     writeFileSync(join(reports, `${JSON_REPORT}.pending-${stranger}`), '{}\n');
+    writeFileSync(join(reports, `${CSV}.tmp-4242-0badcafe`), 'temp file of an older version\n');
 
     // The next run (here one that fails: its ledger file is missing) repairs under the run lock.
     const next = await runCli(

@@ -26,7 +26,12 @@ import {
 import { isProcessorName, KNOWN_PROCESSORS, type ProcessorName } from '../domain/status';
 import type { SourceKind } from '../job/build-sources';
 import { FORMAT_NAMES } from '../sources/formats/format-registry';
-import { runReconciliation, type MatchEngine, type RunRequest } from '../job/run-reconciliation';
+import {
+  repairStoredRunReports,
+  runReconciliation,
+  type MatchEngine,
+  type RunRequest,
+} from '../job/run-reconciliation';
 import { runScheduler } from '../job/scheduler';
 import { checkHealth, checkLiveness } from '../job/health-check';
 import { openDatabase, createRunStore } from '../store/open-store';
@@ -653,6 +658,8 @@ export function buildProgram(
         try {
           const run = await store.getRun(runId);
           if (!run) throw new NotFoundError(`no run with id '${runId}'`);
+          // A crash between the run's COMMIT and publishing its reports is repaired first.
+          if (run.status === 'completed') await repairStoredRunReports(store, run, log);
           const outcome = await deliverResults(
             delivery.deps,
             [

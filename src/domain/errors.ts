@@ -72,6 +72,17 @@ export class DependencyUnavailableError extends ReconError {
   }
 }
 
+/**
+ * A run lost its exclusivity before it committed: the session holding its advisory lock ended,
+ * its lock file was taken over, or another process ended the run meanwhile. The run is rolled
+ * back (nothing of it is stored or published). Exit 3, like any unavailable dependency: retry.
+ */
+export class RunLockLostError extends DependencyUnavailableError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('run lock', message, options);
+  }
+}
+
 /** Another run for the same business date and processor holds the run lock. Exit 5. */
 export class RunInProgressError extends ReconError {
   constructor(

@@ -67,6 +67,7 @@ export interface DeliveryOutcome {
 
 /** The subset of the JSON report (see `renderReportJson`) the e-mail reads. */
 interface ReportJson {
+  report_metadata?: { run_id?: unknown };
   reconciliation_summary: {
     processor_transactions: number;
     internal_transactions: number;
@@ -220,10 +221,31 @@ function failedDigest(run: DeliverableRun): RunDigest {
 }
 
 /**
+ * Why the JSON report at `run.reportJsonPath` must not be delivered as `run`'s, or null when it is
+ * `run`'s own. Report paths are per (processor, business date), so once a newer run of the same
+ * date replaced the files on disk, re-delivering the older (superseded) run would take the newer
+ * run's bytes: the JSON's `report_metadata.run_id` must equal the run delivered. A report that
+ * cannot be read or parsed is left to the normal error path (null).
+ */
+function foreignReport(run: DeliverableRun, body: Buffer | string): string | null {
+  let owner: unknown;
+  try {
+    owner = (JSON.parse(body.toString()) as ReportJson).report_metadata?.run_id;
+  } catch {
+    return null;
+  }
+  if (owner === run.runId) return null;
+  return `${run.reportJsonPath ?? 'the report'} belongs to run ${String(owner)}, not to run ${run.runId ?? '?'} (a newer run of ${run.processor} ${run.businessDate} replaced it); nothing delivered under run ${run.runId ?? '?'}`;
+}
+
+/**
  * Delivers an invocation's results after they were committed: uploads each completed run's
  * reports to S3 (presigned links recorded) and sends ONE e-mail covering every run, by policy.
  * Never throws for a delivery failure: it is logged, recorded on the run (`deliveries`, audit
- * log) and returned in `failures`; the runs stay `completed`.
+ * log) and returned in `failures`; the runs stay `completed`. Files are delivered only as the
+ * run they belong to: when the JSON report on disk names another run (`report_metadata.run_id`,
+ * e.g. the run was superseded and its files replaced), its uploads are refused with a failure
+ * naming both runs, and its e-mail section says so instead of showing the other run's numbers.
  */
 export async function deliverResults(
   deps: DeliveryDeps,
@@ -244,6 +266,23 @@ export async function deliverResults(
     if (!choice.s3 || !deps.objectStore || run.status !== 'completed' || !run.runId) continue;
     const runId = run.runId;
     const urls: Partial<Record<'csv' | 'json', string>> = {};
+    // The JSON is read once: the bytes checked are the bytes uploaded.
+    const json = run.reportJsonPath ? await readFile(run.reportJsonPath).catch(() => null) : null;
+    const refusal = json ? foreignReport(run, json) : null;
+    if (refusal) {
+      failures.push(`S3 upload refused: ${refusal}`);
+      log.error({ run_id: runId, err_message: refusal }, 'report upload refused');
+      for (const ext of ['csv', 'json'] as const) {
+        await record({
+          runId,
+          channel: 's3',
+          status: 'failed',
+          target: reportObjectKey(run.businessDate, run.processor, runId, ext),
+          error: refusal,
+        });
+      }
+      continue;
+    }
     for (const [ext, path, type] of [
       ['csv', run.reportCsvPath, 'text/csv; charset=utf-8'],
       ['json', run.reportJsonPath, 'application/json'],
@@ -251,7 +290,7 @@ export async function deliverResults(
       if (!path) continue;
       const key = reportObjectKey(run.businessDate, run.processor, runId, ext);
       try {
-        await deps.objectStore.put(key, await readFile(path), type);
+        await deps.objectStore.put(key, ext === 'json' && json ? json : await readFile(path), type);
         const url = await deps.objectStore.presignGet(key, deps.presignExpirySeconds);
         urls[ext] = url;
         const urlExpiresAt = new Date(deps.now() + deps.presignExpirySeconds * 1000).toISOString();
@@ -290,7 +329,13 @@ export async function deliverResults(
           continue;
         }
         try {
-          const report = JSON.parse(await readFile(run.reportJsonPath, 'utf8')) as ReportJson;
+          const body = await readFile(run.reportJsonPath, 'utf8');
+          const refusal = foreignReport(run, body);
+          if (refusal) {
+            digests.push(failedDigest({ ...run, status: 'failed', error: new Error(refusal) }));
+            continue;
+          }
+          const report = JSON.parse(body) as ReportJson;
           digests.push(
             digestFromReport(
               run,
@@ -342,6 +387,8 @@ export async function deliverResults(
         }
         for (const run of runs) {
           if (run.status !== 'completed' || !run.reportCsvPath) continue;
+          // Only the CSV of a run whose report on disk is its own (see foreignReport).
+          if (digests.find((d) => d.runId === run.runId)?.status !== 'completed') continue;
           const size = await stat(run.reportCsvPath)
             .then((s) => s.size)
             .catch(() => Infinity);

@@ -3,7 +3,13 @@ import Big from 'big.js';
 import type { Logger } from '../config/logger';
 import type { BusinessDate } from '../domain/business-date';
 import type { DataQualityIssue } from '../domain/data-quality';
-import { describeError, InputRejectedError, ReconError, UsageError } from '../domain/errors';
+import {
+  describeError,
+  InputRejectedError,
+  ReconError,
+  RunInProgressError,
+  UsageError,
+} from '../domain/errors';
 import { STATUS_MAPS, type ProcessorName } from '../domain/status';
 import {
   checkAccounting,
@@ -14,8 +20,10 @@ import {
 import { summarizeReconciliation, type ReconciliationSummary } from '../engine/summarize';
 import {
   prepareReports,
+  repairPendingReports,
   reportPaths,
   writeReports,
+  type PreparedReports,
   type ReportPaths,
 } from '../reports/write-reports';
 import type { ReportContext } from '../reports/render-report';
@@ -23,7 +31,34 @@ import type { ApiConfig } from '../config/load-config';
 import type { SourceReadResult, TransactionSource } from '../sources/transaction-source';
 import { SourceFactory, type SourceChoice } from './build-sources';
 import type { RunLock } from '../store/database';
-import type { RunOutcome, RunStore } from '../store/run-store';
+import type { RunOutcome, RunStore, StoredRun } from '../store/run-store';
+
+/**
+ * Repairs a crash between a run's COMMIT and the publishing of its report files (see
+ * `repairPendingReports`), from what the database says: pending files of the `completed` run are
+ * published; with `removeOthers` (caller holds the run lock) pending files of any other run are
+ * removed. Never throws: a problem is logged (the run's own reports are still written after it).
+ */
+export async function repairReports(
+  store: RunStore,
+  paths: ReportPaths,
+  log: Logger,
+  removeOthers: boolean,
+): Promise<void> {
+  try {
+    const repair = await repairPendingReports(
+      paths,
+      async (runId) => (await store.getRun(runId))?.status === 'completed',
+      { removeOthers },
+    );
+    if (repair.published.length > 0)
+      log.warn({ published: repair.published }, 'published the reports of a committed run');
+    if (repair.removed.length > 0)
+      log.info({ removed: repair.removed }, 'removed report files of runs that did not commit');
+  } catch (error) {
+    log.warn({ err_message: describeError(error) }, 'could not repair pending report files');
+  }
+}
 
 /**
  * Where matching runs. `memory` (default): the pure in-process hash join of `engine/`.
@@ -95,6 +130,37 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pro
       },
     );
   });
+}
+
+/**
+ * `recon deliver`'s repair of a stored run's report files before it delivers them (see
+ * `repairReports`). Takes the run lock of the run's date and processor when it is free, so that
+ * pending files of runs that never committed can be removed too; while another run holds it, only
+ * the committed run's pending files are published. Never throws.
+ */
+export async function repairStoredRunReports(
+  store: RunStore,
+  run: Pick<StoredRun, 'businessDate' | 'processor' | 'reportCsvPath' | 'reportJsonPath'>,
+  log: Logger,
+): Promise<void> {
+  if (!run.reportCsvPath || !run.reportJsonPath) return;
+  let lock: RunLock | null = null;
+  try {
+    lock = await store.lockRun(run.businessDate, run.processor);
+  } catch (error) {
+    if (!(error instanceof RunInProgressError))
+      log.warn({ err_message: describeError(error) }, 'run lock not taken for the report repair');
+  }
+  try {
+    await repairReports(
+      store,
+      { csv: run.reportCsvPath, json: run.reportJsonPath },
+      log,
+      lock !== null,
+    );
+  } finally {
+    await lock?.release();
+  }
 }
 
 /** Outcome of one (business date, processor) run. `error` is set when `status` is `failed`. */
@@ -190,15 +256,30 @@ export async function reconcileOne(
     return { ...base, runId: null, status: 'failed', error };
   }
   const issues: DataQualityIssue[] = [];
+  // Set once the run's transaction committed: from then on its pending reports are published,
+  // never discarded (a failure to publish leaves them for the next run or `recon deliver`).
+  let committed = false;
+  const pending: { files: Promise<PreparedReports> | null } = { files: null };
   try {
+    if (store)
+      await repairReports(
+        store,
+        reportPaths(request.reportsDir, processor, businessDate),
+        log,
+        true,
+      );
+    const transactionOptions = { lock: lock ?? undefined, signal: deps.abort };
     runId = store
-      ? await store.startRun({
-          businessDate,
-          processor,
-          processorSource: processorSource.location,
-          internalSource: internalSource.location,
-          appVersion: request.appVersion,
-        })
+      ? await store.startRun(
+          {
+            businessDate,
+            processor,
+            processorSource: processorSource.location,
+            internalSource: internalSource.location,
+            appVersion: request.appVersion,
+          },
+          transactionOptions,
+        )
       : randomUUID();
     log = log.child({ run_id: runId });
     log.info(
@@ -289,61 +370,70 @@ export async function reconcileOne(
       },
     };
     let reports: ReportPaths | null = null;
-    const write = async (outcome: RunOutcome): Promise<void> => {
-      reports = await writeReports(request.reportsDir, reportContext, {
-        match: outcome.match,
-        summary: outcome.summary,
+    const prepare = (stored: RunOutcome): Promise<PreparedReports> => {
+      const files = prepareReports(request.reportsDir, reportContext, {
+        match: stored.match,
+        summary: stored.summary,
         issues,
       });
+      files.catch(() => undefined); // awaited before COMMIT; no unhandled rejection meanwhile
+      pending.files = files;
+      return files;
     };
+    // Commit point: the report files are written as pending files (tagged with the run id) while
+    // the database stores the run, awaited inside its transaction, and published only after
+    // COMMIT. A run that does not commit discards them (finally below); a crash between COMMIT and
+    // publishing is repaired by the next run or `recon deliver` (`repairReports`).
     let outcome: RunOutcome;
     let auditHead: string | null = null;
     if (store && request.engine === 'postgres') {
       deps.abort?.throwIfAborted();
-      const committed = await store.completeRunInDatabase(
+      const storedOutcome = await store.completeRunInDatabase(
         runId,
         { processor: processorSide.table, internal: internalSide.table },
         conclude,
         async (stored) => {
           // Last chance to stop: an interruption now rolls the whole run back.
           deps.abort?.throwIfAborted();
-          await write(stored);
+          await prepare(stored);
         },
+        transactionOptions,
       );
-      outcome = committed;
-      auditHead = committed.auditHead;
+      outcome = storedOutcome;
+      auditHead = storedOutcome.auditHead;
+      committed = true;
     } else {
       outcome = conclude(matchTables(processorSide.table, internalSide.table));
       if (store) {
         deps.abort?.throwIfAborted();
-        const stored = outcome;
-        // The report files are written (not yet visible) while the database stores the run, and
-        // published inside its transaction; a run that does not commit leaves no files behind.
-        const preparing = Promise.resolve().then(() =>
-          prepareReports(request.reportsDir, reportContext, {
-            match: stored.match,
-            summary: stored.summary,
-            issues,
-          }),
-        );
-        preparing.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
-        let published = false;
-        try {
-          auditHead = await store.completeRun(runId, outcome, async () => {
+        const writing = prepare(outcome);
+        auditHead = await store.completeRun(
+          runId,
+          outcome,
+          async () => {
+            await writing;
             // Last chance to stop: an interruption now rolls the whole run back.
             deps.abort?.throwIfAborted();
-            reports = await (await preparing).publish();
-            published = true;
-          });
-        } finally {
-          if (!published)
-            await preparing.then(
-              (prepared) => prepared.discard(),
-              () => undefined,
-            );
-        }
+          },
+          transactionOptions,
+        );
+        committed = true;
       } else {
-        await write(outcome);
+        reports = await writeReports(request.reportsDir, reportContext, {
+          match: outcome.match,
+          summary: outcome.summary,
+          issues,
+        });
+      }
+    }
+    if (committed && pending.files) {
+      try {
+        reports = await (await pending.files).publish();
+      } catch (error) {
+        log.error(
+          { err_message: describeError(error) },
+          'the run committed but its reports could not be published; the next run or recon deliver publishes them',
+        );
       }
     }
     const { match, summary } = outcome;
@@ -369,7 +459,9 @@ export async function reconcileOne(
       auditHead,
       error: null,
     };
-  } catch (error) {
+  } catch (caught) {
+    // An interruption wins over whatever it caused (a cancelled statement, a closed stream).
+    const error: unknown = deps.abort?.aborted ? deps.abort.reason : caught;
     const message = describeError(error);
     if (error instanceof ReconError && error.code !== 'INTERNAL')
       log.error({ err_code: error.code, err_message: message }, 'run failed');
@@ -384,6 +476,11 @@ export async function reconcileOne(
     }
     return { ...base, runId, status: 'failed', error };
   } finally {
+    if (!committed && pending.files)
+      await pending.files.then(
+        (files) => files.discard(),
+        () => undefined,
+      );
     await lock?.release();
   }
 }

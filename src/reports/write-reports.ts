@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import {
   renderReportCsv,
   renderReportJson,
@@ -28,39 +27,64 @@ export function reportPaths(
   return { csv: join(dir, `${base}.csv`), json: join(dir, `${base}.json`) };
 }
 
-/** Writes `chunks` to a new temp file beside `path` and fsyncs it; returns the temp file's path. */
-async function writeTemp(path: string, chunks: Iterable<string>): Promise<string> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const handle = await open(temp, 'w');
+/**
+ * Suffix of a run's report file that is written but not yet published:
+ * `reconciliation_report_stripe_2025-09-30.csv.pending-<run id>`. The run id says which run's
+ * report it is, so a crash between COMMIT and publishing can be repaired from the database
+ * (`repairPendingReports`).
+ */
+export const PENDING_SUFFIX = '.pending-';
+
+const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Writes `chunks` to `target` (created or truncated) and fsyncs it; removes it on failure. */
+async function writeSynced(target: string, chunks: Iterable<string>): Promise<void> {
+  await mkdir(dirname(target), { recursive: true });
+  const handle = await open(target, 'w');
   try {
     for (const chunk of chunks) await handle.write(chunk);
     await handle.sync();
   } catch (error) {
     await handle.close();
-    await rm(temp, { force: true });
+    await rm(target, { force: true });
     throw error;
   }
   await handle.close();
-  return temp;
+}
+
+/** Fsyncs a directory so that renames in it survive a crash (best effort: not on every OS). */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Directories cannot be opened for fsync everywhere (e.g. Windows); the rename still happened.
+  }
 }
 
 /**
- * A run's reports written to temp files (fsynced) beside their final paths, not yet visible:
- * `publish` renames them into place (a reader never sees half a report; a rerun replaces the
- * previous files), `discard` removes them. Lets the job write the files while the database is
- * still storing the run, and publish them only inside the run's transaction.
+ * A run's reports written (fsynced) to pending files beside their final paths, not yet visible:
+ * `<final path>.pending-<run id>`. The job writes them while the database stores the run and
+ * publishes them only AFTER the run's transaction committed; a run that does not commit discards
+ * them, so the report on disk is always the one of a committed run. If the process dies between
+ * COMMIT and `publish`, `repairPendingReports` (next run, `recon deliver`) finishes the job.
  */
 export interface PreparedReports {
+  /** The final paths. */
   readonly paths: ReportPaths;
-  /** Renames both files into place; returns their paths. */
+  /** Renames both pending files into place (a reader never sees half a report); returns `paths`. */
   publish(): Promise<ReportPaths>;
-  /** Removes both temp files (never throws). */
+  /** Removes both pending files (never throws). */
   discard(): Promise<void>;
 }
 
 /**
- * Renders the CSV and JSON reports of one run into temp files (see `PreparedReports`).
+ * Renders the CSV and JSON reports of one run into pending files tagged with its run id (see
+ * `PreparedReports`); nothing is visible at the final paths until `publish`.
  * @throws the file system's error (e.g. EACCES) when the directory cannot be written.
  */
 export async function prepareReports(
@@ -69,33 +93,36 @@ export async function prepareReports(
   input: ReportInput,
 ): Promise<PreparedReports> {
   const paths = reportPaths(reportsDir, context.processor, context.businessDate);
-  const csv = await writeTemp(paths.csv, renderReportCsv(input));
-  let json: string;
+  const pendingCsv = `${paths.csv}${PENDING_SUFFIX}${context.runId}`;
+  const pendingJson = `${paths.json}${PENDING_SUFFIX}${context.runId}`;
+  await writeSynced(pendingCsv, renderReportCsv(input));
   try {
-    json = await writeTemp(paths.json, [
+    await writeSynced(pendingJson, [
       `${JSON.stringify(renderReportJson(context, input), null, 2)}\n`,
     ]);
   } catch (error) {
-    await rm(csv, { force: true });
+    await rm(pendingCsv, { force: true });
     throw error;
   }
   return {
     paths,
     publish: async () => {
-      await rename(csv, paths.csv);
-      await rename(json, paths.json);
+      await rename(pendingCsv, paths.csv);
+      await rename(pendingJson, paths.json);
+      await syncDirectory(dirname(paths.csv));
       return paths;
     },
     discard: async () => {
-      await rm(csv, { force: true }).catch(() => undefined);
-      await rm(json, { force: true }).catch(() => undefined);
+      await rm(pendingCsv, { force: true }).catch(() => undefined);
+      await rm(pendingJson, { force: true }).catch(() => undefined);
     },
   };
 }
 
 /**
- * Writes the CSV and JSON reports of one run atomically (temp file + rename, so a reader never
- * sees half a report; a rerun replaces the previous files). Returns their paths.
+ * Writes the CSV and JSON reports of one run and publishes them at once (pending file + rename,
+ * so a reader never sees half a report; a rerun replaces the previous files). For dry runs, which
+ * commit nothing. Returns their paths.
  * @throws the file system's error (e.g. EACCES) when the directory cannot be written.
  */
 export async function writeReports(
@@ -104,4 +131,70 @@ export async function writeReports(
   input: ReportInput,
 ): Promise<ReportPaths> {
   return (await prepareReports(reportsDir, context, input)).publish();
+}
+
+/** What `repairPendingReports` did: final paths published, pending files removed. */
+export interface ReportRepair {
+  readonly published: string[];
+  readonly removed: string[];
+}
+
+/**
+ * Repairs a crash between a run's COMMIT and the publishing of its reports, from what the
+ * database says. Looks beside the final report `paths` of one (processor, business date) for
+ * pending files (`<final>.pending-<run id>`, see `PreparedReports`): those of the run `isCompleted`
+ * says is committed (there is at most one completed run per date and processor) are renamed into
+ * place; with `removeOthers`, the rest (runs that rolled back, failed, were superseded or
+ * abandoned) are removed, and so are temp files of older versions (`<final>.tmp-<pid>-<hex>`).
+ * `removeOthers` is for a caller holding the run lock (no other process can be writing pending
+ * files there); without the lock only publishing is safe. A missing directory is nothing to repair.
+ * @param isCompleted resolves true when the run with that id is `completed` in the database.
+ * @throws the file system's error when the directory cannot be read or a rename fails.
+ */
+export async function repairPendingReports(
+  paths: ReportPaths,
+  isCompleted: (runId: string) => Promise<boolean>,
+  options: { readonly removeOthers: boolean },
+): Promise<ReportRepair> {
+  const dir = dirname(paths.csv);
+  const finals = new Set([basename(paths.csv), basename(paths.json)]);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return { published: [], removed: [] };
+    throw error;
+  }
+  const published: string[] = [];
+  const removed: string[] = [];
+  const verdicts = new Map<string, boolean>();
+  for (const name of names.sort()) {
+    const at = name.lastIndexOf(PENDING_SUFFIX);
+    if (at < 0) {
+      // Temp files of versions before pending files (`<final>.tmp-<pid>-<hex>`) never committed.
+      const legacy = /^(.+)\.tmp-\d+-[0-9a-f]+$/.exec(name);
+      if (legacy?.[1] && finals.has(legacy[1]) && options.removeOthers) {
+        await rm(join(dir, name), { force: true });
+        removed.push(join(dir, name));
+      }
+      continue;
+    }
+    const final = name.slice(0, at);
+    const runId = name.slice(at + PENDING_SUFFIX.length);
+    if (!finals.has(final)) continue;
+    let completed = verdicts.get(runId);
+    if (completed === undefined) {
+      completed = RUN_ID.test(runId) && (await isCompleted(runId));
+      verdicts.set(runId, completed);
+    }
+    if (completed) {
+      await rename(join(dir, name), join(dir, final));
+      published.push(join(dir, final));
+    } else if (options.removeOthers) {
+      await rm(join(dir, name), { force: true });
+      removed.push(join(dir, name));
+    }
+  }
+  if (published.length > 0) await syncDirectory(dir);
+  return { published, removed };
 }

@@ -22,9 +22,30 @@ export interface SqlExecutor {
 /** A value bound to a query parameter. Money travels as decimal or integer strings, never floats. */
 export type SqlValue = string | number | boolean | null;
 
-/** A held run lock; `release` is idempotent. */
+/**
+ * A held run lock (one run per business date and processor). `release` is idempotent.
+ * A lock can be lost while held: its database session ends (server `idle_session_timeout`,
+ * failover, `pg_terminate_backend`) or its lock file is taken over as stale. A lost lock is not a
+ * lock: the run's final transaction re-verifies it (`TransactionOptions.lock`) and does not commit.
+ */
 export interface RunLock {
   release(): Promise<void>;
+  /** @throws RunLockLostError when the lock is already known to be lost. */
+  assertHeld(): void;
+}
+
+/** Options of `Database.withTransaction`. */
+export interface TransactionOptions {
+  /**
+   * The run lock the transaction's commit depends on: the transaction commits only if the lock is
+   * still held at its end, else it rolls back with `RunLockLostError` (see each implementation).
+   */
+  readonly lock?: RunLock;
+  /**
+   * Aborting it (SIGTERM/SIGINT) cancels the running statement, rolls back and rejects with the
+   * signal's reason (an `InterruptedError`).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** A database: the executor plus transactions, scripts, run locks and shutdown. */
@@ -32,8 +53,11 @@ export interface Database extends SqlExecutor {
   readonly kind: 'postgres' | 'pglite';
   /** Where it is, for messages: host/port/database or the PGlite directory (never a password). */
   readonly description: string;
-  /** Runs `fn` in one transaction: commits when it resolves, rolls back when it throws. */
-  withTransaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction: commits when it resolves, rolls back when it throws, when
+   * `options.signal` aborts or when `options.lock` turns out to be lost (see `TransactionOptions`).
+   */
+  withTransaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Runs a multi-statement SQL script (e.g. `setup.sql`). */
   execScript(sql: string): Promise<void>;
   /**

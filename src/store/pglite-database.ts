@@ -2,8 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
 import lockfile from 'proper-lockfile';
-import { DependencyUnavailableError } from '../domain/errors';
-import type { Database, RunLock, SqlExecutor, SqlValue } from './database';
+import { DependencyUnavailableError, RunLockLostError } from '../domain/errors';
+import type { Database, RunLock, SqlExecutor, SqlValue, TransactionOptions } from './database';
 import { translateDatabaseError } from './store-errors';
 
 /** Settings of the embedded store. `dataDir` `memory://` keeps everything in memory (tests). */
@@ -22,9 +22,12 @@ class PgliteExecutor implements SqlExecutor {
   constructor(
     protected readonly db: PgliteLike,
     readonly description: string,
+    /** Inside a transaction: no new statement starts once it aborted. */
+    private readonly signal?: AbortSignal,
   ) {}
 
   async query<Row extends object>(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
+    this.signal?.throwIfAborted();
     try {
       const result = await this.db.query<Row>(sql, params as SqlValue[]);
       return result.rows;
@@ -38,7 +41,8 @@ class PgliteExecutor implements SqlExecutor {
     columns: readonly string[],
     chunks: Iterable<string | Uint8Array>,
   ): Promise<number> {
-    const blob = new Blob([...chunks]);
+    this.signal?.throwIfAborted();
+    const blob = new Blob(Array.from(chunks));
     try {
       const result = await this.db.query(
         `COPY ${table} (${columns.join(', ')}) FROM '/dev/blob' WITH (FORMAT csv)`,
@@ -114,10 +118,28 @@ export class PgliteDatabase extends PgliteExecutor implements Database {
     }
   }
 
-  async withTransaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  /**
+   * One transaction (PGlite runs in this process: there is no other session to lose). Before
+   * COMMIT it re-verifies `options.lock` (a lock file whose refresh failed or that was taken over
+   * as stale is lost: `RunLockLostError`) and `options.signal`; either rolls back. A statement that
+   * is already running (PGlite cannot cancel one) finishes first; no further statement starts.
+   */
+  async withTransaction<T>(
+    fn: (tx: SqlExecutor) => Promise<T>,
+    options: TransactionOptions = {},
+  ): Promise<T> {
+    const { lock, signal } = options;
+    lock?.assertHeld();
+    signal?.throwIfAborted();
     try {
-      return await this.pglite.transaction((tx) => fn(new PgliteExecutor(tx, this.description)));
+      return await this.pglite.transaction(async (tx) => {
+        const result = await fn(new PgliteExecutor(tx, this.description, signal));
+        signal?.throwIfAborted();
+        lock?.assertHeld();
+        return result;
+      });
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       throw translateDatabaseError(error, this.description);
     }
   }
@@ -144,19 +166,31 @@ export class PgliteDatabase extends PgliteExecutor implements Database {
 /**
  * Takes the lock file for `key` under `lockDir` without waiting (proper-lockfile: an atomic
  * `mkdir`, refreshed while held, considered stale 30 s after its owner died). `null` if held.
+ * If refreshing it fails or another process took it over as stale, the lock is lost (no crash):
+ * `assertHeld` then throws `RunLockLostError` and the run's final transaction does not commit.
  */
 export async function tryFileLock(lockDir: string, key: string): Promise<RunLock | null> {
   await mkdir(lockDir, { recursive: true });
   const target = join(lockDir, key.replace(/[^A-Za-z0-9_.-]/g, '_'));
+  let lost: string | null = null;
   try {
     const release = await lockfile.lock(target, {
       realpath: false,
       stale: 30_000,
       update: 10_000,
       retries: 0,
+      onCompromised: (error: Error) => {
+        lost ??= error.message;
+      },
     });
     let released = false;
     return {
+      assertHeld: () => {
+        if (lost !== null)
+          throw new RunLockLostError(
+            `the run lock was lost before the run committed: lock file ${target}.lock: ${lost}; the run was rolled back, run it again`,
+          );
+      },
       release: async () => {
         if (released) return;
         released = true;

@@ -2,7 +2,7 @@ import type { BusinessDate } from '../domain/business-date';
 import { currencyExponent, ISO4217_TABLE_VERSION } from '../domain/currency';
 import type { DataQualityIssue } from '../domain/data-quality';
 import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
-import { RunInProgressError } from '../domain/errors';
+import { RunInProgressError, RunLockLostError } from '../domain/errors';
 import { formatMinor, totalsToDecimalStrings } from '../domain/money';
 import type { Transaction } from '../domain/transaction';
 import type { TransactionRows } from '../domain/transaction-table';
@@ -11,7 +11,7 @@ import type { ReconciliationSummary } from '../engine/summarize';
 import { chunkCopyRows } from './copy-csv';
 import { computeRunResults } from './run-digest';
 import { classifyInDatabase, ensureStagingTables } from './sql-engine';
-import type { Database, RunLock, SqlExecutor, SqlValue } from './database';
+import type { Database, RunLock, SqlExecutor, SqlValue, TransactionOptions } from './database';
 
 /** Status of a stored run. `abandoned`: its process died while it was `running`. */
 export type RunStatus = 'running' | 'completed' | 'failed' | 'superseded' | 'abandoned';
@@ -303,9 +303,10 @@ export class RunStore {
   /**
    * Records a new `running` run and returns its id (uuid). The caller holds the run lock, so any
    * run still `running` for the same date and processor belongs to a dead process: it is marked
-   * `abandoned` with an audit entry.
+   * `abandoned` with an audit entry. With `options.lock` the transaction commits only while that
+   * lock is held (a run whose lock is already lost abandons nobody).
    */
-  async startRun(start: RunStart): Promise<string> {
+  async startRun(start: RunStart, options: TransactionOptions = {}): Promise<string> {
     return (await this.database()).withTransaction(async (tx) => {
       const orphans = await tx.query<{ id: string }>(
         `UPDATE reconciliation_runs
@@ -340,20 +341,25 @@ export class RunStore {
         internal_source: start.internalSource,
       });
       return runId;
-    });
+    }, options);
   }
 
   /**
    * Stores a run's results and marks it `completed` in ONE transaction: discrepancies and
    * data-quality findings (COPY), the final counts, the supersession of the previous completed
    * run for the same date and processor, and audit entries. `beforeCommit` runs last inside the
-   * transaction (the job publishes the report files there), so a failure in it rolls everything back.
+   * transaction (the job waits there for its pending report files), so a failure in it rolls
+   * everything back. `options.lock`: commit only while the run lock is held; `options.signal`:
+   * an interruption cancels the statement and rolls back (see `TransactionOptions`).
    * Returns the hash of the run's `run_completed` audit entry (the chain head at its commit).
+   * @throws RunLockLostError when the lock was lost or the run is no longer `running` (another
+   *   process ended it): nothing is stored.
    */
   async completeRun(
     runId: string,
     outcome: RunOutcome,
     beforeCommit?: () => Promise<void>,
+    options: TransactionOptions = {},
   ): Promise<string> {
     const { match } = outcome;
     return (await this.database()).withTransaction(async (tx) => {
@@ -370,7 +376,7 @@ export class RunStore {
       const auditHead = await this.finishCompletion(tx, runId, outcome);
       if (beforeCommit) await beforeCommit();
       return auditHead;
-    });
+    }, options);
   }
 
   /**
@@ -378,7 +384,8 @@ export class RunStore {
    * sides, classifies them in SQL (which inserts the discrepancies), then calls `conclude` with
    * the match result to get the rest of the outcome (summary, findings, report paths; throwing
    * there rolls everything back), stores it like `completeRun` and runs `beforeCommit` last.
-   * Returns the stored outcome, with the hash of its `run_completed` audit entry.
+   * `options` as for `completeRun`. Returns the stored outcome, with the hash of its
+   * `run_completed` audit entry.
    */
   async completeRunInDatabase(
     runId: string,
@@ -388,6 +395,7 @@ export class RunStore {
     },
     conclude: (match: MatchResult) => RunOutcome,
     beforeCommit?: (outcome: RunOutcome) => Promise<void>,
+    options: TransactionOptions = {},
   ): Promise<RunOutcome & { readonly auditHead: string }> {
     const db = await this.database();
     await ensureStagingTables(db);
@@ -397,7 +405,7 @@ export class RunStore {
       const auditHead = await this.finishCompletion(tx, runId, outcome);
       if (beforeCommit) await beforeCommit(outcome);
       return { ...outcome, auditHead };
-    });
+    }, options);
   }
 
   /**
@@ -435,7 +443,7 @@ export class RunStore {
     for (const old of superseded)
       await audit(tx, 'run_superseded', old.id, { superseded_by: runId });
     const c = match.counts;
-    await tx.query(
+    const completed = await tx.query<{ id: string }>(
       `UPDATE reconciliation_runs SET
            status = 'completed', end_time = now(),
            processor_transaction_count = $2, internal_transaction_count = $3, matched_count = $4,
@@ -446,7 +454,8 @@ export class RunStore {
            discrepancy_amounts = $15, processor_volume = $16, internal_volume = $17,
            discrepancy_rate = $18, risk_level = $19, compliance_status = $20,
            report_csv_path = $21, report_json_path = $22
-         WHERE id = $1 AND status = 'running'`,
+         WHERE id = $1 AND status = 'running'
+         RETURNING id::text`,
       [
         runId,
         match.processorTransactions,
@@ -472,6 +481,17 @@ export class RunStore {
         outcome.reportJsonPath,
       ],
     );
+    if (completed.length !== 1) {
+      // Another process ended this run (e.g. marked it abandoned after our lock was lost): its
+      // results must not be committed under a status that says otherwise.
+      const now = await tx.query<{ status: string }>(
+        `SELECT status FROM reconciliation_runs WHERE id = $1`,
+        [runId],
+      );
+      throw new RunLockLostError(
+        `run ${runId} is no longer running (another process marked it ${now[0]?.status ?? 'missing'}); its results were rolled back`,
+      );
+    }
     const entry = await tx.query<{ entry_hash: string }>(
       `INSERT INTO audit_log (run_id, event, details) VALUES ($1, 'run_completed', $2)
        RETURNING entry_hash`,
@@ -493,7 +513,8 @@ export class RunStore {
 
   /**
    * Marks a run `failed` with `message`, keeping its data-quality findings (why input was
-   * rejected) but no discrepancies. One transaction.
+   * rejected) but no discrepancies. One transaction. A run that is no longer `running` (another
+   * process marked it `abandoned` after this one lost its lock) is left as it is.
    */
   async failRun(
     runId: string,
@@ -503,6 +524,13 @@ export class RunStore {
     await (
       await this.database()
     ).withTransaction(async (tx) => {
+      const failed = await tx.query<{ id: string }>(
+        `UPDATE reconciliation_runs SET status = 'failed', end_time = now(), error_message = $2
+          WHERE id = $1 AND status = 'running'
+          RETURNING id::text`,
+        [runId, message],
+      );
+      if (failed.length === 0) return;
       if (issues.length > 0) {
         await tx.copyFrom(
           'data_quality_checks',
@@ -510,11 +538,6 @@ export class RunStore {
           chunkCopyRows(issues, (i) => qualityRow(runId, i)),
         );
       }
-      await tx.query(
-        `UPDATE reconciliation_runs SET status = 'failed', end_time = now(), error_message = $2
-          WHERE id = $1 AND status = 'running'`,
-        [runId, message],
-      );
       await audit(tx, 'run_failed', runId, { error: message });
     });
   }

@@ -199,6 +199,15 @@ describeServer('losing the run lock on a PostgreSQL server (TEST_DATABASE_URL)',
       unchained: 0,
       firstBrokenSeq: null,
       problem: null,
+      broken: null,
+      brokenRunId: null,
+      entriesAfterExpectedHead: null,
+      head: {
+        hash: expect.stringMatching(/^[0-9a-f]{64}$/) as string,
+        seq: expect.any(Number) as number,
+      },
+      runsChecked: 1,
+      runsUnverifiable: 0,
     });
   }, 30_000);
 

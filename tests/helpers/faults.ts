@@ -132,7 +132,9 @@ export function spawnCli(args: string[], env: Record<string, string>): SpawnedCl
 export async function expectAuditIntact(env: Record<string, string>): Promise<void> {
   const result = await verifyAudit(env);
   expect(result.code).toBe(0);
-  expect(result.stdout).toMatch(/^audit log intact: \d+ chained entries$/);
+  expect(result.stdout).toMatch(
+    /^audit log intact: \d+ chained entries, head [0-9a-f]{64}; (1 completed run matches its audit entry|\d+ completed runs match their audit entries)$/,
+  );
 }
 
 /** Runs `recon db verify-audit` and returns its exit code and stdout. */

@@ -20,6 +20,7 @@ import {
   type AmountField,
   type FormatSettings,
 } from '../sources/formats/processor-format';
+import { INPUT_ENCODINGS, parseInputEncoding, type InputEncoding } from '../sources/text-encoding';
 import type { PgliteSettings } from '../store/pglite-database';
 import type { PostgresSettings } from '../store/postgres-database';
 
@@ -45,6 +46,8 @@ export interface AppConfig {
   readonly apis: ApiConfig;
   /** Settings of the processor export formats (README "Processor export formats"). */
   readonly formats: FormatSettings;
+  /** Default character encoding of input CSV files (RECON_ENCODING; `--encoding`). */
+  readonly encoding: InputEncoding;
 }
 
 /** API settings. Secrets (keys, tokens) live only here and in request headers. */
@@ -112,6 +115,11 @@ const EnvSchema = z.object({
     .optional()
     .transform((value) => value ?? '0.01'),
   RECON_PROCESSORS: z.string().optional(),
+  RECON_ENCODING: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined ? 'utf-8' : parseInputEncoding(value)))
+    .refine((value) => value !== undefined, `must be one of ${INPUT_ENCODINGS.join(', ')}`),
   STRIPE_API_KEY: z.string().optional(),
   STRIPE_API_BASE_URL: z
     .url()
@@ -259,6 +267,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     dataDir: e.RECON_DATA_DIR,
     reportsDir: e.RECON_REPORTS_DIR,
     maxInvalidRate: e.RECON_MAX_INVALID_RATE,
+    encoding: e.RECON_ENCODING ?? 'utf-8',
     processors: (e.RECON_PROCESSORS ?? '').split(/[\s,]+/).filter(Boolean),
   };
 }

@@ -6,8 +6,11 @@
  * TEST_DATABASE_URL, with `--engine postgres` on the server.
  */
 import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
+import { TextFaultScanner } from '../../src/sources/text-encoding';
 import { runCli } from '../helpers/cli';
 import { createTestSchema, dropTestSchema, TEST_DATABASE_URL } from '../helpers/databases';
 
@@ -340,5 +343,337 @@ describe.each(engines)('validation limits ($name)', ({ args, env }) => {
       ...findingsOf('processor', day.processorPath, processor),
       ...findingsOf('internal', day.ledgerPath, ledger),
     ]);
+  }, 60_000);
+});
+
+describe('the UTF-8 check (TextFaultScanner)', () => {
+  /** Invalid-sequence offsets of `data` scanned in the chunks cut at `cuts`. */
+  function scanInChunks(data: Uint8Array, cuts: number[]): number[] {
+    const scanner = new TextFaultScanner(true);
+    let from = 0;
+    for (const cut of [...cuts.filter((c) => c > 0 && c < data.length)].sort((a, b) => a - b)) {
+      scanner.scan(data.subarray(from, cut), from);
+      from = cut;
+    }
+    scanner.scan(data.subarray(from), from);
+    scanner.end();
+    return scanner.invalid;
+  }
+
+  /** Bytes biased towards UTF-8 lead and continuation bytes, so that near-misses are common. */
+  const utf8ish = fc.array(
+    fc.oneof(
+      fc.integer({ min: 0x20, max: 0x7e }),
+      fc.integer({ min: 0x80, max: 0xbf }),
+      fc.integer({ min: 0xc0, max: 0xff }),
+      fc.constantFrom(0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80, 0xed, 0xa0),
+    ),
+    { maxLength: 40 },
+  );
+
+  it('finds one fault where the WHATWG decoder writes one U+FFFD, wherever the chunks are cut', () => {
+    fc.assert(
+      fc.property(utf8ish, fc.array(fc.nat(40), { maxLength: 4 }), (values, cuts) => {
+        const data = Uint8Array.from(values);
+        const decoded = new TextDecoder('utf-8').decode(data);
+        // Inputs that spell U+FFFD themselves (EF BF BD) are not a decoder's replacement.
+        fc.pre(!Buffer.from(data).includes(Buffer.from([0xef, 0xbf, 0xbd])));
+        const replacements = decoded.split('\uFFFD').length - 1;
+        const whole = scanInChunks(data, []);
+        expect(whole.length).toBe(replacements);
+        expect(whole.length === 0).toBe(isUtf8(data));
+        expect(scanInChunks(data, cuts)).toEqual(whole);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('rejects overlong forms, surrogates, code points beyond U+10FFFF and cut sequences at their first byte', () => {
+    const cases: [number[], number[]][] = [
+      [
+        [0x61, 0xc0, 0xaf],
+        [1, 2],
+      ], // overlong '/'
+      [
+        [0xe0, 0x80, 0xaf],
+        [0, 1, 2],
+      ], // overlong, 3 bytes
+      [
+        [0xed, 0xa0, 0x80],
+        [0, 1, 2],
+      ], // surrogate U+D800
+      [
+        [0xf4, 0x90, 0x80, 0x80],
+        [0, 1, 2, 3],
+      ], // U+110000
+      [[0x74, 0x78, 0xe9], [2]], // Latin-1 é at the end (cut short)
+      [[0xe2, 0x82, 0x41], [0]], // € cut short before 'A'
+      [[0xe2, 0x82, 0xac, 0xc3, 0xa9], []], // € é
+    ];
+    for (const [input, offsets] of cases) {
+      expect(scanInChunks(Uint8Array.from(input), [])).toEqual(offsets);
+    }
+  });
+});
+
+describe.each(engines)('input encoding ($name)', ({ args, env }) => {
+  const header = 'transaction_id,amount,currency,status,merchant_id,created_at,description';
+
+  it('never matches two different Latin-1 ids under utf-8: both rows are invalid, with the byte and its offset', async () => {
+    const processor = csv(header, [row('ok1', '1.00'), row(bytes('tx', [0xe9]), '5.00')]);
+    const ledger = csv(header, [row('ok1', '1.00'), row(bytes('tx', [0xe8]), '5.00')]);
+    const day = await runDay(processor, ledger, args, env());
+    expect(day.code).toBe(0);
+    expect(day.counts).toEqual({ ...ZERO_COUNTS, matched: 1 });
+    const at = (content: Buffer, byte: number) => offsetOf(content, Buffer.from([byte]));
+    expect(day.findings).toEqual([
+      invalid(
+        'processor',
+        day.processorPath,
+        3,
+        'transaction_id',
+        `transaction_id is not valid UTF-8 (byte 0xE9 at byte offset ${at(processor, 0xe9)})`,
+        'tx\\xE9',
+      ),
+      rowCount('processor', day.processorPath, 2, 1),
+      invalid(
+        'internal',
+        day.ledgerPath,
+        3,
+        'transaction_id',
+        `transaction_id is not valid UTF-8 (byte 0xE8 at byte offset ${at(ledger, 0xe8)})`,
+        'tx\\xE8',
+      ),
+      rowCount('internal', day.ledgerPath, 2, 1),
+    ]);
+  }, 60_000);
+
+  it('decodes the same files exactly with --encoding latin1: é and è are different ids', async () => {
+    const processor = csv(header, [row('ok1', '1.00'), row(bytes('tx', [0xe9]), '5.00')]);
+    const ledger = csv(header, [row('ok1', '1.00'), row(bytes('tx', [0xe8]), '5.00')]);
+    const day = await runDay(processor, ledger, [...args, '--encoding', 'latin1'], env());
+    expect(day.code).toBe(0);
+    expect(day.counts).toEqual({
+      ...ZERO_COUNTS,
+      matched: 1,
+      missing_in_internal: 1,
+      missing_in_processor: 1,
+    });
+    expect(day.discrepancies).toEqual([
+      { kind: 'missing_in_internal', transaction_id: 'txé', difference: null },
+      { kind: 'missing_in_processor', transaction_id: 'txè', difference: null },
+    ]);
+    expect(day.findings).toEqual([
+      rowCount('processor', day.processorPath, 2, 0),
+      rowCount('internal', day.ledgerPath, 2, 0),
+    ]);
+  }, 60_000);
+});
+
+describe('input encoding (dry runs)', () => {
+  const header = 'transaction_id,amount,currency,status,merchant_id,created_at,description';
+
+  it('decodes windows-1252 smart quotes and € per side (--processor-encoding), the ledger staying UTF-8', async () => {
+    // “A” and €1 in windows-1252 bytes on the processor side, in UTF-8 on the ledger side.
+    const processor = csv(header, [
+      row(bytes([0x93], 'A', [0x94]), '2.00', bytes([0x91], 'x', [0x92])),
+      row(bytes([0x80], '1'), '3.00'),
+    ]);
+    const ledger = csv(header, [row('“A”', '2.50'), row('€1', '3.00')]);
+    const day = await runDay(
+      processor,
+      ledger,
+      ['--processor-encoding', 'windows-1252', '--dry-run'],
+      {},
+    );
+    expect(day.code).toBe(0);
+    expect(day.counts).toEqual({ ...ZERO_COUNTS, matched: 1, amount_mismatch: 1 });
+    expect(day.discrepancies).toEqual([
+      { kind: 'amount_mismatch', transaction_id: '“A”', difference: '-0.50' },
+    ]);
+    // Under latin1 the same bytes are C1 controls: nothing matches.
+    const latin1 = await runDay(
+      processor,
+      ledger,
+      ['--processor-encoding', 'latin1', '--dry-run'],
+      {},
+    );
+    expect(latin1.counts).toEqual({
+      ...ZERO_COUNTS,
+      missing_in_internal: 2,
+      missing_in_processor: 2,
+    });
+  }, 60_000);
+
+  it('accepts a UTF-8 byte order mark, rejects overlong forms, surrogates and a sequence cut at the end of the file', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const processor = Buffer.concat([
+      bom,
+      csv(header, [
+        row('ok1', '1.00', 'café ✓'),
+        row(bytes('over', [0xc0, 0xaf]), '1.00'),
+        row('sur', '1.00', bytes('x', [0xed, 0xa0, 0x80])),
+      ]),
+      row('cut', '1.00', bytes('euro', [0xe2, 0x82])),
+    ]);
+    const ledger = Buffer.concat([bom, csv(header, [row('ok1', '1.00', 'café ✓')])]);
+    const day = await runDay(processor, ledger, ['--dry-run'], {});
+    expect(day.code).toBe(0);
+    expect(day.counts).toEqual({ ...ZERO_COUNTS, matched: 1 });
+    expect(day.findings).toEqual([
+      invalid(
+        'processor',
+        day.processorPath,
+        3,
+        'transaction_id',
+        `transaction_id is not valid UTF-8 (byte 0xC0 at byte offset ${offsetOf(processor, Buffer.from([0xc0]))})`,
+        'over\\xC0\\xAF',
+      ),
+      invalid(
+        'processor',
+        day.processorPath,
+        4,
+        'description',
+        `description is not valid UTF-8 (byte 0xED at byte offset ${offsetOf(processor, Buffer.from([0xed]))})`,
+        'x\\xED\\xA0\\x80',
+      ),
+      invalid(
+        'processor',
+        day.processorPath,
+        5,
+        'description',
+        `description is not valid UTF-8 (byte 0xE2 at byte offset ${offsetOf(processor, Buffer.from([0xe2, 0x82]), processor.length - 3)})`,
+        'euro\\xE2\\x82',
+      ),
+      rowCount('processor', day.processorPath, 4, 3),
+      rowCount('internal', day.ledgerPath, 1, 0),
+    ]);
+  }, 60_000);
+
+  it('finds the one bad row of a file large enough for the parser thread, with multi-byte text across its chunks', async () => {
+    const rows: Buffer[] = [];
+    for (let i = 0; i < 120_000; i++) rows.push(row(`t${i}`, '1.00', 'crème brûlée – ✓ 😀 naïve'));
+    rows.push(row(bytes('bad', [0xff]), '1.00'));
+    const processor = csv(header, rows);
+    expect(processor.length).toBeGreaterThan(8 << 20);
+    const ledger = csv(header, [row('t1', '1.00')]);
+    const day = await runDay(processor, ledger, ['--dry-run'], {});
+    expect(day.code).toBe(0);
+    expect(day.findings.filter((f) => f.check === 'invalid_row')).toEqual([
+      invalid(
+        'processor',
+        day.processorPath,
+        120_002,
+        'transaction_id',
+        `transaction_id is not valid UTF-8 (byte 0xFF at byte offset ${offsetOf(processor, Buffer.from([0xff]))})`,
+        'bad\\xFF',
+      ),
+    ]);
+  }, 60_000);
+});
+
+describe('a file whose first record is not a CSV header (exit 4, one line)', () => {
+  const header = 'transaction_id,amount,currency,status,merchant_id,created_at';
+  const ledgerOk = () => writeInput(`${header}\nt1,1.00,USD,succeeded,m1,${TS}\n`);
+
+  async function rejected(
+    side: 'processor' | 'internal',
+    content: Buffer,
+    extra: string[] = [],
+  ): Promise<{ code: number | null; lines: string[]; path: string }> {
+    const path = writeInput(content);
+    const other = ledgerOk();
+    const result = await runCli(
+      [
+        'run',
+        '--date',
+        DATE,
+        '--processors',
+        'stripe',
+        '--processor-file',
+        side === 'processor' ? path : other,
+        '--internal-file',
+        side === 'internal' ? path : other,
+        '--dry-run',
+        '--reports-dir',
+        join(work, `reports-${++fileCounter}`),
+        ...extra,
+      ],
+      { LOG_LEVEL: 'silent' },
+    );
+    expectNoStack(result.stderr);
+    return { code: result.code, lines: messageLines(result.stderr), path };
+  }
+
+  it.each(['processor', 'internal'] as const)(
+    'names an unclosed quote in the header of the %s file, not "file is empty"',
+    async (side) => {
+      const what = side === 'processor' ? 'processor input' : 'internal ledger input';
+      const { code, lines, path } = await rejected(
+        side,
+        Buffer.from(
+          `"transaction_id,amount,currency,status,merchant_id,created_at\nt1,1.00,USD,succeeded,m1,${TS}\n`,
+        ),
+      );
+      expect(lines).toEqual([
+        `recon: stripe ${DATE}: ${what} ${path} line 1: malformed CSV: a quote opened in the header (line 1) is never closed`,
+      ]);
+      expect(code).toBe(4);
+    },
+    60_000,
+  );
+
+  it.each(['processor', 'internal'] as const)(
+    'names binary bytes in the header of the %s file',
+    async (side) => {
+      const what = side === 'processor' ? 'processor input' : 'internal ledger input';
+      // The first bytes of a PNG file.
+      const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d]);
+      const { code, lines, path } = await rejected(side, png);
+      expect(lines).toEqual([
+        `recon: stripe ${DATE}: ${what} ${path} line 1: the header is not valid UTF-8 (byte 0x89 at byte offset 0): is it a CSV text file? For a latin1 or windows-1252 export, use --encoding`,
+      ]);
+      expect(code).toBe(4);
+    },
+    60_000,
+  );
+
+  it('names a NUL byte in the header, a UTF-16 file, and a UTF-8 BOM given as latin1', async () => {
+    const nul = await rejected(
+      'processor',
+      Buffer.from(`${header}\0\nt1,1.00,USD,succeeded,m1,${TS}\n`),
+    );
+    expect(nul.lines).toEqual([
+      `recon: stripe ${DATE}: processor input ${nul.path} line 1: the header contains a NUL byte (at byte offset ${header.length}): is it a CSV text file?`,
+    ]);
+    expect(nul.code).toBe(4);
+    const utf16 = await rejected(
+      'internal',
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${header}\n`, 'utf16le')]),
+    );
+    expect(utf16.lines).toEqual([
+      `recon: stripe ${DATE}: internal ledger input ${utf16.path} line 1: starts with a UTF-16 byte order mark: export it as UTF-8 (or latin1, windows-1252)`,
+    ]);
+    expect(utf16.code).toBe(4);
+    const bom = await rejected(
+      'internal',
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`${header}\n`)]),
+      ['--encoding', 'latin1'],
+    );
+    expect(bom.lines).toEqual([
+      `recon: stripe ${DATE}: internal ledger input ${bom.path} line 1: starts with a UTF-8 byte order mark, but its encoding was given as latin1: it is UTF-8 (the default encoding)`,
+    ]);
+    expect(bom.code).toBe(4);
+  }, 60_000);
+
+  it('refuses an unknown --encoding as a usage error (exit 2)', async () => {
+    const { code, lines } = await rejected('processor', Buffer.from(`${header}\n`), [
+      '--encoding',
+      'ebcdic',
+    ]);
+    expect(lines).toEqual([
+      "recon: --encoding must be one of utf-8, latin1, windows-1252, got 'ebcdic'",
+    ]);
+    expect(code).toBe(2);
   }, 60_000);
 });

@@ -371,16 +371,23 @@ class LineNumberingParser extends Parser {
 }
 
 /**
- * Streams the records of an RFC 4180 CSV file (UTF-8, optional BOM, LF or CRLF; empty lines
- * skipped), header row included as the first record. Records with a different number of fields
- * than the header are yielded as they are, for the caller to reject as invalid rows.
+ * Streams the records of an RFC 4180 CSV file (in `encoding`: UTF-8 by default, optional BOM; LF
+ * or CRLF; empty lines skipped), header row included as the first record. Records with a
+ * different number of fields than the header are yielded as they are, for the caller to reject as
+ * invalid rows; so are records with bytes that are not text in the encoding (bytes that are not
+ * UTF-8, a NUL byte), with their `faults`.
  *
  * Throws `InputRejectedError` (naming the file and line) when the file does not exist or is not
- * a file, or when the CSV structure itself is broken (e.g. an unclosed quote), since nothing after
- * such an error can be trusted.
+ * a file, when the CSV structure itself is broken (e.g. an unclosed quote, named by the line of
+ * the record where it opened), or when the first record (the header) is not text or the file is
+ * UTF-16, since nothing after such an error can be trusted.
  */
-export async function* readCsvRecords(path: string, what: string): AsyncGenerator<CsvRecord> {
-  for await (const batch of readCsvRecordBatches(path, what)) yield* batch;
+export async function* readCsvRecords(
+  path: string,
+  what: string,
+  encoding: InputEncoding = 'utf-8',
+): AsyncGenerator<CsvRecord> {
+  for await (const batch of readCsvRecordBatches(path, what, encoding)) yield* batch;
 }
 
 /** Files at least this large are parsed on a worker thread (see `parseInWorker`). */

@@ -10,6 +10,10 @@ import { isUtf8 } from 'node:buffer';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { STATUS_MAPS } from '../../src/domain/status';
+import { DetectingCsvSource } from '../../src/sources/formats/format-registry';
+import { DEFAULT_FORMAT_SETTINGS } from '../../src/sources/formats/processor-format';
+import { normalizeRecord, type RawRecord } from '../../src/sources/normalize-record';
 import { TextFaultScanner } from '../../src/sources/text-encoding';
 import { runCli } from '../helpers/cli';
 import { createTestSchema, dropTestSchema, TEST_DATABASE_URL } from '../helpers/databases';
@@ -676,4 +680,142 @@ describe('a file whose first record is not a CSV header (exit 4, one line)', () 
     ]);
     expect(code).toBe(2);
   }, 60_000);
+});
+
+describe('processor export formats and API records follow the same rules', () => {
+  const settings = DEFAULT_FORMAT_SETTINGS;
+  const context = { businessDate: '2026-01-30', timeZone: 'UTC', statusMap: STATUS_MAPS.stripe };
+  const stripeHeader =
+    'balance_transaction_id,created_utc,currency,gross,fee,net,reporting_category';
+
+  it('makes a Stripe balance report row with a Latin-1 byte, a NUL, a long id or a huge amount invalid', async () => {
+    const content = csv(stripeHeader, [
+      'txn_ok,2026-01-30 10:00:00,usd,1.50,0.05,1.45,charge',
+      bytes('txn_', [0xe9], ',2026-01-30 10:00:00,usd,1.00,0,1.00,charge'),
+      bytes('txn_n,2026-01-30 10:00:00,usd,1.00,0,1.00,char', [0], 'ge'),
+      `${'x'.repeat(300)},2026-01-30 10:00:00,usd,1.00,0,1.00,charge`,
+      'txn_big,2026-01-30 10:00:00,usd,10000000000000000.00,0,10000000000000000.00,charge',
+    ]);
+    const path = writeInput(content);
+    const result = await new DetectingCsvSource('processor', path, 'stripe', settings).read(
+      context,
+    );
+    expect(result.table.toArray().map((t) => t.transactionId)).toEqual(['txn_ok']);
+    expect(result.invalidCount).toBe(4);
+    const invalidRows = result.issues.filter((i) => i.check === 'invalid_row');
+    expect(invalidRows).toEqual([
+      {
+        side: 'processor',
+        location: path,
+        check: 'invalid_row',
+        severity: 'error',
+        line: 3,
+        field: 'balance_transaction_id',
+        reason: `balance_transaction_id is not valid UTF-8 (byte 0xE9 at byte offset ${offsetOf(content, Buffer.from([0xe9]))})`,
+        value: 'txn_\\xE9',
+        count: null,
+      },
+      {
+        side: 'processor',
+        location: path,
+        check: 'invalid_row',
+        severity: 'error',
+        line: 4,
+        field: 'reporting_category',
+        reason: `reporting_category contains a NUL byte (at byte offset ${offsetOf(content, Buffer.from([0]))})`,
+        value: 'char\\x00ge',
+        count: null,
+      },
+      {
+        side: 'processor',
+        location: path,
+        check: 'invalid_row',
+        severity: 'error',
+        line: 5,
+        field: null,
+        reason: 'transaction id is 300 bytes long; at most 255 bytes (UTF-8) are accepted',
+        value: `${'x'.repeat(200)}…`,
+        count: null,
+      },
+      {
+        side: 'processor',
+        location: path,
+        check: 'invalid_row',
+        severity: 'error',
+        line: 6,
+        field: 'gross',
+        reason: 'gross is beyond the accepted range of ±999999999999999999 minor units (18 digits)',
+        value: '10000000000000000.00',
+        count: null,
+      },
+      {
+        side: 'processor',
+        location: path,
+        check: 'invalid_row',
+        severity: 'error',
+        line: 6,
+        field: 'net',
+        reason: 'net is beyond the accepted range of ±999999999999999999 minor units (18 digits)',
+        value: '10000000000000000.00',
+        count: null,
+      },
+    ]);
+  });
+
+  it('rejects API records with NUL, lone surrogates, long ids and amounts beyond the limit', () => {
+    const fields = {
+      transactionId: 'id',
+      amount: 'amount',
+      currency: 'currency',
+      status: 'status',
+      merchantId: 'merchant',
+      createdAt: 'created',
+      fee: 'fee',
+    };
+    const record = (overrides: Partial<RawRecord>): RawRecord => ({
+      transactionId: 'tx1',
+      amount: { units: 'minor', value: 100 },
+      currency: 'USD',
+      status: 'succeeded',
+      merchantId: 'm1',
+      createdAt: 1759233600,
+      description: 'ok',
+      fields,
+      ...overrides,
+    });
+    const origin = { side: 'processor' as const, location: 'https://api.example/tx', position: 7 };
+    const reasons = (overrides: Partial<RawRecord>) =>
+      normalizeRecord(record(overrides), origin, STATUS_MAPS.stripe).issues.map((i) => [
+        i.field,
+        i.reason,
+        i.value,
+      ]);
+    expect(reasons({})).toEqual([]);
+    expect(reasons({ transactionId: 'a\u0000b' })).toEqual([
+      ['id', 'id contains a NUL character (U+0000)', 'a\\x00b'],
+    ]);
+    expect(reasons({ description: 'x\u0000' })).toEqual([
+      ['description', 'description contains a NUL character (U+0000)', 'x\\x00'],
+    ]);
+    expect(reasons({ merchantId: 'm\ud800' })).toEqual([
+      ['merchant', 'merchant is not valid Unicode (lone surrogate)', 'm\ud800'],
+    ]);
+    expect(reasons({ transactionId: 'é'.repeat(128) })).toEqual([
+      ['id', 'id is 256 bytes long; at most 255 bytes (UTF-8) are accepted', 'é'.repeat(128)],
+    ]);
+    expect(reasons({ amount: { units: 'minor', value: '9223372036854775808' } })).toEqual([
+      [
+        'amount',
+        'amount is beyond the accepted range of ±999999999999999999 minor units (18 digits)',
+        '9223372036854775808',
+      ],
+    ]);
+    expect(reasons({ amount: { units: 'major', value: '-10000000000000000.00' } })).toEqual([
+      [
+        'amount',
+        'amount is beyond the accepted range of ±999999999999999999 minor units (18 digits)',
+        '-10000000000000000.00',
+      ],
+    ]);
+  });
 });

@@ -10,6 +10,8 @@ import { isUtf8 } from 'node:buffer';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { loadConfig } from '../../src/config/load-config';
+import { ConfigError } from '../../src/domain/errors';
 import { STATUS_MAPS } from '../../src/domain/status';
 import { DetectingCsvSource } from '../../src/sources/formats/format-registry';
 import { DEFAULT_FORMAT_SETTINGS } from '../../src/sources/formats/processor-format';
@@ -817,5 +819,18 @@ describe('processor export formats and API records follow the same rules', () =>
         '-10000000000000000.00',
       ],
     ]);
+  });
+});
+
+describe('RECON_ENCODING', () => {
+  it('sets the default encoding (names as --encoding takes them) and rejects other names naming the variable', () => {
+    expect(loadConfig({}).encoding).toBe('utf-8');
+    expect(loadConfig({ RECON_ENCODING: 'latin1' }).encoding).toBe('latin1');
+    expect(loadConfig({ RECON_ENCODING: 'CP1252' }).encoding).toBe('windows-1252');
+    expect(() => loadConfig({ RECON_ENCODING: 'ebcdic' })).toThrow(
+      new ConfigError(
+        'environment variable RECON_ENCODING must be one of utf-8, latin1, windows-1252',
+      ),
+    );
   });
 });

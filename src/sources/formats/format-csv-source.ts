@@ -51,7 +51,8 @@ function checkLimits(row: FormatRow, problem: ReportProblem): void {
 
 /**
  * Reads one side from a processor's own export (`format`), streaming the file through
- * `readCsvRecordBatches` (UTF-8 with or without BOM, LF or CRLF). Each parsed row becomes a
+ * `readCsvRecordBatches` (in `encoding`, UTF-8 by default, with or without BOM; LF or CRLF; a
+ * row with bytes that are not text is invalid). Each parsed row becomes a
  * `Transaction` whose `amountMinor` is the row's `gross`, `net` or `fee` as configured for the
  * format (`settings.compareAmount`, default gross) and whose `feeMinor` is the row's fee. Rejected
  * rows become `invalid_row` issues (line, column, reason, value); the format's file-level checks

@@ -32,6 +32,7 @@ import {
   type MatchEngine,
   type RunRequest,
 } from '../job/run-reconciliation';
+import { INPUT_ENCODINGS, parseInputEncoding, type InputEncoding } from '../sources/text-encoding';
 import { runScheduler } from '../job/scheduler';
 import { checkHealth, checkLiveness } from '../job/health-check';
 import { openDatabase, createRunStore } from '../store/open-store';
@@ -79,6 +80,9 @@ interface RunOptions {
   email?: boolean;
   failOnDeliveryError?: boolean;
   engine?: string;
+  encoding?: string;
+  processorEncoding?: string;
+  internalEncoding?: string;
 }
 
 const SOURCE_KINDS: readonly SourceKind[] = ['csv', 'api', 'raw'];
@@ -92,6 +96,14 @@ function parseEngine(value: string | undefined, dryRun: boolean): MatchEngine {
       '--engine postgres needs the database: it cannot be combined with --dry-run',
     );
   return 'postgres';
+}
+
+function parseEncoding(value: string | undefined, flag: string): InputEncoding | undefined {
+  if (value === undefined) return undefined;
+  const encoding = parseInputEncoding(value);
+  if (!encoding)
+    throw new UsageError(`${flag} must be one of ${INPUT_ENCODINGS.join(', ')}, got '${value}'`);
+  return encoding;
 }
 
 function parseSourceKind(value: string | undefined, flag: string): SourceKind | undefined {
@@ -179,6 +191,7 @@ async function runCommand(
     );
   }
   const both = parseSourceKind(options.source, '--source') ?? 'csv';
+  const encoding = parseEncoding(options.encoding, '--encoding') ?? config.encoding;
   const request: RunRequest = {
     dates,
     processors,
@@ -193,6 +206,9 @@ async function runCommand(
       rawDir: options.rawDir,
       format: options.format,
       formatSettings: config.formats,
+      processorEncoding:
+        parseEncoding(options.processorEncoding, '--processor-encoding') ?? encoding,
+      internalEncoding: parseEncoding(options.internalEncoding, '--internal-encoding') ?? encoding,
     },
     reportsDir: options.reportsDir ?? config.reportsDir,
     dryRun: options.dryRun === true,
@@ -335,6 +351,12 @@ export function buildProgram(
       '--format <name>',
       `format of the processor CSV: ${FORMAT_NAMES.join(', ')} (default: detected from its header)`,
     )
+    .option(
+      '--encoding <name>',
+      `character encoding of both CSV files: ${INPUT_ENCODINGS.join(', ')} (default: RECON_ENCODING or utf-8)`,
+    )
+    .option('--processor-encoding <name>', 'encoding of the processor CSV (overrides --encoding)')
+    .option('--internal-encoding <name>', 'encoding of the ledger CSV (overrides --encoding)')
     .option(
       '--data-dir <dir>',
       'input root: {dir}/{date}/{processor}.csv and internal_{processor}.csv (default: data)',

@@ -20,6 +20,7 @@ import {
   type AmountField,
   type FormatSettings,
 } from '../sources/formats/processor-format';
+import { INPUT_ENCODINGS, parseInputEncoding, type InputEncoding } from '../sources/text-encoding';
 import type { PgliteSettings } from '../store/pglite-database';
 import type { ContainerMode } from './container';
 import { LOG_FORMATS, type LogFormat } from './logger';
@@ -55,6 +56,8 @@ export interface AppConfig {
   readonly formats: FormatSettings;
   /** Bound of each `recon health` check, in milliseconds (RECON_HEALTH_TIMEOUT_MS). */
   readonly healthTimeoutMs: number;
+  /** Default character encoding of input CSV files (RECON_ENCODING; `--encoding`). */
+  readonly encoding: InputEncoding;
 }
 
 /** API settings. Secrets (keys, tokens) live only here and in request headers. */
@@ -133,6 +136,11 @@ const EnvSchema = z.object({
     (value) => value >= 1,
     'must be at least 1',
   ),
+  RECON_ENCODING: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined ? 'utf-8' : parseInputEncoding(value)))
+    .refine((value) => value !== undefined, `must be one of ${INPUT_ENCODINGS.join(', ')}`),
   STRIPE_API_KEY: z.string().optional(),
   STRIPE_API_BASE_URL: z
     .url()
@@ -289,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     dataDir: e.RECON_DATA_DIR,
     reportsDir: e.RECON_REPORTS_DIR,
     maxInvalidRate: e.RECON_MAX_INVALID_RATE,
+    encoding: e.RECON_ENCODING ?? 'utf-8',
     processors: (e.RECON_PROCESSORS ?? '').split(/[\s,]+/).filter(Boolean),
     healthTimeoutMs: e.RECON_HEALTH_TIMEOUT_MS,
   };

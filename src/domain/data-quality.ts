@@ -38,7 +38,11 @@ export interface DataQualityIssue {
   readonly count: number | null;
 }
 
-/** Truncates untrusted raw text kept in findings, so one bad cell cannot bloat reports. */
+/**
+ * Truncates untrusted raw text kept in findings, so one bad cell cannot bloat reports, and writes
+ * a NUL character as `\x00` (PostgreSQL text cannot hold U+0000: a finding must be storable).
+ */
 export function clipValue(value: string, max = 200): string {
-  return value.length > max ? `${value.slice(0, max)}…` : value;
+  const clipped = value.length > max ? `${value.slice(0, max)}…` : value;
+  return clipped.includes('\0') ? clipped.replaceAll('\0', '\\x00') : clipped;
 }

@@ -1,5 +1,6 @@
 import Big from 'big.js';
 import { currencyExponent, type CurrencyCode } from './currency';
+import { MAX_AMOUNT_MINOR } from './input-limits';
 
 /** An exact amount of money: integer minor units (cents, yen, fils) of one ISO 4217 currency. */
 export interface Money {
@@ -7,8 +8,11 @@ export interface Money {
   readonly currency: CurrencyCode;
 }
 
-/** Why a decimal string was not accepted as an amount. */
-export type AmountRejection = 'empty' | 'not_a_decimal' | 'too_many_decimals';
+/**
+ * Why a decimal string was not accepted as an amount. `out_of_range`: more than
+ * `MAX_AMOUNT_MINOR` (18 digits) in minor units, either sign.
+ */
+export type AmountRejection = 'empty' | 'not_a_decimal' | 'too_many_decimals' | 'out_of_range';
 
 /** Result of `parseDecimalToMinor`: the minor units, or why the text was rejected. */
 export type ParsedAmount = { ok: true; minor: bigint } | { ok: false; reason: AmountRejection };
@@ -24,7 +28,8 @@ const SMALL_DIGITS = 9;
  * Parses a decimal string in MAJOR units (`"12.34"`, `"-5.00"`, `"1500"`) into integer MINOR units
  * using `exponent` digits (2 for USD: `"12.34"` → `1234n`; 0 for JPY: `"1500"` → `1500n`).
  * Exact: the digits are shifted as text, never through a float. Trailing zeros beyond the exponent
- * are accepted (`"1.50"` for an exponent of 1); any other extra decimal is rejected.
+ * are accepted (`"1.50"` for an exponent of 1); any other extra decimal is rejected, and so is an
+ * amount beyond ±`MAX_AMOUNT_MINOR` minor units (`out_of_range`).
  */
 export function parseDecimalToMinor(text: string, exponent: number): ParsedAmount {
   const parsed = parseMinorOrRejection(text, exponent);
@@ -74,6 +79,7 @@ export function parseMinorOrRejection(text: string, exponent: number): bigint | 
   const whole = text.slice(wholeStart, wholeEnd);
   const fraction = dot === -1 ? '' : text.slice(dot + 1, fractionEnd);
   minor = BigInt(whole + fraction.padEnd(exponent, '0'));
+  if (minor > MAX_AMOUNT_MINOR) return 'out_of_range';
   return negative ? -minor : minor;
 }
 

@@ -19,6 +19,7 @@ import { PaypalTransactionsAdapter } from '../sources/http/paypal-transactions';
 import { SquarePaymentsAdapter } from '../sources/http/square-payments';
 import { StripeBalanceTransactionsAdapter } from '../sources/http/stripe-balance-transactions';
 import type { TransactionSource } from '../sources/transaction-source';
+import type { InputEncoding } from '../sources/text-encoding';
 
 /** Where a side's transactions come from: CSV files, the HTTP API, or API pages saved earlier. */
 export type SourceKind = 'csv' | 'api' | 'raw';
@@ -42,6 +43,9 @@ export interface SourceChoice {
   readonly format?: string;
   /** Settings of the processor export formats (from the environment). */
   readonly formatSettings?: FormatSettings;
+  /** Character encoding of each side's CSV files (`--encoding`, RECON_ENCODING); default utf-8. */
+  readonly processorEncoding?: InputEncoding;
+  readonly internalEncoding?: InputEncoding;
 }
 
 /** The CSV paths of one run. */
@@ -100,13 +104,15 @@ export class SourceFactory {
   ): TransactionSource {
     if (kind === 'csv') {
       // The ledger file is always canonical; the processor file may be a processor's own export.
-      if (side === 'internal') return new CanonicalCsvSource(side, csvPath);
+      if (side === 'internal')
+        return new CanonicalCsvSource(side, csvPath, this.choice.internalEncoding);
       return new DetectingCsvSource(
         side,
         csvPath,
         processor,
         this.choice.formatSettings ?? DEFAULT_FORMAT_SETTINGS,
         this.choice.format,
+        this.choice.processorEncoding,
       );
     }
     const adapter = this.adapter(side, processor, kind === 'api');

@@ -314,7 +314,10 @@ export async function reconcileOne(
     // Matching looks up ledger ids only: the processor side's id index (hundreds of MB at 10M
     // rows) is not needed any more; its row states (duplicates) stay.
     processorSide.table.dropIdIndex();
-    issues.push(...processorSide.issues, ...internalSide.issues);
+    // One by one: a spread passes every finding as an argument, and a million of them overflow
+    // the stack.
+    for (const issue of processorSide.issues) issues.push(issue);
+    for (const issue of internalSide.issues) issues.push(issue);
     log.info(
       {
         processor_rows: processorSide.rowCount,

@@ -2,15 +2,18 @@ import { normalizeCurrency, currencyExponent, type CurrencyCode } from '../domai
 import { clipValue, type DataQualityIssue } from '../domain/data-quality';
 import { InputRejectedError } from '../domain/errors';
 import { parseMinorOrRejection, type AmountRejection } from '../domain/money';
+import { MAX_AMOUNT_MINOR, overlongIdBytes, overlongIdReason } from '../domain/input-limits';
 import { parseIsoInstant } from '../domain/business-date';
 import { mapStatus, type StatusMap } from '../domain/status';
 import type { CanonicalStatus, TransactionSide } from '../domain/transaction';
 import {
   readTransformedCsvBatches,
+  textFaultReason,
   type BatchTransformSpec,
   type CsvFieldBatch,
   type TransformedBatch,
 } from './csv-records';
+import { printable, type InputEncoding } from './text-encoding';
 import { ColumnBuilder, type TransactionColumns } from '../domain/transaction-columns';
 import { TransactionTable } from '../domain/transaction-table';
 import { addSideChecks } from './side-checks';
@@ -36,12 +39,14 @@ const AMOUNT_REASONS: Record<AmountRejection, string> = {
   empty: 'is empty',
   not_a_decimal: 'is not a plain decimal number (digits, optional minus and dot)',
   too_many_decimals: 'has more decimals than the currency allows',
+  out_of_range: `is beyond the accepted range of ±${MAX_AMOUNT_MINOR} minor units (18 digits)`,
 };
 
 /**
  * Reads one side from a file in the project's canonical CSV format:
  * `transaction_id, amount, currency, status, merchant_id, created_at` (+ optional `fee`,
- * `description`), RFC 4180, UTF-8 with optional BOM. `amount`/`fee` are decimal strings in MAJOR
+ * `description`), RFC 4180, in `encoding` (default UTF-8 with optional BOM; a row whose bytes are
+ * not text in it is invalid, see `TextFault`). `amount`/`fee` are decimal strings in MAJOR
  * units parsed exactly to minor units with the currency's ISO 4217 exponent; `created_at` is ISO
  * 8601 with an offset or `Z`. The format is documented in the README ("Canonical CSV format").
  */
@@ -49,6 +54,7 @@ export class CanonicalCsvSource implements TransactionSource {
   constructor(
     readonly side: TransactionSide,
     readonly location: string,
+    readonly encoding: InputEncoding = 'utf-8',
   ) {}
 
   /** @throws InputRejectedError for a missing file, a bad header or a malformed CSV. */
@@ -73,6 +79,7 @@ export class CanonicalCsvSource implements TransactionSource {
       this.location,
       what,
       spec,
+      this.encoding,
     )) {
       if (batch.header) {
         // Throws the header's error, if any (the validator then skipped every row).
@@ -138,6 +145,7 @@ export function createCanonicalBatchValidator(
   const { side, location } = options;
   const lookups = new RowLookups(options.statusMap);
   let columns: ColumnIndexes | undefined;
+  let headerNames: string[] = [];
   let headerFailed = false;
   let width = 0;
   // One reporter for the whole file (no closure per row); `line` is the current row's line.
@@ -170,11 +178,14 @@ export function createCanonicalBatchValidator(
     let rowCount = 0;
     let invalidCount = 0;
     let at = 0;
+    const { faults } = batch;
+    let faultAt = 0;
     for (let r = 0; r < batch.length; r++, at += counts[r - 1] as number) {
       const count = counts[r] as number;
       line = batch.lines[r] as number;
       if (!columns && !headerFailed) {
         header = fields.slice(at, at + count);
+        headerNames = header.map((name) => name.trim());
         try {
           columns = columnIndexes(mapHeader(header, location, ''));
         } catch {
@@ -185,7 +196,14 @@ export function createCanonicalBatchValidator(
       }
       if (!columns) continue;
       rowCount++;
-      if (count !== width) {
+      if (faultAt < faults.length && faults[faultAt]?.record === r) {
+        // Bytes that are not text: the row is invalid, whatever its fields would say.
+        for (; faultAt < faults.length && faults[faultAt]?.record === r; faultAt++) {
+          const fault = faults[faultAt] as (typeof faults)[number];
+          const name = headerNames[fault.field] || `column ${fault.field + 1}`;
+          issue(name, textFaultReason(name, fault), fault.value);
+        }
+      } else if (count !== width) {
         issue(null, `row has ${count} fields, header has ${width}`, null);
       } else {
         const status = parseRow(fields, at, columns, line, lookups, issue, columnsOut);
@@ -440,7 +458,7 @@ function mapHeader(header: string[], location: string, what: string): Map<Column
   if (missing.length > 0) {
     throw new InputRejectedError(
       `${what} ${location} line 1: header is missing column(s) ${missing.join(', ')}; ` +
-        `expected ${CANONICAL_REQUIRED_COLUMNS.join(', ')} (found: ${normalized.join(', ') || 'nothing'})`,
+        `expected ${CANONICAL_REQUIRED_COLUMNS.join(', ')} (found: ${printable(normalized.join(', ')) || 'nothing'})`,
       { location, line: 1, field: missing[0] },
     );
   }
@@ -483,6 +501,11 @@ function parseRow(
     statusText !== '' &&
     merchantText !== '' &&
     createdAtText !== '';
+  const idBytes = overlongIdBytes(transactionId);
+  if (idBytes > 0) {
+    issue('transaction_id', overlongIdReason('transaction_id', idBytes), transactionId);
+    ok = false;
+  }
 
   const currencyInfo = currencyText === '' ? undefined : lookups.currency(currencyText);
   if (currencyInfo === null) {

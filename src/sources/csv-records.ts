@@ -3,11 +3,61 @@ import { stat } from 'node:fs/promises';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { CsvError, Parser, type CsvErrorCode } from 'csv-parse';
 import { InputRejectedError } from '../domain/errors';
+import {
+  describeBytes,
+  hex,
+  latin1ToWindows1252,
+  TextFaultScanner,
+  type InputEncoding,
+  type TextFaultKind,
+} from './text-encoding';
 
-/** One CSV record: its fields as text and the 1-based physical line it starts on. */
+/**
+ * One CSV record: its fields as text and the 1-based physical line it starts on. `faults`: its
+ * fields whose bytes are not text in the file's encoding (absent when there are none); such a
+ * record is an invalid row.
+ */
 export interface CsvRecord {
   readonly fields: string[];
   readonly line: number;
+  readonly faults?: readonly TextFault[];
+}
+
+/**
+ * A field of a record whose bytes are not text: not UTF-8 (`invalid_utf8`, `utf-8` encoding
+ * only) or a NUL byte (`nul`). `record` is the record's index in its batch, `field` the field's
+ * 0-based index, `offset` the 0-based byte offset in the file of the field's first bad byte,
+ * `bytes` that byte (or sequence) in hex (`E9`, `C0`), `value` the field's bytes with the bad ones
+ * written `\xNN` (clipped).
+ */
+export interface TextFault {
+  readonly record: number;
+  readonly field: number;
+  readonly kind: TextFaultKind;
+  readonly offset: number;
+  readonly bytes: string;
+  readonly value: string;
+}
+
+/** The reason of a finding for `fault` in the field named `field`. */
+export function textFaultReason(field: string, fault: TextFault): string {
+  return fault.kind === 'nul'
+    ? `${field} contains a NUL byte (at byte offset ${fault.offset})`
+    : `${field} is not valid UTF-8 (byte 0x${fault.bytes} at byte offset ${fault.offset})`;
+}
+
+/**
+ * An input whose bytes cannot be read as CSV text at all (a header that is not text in the
+ * encoding, a UTF-16 file): the file is rejected. `line` is 1-based.
+ */
+export class CsvTextError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
+    super(message);
+    this.name = 'CsvTextError';
+  }
 }
 
 /** Bytes read from the file per chunk: fewer, larger chunks mean less per-chunk overhead. */
@@ -44,6 +94,8 @@ export interface CsvFieldBatch {
   readonly lines: Uint32Array;
   /** Number of records (`counts` and `lines` may be longer). */
   readonly length: number;
+  /** Fields that are not text, by increasing `record` (see `TextFault`); usually empty. */
+  readonly faults: TextFault[];
 }
 
 /** Initial capacity, in records, of a batch's `counts`/`lines` (grown as needed). */
@@ -65,19 +117,48 @@ class LineNumberingParser extends Parser {
   private counts = new Uint32Array(INITIAL_BATCH_RECORDS);
   private lines = new Uint32Array(INITIAL_BATCH_RECORDS);
   private length = 0;
+  private faults: TextFault[] = [];
   /** CRLF pairs seen inside fields so far: csv-parse's `info.lines` is ahead by this many. */
   private crlfInFields = 0;
+  private readonly scanner: TextFaultScanner;
+  private readonly windows1252: boolean;
+  /** File offset of the next chunk; of the first byte after the last record pushed. */
+  private bytesIn = 0;
+  private recordStart = 0;
+  /** The chunks holding the bytes from `recordStart` on (kept to locate bad bytes). */
+  private chunks: { bytes: Buffer; start: number }[] = [];
+  /** Next unconsumed entries of `scanner.invalid` and `scanner.nul`. */
+  private invalidAt = 0;
+  private nulAt = 0;
+  private recordsPushed = 0;
+  /** The line the next record starts on, at the earliest (for an unclosed quote). */
+  private nextRecordLine = 1;
+  private failure: Error | undefined;
+
+  constructor(private readonly encoding: InputEncoding) {
+    super({
+      ...CSV_OPTIONS,
+      // Single-byte encodings decode every byte as Latin-1 (windows-1252 then maps 0x80–0x9F);
+      // csv-parse's BOM detection would switch them to UTF-8 or UTF-16 behind our back.
+      bom: encoding === 'utf-8',
+      encoding: encoding === 'utf-8' ? 'utf8' : 'latin1',
+    });
+    this.scanner = new TextFaultScanner(encoding === 'utf-8');
+    this.windows1252 = encoding === 'windows-1252';
+  }
 
   override push(chunk: unknown, encoding?: BufferEncoding): boolean {
     if (chunk === null) {
       this.flushBatch();
       return super.push(null, encoding);
     }
+    if (this.failure) return true;
     const record = chunk as string[];
     const out = this.fields;
     let breaks = 0;
     for (let i = 0; i < record.length; i++) {
-      const field = record[i] as string;
+      let field = record[i] as string;
+      if (this.windows1252) field = latin1ToWindows1252(field);
       out.push(field);
       if (field.includes('\n') || field.includes('\r')) {
         const counted = countBreaks(field);
@@ -93,10 +174,112 @@ class LineNumberingParser extends Parser {
       lines.set(this.lines);
       this.lines = lines;
     }
+    const line = this.info.lines - this.crlfInFields - breaks;
     this.counts[this.length] = record.length;
-    this.lines[this.length] = this.info.lines - this.crlfInFields - breaks;
+    this.lines[this.length] = line;
+    // `info.bytes` is the offset just after this record (and its line break).
+    const end = this.info.bytes;
+    const { invalid, nul } = this.scanner;
+    if (
+      (this.invalidAt < invalid.length && (invalid[this.invalidAt] as number) < end) ||
+      (this.nulAt < nul.length && (nul[this.nulAt] as number) < end)
+    ) {
+      this.locateFaults(end, line);
+    }
+    this.recordStart = end;
+    this.nextRecordLine = this.info.lines + 1;
+    this.recordsPushed++;
     this.length++;
     return true;
+  }
+
+  /**
+   * Records a `TextFault` per field of the current record (bytes `recordStart` to `end`) that has
+   * a bad byte, or fails the parse when it is the first record (the header).
+   */
+  private locateFaults(end: number, line: number): void {
+    const bad: { offset: number; kind: TextFaultKind }[] = [];
+    const { invalid, nul } = this.scanner;
+    while (this.invalidAt < invalid.length && (invalid[this.invalidAt] as number) < end) {
+      bad.push({ offset: invalid[this.invalidAt++] as number, kind: 'invalid_utf8' });
+    }
+    while (this.nulAt < nul.length && (nul[this.nulAt] as number) < end) {
+      bad.push({ offset: nul[this.nulAt++] as number, kind: 'nul' });
+    }
+    bad.sort((a, b) => a.offset - b.offset);
+    const bytes = this.bytesBetween(this.recordStart, end);
+    const base = this.recordStart;
+    // Field boundaries: delimiters outside quotes; a line break outside quotes starts the record
+    // anew (blank lines before it belong to the byte range too).
+    const fieldOf = new Int32Array(bytes.length);
+    const starts: number[] = [0];
+    let field = 0;
+    let quoted = false;
+    for (let k = 0; k < bytes.length; k++) {
+      const c = bytes[k] as number;
+      fieldOf[k] = field;
+      if (c === 0x22) quoted = !quoted;
+      else if (!quoted && c === 0x2c) {
+        field++;
+        starts[field] = k + 1;
+      } else if (!quoted && (c === 0x0a || c === 0x0d)) {
+        if (k + 1 < bytes.length && ![0x0a, 0x0d].includes(bytes[k + 1] as number)) {
+          field = 0;
+          starts.length = 1;
+          starts[0] = k + 1;
+        }
+      }
+    }
+    const reported = new Set<number>();
+    for (const { offset, kind } of bad) {
+      const index = fieldOf[offset - base] as number;
+      if (reported.has(index)) continue;
+      reported.add(index);
+      const start = starts[index] as number;
+      let stop = start;
+      let inQuotes = false;
+      while (stop < bytes.length) {
+        const c = bytes[stop] as number;
+        if (c === 0x22) inQuotes = !inQuotes;
+        else if (!inQuotes && (c === 0x2c || c === 0x0a || c === 0x0d)) break;
+        stop++;
+      }
+      let raw = bytes.subarray(start, stop);
+      if (raw[0] === 0x22 && raw.length >= 2 && raw[raw.length - 1] === 0x22) {
+        raw = raw.subarray(1, raw.length - 1);
+      }
+      const value = describeBytes(raw.subarray(0, 600), this.encoding).replaceAll('""', '"');
+      const first = bytes[offset - base] as number;
+      if (this.recordsPushed === 0 && !this.failure) {
+        this.failure = new CsvTextError(
+          kind === 'nul'
+            ? `the header contains a NUL byte (at byte offset ${offset}): is it a CSV text file?`
+            : `the header is not valid UTF-8 (byte 0x${hex(first)} at byte offset ${offset}): ` +
+                'is it a CSV text file? For a latin1 or windows-1252 export, use --encoding',
+          line,
+        );
+        return;
+      }
+      this.faults.push({
+        record: this.length,
+        field: index,
+        kind,
+        offset,
+        bytes: hex(first),
+        value: value.length > 200 ? `${value.slice(0, 200)}…` : value,
+      });
+    }
+  }
+
+  /** The file's bytes `[from, to)`, from the chunks kept. */
+  private bytesBetween(from: number, to: number): Buffer {
+    const parts: Buffer[] = [];
+    for (const { bytes, start } of this.chunks) {
+      const end = start + bytes.length;
+      if (end <= from || start >= to) continue;
+      parts.push(bytes.subarray(Math.max(from, start) - start, Math.min(to, end) - start));
+    }
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
   }
 
   override _transform(
@@ -104,21 +287,82 @@ class LineNumberingParser extends Parser {
     encoding: BufferEncoding,
     callback: (error?: Error | null) => void,
   ): void {
+    if (this.bytesIn === 0 && this.failure === undefined) this.checkStart(chunk);
+    if (this.failure) {
+      callback(this.failure);
+      return;
+    }
+    this.scanner.scan(chunk, this.bytesIn);
+    // Keep only the chunks from the current record on, and this one.
+    if (this.chunks.length > 0) {
+      const last = this.chunks[this.chunks.length - 1] as { bytes: Buffer; start: number };
+      if (last.start + last.bytes.length <= this.recordStart) this.chunks = [];
+      else this.chunks = this.chunks.filter((c) => c.start + c.bytes.length > this.recordStart);
+    }
+    this.chunks.push({ bytes: chunk, start: this.bytesIn });
+    this.bytesIn += chunk.length;
     super._transform(chunk, encoding, (error?: Error | null) => {
+      if (this.failure) {
+        callback(this.failure);
+        return;
+      }
       this.flushBatch();
-      callback(error);
+      callback(this.explained(error));
     });
   }
 
+  /**
+   * `error`, or for an unclosed quote (which csv-parse reports at the end of the file) an error
+   * naming the line of the record where it was opened.
+   */
+  private explained(error: Error | null | undefined): Error | null | undefined {
+    if (error instanceof CsvError && error.code === 'CSV_QUOTE_NOT_CLOSED') {
+      const line = this.nextRecordLine;
+      return new CsvTextError(
+        this.recordsPushed === 0
+          ? `malformed CSV: a quote opened in the header (line ${line}) is never closed`
+          : `malformed CSV: a quote opened in the record that starts on line ${line} is never closed`,
+        line,
+      );
+    }
+    return error;
+  }
+
+  override _flush(callback: (error?: Error | null) => void): void {
+    // A multi-byte sequence still open at the end of the file is cut short.
+    this.scanner.end();
+    super._flush((error?: Error | null) => callback(this.explained(error) ?? this.failure));
+  }
+
+  /** Rejects UTF-16 files, and a UTF-8 byte order mark when another encoding was given. */
+  private checkStart(chunk: Buffer): void {
+    const b0 = chunk[0];
+    const b1 = chunk[1];
+    if ((b0 === 0xff && b1 === 0xfe) || (b0 === 0xfe && b1 === 0xff)) {
+      this.failure = new CsvTextError(
+        'starts with a UTF-16 byte order mark: export it as UTF-8 (or latin1, windows-1252)',
+        1,
+      );
+    } else if (this.encoding !== 'utf-8' && b0 === 0xef && b1 === 0xbb && chunk[2] === 0xbf) {
+      this.failure = new CsvTextError(
+        `starts with a UTF-8 byte order mark, but its encoding was given as ${this.encoding}: ` +
+          'it is UTF-8 (the default encoding)',
+        1,
+      );
+    }
+  }
+
   private flushBatch(): void {
-    if (this.length === 0) return;
+    if (this.length === 0 || this.failure) return;
     const batch: CsvFieldBatch = {
       fields: this.fields,
       counts: this.counts.subarray(0, this.length),
       lines: this.lines.subarray(0, this.length),
       length: this.length,
+      faults: this.faults,
     };
     this.fields = [];
+    this.faults = [];
     this.counts = new Uint32Array(Math.max(INITIAL_BATCH_RECORDS, this.length));
     this.lines = new Uint32Array(this.counts.length);
     this.length = 0;
@@ -127,16 +371,23 @@ class LineNumberingParser extends Parser {
 }
 
 /**
- * Streams the records of an RFC 4180 CSV file (UTF-8, optional BOM, LF or CRLF; empty lines
- * skipped), header row included as the first record. Records with a different number of fields
- * than the header are yielded as they are, for the caller to reject as invalid rows.
+ * Streams the records of an RFC 4180 CSV file (in `encoding`: UTF-8 by default, optional BOM; LF
+ * or CRLF; empty lines skipped), header row included as the first record. Records with a
+ * different number of fields than the header are yielded as they are, for the caller to reject as
+ * invalid rows; so are records with bytes that are not text in the encoding (bytes that are not
+ * UTF-8, a NUL byte), with their `faults`.
  *
  * Throws `InputRejectedError` (naming the file and line) when the file does not exist or is not
- * a file, or when the CSV structure itself is broken (e.g. an unclosed quote), since nothing after
- * such an error can be trusted.
+ * a file, when the CSV structure itself is broken (e.g. an unclosed quote, named by the line of
+ * the record where it opened), or when the first record (the header) is not text or the file is
+ * UTF-16, since nothing after such an error can be trusted.
  */
-export async function* readCsvRecords(path: string, what: string): AsyncGenerator<CsvRecord> {
-  for await (const batch of readCsvRecordBatches(path, what)) yield* batch;
+export async function* readCsvRecords(
+  path: string,
+  what: string,
+  encoding: InputEncoding = 'utf-8',
+): AsyncGenerator<CsvRecord> {
+  for await (const batch of readCsvRecordBatches(path, what, encoding)) yield* batch;
 }
 
 /** Files at least this large are parsed on a worker thread (see `parseInWorker`). */
@@ -154,8 +405,9 @@ const CSV_OPTIONS = { bom: true, relax_column_count: true, skip_empty_lines: tru
 export async function* readCsvRecordBatches(
   path: string,
   what: string,
+  encoding: InputEncoding = 'utf-8',
 ): AsyncGenerator<CsvRecord[]> {
-  for await (const flat of readCsvFieldBatches(path, what)) {
+  for await (const flat of readCsvFieldBatches(path, what, encoding)) {
     const { fields, counts, lines } = flat;
     const batch: CsvRecord[] = new Array<CsvRecord>(flat.length);
     let at = 0;
@@ -164,8 +416,44 @@ export async function* readCsvRecordBatches(
       batch[r] = { fields: fields.slice(at, end), line: lines[r] as number };
       at = end;
     }
+    for (let k = 0; k < flat.faults.length;) {
+      const record = (flat.faults[k] as TextFault).record;
+      const faults: TextFault[] = [];
+      for (; k < flat.faults.length && flat.faults[k]?.record === record; k++) {
+        faults.push(flat.faults[k] as TextFault);
+      }
+      batch[record] = { ...(batch[record] as CsvRecord), faults };
+    }
     yield batch;
   }
+}
+
+/**
+ * The first record of `path` whose fields are not all blank (normally the header), read with the
+ * same rules as `readCsvRecords`; `undefined` when the file has none.
+ * @throws InputRejectedError as `readCsvRecords` does (missing file, malformed CSV or a first
+ *   record that is not text, naming the line).
+ */
+export async function readFirstRecord(
+  path: string,
+  what: string,
+  encoding: InputEncoding = 'utf-8',
+): Promise<string[] | undefined> {
+  await assertReadableFile(path, what);
+  try {
+    for await (const batch of parseHere(path, encoding)) {
+      let at = 0;
+      for (let r = 0; r < batch.length; r++) {
+        const end = at + (batch.counts[r] as number);
+        const fields = batch.fields.slice(at, end);
+        if (fields.some((field) => field.trim() !== '')) return fields;
+        at = end;
+      }
+    }
+  } catch (error) {
+    throw rejection(error, path, what);
+  }
+  return undefined;
 }
 
 /**
@@ -178,13 +466,14 @@ export async function* readCsvRecordBatches(
 export async function* readCsvFieldBatches(
   path: string,
   what: string,
+  encoding: InputEncoding = 'utf-8',
 ): AsyncGenerator<CsvFieldBatch> {
   const size = await assertReadableFile(path, what);
   // Only the compiled module can be loaded as a worker (not the .ts file under ts-jest).
   const batches =
     size >= WORKER_MIN_BYTES && __filename.endsWith('.js')
-      ? (parseInWorker(path, undefined) as AsyncIterable<CsvFieldBatch>)
-      : parseHere(path);
+      ? (parseInWorker(path, encoding, undefined) as AsyncIterable<CsvFieldBatch>)
+      : parseHere(path, encoding);
   try {
     for await (const batch of batches) {
       yield batch;
@@ -197,6 +486,13 @@ export async function* readCsvFieldBatches(
 /** The `InputRejectedError` for a failed read: CSV errors name the line. */
 function rejection(error: unknown, path: string, what: string): InputRejectedError {
   if (error instanceof InputRejectedError) return error;
+  if (error instanceof CsvTextError) {
+    return new InputRejectedError(
+      `${what} ${path} line ${error.line}: ${error.message}`,
+      { location: path, line: error.line },
+      { cause: error },
+    );
+  }
   if (error instanceof CsvError) {
     const line =
       typeof (error as CsvError & { lines?: number }).lines === 'number'
@@ -253,26 +549,30 @@ export async function* readTransformedCsvBatches<T, Options>(
   path: string,
   what: string,
   spec: BatchTransformSpec<Options>,
+  encoding: InputEncoding = 'utf-8',
 ): AsyncGenerator<T> {
   const size = await assertReadableFile(path, what);
   const inWorker =
     size >= WORKER_MIN_BYTES && __filename.endsWith('.js') && spec.module.endsWith('.js');
   try {
     if (inWorker) {
-      for await (const value of parseInWorker(path, spec)) yield value as T;
+      for await (const value of parseInWorker(path, encoding, spec)) yield value as T;
     } else {
       const transform = loadTransform(spec);
-      for await (const batch of parseHere(path)) yield transform(batch).value as T;
+      for await (const batch of parseHere(path, encoding)) yield transform(batch).value as T;
     }
   } catch (error) {
     throw rejection(error, path, what);
   }
 }
 
-function parseHere(path: string): AsyncIterable<CsvFieldBatch> {
-  return createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }).pipe(
-    new LineNumberingParser(CSV_OPTIONS),
-  ) as AsyncIterable<CsvFieldBatch>;
+function parseHere(path: string, encoding: InputEncoding): AsyncIterable<CsvFieldBatch> {
+  const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+  const parser = stream.pipe(new LineNumberingParser(encoding));
+  // `pipe` does not forward read errors; end the parse with them instead of waiting forever.
+  stream.on('error', (error) => parser.destroy(error));
+  parser.on('close', () => stream.destroy());
+  return parser as AsyncIterable<CsvFieldBatch>;
 }
 
 /** Messages from the parsing worker. */
@@ -280,11 +580,13 @@ type WorkerMessage =
   | { type: 'batch'; batch: unknown }
   | { type: 'done' }
   | { type: 'csv-error'; code: CsvErrorCode; message: string; lines: number | undefined }
+  | { type: 'text-error'; message: string; line: number }
   | { type: 'error'; message: string };
 
 interface WorkerInput {
   readonly reconCsvWorker: true;
   readonly path: string;
+  readonly encoding: InputEncoding;
   /** [0]: batches consumed by the main thread (flow control). */
   readonly consumed: Int32Array;
   /** Applied to each batch on the worker before sending (see `readTransformedCsvBatches`). */
@@ -298,10 +600,11 @@ interface WorkerInput {
  */
 async function* parseInWorker(
   path: string,
+  encoding: InputEncoding,
   transform: BatchTransformSpec<unknown> | undefined,
 ): AsyncGenerator<unknown> {
   const consumed = new Int32Array(new SharedArrayBuffer(4));
-  const input: WorkerInput = { reconCsvWorker: true, path, consumed, transform };
+  const input: WorkerInput = { reconCsvWorker: true, path, encoding, consumed, transform };
   const worker = new Worker(__filename, { workerData: input });
   const queue: (WorkerMessage | { type: 'exit'; code: number })[] = [];
   let head = 0;
@@ -334,6 +637,8 @@ async function* parseInWorker(
           return;
         case 'csv-error':
           throw new CsvError(message.code, message.message, undefined, { lines: message.lines });
+        case 'text-error':
+          throw new CsvTextError(message.message, message.line);
         case 'error':
           throw new Error(message.message);
         case 'exit':
@@ -353,7 +658,7 @@ async function runCsvWorker(input: WorkerInput): Promise<void> {
   let sent = 0;
   try {
     const stream = createReadStream(input.path, { highWaterMark: READ_CHUNK_BYTES });
-    const parser = stream.pipe(new LineNumberingParser(CSV_OPTIONS));
+    const parser = stream.pipe(new LineNumberingParser(input.encoding));
     // `pipe` does not forward read errors; end the parse with them instead of waiting forever.
     stream.on('error', (error) => parser.destroy(error));
     const transform = input.transform ? loadTransform(input.transform) : undefined;
@@ -384,7 +689,9 @@ async function runCsvWorker(input: WorkerInput): Promise<void> {
             message: error.message,
             lines: typeof error.lines === 'number' ? error.lines : undefined,
           }
-        : { type: 'error', message: (error as Error).message };
+        : error instanceof CsvTextError
+          ? { type: 'text-error', message: error.message, line: error.line }
+          : { type: 'error', message: (error as Error).message };
     port.postMessage(message);
   }
 }

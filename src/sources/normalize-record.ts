@@ -1,6 +1,12 @@
 import { parseIsoInstant } from '../domain/business-date';
 import { currencyExponent, normalizeCurrency } from '../domain/currency';
 import { clipValue, type DataQualityIssue } from '../domain/data-quality';
+import {
+  amountInRange,
+  MAX_AMOUNT_MINOR,
+  MAX_TRANSACTION_ID_BYTES,
+  overlongIdBytes,
+} from '../domain/input-limits';
 import { parseDecimalToMinor } from '../domain/money';
 import { mapStatus, type StatusMap } from '../domain/status';
 import type { Transaction, TransactionSide } from '../domain/transaction';
@@ -48,13 +54,16 @@ function text(value: unknown): string | undefined {
   return undefined;
 }
 
+const OUT_OF_RANGE = `is beyond the accepted range of ±${MAX_AMOUNT_MINOR} minor units (18 digits)`;
+
 function toMinor(amount: RawAmount, exponent: number): bigint | string {
   if (amount.units === 'major') {
     const value = text(amount.value);
     if (value === undefined) return 'is missing or not text';
     const parsed = parseDecimalToMinor(value, exponent);
-    return parsed.ok
-      ? parsed.minor
+    if (parsed.ok) return parsed.minor;
+    return parsed.reason === 'out_of_range'
+      ? OUT_OF_RANGE
       : `'${clipValue(value, 40)}' is not a decimal amount with at most ${exponent} decimals`;
   }
   if (typeof amount.value === 'number') {
@@ -62,9 +71,15 @@ function toMinor(amount: RawAmount, exponent: number): bigint | string {
       ? BigInt(amount.value)
       : `${amount.value} is not an integer amount in minor units`;
   }
-  if (typeof amount.value === 'string' && /^-?\d+$/.test(amount.value)) return BigInt(amount.value);
+  if (typeof amount.value === 'string' && /^-?\d+$/.test(amount.value)) {
+    const minor = BigInt(amount.value);
+    return amountInRange(minor) ? minor : OUT_OF_RANGE;
+  }
   return 'is missing or not an integer amount in minor units';
 }
+
+/** The reason given for text with a NUL character (U+0000), after the field name. */
+const NUL_REASON = 'contains a NUL character (U+0000)';
 
 /** A UTF-16 surrogate not part of a pair (only possible in JSON-escaped text). */
 const LONE_SURROGATE = /\p{Surrogate}/u;
@@ -106,6 +121,17 @@ export function normalizeRecord(
     // JSON can escape half of a UTF-16 pair ("\ud800"); such an id has no UTF-8 form, so two
     // different ones would compare equal once stored.
     problem(f.transactionId, 'is not valid Unicode (lone surrogate)', transactionId);
+  } else if (transactionId.includes('\0')) {
+    problem(f.transactionId, NUL_REASON, transactionId);
+  } else {
+    const bytes = overlongIdBytes(transactionId);
+    if (bytes > 0) {
+      problem(
+        f.transactionId,
+        `is ${bytes} bytes long; at most ${MAX_TRANSACTION_ID_BYTES} bytes (UTF-8) are accepted`,
+        transactionId,
+      );
+    }
   }
   const currencyText = text(record.currency);
   const currency = currencyText ? normalizeCurrency(currencyText) : undefined;
@@ -133,6 +159,20 @@ export function normalizeRecord(
   const rawStatus = text(record.status);
   if (!rawStatus) problem(f.status, 'is empty', record.status);
   const merchantId = text(record.merchantId) ?? '';
+  const description = text(record.description);
+  // Text the database cannot store as it is: NUL ends a PostgreSQL text value, and a lone
+  // surrogate has no UTF-8 form (both would fail or change the row when stored).
+  const texts: [string, string | undefined][] = [
+    [f.status, rawStatus],
+    [f.merchantId, merchantId],
+    ['description', description],
+  ];
+  for (const [field, value] of texts) {
+    if (value === undefined) continue;
+    if (value.includes('\0')) problem(field, NUL_REASON, value);
+    else if (LONE_SURROGATE.test(value))
+      problem(field, 'is not valid Unicode (lone surrogate)', value);
+  }
 
   let createdAtMs: number | undefined;
   if (typeof record.createdAt === 'number') {
@@ -153,7 +193,6 @@ export function normalizeRecord(
   ) {
     return { transaction: null, issues };
   }
-  const description = text(record.description);
   return {
     transaction: {
       transactionId,

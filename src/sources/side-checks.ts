@@ -19,7 +19,7 @@ export function addSideChecks(result: SourceReadResult, context: ReadContext): S
     field: null,
     value: null,
   };
-  const issues: DataQualityIssue[] = [...result.issues];
+  const issues: DataQualityIssue[] = result.issues.slice();
   issues.push({
     ...base,
     check: 'row_count',

@@ -65,7 +65,7 @@ describe('CSV parsing on a worker thread (large files)', () => {
     );
     expect((viaWorker as Error).message).toBe((inProcess as Error).message);
     expect((viaWorker as Error).message).toMatch(
-      /^processor input .*broken\.csv line \d+: malformed CSV \(Quote Not Closed\)$/,
+      /^processor input .*broken\.csv line (\d+): malformed CSV: a quote opened in the record that starts on line \1 is never closed$/,
     );
   }, 60_000);
 });

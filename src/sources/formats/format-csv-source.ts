@@ -1,11 +1,18 @@
 import { clipValue, type DataQualityIssue } from '../../domain/data-quality';
+import {
+  amountInRange,
+  amountRangeReason,
+  overlongIdBytes,
+  overlongIdReason,
+} from '../../domain/input-limits';
 import { TransactionTable } from '../../domain/transaction-table';
 import { InputRejectedError } from '../../domain/errors';
 import { formatMinor } from '../../domain/money';
 import { currencyExponent } from '../../domain/currency';
 import { mapStatus } from '../../domain/status';
 import type { Transaction, TransactionSide } from '../../domain/transaction';
-import { readCsvRecordBatches } from '../csv-records';
+import { readCsvRecordBatches, textFaultReason, type CsvRecord } from '../csv-records';
+import type { InputEncoding } from '../text-encoding';
 import { addSideChecks } from '../side-checks';
 import type { ReadContext, SourceReadResult, TransactionSource } from '../transaction-source';
 import type {
@@ -16,9 +23,36 @@ import type {
   ReportProblem,
 } from './processor-format';
 
+/** Reports each field of `record` whose bytes are not text (named from `header` when it fits). */
+function reportFaults(record: CsvRecord, header: readonly string[], problem: ReportProblem): void {
+  for (const fault of record.faults ?? []) {
+    const known = header.length === record.fields.length ? header[fault.field] : undefined;
+    const name = known || `column ${fault.field + 1}`;
+    problem(name, textFaultReason(name, fault), fault.value);
+  }
+}
+
+/**
+ * Reports the row's values beyond the input limits (README "Validation and data quality"): an id
+ * longer than `MAX_TRANSACTION_ID_BYTES`, an amount beyond ±`MAX_AMOUNT_MINOR` (gross, fee or
+ * net, also when derived from two columns of the export).
+ */
+function checkLimits(row: FormatRow, problem: ReportProblem): void {
+  const idBytes = overlongIdBytes(row.transactionId);
+  if (idBytes > 0) problem(null, overlongIdReason('transaction id', idBytes), row.transactionId);
+  for (const [name, value] of [
+    ['gross', row.gross],
+    ['fee', row.fee],
+    ['net', row.net],
+  ] as const) {
+    if (!amountInRange(value)) problem(null, amountRangeReason(`${name} amount`), String(value));
+  }
+}
+
 /**
  * Reads one side from a processor's own export (`format`), streaming the file through
- * `readCsvRecordBatches` (UTF-8 with or without BOM, LF or CRLF). Each parsed row becomes a
+ * `readCsvRecordBatches` (in `encoding`, UTF-8 by default, with or without BOM; LF or CRLF; a
+ * row with bytes that are not text is invalid). Each parsed row becomes a
  * `Transaction` whose `amountMinor` is the row's `gross`, `net` or `fee` as configured for the
  * format (`settings.compareAmount`, default gross) and whose `feeMinor` is the row's fee. Rejected
  * rows become `invalid_row` issues (line, column, reason, value); the format's file-level checks
@@ -31,6 +65,7 @@ export class FormatCsvSource implements TransactionSource {
     readonly location: string,
     readonly format: ProcessorFormat,
     private readonly settings: FormatSettings,
+    readonly encoding: InputEncoding = 'utf-8',
   ) {}
 
   /** @throws InputRejectedError for a missing file, a malformed CSV or a header the format cannot use. */
@@ -40,8 +75,8 @@ export class FormatCsvSource implements TransactionSource {
     const compare: AmountField =
       this.settings.compareAmount[this.format.name] ?? this.settings.compareAmount['*'] ?? 'gross';
     if (reader.prescan) {
-      for await (const batch of readCsvRecordBatches(this.location, what)) {
-        for (const record of batch) reader.prescan.record(record);
+      for await (const batch of readCsvRecordBatches(this.location, what, this.encoding)) {
+        for (const record of batch) if (!record.faults) reader.prescan.record(record);
       }
       reader.prescan.end();
     }
@@ -66,17 +101,25 @@ export class FormatCsvSource implements TransactionSource {
         count: null,
       });
     };
-    for await (const batch of readCsvRecordBatches(this.location, what)) {
+    let header: readonly string[] = [];
+    for await (const batch of readCsvRecordBatches(this.location, what, this.encoding)) {
       for (const record of batch) {
+        if (!sawRecord) header = record.fields.map((name) => name.trim());
         sawRecord = true;
         line = record.line;
-        const result = reader.record(record, problem);
+        // A record with bytes that are not text still goes through the reader (its sections and
+        // footer counts stay right), but is invalid whatever the reader makes of it.
+        const result = record.faults
+          ? reader.record(record, () => undefined)
+          : reader.record(record, problem);
+        if (record.faults) reportFaults(record, header, problem);
         if (result === 'framing') {
           // An STL footer or header can still carry a problem (e.g. an unknown record type).
         } else if (result === 'not-a-transaction') {
           notTransactions++;
         } else {
           rowCount++;
+          if (result !== undefined && rowIssues.length === 0) checkLimits(result, problem);
           if (result !== undefined && rowIssues.length === 0) {
             table.append(this.toTransaction(result, compare, line, context, issues));
           } else if (rowIssues.length === 0) {

@@ -1,9 +1,9 @@
-import { open } from 'node:fs/promises';
-import { parse } from 'csv-parse/sync';
 import { InputRejectedError, UsageError } from '../../domain/errors';
 import type { ProcessorName } from '../../domain/status';
 import type { TransactionSide } from '../../domain/transaction';
 import { CANONICAL_REQUIRED_COLUMNS, CanonicalCsvSource } from '../canonical-csv-source';
+import { readFirstRecord } from '../csv-records';
+import { printable, type InputEncoding } from '../text-encoding';
 import type { ReadContext, SourceReadResult, TransactionSource } from '../transaction-source';
 import { ADYEN_SETTLEMENT_DETAIL } from './adyen-settlement-detail';
 import { FormatCsvSource } from './format-csv-source';
@@ -69,57 +69,18 @@ export function describeFormats(): string {
   ].join('; ');
 }
 
-/** Bytes read to find the header: generous for wide headers after a few blank lines. */
-const PEEK_BYTES = 64 * 1024;
-
 /**
- * The first non-empty CSV record of `path` (all fields blank counts as empty), read from at most
- * the first `PEEK_BYTES` of the file; `undefined` when there is none there.
- * @throws InputRejectedError when the file is missing or not a file.
+ * The first non-empty CSV record of `path` (all fields blank counts as empty), read in `encoding`
+ * with the rules of the full reader; `undefined` when there is none.
+ * @throws InputRejectedError when the file is missing or not a file, malformed CSV (an unclosed
+ *   quote in the header…) or a first record that is not text (binary bytes), naming the line.
  */
-export async function peekFirstRecord(path: string, what: string): Promise<string[] | undefined> {
-  let text: string;
-  try {
-    const handle = await open(path, 'r');
-    try {
-      if (!(await handle.stat()).isFile())
-        throw new InputRejectedError(`${what} ${path} is not a file`, { location: path });
-      const buffer = Buffer.alloc(PEEK_BYTES);
-      const { bytesRead } = await handle.read(buffer, 0, PEEK_BYTES, 0);
-      text = buffer.subarray(0, bytesRead).toString('utf8');
-      // Keep whole lines only when the file is longer than what was read.
-      if (bytesRead === PEEK_BYTES) text = text.slice(0, text.lastIndexOf('\n') + 1);
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    if (error instanceof InputRejectedError) throw error;
-    // `EISDIR` comes from `read` on some platforms.
-    if ((error as NodeJS.ErrnoException).code === 'EISDIR')
-      throw new InputRejectedError(`${what} ${path} is not a file`, { location: path });
-    throw new InputRejectedError(
-      `${what} not found: expected ${path}`,
-      { location: path },
-      {
-        cause: error,
-      },
-    );
-  }
-  const records: string[][] = [];
-  try {
-    parse(text, {
-      bom: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      on_record: (record: string[]) => {
-        records.push(record);
-        return record;
-      },
-    });
-  } catch {
-    // A record the prefix cut in two, or a malformed CSV: the full reader reports the latter.
-  }
-  return records.find((record) => record.some((field) => field.trim() !== ''));
+export async function peekFirstRecord(
+  path: string,
+  what: string,
+  encoding: InputEncoding = 'utf-8',
+): Promise<string[] | undefined> {
+  return readFirstRecord(path, what, encoding);
 }
 
 /**
@@ -134,6 +95,7 @@ export class DetectingCsvSource implements TransactionSource {
     private readonly processor: ProcessorName,
     private readonly settings: FormatSettings,
     private readonly formatName?: string,
+    readonly encoding: InputEncoding = 'utf-8',
   ) {
     if (formatName !== undefined) formatByName(formatName);
   }
@@ -147,7 +109,7 @@ export class DetectingCsvSource implements TransactionSource {
     let format: ChosenFormat;
     if (this.formatName !== undefined) format = formatByName(this.formatName);
     else {
-      const first = await peekFirstRecord(this.location, what);
+      const first = await peekFirstRecord(this.location, what, this.encoding);
       if (!first) {
         throw new InputRejectedError(`${what} ${this.location} is empty: expected a header row`, {
           location: this.location,
@@ -156,7 +118,7 @@ export class DetectingCsvSource implements TransactionSource {
       }
       const detected = detectFormat(first);
       if (!detected) {
-        const found = first.map((field) => field.trim()).join(', ');
+        const found = printable(first.map((field) => field.trim()).join(', '));
         throw new InputRejectedError(
           `${what} ${this.location}: unrecognised header (found: ${found.length > 300 ? `${found.slice(0, 300)}…` : found}); ` +
             `known formats and the columns they need: ${describeFormats()}; use --format to choose one`,
@@ -166,7 +128,7 @@ export class DetectingCsvSource implements TransactionSource {
       format = detected;
     }
     if (!('processor' in format)) {
-      return new CanonicalCsvSource(this.side, this.location).read(context);
+      return new CanonicalCsvSource(this.side, this.location, this.encoding).read(context);
     }
     if (format.processor !== this.processor) {
       throw new InputRejectedError(
@@ -175,6 +137,8 @@ export class DetectingCsvSource implements TransactionSource {
         { location: this.location, line: 1 },
       );
     }
-    return new FormatCsvSource(this.side, this.location, format, this.settings).read(context);
+    return new FormatCsvSource(this.side, this.location, format, this.settings, this.encoding).read(
+      context,
+    );
   }
 }

@@ -1,5 +1,6 @@
 import { DateTime, IANAZone } from 'luxon';
 import { currencyExponent, normalizeCurrency, type CurrencyCode } from '../../domain/currency';
+import { MAX_AMOUNT_MINOR } from '../../domain/input-limits';
 import { parseDecimalToMinor } from '../../domain/money';
 
 /** Result of the value parsers: the value, or a reason phrase (`"is not a decimal number"`). */
@@ -33,7 +34,9 @@ export function parseMajorAmount(text: string, exponent: number): Parsed<bigint>
         ? `has more decimals than the currency allows (${exponent})`
         : parsed.reason === 'empty'
           ? 'is empty'
-          : 'is not a decimal number',
+          : parsed.reason === 'out_of_range'
+            ? `is beyond the accepted range of ±${MAX_AMOUNT_MINOR} minor units (18 digits)`
+            : 'is not a decimal number',
   };
 }
 

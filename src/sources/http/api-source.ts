@@ -100,7 +100,7 @@ function normalizeItems(
           }
         } else {
           invalidCount++;
-          issues.push(...result.issues);
+          for (const issue of result.issues) issues.push(issue);
         }
       }
       await onPage(page, pageIndex, rowCount);

@@ -3,6 +3,8 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { checkTimeZone } from '../domain/business-date';
 import { ConfigError } from '../domain/errors';
+import type { FxRates } from '../domain/fx-rates';
+import { loadFxRates } from './fx-config';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from '../sources/http/http-client';
 import {
@@ -45,6 +47,8 @@ export interface AppConfig {
   readonly apis: ApiConfig;
   /** Settings of the processor export formats (README "Processor export formats"). */
   readonly formats: FormatSettings;
+  /** Optional reporting currency and its rates (RECON_REPORTING_CURRENCY, RECON_FX_RATES_FILE). */
+  readonly fx: FxRates | null;
 }
 
 /** API settings. Secrets (keys, tokens) live only here and in request headers. */
@@ -260,6 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     reportsDir: e.RECON_REPORTS_DIR,
     maxInvalidRate: e.RECON_MAX_INVALID_RATE,
     processors: (e.RECON_PROCESSORS ?? '').split(/[\s,]+/).filter(Boolean),
+    fx: loadFxRates(env),
   };
 }
 

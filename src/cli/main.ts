@@ -186,6 +186,7 @@ async function runCommand(
     engine: parseEngine(options.engine, options.dryRun === true),
     maxInvalidRate: parseRate(options.maxInvalidRate ?? config.maxInvalidRate),
     appVersion: APP_VERSION,
+    fx: config.fx,
   };
   const store = request.dryRun ? null : createRunStore(config.database);
   try {

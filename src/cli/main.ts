@@ -213,7 +213,7 @@ async function runCommand(
       }
     }
     if (store && !io.abort?.aborted) {
-      const delivery = buildDeliveryDeps(loadDeliveryConfig(env), store, logger);
+      const delivery = buildDeliveryDeps(loadDeliveryConfig(env), store, logger, config.fx);
       try {
         const outcome = await deliverResults(delivery.deps, results.map(toDeliverable), {
           s3: true,
@@ -605,7 +605,7 @@ export function buildProgram(
         }
         const both = !options.s3 && !options.email;
         const store = createRunStore(cfg.database);
-        const delivery = buildDeliveryDeps(deliveryConfig, store, log);
+        const delivery = buildDeliveryDeps(deliveryConfig, store, log, cfg.fx);
         try {
           const run = await store.getRun(runId);
           if (!run) throw new NotFoundError(`no run with id '${runId}'`);

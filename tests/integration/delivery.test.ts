@@ -293,11 +293,9 @@ describe('summary e-mail over SMTP', () => {
       'ops@example.com',
       'finance@example.com',
     ]);
-    expect(mail.text).toContain('stripe 2025-09-30 — HIGH risk');
+    expect(mail.text).toContain('  stripe 2025-09-30 — HIGH risk\n');
     expect(mail.text).toContain('LARGEST DISCREPANCIES');
-    expect(mail.html).toContain(
-      '<h3 style="font-size:15px;margin:12px 0 2px 0">stripe — 2025-09-30',
-    );
+    expect(mail.html).toContain('<table class="overview stack"');
     expect(mail.html).toContain('X-Amz-Signature=');
     const csvNames = mail.attachments
       .filter((a) => a.contentType === 'text/csv')
@@ -347,7 +345,7 @@ describe('summary e-mail over SMTP', () => {
     expect(mail.subject).toBe('[recon] 2025-09-30 — FAILED: paypal input missing');
     const html = typeof mail.html === 'string' ? mail.html : '';
     expect(html.indexOf('Failed or missing inputs')).toBeLessThan(
-      html.indexOf('stripe — 2025-09-30'),
+      html.indexOf('<table class="overview stack"'),
     );
   });
 
@@ -378,6 +376,8 @@ describe('summary e-mail over SMTP', () => {
             amount: '1.00',
             currency: 'USD',
             merchantId: `${text}#${index}`,
+            processorSide: { amount: '1.00', currency: 'USD', status: text, line: 2 },
+            ledgerSide: null,
           },
         ],
         quality: [],

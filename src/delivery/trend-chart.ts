@@ -73,6 +73,9 @@ export async function renderTrendChartPng(
 ): Promise<Buffer> {
   const { width = 560, height = 220, fontFiles = CHART_FONT_FILES } = options;
   const fontFile = await chartFontFile(fontFiles);
+  // The bold face beside it (titles), when installed: resvg does not embolden a regular face.
+  const bold = fontFile.replace(/\.ttf$/, '-Bold.ttf');
+  const loaded = existsSync(bold) && bold !== fontFile ? [fontFile, bold] : [fontFile];
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     width,
@@ -116,7 +119,7 @@ export async function renderTrendChartPng(
     const png = new Resvg(svg, {
       background: 'white',
       fitTo: { mode: 'width', value: width + 160 },
-      font: { loadSystemFonts: false, fontFiles: [fontFile], defaultFontFamily: 'DejaVu Sans' },
+      font: { loadSystemFonts: false, fontFiles: loaded, defaultFontFamily: 'DejaVu Sans' },
     })
       .render()
       .asPng();

@@ -184,7 +184,7 @@ interface OverviewRow {
  * A ranked discrepancy with its converted amount (display string) when a rate applies. `rank` is
  * 1-based across processors, or within `group` (`stripe EUR`) without a reporting currency.
  */
-interface LargestRow {
+export interface LargestRow {
   readonly d: DigestDiscrepancy;
   readonly reporting: string | null;
   readonly rank: number;

@@ -33,6 +33,12 @@ ENV NODE_ENV=production \
     RECON_PGLITE_DIR=/app/.recon/pgdata
 WORKDIR /app
 
+# The trend chart in the e-mail needs a font (resvg draws no text without one; the slim image has
+# none): DejaVu Sans, the file src/delivery/trend-chart.ts looks for.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # A fixed numeric uid/gid so that Kubernetes' runAsNonRoot can verify it without a passwd lookup.
 RUN groupadd --system --gid 10001 recon \
     && useradd --system --uid 10001 --gid recon --home-dir /app --no-create-home --shell /usr/sbin/nologin recon

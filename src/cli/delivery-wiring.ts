@@ -1,16 +1,21 @@
 import type { DeliveryConfig } from '../config/delivery-config';
 import type { Logger } from '../config/logger';
+import type { FxRates } from '../domain/fx-rates';
 import { S3ObjectStore } from '../delivery/object-store';
 import { SmtpMailer } from '../delivery/smtp-mailer';
 import type { DeliveryDeps } from '../job/deliver-results';
 import { DeliveryStore } from '../store/delivery-store';
 import type { RunStore } from '../store/run-store';
 
-/** Builds the delivery collaborators from configuration; `close` releases the S3 client. */
+/**
+ * Builds the delivery collaborators from configuration; `close` releases the S3 client. `fx`: the
+ * optional reporting currency for the e-mail (`AppConfig.fx`).
+ */
 export function buildDeliveryDeps(
   config: DeliveryConfig,
   store: RunStore,
   logger: Logger,
+  fx: FxRates | null = null,
 ): { deps: DeliveryDeps; close(): void } {
   const objectStore = config.s3 ? new S3ObjectStore(config.s3) : null;
   return {
@@ -23,6 +28,7 @@ export function buildDeliveryDeps(
       emailOn: config.emailOn,
       attachMaxBytes: config.attachMaxBytes,
       presignExpirySeconds: config.s3?.presignExpirySeconds ?? 86_400,
+      fx,
     },
     close: () => objectStore?.close(),
   };

@@ -215,6 +215,7 @@ async function runCommand(
     engine: parseEngine(options.engine, options.dryRun === true),
     maxInvalidRate: parseRate(options.maxInvalidRate ?? config.maxInvalidRate),
     appVersion: APP_VERSION,
+    fx: config.fx,
   };
   const store = request.dryRun ? null : createRunStore(config.database);
   try {
@@ -241,7 +242,7 @@ async function runCommand(
       }
     }
     if (store && !io.abort?.aborted) {
-      const delivery = buildDeliveryDeps(loadDeliveryConfig(env), store, logger);
+      const delivery = buildDeliveryDeps(loadDeliveryConfig(env), store, logger, config.fx);
       try {
         const outcome = await deliverResults(delivery.deps, results.map(toDeliverable), {
           s3: true,
@@ -676,7 +677,7 @@ export function buildProgram(
         }
         const both = !options.s3 && !options.email;
         const store = createRunStore(cfg.database);
-        const delivery = buildDeliveryDeps(deliveryConfig, store, log);
+        const delivery = buildDeliveryDeps(deliveryConfig, store, log, cfg.fx);
         try {
           const run = await store.getRun(runId);
           if (!run) throw new NotFoundError(`no run with id '${runId}'`);

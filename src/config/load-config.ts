@@ -3,6 +3,8 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { checkTimeZone } from '../domain/business-date';
 import { ConfigError } from '../domain/errors';
+import type { FxRates } from '../domain/fx-rates';
+import { loadFxRates } from './fx-config';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from '../sources/http/http-client';
 import {
@@ -58,6 +60,8 @@ export interface AppConfig {
   readonly healthTimeoutMs: number;
   /** Default character encoding of input CSV files (RECON_ENCODING; `--encoding`). */
   readonly encoding: InputEncoding;
+  /** Optional reporting currency and its rates (RECON_REPORTING_CURRENCY, RECON_FX_RATES_FILE). */
+  readonly fx: FxRates | null;
 }
 
 /** API settings. Secrets (keys, tokens) live only here and in request headers. */
@@ -300,6 +304,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     encoding: e.RECON_ENCODING ?? 'utf-8',
     processors: (e.RECON_PROCESSORS ?? '').split(/[\s,]+/).filter(Boolean),
     healthTimeoutMs: e.RECON_HEALTH_TIMEOUT_MS,
+    fx: loadFxRates(env),
   };
 }
 

@@ -3,6 +3,7 @@ import type * as S3Module from '@aws-sdk/client-s3';
 import type { PutObjectCommandInput, S3Client } from '@aws-sdk/client-s3';
 import type * as PresignerModule from '@aws-sdk/s3-request-presigner';
 import { DependencyUnavailableError } from '../domain/errors';
+import { credentialsExpirationOf } from './presign-expiry';
 
 /** The AWS SDK modules, loaded on first use (~0.1 s: runs without S3 do not pay it). */
 interface S3Sdk {
@@ -73,6 +74,8 @@ export interface ObjectStore {
   put(key: string, body: Buffer, contentType: string): Promise<void>;
   /** A presigned GET URL for `key`, valid for `expiresInSeconds`. */
   presignGet(key: string, expiresInSeconds: number): Promise<string>;
+  /** When the signing credentials expire (see `presignedUrlExpiry`); undefined = never. */
+  credentialsExpiration?(): Promise<Date | undefined>;
 }
 
 /**
@@ -182,6 +185,10 @@ export class S3ObjectStore implements ObjectStore {
         { expiresIn: expiresInSeconds },
       );
     });
+  }
+
+  async credentialsExpiration(): Promise<Date | undefined> {
+    return credentialsExpirationOf((await this.load()).client);
   }
 
   /**

@@ -1,6 +1,7 @@
 import Big from 'big.js';
 import { currencyExponent } from '../domain/currency';
 import type { Discrepancy } from '../domain/discrepancy';
+import { convertToReporting, type FxRates } from '../domain/fx-rates';
 import { absMinor, addToTotals, type CurrencyTotals } from '../domain/money';
 import { asTable, type TransactionRows } from '../domain/transaction-table';
 import type { MatchResult } from './match-transactions';
@@ -15,7 +16,10 @@ export type ComplianceStatus = 'COMPLIANT' | 'REVIEW_REQUIRED' | 'NON_COMPLIANT'
  * Thresholds of the risk level (documented in the README). A run is HIGH when its discrepancy
  * rate exceeds `highRate` or the discrepancy amount in any one currency reaches `highAmountMajor`
  * major units; MEDIUM above `mediumRate` or from `mediumAmountMajor`; LOW otherwise.
- * Amounts are compared per currency in that currency's major units, never converted or summed.
+ * Without a reporting currency, amounts are compared per currency in that currency's major units,
+ * never converted or summed. With one (`SummaryFx`), the amounts at stake of every currency that
+ * has a rate on the business date are converted exactly and their total in the reporting
+ * currency is compared; a currency without a rate is still compared in its own major units.
  */
 export const RISK_THRESHOLDS = {
   highRate: '0.05',
@@ -41,6 +45,13 @@ export interface ReconciliationSummary {
   readonly complianceStatus: ComplianceStatus;
 }
 
+/** The reporting currency's rates and the business date whose rates apply (README "Reporting currency"). */
+export interface SummaryFx {
+  readonly rates: FxRates;
+  /** YYYY-MM-DD: the latest `as_of` on or before it applies. */
+  readonly businessDate: string;
+}
+
 /** The absolute amount at stake in one discrepancy, in minor units of `currency`. */
 export function discrepancyImpact(d: Discrepancy): { currency: string; minor: bigint } {
   const row = d.processor ?? d.internal;
@@ -58,13 +69,15 @@ function volume(rows: TransactionRows): CurrencyTotals {
 
 /**
  * Computes the run's summary from the match result and both sides' rows (tables or arrays). `invalidRows` is the
- * number of rejected input rows (both sides); it can raise LOW to REVIEW_REQUIRED. Pure.
+ * number of rejected input rows (both sides); it can raise LOW to REVIEW_REQUIRED. `fx`, when
+ * given, converts the amounts at stake before they are compared with `RISK_THRESHOLDS`. Pure.
  */
 export function summarizeReconciliation(
   result: MatchResult,
   processor: TransactionRows,
   internal: TransactionRows,
   invalidRows: number,
+  fx?: SummaryFx,
 ): ReconciliationSummary {
   const discrepancyAmounts: CurrencyTotals = new Map();
   for (const d of result.discrepancies) {
@@ -76,10 +89,14 @@ export function summarizeReconciliation(
   const rate = outcomes === 0 ? new Big(0) : new Big(discrepancyCount).div(outcomes);
 
   let maxAmountMajor = new Big(0);
+  let convertedTotal = new Big(0);
   for (const [currency, minor] of discrepancyAmounts) {
     const major = new Big(minor.toString()).div(new Big(10).pow(currencyExponent(currency)));
-    if (major.gt(maxAmountMajor)) maxAmountMajor = major;
+    const converted = fx ? convertToReporting(fx.rates, currency, major, fx.businessDate) : null;
+    if (converted) convertedTotal = convertedTotal.plus(converted);
+    else if (major.gt(maxAmountMajor)) maxAmountMajor = major;
   }
+  if (convertedTotal.gt(maxAmountMajor)) maxAmountMajor = convertedTotal;
   const riskLevel: RiskLevel =
     rate.gt(RISK_THRESHOLDS.highRate) || maxAmountMajor.gte(RISK_THRESHOLDS.highAmountMajor)
       ? 'HIGH'

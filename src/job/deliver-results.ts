@@ -4,7 +4,9 @@ import type { EmailPolicy } from '../config/delivery-config';
 import type { Logger } from '../config/logger';
 import { reportObjectKey, type ObjectStore } from '../delivery/object-store';
 import type { MailAttachment, Mailer } from '../delivery/smtp-mailer';
+import { presignedUrlExpiry } from '../delivery/presign-expiry';
 import { renderTrendChartPng } from '../delivery/trend-chart';
+import type { FxRates } from '../domain/fx-rates';
 import type { OutcomeClass } from '../domain/discrepancy';
 import { describeError, ReconError } from '../domain/errors';
 import {
@@ -12,6 +14,7 @@ import {
   type DigestDiscrepancy,
   type DigestLinks,
   type DigestQuality,
+  type DigestSide,
   type RunDigest,
 } from '../reports/email-summary';
 import type { DeliveryStore } from '../store/delivery-store';
@@ -51,6 +54,8 @@ export interface DeliveryDeps {
   readonly emailOn: EmailPolicy;
   readonly attachMaxBytes: number;
   readonly presignExpirySeconds: number;
+  /** Optional reporting currency (README "Reporting currency") for the e-mail. */
+  readonly fx?: FxRates | null;
 }
 
 /** Which channels to use this time (`--no-email`, `recon deliver --s3/--email`). */
@@ -63,6 +68,14 @@ export interface DeliveryChoice {
 export interface DeliveryOutcome {
   readonly failures: string[];
   readonly emailSent: boolean;
+}
+
+/** One side of a discrepancy in the JSON report. */
+interface ReportSide {
+  amount: string;
+  currency: string;
+  status: string;
+  line: number | null;
 }
 
 /** The subset of the JSON report (see `renderReportJson`) the e-mail reads. */
@@ -81,8 +94,8 @@ interface ReportJson {
     transaction_id: string;
     merchant_id: string | null;
     difference: string | null;
-    processor: { amount: string; currency: string } | null;
-    internal: { amount: string; currency: string } | null;
+    processor: ReportSide | null;
+    internal: ReportSide | null;
   }[];
   data_quality: {
     findings: {
@@ -131,27 +144,41 @@ function compareDecimal(a: string, b: string): number {
   return x === y ? 0 : x < y ? -1 : 1;
 }
 
-function digestFromReport(run: DeliverableRun, report: ReportJson, links: DigestLinks): RunDigest {
-  const largest: DigestDiscrepancy[] = report.discrepancies
-    .map((d) => {
-      const side = d.processor ?? d.internal;
-      const amount =
-        d.kind === 'amount_mismatch' && d.difference !== null
-          ? d.difference
-          : (side?.amount ?? '0');
-      return {
-        processor: run.processor,
-        businessDate: run.businessDate,
-        kind: d.kind,
-        transactionId: d.transaction_id,
-        amount: absDecimal(amount),
-        currency: side?.currency ?? '',
-        merchantId: d.merchant_id,
-      };
-    })
-    // Nominal major units: currencies are not converted, so this ranks within what is comparable.
-    .sort((a, b) => compareDecimal(b.amount, a.amount))
-    .slice(0, 10);
+const digestSide = (side: ReportSide | null): DigestSide | null =>
+  side && { amount: side.amount, currency: side.currency, status: side.status, line: side.line };
+
+function digestFromReport(
+  run: DeliverableRun,
+  report: ReportJson,
+  links: DigestLinks,
+  supersedes: readonly string[],
+): RunDigest {
+  const all: DigestDiscrepancy[] = report.discrepancies.map((d) => {
+    const side = d.processor ?? d.internal;
+    const amount =
+      d.kind === 'amount_mismatch' && d.difference !== null ? d.difference : (side?.amount ?? '0');
+    return {
+      processor: run.processor,
+      businessDate: run.businessDate,
+      kind: d.kind,
+      transactionId: d.transaction_id,
+      amount: absDecimal(amount),
+      currency: side?.currency ?? '',
+      merchantId: d.merchant_id,
+      processorSide: digestSide(d.processor),
+      ledgerSide: digestSide(d.internal),
+    };
+  });
+  // The 10 largest per currency (nominal amounts are comparable within one currency): the e-mail
+  // ranks across currencies (with a reporting currency) or per currency from these.
+  const largest: DigestDiscrepancy[] = [];
+  for (const currency of [...new Set(all.map((d) => d.currency))].sort()) {
+    const top = all
+      .filter((d) => d.currency === currency)
+      .sort((a, b) => compareDecimal(b.amount, a.amount))
+      .slice(0, 10);
+    for (const d of top) largest.push(d);
+  }
   const groups = new Map<
     string,
     { check: string; severity: string; count: number; examples: string[] }
@@ -195,6 +222,7 @@ function digestFromReport(run: DeliverableRun, report: ReportJson, links: Digest
     largest,
     quality: [...groups.values()] satisfies DigestQuality[],
     links,
+    supersedes,
   };
 }
 
@@ -283,6 +311,7 @@ export async function deliverResults(
       }
       continue;
     }
+    let expiry: ReturnType<typeof presignedUrlExpiry> | null = null;
     for (const [ext, path, type] of [
       ['csv', run.reportCsvPath, 'text/csv; charset=utf-8'],
       ['json', run.reportJsonPath, 'application/json'],
@@ -293,7 +322,12 @@ export async function deliverResults(
         await deps.objectStore.put(key, ext === 'json' && json ? json : await readFile(path), type);
         const url = await deps.objectStore.presignGet(key, deps.presignExpirySeconds);
         urls[ext] = url;
-        const urlExpiresAt = new Date(deps.now() + deps.presignExpirySeconds * 1000).toISOString();
+        expiry = presignedUrlExpiry(
+          deps.now(),
+          deps.presignExpirySeconds,
+          await deps.objectStore.credentialsExpiration?.(),
+        );
+        const urlExpiresAt = expiry.expiresAt.toISOString();
         await record({ runId, channel: 's3', status: 'sent', target: key, url, urlExpiresAt });
         log.info({ run_id: runId, key, store: deps.objectStore.description }, 'report uploaded');
       } catch (error) {
@@ -313,7 +347,13 @@ export async function deliverResults(
       }
     }
     if (urls.csv || urls.json) {
-      links.set(run, { kind: 'presigned', csv: urls.csv ?? null, json: urls.json ?? null });
+      links.set(run, {
+        kind: 'presigned',
+        csv: urls.csv ?? null,
+        json: urls.json ?? null,
+        expiresAt: expiry?.expiresAt.toISOString() ?? null,
+        limitedByCredentials: expiry?.limitedByCredentials ?? false,
+      });
     }
   }
 
@@ -323,6 +363,12 @@ export async function deliverResults(
       log.info('e-mail is not configured (SMTP_SERVER and OPERATIONS_EMAIL); no summary sent');
     } else {
       const digests: RunDigest[] = [];
+      const superseded = await deps.deliveries
+        .supersededBy(runs.flatMap((r) => (r.runId ? [r.runId] : [])))
+        .catch((error: unknown) => {
+          log.warn({ err_message: describeError(error) }, 'superseded runs not looked up');
+          return new Map<string, string[]>();
+        });
       for (const run of runs) {
         if (run.status === 'failed' || !run.reportJsonPath) {
           digests.push(failedDigest(run));
@@ -341,6 +387,7 @@ export async function deliverResults(
               run,
               report,
               links.get(run) ?? { kind: 'local', csv: null, json: null },
+              (run.runId && superseded.get(run.runId)) || [],
             ),
           );
         } catch (error) {
@@ -400,7 +447,12 @@ export async function deliverResults(
             });
           }
         }
-        const email = renderEmail(digests, new Date(deps.now()).toISOString(), chartCid);
+        const email = renderEmail(
+          digests,
+          new Date(deps.now()).toISOString(),
+          chartCid,
+          deps.fx ?? null,
+        );
         const target = deps.mailer.recipients.join(', ');
         try {
           await deps.mailer.send({ ...email, attachments });

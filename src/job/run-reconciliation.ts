@@ -17,6 +17,7 @@ import {
   type MatchResult,
   type OutcomeCounts,
 } from '../engine/match-transactions';
+import type { FxRates } from '../domain/fx-rates';
 import { summarizeReconciliation, type ReconciliationSummary } from '../engine/summarize';
 import {
   prepareReports,
@@ -84,6 +85,8 @@ export interface RunRequest {
   readonly appVersion: string;
   /** Matching engine; default `memory`. `postgres` cannot be combined with `dryRun`. */
   readonly engine?: MatchEngine;
+  /** Reporting currency and rates for the risk thresholds (README "Reporting currency"). */
+  readonly fx?: FxRates | null;
 }
 
 /** @throws UsageError for `engine: 'postgres'` with `dryRun` (the SQL engine writes as it classifies). */
@@ -341,6 +344,7 @@ export async function reconcileOne(
         processorSide.table,
         internalSide.table,
         invalidRows,
+        request.fx ? { rates: request.fx, businessDate } : undefined,
       );
       return {
         match,

@@ -1,15 +1,32 @@
+import Big from 'big.js';
 import escapeHtml from 'escape-html';
+import { currencyExponent } from '../domain/currency';
 import { DISCREPANCY_KINDS, type OutcomeClass } from '../domain/discrepancy';
+import { convertToReporting, type FxRates } from '../domain/fx-rates';
 
-/** One discrepancy line of the e-mail (money as a decimal string in major units). */
+/** One side (processor or ledger) of a discrepancy: money as a decimal string in major units. */
+export interface DigestSide {
+  readonly amount: string;
+  readonly currency: string;
+  /** The status as the source wrote it (`COMPLETED`, `settled`). */
+  readonly status: string;
+  /** 1-based line of the row in its input, when read from a file. */
+  readonly line: number | null;
+}
+
+/** One discrepancy line of the e-mail (money as decimal strings in major units). */
 export interface DigestDiscrepancy {
   readonly processor: string;
   readonly businessDate: string;
   readonly kind: string;
   readonly transactionId: string;
+  /** The absolute amount at stake (see `discrepancyImpact`), in major units of `currency`. */
   readonly amount: string;
   readonly currency: string;
   readonly merchantId: string | null;
+  /** Both rows of the pair; null for the side that has none (a missing row, a duplicate). */
+  readonly processorSide: DigestSide | null;
+  readonly ledgerSide: DigestSide | null;
 }
 
 /** Data-quality findings of a run, summarised per check and severity. */
@@ -26,6 +43,12 @@ export interface DigestLinks {
   readonly kind: 'presigned' | 'local';
   readonly csv: string | null;
   readonly json: string | null;
+  /**
+   * When presigned links stop working (ISO 8601 UTC): the requested lifetime, or earlier when
+   * the AWS credentials that signed them expire first (`limitedByCredentials`). Null for paths.
+   */
+  readonly expiresAt?: string | null;
+  readonly limitedByCredentials?: boolean;
 }
 
 /** Everything the e-mail says about one (business date, processor) run. */
@@ -44,11 +67,15 @@ export interface RunDigest {
   readonly discrepancyCount: number;
   /** Per currency, decimal strings. */
   readonly discrepancyAmounts: Readonly<Record<string, string>>;
+  /** A fraction with six decimals (`"0.016529"`). */
   readonly discrepancyRate: string | null;
   readonly riskLevel: 'LOW' | 'MEDIUM' | 'HIGH' | null;
+  /** Per currency, the run's largest discrepancies (at most 10 each), largest first. */
   readonly largest: readonly DigestDiscrepancy[];
   readonly quality: readonly DigestQuality[];
   readonly links: DigestLinks;
+  /** Ids of the earlier runs of the same date and processor that this run superseded (a rerun). */
+  readonly supersedes?: readonly string[];
 }
 
 /** A rendered e-mail: subject, plain-text and HTML bodies. */
@@ -57,6 +84,11 @@ export interface RenderedEmail {
   readonly text: string;
   readonly html: string;
 }
+
+/** How many discrepancies "Largest discrepancies" lists across processors (with a reporting currency). */
+export const LARGEST_ACROSS = 10;
+/** Without a reporting currency: how many per processor and currency. */
+export const LARGEST_PER_CURRENCY = 3;
 
 const RISK_ORDER = { LOW: 1, MEDIUM: 2, HIGH: 3 } as const;
 const RISK_COLOUR = { LOW: '#1a7f37', MEDIUM: '#9a6700', HIGH: '#cf222e' } as const;
@@ -78,7 +110,7 @@ function maxRisk(digests: readonly RunDigest[]): 'LOW' | 'MEDIUM' | 'HIGH' | nul
 }
 
 function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+  return `${groupThousands(String(n))} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /**
@@ -96,162 +128,411 @@ export function renderSubject(digests: readonly RunDigest[]): string {
   const processors = new Set(digests.map((d) => d.processor)).size;
   const discrepancies = digests.reduce((sum, d) => sum + d.discrepancyCount, 0);
   const risk = maxRisk(digests);
-  const breaks = `${discrepancies} ${discrepancies === 1 ? 'discrepancy' : 'discrepancies'}`;
+  const breaks = `${groupThousands(String(discrepancies))} ${discrepancies === 1 ? 'discrepancy' : 'discrepancies'}`;
   return `${head}${plural(processors, 'processor')}, ${breaks}${risk ? `, ${risk} risk` : ''}`;
 }
 
-function amountsText(amounts: Readonly<Record<string, string>>): string {
-  const parts = Object.entries(amounts).map(([currency, value]) => `${value} ${currency}`);
-  return parts.length ? parts.join(', ') : '0';
+/**
+ * Inserts thousands separators into a plain decimal string, exactly (no float): `"1234567.891"` →
+ * `"1,234,567.891"`, `"-1000"` → `"-1,000"`. Anything that is not a plain decimal is returned as is.
+ */
+export function groupThousands(decimal: string): string {
+  const m = /^(-?)(\d+)(\.\d+)?$/.exec(decimal);
+  if (!m) return decimal;
+  const whole = (m[2] ?? '').replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${m[1] ?? ''}${whole}${m[3] ?? ''}`;
 }
 
-function metricRows(d: RunDigest): [string, string][] {
-  const rows: [string, string][] = [
-    ['processor transactions', String(d.processorTransactions)],
-    ['ledger transactions', String(d.internalTransactions)],
-    ['matched', String(d.counts?.matched ?? 0)],
-  ];
-  for (const kind of DISCREPANCY_KINDS)
-    rows.push([kind.replace(/_/g, ' '), String(d.counts?.[kind] ?? 0)]);
-  rows.push(
-    ['invalid input rows', String(d.invalidRows)],
-    ['amount at stake', amountsText(d.discrepancyAmounts)],
-    ['discrepancy rate', d.discrepancyRate ?? '-'],
-    ['risk level', d.riskLevel ?? '-'],
-  );
-  return rows;
+/** A fraction as a percentage with two decimals, rounded half up: `"0.258065"` → `"25.81%"`. */
+export function formatPercent(fraction: string): string {
+  return `${new Big(fraction).times(100).toFixed(2, Big.roundHalfUp)}%`;
 }
 
-function largestAcross(digests: readonly RunDigest[]): DigestDiscrepancy[] {
-  return digests.flatMap((d) => d.largest).slice(0, 10);
+/** An amount in the reporting currency, rounded half up to its exponent, grouped: `≈ 1,449.11 USD`. */
+function approx(amount: Big, currency: string): string {
+  return `≈ ${groupThousands(amount.toFixed(currencyExponent(currency), Big.roundHalfUp))} ${currency}`;
 }
 
-/** The plain-text body: the same content as the HTML, for clients that do not render HTML. */
-export function renderEmailText(digests: readonly RunDigest[], generatedAt: string): string {
-  const lines: string[] = [renderSubject(digests).replace(/^\[recon\] /, 'Reconciliation '), ''];
-  const failed = digests.filter((d) => d.status === 'failed');
-  if (failed.length) {
+function money(amount: string, currency: string): string {
+  return `${groupThousands(amount)} ${currency}`;
+}
+
+function kindLabel(kind: string): string {
+  return kind.replace(/_/g, ' ');
+}
+
+function shortId(id: string): string {
+  return id.slice(0, 8);
+}
+
+/** One row of the overview: every value already a display string, shared by HTML and text. */
+interface OverviewRow {
+  readonly processor: string;
+  readonly businessDate: string;
+  readonly rerun: string | null;
+  readonly risk: 'LOW' | 'MEDIUM' | 'HIGH' | null;
+  readonly matched: string;
+  readonly breaks: string;
+  readonly rate: string;
+  readonly kinds: readonly string[];
+  readonly atStake: readonly string[];
+  readonly atStakeReporting: string | null;
+  readonly inputs: string;
+}
+
+/**
+ * A ranked discrepancy with its converted amount (display string) when a rate applies. `rank` is
+ * 1-based across processors, or within `group` (`stripe EUR`) without a reporting currency.
+ */
+export interface LargestRow {
+  readonly d: DigestDiscrepancy;
+  readonly reporting: string | null;
+  readonly rank: number;
+  readonly group: string | null;
+}
+
+function sideText(side: DigestSide | null): string {
+  if (!side) return '—';
+  return `${money(side.amount, side.currency)} ${side.status}${side.line === null ? '' : ` (line ${side.line})`}`;
+}
+
+function rerunLabel(d: RunDigest): string | null {
+  const old = d.supersedes ?? [];
+  if (old.length === 0) return null;
+  return `rerun: supersedes run ${old.map(shortId).join(', ')}`;
+}
+
+function overviewRow(d: RunDigest, fx: FxRates | null): OverviewRow {
+  const kinds: string[] = [];
+  for (const kind of DISCREPANCY_KINDS) {
+    const n = d.counts?.[kind] ?? 0;
+    if (n > 0) kinds.push(`${groupThousands(String(n))} ${kindLabel(kind)}`);
+  }
+  const entries = Object.entries(d.discrepancyAmounts).filter(([, v]) => !new Big(v).eq(0));
+  let reporting: string | null = null;
+  if (fx && entries.length > 0) {
+    let total = new Big(0);
+    const noRate: string[] = [];
+    for (const [currency, amount] of entries) {
+      const converted = convertToReporting(fx, currency, amount, d.businessDate);
+      if (converted) total = total.plus(converted);
+      else noRate.push(currency);
+    }
+    reporting =
+      noRate.length === entries.length
+        ? `no rate for ${noRate.join(', ')}`
+        : `${approx(total, fx.reportingCurrency)}${noRate.length ? ` + ${noRate.join(', ')} (no rate)` : ''}`;
+  }
+  return {
+    processor: d.processor,
+    businessDate: d.businessDate,
+    rerun: rerunLabel(d),
+    risk: d.riskLevel,
+    matched: groupThousands(String(d.counts?.matched ?? 0)),
+    breaks: groupThousands(String(d.discrepancyCount)),
+    rate: d.discrepancyRate === null ? '-' : formatPercent(d.discrepancyRate),
+    kinds,
+    atStake: entries.length ? entries.map(([c, v]) => money(v, c)) : ['0'],
+    atStakeReporting: reporting,
+    inputs: `${groupThousands(String(d.processorTransactions))} processor, ${groupThousands(String(d.internalTransactions))} ledger transactions${d.invalidRows > 0 ? `, ${plural(d.invalidRows, 'invalid row')}` : ''}`,
+  };
+}
+
+function byAmountDesc(a: Big, b: Big): number {
+  return b.cmp(a);
+}
+
+/**
+ * The discrepancies "Largest discrepancies" shows. With a reporting currency: the
+ * `LARGEST_ACROSS` largest across every processor and currency by converted amount at stake
+ * (those of a currency without a rate follow, by nominal amount). Without: each processor's
+ * `LARGEST_PER_CURRENCY` largest per currency, nominal amounts never compared across currencies.
+ */
+export function rankLargest(
+  digests: readonly RunDigest[],
+  fx: FxRates | null,
+): { rows: LargestRow[]; converted: boolean } {
+  const all = digests.filter((d) => d.status === 'completed').flatMap((d) => d.largest);
+  const tie = (a: DigestDiscrepancy, b: DigestDiscrepancy): number =>
+    a.processor.localeCompare(b.processor) || a.transactionId.localeCompare(b.transactionId);
+  if (fx) {
+    const withRate: { d: DigestDiscrepancy; value: Big }[] = [];
+    const without: DigestDiscrepancy[] = [];
+    for (const d of all) {
+      const value = convertToReporting(fx, d.currency, d.amount, d.businessDate);
+      if (value) withRate.push({ d, value });
+      else without.push(d);
+    }
+    withRate.sort((a, b) => byAmountDesc(a.value, b.value) || tie(a.d, b.d));
+    without.sort((a, b) => byAmountDesc(new Big(a.amount), new Big(b.amount)) || tie(a, b));
+    const rows = [
+      ...withRate.map(({ d, value }) => ({ d, reporting: approx(value, fx.reportingCurrency) })),
+      ...without.map((d) => ({ d, reporting: null })),
+    ]
+      .slice(0, LARGEST_ACROSS)
+      .map((row, index) => ({ ...row, rank: index + 1, group: null }));
+    return { rows, converted: true };
+  }
+  const rows: LargestRow[] = [];
+  for (const digest of digests) {
+    const currencies = [...new Set(digest.largest.map((d) => d.currency))].sort();
+    for (const currency of currencies) {
+      const list = digest.largest
+        .filter((d) => d.currency === currency)
+        .sort((a, b) => byAmountDesc(new Big(a.amount), new Big(b.amount)) || tie(a, b))
+        .slice(0, LARGEST_PER_CURRENCY);
+      list.forEach((d, index) =>
+        rows.push({
+          d,
+          reporting: null,
+          rank: index + 1,
+          group: `${digest.processor} ${currency}`,
+        }),
+      );
+    }
+  }
+  return { rows, converted: false };
+}
+
+/** Everything both bodies say, as display strings: the one model they are rendered from. */
+interface EmailModel {
+  readonly title: string;
+  readonly failed: readonly { label: string; error: string }[];
+  readonly overview: readonly OverviewRow[];
+  readonly largestHeading: string;
+  readonly largestNote: string;
+  readonly largest: readonly LargestRow[];
+  readonly quality: readonly { label: string; examples: readonly string[] }[];
+  readonly reports: readonly {
+    label: string;
+    kind: 'presigned' | 'local';
+    csv: string | null;
+    json: string | null;
+  }[];
+  readonly reportsNote: string | null;
+  readonly footer: string;
+}
+
+function expiryNote(digests: readonly RunDigest[]): string | null {
+  const presigned = digests.filter((d) => d.links.kind === 'presigned' && d.links.expiresAt);
+  if (presigned.length === 0) return null;
+  const earliest = presigned
+    .map((d) => d.links)
+    .sort((a, b) => ((a.expiresAt ?? '') < (b.expiresAt ?? '') ? -1 : 1))[0];
+  const when = (earliest?.expiresAt ?? '').replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, ' UTC');
+  return `Links expire ${when}${earliest?.limitedByCredentials ? ' (when the AWS credentials that signed them expire; run `recon deliver RUN_ID` for fresh links)' : ''}.`;
+}
+
+function buildModel(
+  digests: readonly RunDigest[],
+  generatedAt: string,
+  fx: FxRates | null,
+): EmailModel {
+  const largest = rankLargest(digests, fx);
+  const dates = [...new Set(digests.map((d) => d.businessDate))];
+  const rateDates = dates.length === 1 ? `the rates of ${dates[0] ?? ''}` : 'each date’s rates';
+  return {
+    title: renderSubject(digests).replace(/^\[recon\] /, 'Reconciliation '),
+    failed: digests
+      .filter((d) => d.status === 'failed')
+      .map((d) => ({ label: `${d.processor} ${d.businessDate}`, error: d.error ?? 'failed' })),
+    overview: digests.filter((d) => d.status === 'completed').map((d) => overviewRow(d, fx)),
+    largestHeading: largest.converted
+      ? `Largest discrepancies (across processors, ${fx?.reportingCurrency ?? ''})`
+      : 'Largest discrepancies (per processor and currency)',
+    largestNote: largest.converted
+      ? `Ranked by the amount at stake converted to ${fx?.reportingCurrency ?? ''} at ${rateDates} in ${fx?.source ?? ''}.`
+      : 'Amounts in different currencies are not comparable: set RECON_REPORTING_CURRENCY and RECON_FX_RATES_FILE to rank across them.',
+    largest: largest.rows,
+    quality: digests.flatMap((d) =>
+      d.quality.map((q) => ({
+        label: `${d.processor} ${d.businessDate}: ${groupThousands(String(q.count))} ${kindLabel(q.check)} (${q.severity})`,
+        examples: q.examples,
+      })),
+    ),
+    reports: digests
+      .filter((d) => d.links.csv || d.links.json)
+      .map((d) => ({
+        label: `${d.processor} ${d.businessDate}`,
+        kind: d.links.kind,
+        csv: d.links.csv,
+        json: d.links.json,
+      })),
+    reportsNote: expiryNote(digests),
+    footer: `Generated ${generatedAt} by recon.`,
+  };
+}
+
+/**
+ * The plain-text body: the same content as the HTML (both are rendered from one model), for
+ * clients that do not render HTML. `fx`: the optional reporting currency and its rates.
+ */
+export function renderEmailText(
+  digests: readonly RunDigest[],
+  generatedAt: string,
+  fx: FxRates | null = null,
+): string {
+  const m = buildModel(digests, generatedAt, fx);
+  const lines: string[] = [m.title, ''];
+  if (m.failed.length) {
     lines.push('FAILED OR MISSING INPUTS');
-    for (const d of failed)
-      lines.push(`  ${d.processor} ${d.businessDate}: ${d.error ?? 'failed'}`);
+    for (const f of m.failed) lines.push(`  ${f.label}: ${f.error}`);
     lines.push('');
   }
-  for (const d of digests.filter((x) => x.status === 'completed')) {
-    lines.push(`${d.processor} ${d.businessDate} — ${d.riskLevel ?? '-'} risk`);
-    for (const [name, value] of metricRows(d)) lines.push(`  ${name.padEnd(24)}${value}`);
-    lines.push('');
-  }
-  const largest = largestAcross(digests);
-  if (largest.length) {
-    lines.push('LARGEST DISCREPANCIES');
-    for (const x of largest) {
+  if (m.overview.length) {
+    lines.push('OVERVIEW');
+    for (const r of m.overview) {
+      lines.push(`  ${r.processor} ${r.businessDate} — ${r.risk ?? '-'} risk`);
+      if (r.rerun) lines.push(`    ${r.rerun}`);
+      lines.push(`    matched       ${r.matched}`);
       lines.push(
-        `  ${x.processor} ${x.kind} ${x.transactionId} ${x.amount} ${x.currency}${x.merchantId ? ` merchant ${x.merchantId}` : ''}`,
+        `    discrepancies ${r.breaks} (${r.rate})${r.kinds.length ? `: ${r.kinds.join(', ')}` : ''}`,
+      );
+      lines.push(
+        `    at stake      ${r.atStake.join(', ')}${r.atStakeReporting ? ` (${r.atStakeReporting})` : ''}`,
+      );
+      lines.push(`    inputs        ${r.inputs}`);
+    }
+    lines.push('');
+  }
+  if (m.largest.length) {
+    lines.push(m.largestHeading.toUpperCase(), `  ${m.largestNote}`);
+    let group: string | null = null;
+    for (const { d, reporting, rank, group: g } of m.largest) {
+      if (g !== null && g !== group) lines.push(`  ${g}`);
+      group = g;
+      const indent = g === null ? '  ' : '    ';
+      const amount = `${money(d.amount, d.currency)}${reporting ? ` ${reporting}` : ''}`;
+      const pad = ' '.repeat(`${rank}. `.length);
+      lines.push(
+        `${indent}${rank}. ${d.processor} ${kindLabel(d.kind)} ${d.transactionId}${d.merchantId ? ` (merchant ${d.merchantId})` : ''}: ${amount}`,
+        `${indent}${pad}processor ${sideText(d.processorSide)}`,
+        `${indent}${pad}ledger    ${sideText(d.ledgerSide)}`,
       );
     }
     lines.push('');
   }
-  const quality = digests.flatMap((d) => d.quality.map((q) => ({ d, q })));
-  if (quality.length) {
+  if (m.quality.length) {
     lines.push('DATA QUALITY');
-    for (const { d, q } of quality) {
-      lines.push(`  ${d.processor} ${d.businessDate}: ${q.count} ${q.check} (${q.severity})`);
+    for (const q of m.quality) {
+      lines.push(`  ${q.label}`);
       for (const example of q.examples) lines.push(`    ${example}`);
     }
     lines.push('');
   }
   lines.push('REPORTS');
-  for (const d of digests) {
-    if (d.links.csv) lines.push(`  ${d.processor} ${d.businessDate} CSV: ${d.links.csv}`);
-    if (d.links.json) lines.push(`  ${d.processor} ${d.businessDate} JSON: ${d.links.json}`);
+  if (m.reportsNote) lines.push(`  ${m.reportsNote}`);
+  for (const r of m.reports) {
+    if (r.csv) lines.push(`  ${r.label} CSV: ${r.csv}`);
+    if (r.json) lines.push(`  ${r.label} JSON: ${r.json}`);
   }
-  lines.push('', `Generated ${generatedAt} by recon.`);
+  lines.push('', m.footer);
   return lines.join('\n');
 }
 
 const e = (value: string | number | null | undefined): string =>
   escapeHtml(value === null || value === undefined ? '' : String(value));
 
-const CELL = 'padding:4px 10px;border-bottom:1px solid #d8dee4;text-align:left;font-size:13px';
-const TABLE = 'border-collapse:collapse;margin:6px 0 18px 0';
+const CELL =
+  'padding:6px 8px;border-bottom:1px solid #d8dee4;text-align:left;vertical-align:top;font-size:13px';
+const CODE = 'font-size:12px;word-break:break-all';
+/**
+ * On a phone (≤ 520 px) the tables stack: each row becomes a block, header rows hide and the
+ * inline labels (`.lbl`, hidden on wider screens) name what the header named. Clients that drop
+ * <style> keep the plain table with the labels visible.
+ */
+const STYLE =
+  '<style>.lbl{display:none}@media only screen and (max-width:520px){' +
+  'table.stack tr.hdr{display:none}table.stack tr{display:block;border-bottom:1px solid #d8dee4;padding:4px 0}' +
+  'table.stack td{display:block;border:0 !important;text-align:left !important;padding:2px 8px !important}' +
+  '.lbl{display:inline}}</style>';
+const HEAD = `${CELL};background:#f6f8fa;font-size:12px;color:#57606a`;
+const TABLE = 'border-collapse:collapse;width:100%;margin:6px 0 18px 0';
+const H3 = 'font-size:15px;margin:16px 0 4px 0';
+const SMALL = 'color:#57606a;font-size:12px';
+
+function riskSpan(risk: 'LOW' | 'MEDIUM' | 'HIGH' | null): string {
+  const colour = risk ? RISK_COLOUR[risk] : '#57606a';
+  return `<span style="color:${colour};font-weight:bold">${e(risk ?? '-')}</span>`;
+}
 
 /**
- * The HTML body: failures first, a table per processor and date, the ten largest discrepancies,
- * data-quality findings, the trend chart (inline image `cid:${chartCid}` when given) and the
- * report links. Every value from input or configuration is HTML-escaped.
+ * The HTML body, readable on a phone (fluid tables, no fixed widths): failures first, one
+ * overview table (processor, matched, discrepancies by kind, at stake, risk), the largest
+ * discrepancies with both sides of each pair, data-quality findings, the trend chart (inline image
+ * `cid:${chartCid}` when given) and the report links with their expiry. Every value from input or
+ * configuration is HTML-escaped. Same content as `renderEmailText`.
  */
 export function renderEmailHtml(
   digests: readonly RunDigest[],
   generatedAt: string,
   chartCid?: string,
+  fx: FxRates | null = null,
 ): string {
+  const m = buildModel(digests, generatedAt, fx);
   const parts: string[] = [];
-  parts.push(
-    `<h2 style="font-family:Arial,sans-serif;font-size:18px;margin:0 0 12px 0">${e(renderSubject(digests).replace(/^\[recon\] /, 'Reconciliation '))}</h2>`,
-  );
-  const failed = digests.filter((d) => d.status === 'failed');
-  if (failed.length) {
+  parts.push(`<h2 style="font-size:18px;margin:0 0 12px 0">${e(m.title)}</h2>`);
+  if (m.failed.length) {
     parts.push(
-      `<div style="border:2px solid #cf222e;background:#ffebe9;padding:8px 12px;margin-bottom:16px"><strong>Failed or missing inputs</strong><ul style="margin:6px 0">${failed
-        .map(
-          (d) =>
-            `<li><strong>${e(d.processor)} ${e(d.businessDate)}</strong>: ${e(d.error ?? 'failed')}</li>`,
-        )
+      `<div style="border:2px solid #cf222e;background:#ffebe9;padding:8px 12px;margin-bottom:16px"><strong>Failed or missing inputs</strong><ul style="margin:6px 0;padding-left:20px">${m.failed
+        .map((f) => `<li><strong>${e(f.label)}</strong>: ${e(f.error)}</li>`)
         .join('')}</ul></div>`,
     );
   }
-  const completed = digests.filter((x) => x.status === 'completed');
-  if (completed.length > 1) {
-    const head = ['processor', 'date', 'matched', 'discrepancies', 'at stake', 'risk'];
+  if (m.overview.length) {
+    const head = ['processor', 'matched', 'discrepancies', 'at stake', 'risk'];
     parts.push(
-      `<table style="${TABLE}"><tr>${head.map((h) => `<th style="${CELL}">${h}</th>`).join('')}</tr>${completed
-        .map((d) => {
-          const colour = d.riskLevel ? RISK_COLOUR[d.riskLevel] : '#57606a';
-          return `<tr><td style="${CELL};font-weight:bold">${e(d.processor)}</td><td style="${CELL}">${e(d.businessDate)}</td><td style="${CELL}">${e(d.counts?.matched ?? 0)}</td><td style="${CELL}">${e(d.discrepancyCount)}</td><td style="${CELL}">${e(amountsText(d.discrepancyAmounts))}</td><td style="${CELL};color:${colour};font-weight:bold">${e(d.riskLevel ?? '-')}</td></tr>`;
-        })
-        .join('')}</table>`,
-    );
-  }
-  for (const d of completed) {
-    const colour = d.riskLevel ? RISK_COLOUR[d.riskLevel] : '#57606a';
-    parts.push(
-      `<h3 style="font-size:15px;margin:12px 0 2px 0">${e(d.processor)} — ${e(d.businessDate)} <span style="color:${colour}">${e(d.riskLevel ?? '')} risk</span></h3>` +
-        `<table style="${TABLE}">${metricRows(d)
-          .map(
-            ([name, value]) =>
-              `<tr><td style="${CELL};color:#57606a">${e(name)}</td><td style="${CELL};font-weight:bold">${e(value)}</td></tr>`,
-          )
-          .join('')}</table>`,
-    );
-  }
-  const largest = largestAcross(digests);
-  if (largest.length) {
-    parts.push(
-      `<h3 style="font-size:15px;margin:12px 0 2px 0">Largest discrepancies</h3><table style="${TABLE}"><tr>${[
-        'processor',
-        'kind',
-        'transaction',
-        'amount',
-        'merchant',
-      ]
-        .map((h) => `<th style="${CELL}">${h}</th>`)
-        .join('')}</tr>${largest
+      `<h3 style="${H3}">Overview</h3><table class="overview stack" style="${TABLE}"><tr class="hdr">${head
+        .map((h) => `<th style="${HEAD}">${h}</th>`)
+        .join('')}</tr>${m.overview
         .map(
-          (x) =>
-            `<tr><td style="${CELL}">${e(x.processor)}</td><td style="${CELL}">${e(x.kind.replace(/_/g, ' '))}</td><td style="${CELL}">${e(x.transactionId)}</td><td style="${CELL};text-align:right">${e(x.amount)} ${e(x.currency)}</td><td style="${CELL}">${e(x.merchantId)}</td></tr>`,
+          (r) =>
+            `<tr><td style="${CELL}"><strong>${e(r.processor)}</strong><br><span style="${SMALL}">${e(r.businessDate)}</span>${
+              r.rerun
+                ? `<br><span style="color:#9a6700;font-size:12px;font-weight:bold">${e(r.rerun)}</span>`
+                : ''
+            }<br><span style="${SMALL}">${e(r.inputs)}</span></td>` +
+            `<td style="${CELL};text-align:right">${e(r.matched)}<span class="lbl"> matched</span></td>` +
+            `<td style="${CELL}"><strong>${e(r.breaks)}</strong><span class="lbl"> discrepancies</span> (${e(r.rate)})${r.kinds.map((k) => `<br><span style="${SMALL}">${e(k)}</span>`).join('')}</td>` +
+            `<td style="${CELL};text-align:right;white-space:nowrap"><span class="lbl">at stake </span>${r.atStake.map(e).join('<br>')}${
+              r.atStakeReporting ? `<br><span style="${SMALL}">${e(r.atStakeReporting)}</span>` : ''
+            }</td>` +
+            `<td style="${CELL}">${riskSpan(r.risk)}<span class="lbl"> risk</span></td></tr>`,
         )
         .join('')}</table>`,
     );
   }
-  const quality = digests.flatMap((d) => d.quality.map((q) => ({ d, q })));
-  if (quality.length) {
+  if (m.largest.length) {
+    const head = ['#', 'discrepancy', 'processor side / ledger side', 'at stake'];
     parts.push(
-      `<h3 style="font-size:15px;margin:12px 0 2px 0">Data quality</h3><ul style="font-size:13px">${quality
+      `<h3 style="${H3}">${e(m.largestHeading)}</h3><p style="${SMALL};margin:0 0 4px 0">${e(m.largestNote)}</p><table class="largest stack" style="${TABLE}"><tr class="hdr">${head
+        .map((h) => `<th style="${HEAD}">${h}</th>`)
+        .join('')}</tr>${m.largest
         .map(
-          ({ d, q }) =>
-            `<li>${e(d.processor)} ${e(d.businessDate)}: <strong>${e(q.count)}</strong> ${e(q.check.replace(/_/g, ' '))} (${e(q.severity)})${
+          ({ d, reporting, rank, group }, index) =>
+            (group !== null && group !== m.largest[index - 1]?.group
+              ? `<tr><td colspan="4" style="${HEAD};font-weight:bold;color:#1f2328">${e(group)}</td></tr>`
+              : '') +
+            `<tr><td style="${CELL}"><span class="lbl">#</span>${rank}</td>` +
+            `<td style="${CELL}"><strong>${e(d.processor)}</strong> ${e(kindLabel(d.kind))}<br><code style="${CODE}">${e(d.transactionId)}</code>${
+              d.merchantId ? `<br><span style="${SMALL}">merchant ${e(d.merchantId)}</span>` : ''
+            }</td>` +
+            `<td style="${CELL}">processor ${e(sideText(d.processorSide))}<br>ledger ${e(sideText(d.ledgerSide))}</td>` +
+            `<td style="${CELL};text-align:right;white-space:nowrap"><strong>${e(money(d.amount, d.currency))}</strong>${
+              reporting ? `<br><span style="${SMALL}">${e(reporting)}</span>` : ''
+            }</td></tr>`,
+        )
+        .join('')}</table>`,
+    );
+  }
+  if (m.quality.length) {
+    parts.push(
+      `<h3 style="${H3}">Data quality</h3><ul style="font-size:13px;padding-left:20px">${m.quality
+        .map(
+          (q) =>
+            `<li>${e(q.label)}${
               q.examples.length
-                ? `<ul>${q.examples.map((x) => `<li>${e(x)}</li>`).join('')}</ul>`
+                ? `<ul style="padding-left:16px">${q.examples.map((x) => `<li style="overflow-wrap:break-word">${e(x)}</li>`).join('')}</ul>`
                 : ''
             }</li>`,
         )
@@ -260,38 +541,40 @@ export function renderEmailHtml(
   }
   if (chartCid) {
     parts.push(
-      `<h3 style="font-size:15px;margin:12px 0 2px 0">Trend</h3><img src="cid:${e(chartCid)}" alt="discrepancy rate per processor over the last 14 business dates" width="720">`,
+      `<h3 style="${H3}">Trend</h3><img src="cid:${e(chartCid)}" alt="discrepancy rate per processor over the last 14 business dates" width="720" style="width:100%;max-width:720px;height:auto">`,
     );
   }
-  const links = digests.filter((d) => d.links.csv || d.links.json);
-  if (links.length) {
+  parts.push(`<h3 style="${H3}">Reports</h3>`);
+  if (m.reportsNote) parts.push(`<p style="${SMALL};margin:0 0 4px 0">${e(m.reportsNote)}</p>`);
+  if (m.reports.length) {
     parts.push(
-      `<h3 style="font-size:15px;margin:12px 0 2px 0">Reports</h3><ul style="font-size:13px">${links
-        .map((d) => {
+      `<ul style="font-size:13px;padding-left:20px">${m.reports
+        .map((r) => {
           const item = (label: string, target: string | null): string =>
             !target
               ? ''
-              : d.links.kind === 'presigned'
+              : r.kind === 'presigned'
                 ? `<a href="${e(target)}">${label}</a>`
-                : `${label}: <code>${e(target)}</code>`;
-          return `<li>${e(d.processor)} ${e(d.businessDate)}: ${item('CSV', d.links.csv)} ${item('JSON', d.links.json)}</li>`;
+                : `<br>${label}: <code style="${CODE}">${e(target)}</code>`;
+          return `<li>${e(r.label)}: ${item('CSV', r.csv)} ${item('JSON', r.json)}</li>`;
         })
         .join('')}</ul>`,
     );
   }
-  parts.push(`<p style="color:#57606a;font-size:12px">Generated ${e(generatedAt)} by recon.</p>`);
-  return `<!doctype html><html><body style="font-family:Arial,Helvetica,sans-serif;color:#1f2328;max-width:760px">${parts.join('\n')}</body></html>`;
+  parts.push(`<p style="${SMALL}">${e(m.footer)}</p>`);
+  return `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">${STYLE}</head><body style="font-family:Arial,Helvetica,sans-serif;color:#1f2328;max-width:760px;margin:0 auto;padding:12px">${parts.join('\n')}</body></html>`;
 }
 
-/** Subject, text and HTML of the invocation's e-mail. */
+/** Subject, text and HTML of the invocation's e-mail. `fx`: the optional reporting currency. */
 export function renderEmail(
   digests: readonly RunDigest[],
   generatedAt: string,
   chartCid?: string,
+  fx: FxRates | null = null,
 ): RenderedEmail {
   return {
     subject: renderSubject(digests),
-    text: renderEmailText(digests, generatedAt),
-    html: renderEmailHtml(digests, generatedAt, chartCid),
+    text: renderEmailText(digests, generatedAt, fx),
+    html: renderEmailHtml(digests, generatedAt, chartCid, fx),
   };
 }

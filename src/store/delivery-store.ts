@@ -119,6 +119,24 @@ export class DeliveryStore {
   }
 
   /**
+   * The runs each of `runIds` superseded (`reconciliation_runs.superseded_by` of the old rows),
+   * oldest first: a rerun's e-mail says which run it replaces. Runs that superseded none are absent.
+   */
+  async supersededBy(runIds: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (runIds.length === 0) return out;
+    const db = await this.database();
+    const rows = await db.query<{ id: string; superseded_by: string }>(
+      `SELECT id::text, superseded_by::text FROM reconciliation_runs
+        WHERE superseded_by = ANY($1::uuid[]) ORDER BY start_time, id`,
+      [`{${runIds.join(',')}}`],
+    );
+    for (const row of rows)
+      out.set(row.superseded_by, [...(out.get(row.superseded_by) ?? []), row.id]);
+    return out;
+  }
+
+  /**
    * Discrepancy rate per processor over the last `days` business dates up to `lastDate`
    * (completed runs only), oldest first.
    */

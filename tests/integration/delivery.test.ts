@@ -295,11 +295,9 @@ describe('summary e-mail over SMTP', () => {
       'ops@example.com',
       'finance@example.com',
     ]);
-    expect(mail.text).toContain('stripe 2025-09-30 — HIGH risk');
+    expect(mail.text).toContain('  stripe 2025-09-30 — HIGH risk\n');
     expect(mail.text).toContain('LARGEST DISCREPANCIES');
-    expect(mail.html).toContain(
-      '<h3 style="font-size:15px;margin:12px 0 2px 0">stripe — 2025-09-30',
-    );
+    expect(mail.html).toContain('<table class="overview stack"');
     expect(mail.html).toContain('X-Amz-Signature=');
     const csvNames = mail.attachments
       .filter((a) => a.contentType === 'text/csv')
@@ -349,7 +347,7 @@ describe('summary e-mail over SMTP', () => {
     expect(mail.subject).toBe('[recon] 2025-09-30 — FAILED: paypal input missing');
     const html = typeof mail.html === 'string' ? mail.html : '';
     expect(html.indexOf('Failed or missing inputs')).toBeLessThan(
-      html.indexOf('stripe — 2025-09-30'),
+      html.indexOf('<table class="overview stack"'),
     );
   });
 
@@ -380,6 +378,8 @@ describe('summary e-mail over SMTP', () => {
             amount: '1.00',
             currency: 'USD',
             merchantId: `${text}#${index}`,
+            processorSide: { amount: '1.00', currency: 'USD', status: text, line: 2 },
+            ledgerSide: null,
           },
         ],
         quality: [],
@@ -447,5 +447,54 @@ describe('summary e-mail over SMTP', () => {
       'e-mail is not configured (SMTP_SERVER and OPERATIONS_EMAIL); no summary sent',
     ]);
     expect(received).toHaveLength(0);
+  });
+});
+
+describe('presigned link expiry under temporary credentials', () => {
+  it('records and e-mails the credentials’ expiration when they expire before the requested lifetime', async () => {
+    // An ECS-style container credentials endpoint (the SDK's default chain reads
+    // AWS_CONTAINER_CREDENTIALS_FULL_URI) handing out credentials that expire in 2 hours.
+    const expiration = new Date(Math.floor(Date.now() / 1000) * 1000 + 2 * 3600_000);
+    const credentials = createHttpServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify({
+          AccessKeyId: 'S3RVER',
+          SecretAccessKey: 'S3RVER',
+          Token: 'session-token',
+          Expiration: expiration.toISOString(),
+        }),
+      );
+    });
+    await new Promise<void>((done) => credentials.listen(0, '127.0.0.1', done));
+    const port = (credentials.address() as { port: number }).port;
+    const saved = process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI;
+    process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = `http://127.0.0.1:${port}/credentials`;
+    const objectStore = new S3ObjectStore(
+      s3Settings({ accessKeyId: undefined, secretAccessKey: undefined }),
+    );
+    try {
+      const outcome = await deliverResults(
+        deps({ objectStore, now: () => Date.now(), presignExpirySeconds: 86_400 }),
+        runs.slice(0, 1),
+        { s3: true, email: true },
+      );
+      expect(outcome.failures).toEqual([]);
+      const rows = await new DeliveryStore(() => store.database()).list(runs[0]?.runId ?? '');
+      const s3Rows = rows.filter((r) => r.channel === 's3').slice(-2);
+      expect(s3Rows.map((r) => r.urlExpiresAt)).toEqual([
+        expiration.toISOString().replace('.000Z', 'Z'),
+        expiration.toISOString().replace('.000Z', 'Z'),
+      ]);
+      const when = expiration.toISOString().slice(0, 16).replace('T', ' ');
+      expect((received[0] as ParsedMail).text).toContain(
+        `  Links expire ${when} UTC (when the AWS credentials that signed them expire; run \`recon deliver RUN_ID\` for fresh links).\n`,
+      );
+    } finally {
+      objectStore.close();
+      if (saved === undefined) delete process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI;
+      else process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = saved;
+      await new Promise<void>((done) => credentials.close(() => done()));
+    }
   });
 });

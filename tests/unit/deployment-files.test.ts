@@ -124,7 +124,18 @@ describe('Dockerfile', () => {
     expect(installs).toMatch(/npm ci --omit=dev --ignore-scripts/);
     expect(installs).toMatch(/npm cache clean --force/);
     expect(installs).not.toMatch(/npm (install|i) /);
-    expect(installs).not.toMatch(/apt-get install/);
+  });
+
+  it('installs one system package, the font of the e-mail chart, without recommends or apt lists', () => {
+    const apt = runs(inFinal)
+      .split('\n')
+      .filter((run) => run.includes('apt-get'));
+    expect(apt).toEqual([
+      'apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*',
+    ]);
+    expect(read('src/delivery/trend-chart.ts')).toContain(
+      "'/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf'",
+    );
   });
 
   it('may skip install scripts: no production dependency has one', () => {

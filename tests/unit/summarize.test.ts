@@ -1,4 +1,5 @@
 import type { Discrepancy } from '../../src/domain/discrepancy';
+import { parseFxRatesCsv } from '../../src/domain/fx-rates';
 import type { Transaction } from '../../src/domain/transaction';
 import { matchTransactions } from '../../src/engine/match-transactions';
 import {
@@ -214,5 +215,62 @@ describe('discrepancyImpact', () => {
       ['duplicate', { currency: 'USD', minor: 41n }],
       ['missing_in_processor', { currency: 'JPY', minor: 5n }],
     ]);
+  });
+});
+
+describe('summarizeReconciliation with a reporting currency', () => {
+  const rates = parseFxRatesCsv(
+    [
+      'currency,rate,as_of',
+      'JPY,0.0067,2025-09-30',
+      'KWD,3.27,2025-09-30',
+      'EUR,1.17,2025-09-30',
+      'EUR,2.00,2025-10-01',
+    ].join('\n'),
+    'rates.csv',
+    'USD',
+  );
+  const fx = { rates, businessDate: '2025-09-30' };
+  const risk = (
+    sides: { processor: Transaction[]; internal: Transaction[] },
+    options: { rates: typeof rates; businessDate: string } | null = fx,
+  ) => {
+    const match = matchTransactions(sides.processor, sides.internal);
+    return summarizeReconciliation(match, sides.processor, sides.internal, 0, options ?? undefined)
+      .riskLevel;
+  };
+
+  it('compares the converted amount at stake: 1,000 JPY ≈ 6.70 USD is LOW, 999 KWD ≈ 3,266.73 USD MEDIUM', () => {
+    expect(risk(scenario(1000, 1, 1000n, 'JPY'))).toBe('LOW');
+    expect(risk(scenario(1000, 1, 999_000n, 'KWD'))).toBe('MEDIUM');
+    expect(risk(scenario(1000, 1, 3_058_103n, 'KWD'))).toBe('MEDIUM'); // × 3.27 = 9999.99681
+    expect(risk(scenario(1000, 1, 3_058_104n, 'KWD'))).toBe('HIGH'); // × 3.27 = 10000.00008
+  });
+
+  it('keeps the nominal comparison without a reporting currency', () => {
+    expect(risk(scenario(1000, 1, 1000n, 'JPY'), null)).toBe('MEDIUM');
+    expect(risk(scenario(1000, 1, 999_000n, 'KWD'), null)).toBe('LOW');
+  });
+
+  it('adds the converted amounts of all currencies (one currency now)', () => {
+    // 600 USD + 400 EUR ≈ 600 + 468 = 1068 USD at stake: MEDIUM.
+    const processor = [
+      ...scenario(1000, 0).processor,
+      tx({ transactionId: 'u', amountMinor: 60000n, currency: 'USD' }),
+      tx({ transactionId: 'e', amountMinor: 40000n, currency: 'EUR' }),
+    ];
+    expect(risk({ processor, internal: scenario(1000, 0).internal })).toBe('MEDIUM');
+  });
+
+  it('uses the rate of the business date, not a later one', () => {
+    // 500 EUR: × 1.17 = 585 USD (LOW) on 2025-09-30; × 2.00 = 1000 USD (MEDIUM) from 2025-10-01.
+    const sides = scenario(1000, 1, 50000n, 'EUR');
+    expect(risk(sides)).toBe('LOW');
+    expect(risk(sides, { rates, businessDate: '2025-10-01' })).toBe('MEDIUM');
+  });
+
+  it('compares a currency without a rate in its own major units, as without a reporting currency', () => {
+    expect(risk(scenario(1000, 1, 100000n, 'GBP'))).toBe('MEDIUM'); // 1000.00 GBP, no rate
+    expect(risk(scenario(1000, 1, 99999n, 'GBP'))).toBe('LOW');
   });
 });

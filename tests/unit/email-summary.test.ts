@@ -1,0 +1,246 @@
+import { presignedUrlExpiry } from '../../src/delivery/presign-expiry';
+import { parseFxRatesCsv } from '../../src/domain/fx-rates';
+import {
+  formatPercent,
+  groupThousands,
+  rankLargest,
+  renderEmailHtml,
+  renderEmailText,
+  type DigestDiscrepancy,
+  type RunDigest,
+} from '../../src/reports/email-summary';
+
+const RATES = parseFxRatesCsv(
+  [
+    'currency,rate,as_of',
+    'KWD,3.20,2025-09-01',
+    'KWD,3.27,2025-09-30',
+    'KWD,9.99,2025-10-01',
+    'JPY,0.0067,2025-09-30',
+  ].join('\n'),
+  'rates.csv',
+  'USD',
+);
+
+function discrepancy(
+  processor: string,
+  id: string,
+  amount: string,
+  currency: string,
+  businessDate = '2025-09-30',
+): DigestDiscrepancy {
+  return {
+    processor,
+    businessDate,
+    kind: 'missing_in_internal',
+    transactionId: id,
+    amount,
+    currency,
+    merchantId: null,
+    processorSide: { amount, currency, status: 'COMPLETED', line: 2 },
+    ledgerSide: null,
+  };
+}
+
+function digest(
+  processor: string,
+  largest: DigestDiscrepancy[],
+  overrides: Partial<RunDigest> = {},
+): RunDigest {
+  return {
+    runId: `${processor}-0000-run`,
+    businessDate: '2025-09-30',
+    processor,
+    status: 'completed',
+    error: null,
+    errorLabel: null,
+    processorTransactions: 1_234_567,
+    internalTransactions: 1_234_560,
+    invalidRows: 0,
+    counts: {
+      matched: 1_234_000,
+      missing_in_internal: largest.length,
+      missing_in_processor: 0,
+      amount_mismatch: 0,
+      currency_mismatch: 0,
+      status_mismatch: 0,
+      duplicate: 0,
+    },
+    discrepancyCount: largest.length,
+    discrepancyAmounts: {},
+    discrepancyRate: '0.000459',
+    riskLevel: 'LOW',
+    largest,
+    quality: [],
+    links: { kind: 'local', csv: null, json: null },
+    ...overrides,
+  };
+}
+
+describe('groupThousands and formatPercent', () => {
+  it.each([
+    ['0', '0'],
+    ['999', '999'],
+    ['1000', '1,000'],
+    ['1234567.891', '1,234,567.891'],
+    ['-1000000', '-1,000,000'],
+    ['12345678901234567890.12', '12,345,678,901,234,567,890.12'],
+    ['not a number', 'not a number'],
+  ])('groups %s as %s, on the decimal string', (input, output) => {
+    expect(groupThousands(input)).toBe(output);
+  });
+
+  it.each([
+    ['0.258065', '25.81%'],
+    ['0.016529', '1.65%'],
+    ['0.000005', '0.00%'],
+    ['0.000050', '0.01%'],
+    ['1.000000', '100.00%'],
+  ])('shows the rate %s as %s', (input, output) => {
+    expect(formatPercent(input)).toBe(output);
+  });
+});
+
+describe('rankLargest', () => {
+  const stripe = digest('stripe', [
+    discrepancy('stripe', 'ch_1', '900.00', 'USD'),
+    discrepancy('stripe', 'ch_2', '800.00', 'USD'),
+  ]);
+  const square = digest('square', [discrepancy('square', 'sq_1', '300.000', 'KWD')]);
+  const paypal = digest('paypal', [
+    discrepancy('paypal', 'pp_1', '100000', 'JPY'),
+    discrepancy('paypal', 'pp_2', '50.00', 'GBP'),
+  ]);
+
+  it('ranks across processors by the converted amount, currencies without a rate last', () => {
+    const ranked = rankLargest([stripe, paypal, square], RATES);
+    expect(ranked.converted).toBe(true);
+    expect(ranked.rows.map((r) => [r.rank, r.d.transactionId, r.reporting])).toEqual([
+      [1, 'sq_1', '≈ 981.00 USD'], // 300 KWD × 3.27
+      [2, 'ch_1', '≈ 900.00 USD'],
+      [3, 'ch_2', '≈ 800.00 USD'],
+      [4, 'pp_1', '≈ 670.00 USD'], // 100,000 JPY × 0.0067
+      [5, 'pp_2', null], // no GBP rate
+    ]);
+  });
+
+  it('uses each discrepancy’s business date to pick the rate', () => {
+    const early = digest(
+      'square',
+      [discrepancy('square', 'sq_old', '300.000', 'KWD', '2025-09-15')],
+      {
+        businessDate: '2025-09-15',
+      },
+    );
+    expect(rankLargest([early], RATES).rows.map((r) => r.reporting)).toEqual(['≈ 960.00 USD']);
+  });
+
+  it('keeps the 10 largest across every processor', () => {
+    const many = digest(
+      'adyen',
+      Array.from({ length: 12 }, (_, i) => discrepancy('adyen', `ad_${i}`, `${i + 1}.00`, 'USD')),
+    );
+    const ranked = rankLargest([many, square], RATES);
+    expect(ranked.rows.map((r) => r.d.transactionId)).toEqual([
+      'sq_1',
+      'ad_11',
+      'ad_10',
+      'ad_9',
+      'ad_8',
+      'ad_7',
+      'ad_6',
+      'ad_5',
+      'ad_4',
+      'ad_3',
+    ]);
+  });
+
+  it('without rates, groups by processor and currency and never compares currencies', () => {
+    const ranked = rankLargest([stripe, paypal, square], null);
+    expect(ranked.converted).toBe(false);
+    expect(ranked.rows.map((r) => [r.group, r.rank, r.d.transactionId, r.reporting])).toEqual([
+      ['stripe USD', 1, 'ch_1', null],
+      ['stripe USD', 2, 'ch_2', null],
+      ['paypal GBP', 1, 'pp_2', null],
+      ['paypal JPY', 1, 'pp_1', null],
+      ['square KWD', 1, 'sq_1', null],
+    ]);
+  });
+});
+
+describe('risk, at stake and links in both parts', () => {
+  it('shows thousands separators, the converted total at stake and a currency without a rate', () => {
+    const d = digest('paypal', [], {
+      discrepancyAmounts: { GBP: '1000.00', JPY: '1500000' },
+      riskLevel: 'MEDIUM',
+    });
+    const text = renderEmailText([d], '2025-10-01T01:00:00Z', RATES);
+    expect(text).toContain(
+      [
+        '  paypal 2025-09-30 — MEDIUM risk',
+        '    matched       1,234,000',
+        '    discrepancies 0 (0.05%)',
+        '    at stake      1,000.00 GBP, 1,500,000 JPY (≈ 10,050.00 USD + GBP (no rate))',
+        '    inputs        1,234,567 processor, 1,234,560 ledger transactions',
+      ].join('\n'),
+    );
+    const html = renderEmailHtml([d], '2025-10-01T01:00:00Z', undefined, RATES);
+    expect(html).toContain(
+      '1,500,000 JPY<br><span style="color:#57606a;font-size:12px">≈ 10,050.00 USD + GBP (no rate)</span>',
+    );
+  });
+
+  it('says when the presigned links expire, and that the credentials cut them short', () => {
+    const d = digest('stripe', [], {
+      links: {
+        kind: 'presigned',
+        csv: 'https://bucket.s3.amazonaws.com/a.csv?X-Amz-Signature=x&a=1',
+        json: null,
+        expiresAt: '2025-10-01T06:30:00.000Z',
+        limitedByCredentials: true,
+      },
+    });
+    const note =
+      'Links expire 2025-10-01 06:30 UTC (when the AWS credentials that signed them expire; run `recon deliver RUN_ID` for fresh links).';
+    const text = renderEmailText([d], '2025-10-01T01:00:00Z');
+    expect(text.slice(text.indexOf('REPORTS'))).toBe(
+      [
+        'REPORTS',
+        `  ${note}`,
+        '  stripe 2025-09-30 CSV: https://bucket.s3.amazonaws.com/a.csv?X-Amz-Signature=x&a=1',
+        '',
+        'Generated 2025-10-01T01:00:00Z by recon.',
+      ].join('\n'),
+    );
+    const html = renderEmailHtml([d], '2025-10-01T01:00:00Z');
+    expect(html).toContain(`${note}</p>`);
+    expect(html).toContain(
+      '<li>stripe 2025-09-30: <a href="https://bucket.s3.amazonaws.com/a.csv?X-Amz-Signature=x&amp;a=1">CSV</a> </li>',
+    );
+  });
+});
+
+describe('presignedUrlExpiry', () => {
+  const now = Date.parse('2025-10-01T01:00:00Z');
+
+  it('is the requested lifetime with long-lived keys', () => {
+    expect(presignedUrlExpiry(now, 86_400, undefined)).toEqual({
+      expiresAt: new Date('2025-10-02T01:00:00Z'),
+      limitedByCredentials: false,
+    });
+  });
+
+  it('is the credentials’ expiration when they expire first (ECS task role, STS)', () => {
+    expect(presignedUrlExpiry(now, 86_400, new Date('2025-10-01T06:30:00Z'))).toEqual({
+      expiresAt: new Date('2025-10-01T06:30:00Z'),
+      limitedByCredentials: true,
+    });
+  });
+
+  it('is the requested lifetime when the credentials outlive it', () => {
+    expect(presignedUrlExpiry(now, 3600, new Date('2025-10-01T06:30:00Z'))).toEqual({
+      expiresAt: new Date('2025-10-01T02:00:00Z'),
+      limitedByCredentials: false,
+    });
+  });
+});

@@ -30,7 +30,14 @@ import { setUpRoles } from '../store/roles';
 import { loadDeliveryConfig } from '../config/delivery-config';
 import { deliverResults, toDeliverable } from '../job/deliver-results';
 import { buildDeliveryDeps } from './delivery-wiring';
-import { EXIT_CODES, exitCodeFor, EXIT_OK, isExpectedError } from './exit-codes';
+import {
+  combineExitCodes,
+  EXIT_CODES,
+  exitCodeFor,
+  exitCodeOfRun,
+  EXIT_OK,
+  isExpectedError,
+} from './exit-codes';
 import {
   renderTable,
   runDetailsText,
@@ -200,11 +207,11 @@ async function runCommand(
       },
       request,
     );
-    let exitCode = EXIT_OK;
+    // One code per run, combined by severity (a 5 must not hide a 4): exit-codes.ts.
+    const codes = results.map(exitCodeOfRun);
     for (const result of results) {
       io.out(options.json ? JSON.stringify(runResultJson(result)) : runResultText(result));
       if (result.status === 'failed') {
-        exitCode = Math.max(exitCode, exitCodeFor(result.error));
         if (!options.json)
           io.err(
             `recon: ${result.processor} ${result.businessDate}: ${describeError(result.error)}`,
@@ -220,13 +227,13 @@ async function runCommand(
         });
         for (const failure of outcome.failures) io.err(`recon: delivery: ${failure}`);
         if (outcome.failures.length > 0 && options.failOnDeliveryError) {
-          exitCode = Math.max(exitCode, EXIT_CODES.DEPENDENCY_UNAVAILABLE);
+          codes.push(EXIT_CODES.DEPENDENCY_UNAVAILABLE);
         }
       } finally {
         delivery.close();
       }
     }
-    return exitCode;
+    return combineExitCodes(codes);
   } finally {
     await store?.close();
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
   renderReportCsv,
@@ -7,6 +7,7 @@ import {
   type ReportContext,
   type ReportInput,
 } from './render-report';
+import { reportsDirError } from './reports-dir';
 
 /** Paths of a run's two report files. */
 export interface ReportPaths {
@@ -60,8 +61,10 @@ export interface PreparedReports {
 }
 
 /**
- * Renders the CSV and JSON reports of one run into temp files (see `PreparedReports`).
- * @throws the file system's error (e.g. EACCES) when the directory cannot be written.
+ * Renders the CSV and JSON reports of one run into temp files (see `PreparedReports`); on failure
+ * no temp file is left behind.
+ * @throws ConfigError (unusable path, exit 2) or DependencyUnavailableError (disk full, exit 3):
+ *   the file system's error translated by `reportsDirError`.
  */
 export async function prepareReports(
   reportsDir: string,
@@ -69,25 +72,33 @@ export async function prepareReports(
   input: ReportInput,
 ): Promise<PreparedReports> {
   const paths = reportPaths(reportsDir, context.processor, context.businessDate);
-  const csv = await writeTemp(paths.csv, renderReportCsv(input));
+  let csv: string | undefined;
   let json: string;
   try {
+    csv = await writeTemp(paths.csv, renderReportCsv(input));
     json = await writeTemp(paths.json, [
       `${JSON.stringify(renderReportJson(context, input), null, 2)}\n`,
     ]);
   } catch (error) {
-    await rm(csv, { force: true });
-    throw error;
+    if (csv !== undefined) await rm(csv, { force: true });
+    // Nothing partial: the run's folder goes too when this left it empty (rmdir keeps a full one).
+    await rmdir(dirname(paths.csv)).catch(() => undefined);
+    throw await reportsDirError(error, reportsDir);
   }
+  const csvTemp = csv;
   return {
     paths,
     publish: async () => {
-      await rename(csv, paths.csv);
-      await rename(json, paths.json);
+      try {
+        await rename(csvTemp, paths.csv);
+        await rename(json, paths.json);
+      } catch (error) {
+        throw await reportsDirError(error, reportsDir);
+      }
       return paths;
     },
     discard: async () => {
-      await rm(csv, { force: true }).catch(() => undefined);
+      await rm(csvTemp, { force: true }).catch(() => undefined);
       await rm(json, { force: true }).catch(() => undefined);
     },
   };
@@ -96,7 +107,7 @@ export async function prepareReports(
 /**
  * Writes the CSV and JSON reports of one run atomically (temp file + rename, so a reader never
  * sees half a report; a rerun replaces the previous files). Returns their paths.
- * @throws the file system's error (e.g. EACCES) when the directory cannot be written.
+ * @throws ConfigError or DependencyUnavailableError, as `prepareReports`.
  */
 export async function writeReports(
   reportsDir: string,

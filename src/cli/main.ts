@@ -194,6 +194,8 @@ async function runCommand(
     maxInvalidRate: parseRate(options.maxInvalidRate ?? config.maxInvalidRate),
     appVersion: APP_VERSION,
   };
+  // Delivery settings are configuration too: a bad SMTP_PORT stops the job before a run is stored.
+  const deliveryConfig = request.dryRun ? null : loadDeliveryConfig(env);
   const store = request.dryRun ? null : createRunStore(config.database);
   try {
     const results = await runReconciliation(
@@ -218,8 +220,8 @@ async function runCommand(
           );
       }
     }
-    if (store && !io.abort?.aborted) {
-      const delivery = buildDeliveryDeps(loadDeliveryConfig(env), store, logger);
+    if (store && deliveryConfig && !io.abort?.aborted) {
+      const delivery = buildDeliveryDeps(deliveryConfig, store, logger);
       try {
         const outcome = await deliverResults(delivery.deps, results.map(toDeliverable), {
           s3: true,

@@ -123,6 +123,38 @@ describe('configuration mistakes exit 2 with one line naming the variable (built
   });
 });
 
+describe('a delivery setting that is wrong stops recon run before any run is stored', () => {
+  it('exits 2 for a non-numeric SMTP_PORT with no run stored and no report written', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'recon-faults-config-smtp-'));
+    try {
+      const pglite = join(work, 'pg', 'data');
+      const reports = join(work, 'reports');
+      const result = await runCli(
+        [
+          'run',
+          '--date',
+          '2025-09-30',
+          '--processors',
+          'stripe',
+          '--data-dir',
+          SAMPLES,
+          '--reports-dir',
+          reports,
+        ],
+        { RECON_PGLITE_DIR: pglite, SMTP_SERVER: 'smtp.internal', SMTP_PORT: 'twenty-five' },
+        work,
+      );
+      expect([result.code, stderrMessages(result).lines]).toEqual([
+        2,
+        ['recon: environment variable SMTP_PORT must be a whole number'],
+      ]);
+      expect([existsSync(reports), existsSync(pglite)]).toEqual([false, false]);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the store reads the CA file with a ConfigError, not a raw ENOENT', () => {
   it('names DB_SSLROOTCERT when the file went missing after the configuration was loaded', () => {
     const settings = {

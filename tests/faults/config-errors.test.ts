@@ -6,6 +6,7 @@ import { ConfigError } from '../../src/domain/errors';
 import { checkConnectionUrl, maskConnectionUrl } from '../../src/store/connection-url';
 import { sslConfig } from '../../src/store/postgres-database';
 import { ROOT, runCli } from '../helpers/cli';
+import { TEST_DATABASE_URL } from '../helpers/databases';
 import { stderrMessages } from '../helpers/one-line-error';
 
 const PASSWORD = 's3cret-Pw';
@@ -154,6 +155,48 @@ describe('a delivery setting that is wrong stops recon run before any run is sto
     }
   });
 });
+
+const describeServer = TEST_DATABASE_URL ? describe : describe.skip;
+if (!TEST_DATABASE_URL)
+  console.warn(
+    'config-errors faults: PostgreSQL server case SKIPPED: TEST_DATABASE_URL is not set',
+  );
+
+describeServer(
+  'TLS asked of a server without TLS (TEST_DATABASE_URL, a server without SSL)',
+  () => {
+    it('exits 2 naming DB_SSLMODE, not 1 with the driver error', async () => {
+      const work = mkdtempSync(join(tmpdir(), 'recon-faults-config-tls-'));
+      try {
+        const result = await runCli(
+          ['runs', 'list'],
+          {
+            DATABASE_URL: TEST_DATABASE_URL ?? '',
+            DB_SSLMODE: 'require',
+          },
+          work,
+        );
+        const { lines, stackTrace } = stderrMessages(result);
+        if (result.code === 0) {
+          console.warn(
+            'config-errors faults: the test server accepts TLS; TLS-refused case not exercised',
+          );
+          return;
+        }
+        expect({ code: result.code, lines: lines.length, stackTrace }).toEqual({
+          code: 2,
+          lines: 1,
+          stackTrace: false,
+        });
+        expect(lines[0]).toMatch(
+          /^recon: database 127\.0\.0\.1:5432\/\S+ does not accept TLS connections, but DB_SSLMODE or sslmode in DATABASE_URL asks for TLS/,
+        );
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+    });
+  },
+);
 
 describe('the store reads the CA file with a ConfigError, not a raw ENOENT', () => {
   it('names DB_SSLROOTCERT when the file went missing after the configuration was loaded', () => {

@@ -695,7 +695,16 @@ export async function main(argv: string[]): Promise<void> {
       : undefined,
     abort: interrupt.signal,
   };
+  // Should a driver drop a promise (it happened with an out-of-range port) the event loop empties
+  // before the command settles; that must not look like success (exit 0) to a scheduler.
+  let settled = false;
+  process.once('beforeExit', () => {
+    if (settled) return;
+    process.stderr.write('recon: internal error: the command stopped before it finished\n');
+    process.exitCode = EXIT_CODES.INTERNAL;
+  });
   const code = await buildProgram(io, process.env).run(argv);
+  settled = true;
   process.exitCode = code;
   // Everything is closed by now; should a driver still hold the event loop, do not hang cron.
   setTimeout(() => process.exit(code), 1000).unref();

@@ -94,7 +94,8 @@ export function checkConnectionUrl(url: string, variable = 'DATABASE_URL'): void
   }
   const masked = maskConnectionUrl(url);
   const parsed = parseLikePg(url);
-  const port = parsed ? parsed.port : portOfInvalidUrl(url);
+  // `?port=` overrides the authority's port in pg (an out-of-range one made pg drop the query).
+  const port = parsed ? (parsed.searchParams.get('port') ?? parsed.port) : portOfInvalidUrl(url);
   if (
     port !== undefined &&
     port !== '' &&

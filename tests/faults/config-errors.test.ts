@@ -32,6 +32,11 @@ describe('configuration mistakes exit 2 with one line naming the variable (built
       /^recon: environment variable DATABASE_URL is not a valid connection URL: port '99999' is not a number from 1 to 65535/,
     ],
     [
+      'a DATABASE_URL with an out-of-range ?port= (it used to exit 0 without a word)',
+      { DATABASE_URL: `postgres://app:${PASSWORD}@127.0.0.1/recon?port=99999` },
+      /^recon: environment variable DATABASE_URL is not a valid connection URL: port '99999' is not a number from 1 to 65535/,
+    ],
+    [
       'a DATABASE_URL with a broken host',
       { DATABASE_URL: `postgres://app:${PASSWORD}@[db/recon` },
       /^recon: environment variable DATABASE_URL is not a valid connection URL \(expected postgres:\/\/USER:PASSWORD@HOST:PORT\/DATABASE, special characters percent-encoded\): postgres:\/\/app:\*\*\*@\[db\/recon$/,

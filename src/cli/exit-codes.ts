@@ -5,8 +5,9 @@ import { InterruptedError, ReconError, type ReconErrorCode } from '../domain/err
  * 0 every run completed (discrepancies are a normal result); 1 internal error (a bug);
  * 2 usage or configuration error; 3 a dependency is unavailable; 4 input rejected;
  * 5 another run for the same date and processor is in progress; 6 an integrity check failed
- * (audit chain broken); 130/143 interrupted by
- * SIGINT/SIGTERM (128 + signal number).
+ * (audit chain broken); 7 delivery failed and 8 breaks found are reserved (see
+ * `EXIT_CODE_SEVERITY`); 130/143 interrupted by SIGINT/SIGTERM (128 + signal number).
+ * Several runs in one invocation exit with `combineExitCodes` of their codes.
  */
 export const EXIT_CODES: Readonly<Record<ReconErrorCode, number>> = {
   INTERNAL: 1,
@@ -32,4 +33,59 @@ export function exitCodeFor(error: unknown): number {
 /** True when `error` is the user's or the environment's doing (print one line, no stack). */
 export function isExpectedError(error: unknown): boolean {
   return error instanceof ReconError && error.code !== 'INTERNAL';
+}
+
+/** One rank of `EXIT_CODE_SEVERITY`: the codes that are equally severe and what they mean. */
+export interface ExitCodeRank {
+  readonly codes: readonly number[];
+  readonly meaning: string;
+}
+
+/**
+ * Exit codes by severity, most severe first: the order in which several runs' codes are combined
+ * into the process's one exit code (README "Exit codes"). The numbers themselves say nothing
+ * about severity: a 5 (another run in progress, usually ignored) must never hide a 4 (an input
+ * is missing, someone must act). 7 and 8 are reserved for delivery failures and "breaks found".
+ */
+export const EXIT_CODE_SEVERITY: readonly ExitCodeRank[] = [
+  { codes: [130, 143], meaning: 'interrupted by SIGINT / SIGTERM' },
+  { codes: [1], meaning: 'internal error (a bug)' },
+  { codes: [4], meaning: 'input rejected' },
+  { codes: [3], meaning: 'a dependency is unavailable' },
+  { codes: [2], meaning: 'usage or configuration error' },
+  { codes: [6], meaning: 'an integrity check failed' },
+  { codes: [8], meaning: 'breaks found (reserved)' },
+  { codes: [7], meaning: 'delivery failed (reserved)' },
+  { codes: [5], meaning: 'another run for the same date and processor is in progress' },
+  { codes: [0], meaning: 'every run completed' },
+];
+
+const SEVERITY_RANK: ReadonlyMap<number, number> = new Map(
+  EXIT_CODE_SEVERITY.flatMap((rank, index) => rank.codes.map((code) => [code, index] as const)),
+);
+
+/** Rank of `code` in `EXIT_CODE_SEVERITY` (0 = most severe); an unknown code ranks as a bug. */
+function severityRank(code: number): number {
+  return SEVERITY_RANK.get(code) ?? SEVERITY_RANK.get(EXIT_CODES.INTERNAL) ?? 1;
+}
+
+/**
+ * The one exit code of an invocation that ran several (date, processor) runs or steps: the most
+ * severe of `codes` by `EXIT_CODE_SEVERITY` (of equally severe codes, the first met); 0 when
+ * `codes` is empty. An unknown non-zero code ranks like an internal error, so it is never hidden.
+ */
+export function combineExitCodes(codes: Iterable<number>): number {
+  let combined = EXIT_OK;
+  for (const code of codes) {
+    if (severityRank(code) < severityRank(combined)) combined = code;
+  }
+  return combined;
+}
+
+/** The exit code of one run's outcome: 0 when completed, else `exitCodeFor` its error. */
+export function exitCodeOfRun(result: {
+  readonly status: string;
+  readonly error: unknown;
+}): number {
+  return result.status === 'completed' ? EXIT_OK : exitCodeFor(result.error);
 }

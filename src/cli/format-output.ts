@@ -4,7 +4,7 @@ import { totalsToDecimalStrings } from '../domain/money';
 import type { RunResult } from '../job/run-reconciliation';
 import type { StoredDelivery } from '../store/delivery-store';
 import type { StoredDiscrepancy, StoredRun } from '../store/run-store';
-import { exitCodeFor } from './exit-codes';
+import { exitCodeOfRun } from './exit-codes';
 
 /** The `--json` object of one run (one line of stdout). */
 export function runResultJson(result: RunResult): object {
@@ -14,7 +14,7 @@ export function runResultJson(result: RunResult): object {
     processor: result.processor,
     status: result.status,
     dry_run: result.dryRun,
-    exit_code: result.status === 'completed' ? 0 : exitCodeFor(result.error),
+    exit_code: exitCodeOfRun(result),
     error: result.error ? describeError(result.error) : null,
     processor_transactions: result.processorTransactions,
     internal_transactions: result.internalTransactions,
@@ -118,9 +118,13 @@ export function renderTable(
   rows: readonly (readonly string[])[],
 ): string {
   const clean = rows.map((row) => row.map(printable));
-  const widths = header.map((name, index) =>
-    Math.max(name.length, ...clean.map((row) => (row[index] ?? '').length)),
-  );
+  // A loop, not Math.max(...rows): a table may have more rows than the call stack has room for.
+  const widths = header.map((name) => name.length);
+  for (const row of clean) {
+    widths.forEach((width, index) => {
+      widths[index] = Math.max(width, (row[index] ?? '').length);
+    });
+  }
   const line = (cells: readonly string[]) =>
     cells
       .map((cell, index) => pad(cell, widths[index] ?? 0))

@@ -44,7 +44,14 @@ import { setUpRoles } from '../store/roles';
 import { loadDeliveryConfig } from '../config/delivery-config';
 import { deliverResults, toDeliverable } from '../job/deliver-results';
 import { buildDeliveryDeps } from './delivery-wiring';
-import { EXIT_CODES, exitCodeFor, EXIT_OK, isExpectedError } from './exit-codes';
+import {
+  combineExitCodes,
+  EXIT_CODES,
+  exitCodeFor,
+  exitCodeOfRun,
+  EXIT_OK,
+  isExpectedError,
+} from './exit-codes';
 import {
   renderTable,
   runDetailsText,
@@ -217,6 +224,8 @@ async function runCommand(
     appVersion: APP_VERSION,
     fx: config.fx,
   };
+  // Delivery settings are configuration too: a bad SMTP_PORT stops the job before a run is stored.
+  const deliveryConfig = request.dryRun ? null : loadDeliveryConfig(env);
   const store = request.dryRun ? null : createRunStore(config.database);
   try {
     const results = await runReconciliation(
@@ -230,19 +239,19 @@ async function runCommand(
       },
       request,
     );
-    let exitCode = EXIT_OK;
+    // One code per run, combined by severity (a 5 must not hide a 4): exit-codes.ts.
+    const codes = results.map(exitCodeOfRun);
     for (const result of results) {
       io.out(options.json ? JSON.stringify(runResultJson(result)) : runResultText(result));
       if (result.status === 'failed') {
-        exitCode = Math.max(exitCode, exitCodeFor(result.error));
         if (!options.json)
           io.err(
             `recon: ${result.processor} ${result.businessDate}: ${describeError(result.error)}`,
           );
       }
     }
-    if (store && !io.abort?.aborted) {
-      const delivery = buildDeliveryDeps(loadDeliveryConfig(env), store, logger, config.fx);
+    if (store && deliveryConfig && !io.abort?.aborted) {
+      const delivery = buildDeliveryDeps(deliveryConfig, store, logger, config.fx);
       try {
         const outcome = await deliverResults(delivery.deps, results.map(toDeliverable), {
           s3: true,
@@ -250,13 +259,13 @@ async function runCommand(
         });
         for (const failure of outcome.failures) io.err(`recon: delivery: ${failure}`);
         if (outcome.failures.length > 0 && options.failOnDeliveryError) {
-          exitCode = Math.max(exitCode, EXIT_CODES.DEPENDENCY_UNAVAILABLE);
+          codes.push(EXIT_CODES.DEPENDENCY_UNAVAILABLE);
         }
       } finally {
         delivery.close();
       }
     }
-    return exitCode;
+    return combineExitCodes(codes);
   } finally {
     await store?.close();
   }
@@ -769,7 +778,16 @@ export async function main(argv: string[]): Promise<void> {
   // Node prints warnings (the AWS SDK's Node-version notice, deprecations) as plain text on
   // stderr, in the middle of the JSON log: log them instead, in the command's format.
   routeProcessWarnings(() => program.logger() ?? createLogger('warn'));
+  // Should a driver drop a promise (it happened with an out-of-range port) the event loop empties
+  // before the command settles; that must not look like success (exit 0) to a scheduler.
+  let settled = false;
+  process.once('beforeExit', () => {
+    if (settled) return;
+    process.stderr.write('recon: internal error: the command stopped before it finished\n');
+    process.exitCode = EXIT_CODES.INTERNAL;
+  });
   const code = await program.run(argv);
+  settled = true;
   process.exitCode = code;
   // Everything is closed by now; should a driver still hold the event loop, do not hang cron.
   setTimeout(() => process.exit(code), 1000).unref();

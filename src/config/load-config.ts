@@ -27,6 +27,7 @@ import type { PgliteSettings } from '../store/pglite-database';
 import type { ContainerMode } from './container';
 import { LOG_FORMATS, type LogFormat } from './logger';
 import type { PostgresSettings } from '../store/postgres-database';
+import { checkConnectionUrl, readTlsFile } from '../store/connection-url';
 
 /** Where runs are stored: a PostgreSQL server, or embedded PGlite (the zero-setup default). */
 export type DatabaseConfig =
@@ -84,18 +85,33 @@ export interface ApiConfig {
  */
 export const DEFAULT_HEALTH_TIMEOUT_MS = 30_000;
 
-const positiveInt = (fallback: number) =>
+/** Largest delay a Node timer holds (2^31 - 1 ms); a larger timeout would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A whole-number variable from `min` (default 0) to `max` (default `MAX_TIMER_MS`, so that no
+ * number becomes a timer that fires at once); `fallback` when unset.
+ */
+const positiveInt = (fallback: number, min = 0, max = MAX_TIMER_MS) =>
   z
     .string()
     .regex(/^\d+$/, 'must be a whole number')
     .transform(Number)
+    .refine((value) => value >= min, `must be at least ${min}`)
+    .refine((value) => value <= max, `must be at most ${max}`)
     .optional()
     .transform((value) => value ?? fallback);
 
 const EnvSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   DB_HOST: z.string().min(1).optional(),
-  DB_PORT: positiveInt(5432),
+  DB_PORT: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((value) => value >= 1 && value <= 65535, 'must be a port number from 1 to 65535')
+    .optional()
+    .transform((value) => value ?? 5432),
   DB_NAME: z.string().min(1).optional(),
   DB_USER: z.string().min(1).optional(),
   DB_PASSWORD: z.string().optional(),
@@ -104,9 +120,10 @@ const EnvSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier')
     .optional()
     .transform((value) => value ?? 'public'),
-  DB_CONNECT_TIMEOUT_MS: positiveInt(5000),
-  DB_STATEMENT_TIMEOUT_MS: positiveInt(300_000),
-  DB_POOL_SIZE: positiveInt(4),
+  // 0 would mean "no timeout" to pg: every database call must stay bounded.
+  DB_CONNECT_TIMEOUT_MS: positiveInt(5000, 1),
+  DB_STATEMENT_TIMEOUT_MS: positiveInt(300_000, 1),
+  DB_POOL_SIZE: positiveInt(4, 1, 1000),
   DB_SSLMODE: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).optional(),
   DB_SSLROOTCERT: z.string().min(1).optional(),
   RECON_PGLITE_DIR: z
@@ -247,12 +264,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     sslRootCert: e.DB_SSLROOTCERT,
   };
   let database: DatabaseConfig;
+  // Files and URLs the database connection needs are checked now, before any side effect.
+  if (e.DB_SSLROOTCERT) readTlsFile(e.DB_SSLROOTCERT, 'DB_SSLROOTCERT: file');
   if (e.DATABASE_URL) {
-    if (!/^postgres(ql)?:\/\//.test(e.DATABASE_URL)) {
-      throw new ConfigError(
-        'environment variable DATABASE_URL must start with postgres:// or postgresql://',
-      );
-    }
+    checkConnectionUrl(e.DATABASE_URL);
     database = { kind: 'postgres', settings: { connectionString: e.DATABASE_URL, ...common } };
   } else if (e.DB_HOST) {
     database = {

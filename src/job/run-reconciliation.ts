@@ -28,6 +28,7 @@ import {
   type ReportPaths,
 } from '../reports/write-reports';
 import type { ReportContext } from '../reports/render-report';
+import { checkReportsDir } from '../reports/reports-dir';
 import type { ApiConfig } from '../config/load-config';
 import type { SourceReadResult, TransactionSource } from '../sources/transaction-source';
 import { SourceFactory, type SourceChoice } from './build-sources';
@@ -520,6 +521,7 @@ function notStarted(
  */
 export async function runReconciliation(deps: JobDeps, request: RunRequest): Promise<RunResult[]> {
   checkEngine(request);
+  await checkReportsDir(request.reportsDir); // before any input is read: a bad path stops it all
   const results: RunResult[] = [];
   const sources = new SourceFactory(request.sources, deps.apis, deps.logger, deps.progress);
   for (const date of request.dates) {

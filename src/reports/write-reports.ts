@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
   renderReportCsv,
@@ -6,6 +6,7 @@ import {
   type ReportContext,
   type ReportInput,
 } from './render-report';
+import { reportsDirError } from './reports-dir';
 
 /** Paths of a run's two report files. */
 export interface ReportPaths {
@@ -84,8 +85,10 @@ export interface PreparedReports {
 
 /**
  * Renders the CSV and JSON reports of one run into pending files tagged with its run id (see
- * `PreparedReports`); nothing is visible at the final paths until `publish`.
- * @throws the file system's error (e.g. EACCES) when the directory cannot be written.
+ * `PreparedReports`); nothing is visible at the final paths until `publish`, and on failure no
+ * pending file is left behind.
+ * @throws ConfigError (unusable path, exit 2) or DependencyUnavailableError (disk full, exit 3):
+ *   the file system's error translated by `reportsDirError`.
  */
 export async function prepareReports(
   reportsDir: string,
@@ -95,21 +98,27 @@ export async function prepareReports(
   const paths = reportPaths(reportsDir, context.processor, context.businessDate);
   const pendingCsv = `${paths.csv}${PENDING_SUFFIX}${context.runId}`;
   const pendingJson = `${paths.json}${PENDING_SUFFIX}${context.runId}`;
-  await writeSynced(pendingCsv, renderReportCsv(input));
   try {
+    await writeSynced(pendingCsv, renderReportCsv(input));
     await writeSynced(pendingJson, [
       `${JSON.stringify(renderReportJson(context, input), null, 2)}\n`,
     ]);
   } catch (error) {
-    await rm(pendingCsv, { force: true });
-    throw error;
+    await rm(pendingCsv, { force: true }).catch(() => undefined);
+    // Nothing partial: the run's folder goes too when this left it empty (rmdir keeps a full one).
+    await rmdir(dirname(paths.csv)).catch(() => undefined);
+    throw await reportsDirError(error, reportsDir);
   }
   return {
     paths,
     publish: async () => {
-      await rename(pendingCsv, paths.csv);
-      await rename(pendingJson, paths.json);
-      await syncDirectory(dirname(paths.csv));
+      try {
+        await rename(pendingCsv, paths.csv);
+        await rename(pendingJson, paths.json);
+        await syncDirectory(dirname(paths.csv));
+      } catch (error) {
+        throw await reportsDirError(error, reportsDir);
+      }
       return paths;
     },
     discard: async () => {
@@ -123,7 +132,7 @@ export async function prepareReports(
  * Writes the CSV and JSON reports of one run and publishes them at once (pending file + rename,
  * so a reader never sees half a report; a rerun replaces the previous files). For dry runs, which
  * commit nothing. Returns their paths.
- * @throws the file system's error (e.g. EACCES) when the directory cannot be written.
+ * @throws ConfigError or DependencyUnavailableError, as `prepareReports`.
  */
 export async function writeReports(
   reportsDir: string,

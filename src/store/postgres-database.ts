@@ -1,11 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
 import { RunLockLostError } from '../domain/errors';
 import type { Database, RunLock, SqlExecutor, SqlValue, TransactionOptions } from './database';
+import { readTlsFile } from './connection-url';
 import { translateDatabaseError } from './store-errors';
+
+/** How messages name the CA file setting (`readTlsFile`). */
+const ROOT_CERT = 'DB_SSLROOTCERT: file';
 
 /** Connection settings for a PostgreSQL server. Timeouts in milliseconds. */
 export interface PostgresSettings {
@@ -31,7 +34,10 @@ export interface PostgresSettings {
   readonly sslRootCert?: string;
 }
 
-/** The `ssl` option of `pg` for `settings.sslMode` (see `PostgresSettings.sslMode`). */
+/**
+ * The `ssl` option of `pg` for `settings.sslMode` (see `PostgresSettings.sslMode`).
+ * @throws ConfigError naming DB_SSLROOTCERT when the CA file cannot be read.
+ */
 export function sslConfig(settings: PostgresSettings): pg.ClientConfig['ssl'] {
   switch (settings.sslMode) {
     case undefined:
@@ -43,13 +49,13 @@ export function sslConfig(settings: PostgresSettings): pg.ClientConfig['ssl'] {
     case 'verify-ca':
       return {
         rejectUnauthorized: true,
-        ca: settings.sslRootCert ? readFileSync(settings.sslRootCert, 'utf8') : undefined,
+        ca: settings.sslRootCert ? readTlsFile(settings.sslRootCert, ROOT_CERT) : undefined,
         checkServerIdentity: () => undefined,
       };
     case 'verify-full':
       return {
         rejectUnauthorized: true,
-        ca: settings.sslRootCert ? readFileSync(settings.sslRootCert, 'utf8') : undefined,
+        ca: settings.sslRootCert ? readTlsFile(settings.sslRootCert, ROOT_CERT) : undefined,
       };
   }
 }

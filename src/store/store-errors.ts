@@ -19,7 +19,7 @@ const UNAVAILABLE_SQLSTATE = /^(08|28|53|57)|^3D000$/;
 /**
  * Translates a driver error into the project's errors: unreachable server, failed login,
  * missing database or timeout → `DependencyUnavailableError` (exit 3); a missing table →
- * `ConfigError` asking for `recon db init`. Anything else is returned unchanged (a bug: exit 1).
+ * `ConfigError` asking for `recon db init`; TLS asked of a server without it → `ConfigError`. Anything else is returned unchanged (a bug: exit 1).
  * Messages name the database by `description` (host:port/db), never by its URL or password.
  */
 export function translateDatabaseError(error: unknown, description: string): unknown {
@@ -40,6 +40,12 @@ export function translateDatabaseError(error: unknown, description: string): unk
     return new DependencyUnavailableError(
       'database',
       `database ${description} is unavailable: ${message}`,
+      { cause: error },
+    );
+  }
+  if (/server does not support SSL/i.test(message)) {
+    return new ConfigError(
+      `database ${description} does not accept TLS connections, but DB_SSLMODE or sslmode in DATABASE_URL asks for TLS`,
       { cause: error },
     );
   }

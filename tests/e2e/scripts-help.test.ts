@@ -29,7 +29,7 @@ describe('benchmark scripts on the command line', () => {
       first: firstLine,
       stderr: '',
     });
-    expect(result.stdout).toMatch(/^  -h, --help +print this help$/m);
+    expect(result.stdout).toMatch(/^ {2}-h, --help +print this help$/m);
   });
 
   it('rejects an unknown option with one line and exit 2', () => {

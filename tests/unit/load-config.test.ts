@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
 import { sslConfig } from '../../src/store/postgres-database';
 import { ConfigError, UsageError } from '../../src/domain/errors';
@@ -129,14 +132,16 @@ describe('exit codes', () => {
 describe('TLS to PostgreSQL', () => {
   const base = { schema: 'public', connectTimeoutMs: 1, statementTimeoutMs: 1, poolSize: 1 };
 
-  it('reads DB_SSLMODE and DB_SSLROOTCERT', () => {
+  it('reads DB_SSLMODE and DB_SSLROOTCERT (a file that must exist)', () => {
+    const caFile = join(mkdtempSync(join(tmpdir(), 'recon-ca-')), 'rds.pem');
+    writeFileSync(caFile, '-----BEGIN CERTIFICATE-----\n');
     const config = loadConfig({
       DB_HOST: 'db',
       DB_SSLMODE: 'verify-full',
-      DB_SSLROOTCERT: '/etc/ssl/rds.pem',
+      DB_SSLROOTCERT: caFile,
     });
     expect(config.database).toMatchObject({
-      settings: { sslMode: 'verify-full', sslRootCert: '/etc/ssl/rds.pem' },
+      settings: { sslMode: 'verify-full', sslRootCert: caFile },
     });
     expect(() => loadConfig({ DB_SSLMODE: 'prefer-maybe' })).toThrow(/DB_SSLMODE/);
   });

@@ -2,6 +2,13 @@ import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfig, type AppConfig } from '../config/load-config';
 import { createLogger, type Logger } from '../config/logger';
+import { redactorFromEnv } from '../config/secret-settings';
+import {
+  currentRedactor,
+  installRedactor,
+  MIN_SECRET_LENGTH,
+  redactSecrets,
+} from '../domain/redact';
 import {
   businessDateRange,
   parseBusinessDate,
@@ -242,17 +249,35 @@ function toLimit(text: string): number {
 /**
  * Builds the `recon` program. `run(argv)` parses and executes one command and resolves to its
  * exit code; it never calls `process.exit` (only `main` does).
+ * First of all it installs the process-wide secret redactor built from `env` (README "Secrets"),
+ * so that even a configuration error is printed without secrets; everything written to `io.err`
+ * is redacted, and `io.out` loses configured secret values (patterns are not applied there, so
+ * presigned links shown by `runs show` keep working).
  */
 export function buildProgram(
-  io: Io,
+  rawIo: Io,
   env: NodeJS.ProcessEnv,
 ): { run(argv: string[]): Promise<number> } {
+  const redactor = redactorFromEnv(env);
+  installRedactor(redactor);
+  const io: Io = {
+    ...rawIo,
+    out: (text) => rawIo.out(currentRedactor().redactValues(text)),
+    err: (text) => rawIo.err(redactSecrets(text)),
+  };
   let exitCode = EXIT_OK;
   let config: AppConfig | undefined;
   let logger: Logger | undefined;
   const context = (): { config: AppConfig; logger: Logger } => {
     config ??= loadConfig(env);
-    logger ??= createLogger(config.logLevel);
+    if (!logger) {
+      logger = createLogger(config.logLevel);
+      if (redactor.tooShort.length > 0)
+        logger.warn(
+          { settings: redactor.tooShort, min_length: MIN_SECRET_LENGTH },
+          'secret settings this short are not redacted by value; use longer secrets',
+        );
+    }
     return { config, logger };
   };
 

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { redactSecrets } from '../domain/redact';
 
 export type { Logger };
 
@@ -27,6 +28,9 @@ export const REDACTED_PATHS = [
 /**
  * Structured JSON-lines logger on stderr (stdout is kept for the command's own output).
  * Synchronous writes, so nothing is lost when the CLI exits right after logging.
+ * Every serialised line (messages, fields, error objects with their stacks) passes the
+ * process-wide redactor (`domain/redact.ts`) on its way out: configured secret values in any
+ * encoding and secret-looking patterns become `[REDACTED]`, whatever path they were logged under.
  */
 export function createLogger(level: string): Logger {
   return pino(
@@ -35,6 +39,7 @@ export function createLogger(level: string): Logger {
       base: { app: 'recon' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      hooks: { streamWrite: redactSecrets },
     },
     pino.destination({ dest: 2, sync: true }),
   );

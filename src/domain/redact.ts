@@ -180,10 +180,14 @@ export class Redactor {
 
   /**
    * A deep copy of a JSON-like value with every string (keys kept) redacted; for audit details and
-   * other structured records. Non-plain objects are returned as they are.
+   * other structured records. Non-plain objects are returned as they are. `only: 'values'`
+   * applies the configured values but no patterns (for presigned links, whose signature is the
+   * point of the link).
    */
-  redactObject<T>(value: T): T {
-    return redactDeep(value, (text) => this.redact(text)) as T;
+  redactObject<T>(value: T, only: 'values' | 'all' = 'all'): T {
+    return redactDeep(value, (text) =>
+      only === 'values' ? this.redactValues(text) : this.redact(text),
+    ) as T;
   }
 }
 
@@ -229,4 +233,9 @@ export function registerSecret(name: string, value: string): void {
 /** `text` with every secret removed, by the process-wide redactor. */
 export function redactSecrets(text: string): string {
   return active.redact(text);
+}
+
+/** A deep copy of a JSON-like value with every string redacted by the process-wide redactor. */
+export function redactSecretsIn<T>(value: T): T {
+  return active.redactObject(value);
 }

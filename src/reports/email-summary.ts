@@ -1,4 +1,5 @@
 import escapeHtml from 'escape-html';
+import { currentRedactor } from '../domain/redact';
 import { DISCREPANCY_KINDS, type OutcomeClass } from '../domain/discrepancy';
 
 /** One discrepancy line of the e-mail (money as a decimal string in major units). */
@@ -283,15 +284,21 @@ export function renderEmailHtml(
   return `<!doctype html><html><body style="font-family:Arial,Helvetica,sans-serif;color:#1f2328;max-width:760px">${parts.join('\n')}</body></html>`;
 }
 
-/** Subject, text and HTML of the invocation's e-mail. */
+/** Subject, text and HTML of the invocation's e-mail; secrets redacted (`domain/redact.ts`). */
 export function renderEmail(
   digests: readonly RunDigest[],
   generatedAt: string,
   chartCid?: string,
 ): RenderedEmail {
+  // Secrets out of everything the e-mail says; the links keep their presigned signature (a link
+  // without it is useless) and lose only configured secret values.
+  const safe = digests.map((digest) => ({
+    ...currentRedactor().redactObject({ ...digest, links: null }),
+    links: currentRedactor().redactObject(digest.links, 'values'),
+  }));
   return {
-    subject: renderSubject(digests),
-    text: renderEmailText(digests, generatedAt),
-    html: renderEmailHtml(digests, generatedAt, chartCid),
+    subject: renderSubject(safe),
+    text: renderEmailText(safe, generatedAt),
+    html: renderEmailHtml(safe, generatedAt, chartCid),
   };
 }

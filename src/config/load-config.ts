@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { checkTimeZone } from '../domain/business-date';
+import { credentialFreeUrl } from './secret-settings';
 import { ConfigError } from '../domain/errors';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from '../sources/http/http-client';
@@ -113,8 +114,7 @@ const EnvSchema = z.object({
     .transform((value) => value ?? '0.01'),
   RECON_PROCESSORS: z.string().optional(),
   STRIPE_API_KEY: z.string().optional(),
-  STRIPE_API_BASE_URL: z
-    .url()
+  STRIPE_API_BASE_URL: credentialFreeUrl('STRIPE_API_KEY')
     .optional()
     .transform((value) => value ?? 'https://api.stripe.com'),
   STRIPE_MATCH_KEY: z
@@ -127,8 +127,7 @@ const EnvSchema = z.object({
     .transform((value) => value ?? 'stripe'),
   PAYPAL_CLIENT_ID: z.string().optional(),
   PAYPAL_CLIENT_SECRET: z.string().optional(),
-  PAYPAL_API_BASE_URL: z
-    .url()
+  PAYPAL_API_BASE_URL: credentialFreeUrl('PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET')
     .optional()
     .transform((value) => value ?? 'https://api-m.paypal.com'),
   PAYPAL_PAGE_SIZE: positiveInt(500).refine(
@@ -136,15 +135,14 @@ const EnvSchema = z.object({
     'must be from 1 to 500',
   ),
   SQUARE_ACCESS_TOKEN: z.string().optional(),
-  SQUARE_API_BASE_URL: z
-    .url()
+  SQUARE_API_BASE_URL: credentialFreeUrl('SQUARE_ACCESS_TOKEN')
     .optional()
     .transform((value) => value ?? 'https://connect.squareup.com'),
   SQUARE_VERSION: z
     .string()
     .optional()
     .transform((value) => value ?? '2025-09-24'),
-  INTERNAL_API_BASE_URL: z.url().optional(),
+  INTERNAL_API_BASE_URL: credentialFreeUrl('INTERNAL_API_TOKEN').optional(),
   INTERNAL_API_TOKEN: z.string().optional(),
   INTERNAL_API_CONFIG: z.string().optional(),
   HTTP_REQUEST_TIMEOUT_MS: positiveInt(DEFAULT_HTTP_SETTINGS.requestTimeoutMs),

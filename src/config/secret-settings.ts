@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { Redactor, type Secret } from '../domain/redact';
 
 /**
@@ -105,4 +106,18 @@ export function secretsFromEnv(env: NodeJS.ProcessEnv): Secret[] {
 /** The redactor for the secrets configured in `env` plus the built-in patterns. */
 export function redactorFromEnv(env: NodeJS.ProcessEnv): Redactor {
   return new Redactor(secretsFromEnv(env));
+}
+
+/**
+ * A URL setting that must not carry `user:password@`: the URL would be stored and printed as a
+ * source location or endpoint, and its credential belongs in the named secret settings (`use`).
+ * The error names the variable (via the config loader), never the value.
+ */
+export function credentialFreeUrl(use: string) {
+  return z
+    .url()
+    .refine(
+      (value) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value),
+      `must not contain credentials (user:password@); use ${use}`,
+    );
 }

@@ -23,7 +23,7 @@
 export const REDACTED = '[REDACTED]';
 
 /** Secrets shorter than this many characters are not redacted by value (patterns still apply). */
-export const MIN_SECRET_LENGTH = 6;
+export const MIN_SECRET_LENGTH = 8;
 
 /** One secret value and the name of the setting it came from (the name is never secret). */
 export interface Secret {

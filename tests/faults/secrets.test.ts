@@ -485,16 +485,41 @@ describe.each(backends)('no secret in any output ($name)', (backend) => {
     expect(results.get('verify-audit')?.code).toBe(0);
   });
 
-  it('a malformed DATABASE_URL is reported without its password', async () => {
+  it('a malformed DATABASE_URL is reported without its password; too short secrets are named', async () => {
     const password = 'Malformed-Pw#/"x';
     secrets = { ...secrets, MALFORMED_DATABASE_URL_PASSWORD: password };
     const result = await runCli(['runs', 'list'], {
       ...base,
       DATABASE_URL: `postgres://recon:${password}@127.0.0.1:notaport/recon`,
+      RECON_WEBHOOK_SECRET: 'abc',
     });
     results.set('malformed DATABASE_URL', result);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/^recon: /m);
+    expect(result.logs.filter((log) => log.level === 40)).toEqual([
+      expect.objectContaining({
+        settings: ['RECON_WEBHOOK_SECRET'],
+        min_length: 8,
+        msg: 'secret settings this short are not redacted by value; use longer secrets',
+      }),
+    ]);
+  });
+
+  it('an API base URL with user:password@ is refused before anything runs (exit 2)', async () => {
+    const password = 'url-embedded-pw-77';
+    secrets = { ...secrets, URL_EMBEDDED_PASSWORD: password };
+    const result = await runCli(
+      ['run', '--date', DATE, '--processors', 'stripe', '--source', 'api'],
+      {
+        ...base,
+        INTERNAL_API_BASE_URL: `http://ledger-user:${password}@127.0.0.1:1/?token=q`,
+      },
+    );
+    results.set('credentials in INTERNAL_API_BASE_URL', result);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      'recon: environment variable INTERNAL_API_BASE_URL must not contain credentials (user:password@); use INTERNAL_API_TOKEN',
+    );
   });
 
   it('leaves no form of any secret in stdout, stderr, tables, reports, S3 or e-mails', async () => {

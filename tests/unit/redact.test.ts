@@ -59,10 +59,10 @@ describe('Redactor: configured secret values', () => {
 
   it('prefers the longest overlapping secret, so no tail is left behind', () => {
     const overlapping = new Redactor([
-      { name: 'A', value: 'abcdef' },
-      { name: 'B', value: 'abcdefghij' },
+      { name: 'A', value: 'abcdefgh' },
+      { name: 'B', value: 'abcdefghijkl' },
     ]);
-    expect(overlapping.redact('x abcdefghij y abcdef')).toBe(`x ${REDACTED} y ${REDACTED}`);
+    expect(overlapping.redact('x abcdefghijkl y abcdefgh')).toBe(`x ${REDACTED} y ${REDACTED}`);
   });
 
   it('redacts every string of a JSON-like object and keeps its shape', () => {

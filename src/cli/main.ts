@@ -9,6 +9,13 @@ import {
   type HostProbe,
 } from '../config/container';
 import { createLogger, routeProcessWarnings, type Logger } from '../config/logger';
+import { redactorFromEnv } from '../config/secret-settings';
+import {
+  currentRedactor,
+  installRedactor,
+  MIN_SECRET_LENGTH,
+  redactSecrets,
+} from '../domain/redact';
 import {
   businessDateRange,
   parseBusinessDate,
@@ -294,12 +301,23 @@ function warnAboutEmbeddedDatabase(config: AppConfig, logger: Logger, host: Host
  * Builds the `recon` program. `run(argv)` parses and executes one command and resolves to its
  * exit code; it never calls `process.exit` (only `main` does). `logger()` is the logger of the
  * command once it has one. `host`: where container detection looks (files, `env`).
+ * First of all it installs the process-wide secret redactor built from `env` (README "Secrets"),
+ * so that even a configuration error is printed without secrets; everything written to `io.err`
+ * is redacted, and `io.out` loses configured secret values (patterns are not applied there, so
+ * presigned links shown by `runs show` keep working).
  */
 export function buildProgram(
-  io: Io,
+  rawIo: Io,
   env: NodeJS.ProcessEnv,
   host: HostProbe = { env, readText: (path) => REAL_HOST.readText(path) },
 ): { run(argv: string[]): Promise<number>; logger(): Logger | undefined } {
+  const redactor = redactorFromEnv(env);
+  installRedactor(redactor);
+  const io: Io = {
+    ...rawIo,
+    out: (text) => rawIo.out(currentRedactor().redactValues(text)),
+    err: (text) => rawIo.err(redactSecrets(text)),
+  };
   let exitCode = EXIT_OK;
   let config: AppConfig | undefined;
   let logger: Logger | undefined;
@@ -311,6 +329,11 @@ export function buildProgram(
         format: config.logFormat,
       });
       warnAboutEmbeddedDatabase(config, logger, host);
+      if (redactor.tooShort.length > 0)
+        logger.warn(
+          { settings: redactor.tooShort, min_length: MIN_SECRET_LENGTH },
+          'secret settings this short are not redacted by value; use longer secrets',
+        );
     }
     return { config, logger };
   };

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../domain/errors';
+import { credentialFreeUrl } from './secret-settings';
 import type { S3Settings } from '../delivery/object-store';
 import type { SmtpSettings } from '../delivery/smtp-mailer';
 
@@ -32,7 +33,7 @@ const DeliveryEnv = z.object({
     .transform((value) => value ?? 'us-east-1'),
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
-  AWS_S3_ENDPOINT: z.url().optional(),
+  AWS_S3_ENDPOINT: credentialFreeUrl('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY').optional(),
   AWS_S3_SSE: z
     .enum(['AES256', 'aws:kms', 'none'])
     .optional()

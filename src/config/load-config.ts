@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { checkTimeZone } from '../domain/business-date';
+import { credentialFreeUrl } from './secret-settings';
 import { ConfigError } from '../domain/errors';
 import type { FxRates } from '../domain/fx-rates';
 import { loadFxRates } from './fx-config';
@@ -163,8 +164,7 @@ const EnvSchema = z.object({
     .transform((value) => (value === undefined ? 'utf-8' : parseInputEncoding(value)))
     .refine((value) => value !== undefined, `must be one of ${INPUT_ENCODINGS.join(', ')}`),
   STRIPE_API_KEY: z.string().optional(),
-  STRIPE_API_BASE_URL: z
-    .url()
+  STRIPE_API_BASE_URL: credentialFreeUrl('STRIPE_API_KEY')
     .optional()
     .transform((value) => value ?? 'https://api.stripe.com'),
   STRIPE_MATCH_KEY: z
@@ -177,8 +177,7 @@ const EnvSchema = z.object({
     .transform((value) => value ?? 'stripe'),
   PAYPAL_CLIENT_ID: z.string().optional(),
   PAYPAL_CLIENT_SECRET: z.string().optional(),
-  PAYPAL_API_BASE_URL: z
-    .url()
+  PAYPAL_API_BASE_URL: credentialFreeUrl('PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET')
     .optional()
     .transform((value) => value ?? 'https://api-m.paypal.com'),
   PAYPAL_PAGE_SIZE: positiveInt(500).refine(
@@ -186,15 +185,14 @@ const EnvSchema = z.object({
     'must be from 1 to 500',
   ),
   SQUARE_ACCESS_TOKEN: z.string().optional(),
-  SQUARE_API_BASE_URL: z
-    .url()
+  SQUARE_API_BASE_URL: credentialFreeUrl('SQUARE_ACCESS_TOKEN')
     .optional()
     .transform((value) => value ?? 'https://connect.squareup.com'),
   SQUARE_VERSION: z
     .string()
     .optional()
     .transform((value) => value ?? '2025-09-24'),
-  INTERNAL_API_BASE_URL: z.url().optional(),
+  INTERNAL_API_BASE_URL: credentialFreeUrl('INTERNAL_API_TOKEN').optional(),
   INTERNAL_API_TOKEN: z.string().optional(),
   INTERNAL_API_CONFIG: z.string().optional(),
   HTTP_REQUEST_TIMEOUT_MS: positiveInt(DEFAULT_HTTP_SETTINGS.requestTimeoutMs),

@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { redactSecrets } from '../domain/redact';
 
 export type { Logger };
 
@@ -68,6 +69,10 @@ function loggerOptions(level: string): LoggerOptions {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    // Every serialised line (messages, fields, errors with their stacks) passes the process-wide
+    // redactor (`domain/redact.ts`) on its way out: configured secret values in any encoding and
+    // secret-looking patterns become `[REDACTED]`, whatever path they were logged under.
+    hooks: { streamWrite: redactSecrets },
   };
 }
 

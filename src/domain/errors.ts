@@ -1,3 +1,5 @@
+import { redactSecrets } from './redact';
+
 /**
  * The project's error hierarchy. Every error that ends a run or a command is a `ReconError` with a
  * stable `code`; `cli/exit-codes.ts` maps codes to process exit codes in one table.
@@ -120,8 +122,11 @@ export class IntegrityError extends ReconError {
   }
 }
 
-/** Returns a one-line description of any thrown value, never including a stack trace. */
+/**
+ * Returns a one-line description of any thrown value, never including a stack trace, with every
+ * secret redacted (`redact.ts`): what it returns may be logged, stored, audited and e-mailed.
+ */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message.split('\n')[0] ?? error.name;
-  return String(error);
+  if (error instanceof Error) return redactSecrets(error.message.split('\n')[0] ?? error.name);
+  return redactSecrets(String(error));
 }

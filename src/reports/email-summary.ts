@@ -1,6 +1,7 @@
 import Big from 'big.js';
 import escapeHtml from 'escape-html';
 import { currencyExponent } from '../domain/currency';
+import { currentRedactor } from '../domain/redact';
 import { DISCREPANCY_KINDS, type OutcomeClass } from '../domain/discrepancy';
 import { convertToReporting, type FxRates } from '../domain/fx-rates';
 
@@ -565,16 +566,22 @@ export function renderEmailHtml(
   return `<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">${STYLE}</head><body style="font-family:Arial,Helvetica,sans-serif;color:#1f2328;max-width:760px;margin:0 auto;padding:12px">${parts.join('\n')}</body></html>`;
 }
 
-/** Subject, text and HTML of the invocation's e-mail. `fx`: the optional reporting currency. */
+/** Subject, text and HTML of the invocation's e-mail; `fx`: the optional reporting currency. Secrets redacted (`domain/redact.ts`). */
 export function renderEmail(
   digests: readonly RunDigest[],
   generatedAt: string,
   chartCid?: string,
   fx: FxRates | null = null,
 ): RenderedEmail {
+  // Secrets out of everything the e-mail says; the links keep their presigned signature (a link
+  // without it is useless) and lose only configured secret values.
+  const safe = digests.map((digest) => ({
+    ...currentRedactor().redactObject({ ...digest, links: null }),
+    links: currentRedactor().redactObject(digest.links, 'values'),
+  }));
   return {
-    subject: renderSubject(digests),
-    text: renderEmailText(digests, generatedAt, fx),
-    html: renderEmailHtml(digests, generatedAt, chartCid, fx),
+    subject: renderSubject(safe),
+    text: renderEmailText(safe, generatedAt, fx),
+    html: renderEmailHtml(safe, generatedAt, chartCid, fx),
   };
 }

@@ -1,3 +1,4 @@
+import { redactSecretsIn } from '../domain/redact';
 import type { Database } from './database';
 
 /** A delivery channel: report upload to object storage, or the e-mail to operations. */
@@ -61,7 +62,7 @@ export class DeliveryStore {
       await tx.query(`INSERT INTO audit_log (run_id, event, details) VALUES ($1, $2, $3)`, [
         delivery.runId,
         `delivery_${delivery.channel}_${delivery.status}`,
-        JSON.stringify({ target: delivery.target, error: delivery.error ?? null }),
+        JSON.stringify(redactSecretsIn({ target: delivery.target, error: delivery.error ?? null })),
       ]);
     });
   }

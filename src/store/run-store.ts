@@ -3,6 +3,7 @@ import { currencyExponent, ISO4217_TABLE_VERSION } from '../domain/currency';
 import type { DataQualityIssue } from '../domain/data-quality';
 import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
 import { RunInProgressError, RunLockLostError } from '../domain/errors';
+import { redactSecretsIn } from '../domain/redact';
 import { formatMinor, totalsToDecimalStrings } from '../domain/money';
 import type { Transaction } from '../domain/transaction';
 import type { TransactionRows } from '../domain/transaction-table';
@@ -255,7 +256,7 @@ async function audit(
   await db.query(`INSERT INTO audit_log (run_id, event, details) VALUES ($1, $2, $3)`, [
     runId,
     event,
-    JSON.stringify(details),
+    JSON.stringify(redactSecretsIn(details)),
   ]);
 }
 

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
+import { loadDeliveryConfig } from '../../src/config/delivery-config';
 import { sslConfig } from '../../src/store/postgres-database';
 import { ConfigError, UsageError } from '../../src/domain/errors';
 import { exitCodeFor } from '../../src/cli/exit-codes';
@@ -108,6 +109,30 @@ describe('loadConfig', () => {
       /DB_SCHEMA must be a lower-case SQL identifier/,
     );
     expect(() => loadConfig({ RECON_MAX_INVALID_RATE: '5%' })).toThrow(/RECON_MAX_INVALID_RATE/);
+  });
+
+  it.each([
+    ['STRIPE_API_BASE_URL', 'STRIPE_API_KEY'],
+    ['PAYPAL_API_BASE_URL', 'PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET'],
+    ['SQUARE_API_BASE_URL', 'SQUARE_ACCESS_TOKEN'],
+    ['INTERNAL_API_BASE_URL', 'INTERNAL_API_TOKEN'],
+  ])('refuses credentials in %s (they would be stored as the source location)', (name, use) => {
+    const env = { [name]: 'https://svc-user:url-secret-pw@api.example.com/base?x=1' };
+    expect(() => loadConfig(env)).toThrow(
+      new ConfigError(
+        `environment variable ${name} must not contain credentials (user:password@); use ${use}`,
+      ),
+    );
+  });
+
+  it('refuses credentials in AWS_S3_ENDPOINT', () => {
+    expect(() =>
+      loadDeliveryConfig({ AWS_S3_ENDPOINT: 'http://minio:minio-secret-pw@127.0.0.1:9000' }),
+    ).toThrow(
+      new ConfigError(
+        'environment variable AWS_S3_ENDPOINT must not contain credentials (user:password@); use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
+      ),
+    );
   });
 
   it('rejects an unknown time zone as a usage error', () => {

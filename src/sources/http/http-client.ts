@@ -1,4 +1,5 @@
 import { ConfigError, DependencyUnavailableError, InputRejectedError } from '../../domain/errors';
+import { redactSecrets } from '../../domain/redact';
 
 /** Timeouts and retry policy of API calls. All durations in milliseconds. */
 export interface HttpSettings {
@@ -85,9 +86,10 @@ export function isRetryableStatus(status: number): boolean {
   return status === 429 || status >= 500;
 }
 
-/** Shortens an error body for messages: one line, at most 300 characters. */
+/** Shortens an error body for messages: secrets redacted, one line, at most 300 characters. */
 export function excerpt(text: string, max = 300): string {
-  const line = text.replace(/\s+/g, ' ').trim();
+  // Redacted before it is cut: a cut through a secret would leave a prefix no redactor knows.
+  const line = redactSecrets(text).replace(/\s+/g, ' ').trim();
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }
 

@@ -1,4 +1,5 @@
 import { ConfigError, DependencyUnavailableError } from '../../domain/errors';
+import { registerSecret } from '../../domain/redact';
 import { ContractViolationError, excerpt, type HttpClient } from './http-client';
 import type { ApiAdapter, ApiPage, FetchWindow } from './api-source';
 import { getPath, isJsonObject } from './json-path';
@@ -72,6 +73,7 @@ export class PaypalTransactionsAdapter implements ApiAdapter {
         `paypal API ${TOKEN_PATH}: no access_token in the answer`,
       );
     }
+    registerSecret('PayPal access token', value); // a secret recon was not configured with
     const ttlMs = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn * 1000 : 60_000;
     // Renew a minute early (or at half-life for short tokens) so a token never expires mid-fetch.
     this.token = { value, expiresAtMs: Date.now() + Math.max(ttlMs - 60_000, ttlMs / 2) };

@@ -51,7 +51,7 @@ export function faultsAt(faults: readonly Fault[] | undefined, index: number): F
 
 function validateFaults(faults: readonly Fault[] | undefined, supported: readonly FaultKind[]) {
   for (const fault of faults ?? []) {
-    if (!supported.includes(fault.kind)) {
+    if (!supported.includes(fault.kind) && fault.kind !== 'echo-credentials') {
       throw new TypeError(`this fake API does not implement fault '${fault.kind}'`);
     }
     if (!Number.isInteger(fault.onRequest) || fault.onRequest < 1) {
@@ -145,6 +145,15 @@ export async function startHarness(options: HarnessOptions, handler: Handler): P
         if (slowest > 0 && !(await delay(slowest))) return; // closed while waiting
         if (closed) return;
 
+        const echo = active.find((f) => f.kind === 'echo-credentials');
+        if (echo) {
+          send(
+            response,
+            { status: echo.status ?? 401, body: echoCredentialsBody(recorded) },
+            common,
+          );
+          return;
+        }
         const forced = active.find(
           (f) =>
             f.kind === 'status-401' || f.kind === 'status-500' || f.kind.startsWith('status-429'),
@@ -212,6 +221,30 @@ export async function startHarness(options: HarnessOptions, handler: Handler): P
         server.close((error) => (error ? reject(error) : resolve()));
         for (const socket of sockets) socket.destroy();
       });
+    },
+  };
+}
+
+/**
+ * The error body of a careless API that echoes what it was sent: the `Authorization` header, the
+ * credential in it (Bearer token, or Basic decoded to `user:secret`), that credential URL-encoded,
+ * the request URL with its query and the form body. JSON-serialised, so quotes and backslashes of
+ * a secret arrive JSON-escaped.
+ */
+export function echoCredentialsBody(request: RecordedRequest): unknown {
+  const authorization = request.authorization ?? '';
+  const [scheme = '', value = ''] = authorization.trim().split(/\s+/, 2);
+  const credential =
+    scheme.toLowerCase() === 'basic' ? Buffer.from(value, 'base64').toString('utf8') : value;
+  const query = new URLSearchParams(request.query).toString();
+  return {
+    error: {
+      detail: `No such key: '${credential}'`,
+      message: `Invalid credentials. You sent Authorization: ${authorization}`,
+      credential,
+      credential_urlencoded: encodeURIComponent(credential),
+      request_url: `${request.path}${query ? `?${query}` : ''}`,
+      request_body: request.body,
     },
   };
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   bearerToken,
+  echoCredentialsBody,
   formatPaypalDate,
   parseIntParam,
   parseRfc3339,
@@ -24,6 +25,8 @@ export interface FakePaypalOptions {
   /** `last_refreshed_datetime` in responses (default: the current time). */
   lastRefreshedDatetime?: string;
   faults?: Fault[];
+  /** The token endpoint answers every request 401 with `echoCredentialsBody` (a careless API). */
+  echoCredentialsOnToken?: boolean;
 }
 
 /** The PayPal fake: a `FakeServer` plus OAuth bookkeeping. */
@@ -196,6 +199,9 @@ export async function startFakePaypal(options: FakePaypalOptions): Promise<FakeP
     (request, context): Reply => {
       if (request.path === TOKEN_PATH && request.method === 'POST') {
         tokenCount++;
+        if (options.echoCredentialsOnToken) {
+          return { status: 401, body: echoCredentialsBody(request) };
+        }
         if (request.authorization?.trim() !== expectedBasic) {
           return {
             status: 401,

@@ -32,7 +32,8 @@ export type FaultKind =
   | 'malformed-page'
   | 'slow'
   | 'repeat-cursor'
-  | 'shrinking-pages';
+  | 'shrinking-pages'
+  | 'echo-credentials';
 
 /** A scheduled misbehaviour of the LIST endpoint. */
 export interface Fault {
@@ -45,6 +46,8 @@ export interface Fault {
   delayMs?: number;
   /** for retry-after */
   retryAfterSeconds?: number;
+  /** for 'echo-credentials': the status of the echoing error (default 401) */
+  status?: number;
 }
 
 // ---------------------------------------------------------------------------------------------

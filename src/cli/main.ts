@@ -321,19 +321,28 @@ export function buildProgram(
   let exitCode = EXIT_OK;
   let config: AppConfig | undefined;
   let logger: Logger | undefined;
+  const warnShortSecrets = (log: Logger): void => {
+    if (redactor.tooShort.length > 0)
+      log.warn(
+        { settings: redactor.tooShort, min_length: MIN_SECRET_LENGTH },
+        'secret settings this short are not redacted by value; use longer secrets',
+      );
+  };
   const context = (): { config: AppConfig; logger: Logger } => {
-    config ??= loadConfig(env);
+    try {
+      config ??= loadConfig(env);
+    } catch (error) {
+      // The settings are unusable, but the warning about unredacted secrets still matters.
+      warnShortSecrets(createLogger('warn'));
+      throw error;
+    }
     if (!logger) {
       const flags = program.opts<{ logLevel?: string; quiet?: boolean }>();
       logger = createLogger(flags.logLevel ?? (flags.quiet ? 'warn' : config.logLevel), {
         format: config.logFormat,
       });
       warnAboutEmbeddedDatabase(config, logger, host);
-      if (redactor.tooShort.length > 0)
-        logger.warn(
-          { settings: redactor.tooShort, min_length: MIN_SECRET_LENGTH },
-          'secret settings this short are not redacted by value; use longer secrets',
-        );
+      warnShortSecrets(logger);
     }
     return { config, logger };
   };

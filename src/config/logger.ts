@@ -68,7 +68,7 @@ function loggerOptions(level: string): LoggerOptions {
     base: { app: 'recon' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    redact: { paths: REDACTED_PATHS, censor: '[REDACTED]' },
     // Every serialised line (messages, fields, errors with their stacks) passes the process-wide
     // redactor (`domain/redact.ts`) on its way out: configured secret values in any encoding and
     // secret-looking patterns become `[REDACTED]`, whatever path they were logged under.

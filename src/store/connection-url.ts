@@ -9,13 +9,13 @@ const FILE_PARAMETERS = ['sslrootcert', 'sslcert', 'sslkey'];
 
 /**
  * `url` with its password (`user:PASSWORD@`, or a `password=` query parameter) replaced by
- * `***`, for messages. Masks up to the last `@`, so a password with an unencoded `@` is hidden
+ * `[REDACTED]` (as the redactor writes it), for messages. Masks up to the last `@`, so a password with an unencoded `@` is hidden
  * whole.
  */
 export function maskConnectionUrl(url: string): string {
   return url
-    .replace(/^([a-z]+:\/\/[^:/?#@]*):.*@/i, '$1:***@')
-    .replace(/([?&]password=)[^&#]*/gi, '$1***');
+    .replace(/^([a-z]+:\/\/[^:/?#@]*):.*@/i, '$1:[REDACTED]@')
+    .replace(/([?&]password=)[^&#]*/gi, '$1[REDACTED]');
 }
 
 function readProblem(error: unknown): string {
@@ -107,7 +107,7 @@ export function checkConnectionUrl(url: string, variable = 'DATABASE_URL'): void
   }
   if (!parsed) {
     throw new ConfigError(
-      `${where} is not a valid connection URL (expected postgres://USER:PASSWORD@HOST:PORT/DATABASE, special characters percent-encoded): ${masked}`,
+      `${where} is not a valid connection URL (expected postgres://HOST:PORT/DATABASE with USER and PASSWORD before the host, special characters percent-encoded): ${masked}`,
     );
   }
   const sslMode = parsed.searchParams.get('sslmode');

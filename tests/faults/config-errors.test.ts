@@ -24,7 +24,7 @@ describe('configuration mistakes exit 2 with one line naming the variable (built
     [
       'a DATABASE_URL whose port is not a number',
       { DATABASE_URL: `postgres://app:${PASSWORD}@db.internal:notaport/recon` },
-      /^recon: environment variable DATABASE_URL is not a valid connection URL: port 'notaport' is not a number from 1 to 65535 \(postgres:\/\/app:\*\*\*@db\.internal:notaport\/recon\)$/,
+      /^recon: environment variable DATABASE_URL is not a valid connection URL: port 'notaport' is not a number from 1 to 65535 \(postgres:\/\/app:\[REDACTED\]@db\.internal:notaport\/recon\)$/,
     ],
     [
       'a DATABASE_URL whose port is out of range',
@@ -39,7 +39,7 @@ describe('configuration mistakes exit 2 with one line naming the variable (built
     [
       'a DATABASE_URL with a broken host',
       { DATABASE_URL: `postgres://app:${PASSWORD}@[db/recon` },
-      /^recon: environment variable DATABASE_URL is not a valid connection URL \(expected postgres:\/\/USER:PASSWORD@HOST:PORT\/DATABASE, special characters percent-encoded\): postgres:\/\/app:\*\*\*@\[db\/recon$/,
+      /^recon: environment variable DATABASE_URL is not a valid connection URL \(expected postgres:\/\/HOST:PORT\/DATABASE with USER and PASSWORD before the host, special characters percent-encoded\): postgres:\/\/app:\[REDACTED\]@\[db\/recon$/,
     ],
     [
       'a DATABASE_URL with an unknown sslmode',
@@ -273,16 +273,16 @@ describe('checkConnectionUrl and maskConnectionUrl', () => {
         'postgres://db/recon',
       ].map(maskConnectionUrl),
     ).toEqual([
-      'postgres://app:***@db/recon',
-      'postgres://app:***@db:5432/recon',
-      'postgres://app@db/recon?password=***&sslmode=require',
+      'postgres://app:[REDACTED]@db/recon',
+      'postgres://app:[REDACTED]@db:5432/recon',
+      'postgres://app@db/recon?password=[REDACTED]&sslmode=require',
       'postgres://db/recon',
     ]);
   });
 
   it('never prints the password when the text after it is not a port', () => {
     expect(() => checkConnectionUrl(`postgres://app:${PASSWORD}:x@db:5x/recon`)).toThrow(
-      "environment variable DATABASE_URL is not a valid connection URL: port '5x' is not a number from 1 to 65535 (postgres://app:***@db:5x/recon)",
+      "environment variable DATABASE_URL is not a valid connection URL: port '5x' is not a number from 1 to 65535 (postgres://app:[REDACTED]@db:5x/recon)",
     );
   });
 });

@@ -496,7 +496,7 @@ describe.each(backends)('no secret in any output ($name)', (backend) => {
     results.set('malformed DATABASE_URL', result);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/^recon: /m);
-    expect(result.logs.filter((log) => log.level === 40)).toEqual([
+    expect(result.logs.filter((log) => log.level === 'warn')).toEqual([
       expect.objectContaining({
         settings: ['RECON_WEBHOOK_SECRET'],
         min_length: 8,

@@ -64,8 +64,8 @@ describe('createLogger', () => {
     expect(withoutTime(json.lines[0] ?? '{}')).toEqual({
       level: 'info',
       app: 'recon',
-      password: '[redacted]',
-      db: { connectionString: '[redacted]' },
+      password: '[REDACTED]',
+      db: { connectionString: '[REDACTED]' },
       msg: 'connecting',
     });
     const pretty = capture();

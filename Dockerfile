@@ -9,11 +9,11 @@
 # only. No native module is compiled (pg is pure JS, PGlite is WebAssembly, resvg ships prebuilt
 # glibc binaries as optional packages), so neither stage needs build tools.
 
-# Node 24 is the Node.js LTS line the image runs on (Node 20 reached end of life in April 2026);
+# Node 26 is the active Node.js LTS line the image runs on (LTS since October 2026; Node 20 reached end of life in April 2026);
 # the package itself still supports Node >= 20.12 (package.json `engines`), which CI tests.
 
 # ---- build --------------------------------------------------------------------------------------
-FROM node:24-bookworm-slim AS build
+FROM node:26-trixie-slim AS build
 WORKDIR /src
 # Dependencies first, in their own layer: rebuilt only when the lock file changes. `prepare`
 # (= build) is skipped here because the sources are not copied yet; it runs explicitly below.
@@ -25,7 +25,7 @@ COPY scripts ./scripts
 RUN npm run build
 
 # ---- runtime ------------------------------------------------------------------------------------
-FROM node:24-bookworm-slim AS runtime
+FROM node:26-trixie-slim AS runtime
 # recon is the container's only process: it receives SIGTERM from `docker stop` / Kubernetes /
 # ECS itself and exits 143 after rolling back.
 ENV NODE_ENV=production \

@@ -101,10 +101,10 @@ describe('Dockerfile', () => {
     ]);
   });
 
-  it('builds in a named stage with dev dependencies and runs on node:24-bookworm-slim (LTS)', () => {
+  it('builds in a named stage with dev dependencies and runs on node:26-trixie-slim (LTS)', () => {
     expect(stages.map((s) => s.args)).toEqual([
-      'node:24-bookworm-slim AS build',
-      'node:24-bookworm-slim AS runtime',
+      'node:26-trixie-slim AS build',
+      'node:26-trixie-slim AS runtime',
     ]);
     expect(runs(inBuild)).toMatch(/\bnpm ci\b/);
     expect(runs(inBuild)).not.toMatch(/--omit=dev/);
@@ -188,7 +188,7 @@ describe('Dockerfile', () => {
     ]);
   });
 
-  it('the package keeps supporting Node 20.12+, which the image (Node 24) satisfies', () => {
+  it('the package keeps supporting Node 20.12+, which the image (Node 26) satisfies', () => {
     const manifest = JSON.parse(read('package.json')) as { engines?: { node?: string } };
     expect(manifest.engines).toEqual({ node: '>=20.12' });
     const imageMajor = Number(/^node:(\d+)-/.exec(stages[finalStage]?.args ?? '')?.[1]);

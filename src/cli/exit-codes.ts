@@ -5,8 +5,8 @@ import { InterruptedError, ReconError, type ReconErrorCode } from '../domain/err
  * 0 every run completed (discrepancies are a normal result); 1 internal error (a bug);
  * 2 usage or configuration error; 3 a dependency is unavailable; 4 input rejected;
  * 5 another run for the same date and processor is in progress; 6 an integrity check failed
- * (audit chain broken); 7 delivery failed and 8 breaks found are reserved (see
- * `EXIT_CODE_SEVERITY`); 130/143 interrupted by SIGINT/SIGTERM (128 + signal number).
+ * (audit chain broken); 7 the results are stored but a delivery (upload, e-mail) failed (see
+ * `deliveryExitCode`); 8 breaks found is reserved (see `EXIT_CODE_SEVERITY`); 130/143 interrupted by SIGINT/SIGTERM (128 + signal number).
  * Several runs in one invocation exit with `combineExitCodes` of their codes.
  */
 export const EXIT_CODES: Readonly<Record<ReconErrorCode, number>> = {
@@ -19,6 +19,7 @@ export const EXIT_CODES: Readonly<Record<ReconErrorCode, number>> = {
   RUN_IN_PROGRESS: 5,
   INTERRUPTED: 143,
   INTEGRITY: 6,
+  DELIVERY_FAILED: 7,
 };
 
 /** Exit code of success. */
@@ -45,7 +46,7 @@ export interface ExitCodeRank {
  * Exit codes by severity, most severe first: the order in which several runs' codes are combined
  * into the process's one exit code (README "Exit codes"). The numbers themselves say nothing
  * about severity: a 5 (another run in progress, usually ignored) must never hide a 4 (an input
- * is missing, someone must act). 7 and 8 are reserved for delivery failures and "breaks found".
+ * is missing, someone must act). 8 is reserved for "breaks found".
  */
 export const EXIT_CODE_SEVERITY: readonly ExitCodeRank[] = [
   { codes: [130, 143], meaning: 'interrupted by SIGINT / SIGTERM' },
@@ -55,7 +56,7 @@ export const EXIT_CODE_SEVERITY: readonly ExitCodeRank[] = [
   { codes: [2], meaning: 'usage or configuration error' },
   { codes: [6], meaning: 'an integrity check failed' },
   { codes: [8], meaning: 'breaks found (reserved)' },
-  { codes: [7], meaning: 'delivery failed (reserved)' },
+  { codes: [7], meaning: 'results stored, a delivery (upload or e-mail) failed' },
   { codes: [5], meaning: 'another run for the same date and processor is in progress' },
   { codes: [0], meaning: 'every run completed' },
 ];
@@ -88,4 +89,18 @@ export function exitCodeOfRun(result: {
   readonly error: unknown;
 }): number {
   return result.status === 'completed' ? EXIT_OK : exitCodeFor(result.error);
+}
+
+/**
+ * The exit code of one delivery call (`deliverResults`, `deliverFailed`): 7 (`DELIVERY_FAILED`)
+ * when any of `attempts` failed, else 0. `allowFailure` (`--allow-delivery-failure`,
+ * `RECON_DELIVERY_FAILURE_EXIT=0`) makes a failed delivery exit 0: the failure is still printed,
+ * logged and recorded. Skipped attempts (nothing to send, channel not configured) are not failures.
+ */
+export function deliveryExitCode(
+  attempts: readonly { readonly status: 'sent' | 'failed' | 'skipped' }[],
+  allowFailure: boolean,
+): number {
+  if (allowFailure) return EXIT_OK;
+  return attempts.some((a) => a.status === 'failed') ? EXIT_CODES.DELIVERY_FAILED : EXIT_OK;
 }

@@ -49,10 +49,18 @@ import { verifyAuditChain } from '../store/audit-chain';
 import { auditProblemLine, auditReportJson, auditReportText } from './audit-output';
 import { setUpRoles } from '../store/roles';
 import { loadDeliveryConfig } from '../config/delivery-config';
-import { deliverResults, toDeliverable } from '../job/deliver-results';
+import {
+  defaultRedeliverySince,
+  deliverFailed,
+  deliverResults,
+  storedRunDeliverable,
+  toDeliverable,
+} from '../job/deliver-results';
 import { buildDeliveryDeps } from './delivery-wiring';
+import { deliveryText, FAIL_ON_DELIVERY_ERROR_DEPRECATED, redeliveryText } from './delivery-output';
 import {
   combineExitCodes,
+  deliveryExitCode,
   EXIT_CODES,
   exitCodeFor,
   exitCodeOfRun,
@@ -93,6 +101,7 @@ interface RunOptions {
   format?: string;
   email?: boolean;
   failOnDeliveryError?: boolean;
+  allowDeliveryFailure?: boolean;
   engine?: string;
   encoding?: string;
   processorEncoding?: string;
@@ -194,6 +203,7 @@ async function runCommand(
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
   const now = Date.now();
+  if (options.failOnDeliveryError) logger.warn(FAIL_ON_DELIVERY_ERROR_DEPRECATED);
   const processors = parseProcessors(options.processors ?? config.processors);
   const dates = resolveDates(options, config, now);
   if (
@@ -265,9 +275,13 @@ async function runCommand(
           email: options.email !== false,
         });
         for (const failure of outcome.failures) io.err(`recon: delivery: ${failure}`);
-        if (outcome.failures.length > 0 && options.failOnDeliveryError) {
-          codes.push(EXIT_CODES.DEPENDENCY_UNAVAILABLE);
-        }
+        // Results stored, delivery failed: exit 7 unless allowed (exit-codes.ts).
+        codes.push(
+          deliveryExitCode(
+            outcome.attempts,
+            options.allowDeliveryFailure === true || deliveryConfig.allowDeliveryFailure,
+          ),
+        );
       } finally {
         delivery.close();
       }
@@ -432,8 +446,14 @@ export function buildProgram(
     .option('--dry-run', 'reconcile and write local reports; no database, no upload, no e-mail')
     .option('--no-email', 'do not send the summary e-mail this time')
     .option(
-      '--fail-on-delivery-error',
-      'exit 3 when an upload or the e-mail fails (default: exit code unchanged)',
+      '--allow-delivery-failure',
+      'exit 0 when the results are stored but an upload or the e-mail failed (default: exit 7; RECON_DELIVERY_FAILURE_EXIT=0)',
+    )
+    .addOption(
+      new Option(
+        '--fail-on-delivery-error',
+        'deprecated, no effect: a failed delivery exits 7 by default',
+      ).conflicts('allowDeliveryFailure'),
     )
     .option('--json', 'print one JSON object per run on stdout')
     .action(async (options: RunOptions) => {
@@ -699,18 +719,58 @@ export function buildProgram(
 
   program
     .command('deliver')
-    .description("upload a stored run's reports to S3 and/or e-mail its summary again")
-    .argument('<run-id>', 'the run id (uuid)')
+    .description(
+      "upload a stored run's reports to S3 and/or e-mail its summary again, or re-send every delivery that failed (--failed)",
+    )
+    .argument('[run-id]', 'the run id (uuid); not with --failed')
     .option('--s3', 'upload the reports (default: both channels)')
     .option('--email', 'send the summary e-mail (default: both channels)')
-    .option('--fail-on-delivery-error', 'exit 3 when a delivery fails')
+    .option(
+      '--failed',
+      "re-send what failed: each completed run's channels whose latest attempt failed and were not delivered since",
+    )
+    .option(
+      '--since <YYYY-MM-DD>',
+      'with --failed: failures from this date (00:00 UTC) on (default: 7 days before today, UTC)',
+    )
+    .option(
+      '--allow-delivery-failure',
+      'exit 0 when a delivery fails (default: exit 7; RECON_DELIVERY_FAILURE_EXIT=0)',
+    )
+    .addOption(
+      new Option(
+        '--fail-on-delivery-error',
+        'deprecated, no effect: a failed delivery exits 7 by default',
+      ).conflicts('allowDeliveryFailure'),
+    )
     .action(
       async (
-        runId: string,
-        options: { s3?: boolean; email?: boolean; failOnDeliveryError?: boolean },
+        runId: string | undefined,
+        options: {
+          s3?: boolean;
+          email?: boolean;
+          failed?: boolean;
+          since?: string;
+          allowDeliveryFailure?: boolean;
+          failOnDeliveryError?: boolean;
+        },
       ) => {
+        if (options.failed && runId !== undefined)
+          throw new UsageError('give either a run id or --failed, not both');
+        if (!options.failed && runId === undefined)
+          throw new UsageError('give a run id, or --failed to re-send every failed delivery');
+        if (options.failed && (options.s3 || options.email))
+          throw new UsageError('--failed re-sends the channels that failed: not with --s3/--email');
+        if (options.since !== undefined && !options.failed)
+          throw new UsageError('--since goes with --failed');
+        const since = options.since
+          ? parseBusinessDate(options.since, '--since')
+          : defaultRedeliverySince(Date.now());
         const { config: cfg, logger: log } = context();
+        if (options.failOnDeliveryError) log.warn(FAIL_ON_DELIVERY_ERROR_DEPRECATED);
         const deliveryConfig = loadDeliveryConfig(env);
+        const allowFailure =
+          options.allowDeliveryFailure === true || deliveryConfig.allowDeliveryFailure;
         if (options.s3 && !deliveryConfig.s3)
           throw new ConfigError('S3 is not configured: set AWS_S3_BUCKET_NAME');
         if (options.email && !deliveryConfig.smtp) {
@@ -720,38 +780,25 @@ export function buildProgram(
         const store = createRunStore(cfg.database);
         const delivery = buildDeliveryDeps(deliveryConfig, store, log, cfg.fx);
         try {
+          if (runId === undefined) {
+            const outcome = await deliverFailed({ ...delivery.deps, runs: store }, since);
+            for (const failure of outcome.failures) io.err(`recon: delivery: ${failure}`);
+            io.out(redeliveryText(outcome, since));
+            exitCode = deliveryExitCode(outcome.attempts, allowFailure);
+            return;
+          }
           const run = await store.getRun(runId);
           if (!run) throw new NotFoundError(`no run with id '${runId}'`);
           // A crash between the run's COMMIT and publishing its reports is repaired first.
           if (run.status === 'completed') await repairStoredRunReports(store, run, log);
-          const outcome = await deliverResults(
-            delivery.deps,
-            [
-              {
-                runId: run.runId,
-                businessDate: run.businessDate,
-                processor: run.processor,
-                status: run.status === 'failed' ? 'failed' : 'completed',
-                error: run.errorMessage ? new Error(run.errorMessage) : null,
-                reportCsvPath: run.reportCsvPath,
-                reportJsonPath: run.reportJsonPath,
-              },
-            ],
-            { s3: both || options.s3 === true, email: both || options.email === true },
-          );
+          const outcome = await deliverResults(delivery.deps, [storedRunDeliverable(run)], {
+            s3: both || options.s3 === true,
+            email: both || options.email === true,
+          });
           for (const failure of outcome.failures) io.err(`recon: delivery: ${failure}`);
-          const deliveries = await delivery.deps.deliveries.list(run.runId);
-          io.out(
-            deliveries.length
-              ? deliveries
-                  .map(
-                    (d) => `${d.channel} ${d.status} ${d.target}${d.error ? ` — ${d.error}` : ''}`,
-                  )
-                  .join('\n')
-              : 'nothing delivered (no channel configured)',
-          );
-          if (outcome.failures.length > 0 && options.failOnDeliveryError)
-            exitCode = EXIT_CODES.DEPENDENCY_UNAVAILABLE;
+          // Only what this call did, never the run's earlier deliveries.
+          io.out(deliveryText(outcome));
+          exitCode = deliveryExitCode(outcome.attempts, allowFailure);
         } finally {
           delivery.close();
           await store.close();

@@ -14,6 +14,8 @@ export interface DeliveryConfig {
   readonly emailOn: EmailPolicy;
   /** The CSV report is attached when at most this many bytes, linked otherwise. */
   readonly attachMaxBytes: number;
+  /** `RECON_DELIVERY_FAILURE_EXIT=0`: a failed delivery exits 0 instead of 7 (README "Exit codes"). */
+  readonly allowDeliveryFailure: boolean;
 }
 
 const whole = (fallback: number) =>
@@ -63,6 +65,7 @@ const DeliveryEnv = z.object({
     .optional()
     .transform((value) => value ?? 'always'),
   RECON_EMAIL_ATTACH_MAX_BYTES: whole(1_048_576),
+  RECON_DELIVERY_FAILURE_EXIT: z.enum(['0', '7'], { message: 'must be 0 or 7' }).optional(),
 });
 
 /**
@@ -125,5 +128,11 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
           deadlineMs: e.SMTP_DEADLINE_MS,
         }
       : undefined;
-  return { s3, smtp, emailOn: e.RECON_EMAIL_ON, attachMaxBytes: e.RECON_EMAIL_ATTACH_MAX_BYTES };
+  return {
+    s3,
+    smtp,
+    emailOn: e.RECON_EMAIL_ON,
+    attachMaxBytes: e.RECON_EMAIL_ATTACH_MAX_BYTES,
+    allowDeliveryFailure: e.RECON_DELIVERY_FAILURE_EXIT === '0',
+  };
 }

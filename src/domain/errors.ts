@@ -17,6 +17,7 @@ export type ReconErrorCode =
   | 'NOT_FOUND'
   | 'INTERRUPTED'
   | 'INTEGRITY'
+  | 'DELIVERY_FAILED'
   | 'INTERNAL';
 
 /** Base class: `message` is one line meant for the user; `code` says what kind of failure it is. */
@@ -119,6 +120,17 @@ export class InterruptedError extends ReconError {
 export class IntegrityError extends ReconError {
   constructor(message: string) {
     super('INTEGRITY', message);
+  }
+}
+
+/**
+ * The results are stored but an upload or the e-mail failed (README "Exit codes"). Exit 7, unless
+ * `--allow-delivery-failure` / `RECON_DELIVERY_FAILURE_EXIT=0`. The run stays `completed`; retry
+ * the delivery with `recon deliver --failed`, not the reconciliation.
+ */
+export class DeliveryFailedError extends ReconError {
+  constructor(message: string) {
+    super('DELIVERY_FAILED', message);
   }
 }
 

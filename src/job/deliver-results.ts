@@ -17,8 +17,9 @@ import {
   type DigestSide,
   type RunDigest,
 } from '../reports/email-summary';
-import type { DeliveryStore } from '../store/delivery-store';
-import type { RunResult } from './run-reconciliation';
+import type { DeliveryChannel, DeliveryStore } from '../store/delivery-store';
+import type { RunStore, StoredRun } from '../store/run-store';
+import { repairStoredRunReports, type RunResult } from './run-reconciliation';
 
 /** A run to deliver: what the job returned, or what the store has for `recon deliver`. */
 export interface DeliverableRun {
@@ -44,6 +45,19 @@ export function toDeliverable(result: RunResult): DeliverableRun {
   };
 }
 
+/** The deliverable view of a stored run (what `recon deliver` hands to delivery). */
+export function storedRunDeliverable(run: StoredRun): DeliverableRun {
+  return {
+    runId: run.runId,
+    businessDate: run.businessDate,
+    processor: run.processor,
+    status: run.status === 'failed' ? 'failed' : 'completed',
+    error: run.errorMessage ? new Error(run.errorMessage) : null,
+    reportCsvPath: run.reportCsvPath,
+    reportJsonPath: run.reportJsonPath,
+  };
+}
+
 /** Collaborators of delivery; `objectStore`/`mailer` are null when not configured. */
 export interface DeliveryDeps {
   readonly objectStore: ObjectStore | null;
@@ -58,16 +72,38 @@ export interface DeliveryDeps {
   readonly fx?: FxRates | null;
 }
 
-/** Which channels to use this time (`--no-email`, `recon deliver --s3/--email`). */
+/**
+ * Which channels to use this time (`--no-email`, `recon deliver --s3/--email`). `s3` may be a
+ * per-run choice (`deliverFailed` re-uploads only the runs whose upload failed).
+ */
 export interface DeliveryChoice {
-  readonly s3: boolean;
+  readonly s3: boolean | ((run: DeliverableRun) => boolean);
   readonly email: boolean;
 }
 
-/** What went wrong, one line per failed delivery (empty when everything was delivered). */
+/**
+ * One thing a delivery call did (or chose not to do), in the order it happened. `target`: the
+ * object key (s3) or the recipients (email). `error`: why it failed or was skipped (one line,
+ * secrets redacted). `runIds`: the runs it was for (one for an upload, every run of the e-mail).
+ */
+export interface DeliveryAttempt {
+  readonly channel: DeliveryChannel;
+  readonly status: 'sent' | 'failed' | 'skipped';
+  readonly target: string;
+  readonly error: string | null;
+  readonly runIds: readonly string[];
+}
+
+/**
+ * What one delivery call did. `attempts`: THIS call's uploads and e-mail (never earlier ones).
+ * `failures`: one line per failed delivery with its channel and endpoint, for stderr.
+ * `configured`: whether any channel asked for has its adapter (S3 bucket, SMTP + recipients).
+ */
 export interface DeliveryOutcome {
+  readonly attempts: DeliveryAttempt[];
   readonly failures: string[];
   readonly emailSent: boolean;
+  readonly configured: boolean;
 }
 
 /** One side of a discrepancy in the JSON report. */
@@ -281,6 +317,7 @@ export async function deliverResults(
   choice: DeliveryChoice,
 ): Promise<DeliveryOutcome> {
   const failures: string[] = [];
+  const attempts: DeliveryAttempt[] = [];
   const log = deps.logger.child({ stage: 'delivery' });
   const record = async (...args: Parameters<DeliveryStore['record']>): Promise<void> => {
     await deps.deliveries.record(...args).catch((error: unknown) => {
@@ -291,8 +328,19 @@ export async function deliverResults(
 
   for (const run of runs) {
     links.set(run, { kind: 'local', csv: run.reportCsvPath, json: run.reportJsonPath });
-    if (!choice.s3 || !deps.objectStore || run.status !== 'completed' || !run.runId) continue;
+    const wanted = typeof choice.s3 === 'function' ? choice.s3(run) : choice.s3;
+    if (!wanted || !deps.objectStore || !run.runId) continue;
     const runId = run.runId;
+    if (run.status !== 'completed') {
+      attempts.push({
+        channel: 's3',
+        status: 'skipped',
+        target: deps.objectStore.description,
+        error: `run ${runId} failed: no reports to upload`,
+        runIds: [runId],
+      });
+      continue;
+    }
     const urls: Partial<Record<'csv' | 'json', string>> = {};
     // The JSON is read once: the bytes checked are the bytes uploaded.
     const json = run.reportJsonPath ? await readFile(run.reportJsonPath).catch(() => null) : null;
@@ -301,13 +349,9 @@ export async function deliverResults(
       failures.push(`S3 upload refused: ${refusal}`);
       log.error({ run_id: runId, err_message: refusal }, 'report upload refused');
       for (const ext of ['csv', 'json'] as const) {
-        await record({
-          runId,
-          channel: 's3',
-          status: 'failed',
-          target: reportObjectKey(run.businessDate, run.processor, runId, ext),
-          error: refusal,
-        });
+        const target = reportObjectKey(run.businessDate, run.processor, runId, ext);
+        attempts.push({ channel: 's3', status: 'failed', target, error: refusal, runIds: [runId] });
+        await record({ runId, channel: 's3', status: 'failed', target, error: refusal });
       }
       continue;
     }
@@ -328,11 +372,19 @@ export async function deliverResults(
           await deps.objectStore.credentialsExpiration?.(),
         );
         const urlExpiresAt = expiry.expiresAt.toISOString();
+        attempts.push({ channel: 's3', status: 'sent', target: key, error: null, runIds: [runId] });
         await record({ runId, channel: 's3', status: 'sent', target: key, url, urlExpiresAt });
         log.info({ run_id: runId, key, store: deps.objectStore.description }, 'report uploaded');
       } catch (error) {
         const message = `${deps.objectStore.description}/${key}: ${describeError(error)}`;
         failures.push(`S3 upload failed: ${message}`);
+        attempts.push({
+          channel: 's3',
+          status: 'failed',
+          target: key,
+          error: describeError(error),
+          runIds: [runId],
+        });
         await record({
           runId,
           channel: 's3',
@@ -404,8 +456,17 @@ export async function deliverResults(
       const anyBreaks = digests.some((d) => d.discrepancyCount > 0);
       const wanted =
         deps.emailOn === 'always' || anyFailed || (deps.emailOn === 'discrepancies' && anyBreaks);
+      const runIds = runs.flatMap((r) => (r.runId ? [r.runId] : []));
+      const target = deps.mailer.recipients.join(', ');
       if (!wanted) {
         log.info({ policy: deps.emailOn }, 'no e-mail: nothing the policy asks to report');
+        attempts.push({
+          channel: 'email',
+          status: 'skipped',
+          target,
+          error: `RECON_EMAIL_ON=${deps.emailOn}: nothing to report`,
+          runIds,
+        });
       } else {
         const attachments: MailAttachment[] = [];
         let chartCid: string | undefined;
@@ -453,10 +514,10 @@ export async function deliverResults(
           chartCid,
           deps.fx ?? null,
         );
-        const target = deps.mailer.recipients.join(', ');
         try {
           await deps.mailer.send({ ...email, attachments });
           emailSent = true;
+          attempts.push({ channel: 'email', status: 'sent', target, error: null, runIds });
           log.info(
             { subject: email.subject, recipients: deps.mailer.recipients.length },
             'summary e-mail sent',
@@ -467,6 +528,13 @@ export async function deliverResults(
         } catch (error) {
           const message = `${deps.mailer.description}: ${describeError(error)}`;
           failures.push(`e-mail failed: ${message}`);
+          attempts.push({
+            channel: 'email',
+            status: 'failed',
+            target,
+            error: describeError(error),
+            runIds,
+          });
           log.error({ err_message: message }, 'summary e-mail failed');
           for (const run of runs) {
             if (run.runId)
@@ -482,5 +550,100 @@ export async function deliverResults(
       }
     }
   }
-  return { failures, emailSent };
+  const configured =
+    (choice.s3 !== false && deps.objectStore !== null) || (choice.email && deps.mailer !== null);
+  return { attempts, failures, emailSent, configured };
+}
+
+/** How far back `recon deliver --failed` looks by default: failures of the last 7 days. */
+export const REDELIVERY_DEFAULT_DAYS = 7;
+
+/**
+ * The default `--since` of `recon deliver --failed`: the UTC calendar date `REDELIVERY_DEFAULT_DAYS`
+ * days before the UTC date of `now` (epoch ms), as `YYYY-MM-DD`.
+ */
+export function defaultRedeliverySince(now: number): string {
+  const today = new Date(now);
+  const since = Date.UTC(
+    today.getUTCFullYear(),
+    today.getUTCMonth(),
+    today.getUTCDate() - REDELIVERY_DEFAULT_DAYS,
+  );
+  return new Date(since).toISOString().slice(0, 10);
+}
+
+/** Collaborators of `deliverFailed`: delivery's, plus the run store the runs are read from. */
+export interface RedeliveryDeps extends DeliveryDeps {
+  readonly runs: RunStore;
+}
+
+/** What `deliverFailed` did: the runs it re-delivered (oldest failure first) and the attempts. */
+export interface RedeliveryOutcome extends DeliveryOutcome {
+  readonly runIds: string[];
+}
+
+/**
+ * Re-sends what failed (`recon deliver --failed`) instead of re-reconciling: every completed run
+ * with a delivery still owed since `since` (`DeliveryStore.failedSince`, `YYYY-MM-DD`) gets again
+ * the channels that failed, and only those: the uploads of the runs whose upload failed, and ONE
+ * e-mail covering every run whose e-mail failed (with fresh links for the runs re-uploaded in the
+ * same call). Interrupted report publishes are repaired first, as `recon deliver RUN_ID` does.
+ * Returns this call's attempts (none when nothing is owed); never throws for a delivery failure.
+ * @throws what the store throws when the database cannot be read (DependencyUnavailableError…).
+ */
+export async function deliverFailed(
+  deps: RedeliveryDeps,
+  since: string,
+): Promise<RedeliveryOutcome> {
+  const owed = new Map<string, Set<DeliveryChannel>>();
+  for (const failed of await deps.deliveries.failedSince(since)) {
+    owed.set(failed.runId, (owed.get(failed.runId) ?? new Set()).add(failed.channel));
+  }
+  const runs: DeliverableRun[] = [];
+  for (const runId of owed.keys()) {
+    const run = await deps.runs.getRun(runId);
+    // Superseded (or otherwise no longer completed) since the query: nothing owed any more.
+    if (!run || run.status !== 'completed') continue;
+    await repairStoredRunReports(deps.runs, run, deps.logger);
+    runs.push(storedRunDeliverable(run));
+  }
+  const needs = (run: DeliverableRun, channel: DeliveryChannel): boolean =>
+    owed.get(run.runId ?? '')?.has(channel) ?? false;
+  const emailRuns = runs.filter((run) => needs(run, 'email'));
+  const uploadOnlyRuns = runs.filter((run) => needs(run, 's3') && !needs(run, 'email'));
+  const outcomes: DeliveryOutcome[] = [];
+  if (uploadOnlyRuns.length > 0)
+    outcomes.push(await deliverResults(deps, uploadOnlyRuns, { s3: true, email: false }));
+  if (emailRuns.length > 0)
+    outcomes.push(
+      await deliverResults(deps, emailRuns, { s3: (run) => needs(run, 's3'), email: true }),
+    );
+  // A channel owed but no longer configured is said, not silently dropped.
+  const unconfigured: DeliveryAttempt[] = [];
+  const ids = (list: readonly DeliverableRun[]): string[] =>
+    list.flatMap((run) => (run.runId ? [run.runId] : []));
+  const uploadRuns = runs.filter((run) => needs(run, 's3'));
+  if (!deps.objectStore && uploadRuns.length > 0)
+    unconfigured.push({
+      channel: 's3',
+      status: 'skipped',
+      target: '',
+      error: 'S3 is not configured (AWS_S3_BUCKET_NAME)',
+      runIds: ids(uploadRuns),
+    });
+  if (!deps.mailer && emailRuns.length > 0)
+    unconfigured.push({
+      channel: 'email',
+      status: 'skipped',
+      target: '',
+      error: 'e-mail is not configured (SMTP_SERVER and OPERATIONS_EMAIL)',
+      runIds: ids(emailRuns),
+    });
+  return {
+    runIds: ids(runs),
+    attempts: [...outcomes.flatMap((o) => o.attempts), ...unconfigured],
+    failures: outcomes.flatMap((o) => o.failures),
+    emailSent: outcomes.some((o) => o.emailSent),
+    configured: deps.objectStore !== null || deps.mailer !== null,
+  };
 }

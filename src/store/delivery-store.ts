@@ -21,6 +21,18 @@ export interface StoredDelivery extends DeliveryRecord {
   readonly attemptedAt: string;
 }
 
+/**
+ * A delivery still owed: the latest attempt of a completed run on one channel and target failed,
+ * and nothing was delivered on that channel since (`failedSince`). `attemptedAt`: ISO 8601 UTC.
+ */
+export interface FailedDelivery {
+  readonly runId: string;
+  readonly channel: DeliveryChannel;
+  readonly target: string;
+  readonly error: string;
+  readonly attemptedAt: string;
+}
+
 /** One point of the discrepancy-rate trend: a processor's completed run on a business date. */
 export interface TrendPoint {
   readonly businessDate: string;
@@ -117,6 +129,49 @@ export class DeliveryStore {
     for (const row of rows)
       out.set(row.run_id, { ...out.get(row.run_id), [row.channel]: row.status });
     return out;
+  }
+
+  /**
+   * Deliveries to re-send (`recon deliver --failed`): for every run that is `completed` (not
+   * failed, not superseded by a rerun), each (channel, target) whose LATEST attempt failed on or
+   * after `since` (a `YYYY-MM-DD` date, from 00:00 UTC), unless the run was delivered on that
+   * channel since that failure — for S3 the same object key, for the e-mail any recipients (a
+   * changed `OPERATIONS_EMAIL` does not make an e-mail owed again). Oldest failure first.
+   */
+  async failedSince(since: string): Promise<FailedDelivery[]> {
+    const db = await this.database();
+    const rows = await db.query<{
+      run_id: string;
+      channel: DeliveryChannel;
+      target: string;
+      error_message: string | null;
+      attempted_at: string;
+    }>(
+      `SELECT f.run_id::text AS run_id, f.channel, f.target, f.error_message,
+              to_char(f.attempted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS attempted_at
+         FROM (SELECT DISTINCT ON (run_id, channel, target)
+                      run_id, channel, target, status, error_message, attempted_at
+                 FROM deliveries
+                ORDER BY run_id, channel, target, attempted_at DESC) AS f
+         JOIN reconciliation_runs AS r ON r.id = f.run_id
+        WHERE f.status = 'failed'
+          AND r.status = 'completed'
+          AND f.attempted_at >= ($1::date)::timestamp AT TIME ZONE 'UTC'
+          AND NOT EXISTS (
+                SELECT 1 FROM deliveries AS s
+                 WHERE s.run_id = f.run_id AND s.channel = f.channel AND s.status = 'sent'
+                   AND (s.channel = 'email' OR s.target = f.target)
+                   AND s.attempted_at > f.attempted_at)
+        ORDER BY f.attempted_at, f.run_id, f.channel, f.target`,
+      [since],
+    );
+    return rows.map((row) => ({
+      runId: row.run_id,
+      channel: row.channel,
+      target: row.target,
+      error: row.error_message ?? '',
+      attemptedAt: row.attempted_at,
+    }));
   }
 
   /**

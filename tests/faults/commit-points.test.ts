@@ -293,7 +293,7 @@ describe('re-delivering a superseded run (a local S3-protocol server)', () => {
     return report.report_metadata?.run_id;
   }
 
-  it('refuses to upload the newer run’s files under the superseded run’s key (exit 3 with --fail-on-delivery-error)', async () => {
+  it('refuses to upload the newer run’s files under the superseded run’s key (exit 7: results stored, delivery failed)', async () => {
     // The server when there is one (faster); the embedded database otherwise.
     const backend = BACKENDS.find((b) => b.server) ?? BACKENDS[0];
     if (!backend) throw new Error('no backend');
@@ -306,8 +306,8 @@ describe('re-delivering a superseded run (a local S3-protocol server)', () => {
     const newRun = String(jsonLines(second.stdout)[0]?.run_id);
     expect(await objectRunId(oldRun)).toBe(oldRun);
 
-    const again = await runCli(['deliver', oldRun, '--s3', '--fail-on-delivery-error'], env);
-    expect(again.code).toBe(3);
+    const again = await runCli(['deliver', oldRun, '--s3'], env);
+    expect(again.code).toBe(7);
     const jsonPath = join(reports, JSON_REPORT);
     expect(userLines(again.stderr)).toEqual([
       `recon: delivery: S3 upload refused: ${jsonPath} belongs to run ${newRun}, not to run ${oldRun} (a newer run of stripe ${FAULT_DATE} replaced it); nothing delivered under run ${oldRun}`,
@@ -317,7 +317,7 @@ describe('re-delivering a superseded run (a local S3-protocol server)', () => {
     expect(await objectRunId(oldRun)).toBe(oldRun);
     expect(await objectRunId(newRun)).toBe(newRun);
     // Delivering the current run again works.
-    const current = await runCli(['deliver', newRun, '--s3', '--fail-on-delivery-error'], env);
+    const current = await runCli(['deliver', newRun, '--s3'], env);
     expect(current.code).toBe(0);
     expect(userLines(current.stderr)).toEqual([]);
   }, 120_000);

@@ -451,7 +451,7 @@ describe('docs/deploy', () => {
     const rules = arr(obj(jobSpec.podFailurePolicy, 'podFailurePolicy').rules, 'rules');
     expect(rules).toContainEqual({
       action: 'FailJob',
-      onExitCodes: { containerName: 'recon', operator: 'In', values: [1, 2, 4, 5] },
+      onExitCodes: { containerName: 'recon', operator: 'In', values: [1, 2, 4, 5, 7] },
     });
   });
 
@@ -500,7 +500,7 @@ describe('docs/deploy', () => {
 
   it('README explains the exit codes to alert on and what was not exercised', () => {
     const readme = read('docs/deploy/README.md');
-    for (const code of ['0', '1', '2', '3', '4', '5', '143']) {
+    for (const code of ['0', '1', '2', '3', '4', '5', '6', '7', '143']) {
       expect(readme).toMatch(new RegExp(`^\\| \`${code}\``, 'm'));
     }
     expect(readme).toMatch(/not built/i);

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
+import S3rver from 's3rver';
 import { SMTPServer } from 'smtp-server';
 import { defaultRedeliverySince } from '../../src/job/deliver-results';
 import { jsonLines, ROOT, runCli, type CliResult } from '../helpers/cli';
@@ -16,6 +17,8 @@ const work = mkdtempSync(join(tmpdir(), 'recon-e2e-delivery-failures-'));
 const samples = join(ROOT, 'data', 'samples');
 const received: ParsedMail[] = [];
 let smtp: SMTPServer;
+let s3: S3rver;
+let s3Port = 0;
 let livePort = 0;
 let deadPort = 0;
 let base: Record<string, string> = {};
@@ -84,6 +87,14 @@ beforeAll(async () => {
   await new Promise<void>((done) => smtp.listen(0, '127.0.0.1', done));
   livePort = (smtp.server.address() as { port: number }).port;
   deadPort = await closedPort();
+  s3 = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory: join(work, 's3'),
+    configureBuckets: [{ name: 'acme-recon', configs: [] }],
+  });
+  s3Port = ((await s3.run()) as { port: number }).port;
   base = {
     RECON_PGLITE_DIR: join(work, 'db', 'pgdata'),
     SMTP_SERVER: '127.0.0.1',
@@ -95,6 +106,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise<void>((done) => smtp.close(() => done()));
+  await s3.close();
 });
 
 describe('a failed delivery reaches someone: exit 7, and a retry re-delivers', () => {
@@ -227,5 +239,43 @@ describe('a failed delivery reaches someone: exit 7, and a retry re-delivers', (
       [2, ['recon: --failed re-sends the channels that failed: not with --s3/--email']],
       [2, ['recon: --since goes with --failed']],
     ]);
+  }, 60_000);
+});
+
+describe('recon deliver --failed re-sends only the channel that failed', () => {
+  const s3Env = (port: number): Record<string, string> => ({
+    ...smtpUp(),
+    RECON_PGLITE_DIR: join(work, 'db-s3', 'pgdata'),
+    AWS_S3_BUCKET_NAME: 'acme-recon',
+    AWS_S3_ENDPOINT: `http://127.0.0.1:${port}`,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_S3_MAX_ATTEMPTS: '1',
+  });
+  const key = (runId: string, ext: string): string =>
+    `reports/${DATE}/paypal/${runId}/reconciliation_report_paypal_${DATE}.${ext}`;
+
+  it('re-uploads the reports after an S3 outage without sending the e-mail again', async () => {
+    received.length = 0;
+    const result = await run(['paypal'], s3Env(deadPort));
+    expect(result.code).toBe(7);
+    const [runId = ''] = runIdsOf(result);
+    const s3Error = `connect ECONNREFUSED 127.0.0.1:${deadPort}`;
+    expect(userLines(result.stderr)).toEqual([
+      `recon: delivery: S3 upload failed: s3://acme-recon/${key(runId, 'csv')}: ${s3Error}`,
+      `recon: delivery: S3 upload failed: s3://acme-recon/${key(runId, 'json')}: ${s3Error}`,
+    ]);
+    expect(received).toHaveLength(1);
+
+    received.length = 0;
+    const again = await runCli(['deliver', '--failed'], s3Env(s3Port));
+    expect([again.code, again.stdout, userLines(again.stderr)]).toEqual([
+      0,
+      `re-sending failed deliveries of 1 run since ${defaultRedeliverySince(Date.now())}: ${runId}\n` +
+        `s3 sent ${key(runId, 'csv')}\n` +
+        `s3 sent ${key(runId, 'json')}\n`,
+      [],
+    ]);
+    expect(received).toHaveLength(0);
   }, 60_000);
 });

@@ -170,13 +170,23 @@ describe('a dependency that accepts connections and never answers', () => {
       expect(elapsed).toBeGreaterThanOrEqual(1400);
       expect(elapsed).toBeLessThan(1500 + SLACK_MS);
       const reason = 'S3 did not finish within 1500 ms (AWS_S3_DEADLINE_MS)';
+      const key = (run: (typeof runs)[number], ext: string): string =>
+        `reports/${DATE}/${run.processor}/${run.runId}/reconciliation_report_${run.processor}_${DATE}.${ext}`;
       expect(outcome).toEqual({
         emailSent: false,
+        configured: true,
+        attempts: runs.flatMap((run) =>
+          ['csv', 'json'].map((ext) => ({
+            channel: 's3',
+            status: 'failed',
+            target: key(run, ext),
+            error: reason,
+            runIds: [run.runId],
+          })),
+        ),
         failures: runs.flatMap((run) =>
           ['csv', 'json'].map(
-            (ext) =>
-              `S3 upload failed: s3://reports/reports/${DATE}/${run.processor}/${run.runId}/` +
-              `reconciliation_report_${run.processor}_${DATE}.${ext}: ${reason}`,
+            (ext) => `S3 upload failed: s3://reports/${key(run, ext)}: ${reason}`,
           ),
         ),
       });
@@ -214,6 +224,16 @@ describe('a dependency that accepts connections and never answers', () => {
     const reason = 'the SMTP server did not finish within 1500 ms (SMTP_DEADLINE_MS)';
     expect(outcome).toEqual({
       emailSent: false,
+      configured: true,
+      attempts: [
+        {
+          channel: 'email',
+          status: 'failed',
+          target: 'ops@example.com',
+          error: reason,
+          runIds: runs.map((run) => run.runId),
+        },
+      ],
       failures: [`e-mail failed: smtp://127.0.0.1:${silentPort}: ${reason}`],
     });
     for (const run of runs) {

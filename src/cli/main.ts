@@ -580,13 +580,13 @@ export function buildProgram(
   runs
     .command('show')
     .description('show one run with its counts and largest discrepancies')
-    .argument('<run-id>', 'the run id (uuid)')
+    .argument('<run-id>', 'the run id (uuid), or a unique prefix of at least 8 characters')
     .option('--json', 'print JSON')
     .action(async (runId: string, options: { json?: boolean }) => {
       const { config: cfg } = context();
       const store = createRunStore(cfg.database);
       try {
-        const run = await store.getRun(runId);
+        const run = await store.getRun(await store.resolveRunId(runId));
         if (!run) throw new NotFoundError(`no run with id '${runId}'`);
         const discrepancies = await store.listDiscrepancies(run.runId, 20);
         const deliveries = await new DeliveryStore(() => store.database()).list(run.runId);
@@ -691,7 +691,7 @@ export function buildProgram(
   program
     .command('deliver')
     .description("upload a stored run's reports to S3 and/or e-mail its summary again")
-    .argument('<run-id>', 'the run id (uuid)')
+    .argument('<run-id>', 'the run id (uuid), or a unique prefix of at least 8 characters')
     .option('--s3', 'upload the reports (default: both channels)')
     .option('--email', 'send the summary e-mail (default: both channels)')
     .option('--fail-on-delivery-error', 'exit 3 when a delivery fails')
@@ -711,7 +711,7 @@ export function buildProgram(
         const store = createRunStore(cfg.database);
         const delivery = buildDeliveryDeps(deliveryConfig, store, log, cfg.fx);
         try {
-          const run = await store.getRun(runId);
+          const run = await store.getRun(await store.resolveRunId(runId));
           if (!run) throw new NotFoundError(`no run with id '${runId}'`);
           // A crash between the run's COMMIT and publishing its reports is repaired first.
           if (run.status === 'completed') await repairStoredRunReports(store, run, log);

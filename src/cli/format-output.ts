@@ -112,11 +112,22 @@ function pad(text: string, width: number): string {
   return text.length >= width ? text : text + ' '.repeat(width - text.length);
 }
 
-/** Renders rows as an aligned plain-text table. */
+/**
+ * Renders rows as an aligned plain-text table: the header, a dashed rule, one line per row.
+ * @throws Error when a row has a different number of cells than `header` has headings (a bug in
+ *   the caller: a cell without a heading, or a heading over nothing).
+ */
 export function renderTable(
   header: readonly string[],
   rows: readonly (readonly string[])[],
 ): string {
+  rows.forEach((row, index) => {
+    if (row.length !== header.length) {
+      throw new Error(
+        `table row ${index + 1} has ${row.length} cells under ${header.length} headings (${header.join(', ')})`,
+      );
+    }
+  });
   const clean = rows.map((row) => row.map(printable));
   // A loop, not Math.max(...rows): a table may have more rows than the call stack has room for.
   const widths = header.map((name) => name.length);
@@ -161,6 +172,7 @@ export function runsTable(
       'discrepancies',
       'missing',
       'risk',
+      'delivered',
       'started',
     ],
     runs.map((run) => [

@@ -609,13 +609,13 @@ export function buildProgram(
   runs
     .command('show')
     .description('show one run with its counts and largest discrepancies')
-    .argument('<run-id>', 'the run id (uuid)')
+    .argument('<run-id>', 'the run id (uuid), or a unique prefix of at least 8 characters')
     .option('--json', 'print JSON')
     .action(async (runId: string, options: { json?: boolean }) => {
       const { config: cfg } = context();
       const store = createRunStore(cfg.database);
       try {
-        const run = await store.getRun(runId);
+        const run = await store.getRun(await store.resolveRunId(runId));
         if (!run) throw new NotFoundError(`no run with id '${runId}'`);
         const discrepancies = await store.listDiscrepancies(run.runId, 20);
         const deliveries = await new DeliveryStore(() => store.database()).list(run.runId);
@@ -722,7 +722,10 @@ export function buildProgram(
     .description(
       "upload a stored run's reports to S3 and/or e-mail its summary again, or re-send every delivery that failed (--failed)",
     )
-    .argument('[run-id]', 'the run id (uuid); not with --failed')
+    .argument(
+      '[run-id]',
+      'the run id (uuid), or a unique prefix of at least 8 characters; not with --failed',
+    )
     .option('--s3', 'upload the reports (default: both channels)')
     .option('--email', 'send the summary e-mail (default: both channels)')
     .option(
@@ -787,7 +790,7 @@ export function buildProgram(
             exitCode = deliveryExitCode(outcome.attempts, allowFailure);
             return;
           }
-          const run = await store.getRun(runId);
+          const run = await store.getRun(await store.resolveRunId(runId));
           if (!run) throw new NotFoundError(`no run with id '${runId}'`);
           // A crash between the run's COMMIT and publishing its reports is repaired first.
           if (run.status === 'completed') await repairStoredRunReports(store, run, log);

@@ -38,6 +38,20 @@ export class UsageError extends ReconError {
   }
 }
 
+/**
+ * A short id (a prefix of a run, break or payout id) names more than one record. Exit 2, like any
+ * usage mistake. `matches` are the full ids it names, in order (at most the ones listed).
+ */
+export class AmbiguousIdError extends UsageError {
+  constructor(
+    message: string,
+    readonly prefix: string,
+    readonly matches: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
 /** Bad or missing configuration (environment variables, schema not initialised). Exit 2. */
 export class ConfigError extends ReconError {
   constructor(message: string, options?: { cause?: unknown }) {

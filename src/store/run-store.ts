@@ -10,6 +10,7 @@ import type { TransactionRows } from '../domain/transaction-table';
 import type { MatchResult } from '../engine/match-transactions';
 import type { ReconciliationSummary } from '../engine/summarize';
 import { chunkCopyRows } from './copy-csv';
+import { resolveIdPrefix, type IdTable } from './id-prefix';
 import { computeRunResults } from './run-digest';
 import { classifyInDatabase, ensureStagingTables } from './sql-engine';
 import type { Database, RunLock, SqlExecutor, SqlValue, TransactionOptions } from './database';
@@ -78,6 +79,8 @@ export interface RunFilter {
   readonly processor?: string;
   readonly limit: number;
 }
+
+const RUN_IDS: IdTable = { kind: 'run', table: 'reconciliation_runs' };
 
 const DISCREPANCY_COLUMNS = [
   'run_id',
@@ -574,6 +577,16 @@ export class RunStore {
     ).query<RunRow>(`${RUN_SELECT} WHERE id = $1`, [runId]);
     const row = rows[0];
     return row ? toStoredRun(row) : null;
+  }
+
+  /**
+   * The full id of the run named by `input`: its full id or any unique prefix of at least 8
+   * characters, any case (as git takes short commit hashes). See `store/id-prefix.ts`.
+   * @throws UsageError when `input` is too short or not hex digits and dashes; NotFoundError when
+   *   no run id starts with it; AmbiguousIdError (a UsageError) when several do, naming them.
+   */
+  async resolveRunId(input: string): Promise<string> {
+    return resolveIdPrefix(await this.database(), RUN_IDS, input);
   }
 
   /** A run's discrepancies, largest amount at stake first, at most `limit`. */

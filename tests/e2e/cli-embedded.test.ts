@@ -12,12 +12,31 @@ const reports = join(work, 'reports');
 const env = { RECON_PGLITE_DIR: join(work, 'db', 'pgdata') };
 const samples = join(ROOT, 'data', 'samples');
 
+/**
+ * `recon runs list` output with its variable columns made stable: each run id replaced by its
+ * label in `labels` and each timestamp by `<started>`, both padded to the width they replace so
+ * the alignment is still checked (trailing blanks trimmed). An id not in `labels` becomes
+ * `<unknown run>`. Returns the lines.
+ */
+function normaliseRunsTable(text: string, labels: ReadonlyMap<string, string>): string[] {
+  return text
+    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (id) =>
+      (labels.get(id) ?? '<unknown run>').padEnd(id.length),
+    )
+    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, (time) => '<started>'.padEnd(time.length))
+    .split('\n')
+    .map((line) => line.trimEnd());
+}
+
 function noStackTrace(text: string): void {
   expect(text).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
 }
 
 describe('recon CLI on the embedded database and the bundled sample day', () => {
   let stripeRunId = '';
+  let paypalRunId = '';
+  let squareRunId = '';
+  let squareRerunId = '';
 
   it('reconciles the sample day for three processors and exits 0', async () => {
     const result = await runCli(
@@ -67,6 +86,8 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
     });
     expect(square).toMatchObject({ invalid_rows: 1, counts: { amount_mismatch: 1, duplicate: 1 } });
     stripeRunId = String(stripe?.run_id);
+    paypalRunId = String(paypal?.run_id);
+    squareRunId = String(square?.run_id);
     expect(stripeRunId).toMatch(/^[0-9a-f-]{36}$/);
 
     // Every log line about a run carries its run id; logs are JSON on stderr.
@@ -129,6 +150,8 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
     expect(result.stdout).toContain('square 2025-09-30: completed');
     expect(result.stdout).toContain('1 invalid row, risk MEDIUM');
     expect(result.stdout).toContain(`reconciliation_report_square_${DATE}.csv`);
+    squareRerunId = /^ {2}run ([0-9a-f-]{36})/m.exec(result.stdout)?.[1] ?? '';
+    expect(squareRerunId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('supersedes the earlier run when a date is reconciled again, keeping history', async () => {
@@ -168,7 +191,24 @@ describe('recon CLI on the embedded database and the bundled sample day', () => 
     expect(show.stdout).toContain('missing_in_internal');
     expect(show.stdout).toContain('ch_3Sample0001');
     const table = await runCli(['runs', 'list'], env);
-    expect(table.stdout).toMatch(/run_id\s+date\s+processor\s+status/);
+    expect(table.code).toBe(0);
+    const labels = new Map([
+      [stripeRunId, 'stripe first run'],
+      [paypalRunId, 'paypal run'],
+      [squareRunId, 'square first run'],
+      [squareRerunId, 'square rerun'],
+      [newId, 'stripe rerun'],
+    ]);
+    expect(normaliseRunsTable(table.stdout, labels)).toEqual([
+      'run_id                                date        processor  status      processor_txns  matched  discrepancies  missing  risk    delivered  started',
+      '------------------------------------  ----------  ---------  ----------  --------------  -------  -------------  -------  ------  ---------  ------------------------',
+      'stripe rerun                          2025-09-30  stripe     completed   30              23       8              5        HIGH    -          <started>',
+      'square rerun                          2025-09-30  square     completed   120             119      2              0        MEDIUM  -          <started>',
+      'square first run                      2025-09-30  square     superseded  120             119      2              0        MEDIUM  -          <started>',
+      'paypal run                            2025-09-30  paypal     completed   41              39       3              0        HIGH    -          <started>',
+      'stripe first run                      2025-09-30  stripe     superseded  30              23       8              5        HIGH    -          <started>',
+      '',
+    ]);
   });
 
   it('does not write to the database on a dry run', async () => {

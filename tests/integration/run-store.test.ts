@@ -6,7 +6,7 @@ import { matchTransactions } from '../../src/engine/match-transactions';
 import { summarizeReconciliation } from '../../src/engine/summarize';
 import type { Database } from '../../src/store/database';
 import { openDatabase } from '../../src/store/open-store';
-import { RunStore } from '../../src/store/run-store';
+import { RunStore, type StoredRun } from '../../src/store/run-store';
 import { applySchema, assertSchema, setupSqlPath } from '../../src/store/schema';
 import { tryFileLock } from '../../src/store/pglite-database';
 import { testBackends } from '../helpers/databases';
@@ -23,6 +23,50 @@ const NAUGHTY = [
   '\\N',
   'NULL',
 ];
+
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** A stored `completed` run of `outcomeFor` with the values only the database knows matched loosely. */
+function completedRun(fields: Partial<StoredRun> & Pick<StoredRun, 'runId' | 'businessDate'>) {
+  return {
+    processor: 'stripe',
+    status: 'completed',
+    startTime: expect.stringMatching(ISO_UTC) as unknown,
+    endTime: expect.stringMatching(ISO_UTC) as unknown,
+    invalidRows: 1,
+    reportCsvPath: 'r.csv',
+    reportJsonPath: 'r.json',
+    supersededBy: null,
+    errorMessage: null,
+    ...fields,
+  };
+}
+
+/** A stored run that never completed: no counts, amounts or reports. */
+function unfinishedRun(
+  fields: Pick<StoredRun, 'runId' | 'businessDate' | 'status' | 'errorMessage'> &
+    Partial<StoredRun>,
+) {
+  return {
+    processor: 'stripe',
+    startTime: expect.stringMatching(ISO_UTC) as unknown,
+    endTime: expect.stringMatching(ISO_UTC) as unknown,
+    processorTransactions: null,
+    internalTransactions: null,
+    counts: null,
+    discrepancyCount: null,
+    invalidRows: null,
+    discrepancyAmounts: {},
+    totalDiscrepancyAmount: null,
+    discrepancyRate: null,
+    riskLevel: null,
+    complianceStatus: null,
+    reportCsvPath: null,
+    reportJsonPath: null,
+    supersededBy: null,
+    ...fields,
+  };
+}
 
 function outcomeFor(processorIds: string[], internalIds: string[]) {
   const processor = processorIds.map((id, index) =>
@@ -56,10 +100,23 @@ function outcomeFor(processorIds: string[], internalIds: string[]) {
   };
 }
 
+/** A `date` column as YYYY-MM-DD, whether the driver returned a string or a local-midnight Date. */
+function dateText(value: unknown): string {
+  if (value instanceof Date) {
+    const month = String(value.getMonth() + 1).padStart(2, '0');
+    const day = String(value.getDate()).padStart(2, '0');
+    return `${value.getFullYear()}-${month}-${day}`;
+  }
+  return String(value);
+}
+
 describe.each(testBackends())('run store on $name', (backend) => {
   let config: DatabaseConfig;
   let db: Database;
   let store: RunStore;
+  // Runs of the first two tests, which the documented queries below read back.
+  let firstRunId = '';
+  let naughtyRunId = '';
 
   beforeAll(async () => {
     config = await backend.config();
@@ -104,29 +161,31 @@ describe.each(testBackends())('run store on $name', (backend) => {
       ['a', 'b', 'both-amount', 'i-only'],
     );
     await store.completeRun(runId, outcome);
+    firstRunId = runId;
 
-    const run = await store.getRun(runId);
-    expect(run).toMatchObject({
-      status: 'completed',
-      businessDate: '2025-09-01',
-      processorTransactions: 4,
-      internalTransactions: 4,
-      discrepancyCount: 3,
-      invalidRows: 1,
-      totalDiscrepancyAmount: '21.00',
-      discrepancyAmounts: { USD: '21.00' },
-      riskLevel: 'HIGH',
-      reportCsvPath: 'r.csv',
-    });
-    expect(run?.counts).toEqual({
-      matched: 2,
-      missing_in_internal: 1,
-      missing_in_processor: 1,
-      amount_mismatch: 1,
-      currency_mismatch: 0,
-      status_mismatch: 0,
-      duplicate: 0,
-    });
+    expect(await store.getRun(runId)).toEqual(
+      completedRun({
+        runId,
+        businessDate: '2025-09-01',
+        processorTransactions: 4,
+        internalTransactions: 4,
+        counts: {
+          matched: 2,
+          missing_in_internal: 1,
+          missing_in_processor: 1,
+          amount_mismatch: 1,
+          currency_mismatch: 0,
+          status_mismatch: 0,
+          duplicate: 0,
+        },
+        discrepancyCount: 3,
+        discrepancyAmounts: { USD: '21.00' },
+        totalDiscrepancyAmount: '21.00',
+        discrepancyRate: '0.600000',
+        riskLevel: 'HIGH',
+        complianceStatus: 'NON_COMPLIANT',
+      }),
+    );
     const kinds = await db.query<{ kind: string; amount_minor: string; difference: string | null }>(
       `SELECT kind, amount_minor::text, difference::text FROM discrepancies WHERE run_id = $1 ORDER BY kind`,
       [runId],
@@ -154,6 +213,7 @@ describe.each(testBackends())('run store on $name', (backend) => {
     const runId = await start('2025-09-02');
     const ids = NAUGHTY.map((_, index) => `naughty-${index}`);
     await store.completeRun(runId, outcomeFor(ids, []));
+    naughtyRunId = runId;
     const rows = await db.query<{
       transaction_id: string;
       description: string | null;
@@ -162,32 +222,108 @@ describe.each(testBackends())('run store on $name', (backend) => {
       `SELECT transaction_id, description, merchant_id FROM discrepancies WHERE run_id = $1 ORDER BY transaction_id`,
       [runId],
     );
-    expect(rows.map((row) => row.description)).toEqual(NAUGHTY);
-    expect(rows[0]?.merchant_id).toBe('m,"0');
+    expect(rows).toEqual(
+      NAUGHTY.map((description, index) => ({
+        transaction_id: `naughty-${index}`,
+        description,
+        merchant_id: `m,"${index}`,
+      })),
+    );
   });
 
   it('answers the four queries of the original documentation', async () => {
+    // The queries verbatim; the two runs stored above are all the database holds so far.
     const a = await db.query<object>(
       'SELECT processor_name, missing_transaction_count, status FROM reconciliation_runs;',
     );
-    expect(a.length).toBeGreaterThan(0);
-    const b = await db.query<object>(
+    expect(a).toHaveLength(2);
+    expect(a).toEqual(
+      expect.arrayContaining([
+        { processor_name: 'stripe', missing_transaction_count: 1, status: 'completed' },
+        { processor_name: 'stripe', missing_transaction_count: 9, status: 'completed' },
+      ]),
+    );
+    const b = await db.query<{
+      run_date: unknown;
+      processor_name: string;
+      missing_transaction_count: number;
+      total_discrepancy_amount: unknown;
+      status: string;
+    }>(
       'SELECT run_date, processor_name, missing_transaction_count, total_discrepancy_amount, status FROM reconciliation_runs ORDER BY start_time DESC LIMIT 10;',
     );
-    expect(b.length).toBeGreaterThan(0);
-    const c = await db.query<{ transaction_id: string; amount: string; merchant_id: string }>(
+    // Drivers differ in how they return date and numeric (Date or string): compare their text.
+    expect(
+      b.map((row) => ({
+        ...row,
+        run_date: dateText(row.run_date),
+        total_discrepancy_amount: String(row.total_discrepancy_amount),
+      })),
+    ).toEqual([
+      {
+        run_date: '2025-09-02',
+        processor_name: 'stripe',
+        missing_transaction_count: 9,
+        total_discrepancy_amount: '90.00',
+        status: 'completed',
+      },
+      {
+        run_date: '2025-09-01',
+        processor_name: 'stripe',
+        missing_transaction_count: 1,
+        total_discrepancy_amount: '21.00',
+        status: 'completed',
+      },
+    ]);
+    const c = await db.query<{ transaction_id: string; amount: unknown; merchant_id: string }>(
       'SELECT transaction_id, amount, merchant_id FROM missing_transactions LIMIT 20;',
     );
-    expect(c.map((row) => row.transaction_id)).toContain('p-only');
-    const d = await db.query<object>('SELECT * FROM v_recent_reconciliations LIMIT 10;');
-    expect(d.length).toBeGreaterThan(0);
-    await expect(
-      db.query('SELECT * FROM v_high_value_missing_transactions'),
-    ).resolves.toBeDefined();
-    const metrics = await db.query<{ run_date: string }>(
-      'SELECT run_date::text FROM v_daily_reconciliation_metrics',
+    expect(
+      c
+        .map((row) => ({ ...row, amount: String(row.amount) }))
+        .sort((x, y) => x.transaction_id.localeCompare(y.transaction_id)),
+    ).toEqual(
+      [
+        { transaction_id: 'p-only', amount: '10.00', merchant_id: 'm,"3' },
+        ...NAUGHTY.map((_, index) => ({
+          transaction_id: `naughty-${index}`,
+          amount: '10.00',
+          merchant_id: `m,"${index}`,
+        })),
+      ].sort((x, y) => x.transaction_id.localeCompare(y.transaction_id)),
     );
-    expect(metrics.map((row) => row.run_date)).toContain('2025-09-01');
+    const d = await db.query<{
+      run_id: string;
+      processor_name: string;
+      status: string;
+      matched_count: number;
+      missing_transaction_count: number;
+      discrepancy_count: number;
+      risk_level: string;
+    }>('SELECT * FROM v_recent_reconciliations LIMIT 10;');
+    expect(
+      d.map((row) => [
+        row.run_id,
+        row.processor_name,
+        row.status,
+        row.matched_count,
+        row.missing_transaction_count,
+        row.discrepancy_count,
+        row.risk_level,
+      ]),
+    ).toEqual([
+      [naughtyRunId, 'stripe', 'completed', 0, 9, 9, 'HIGH'],
+      [firstRunId, 'stripe', 'completed', 2, 1, 3, 'HIGH'],
+    ]);
+    // Every missing transaction is 10.00, below the 1,000 default threshold.
+    await expect(db.query('SELECT * FROM v_high_value_missing_transactions')).resolves.toEqual([]);
+    const metrics = await db.query<{ run_date: string; discrepancies: string }>(
+      'SELECT run_date::text, discrepancies::text FROM v_daily_reconciliation_metrics ORDER BY run_date',
+    );
+    expect(metrics).toEqual([
+      { run_date: '2025-09-01', discrepancies: '3' },
+      { run_date: '2025-09-02', discrepancies: '9' },
+    ]);
   });
 
   it('supersedes the previous completed run of the same date and processor and keeps history', async () => {
@@ -217,12 +353,14 @@ describe.each(testBackends())('run store on $name', (backend) => {
       store.completeRun(runId, outcomeFor(['a'], []), () => Promise.reject(new Error('disk full'))),
     ).rejects.toThrow('disk full');
     await store.failRun(runId, 'disk full', outcomeFor(['a'], []).issues);
-    const run = await store.getRun(runId);
-    expect(run).toMatchObject({
-      status: 'failed',
-      errorMessage: 'disk full',
-      discrepancyCount: null,
-    });
+    expect(await store.getRun(runId)).toEqual(
+      unfinishedRun({
+        runId,
+        businessDate: '2025-09-04',
+        status: 'failed',
+        errorMessage: 'disk full',
+      }),
+    );
     const rows = await db.query<{ n: string }>(
       `SELECT count(*)::text AS n FROM discrepancies WHERE run_id = $1`,
       [runId],
@@ -238,8 +376,23 @@ describe.each(testBackends())('run store on $name', (backend) => {
   it('marks a run left running by a dead process as abandoned when the next run starts', async () => {
     const orphan = await start('2025-09-05');
     const next = await start('2025-09-05');
-    expect((await store.getRun(orphan))?.status).toBe('abandoned');
-    expect((await store.getRun(next))?.status).toBe('running');
+    expect(await store.getRun(orphan)).toEqual(
+      unfinishedRun({
+        runId: orphan,
+        businessDate: '2025-09-05',
+        status: 'abandoned',
+        errorMessage: 'abandoned: its process ended without finishing the run',
+      }),
+    );
+    expect(await store.getRun(next)).toEqual(
+      unfinishedRun({
+        runId: next,
+        businessDate: '2025-09-05',
+        status: 'running',
+        endTime: null,
+        errorMessage: null,
+      }),
+    );
   });
 
   it('refuses a second lock for the same date and processor until the first is released', async () => {
@@ -259,9 +412,30 @@ describe.each(testBackends())('run store on $name', (backend) => {
   });
 
   it('lists runs by processor and returns null for an unknown or malformed run id', async () => {
-    const runs = await store.listRuns({ processor: 'stripe', limit: 2 });
-    expect(runs).toHaveLength(2);
-    expect(runs.every((run) => run.processor === 'stripe')).toBe(true);
+    const older = await start('2025-09-08', 'adyen');
+    await store.failRun(older, 'input rejected');
+    const newer = await start('2025-09-09', 'adyen');
+    await start('2025-09-09', 'square');
+    const runs = await store.listRuns({ processor: 'adyen', limit: 10 });
+    expect(runs).toEqual([
+      unfinishedRun({
+        runId: newer,
+        businessDate: '2025-09-09',
+        processor: 'adyen',
+        status: 'running',
+        endTime: null,
+        errorMessage: null,
+      }),
+      unfinishedRun({
+        runId: older,
+        businessDate: '2025-09-08',
+        processor: 'adyen',
+        status: 'failed',
+        errorMessage: 'input rejected',
+      }),
+    ]);
+    const limited = await store.listRuns({ processor: 'adyen', limit: 1 });
+    expect(limited.map((run) => run.runId)).toEqual([newer]);
     await expect(store.getRun('00000000-0000-0000-0000-000000000000')).resolves.toBeNull();
     await expect(store.getRun('not-a-uuid')).resolves.toBeNull();
   });
@@ -278,10 +452,20 @@ describe.each(testBackends())('run store on $name', (backend) => {
       reportCsvPath: null,
       reportJsonPath: null,
     });
-    const list = await store.listDiscrepancies(runId, 10);
-    expect(list.map((d) => [d.transactionId, d.amount])).toEqual([
-      ['big', '999.99'],
-      ['small', '1.00'],
+    const missing = (transactionId: string, amount: string) => ({
+      kind: 'missing_in_internal',
+      transactionId,
+      amount,
+      currency: 'USD',
+      difference: null,
+      processorStatus: 'settled',
+      internalStatus: null,
+      merchantId: 'merch_001',
+    });
+    await expect(store.listDiscrepancies(runId, 10)).resolves.toEqual([
+      missing('big', '999.99'),
+      missing('small', '1.00'),
     ]);
+    await expect(store.listDiscrepancies(runId, 1)).resolves.toEqual([missing('big', '999.99')]);
   });
 });

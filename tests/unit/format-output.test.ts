@@ -1,4 +1,5 @@
-import { renderTable } from '../../src/cli/format-output';
+import { renderTable, runsTable } from '../../src/cli/format-output';
+import type { StoredRun } from '../../src/store/run-store';
 
 describe('renderTable', () => {
   it('aligns columns to the widest cell and replaces control characters', () => {
@@ -13,6 +14,12 @@ describe('renderTable', () => {
     ).toBe(['id      n', '------  --', 'a?[31m  1', 'bb      22'].join('\n'));
   });
 
+  it('refuses a row whose cells do not line up with the headings', () => {
+    expect(() => renderTable(['id', 'n'], [['a', '1', 'extra']])).toThrow(
+      'table row 1 has 3 cells under 2 headings (id, n)',
+    );
+  });
+
   it('renders more rows than a spread argument list can hold', () => {
     const rows = Array.from({ length: 1_000_000 }, (_, i) => [String(i), 'x']);
     const lines = renderTable(['row', 'v'], rows).split('\n');
@@ -22,5 +29,75 @@ describe('renderTable', () => {
       '0       x',
       '999999  x',
     ]);
+  });
+});
+
+/** A completed run with every column known, as `RunStore.listRuns` returns it. */
+const completedRun: StoredRun = {
+  runId: '0f4c2b9e-1d3a-4e5f-8a7b-6c5d4e3f2a1b',
+  businessDate: '2025-09-30',
+  processor: 'stripe',
+  status: 'completed',
+  startTime: '2025-10-01T01:00:00.000Z',
+  endTime: '2025-10-01T01:00:04.250Z',
+  processorTransactions: 30,
+  internalTransactions: 26,
+  counts: {
+    matched: 23,
+    missing_in_internal: 5,
+    missing_in_processor: 1,
+    amount_mismatch: 1,
+    currency_mismatch: 0,
+    status_mismatch: 1,
+    duplicate: 0,
+  },
+  discrepancyCount: 8,
+  invalidRows: 0,
+  discrepancyAmounts: { EUR: '306.62', USD: '1204.17' },
+  totalDiscrepancyAmount: null,
+  discrepancyRate: '0.2667',
+  riskLevel: 'HIGH',
+  complianceStatus: 'NON_COMPLIANT',
+  reportCsvPath: 'r.csv',
+  reportJsonPath: 'r.json',
+  supersededBy: null,
+  errorMessage: null,
+};
+
+/** A failed run: no counts, no risk. */
+const failedRun: StoredRun = {
+  ...completedRun,
+  runId: '9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d',
+  processor: 'paypal',
+  status: 'failed',
+  startTime: '2025-10-01T01:00:05.000Z',
+  endTime: '2025-10-01T01:00:05.120Z',
+  processorTransactions: null,
+  internalTransactions: null,
+  counts: null,
+  discrepancyCount: null,
+  invalidRows: null,
+  discrepancyAmounts: {},
+  discrepancyRate: null,
+  riskLevel: null,
+  complianceStatus: null,
+  reportCsvPath: null,
+  reportJsonPath: null,
+  errorMessage: 'input rejected',
+};
+
+describe('runsTable', () => {
+  it('renders one heading over every column, the delivery outcome under "delivered"', () => {
+    const delivered = new Map([[completedRun.runId, { s3: 'sent', email: 'failed' }]]);
+    expect(runsTable([completedRun, failedRun], delivered).split('\n')).toEqual([
+      'run_id                                date        processor  status     processor_txns  matched  discrepancies  missing  risk  delivered              started',
+      '------------------------------------  ----------  ---------  ---------  --------------  -------  -------------  -------  ----  ---------------------  ------------------------',
+      '0f4c2b9e-1d3a-4e5f-8a7b-6c5d4e3f2a1b  2025-09-30  stripe     completed  30              23       8              5        HIGH  s3 sent, email failed  2025-10-01T01:00:00.000Z',
+      '9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d  2025-09-30  paypal     failed                                                            -                      2025-10-01T01:00:05.000Z',
+    ]);
+  });
+
+  it('says so when there are no runs', () => {
+    expect(runsTable([])).toBe('no runs found');
   });
 });

@@ -137,6 +137,23 @@ describe('README examples', () => {
       BLOCK_TIMEOUT_MS + 5_000,
     );
   }
+
+  it('leave no failed run in the history', async () => {
+    const listing = await runBlock({
+      line: 0,
+      text: './bin/recon runs list --limit 1000 --json > runs.json',
+      skip: null,
+    });
+    expect(listing).toEqual({ exit: 0, output: '' });
+    const runs = JSON.parse(readFileSync(join(sandbox, 'runs.json'), 'utf8')) as {
+      status: string;
+      processor: string;
+      date: string;
+      error: string | null;
+    }[];
+    expect(runs.length > 0).toBe(true);
+    expect(runs.filter((run) => run.status === 'failed')).toEqual([]);
+  });
 });
 
 describe('README example conventions', () => {

@@ -1,6 +1,8 @@
 /**
  * Generates the bundled sample day `data/samples/2025-09-30/` (canonical CSV, both sides, for
- * stripe, paypal and square) from a fixed seed, so the output is the same on every machine.
+ * stripe, paypal and square) and two quieter stripe days before it (`2025-09-28`, `2025-09-29`,
+ * so a `--from/--to` range runs on bundled data) from fixed seeds, so the output is the same on
+ * every machine.
  *
  * Usage: `npm run samples` (output is committed; rerunning must produce identical files).
  *
@@ -12,6 +14,8 @@
  *   row, one currency mismatch, one ledger-only entry, one row dated the next day.
  * - square: 120 processor transactions + one invalid row (USD amount with 3 decimals), one
  *   duplicate ledger row, one amount mismatch in KWD.
+ * - stripe on 2025-09-28 and 2025-09-29: 20 processor transactions each, the first one missing
+ *   from the ledger (the 2025-09-30 files are unchanged by these days: separate seeds).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -72,6 +76,7 @@ function makeRows(
   prefix: string,
   currencies: readonly string[],
   settledStatus: string,
+  date: string = DATE,
 ): Row[] {
   const rows: Row[] = [];
   for (let i = 0; i < count; i++) {
@@ -79,7 +84,7 @@ function makeRows(
     const scale = currency === 'JPY' ? 1 : currency === 'KWD' ? 1000 : 100;
     const minor = Math.floor((5 + random() * 495) * scale);
     const second = Math.floor(random() * 86_000);
-    const time = new Date(Date.parse(`${DATE}T00:00:00Z`) + second * 1000)
+    const time = new Date(Date.parse(`${date}T00:00:00Z`) + second * 1000)
       .toISOString()
       .replace('.000Z', 'Z');
     rows.push({
@@ -162,6 +167,25 @@ function square(): { processor: Row[]; internal: Row[] } {
     currency: 'USD',
   });
   return { processor, internal };
+}
+
+/** A quiet stripe day before the sample day: one transaction missing from the ledger. */
+function stripeQuietDay(date: string, seed: number): { processor: Row[]; internal: Row[] } {
+  const random = prng(seed);
+  const prefix = `ch_3S${date.slice(5).replace('-', '')}x`;
+  const processor = makeRows(random, 20, prefix, ['USD', 'USD', 'EUR'], 'succeeded', date);
+  return { processor, internal: processor.slice(1).map(ledgerCopy) };
+}
+
+for (const [date, seed] of [
+  ['2025-09-28', 20250928],
+  ['2025-09-29', 20250929],
+] as const) {
+  const dir = join(OUT, '..', date);
+  const sides = stripeQuietDay(date, seed);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'stripe.csv'), toCsv(sides.processor));
+  writeFileSync(join(dir, 'internal_stripe.csv'), toCsv(sides.internal));
 }
 
 mkdirSync(OUT, { recursive: true });

@@ -42,6 +42,20 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerDeliverCommand,
 ];
 
+/**
+ * The one stderr line of a command-line parse error: commander's message (`error: unknown option
+ * '--x'`, possibly with a `(Did you mean …?)` line) without its `error: ` prefix, on one line.
+ */
+function commanderErrorLine(error: CommanderError): string {
+  const message = error.message
+    .replace(/^error: /, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ');
+  return `recon: ${message} (run recon --help for usage)`;
+}
+
 /** Warns (once, in the log) when the embedded database is used inside a container. */
 function warnAboutEmbeddedDatabase(config: AppConfig, logger: Logger, host: HostProbe): void {
   if (config.database.kind !== 'pglite') return;
@@ -126,11 +140,12 @@ export function buildProgram(
         'logLevel',
       ),
     )
-    .showHelpAfterError('(run recon --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.out(text.trimEnd()),
       writeErr: (text) => io.err(text.trimEnd()),
+      // Printed as one `recon:` line by `run` below (README: a user mistake is one line).
+      outputError: () => undefined,
     });
   for (const register of COMMANDS) register(program, ctx);
 
@@ -142,7 +157,10 @@ export function buildProgram(
         return exitCode;
       } catch (error) {
         if (error instanceof CommanderError) {
-          return error.exitCode === 0 ? EXIT_OK : exitCodeFor(new UsageError(error.message));
+          if (error.exitCode === 0) return EXIT_OK; // --help, --version
+          // `recon` alone prints its help on stderr; every other parse error is one line.
+          if (error.code !== 'commander.help') io.err(commanderErrorLine(error));
+          return exitCodeFor(new UsageError(error.message));
         }
         if (isExpectedError(error)) {
           io.err(`recon: ${describeError(error)}`);

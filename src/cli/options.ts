@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { AppConfig } from '../config/load-config';
 import {
   businessDateRange,
@@ -170,6 +171,30 @@ export interface RunOptions extends DateOptions {
 }
 
 /**
+ * Sub-folder of the reports directory that dry runs write to when no directory is named
+ * explicitly, so that a dry run never overwrites a stored run's report files.
+ */
+export const DRY_RUN_REPORTS_SUBDIR = 'dry-run';
+
+/**
+ * Where a run writes its reports: `--reports-dir` when given, else `RECON_REPORTS_DIR` (already in
+ * `config.reportsDir`). A dry run with neither named explicitly writes under
+ * `{default reports dir}/dry-run/`, beside (never over) the stored runs' reports.
+ */
+export function resolveReportsDir(
+  flag: string | undefined,
+  dryRun: boolean,
+  config: AppConfig,
+  env: NodeJS.ProcessEnv,
+): string {
+  if (flag !== undefined) return flag;
+  // RECON_REPORTS_DIR is read by loadConfig; an empty value counts as unset there too.
+  const explicit = (env.RECON_REPORTS_DIR ?? '') !== '';
+  if (!dryRun || explicit) return config.reportsDir;
+  return join(config.reportsDir, DRY_RUN_REPORTS_SUBDIR);
+}
+
+/**
  * The run request of `recon run` / one `recon schedule` tick, from the parsed options and the
  * configuration; `now` (epoch ms) picks the default business date. Validates every option.
  * @throws UsageError for an invalid option or combination.
@@ -177,6 +202,7 @@ export interface RunOptions extends DateOptions {
 export function runRequestFrom(
   options: RunOptions,
   config: AppConfig,
+  env: NodeJS.ProcessEnv,
   now: number,
   appVersion: string,
 ): RunRequest {
@@ -211,7 +237,7 @@ export function runRequestFrom(
         parseEncoding(options.processorEncoding, '--processor-encoding') ?? encoding,
       internalEncoding: parseEncoding(options.internalEncoding, '--internal-encoding') ?? encoding,
     },
-    reportsDir: options.reportsDir ?? config.reportsDir,
+    reportsDir: resolveReportsDir(options.reportsDir, dryRun, config, env),
     dryRun,
     engine: parseEngine(options.engine, dryRun),
     maxInvalidRate: parseRate(options.maxInvalidRate ?? config.maxInvalidRate),

@@ -150,7 +150,7 @@ export function registerRunCommand(program: Command, ctx: CommandContext): void 
     .option('--json', 'print one JSON object per run on stdout')
     .action(async (options: RunOptions) => {
       const { config, logger } = ctx.settings();
-      const request = runRequestFrom(options, config, Date.now(), ctx.appVersion);
+      const request = runRequestFrom(options, config, ctx.env, Date.now(), ctx.appVersion);
       // Delivery settings are configuration too: a bad SMTP_PORT stops the job before a run is stored.
       const deliveryConfig = request.dryRun ? null : loadDeliveryConfig(ctx.env);
       ctx.setExitCode(

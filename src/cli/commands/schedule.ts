@@ -36,7 +36,13 @@ export function registerScheduleCommand(program: Command, ctx: CommandContext): 
         abort: io.abort ?? new AbortController().signal,
         tick: async (firedAt) => {
           const date = previousBusinessDate(config.timeZone, firedAt.getTime());
-          const request = runRequestFrom({ ...options, date }, config, Date.now(), ctx.appVersion);
+          const request = runRequestFrom(
+            { ...options, date },
+            config,
+            ctx.env,
+            Date.now(),
+            ctx.appVersion,
+          );
           const deliveryConfig = loadDeliveryConfig(env);
           const code = await executeRun(
             request,

@@ -15,7 +15,7 @@ import {
   MIN_SECRET_LENGTH,
   redactSecrets,
 } from '../domain/redact';
-import { describeError, UsageError } from '../domain/errors';
+import { ConfigProblemsError, describeError, UsageError } from '../domain/errors';
 import type { CommandContext, Io } from './command-context';
 import { registerDbCommands } from './commands/db';
 import { registerDeliverCommand } from './commands/deliver';
@@ -162,7 +162,9 @@ export function buildProgram(
           if (error.code !== 'commander.help') io.err(commanderErrorLine(error));
           return exitCodeFor(new UsageError(error.message));
         }
-        if (isExpectedError(error)) {
+        if (error instanceof ConfigProblemsError) {
+          for (const problem of error.problems) io.err(`recon: ${describeError(problem)}`);
+        } else if (isExpectedError(error)) {
           io.err(`recon: ${describeError(error)}`);
         } else {
           io.err(`recon: internal error: ${describeError(error)} (details in the log)`);

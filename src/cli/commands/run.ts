@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { AppConfig } from '../../config/load-config';
 import type { Logger } from '../../config/logger';
 import { loadDeliveryConfig, type DeliveryConfig } from '../../config/delivery-config';
-import { describeError } from '../../domain/errors';
+import { ConfigProblemsError, describeError } from '../../domain/errors';
 import { KNOWN_PROCESSORS } from '../../domain/status';
 import { runAndDeliver } from '../../job/run-and-deliver';
 import type { RunRequest, RunResult } from '../../job/run-reconciliation';
@@ -11,9 +11,58 @@ import { INPUT_ENCODINGS } from '../../sources/text-encoding';
 import { createRunStore } from '../../store/open-store';
 import type { CommandContext, Io } from '../command-context';
 import { buildDeliveryDeps } from '../delivery-wiring';
-import { combineExitCodes, EXIT_CODES, exitCodeOfRun } from '../exit-codes';
+import { combineExitCodes, EXIT_CODES, exitCodeOfRun, isExpectedError } from '../exit-codes';
 import { runResultJson, runResultText } from '../format-output';
 import { runRequestFrom, type RunOptions } from '../options';
+
+/** Everything `recon run` or `recon schedule` needs, loaded and validated before any side effect. */
+export interface RunSettings {
+  readonly config: AppConfig;
+  readonly logger: Logger;
+  readonly request: RunRequest;
+  /** `null` for a dry run (it delivers nothing). */
+  readonly deliveryConfig: DeliveryConfig | null;
+}
+
+/**
+ * Loads and checks every setting a run needs before anything happens: the configuration
+ * (`ctx.settings()`), the run's options, the delivery settings (not for a dry run) and
+ * `extraChecks` (e.g. the schedule expression). Goes on after a problem, so that all of them are
+ * reported at once. `now` (epoch ms) picks the default business date.
+ * @throws the error of the only problem found (UsageError, ConfigError), or ConfigProblemsError
+ *   naming each one when there are several.
+ */
+export function loadRunSettings(
+  ctx: CommandContext,
+  options: RunOptions,
+  now: number,
+  extraChecks: readonly (() => void)[] = [],
+): RunSettings {
+  const problems: unknown[] = [];
+  const attempt = <T>(load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (error) {
+      if (!isExpectedError(error)) throw error;
+      problems.push(error);
+      return undefined;
+    }
+  };
+  const loaded = attempt(() => ctx.settings());
+  const request = loaded
+    ? attempt(() => runRequestFrom(options, loaded.config, ctx.env, now, ctx.appVersion))
+    : undefined;
+  // Delivery settings are configuration too: a bad SMTP_PORT stops the job before a run is stored.
+  const deliveryConfig =
+    options.dryRun === true ? null : attempt(() => loadDeliveryConfig(ctx.env));
+  for (const check of extraChecks) attempt(check);
+  if (problems.length > 0 || !loaded || !request || deliveryConfig === undefined) {
+    throw problems.length === 1
+      ? problems[0]
+      : new ConfigProblemsError(problems.map((problem) => describeError(problem)));
+  }
+  return { ...loaded, request, deliveryConfig };
+}
 
 /** Prints each run's result (text or one JSON object per line) and, for text, a failed run's reason. */
 export function printRunResults(io: Io, results: readonly RunResult[], json: boolean): void {
@@ -149,10 +198,7 @@ export function registerRunCommand(program: Command, ctx: CommandContext): void 
     )
     .option('--json', 'print one JSON object per run on stdout')
     .action(async (options: RunOptions) => {
-      const { config, logger } = ctx.settings();
-      const request = runRequestFrom(options, config, ctx.env, Date.now(), ctx.appVersion);
-      // Delivery settings are configuration too: a bad SMTP_PORT stops the job before a run is stored.
-      const deliveryConfig = request.dryRun ? null : loadDeliveryConfig(ctx.env);
+      const { config, logger, request, deliveryConfig } = loadRunSettings(ctx, options, Date.now());
       ctx.setExitCode(
         await executeRun(
           request,

@@ -1,15 +1,16 @@
 import type { Command } from 'commander';
-import { loadDeliveryConfig } from '../../config/delivery-config';
 import { previousBusinessDate } from '../../domain/business-date';
-import { runScheduler } from '../../job/scheduler';
+import { checkScheduleExpression, runScheduler } from '../../job/scheduler';
 import type { CommandContext } from '../command-context';
 import { exitCodeFor } from '../exit-codes';
-import { parseProcessors, runRequestFrom, type RunOptions } from '../options';
-import { executeRun } from './run';
+import type { RunOptions } from '../options';
+import { executeRun, loadRunSettings } from './run';
 
 /**
  * Registers `recon schedule`: a foreground process that runs the nightly job (the same
- * `runAndDeliver` as `recon run`) for the previous business date on `RECON_SCHEDULE`.
+ * `runAndDeliver` as `recon run`) for the previous business date on `RECON_SCHEDULE`. Every
+ * setting (configuration, options, delivery, the schedule) is checked once at start: with a
+ * problem it refuses to start (exit 2) instead of failing every tick.
  */
 export function registerScheduleCommand(program: Command, ctx: CommandContext): void {
   const { io, env } = ctx;
@@ -26,9 +27,13 @@ export function registerScheduleCommand(program: Command, ctx: CommandContext): 
     .option('--reports-dir <dir>', 'where reports are written (default: local_reports)')
     .option('--no-email', 'do not send summary e-mails')
     .action(async (options: RunOptions) => {
-      const { config, logger } = ctx.settings();
-      parseProcessors(options.processors ?? config.processors);
       const expression = env.RECON_SCHEDULE?.trim() || '0 1 * * *';
+      const { config, logger, request, deliveryConfig } = loadRunSettings(
+        ctx,
+        options,
+        Date.now(),
+        [() => checkScheduleExpression(expression)],
+      );
       await runScheduler({
         expression,
         timeZone: config.timeZone,
@@ -36,16 +41,8 @@ export function registerScheduleCommand(program: Command, ctx: CommandContext): 
         abort: io.abort ?? new AbortController().signal,
         tick: async (firedAt) => {
           const date = previousBusinessDate(config.timeZone, firedAt.getTime());
-          const request = runRequestFrom(
-            { ...options, date },
-            config,
-            ctx.env,
-            Date.now(),
-            ctx.appVersion,
-          );
-          const deliveryConfig = loadDeliveryConfig(env);
           const code = await executeRun(
-            request,
+            { ...request, dates: [date] },
             deliveryConfig,
             { json: false, email: options.email !== false, failOnDeliveryError: false },
             config,

@@ -59,6 +59,19 @@ export class ConfigError extends ReconError {
   }
 }
 
+/**
+ * Several configuration or usage problems found together before any side effect, one message
+ * each (`problems`, at least two); the CLI prints one `recon:` line per problem. Exit 2.
+ */
+export class ConfigProblemsError extends ConfigError {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.problems = problems;
+  }
+}
+
 /** Where in an input a problem was found: file path or URL, 1-based line, column name. */
 export interface InputLocation {
   readonly location: string;

@@ -15,17 +15,26 @@ export interface SchedulerOptions {
 }
 
 /**
+ * Checks a cron expression (RECON_SCHEDULE) the way `runScheduler` reads it, so that the caller
+ * can refuse to start before any side effect.
+ * @throws UsageError for an invalid expression.
+ */
+export function checkScheduleExpression(expression: string): void {
+  if (!cron.validate(expression)) {
+    throw new UsageError(
+      `RECON_SCHEDULE '${expression}' is not a valid cron expression (e.g. '0 1 * * *')`,
+    );
+  }
+}
+
+/**
  * Fires `tick` on the cron schedule (node-cron, https://github.com/node-cron/node-cron) until
  * `abort`; never overlaps itself — a tick that comes while the previous one still runs is skipped
  * and logged. Resolves once stopped and the running tick (if any) has finished.
  * @throws UsageError for an invalid cron expression.
  */
 export async function runScheduler(options: SchedulerOptions): Promise<void> {
-  if (!cron.validate(options.expression)) {
-    throw new UsageError(
-      `RECON_SCHEDULE '${options.expression}' is not a valid cron expression (e.g. '0 1 * * *')`,
-    );
-  }
+  checkScheduleExpression(options.expression);
   const log = options.logger.child({ component: 'scheduler' });
   let running: Promise<void> | undefined;
   const task = cron.schedule(

@@ -1,0 +1,231 @@
+import { Option, type Command } from 'commander';
+import type { AppConfig } from '../../config/load-config';
+import type { Logger } from '../../config/logger';
+import { loadDeliveryConfig, type DeliveryConfig } from '../../config/delivery-config';
+import { ConfigProblemsError, describeError } from '../../domain/errors';
+import { KNOWN_PROCESSORS } from '../../domain/status';
+import { runAndDeliver } from '../../job/run-and-deliver';
+import type { RunRequest, RunResult } from '../../job/run-reconciliation';
+import { FORMAT_NAMES } from '../../sources/formats/format-registry';
+import { INPUT_ENCODINGS } from '../../sources/text-encoding';
+import { createRunStore } from '../../store/open-store';
+import type { CommandContext, Io } from '../command-context';
+import { buildDeliveryDeps } from '../delivery-wiring';
+import { FAIL_ON_DELIVERY_ERROR_DEPRECATED } from '../delivery-output';
+import { combineExitCodes, deliveryExitCode, exitCodeOfRun, isExpectedError } from '../exit-codes';
+import { runResultJson, runResultText } from '../format-output';
+import { runRequestFrom, type RunOptions } from '../options';
+
+/** Everything `recon run` or `recon schedule` needs, loaded and validated before any side effect. */
+export interface RunSettings {
+  readonly config: AppConfig;
+  readonly logger: Logger;
+  readonly request: RunRequest;
+  /** `null` for a dry run (it delivers nothing). */
+  readonly deliveryConfig: DeliveryConfig | null;
+}
+
+/**
+ * Loads and checks every setting a run needs before anything happens: the configuration
+ * (`ctx.settings()`), the run's options, the delivery settings (not for a dry run) and
+ * `extraChecks` (e.g. the schedule expression). Goes on after a problem, so that all of them are
+ * reported at once. `now` (epoch ms) picks the default business date.
+ * @throws the error of the only problem found (UsageError, ConfigError), or ConfigProblemsError
+ *   naming each one when there are several.
+ */
+export function loadRunSettings(
+  ctx: CommandContext,
+  options: RunOptions,
+  now: number,
+  extraChecks: readonly (() => void)[] = [],
+): RunSettings {
+  const problems: unknown[] = [];
+  const attempt = <T>(load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (error) {
+      if (!isExpectedError(error)) throw error;
+      problems.push(error);
+      return undefined;
+    }
+  };
+  const loaded = attempt(() => ctx.settings());
+  const request = loaded
+    ? attempt(() => runRequestFrom(options, loaded.config, ctx.env, now, ctx.appVersion))
+    : undefined;
+  // Delivery settings are configuration too: a bad SMTP_PORT stops the job before a run is stored.
+  const deliveryConfig =
+    options.dryRun === true ? null : attempt(() => loadDeliveryConfig(ctx.env));
+  for (const check of extraChecks) attempt(check);
+  if (problems.length > 0 || !loaded || !request || deliveryConfig === undefined) {
+    throw problems.length === 1
+      ? problems[0]
+      : new ConfigProblemsError(problems.map((problem) => describeError(problem)));
+  }
+  return { ...loaded, request, deliveryConfig };
+}
+
+/** Prints each run's result (text or one JSON object per line) and, for text, a failed run's reason. */
+export function printRunResults(io: Io, results: readonly RunResult[], json: boolean): void {
+  for (const result of results) {
+    io.out(json ? JSON.stringify(runResultJson(result)) : runResultText(result));
+    if (result.status === 'failed' && !json)
+      io.err(`recon: ${result.processor} ${result.businessDate}: ${describeError(result.error)}`);
+  }
+}
+
+/** How one `runAndDeliver` call is shown and what it exits with. */
+export interface RunPresentation {
+  readonly json: boolean;
+  /** Send the summary e-mail (`--no-email` turns it off). */
+  readonly email: boolean;
+  /** Exit 0 instead of 7 when the results are stored but a delivery failed. */
+  readonly allowDeliveryFailure: boolean;
+}
+
+/**
+ * Builds the dependencies of `request` from configuration (run store, delivery; none for a dry
+ * run), runs `runAndDeliver`, prints the results and delivery failures and returns the exit code:
+ * the runs' codes combined by severity (`combineExitCodes`), plus 7 for a failed delivery unless
+ * it is allowed (`--allow-delivery-failure`, `RECON_DELIVERY_FAILURE_EXIT=0`). `deliveryConfig` is loaded by the caller before any side effect; `null`
+ * for dry runs.
+ */
+export async function executeRun(
+  request: RunRequest,
+  deliveryConfig: DeliveryConfig | null,
+  presentation: RunPresentation,
+  config: AppConfig,
+  logger: Logger,
+  io: Io,
+): Promise<number> {
+  const store = request.dryRun ? null : createRunStore(config.database);
+  const delivery =
+    store && deliveryConfig ? buildDeliveryDeps(deliveryConfig, store, logger, config.fx) : null;
+  try {
+    const outcome = await runAndDeliver(
+      {
+        store,
+        delivery: delivery?.deps ?? null,
+        logger,
+        now: () => Date.now(),
+        apis: config.apis,
+        progress: io.progress,
+        abort: io.abort,
+        onResults: (results) => printRunResults(io, results, presentation.json),
+      },
+      request,
+      { s3: true, email: presentation.email },
+    );
+    // One code per run, combined by severity (a 5 must not hide a 4): exit-codes.ts.
+    const codes = outcome.results.map(exitCodeOfRun);
+    if (outcome.delivery) {
+      for (const failure of outcome.delivery.failures) io.err(`recon: delivery: ${failure}`);
+      // Results stored, delivery failed: exit 7 unless allowed (exit-codes.ts).
+      codes.push(
+        deliveryExitCode(
+          outcome.delivery.attempts,
+          presentation.allowDeliveryFailure || deliveryConfig?.allowDeliveryFailure === true,
+        ),
+      );
+    }
+    return combineExitCodes(codes);
+  } finally {
+    delivery?.close();
+    await store?.close();
+  }
+}
+
+/** Registers `recon run`: reconcile processors for business dates, store, report, deliver. */
+export function registerRunCommand(program: Command, ctx: CommandContext): void {
+  program
+    .command('run')
+    .description(
+      'reconcile one or more processors for a business date (default: yesterday in RECON_TIMEZONE)',
+    )
+    .option(
+      '--date <YYYY-MM-DD>',
+      'business date to reconcile (default: yesterday in RECON_TIMEZONE)',
+    )
+    .option(
+      '--from <YYYY-MM-DD>',
+      'first business date of a range (with --to), one run per date in order',
+    )
+    .option('--to <YYYY-MM-DD>', 'last business date of a range (inclusive)')
+    .option(
+      '--processors <names...>',
+      `processors to reconcile: ${KNOWN_PROCESSORS.join(', ')} (default: RECON_PROCESSORS)`,
+    )
+    .option('--processor-file <path>', 'processor-side CSV (one processor and date only)')
+    .option('--internal-file <path>', 'internal-ledger CSV (one processor and date only)')
+    .option(
+      '--format <name>',
+      `format of the processor CSV: ${FORMAT_NAMES.join(', ')} (default: detected from its header)`,
+    )
+    .option(
+      '--encoding <name>',
+      `character encoding of both CSV files: ${INPUT_ENCODINGS.join(', ')} (default: RECON_ENCODING or utf-8)`,
+    )
+    .option('--processor-encoding <name>', 'encoding of the processor CSV (overrides --encoding)')
+    .option('--internal-encoding <name>', 'encoding of the ledger CSV (overrides --encoding)')
+    .option(
+      '--data-dir <dir>',
+      'input root: {dir}/{date}/{processor}.csv and internal_{processor}.csv (default: data)',
+    )
+    .option('--reports-dir <dir>', 'where reports are written (default: local_reports)')
+    .option(
+      '--max-invalid-rate <fraction>',
+      'fail a run when more than this share of an input file is invalid (default: 0.01)',
+    )
+    .option(
+      '--source <kind>',
+      'where both sides come from: csv (files), api (HTTP APIs) or raw (pages saved by --save-raw)',
+    )
+    .option(
+      '--processor-source <kind>',
+      'csv, api or raw for the processor side (overrides --source)',
+    )
+    .option(
+      '--internal-source <kind>',
+      'csv, api or raw for the internal ledger side (overrides --source)',
+    )
+    .option(
+      '--save-raw <dir>',
+      'keep every fetched API page under {dir}/{date}/{processor}/{side}/ for replay',
+    )
+    .option('--raw-dir <dir>', 'folder of pages saved by --save-raw, read by raw sources')
+    .option(
+      '--engine <name>',
+      'memory (default: hash join in the process) or postgres (SQL join inside the database)',
+    )
+    .option('--dry-run', 'reconcile and write local reports; no database, no upload, no e-mail')
+    .option('--no-email', 'do not send the summary e-mail this time')
+    .option(
+      '--allow-delivery-failure',
+      'exit 0 when the results are stored but an upload or the e-mail failed (default: exit 7; RECON_DELIVERY_FAILURE_EXIT=0)',
+    )
+    .addOption(
+      new Option(
+        '--fail-on-delivery-error',
+        'deprecated, no effect: a failed delivery exits 7 by default',
+      ).conflicts('allowDeliveryFailure'),
+    )
+    .option('--json', 'print one JSON object per run on stdout')
+    .action(async (options: RunOptions) => {
+      const { config, logger, request, deliveryConfig } = loadRunSettings(ctx, options, Date.now());
+      if (options.failOnDeliveryError) logger.warn(FAIL_ON_DELIVERY_ERROR_DEPRECATED);
+      ctx.setExitCode(
+        await executeRun(
+          request,
+          deliveryConfig,
+          {
+            json: options.json === true,
+            email: options.email !== false,
+            allowDeliveryFailure: options.allowDeliveryFailure === true,
+          },
+          config,
+          logger,
+          ctx.io,
+        ),
+      );
+    });
+}

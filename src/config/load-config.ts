@@ -24,16 +24,10 @@ import {
   type FormatSettings,
 } from '../sources/formats/processor-format';
 import { INPUT_ENCODINGS, parseInputEncoding, type InputEncoding } from '../sources/text-encoding';
-import type { PgliteSettings } from '../store/pglite-database';
 import type { ContainerMode } from './container';
 import { LOG_FORMATS, type LogFormat } from './logger';
-import type { PostgresSettings } from '../store/postgres-database';
+import type { DatabaseConfig } from '../store/database-config';
 import { checkConnectionUrl, readTlsFile } from '../store/connection-url';
-
-/** Where runs are stored: a PostgreSQL server, or embedded PGlite (the zero-setup default). */
-export type DatabaseConfig =
-  | { readonly kind: 'postgres'; readonly settings: PostgresSettings }
-  | { readonly kind: 'pglite'; readonly settings: PgliteSettings };
 
 /** The application's configuration, from environment variables (see README "Configuration"). */
 export interface AppConfig {

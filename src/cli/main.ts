@@ -25,6 +25,7 @@ import {
 import {
   ConfigError,
   describeError,
+  describeErrorLines,
   IntegrityError,
   InterruptedError,
   NotFoundError,
@@ -48,7 +49,6 @@ import { DeliveryStore } from '../store/delivery-store';
 import { verifyAuditChain } from '../store/audit-chain';
 import { auditProblemLine, auditReportJson, auditReportText } from './audit-output';
 import { setUpRoles } from '../store/roles';
-import { loadDeliveryConfig } from '../config/delivery-config';
 import {
   defaultRedeliverySince,
   deliverFailed,
@@ -200,7 +200,6 @@ async function runCommand(
   config: AppConfig,
   logger: Logger,
   io: Io,
-  env: NodeJS.ProcessEnv,
 ): Promise<number> {
   const now = Date.now();
   if (options.failOnDeliveryError) logger.warn(FAIL_ON_DELIVERY_ERROR_DEPRECATED);
@@ -242,7 +241,7 @@ async function runCommand(
     fx: config.fx,
   };
   // Delivery settings are configuration too: a bad SMTP_PORT stops the job before a run is stored.
-  const deliveryConfig = request.dryRun ? null : loadDeliveryConfig(env);
+  const deliveryConfig = request.dryRun ? null : config.delivery;
   const store = request.dryRun ? null : createRunStore(config.database);
   try {
     const results = await runReconciliation(
@@ -458,7 +457,7 @@ export function buildProgram(
     .option('--json', 'print one JSON object per run on stdout')
     .action(async (options: RunOptions) => {
       const { config: cfg, logger: log } = context();
-      exitCode = await runCommand(options, cfg, log, io, env);
+      exitCode = await runCommand(options, cfg, log, io);
     });
 
   const db = program.command('db').description('database administration');
@@ -668,7 +667,7 @@ export function buildProgram(
         abort: io.abort ?? new AbortController().signal,
         tick: async (firedAt) => {
           const date = previousBusinessDate(cfg.timeZone, firedAt.getTime());
-          const code = await runCommand({ ...options, date }, cfg, log, io, env);
+          const code = await runCommand({ ...options, date }, cfg, log, io);
           log.info({ business_date: date, exit_code: code }, 'nightly run finished');
         },
       });
@@ -689,7 +688,7 @@ export function buildProgram(
         ? await checkLiveness(cfg.database, cfg.healthTimeoutMs)
         : await checkHealth({
             database: cfg.database,
-            delivery: loadDeliveryConfig(env),
+            delivery: cfg.delivery,
             apis: cfg.apis,
             retentionDays: cfg.healthRetentionDays,
             timeoutMs: cfg.healthTimeoutMs,
@@ -768,7 +767,7 @@ export function buildProgram(
           : defaultRedeliverySince(Date.now());
         const { config: cfg, logger: log } = context();
         if (options.failOnDeliveryError) log.warn(FAIL_ON_DELIVERY_ERROR_DEPRECATED);
-        const deliveryConfig = loadDeliveryConfig(env);
+        const deliveryConfig = cfg.delivery;
         const allowFailure =
           options.allowDeliveryFailure === true || deliveryConfig.allowDeliveryFailure;
         if (options.s3 && !deliveryConfig.s3)
@@ -817,7 +816,8 @@ export function buildProgram(
           return error.exitCode === 0 ? EXIT_OK : exitCodeFor(new UsageError(error.message));
         }
         if (isExpectedError(error)) {
-          io.err(`recon: ${describeError(error)}`);
+          // One line per problem: a ConfigError lists every bad setting at once.
+          for (const line of describeErrorLines(error)) io.err(`recon: ${line}`);
         } else {
           io.err(`recon: internal error: ${describeError(error)} (details in the log)`);
           (logger ?? createLogger('error', { format: config?.logFormat })).error(

@@ -12,7 +12,7 @@ import { SECRET_SETTINGS } from './secret-settings';
 /** Values longer than this are cut in messages (a pasted certificate is not worth 4 kB of stderr). */
 const MAX_QUOTED_LENGTH = 80;
 
-const SECRET_VARIABLES = new Set(SECRET_SETTINGS.map((setting) => setting.variable));
+const secretVariables = new Set(SECRET_SETTINGS.map((setting) => setting.variable));
 
 /** `scheme://user:password@…`: a value carrying a credential is never quoted, whatever its name. */
 const CREDENTIALS_IN_URL = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i;
@@ -31,7 +31,7 @@ export function presentEnv(env: NodeJS.ProcessEnv): Record<string, string> {
  * at 80 characters; empty for a secret setting (`SECRET_SETTINGS`) or a value with credentials.
  */
 export function quotedValue(variable: string, value: string | undefined): string {
-  if (value === undefined || SECRET_VARIABLES.has(variable) || CREDENTIALS_IN_URL.test(value)) {
+  if (value === undefined || secretVariables.has(variable) || CREDENTIALS_IN_URL.test(value)) {
     return '';
   }
   const shown = value.length > MAX_QUOTED_LENGTH ? `${value.slice(0, MAX_QUOTED_LENGTH)}…` : value;

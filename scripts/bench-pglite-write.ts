@@ -40,7 +40,7 @@ import { mkdtemp, lstat, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { DatabaseConfig } from '../src/config/load-config';
+import type { DatabaseConfig } from '../src/store/database-config';
 import type { Discrepancy, DiscrepancyKind } from '../src/domain/discrepancy';
 import type { CanonicalStatus, Transaction } from '../src/domain/transaction';
 import { emptyOutcomeCounts, type MatchResult } from '../src/engine/match-transactions';

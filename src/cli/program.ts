@@ -15,7 +15,7 @@ import {
   MIN_SECRET_LENGTH,
   redactSecrets,
 } from '../domain/redact';
-import { ConfigProblemsError, describeError, UsageError } from '../domain/errors';
+import { describeError, describeErrorLines, UsageError } from '../domain/errors';
 import type { CommandContext, Io } from './command-context';
 import { registerDbCommands } from './commands/db';
 import { registerDeliverCommand } from './commands/deliver';
@@ -162,10 +162,9 @@ export function buildProgram(
           if (error.code !== 'commander.help') io.err(commanderErrorLine(error));
           return exitCodeFor(new UsageError(error.message));
         }
-        if (error instanceof ConfigProblemsError) {
-          for (const problem of error.problems) io.err(`recon: ${describeError(problem)}`);
-        } else if (isExpectedError(error)) {
-          io.err(`recon: ${describeError(error)}`);
+        if (isExpectedError(error)) {
+          // A ConfigError with several problems is one `recon:` line each.
+          for (const line of describeErrorLines(error)) io.err(`recon: ${line}`);
         } else {
           io.err(`recon: internal error: ${describeError(error)} (details in the log)`);
           (logger ?? createLogger('error', { format: config?.logFormat })).error(

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { ConfigError } from '../domain/errors';
 import { credentialFreeUrl } from './secret-settings';
+import { ConfigError } from '../domain/errors';
+import { parseEnv, presentEnv } from './env-problems';
 import type { S3Settings } from '../delivery/object-store';
 import type { SmtpSettings } from '../delivery/smtp-mailer';
 
@@ -26,7 +27,21 @@ const whole = (fallback: number) =>
     .optional()
     .transform((value) => value ?? fallback);
 
-const DeliveryEnv = z.object({
+/** An e-mail address as OPERATIONS_EMAIL takes it: `local@domain`, no spaces or angle brackets. */
+const EMAIL_ADDRESS = /^[^\s@<>]+@[^\s@<>]+$/;
+
+function recipientsOf(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((address) => address.trim())
+    .filter(Boolean);
+}
+
+/**
+ * The delivery variables (README "Delivery") and how each is validated; part of `loadConfig`'s
+ * schema. Input: the set (non-empty) variables.
+ */
+export const DeliveryEnvSchema = z.object({
   AWS_S3_BUCKET_NAME: z.string().min(1).optional(),
   AWS_REGION: z
     .string()
@@ -50,12 +65,21 @@ const DeliveryEnv = z.object({
   AWS_S3_MAX_ATTEMPTS: whole(3).refine((v) => v >= 1, 'must be at least 1'),
   AWS_S3_DEADLINE_MS: whole(90_000).refine((v) => v >= 1, 'must be at least 1'),
   SMTP_SERVER: z.string().min(1).optional(),
-  SMTP_PORT: whole(587),
+  SMTP_PORT: whole(587).refine(
+    (v) => v >= 1 && v <= 65535,
+    'must be a port number from 1 to 65535',
+  ),
   SMTP_SECURE: z.enum(['true', 'false']).optional(),
   EMAIL_USER: z.string().min(1).optional(),
   EMAIL_PASSWORD: z.string().optional(),
   EMAIL_FROM: z.string().min(1).optional(),
-  OPERATIONS_EMAIL: z.string().optional(),
+  OPERATIONS_EMAIL: z
+    .string()
+    .refine(
+      (text) => recipientsOf(text).every((address) => EMAIL_ADDRESS.test(address)),
+      'must be e-mail addresses separated by commas',
+    )
+    .optional(),
   SMTP_CONNECT_TIMEOUT_MS: whole(10_000),
   SMTP_GREETING_TIMEOUT_MS: whole(10_000),
   SMTP_SOCKET_TIMEOUT_MS: whole(30_000),
@@ -68,34 +92,15 @@ const DeliveryEnv = z.object({
   RECON_DELIVERY_FAILURE_EXIT: z.enum(['0', '7'], { message: 'must be 0 or 7' }).optional(),
 });
 
+/** The delivery variables after validation. */
+export type DeliveryEnv = z.output<typeof DeliveryEnvSchema>;
+
 /**
- * Reads the delivery settings from `env`. S3 is on when `AWS_S3_BUCKET_NAME` is set; e-mail when
- * `SMTP_SERVER` and `OPERATIONS_EMAIL` are. Empty strings count as unset.
- * @throws ConfigError naming the variable (never its value).
+ * The delivery settings from validated variables. S3 is on when `AWS_S3_BUCKET_NAME` is set;
+ * e-mail when `SMTP_SERVER` and `OPERATIONS_EMAIL` are.
  */
-export function loadDeliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
-  );
-  const parsed = DeliveryEnv.safeParse(present);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new ConfigError(
-      `environment variable ${String(first?.path[0] ?? '?')} ${first?.message ?? 'is invalid'}`,
-    );
-  }
-  const e = parsed.data;
-  const recipients = (e.OPERATIONS_EMAIL ?? '')
-    .split(',')
-    .map((address) => address.trim())
-    .filter(Boolean);
-  for (const address of recipients) {
-    if (!/^[^\s@<>]+@[^\s@<>]+$/.test(address)) {
-      throw new ConfigError(
-        `environment variable OPERATIONS_EMAIL has an address that is not an e-mail address`,
-      );
-    }
-  }
+export function deliveryConfigFrom(e: DeliveryEnv): DeliveryConfig {
+  const recipients = recipientsOf(e.OPERATIONS_EMAIL);
   const s3: S3Settings | undefined = e.AWS_S3_BUCKET_NAME
     ? {
         bucket: e.AWS_S3_BUCKET_NAME,
@@ -135,4 +140,16 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
     attachMaxBytes: e.RECON_EMAIL_ATTACH_MAX_BYTES,
     allowDeliveryFailure: e.RECON_DELIVERY_FAILURE_EXIT === '0',
   };
+}
+
+/**
+ * Reads only the delivery settings from `env` (a thin wrapper; commands get them as
+ * `loadConfig(env).delivery`, validated with everything else). Empty strings count as unset.
+ * @throws ConfigError listing every bad delivery setting (values of secret settings never shown).
+ */
+export function loadDeliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
+  const problems: string[] = [];
+  const e = parseEnv(DeliveryEnvSchema, presentEnv(env), problems);
+  if (e === undefined) throw new ConfigError(problems);
+  return deliveryConfigFrom(e);
 }

@@ -1,11 +1,12 @@
 import { dirname, join } from 'node:path';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
-import { checkTimeZone } from '../domain/business-date';
 import { credentialFreeUrl } from './secret-settings';
 import { ConfigError } from '../domain/errors';
 import type { FxRates } from '../domain/fx-rates';
 import { loadFxRates } from './fx-config';
+import { DeliveryEnvSchema, deliveryConfigFrom, type DeliveryConfig } from './delivery-config';
+import { collect, parseEnv, presentEnv, quotedValue } from './env-problems';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from '../sources/http/http-client';
 import {
@@ -24,16 +25,10 @@ import {
   type FormatSettings,
 } from '../sources/formats/processor-format';
 import { INPUT_ENCODINGS, parseInputEncoding, type InputEncoding } from '../sources/text-encoding';
-import type { PgliteSettings } from '../store/pglite-database';
 import type { ContainerMode } from './container';
 import { LOG_FORMATS, type LogFormat } from './logger';
-import type { PostgresSettings } from '../store/postgres-database';
+import type { DatabaseConfig } from '../store/database-config';
 import { checkConnectionUrl, readTlsFile } from '../store/connection-url';
-
-/** Where runs are stored: a PostgreSQL server, or embedded PGlite (the zero-setup default). */
-export type DatabaseConfig =
-  | { readonly kind: 'postgres'; readonly settings: PostgresSettings }
-  | { readonly kind: 'pglite'; readonly settings: PgliteSettings };
 
 /** The application's configuration, from environment variables (see README "Configuration"). */
 export interface AppConfig {
@@ -64,6 +59,8 @@ export interface AppConfig {
   readonly encoding: InputEncoding;
   /** Optional reporting currency and its rates (RECON_REPORTING_CURRENCY, RECON_FX_RATES_FILE). */
   readonly fx: FxRates | null;
+  /** S3, e-mail and their policies (README "Delivery"), validated with everything else. */
+  readonly delivery: DeliveryConfig;
 }
 
 /** API settings. Secrets (keys, tokens) live only here and in request headers. */
@@ -93,6 +90,8 @@ const MAX_TIMER_MS = 2_147_483_647;
  * A whole-number variable from `min` (default 0) to `max` (default `MAX_TIMER_MS`, so that no
  * number becomes a timer that fires at once); `fallback` when unset.
  */
+const IANA_ZONE = 'must be an IANA time zone (e.g. UTC, America/New_York)';
+
 const positiveInt = (fallback: number, min = 0, max = MAX_TIMER_MS) =>
   z
     .string()
@@ -103,7 +102,7 @@ const positiveInt = (fallback: number, min = 0, max = MAX_TIMER_MS) =>
     .optional()
     .transform((value) => value ?? fallback);
 
-const EnvSchema = z.object({
+const CoreEnvSchema = z.object({
   DATABASE_URL: z.string().min(1).optional(),
   DB_HOST: z.string().min(1).optional(),
   DB_PORT: z
@@ -135,7 +134,7 @@ const EnvSchema = z.object({
   RECON_PGLITE_WAIT_MS: positiveInt(60_000),
   RECON_TIMEZONE: z
     .string()
-    .min(1)
+    .refine((zone) => IANAZone.isValidZone(zone), IANA_ZONE)
     .optional()
     .transform((value) => value ?? 'UTC'),
   RECON_DATA_DIR: z
@@ -212,6 +211,7 @@ const EnvSchema = z.object({
     .transform((value) => value ?? DEFAULT_FORMAT_SETTINGS.stripeMatchKey),
   STRIPE_REPORT_TIMEZONE: z
     .string()
+    .refine((zone) => IANAZone.isValidZone(zone), IANA_ZONE)
     .optional()
     .transform((value) => value ?? DEFAULT_FORMAT_SETTINGS.stripeReportTimeZone),
   RECON_PAYPAL_DATE_ORDER: z
@@ -234,74 +234,53 @@ const EnvSchema = z.object({
     .transform((value) => value ?? 'auto'),
 });
 
+/** Every variable `loadConfig` reads through a schema: the core settings and delivery's. */
+const EnvSchema = CoreEnvSchema.extend(DeliveryEnvSchema.shape);
+
 /**
- * Reads and validates the configuration from `env` (normally `process.env`, after `.env` was
- * loaded). A server is used when `DATABASE_URL` or `DB_HOST` is set; otherwise embedded PGlite.
- * Empty strings count as unset.
- * @throws ConfigError naming the variable and what is wrong with it (never its value).
+ * Reads and validates the WHOLE configuration from `env` (normally `process.env`, after `.env` was
+ * loaded): database, delivery, APIs, formats, reporting currency, logging. Called once by every
+ * command before any side effect. A server is used when `DATABASE_URL` or `DB_HOST` is set;
+ * otherwise embedded PGlite. Empty strings count as unset. Files the settings name (CA file,
+ * ledger API mapping, FX rates) are read and checked now.
+ * @throws ConfigError whose `problems` list EVERY bad setting, one plain sentence each naming the
+ *   variable, what it must be and the value it had (`SMTP_PORT must be a whole number, got
+ *   "abc"`); the value of a secret setting is never shown.
  */
 export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
-  const present = Object.fromEntries(
-    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
-  );
-  const parsed = EnvSchema.safeParse(present);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    throw new ConfigError(
-      `environment variable ${String(first?.path[0] ?? '?')} ${first?.message ?? 'is invalid'}`,
-    );
+  const present = presentEnv(env);
+  const problems: string[] = [];
+  const e = parseEnv(EnvSchema, present, problems);
+  // The checks below read the raw variables, so that they run (and report) even when the schema
+  // found problems elsewhere.
+  if (present.DB_SSLROOTCERT) {
+    const file = present.DB_SSLROOTCERT;
+    collect(problems, () => readTlsFile(file, 'DB_SSLROOTCERT: file'));
   }
-  const e = parsed.data;
-  const timeZone = checkTimeZone(e.RECON_TIMEZONE);
-  const common = {
-    schema: e.DB_SCHEMA,
-    connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
-    statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
-    poolSize: e.DB_POOL_SIZE,
-    sslMode: e.DB_SSLMODE,
-    sslRootCert: e.DB_SSLROOTCERT,
-  };
-  let database: DatabaseConfig;
-  // Files and URLs the database connection needs are checked now, before any side effect.
-  if (e.DB_SSLROOTCERT) readTlsFile(e.DB_SSLROOTCERT, 'DB_SSLROOTCERT: file');
-  if (e.DATABASE_URL) {
-    checkConnectionUrl(e.DATABASE_URL);
-    database = { kind: 'postgres', settings: { connectionString: e.DATABASE_URL, ...common } };
-  } else if (e.DB_HOST) {
-    database = {
-      kind: 'postgres',
-      settings: {
-        host: e.DB_HOST,
-        port: e.DB_PORT,
-        database: e.DB_NAME ?? 'reconciliation',
-        user: e.DB_USER,
-        password: e.DB_PASSWORD,
-        ...common,
-      },
-    };
-  } else {
-    database = {
-      kind: 'pglite',
-      settings: {
-        dataDir: e.RECON_PGLITE_DIR,
-        lockDir: e.RECON_PGLITE_DIR.startsWith('memory://')
-          ? join('.recon', 'locks')
-          : join(dirname(e.RECON_PGLITE_DIR), 'locks'),
-        dirLockWaitMs: e.RECON_PGLITE_WAIT_MS,
-      },
-    };
+  if (present.DATABASE_URL) {
+    const url = present.DATABASE_URL;
+    collect(problems, () => checkConnectionUrl(url));
   }
-  if (!IANAZone.isValidZone(e.STRIPE_REPORT_TIMEZONE)) {
-    throw new ConfigError(
-      'environment variable STRIPE_REPORT_TIMEZONE must be an IANA time zone (e.g. UTC, America/New_York)',
-    );
+  const compareAmount = collect(problems, () => parseCompareAmount(present.RECON_COMPARE_AMOUNT));
+  const ledgerConfig = present.INTERNAL_API_BASE_URL
+    ? collect(problems, () => loadLedgerConfig(present.INTERNAL_API_CONFIG))
+    : DEFAULT_LEDGER_API_CONFIG;
+  const fx = collect(problems, () => loadFxRates(env));
+  if (
+    problems.length > 0 ||
+    e === undefined ||
+    compareAmount === undefined ||
+    ledgerConfig === undefined ||
+    fx === undefined
+  ) {
+    throw new ConfigError(problems);
   }
   return {
-    timeZone,
-    database,
-    apis: loadApis(e),
+    timeZone: e.RECON_TIMEZONE,
+    database: databaseConfig(e),
+    apis: loadApis(e, ledgerConfig),
     formats: {
-      compareAmount: parseCompareAmount(e.RECON_COMPARE_AMOUNT),
+      compareAmount,
       stripeMatchKey: e.STRIPE_REPORT_MATCH_KEY,
       stripeReportTimeZone: e.STRIPE_REPORT_TIMEZONE,
       paypalDateOrder: e.RECON_PAYPAL_DATE_ORDER,
@@ -317,7 +296,46 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     encoding: e.RECON_ENCODING ?? 'utf-8',
     processors: (e.RECON_PROCESSORS ?? '').split(/[\s,]+/).filter(Boolean),
     healthTimeoutMs: e.RECON_HEALTH_TIMEOUT_MS,
-    fx: loadFxRates(env),
+    fx,
+    delivery: deliveryConfigFrom(e),
+  };
+}
+
+/** The database settings from validated variables (see `loadConfig`). */
+function databaseConfig(e: z.output<typeof EnvSchema>): DatabaseConfig {
+  const common = {
+    schema: e.DB_SCHEMA,
+    connectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: e.DB_STATEMENT_TIMEOUT_MS,
+    poolSize: e.DB_POOL_SIZE,
+    sslMode: e.DB_SSLMODE,
+    sslRootCert: e.DB_SSLROOTCERT,
+  };
+  if (e.DATABASE_URL) {
+    return { kind: 'postgres', settings: { connectionString: e.DATABASE_URL, ...common } };
+  }
+  if (e.DB_HOST) {
+    return {
+      kind: 'postgres',
+      settings: {
+        host: e.DB_HOST,
+        port: e.DB_PORT,
+        database: e.DB_NAME ?? 'reconciliation',
+        user: e.DB_USER,
+        password: e.DB_PASSWORD,
+        ...common,
+      },
+    };
+  }
+  return {
+    kind: 'pglite',
+    settings: {
+      dataDir: e.RECON_PGLITE_DIR,
+      lockDir: e.RECON_PGLITE_DIR.startsWith('memory://')
+        ? join('.recon', 'locks')
+        : join(dirname(e.RECON_PGLITE_DIR), 'locks'),
+      dirLockWaitMs: e.RECON_PGLITE_WAIT_MS,
+    },
   };
 }
 
@@ -339,8 +357,8 @@ function parseCompareAmount(text: string | undefined): Record<string, AmountFiel
     const field = right === undefined ? left : right;
     if (!isField(field) || (name !== '*' && !names.includes(name))) {
       throw new ConfigError(
-        `environment variable RECON_COMPARE_AMOUNT must be ${AMOUNT_FIELDS.join(', ')} or ` +
-          `FORMAT=FIELD pairs separated by commas (formats: ${names.join(', ')}); got '${entry}'`,
+        `RECON_COMPARE_AMOUNT must be ${AMOUNT_FIELDS.join(', ')} or FORMAT=FIELD pairs ` +
+          `separated by commas (formats: ${names.join(', ')})${quotedValue('RECON_COMPARE_AMOUNT', entry)}`,
       );
     }
     result[name] = field;
@@ -368,7 +386,7 @@ function loadLedgerConfig(path: string | undefined): LedgerApiConfig {
   return parsed.data;
 }
 
-function loadApis(e: z.infer<typeof EnvSchema>): ApiConfig {
+function loadApis(e: z.output<typeof EnvSchema>, ledgerConfig: LedgerApiConfig): ApiConfig {
   const http: HttpSettings = {
     requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
     connectTimeoutMs: e.HTTP_CONNECT_TIMEOUT_MS,
@@ -408,7 +426,7 @@ function loadApis(e: z.infer<typeof EnvSchema>): ApiConfig {
       ? {
           baseUrl: e.INTERNAL_API_BASE_URL,
           token: e.INTERNAL_API_TOKEN,
-          config: loadLedgerConfig(e.INTERNAL_API_CONFIG),
+          config: ledgerConfig,
         }
       : undefined,
   };

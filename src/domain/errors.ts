@@ -52,22 +52,20 @@ export class AmbiguousIdError extends UsageError {
   }
 }
 
-/** Bad or missing configuration (environment variables, schema not initialised). Exit 2. */
-export class ConfigError extends ReconError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('CONFIG', message, options);
-  }
-}
-
 /**
- * Several configuration or usage problems found together before any side effect, one message
- * each (`problems`, at least two); the CLI prints one `recon:` line per problem. Exit 2.
+ * Bad or missing configuration (environment variables, schema not initialised). Exit 2.
+ * It may carry several problems (`loadConfig` reports every bad setting at once): `problems` holds
+ * one plain sentence each, and `message` is them joined by newlines, so its first line (what
+ * `describeError` returns) is the first problem. The CLI prints one `recon:` line per problem
+ * (`describeErrorLines`). Built from one message, `problems` is `[message]`.
  */
-export class ConfigProblemsError extends ConfigError {
+export class ConfigError extends ReconError {
+  /** Every problem found, one sentence each, in the order found; never empty. */
   readonly problems: readonly string[];
 
-  constructor(problems: readonly string[]) {
-    super(problems.join('\n'));
+  constructor(message: string | readonly string[], options?: { cause?: unknown }) {
+    const problems = typeof message === 'string' ? [message] : [...message];
+    super('CONFIG', problems.join('\n'), options);
     this.problems = problems;
   }
 }
@@ -168,4 +166,15 @@ export class DeliveryFailedError extends ReconError {
 export function describeError(error: unknown): string {
   if (error instanceof Error) return redactSecrets(error.message.split('\n')[0] ?? error.name);
   return redactSecrets(String(error));
+}
+
+/**
+ * The lines describing `error` for the user, each as `describeError` makes it (one line, no stack,
+ * secrets redacted): every problem of a `ConfigError`, else the one line of `describeError`.
+ */
+export function describeErrorLines(error: unknown): string[] {
+  if (error instanceof ConfigError && error.problems.length > 1) {
+    return error.problems.map((problem) => describeError(new Error(problem)));
+  }
+  return [describeError(error)];
 }

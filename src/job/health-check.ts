@@ -1,4 +1,5 @@
-import type { ApiConfig, DatabaseConfig } from '../config/load-config';
+import type { ApiConfig } from '../config/load-config';
+import type { DatabaseConfig } from '../store/database-config';
 import type { DeliveryConfig } from '../config/delivery-config';
 import { S3ObjectStore } from '../delivery/object-store';
 import { SmtpMailer } from '../delivery/smtp-mailer';

@@ -1,4 +1,4 @@
-import type { DatabaseConfig } from '../config/load-config';
+import type { DatabaseConfig } from './database-config';
 import type { Database } from './database';
 import { PgliteDatabase, tryFileLock } from './pglite-database';
 import { PostgresDatabase } from './postgres-database';

@@ -144,7 +144,7 @@ describe('a failed delivery reaches someone: exit 7, and a retry re-delivers', (
     const result = await run(['stripe'], { ...smtpDown(), RECON_DELIVERY_FAILURE_EXIT: '3' });
     expect(result.code).toBe(2);
     expect(userLines(result.stderr)).toEqual([
-      'recon: environment variable RECON_DELIVERY_FAILURE_EXIT must be 0 or 7',
+      'recon: RECON_DELIVERY_FAILURE_EXIT must be one of 0, 7, got "3"',
     ]);
   }, 60_000);
 

@@ -70,27 +70,27 @@ describe('configuration mistakes exit 2 with one line naming the variable (built
     [
       'a DB_PORT out of range (it used to exit 0 without a word)',
       { DB_HOST: '127.0.0.1', DB_PORT: '99999' },
-      /^recon: environment variable DB_PORT must be a port number from 1 to 65535$/,
+      /^recon: DB_PORT must be a port number from 1 to 65535, got "99999"$/,
     ],
     [
       'a DB_PORT that is not a number',
       { DB_HOST: '127.0.0.1', DB_PORT: 'fivefourthreetwo' },
-      /^recon: environment variable DB_PORT must be a whole number$/,
+      /^recon: DB_PORT must be a whole number, got "fivefourthreetwo"$/,
     ],
     [
       'a DB_POOL_SIZE of 0',
       { DB_HOST: '127.0.0.1', DB_POOL_SIZE: '0' },
-      /^recon: environment variable DB_POOL_SIZE must be at least 1$/,
+      /^recon: DB_POOL_SIZE must be at least 1, got "0"$/,
     ],
     [
       'a DB_CONNECT_TIMEOUT_MS of 0 (pg would wait forever)',
       { DB_HOST: '127.0.0.1', DB_CONNECT_TIMEOUT_MS: '0' },
-      /^recon: environment variable DB_CONNECT_TIMEOUT_MS must be at least 1$/,
+      /^recon: DB_CONNECT_TIMEOUT_MS must be at least 1, got "0"$/,
     ],
     [
       'a timeout beyond what a Node timer holds (it would fire at once)',
       { HTTP_REQUEST_TIMEOUT_MS: '99999999999' },
-      /^recon: environment variable HTTP_REQUEST_TIMEOUT_MS must be at most 2147483647$/,
+      /^recon: HTTP_REQUEST_TIMEOUT_MS must be at most 2147483647, got "99999999999"$/,
     ],
   ];
 
@@ -152,7 +152,7 @@ describe('a delivery setting that is wrong stops recon run before any run is sto
       );
       expect([result.code, stderrMessages(result).lines]).toEqual([
         2,
-        ['recon: environment variable SMTP_PORT must be a whole number'],
+        ['recon: SMTP_PORT must be a whole number, got "twenty-five"'],
       ]);
       expect([existsSync(reports), existsSync(pglite)]).toEqual([false, false]);
     } finally {

@@ -828,9 +828,7 @@ describe('RECON_ENCODING', () => {
     expect(loadConfig({ RECON_ENCODING: 'latin1' }).encoding).toBe('latin1');
     expect(loadConfig({ RECON_ENCODING: 'CP1252' }).encoding).toBe('windows-1252');
     expect(() => loadConfig({ RECON_ENCODING: 'ebcdic' })).toThrow(
-      new ConfigError(
-        'environment variable RECON_ENCODING must be one of utf-8, latin1, windows-1252',
-      ),
+      new ConfigError('RECON_ENCODING must be one of utf-8, latin1, windows-1252, got "ebcdic"'),
     );
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { exitCodeFor } from '../../src/cli/exit-codes';
-import type { DatabaseConfig } from '../../src/config/load-config';
+import type { DatabaseConfig } from '../../src/store/database-config';
 import { createLogger } from '../../src/config/logger';
 import type { BusinessDate } from '../../src/domain/business-date';
 import { describeError, RunLockLostError } from '../../src/domain/errors';

@@ -518,7 +518,7 @@ describe.each(backends)('no secret in any output ($name)', (backend) => {
     results.set('credentials in INTERNAL_API_BASE_URL', result);
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe(
-      'recon: environment variable INTERNAL_API_BASE_URL must not contain credentials (user:password@); use INTERNAL_API_TOKEN',
+      'recon: INTERNAL_API_BASE_URL must not contain credentials (user:password@); use INTERNAL_API_TOKEN',
     );
   });
 

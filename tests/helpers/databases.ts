@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { DatabaseConfig } from '../../src/config/load-config';
+import type { DatabaseConfig } from '../../src/store/database-config';
 
 /** A database backend under test: embedded PGlite always, a server when TEST_DATABASE_URL is set. */
 export interface TestBackend {

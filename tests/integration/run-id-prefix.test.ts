@@ -1,4 +1,4 @@
-import type { DatabaseConfig } from '../../src/config/load-config';
+import type { DatabaseConfig } from '../../src/store/database-config';
 import { AmbiguousIdError, NotFoundError, UsageError } from '../../src/domain/errors';
 import type { Database } from '../../src/store/database';
 import { openDatabase } from '../../src/store/open-store';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { DatabaseConfig } from '../../src/config/load-config';
+import type { DatabaseConfig } from '../../src/store/database-config';
 import type { DataQualityIssue } from '../../src/domain/data-quality';
 import { RunInProgressError } from '../../src/domain/errors';
 import { matchTransactions } from '../../src/engine/match-transactions';

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import fc from 'fast-check';
-import type { DatabaseConfig } from '../../src/config/load-config';
+import type { DatabaseConfig } from '../../src/store/database-config';
 import type { Logger } from '../../src/config/logger';
 import type { CanonicalStatus, Transaction } from '../../src/domain/transaction';
 import { UsageError } from '../../src/domain/errors';

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
 import { loadDeliveryConfig } from '../../src/config/delivery-config';
 import { sslConfig } from '../../src/store/postgres-database';
-import { ConfigError, UsageError } from '../../src/domain/errors';
+import {
+  ConfigError,
+  describeError,
+  describeErrorLines,
+  UsageError,
+} from '../../src/domain/errors';
+import { quotedValue } from '../../src/config/env-problems';
 import { exitCodeFor } from '../../src/cli/exit-codes';
 import {
   DependencyUnavailableError,
@@ -38,13 +44,13 @@ describe('loadConfig', () => {
       pick({ RECON_LOG_FORMAT: 'pretty', RECON_HEALTH_RETENTION_DAYS: '7', RECON_CONTAINER: 'no' }),
     ).toEqual(['pretty', 7, 'no']);
     expect(() => loadConfig({ RECON_LOG_FORMAT: 'text' })).toThrow(
-      'environment variable RECON_LOG_FORMAT',
+      new ConfigError('RECON_LOG_FORMAT must be one of json, pretty, got "text"'),
     );
     expect(() => loadConfig({ RECON_HEALTH_RETENTION_DAYS: '0' })).toThrow(
-      'environment variable RECON_HEALTH_RETENTION_DAYS must be at least 1',
+      new ConfigError('RECON_HEALTH_RETENTION_DAYS must be at least 1, got "0"'),
     );
     expect(() => loadConfig({ RECON_CONTAINER: 'maybe' })).toThrow(
-      'environment variable RECON_CONTAINER',
+      new ConfigError('RECON_CONTAINER must be one of auto, yes, no, got "maybe"'),
     );
   });
 
@@ -95,7 +101,7 @@ describe('loadConfig', () => {
 
   it('rejects a bad value naming the variable but not its value', () => {
     expect(() => loadConfig({ DB_PORT: 'fifty' })).toThrow(
-      new ConfigError('environment variable DB_PORT must be a whole number'),
+      new ConfigError('DB_PORT must be a whole number, got "fifty"'),
     );
     expect(() => loadConfig({ DATABASE_URL: 'mysql://u:secret@h/db' })).toThrow(
       /DATABASE_URL must start with postgres/,
@@ -119,9 +125,7 @@ describe('loadConfig', () => {
   ])('refuses credentials in %s (they would be stored as the source location)', (name, use) => {
     const env = { [name]: 'https://svc-user:url-secret-pw@api.example.com/base?x=1' };
     expect(() => loadConfig(env)).toThrow(
-      new ConfigError(
-        `environment variable ${name} must not contain credentials (user:password@); use ${use}`,
-      ),
+      new ConfigError(`${name} must not contain credentials (user:password@); use ${use}`),
     );
   });
 
@@ -130,14 +134,98 @@ describe('loadConfig', () => {
       loadDeliveryConfig({ AWS_S3_ENDPOINT: 'http://minio:minio-secret-pw@127.0.0.1:9000' }),
     ).toThrow(
       new ConfigError(
-        'environment variable AWS_S3_ENDPOINT must not contain credentials (user:password@); use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
+        'AWS_S3_ENDPOINT must not contain credentials (user:password@); use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
       ),
     );
   });
 
-  it('rejects an unknown time zone as a usage error', () => {
-    expect(() => loadConfig({ RECON_TIMEZONE: 'Mars/Olympus' })).toThrow(UsageError);
+  it('rejects an unknown time zone as a configuration error naming it', () => {
+    expect(() => loadConfig({ RECON_TIMEZONE: 'Mars/Olympus' })).toThrow(
+      new ConfigError(
+        'RECON_TIMEZONE must be an IANA time zone (e.g. UTC, America/New_York), got "Mars/Olympus"',
+      ),
+    );
     expect(loadConfig({ RECON_TIMEZONE: 'America/New_York' }).timeZone).toBe('America/New_York');
+  });
+});
+
+describe('loadConfig reports every problem at once, in plain words', () => {
+  const bad = {
+    SMTP_SERVER: 'smtp.internal',
+    OPERATIONS_EMAIL: 'ops@example.com',
+    SMTP_PORT: 'abc',
+    RECON_EMAIL_ON: 'sometimes',
+    AWS_S3_BUCKET_NAME: 'reports',
+    AWS_S3_SSE: 'bogus',
+    DB_HOST: 'db',
+    DB_PORT: '0',
+    RECON_ENCODING: 'ebcdic',
+  };
+
+  function problemsOf(env: NodeJS.ProcessEnv): { message: string; problems: readonly string[] } {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      if (error instanceof ConfigError) return { message: error.message, problems: error.problems };
+      throw error;
+    }
+    throw new Error('expected a ConfigError');
+  }
+
+  it('lists every bad setting, one sentence each with the value it had', () => {
+    const problems = [
+      'DB_PORT must be a port number from 1 to 65535, got "0"',
+      'RECON_ENCODING must be one of utf-8, latin1, windows-1252, got "ebcdic"',
+      'AWS_S3_SSE must be one of AES256, aws:kms, none, got "bogus"',
+      'SMTP_PORT must be a whole number, got "abc"',
+      'RECON_EMAIL_ON must be one of always, discrepancies, failures, got "sometimes"',
+    ];
+    expect(problemsOf(bad)).toEqual({ message: problems.join('\n'), problems });
+  });
+
+  it('keeps the first problem as the one-line description, and every problem as its lines', () => {
+    let caught: unknown;
+    try {
+      loadConfig(bad);
+    } catch (error) {
+      caught = error;
+    }
+    expect([describeError(caught), describeErrorLines(caught).length]).toEqual([
+      'DB_PORT must be a port number from 1 to 65535, got "0"',
+      5,
+    ]);
+  });
+
+  it('adds the problems of files and URLs to those of the schema', () => {
+    const problems = problemsOf({
+      SMTP_PORT: 'abc',
+      DATABASE_URL: 'mysql://u@h/db',
+      DB_SSLROOTCERT: '/nonexistent/root.crt',
+      RECON_COMPARE_AMOUNT: 'tare',
+      RECON_REPORTING_CURRENCY: 'USD',
+    }).problems;
+    expect(problems).toEqual([
+      'SMTP_PORT must be a whole number, got "abc"',
+      "environment variable DB_SSLROOTCERT: file '/nonexistent/root.crt' cannot be read: no such file (ENOENT)",
+      'environment variable DATABASE_URL must start with postgres:// or postgresql://',
+      'RECON_COMPARE_AMOUNT must be gross, net, fee or FORMAT=FIELD pairs separated by commas (formats: stripe-balance-report, paypal-activity, paypal-stl, adyen-settlement-detail), got "tare"',
+      'RECON_REPORTING_CURRENCY needs RECON_FX_RATES_FILE, a CSV file currency,rate,as_of',
+    ]);
+  });
+
+  it('never shows the value of a secret setting or of a URL with credentials', () => {
+    const problems = problemsOf({
+      STRIPE_API_BASE_URL: 'https://user:url-secret-pw@api.example.com',
+      AWS_S3_ENDPOINT: 'not a url at all secret-ish',
+      SMTP_DEADLINE_MS: 'soon',
+    }).problems;
+    expect(problems).toEqual([
+      'STRIPE_API_BASE_URL must not contain credentials (user:password@); use STRIPE_API_KEY',
+      'AWS_S3_ENDPOINT must be a URL (e.g. https://api.example.com), got "not a url at all secret-ish"',
+      'SMTP_DEADLINE_MS must be a whole number, got "soon"',
+    ]);
+    expect(quotedValue('DB_PASSWORD', 'hunter2-hunter2')).toBe('');
+    expect(quotedValue('SMTP_PORT', 'x'.repeat(100))).toBe(`, got "${'x'.repeat(80)}…"`);
   });
 });
 

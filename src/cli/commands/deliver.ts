@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import { loadDeliveryConfig } from '../../config/delivery-config';
 import { parseBusinessDate } from '../../domain/business-date';
 import { ConfigError, NotFoundError, UsageError } from '../../domain/errors';
 import {
@@ -35,7 +34,7 @@ interface DeliverOptions {
  * only what this call did; exits 7 when a delivery fails (unless allowed).
  */
 export function registerDeliverCommand(program: Command, ctx: CommandContext): void {
-  const { io, env } = ctx;
+  const { io } = ctx;
   program
     .command('deliver')
     .description(
@@ -79,7 +78,7 @@ export function registerDeliverCommand(program: Command, ctx: CommandContext): v
         : defaultRedeliverySince(Date.now());
       const { config, logger } = ctx.settings();
       if (options.failOnDeliveryError) logger.warn(FAIL_ON_DELIVERY_ERROR_DEPRECATED);
-      const deliveryConfig = loadDeliveryConfig(env);
+      const deliveryConfig = config.delivery;
       const allowFailure =
         options.allowDeliveryFailure === true || deliveryConfig.allowDeliveryFailure;
       if (options.s3 && !deliveryConfig.s3)

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { loadDeliveryConfig } from '../../config/delivery-config';
 import { checkHealth, checkLiveness } from '../../job/health-check';
 import type { CommandContext } from '../command-context';
 import { EXIT_CODES } from '../exit-codes';
@@ -7,7 +6,7 @@ import { renderTable } from '../format-output';
 
 /** Registers `recon health`: check every dependency (or, with `--liveness`, the database). */
 export function registerHealthCommand(program: Command, ctx: CommandContext): void {
-  const { io, env } = ctx;
+  const { io } = ctx;
   program
     .command('health')
     .description('check the database, S3, SMTP and the configured APIs; exit 3 when one is down')
@@ -22,7 +21,7 @@ export function registerHealthCommand(program: Command, ctx: CommandContext): vo
         ? await checkLiveness(config.database, config.healthTimeoutMs)
         : await checkHealth({
             database: config.database,
-            delivery: loadDeliveryConfig(env),
+            delivery: config.delivery,
             apis: config.apis,
             retentionDays: config.healthRetentionDays,
             timeoutMs: config.healthTimeoutMs,

@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander';
 import type { AppConfig } from '../../config/load-config';
 import type { Logger } from '../../config/logger';
-import { loadDeliveryConfig, type DeliveryConfig } from '../../config/delivery-config';
-import { ConfigProblemsError, describeError } from '../../domain/errors';
+import type { DeliveryConfig } from '../../config/delivery-config';
+import { ConfigError, describeError, describeErrorLines } from '../../domain/errors';
 import { KNOWN_PROCESSORS } from '../../domain/status';
 import { runAndDeliver } from '../../job/run-and-deliver';
 import type { RunRequest, RunResult } from '../../job/run-reconciliation';
@@ -30,8 +30,8 @@ export interface RunSettings {
  * (`ctx.settings()`), the run's options, the delivery settings (not for a dry run) and
  * `extraChecks` (e.g. the schedule expression). Goes on after a problem, so that all of them are
  * reported at once. `now` (epoch ms) picks the default business date.
- * @throws the error of the only problem found (UsageError, ConfigError), or ConfigProblemsError
- *   naming each one when there are several.
+ * @throws the error of the only problem found (UsageError, ConfigError), or a ConfigError listing
+ *   every problem when there are several.
  */
 export function loadRunSettings(
   ctx: CommandContext,
@@ -53,14 +53,14 @@ export function loadRunSettings(
   const request = loaded
     ? attempt(() => runRequestFrom(options, loaded.config, ctx.env, now, ctx.appVersion))
     : undefined;
-  // Delivery settings are configuration too: a bad SMTP_PORT stops the job before a run is stored.
-  const deliveryConfig =
-    options.dryRun === true ? null : attempt(() => loadDeliveryConfig(ctx.env));
+  // Delivery settings are configuration too (`loadConfig` checks them with the rest): a bad
+  // SMTP_PORT stops the job before a run is stored.
+  const deliveryConfig = options.dryRun === true ? null : loaded?.config.delivery;
   for (const check of extraChecks) attempt(check);
   if (problems.length > 0 || !loaded || !request || deliveryConfig === undefined) {
     throw problems.length === 1
       ? problems[0]
-      : new ConfigProblemsError(problems.map((problem) => describeError(problem)));
+      : new ConfigError(problems.flatMap((problem) => describeErrorLines(problem)));
   }
   return { ...loaded, request, deliveryConfig };
 }

@@ -48,6 +48,7 @@ import { DeliveryStore } from '../store/delivery-store';
 import { verifyAuditChain } from '../store/audit-chain';
 import { auditProblemLine, auditReportJson, auditReportText } from './audit-output';
 import { setUpRoles } from '../store/roles';
+import { registerBreaksCommands } from './commands/breaks';
 import { loadDeliveryConfig } from '../config/delivery-config';
 import { deliverResults, toDeliverable } from '../job/deliver-results';
 import { buildDeliveryDeps } from './delivery-wiring';
@@ -230,6 +231,7 @@ async function runCommand(
     maxInvalidRate: parseRate(options.maxInvalidRate ?? config.maxInvalidRate),
     appVersion: APP_VERSION,
     fx: config.fx,
+    breaks: config.breaks,
   };
   // Delivery settings are configuration too: a bad SMTP_PORT stops the job before a run is stored.
   const deliveryConfig = request.dryRun ? null : loadDeliveryConfig(env);
@@ -488,6 +490,7 @@ export function buildProgram(
       }
     });
 
+  registerBreaksCommands(program, { out: (t) => io.out(t), config: () => context().config, env });
   const runs = program.command('runs').description('inspect stored runs');
   runs
     .command('list')

@@ -64,8 +64,9 @@ export interface RunBreaks {
   readonly pending: number;
   readonly open: number;
   readonly open_by_age: Record<AgeBucket, number>;
-  /** Open breaks older than `escalateDays` (for the summary line). */
+  /** Open breaks older than `escalate_days` (RECON_ESCALATE_DAYS), for the summary line. */
   readonly older_than_escalation: number;
+  readonly escalate_days: number;
 }
 
 interface BreakRow {
@@ -215,20 +216,24 @@ export class BreakStore {
   }
 
   /**
-   * The `breaks` block of run `runId`: breaks it opened, resolved (late arrival) and
-   * reclassified (from its events), and the pending and open breaks of its processor after it,
+   * The `breaks` block of run `runId`: breaks its date opened (origin date D, seen by the run),
+   * resolved as late arrivals and reclassified (a rerun reports the same as the run it replaced), and the pending and open breaks of its processor after it,
    * whatever their origin date, with open ones by age bucket (age against the run's date).
    */
   async runBreaks(runId: string, escalateDays: number): Promise<RunBreaks> {
+    // From the breaks' state, not from events: a rerun of the date reports what the date did.
     const [events] = await this.db.query<{
       opened: number;
       resolved: number;
       reclassified: number;
     }>(
-      `SELECT count(*) FILTER (WHERE event = 'opened')::int AS opened,
-              count(*) FILTER (WHERE event = 'resolved' AND reason = 'late arrival')::int AS resolved,
-              count(*) FILTER (WHERE event = 'reclassified')::int AS reclassified
-         FROM break_events WHERE run_id = $1`,
+      `SELECT count(*) FILTER (WHERE b.last_seen_run_id = r.id AND b.origin_date = r.run_date)::int AS opened,
+              count(*) FILTER (WHERE b.resolved_run_id = r.id AND b.resolution = 'late_arrival')::int AS resolved,
+              count(*) FILTER (WHERE b.reclassified_run_id = r.id)::int AS reclassified
+         FROM reconciliation_runs r
+         JOIN breaks b ON b.processor = r.processor_name
+                      AND r.id IN (b.last_seen_run_id, b.resolved_run_id, b.reclassified_run_id)
+        WHERE r.id = $1`,
       [runId],
     );
     const ages = await this.db.query<{ status: BreakStatus; age: number; n: number }>(
@@ -261,6 +266,7 @@ export class BreakStore {
       open,
       open_by_age: byAge,
       older_than_escalation: older,
+      escalate_days: escalateDays,
     };
   }
 

@@ -102,6 +102,7 @@ describe.each(testBackends())('breaks across days on $name', (backend) => {
       open: 3,
       open_by_age: { '0-1': 3, '2-3': 0, '4-7': 0, '8-30': 0, '31+': 0 },
       older_than_escalation: 0,
+      escalate_days: 7,
     });
     const before = await breaks.listBreaks({ processor: 'stripe', status: 'open' });
     const idOf = (id: string) => before.find((b) => b.transactionId === id)?.breakId;
@@ -129,6 +130,7 @@ describe.each(testBackends())('breaks across days on $name', (backend) => {
       open: 2,
       open_by_age: { '0-1': 2, '2-3': 0, '4-7': 0, '8-30': 0, '31+': 0 },
       older_than_escalation: 0,
+      escalate_days: 7,
     });
     expect(await openSet('stripe')).toEqual([
       ['l-only', 'missing_in_processor', 'resolved', '2025-10-01', 'late_arrival', 1],

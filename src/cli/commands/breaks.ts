@@ -91,7 +91,7 @@ function parseDays(text: string, flag: string): number {
 }
 
 function actorOf(by: string | undefined, env: NodeJS.ProcessEnv): string {
-  const actor = (by ?? env.USER ?? env.USERNAME ?? '').trim();
+  const actor = (by ?? env.USER ?? '').trim();
   if (!actor) throw new UsageError('--by is required when $USER is not set');
   return actor;
 }

@@ -1,13 +1,68 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { jsonLines, runCli } from '../helpers/cli';
+import { createTestSchema, dropTestSchema, TEST_DATABASE_URL } from '../helpers/databases';
 
 const HEADER = 'transaction_id,amount,currency,status,merchant_id,created_at,fee,description';
 const work = mkdtempSync(join(tmpdir(), 'recon-breaks-'));
 const data = join(work, 'data');
 const reports = join(work, 'reports');
-const env = { RECON_PGLITE_DIR: join(work, 'db', 'pgdata'), USER: 'tester' };
+const suffix = `${process.pid}_${Math.floor(Math.random() * 1e6)}`;
+const owner = `recon_owner_b${suffix}`;
+const app = `recon_app_b${suffix}`;
+
+/** Where the CLI stores: embedded PGlite, or the test server as the app role of `db init --roles`. */
+interface Backend {
+  readonly name: string;
+  setUp(): Promise<Record<string, string>>;
+  tearDown(): Promise<void>;
+}
+const backends: Backend[] = [
+  {
+    name: 'embedded PGlite',
+    setUp: () => Promise.resolve({ RECON_PGLITE_DIR: join(work, 'db', 'pgdata'), USER: 'tester' }),
+    tearDown: () => Promise.resolve(),
+  },
+];
+let schema = '';
+if (TEST_DATABASE_URL) {
+  backends.push({
+    name: 'the server (app role)',
+    async setUp() {
+      schema = await createTestSchema('recon_breaks_e2e');
+      const init = await runCli(['db', 'init', '--roles'], {
+        DATABASE_URL: TEST_DATABASE_URL ?? '',
+        DB_SCHEMA: schema,
+        RECON_OWNER_ROLE: owner,
+        RECON_APP_ROLE: app,
+        RECON_APP_PASSWORD: `pw-${suffix}`,
+      });
+      expect(init.code).toBe(0);
+      const url = new URL(TEST_DATABASE_URL ?? '');
+      url.username = app;
+      url.password = `pw-${suffix}`;
+      return { DATABASE_URL: url.toString(), DB_SCHEMA: schema, USER: 'tester' };
+    },
+    async tearDown() {
+      await dropTestSchema(schema);
+      const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await admin.connect();
+      for (const role of [app, owner])
+        await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      await admin.end();
+    },
+  });
+} else {
+  console.warn(
+    'TEST_DATABASE_URL is not set: breaks across days run on PGlite only, not on the server',
+  );
+}
+// Many CLI invocations per test; each opens the embedded database.
+jest.setTimeout(240_000);
+let env: Record<string, string> = {};
+let reportsDir = reports;
 
 function day(date: string, processor: string[], internal: string[]): void {
   mkdirSync(join(data, date), { recursive: true });
@@ -54,7 +109,7 @@ const run = (date: string) =>
       '--data-dir',
       data,
       '--reports-dir',
-      reports,
+      reportsDir,
       '--json',
     ],
     env,
@@ -81,7 +136,13 @@ async function verifyAudit(): Promise<void> {
   expect(verify.code).toBe(0);
 }
 
-describe('breaks across days through the built CLI on the embedded database', () => {
+describe.each(backends)('breaks across days through the built CLI on $name', (backend) => {
+  beforeAll(async () => {
+    env = await backend.setUp();
+    reportsDir = join(reports, backend.name.replace(/\W+/g, '-'));
+  });
+  afterAll(() => backend.tearDown());
+
   it('opens the one-sided items of day 1, then resolves their late arrivals on day 2', async () => {
     const first = await run('2025-10-01');
     expect(first.stderr).not.toContain('recon: ');
@@ -150,7 +211,7 @@ describe('breaks across days through the built CLI on the embedded database', ()
         '--data-dir',
         data,
         '--reports-dir',
-        reports,
+        reportsDir,
       ],
       env,
     );

@@ -234,6 +234,103 @@ CREATE OR REPLACE TRIGGER audit_log_no_truncate
     FOR EACH STATEMENT EXECUTE FUNCTION reject_audit_log_change();
 
 -- ---------------------------------------------------------------------------------------------
+-- Breaks across days (schema 5): a break is a discrepancy that lives across business dates, with
+-- a lifecycle (pending → open → resolved | written_off, reopened by hand). Identity: (processor,
+-- transaction_id, identity_scope) where the scope is the side for a one-sided break and 'both'
+-- for a two-sided one; at most one break per identity is pending or open (ux_breaks_one_active).
+-- Each side's row data is kept so that a later run can match a carried one-sided break and so
+-- that reports can show it. `origin_kind`/`origin_scope`: what the break was when it opened (a
+-- rerun restores them when it no longer reclassifies it). Updated only by the run's final
+-- transaction and by `recon breaks resolve|reopen`; every change is a `break_events` row.
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS breaks (
+    id                          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    processor                   text NOT NULL,
+    transaction_id              text NOT NULL,
+    identity_scope              text NOT NULL CHECK (identity_scope IN ('processor', 'internal', 'both')),
+    origin_scope                text NOT NULL CHECK (origin_scope IN ('processor', 'internal', 'both')),
+    kind                        text NOT NULL CHECK (kind IN ('missing_in_internal', 'missing_in_processor',
+                                    'amount_mismatch', 'currency_mismatch', 'status_mismatch', 'duplicate')),
+    origin_kind                 text NOT NULL CHECK (origin_kind IN ('missing_in_internal', 'missing_in_processor',
+                                    'amount_mismatch', 'currency_mismatch', 'status_mismatch', 'duplicate')),
+    side                        text NOT NULL CHECK (side IN ('processor', 'internal', 'both')),
+    status                      text NOT NULL CHECK (status IN ('pending', 'open', 'resolved', 'written_off')),
+    origin_date                 date NOT NULL,
+    -- The amount at stake on the side that has the row (processor side first), as in discrepancies.
+    currency                    char(3) NOT NULL,
+    amount_minor                bigint NOT NULL,
+    amount                      numeric NOT NULL,
+    processor_amount_minor      bigint,
+    processor_currency          char(3),
+    processor_status            text,
+    processor_canonical_status  text,
+    processor_created_at        timestamptz,
+    processor_merchant_id       text,
+    processor_description       text,
+    processor_line              integer,
+    internal_amount_minor       bigint,
+    internal_currency           char(3),
+    internal_status             text,
+    internal_canonical_status   text,
+    internal_created_at         timestamptz,
+    internal_merchant_id        text,
+    internal_description        text,
+    internal_line               integer,
+    first_seen_run_id           uuid NOT NULL REFERENCES reconciliation_runs (id),
+    last_seen_run_id            uuid NOT NULL REFERENCES reconciliation_runs (id),
+    reclassified_run_id         uuid REFERENCES reconciliation_runs (id),
+    resolved_run_id             uuid REFERENCES reconciliation_runs (id),
+    resolution                  text CHECK (resolution IN ('late_arrival', 'manual', 'written_off', 'not_seen_on_rerun')),
+    lag_days                    integer CHECK (lag_days >= 0),
+    resolved_by                 text,
+    created_at                  timestamptz NOT NULL DEFAULT now(),
+    updated_at                  timestamptz NOT NULL DEFAULT now(),
+    resolved_at                 timestamptz,
+    CHECK ((status IN ('resolved', 'written_off')) = (resolution IS NOT NULL)),
+    CHECK (status <> 'written_off' OR resolution = 'written_off'),
+    CHECK ((identity_scope = 'both') = (side = 'both' OR kind NOT IN ('missing_in_internal', 'missing_in_processor')))
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ux_breaks_one_active
+    ON breaks (processor, transaction_id, identity_scope) WHERE status IN ('pending', 'open');
+CREATE INDEX IF NOT EXISTS ix_breaks_processor_status ON breaks (processor, status, origin_date);
+CREATE INDEX IF NOT EXISTS ix_breaks_last_seen ON breaks (last_seen_run_id);
+CREATE INDEX IF NOT EXISTS ix_breaks_resolved_run ON breaks (resolved_run_id);
+CREATE INDEX IF NOT EXISTS ix_breaks_reclassified_run ON breaks (reclassified_run_id);
+
+-- Append-only history of every break: UPDATE, DELETE and TRUNCATE are rejected by triggers.
+CREATE TABLE IF NOT EXISTS break_events (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    break_id     uuid NOT NULL REFERENCES breaks (id),
+    run_id       uuid REFERENCES reconciliation_runs (id),
+    event        text NOT NULL CHECK (event IN ('opened', 'seen', 'reclassified', 'resolved',
+                     'written_off', 'reopened', 'commented')),
+    actor        text NOT NULL,
+    reason       text,
+    details      jsonb NOT NULL DEFAULT '{}'::jsonb,
+    occurred_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS ix_break_events_break ON break_events (break_id, occurred_at);
+CREATE INDEX IF NOT EXISTS ix_break_events_run ON break_events (run_id);
+
+CREATE OR REPLACE FUNCTION reject_break_events_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'break_events is append-only: % is not allowed', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$;
+CREATE OR REPLACE TRIGGER break_events_no_update_delete
+    BEFORE UPDATE OR DELETE ON break_events
+    FOR EACH ROW EXECUTE FUNCTION reject_break_events_change();
+CREATE OR REPLACE TRIGGER break_events_no_truncate
+    BEFORE TRUNCATE ON break_events
+    FOR EACH STATEMENT EXECUTE FUNCTION reject_break_events_change();
+
+-- What each run saw stays in discrepancies; the break it belongs to (NULL before schema 5).
+ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS break_id uuid REFERENCES breaks (id);
+CREATE INDEX IF NOT EXISTS ix_discrepancies_break ON discrepancies (break_id);
+
+-- ---------------------------------------------------------------------------------------------
 -- Deliveries of a run's results: report uploads to S3 and e-mails. One row per attempt; a
 -- failed delivery never changes the run's status (the results are already committed).
 -- ---------------------------------------------------------------------------------------------
@@ -274,12 +371,12 @@ CREATE TABLE IF NOT EXISTS system_configuration (
 );
 
 INSERT INTO system_configuration (key, value, description) VALUES
-    ('schema_version', '4', 'Version of setup.sql applied to this database'),
+    ('schema_version', '5', 'Version of setup.sql applied to this database'),
     ('high_value_threshold', '1000',
      'Major-unit amount from which a missing transaction is listed in v_high_value_missing_transactions (per currency, never converted)')
 ON CONFLICT (key) DO NOTHING;
-UPDATE system_configuration SET value = '4', updated_at = now()
-    WHERE key = 'schema_version' AND value <> '4';
+UPDATE system_configuration SET value = '5', updated_at = now()
+    WHERE key = 'schema_version' AND value <> '5';
 
 -- ---------------------------------------------------------------------------------------------
 -- Views.
@@ -321,3 +418,28 @@ FROM reconciliation_runs r
 WHERE r.status = 'completed'
 GROUP BY r.run_date
 ORDER BY r.run_date DESC;
+
+-- Open (and pending) breaks with their age: the latest business date completed for the processor
+-- minus the origin date, in calendar days (0 on the day a break opened), and its age bucket.
+CREATE OR REPLACE VIEW v_open_breaks AS
+SELECT b.id AS break_id, b.processor, b.transaction_id, b.kind, b.side, b.status, b.origin_date,
+       a.age_days,
+       CASE WHEN a.age_days <= 1 THEN '0-1' WHEN a.age_days <= 3 THEN '2-3'
+            WHEN a.age_days <= 7 THEN '4-7' WHEN a.age_days <= 30 THEN '8-30' ELSE '31+' END AS age_bucket,
+       b.amount, b.amount_minor, b.currency, b.first_seen_run_id, b.last_seen_run_id
+FROM breaks b
+CROSS JOIN LATERAL (
+    SELECT greatest(0, coalesce(
+        (SELECT max(r.run_date) FROM reconciliation_runs r
+          WHERE r.processor_name = b.processor AND r.status = 'completed'), b.origin_date)
+        - b.origin_date) AS age_days
+) a
+WHERE b.status IN ('open', 'pending');
+
+-- Counts and amounts of open breaks per processor, age bucket and currency (never converted).
+CREATE OR REPLACE VIEW v_break_ageing AS
+SELECT o.processor, o.age_bucket, o.currency, count(*) AS breaks,
+       sum(o.amount_minor) AS amount_minor, sum(o.amount) AS amount
+FROM v_open_breaks o
+WHERE o.status = 'open'
+GROUP BY o.processor, o.age_bucket, o.currency;

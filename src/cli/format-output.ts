@@ -2,6 +2,7 @@ import { DISCREPANCY_KINDS } from '../domain/discrepancy';
 import { describeError } from '../domain/errors';
 import { totalsToDecimalStrings } from '../domain/money';
 import type { RunResult } from '../job/run-reconciliation';
+import type { RunBreaks } from '../store/break-store';
 import type { StoredDelivery } from '../store/delivery-store';
 import type { StoredDiscrepancy, StoredRun } from '../store/run-store';
 import { exitCodeOfRun } from './exit-codes';
@@ -19,7 +20,8 @@ export function runResultJson(result: RunResult): object {
     processor_transactions: result.processorTransactions,
     internal_transactions: result.internalTransactions,
     invalid_rows: result.invalidRows,
-    counts: result.counts,
+    counts: result.counts ? { ...result.counts, timing: result.timing ?? 0 } : null,
+    breaks: result.breaks ? runBreaksJson(result.breaks) : null,
     discrepancy_count: result.summary?.discrepancyCount ?? null,
     discrepancy_amounts: result.summary
       ? totalsToDecimalStrings(result.summary.discrepancyAmounts)
@@ -30,6 +32,32 @@ export function runResultJson(result: RunResult): object {
     reports: result.reports ? { csv: result.reports.csv, json: result.reports.json } : null,
     audit_head: result.auditHead,
   };
+}
+
+/** The `breaks` block of `run --json` (README "Breaks across days"). */
+function runBreaksJson(breaks: RunBreaks): object {
+  return {
+    new: breaks.new,
+    resolved: breaks.resolved,
+    reclassified: breaks.reclassified,
+    pending: breaks.pending,
+    open: breaks.open,
+    open_by_age: breaks.open_by_age,
+  };
+}
+
+/**
+ * The one-line breaks summary of a run, e.g.
+ * `breaks: 3 new, 2 resolved (late arrival), 12 open (2 older than 7 days)`.
+ */
+export function runBreaksLine(breaks: RunBreaks, escalateDays: number): string {
+  const parts = [`${breaks.new} new`, `${breaks.resolved} resolved (late arrival)`];
+  if (breaks.reclassified > 0) parts.push(`${breaks.reclassified} reclassified`);
+  if (breaks.pending > 0) parts.push(`${breaks.pending} pending`);
+  parts.push(
+    `${breaks.open} open (${breaks.older_than_escalation} older than ${escalateDays} days)`,
+  );
+  return `breaks: ${parts.join(', ')}`;
 }
 
 /** A short human summary of one run, a few lines, for stdout. */
@@ -54,6 +82,9 @@ export function runResultText(result: RunResult): string {
       `, ${result.invalidRows} invalid row${result.invalidRows === 1 ? '' : 's'}, risk ${result.summary?.riskLevel ?? '-'}`,
   ];
   if (amountText) lines.push(`  at stake: ${amountText}`);
+  if (result.timing)
+    lines.push(`  timing: ${result.timing} late arrival${result.timing === 1 ? '' : 's'} matched`);
+  if (result.breaks) lines.push(`  ${runBreaksLine(result.breaks, result.breaks.escalate_days)}`);
   if (result.runId)
     lines.push(
       `  run ${result.runId}${result.auditHead ? `, audit head ${result.auditHead}` : ''}`,

@@ -244,5 +244,6 @@ export function runRequestFrom(
     maxInvalidRate: parseRate(options.maxInvalidRate ?? config.maxInvalidRate),
     appVersion,
     fx: config.fx,
+    breaks: config.breaks,
   };
 }

@@ -18,6 +18,7 @@ import {
 import { describeError, describeErrorLines, UsageError } from '../domain/errors';
 import type { CommandContext, Io } from './command-context';
 import { registerDbCommands } from './commands/db';
+import { registerBreaksCommands } from './commands/breaks';
 import { registerDeliverCommand } from './commands/deliver';
 import { registerHealthCommand } from './commands/health';
 import { registerRunCommand } from './commands/run';
@@ -40,6 +41,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerScheduleCommand,
   registerHealthCommand,
   registerDeliverCommand,
+  registerBreaksCommands,
 ];
 
 /**

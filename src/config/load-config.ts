@@ -61,6 +61,20 @@ export interface AppConfig {
   readonly fx: FxRates | null;
   /** S3, e-mail and their policies (README "Delivery"), validated with everything else. */
   readonly delivery: DeliveryConfig;
+  /** Breaks across days (README "Breaks across days"), in calendar days. */
+  readonly breaks: BreakSettings;
+}
+
+/**
+ * Settings of breaks across days, in calendar days: `carryDays` (RECON_CARRY_DAYS, default 90):
+ * how far back open one-sided breaks are carried into a run; `graceDays` (RECON_GRACE_DAYS,
+ * default 0): a one-sided item younger than this is `pending`; `escalateDays`
+ * (RECON_ESCALATE_DAYS, default 7): open breaks older than this are escalations.
+ */
+export interface BreakSettings {
+  readonly carryDays: number;
+  readonly graceDays: number;
+  readonly escalateDays: number;
 }
 
 /** API settings. Secrets (keys, tokens) live only here and in request headers. */
@@ -227,6 +241,9 @@ const CoreEnvSchema = z.object({
     .optional()
     .transform((value) => value ?? 'info'),
   RECON_LOG_FORMAT: z.enum(LOG_FORMATS).optional(),
+  RECON_CARRY_DAYS: positiveInt(90, 0, 36_500),
+  RECON_GRACE_DAYS: positiveInt(0, 0, 36_500),
+  RECON_ESCALATE_DAYS: positiveInt(7, 0, 36_500),
   RECON_HEALTH_RETENTION_DAYS: positiveInt(30).refine((value) => value >= 1, 'must be at least 1'),
   RECON_CONTAINER: z
     .enum(['auto', 'yes', 'no'])
@@ -289,6 +306,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     logLevel: e.LOG_LEVEL,
     logFormat: e.RECON_LOG_FORMAT,
     healthRetentionDays: e.RECON_HEALTH_RETENTION_DAYS,
+    breaks: {
+      carryDays: e.RECON_CARRY_DAYS,
+      graceDays: e.RECON_GRACE_DAYS,
+      escalateDays: e.RECON_ESCALATE_DAYS,
+    },
     container: e.RECON_CONTAINER,
     dataDir: e.RECON_DATA_DIR,
     reportsDir: e.RECON_REPORTS_DIR,

@@ -5,7 +5,10 @@
  * the store records the events these functions decide.
  */
 
-import type { DiscrepancyKind } from '../domain/discrepancy';
+import { daysBetween } from '../domain/cutoff';
+import type { Discrepancy, DiscrepancyKind, OutcomeClass } from '../domain/discrepancy';
+import type { Transaction } from '../domain/transaction';
+import type { MatchResult } from './match-transactions';
 
 /** Where a break is in its life. `pending`: one-sided and younger than the grace period. */
 export const BREAK_STATUSES = ['pending', 'open', 'resolved', 'written_off'] as const;
@@ -129,4 +132,131 @@ export function carryOutcome(
   if (pair === 'matched') return { type: 'resolved', resolution: 'late_arrival', lagDays };
   if (isOneSided(pair)) return { type: 'open' };
   return { type: 'reclassified', kind: pair };
+}
+
+/**
+ * An open (or pending) one-sided break of an earlier business date, carried into the run of a
+ * later date: `row` is the side that has the transaction (`processor` for `missing_in_internal`,
+ * `internal` for `missing_in_processor`). `originDate` is its origin business date (YYYY-MM-DD).
+ */
+export interface CarriedBreak {
+  readonly breakId: string;
+  readonly kind: 'missing_in_internal' | 'missing_in_processor';
+  readonly originDate: string;
+  readonly row: Transaction;
+}
+
+/** A carried break that the run resolved (late arrival) or reclassified, by break id. */
+export interface CarriedResolution {
+  readonly breakId: string;
+  readonly transactionId: string;
+  readonly lagDays: number;
+}
+export interface CarriedReclassification {
+  readonly breakId: string;
+  readonly transactionId: string;
+  readonly from: 'missing_in_internal' | 'missing_in_processor';
+  readonly discrepancy: Discrepancy;
+}
+
+/**
+ * The run's match result with its carried breaks folded in. `match`: D's own rows, where a row
+ * that completed a carried break is no longer a one-sided discrepancy (a clean pair is counted in
+ * `timing`, a disagreeing pair replaces the row's discrepancy with the two-sided one, both rows
+ * set). `checkAccounting` holds for the match BEFORE folding; after it, D's rows are
+ * matched + timing + discrepancy rows.
+ */
+export interface CarryResult {
+  readonly match: MatchResult;
+  readonly timing: number;
+  readonly resolved: readonly CarriedResolution[];
+  readonly reclassified: readonly CarriedReclassification[];
+}
+
+/** How a pair (same id, one row per side) classifies: the precedence of `matchTables`. */
+export function classifyPair(processor: Transaction, internal: Transaction): OutcomeClass {
+  if (processor.currency !== internal.currency) return 'currency_mismatch';
+  if (processor.amountMinor !== internal.amountMinor) return 'amount_mismatch';
+  const differs =
+    processor.status !== internal.status ||
+    (processor.status === 'unknown' &&
+      processor.rawStatus.trim().toLowerCase() !== internal.rawStatus.trim().toLowerCase());
+  return differs ? 'status_mismatch' : 'matched';
+}
+
+/**
+ * Matches carried one-sided breaks against D's one-sided discrepancies of the other side with
+ * the same transaction id (a hash join on the id), and decides each pair with `carryOutcome`.
+ * Pure: the store applies the result in the run's transaction.
+ * @param businessDate D (YYYY-MM-DD); lags are D − origin date in calendar days.
+ */
+export function carryOver(
+  match: MatchResult,
+  carried: readonly CarriedBreak[],
+  businessDate: string,
+): CarryResult {
+  if (carried.length === 0) return { match, timing: 0, resolved: [], reclassified: [] };
+  // D's one-sided rows by side and id: the first of each (later ones are D's duplicates).
+  const waiting = new Map<string, number>();
+  match.discrepancies.forEach((d, index) => {
+    if (!isOneSided(d.kind)) return;
+    const key = `${d.kind}\u0000${d.transactionId}`;
+    if (!waiting.has(key)) waiting.set(key, index);
+  });
+  const counts = { ...match.counts };
+  const removed = new Set<number>();
+  const replaced = new Map<number, Discrepancy>();
+  const resolved: CarriedResolution[] = [];
+  const reclassified: CarriedReclassification[] = [];
+  let timing = 0;
+  for (const item of carried) {
+    const other =
+      item.kind === 'missing_in_internal' ? 'missing_in_processor' : 'missing_in_internal';
+    const index = waiting.get(`${other}\u0000${item.row.transactionId}`);
+    if (index === undefined) continue;
+    const d = match.discrepancies[index];
+    const counterpart = d?.processor ?? d?.internal;
+    if (!d || !counterpart) continue;
+    waiting.delete(`${other}\u0000${item.row.transactionId}`);
+    const processorRow = item.kind === 'missing_in_internal' ? item.row : counterpart;
+    const internalRow = item.kind === 'missing_in_internal' ? counterpart : item.row;
+    const lagDays = daysBetween(item.originDate, businessDate);
+    const outcome = carryOutcome(classifyPair(processorRow, internalRow), lagDays);
+    if (outcome.type === 'open') continue;
+    counts[other]--;
+    if (outcome.type === 'resolved') {
+      timing++;
+      removed.add(index);
+      resolved.push({ breakId: item.breakId, transactionId: item.row.transactionId, lagDays });
+    } else {
+      counts[outcome.kind]++;
+      const discrepancy: Discrepancy = {
+        kind: outcome.kind,
+        transactionId: item.row.transactionId,
+        side: 'both',
+        processor: processorRow,
+        internal: internalRow,
+        differenceMinor:
+          outcome.kind === 'amount_mismatch'
+            ? processorRow.amountMinor - internalRow.amountMinor
+            : null,
+      };
+      replaced.set(index, discrepancy);
+      reclassified.push({
+        breakId: item.breakId,
+        transactionId: item.row.transactionId,
+        from: item.kind,
+        discrepancy,
+      });
+    }
+  }
+  if (removed.size === 0 && replaced.size === 0) {
+    return { match, timing: 0, resolved: [], reclassified: [] };
+  }
+  const discrepancies: Discrepancy[] = [];
+  match.discrepancies.forEach((d, index) => {
+    if (removed.has(index)) return;
+    discrepancies.push(replaced.get(index) ?? d);
+  });
+  return { match: { ...match, counts, discrepancies }, timing, resolved, reclassified };
 }

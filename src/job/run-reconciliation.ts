@@ -29,7 +29,9 @@ import {
 } from '../reports/write-reports';
 import type { ReportContext } from '../reports/render-report';
 import { checkReportsDir } from '../reports/reports-dir';
-import type { ApiConfig } from '../config/load-config';
+import type { ApiConfig, BreakSettings } from '../config/load-config';
+import { carryOver, type CarriedBreak } from '../engine/break-lifecycle';
+import { BreakStore, type RunBreaks } from '../store/break-store';
 import type { SourceReadResult, TransactionSource } from '../sources/transaction-source';
 import { SourceFactory, type SourceChoice } from './build-sources';
 import type { RunLock } from '../store/database';
@@ -88,7 +90,16 @@ export interface RunRequest {
   readonly engine?: MatchEngine;
   /** Reporting currency and rates for the risk thresholds (README "Reporting currency"). */
   readonly fx?: FxRates | null;
+  /** Breaks across days; default `DEFAULT_BREAK_SETTINGS` (carry 90, grace 0, escalate 7 days). */
+  readonly breaks?: BreakSettings;
 }
+
+/** The defaults of RECON_CARRY_DAYS, RECON_GRACE_DAYS and RECON_ESCALATE_DAYS. */
+export const DEFAULT_BREAK_SETTINGS: BreakSettings = {
+  carryDays: 90,
+  graceDays: 0,
+  escalateDays: 7,
+};
 
 /** @throws UsageError for `engine: 'postgres'` with `dryRun` (the SQL engine writes as it classifies). */
 function checkEngine(request: RunRequest): void {
@@ -178,6 +189,10 @@ export interface RunResult {
   readonly internalTransactions: number;
   readonly invalidRows: number;
   readonly counts: OutcomeCounts | null;
+  /** Pairs completed by a carried break of an earlier date (late arrivals); 0 when none. */
+  readonly timing?: number;
+  /** The run's `breaks` block (stored runs only; `null` for dry runs and failed runs). */
+  readonly breaks?: RunBreaks | null;
   readonly summary: ReconciliationSummary | null;
   readonly reports: ReportPaths | null;
   /**
@@ -229,11 +244,14 @@ export async function reconcileOne(
     internalTransactions: 0,
     invalidRows: 0,
     counts: null,
+    timing: 0,
+    breaks: null,
     summary: null,
     reports: null,
     auditHead: null,
   };
   const store = request.dryRun ? null : deps.store;
+  const breakSettings = request.breaks ?? DEFAULT_BREAK_SETTINGS;
   let runId: string | null = null;
   let log = deps.logger.child({ business_date: businessDate, processor });
   let processorSource: TransactionSource;
@@ -335,11 +353,26 @@ export async function reconcileOne(
 
     const invalidRows = processorSide.invalidCount + internalSide.invalidCount;
     const expected = reportPaths(request.reportsDir, processor, businessDate);
-    // Everything after matching, the same for both engines: check the accounting, summarize.
-    const conclude = (match: MatchResult): RunOutcome => {
-      const broken = checkAccounting(match);
+    // Open one-sided breaks of earlier dates, carried into this run (memory engine; the postgres
+    // engine classifies in SQL and does not carry yet).
+    const carried: CarriedBreak[] =
+      store && request.engine !== 'postgres'
+        ? await new BreakStore(await store.database()).loadCarried(
+            processor,
+            businessDate,
+            breakSettings.carryDays,
+          )
+        : [];
+    let timing = 0;
+    // Everything after matching, the same for both engines: check the accounting, fold in the
+    // carried breaks, summarize.
+    const conclude = (raw: MatchResult): RunOutcome => {
+      const broken = checkAccounting(raw);
       if (broken.length > 0)
         throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
+      const carry = carryOver(raw, carried, businessDate);
+      const match = carry.match;
+      timing = carry.timing;
       const summary = summarizeReconciliation(
         match,
         processorSide.table,
@@ -354,6 +387,11 @@ export async function reconcileOne(
         invalidRows,
         reportCsvPath: store ? expected.csv : null,
         reportJsonPath: store ? expected.json : null,
+        breaks: {
+          graceDays: breakSettings.graceDays,
+          resolved: carry.resolved,
+          reclassified: carry.reclassified,
+        },
       };
     };
     const reportContext: ReportContext = {
@@ -445,6 +483,17 @@ export async function reconcileOne(
       }
     }
     const { match, summary } = outcome;
+    let breaks: RunBreaks | null = null;
+    if (committed && store) {
+      try {
+        breaks = await new BreakStore(await store.database()).runBreaks(
+          runId,
+          breakSettings.escalateDays,
+        );
+      } catch (error) {
+        log.error({ err_message: describeError(error) }, 'could not read the breaks of the run');
+      }
+    }
     log.info(
       {
         ...match.counts,
@@ -462,6 +511,8 @@ export async function reconcileOne(
       internalTransactions: match.internalTransactions,
       invalidRows,
       counts: match.counts,
+      timing,
+      breaks,
       summary,
       reports,
       auditHead,

@@ -11,6 +11,46 @@ const INSERT_TABLES = [
   'deliveries',
   'system_health',
   'audit_log',
+  'breaks',
+  'break_events',
+];
+/**
+ * Columns of `breaks` a run or `recon breaks resolve|reopen` changes: its lifecycle (status,
+ * kind and identity when reclassified, the counterpart row, runs, resolution). Never its id,
+ * processor, transaction id, origin date or first run.
+ */
+const BREAK_UPDATE_COLUMNS = [
+  'status',
+  'kind',
+  'identity_scope',
+  'side',
+  'currency',
+  'amount_minor',
+  'amount',
+  'processor_amount_minor',
+  'processor_currency',
+  'processor_status',
+  'processor_canonical_status',
+  'processor_created_at',
+  'processor_merchant_id',
+  'processor_description',
+  'processor_line',
+  'internal_amount_minor',
+  'internal_currency',
+  'internal_status',
+  'internal_canonical_status',
+  'internal_created_at',
+  'internal_merchant_id',
+  'internal_description',
+  'internal_line',
+  'last_seen_run_id',
+  'reclassified_run_id',
+  'resolved_run_id',
+  'resolution',
+  'lag_days',
+  'resolved_by',
+  'updated_at',
+  'resolved_at',
 ];
 const UPDATE_TABLES = ['reconciliation_runs'];
 /** Tables the job deletes from: expired health checks (RECON_HEALTH_RETENTION_DAYS). */
@@ -23,14 +63,17 @@ const VIEWS = [
   'v_recent_reconciliations',
   'v_high_value_missing_transactions',
   'v_daily_reconciliation_metrics',
+  'v_open_breaks',
+  'v_break_ageing',
 ];
 
 /**
  * Creates (if missing) an owner role (NOLOGIN) that owns the schema's objects and an app role
  * (LOGIN) the job connects as, then grants the app role exactly what the job needs: SELECT and
  * INSERT everywhere it writes (no UPDATE or DELETE on results: discrepancies, findings,
- * deliveries, audit_log), UPDATE only on `reconciliation_runs` (whose trigger keeps a completed
- * run's results final), DELETE only on `system_health` (retention of health checks), and SELECT,
+ * deliveries, audit_log, break_events), UPDATE only on `reconciliation_runs` (whose trigger keeps
+ * a completed run's results final), on the lifecycle columns of `breaks` and on
+ * `discrepancies.break_id`, DELETE only on `system_health` (retention of health checks), and SELECT,
  * INSERT, DELETE on the postgres engine's staging tables (created by `applySchema`; no CREATE on
  * the schema). On `audit_log` no UPDATE, DELETE or TRUNCATE (the triggers reject those for
  * everyone; the missing privileges make it visible at login time too). Idempotent.
@@ -90,6 +133,9 @@ export async function setUpRoles(
     await tx.query(
       `GRANT SELECT, INSERT, UPDATE ON ${UPDATE_TABLES.map((t) => `${s}.${t}`).join(', ')} TO ${app}`,
     );
+    await tx.query(`GRANT UPDATE (${BREAK_UPDATE_COLUMNS.join(', ')}) ON ${s}.breaks TO ${app}`);
+    // A run links its discrepancies to their breaks in its own transaction (nothing else).
+    await tx.query(`GRANT UPDATE (break_id) ON ${s}.discrepancies TO ${app}`);
     await tx.query(`GRANT DELETE ON ${DELETE_TABLES.map((t) => `${s}.${t}`).join(', ')} TO ${app}`);
     await tx.query(
       `GRANT SELECT, INSERT, DELETE ON ${STAGING.map((t) => `${s}.${t}`).join(', ')} TO ${app}`,

@@ -9,6 +9,7 @@ import type { Transaction } from '../domain/transaction';
 import type { TransactionRows } from '../domain/transaction-table';
 import type { MatchResult } from '../engine/match-transactions';
 import type { ReconciliationSummary } from '../engine/summarize';
+import { EMPTY_BREAK_PLAN, syncBreaks, type BreakPlan } from './break-sync';
 import { chunkCopyRows } from './copy-csv';
 import { resolveIdPrefix, type IdTable } from './id-prefix';
 import { computeRunResults } from './run-digest';
@@ -35,6 +36,8 @@ export interface RunOutcome {
   readonly invalidRows: number;
   readonly reportCsvPath: string | null;
   readonly reportJsonPath: string | null;
+  /** What the run decided about carried breaks (`carryOver`); none carried when absent. */
+  readonly breaks?: BreakPlan;
 }
 
 /** A stored run as the CLI shows it. Money as decimal strings per currency; times ISO 8601 UTC. */
@@ -250,7 +253,11 @@ function toStoredRun(row: RunRow): StoredRun {
   };
 }
 
-async function audit(
+/**
+ * Writes one entry of the hash-chained audit log (secrets redacted from `details`), in the
+ * caller's transaction. Shared with the break repositories so `recon db verify-audit` covers them.
+ */
+export async function audit(
   db: SqlExecutor,
   event: string,
   runId: string | null,
@@ -424,6 +431,7 @@ export class RunStore {
     outcome: RunOutcome,
   ): Promise<string> {
     const { match, summary } = outcome;
+    await syncBreaks(tx, runId, outcome.breaks ?? EMPTY_BREAK_PLAN, audit);
     const amounts = totalsToDecimalStrings(summary.discrepancyAmounts);
     const currencies = Object.keys(amounts);
     const single = currencies.length === 1 ? currencies[0] : undefined;

@@ -7,9 +7,11 @@ import { ensureStagingTables, STAGING_TABLES } from './sql-engine';
 /**
  * The schema version `setup.sql` writes into `system_configuration`. 4: a completed run's results
  * are final (trigger `reconciliation_runs_results_final`) and chained into its audit entry; the
- * postgres engine's staging tables are created by `recon db init`.
+ * postgres engine's staging tables are created by `recon db init`. 5: breaks across days
+ * (`breaks`, append-only `break_events`, `discrepancies.break_id`, `v_open_breaks`,
+ * `v_break_ageing`).
  */
-export const SCHEMA_VERSION = '4';
+export const SCHEMA_VERSION = '5';
 
 /** Tables `setup.sql` alters or replaces when they exist (ownership needed to apply it again). */
 const SCHEMA_TABLES = [
@@ -20,6 +22,8 @@ const SCHEMA_TABLES = [
   'deliveries',
   'system_health',
   'system_configuration',
+  'breaks',
+  'break_events',
   STAGING_TABLES.processor,
   STAGING_TABLES.internal,
 ];

@@ -372,7 +372,7 @@ describeServer('stored results under tampering, on a PostgreSQL server', () => {
       const version = await c.query<{ value: string }>(
         `SELECT value FROM system_configuration WHERE key = 'schema_version'`,
       );
-      expect(version.rows).toEqual([{ value: '4' }]);
+      expect(version.rows).toEqual([{ value: '5' }]);
       const verify = await runCli(['db', 'verify-audit', '--json'], env);
       expect(verify.code).toBe(0);
       expect(jsonLines(verify.stdout)[0]).toEqual({
@@ -465,7 +465,7 @@ describe('stored results under tampering, on embedded PGlite', () => {
     const counts = await runCli(['db', 'verify-audit'], env);
     expect(counts.code).toBe(6);
     expect(errorLines(counts)).toEqual([
-      `recon: run ${runId} (stripe ${DATE}) differs from its run_completed audit entry (seq 3): discrepancy_count is 0, recorded 8`,
+      `recon: run ${runId} (stripe ${DATE}) differs from its run_completed audit entry (seq 4): discrepancy_count is 0, recorded 8`,
     ]);
 
     await withPglite(async (db) => {
@@ -481,7 +481,7 @@ describe('stored results under tampering, on embedded PGlite', () => {
     const rows = await runCli(['db', 'verify-audit'], env);
     expect(rows.code).toBe(6);
     expect(errorLines(rows)).toEqual([
-      `recon: run ${runId} (stripe ${DATE}) differs from its run_completed audit entry (seq 3): discrepancy_rows is 7, recorded 8`,
+      `recon: run ${runId} (stripe ${DATE}) differs from its run_completed audit entry (seq 4): discrepancy_rows is 7, recorded 8`,
     ]);
   }, 180_000);
 });

@@ -1,0 +1,422 @@
+import type { BusinessDate } from '../domain/business-date';
+import type { CanonicalStatus, Transaction } from '../domain/transaction';
+import {
+  AGE_BUCKETS,
+  ageBucket,
+  applyManualAction,
+  type AgeBucket,
+  type BreakEventType,
+  type BreakStatus,
+  type CarriedBreak,
+  type ManualAction,
+} from '../engine/break-lifecycle';
+import { UsageError } from '../domain/errors';
+import { mapStatus, STATUS_MAPS } from '../domain/status';
+import type { Database, SqlExecutor, SqlValue } from './database';
+import { audit } from './run-store';
+
+/** A break as `recon breaks list|show` prints it. Amounts as decimal strings; dates YYYY-MM-DD. */
+export interface StoredBreak {
+  readonly breakId: string;
+  readonly processor: string;
+  readonly transactionId: string;
+  readonly kind: string;
+  readonly side: string;
+  readonly status: BreakStatus;
+  readonly originDate: BusinessDate;
+  /** Latest business date completed for the processor minus the origin date (≥ 0). */
+  readonly ageDays: number;
+  readonly amount: string;
+  readonly currency: string;
+  readonly processorAmount: string | null;
+  readonly internalAmount: string | null;
+  readonly firstSeenRunId: string;
+  readonly lastSeenRunId: string;
+  readonly resolvedRunId: string | null;
+  readonly resolution: string | null;
+  readonly lagDays: number | null;
+  readonly resolvedBy: string | null;
+}
+
+/** One event of a break's history. `at` ISO 8601 UTC. */
+export interface StoredBreakEvent {
+  readonly event: BreakEventType;
+  readonly runId: string | null;
+  readonly actor: string;
+  readonly reason: string | null;
+  readonly details: Record<string, unknown>;
+  readonly at: string;
+}
+
+/** Filters of `recon breaks list`. `status` `all` lists every status. */
+export interface BreakFilter {
+  readonly processor?: string;
+  readonly status: BreakStatus | 'all';
+  readonly olderThanDays?: number;
+  readonly kind?: string;
+}
+
+/** The `breaks` block of a run: what it changed and what is open for its processor after it. */
+export interface RunBreaks {
+  readonly new: number;
+  readonly resolved: number;
+  readonly reclassified: number;
+  readonly pending: number;
+  readonly open: number;
+  readonly open_by_age: Record<AgeBucket, number>;
+  /** Open breaks older than `escalate_days` (RECON_ESCALATE_DAYS), for the summary line. */
+  readonly older_than_escalation: number;
+  readonly escalate_days: number;
+}
+
+interface BreakRow {
+  id: string;
+  processor: string;
+  transaction_id: string;
+  kind: string;
+  side: string;
+  status: BreakStatus;
+  origin_date: string;
+  age_days: number;
+  amount: string;
+  currency: string;
+  processor_amount_minor: string | null;
+  processor_currency: string | null;
+  internal_amount_minor: string | null;
+  internal_currency: string | null;
+  first_seen_run_id: string;
+  last_seen_run_id: string;
+  resolved_run_id: string | null;
+  resolution: string | null;
+  lag_days: number | null;
+  resolved_by: string | null;
+}
+
+const BREAK_SELECT = `
+  SELECT b.id::text, b.processor, b.transaction_id, b.kind, b.side, b.status,
+         b.origin_date::text AS origin_date,
+         greatest(0, coalesce((SELECT max(r.run_date) FROM reconciliation_runs r
+                                WHERE r.processor_name = b.processor AND r.status = 'completed'),
+                              b.origin_date) - b.origin_date)::int AS age_days,
+         b.amount::text AS amount, b.currency,
+         b.processor_amount_minor::text AS processor_amount_minor, b.processor_currency,
+         b.internal_amount_minor::text AS internal_amount_minor, b.internal_currency,
+         b.first_seen_run_id::text AS first_seen_run_id, b.last_seen_run_id::text AS last_seen_run_id,
+         b.resolved_run_id::text AS resolved_run_id, b.resolution, b.lag_days, b.resolved_by
+    FROM breaks b`;
+
+function minorText(minor: string | null, currency: string | null): string | null {
+  if (minor === null || currency === null) return null;
+  return `${minor} ${currency.trim()}`;
+}
+
+function toStoredBreak(row: BreakRow): StoredBreak {
+  return {
+    breakId: row.id,
+    processor: row.processor,
+    transactionId: row.transaction_id,
+    kind: row.kind,
+    side: row.side,
+    status: row.status,
+    originDate: row.origin_date,
+    ageDays: row.age_days,
+    amount: row.amount,
+    currency: row.currency.trim(),
+    processorAmount: minorText(row.processor_amount_minor, row.processor_currency),
+    internalAmount: minorText(row.internal_amount_minor, row.internal_currency),
+    firstSeenRunId: row.first_seen_run_id,
+    lastSeenRunId: row.last_seen_run_id,
+    resolvedRunId: row.resolved_run_id,
+    resolution: row.resolution,
+    lagDays: row.lag_days,
+    resolvedBy: row.resolved_by,
+  };
+}
+
+interface CarriedRow {
+  id: string;
+  origin_kind: 'missing_in_internal' | 'missing_in_processor';
+  origin_date: string;
+  transaction_id: string;
+  amount_minor: string | null;
+  currency: string | null;
+  raw_status: string | null;
+  canonical_status: CanonicalStatus | null;
+  created_at: string | null;
+  merchant_id: string | null;
+  description: string | null;
+  line: number | null;
+}
+
+/**
+ * Repository of breaks across days (`breaks`, `break_events`): what a run carries, the `breaks`
+ * block of a run, and the manual workflow of `recon breaks`. SQL only; works on PostgreSQL and
+ * PGlite. Manual changes write a break event and an audit entry in one transaction.
+ */
+export class BreakStore {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * The one-sided breaks carried into the run of (`processor`, `businessDate`): pending or open,
+   * origin date before D and at most `carryDays` before it. For a rerun, also the breaks the
+   * run it supersedes resolved as late arrivals or reclassified, as they were before it (so that
+   * the rerun decides them again). Ordered by origin date then id.
+   */
+  async loadCarried(
+    processor: string,
+    businessDate: BusinessDate,
+    carryDays: number,
+  ): Promise<CarriedBreak[]> {
+    const rows = await this.db.query<CarriedRow>(
+      `WITH prev AS (SELECT id FROM reconciliation_runs
+                      WHERE run_date = $2 AND processor_name = $1 AND status = 'completed')
+       SELECT b.id::text, b.origin_kind, b.origin_date::text AS origin_date, b.transaction_id,
+              CASE WHEN o THEN b.processor_amount_minor ELSE b.internal_amount_minor END::text AS amount_minor,
+              CASE WHEN o THEN b.processor_currency ELSE b.internal_currency END AS currency,
+              CASE WHEN o THEN b.processor_status ELSE b.internal_status END AS raw_status,
+              CASE WHEN o THEN b.processor_canonical_status ELSE b.internal_canonical_status END AS canonical_status,
+              to_char((CASE WHEN o THEN b.processor_created_at ELSE b.internal_created_at END) AT TIME ZONE 'UTC',
+                      'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
+              CASE WHEN o THEN b.processor_merchant_id ELSE b.internal_merchant_id END AS merchant_id,
+              CASE WHEN o THEN b.processor_description ELSE b.internal_description END AS description,
+              CASE WHEN o THEN b.processor_line ELSE b.internal_line END AS line
+         FROM breaks b CROSS JOIN LATERAL (SELECT b.origin_kind = 'missing_in_internal' AS o) s
+        WHERE b.processor = $1 AND b.origin_kind IN ('missing_in_internal', 'missing_in_processor')
+          AND b.origin_date < $2::date AND b.origin_date >= $2::date - $3::int
+          AND ((b.status IN ('open', 'pending') AND b.identity_scope <> 'both')
+               OR (b.resolution = 'late_arrival' AND b.resolved_run_id IN (SELECT id FROM prev))
+               OR (b.status IN ('open', 'pending') AND b.reclassified_run_id IN (SELECT id FROM prev)))
+        ORDER BY b.origin_date, b.id`,
+      [processor, businessDate, carryDays],
+    );
+    const carried: CarriedBreak[] = [];
+    for (const row of rows) {
+      // A break without its origin row (never written so) cannot be matched: it stays open.
+      if (row.amount_minor === null || row.currency === null) continue;
+      const transaction: Transaction = {
+        transactionId: row.transaction_id,
+        amountMinor: BigInt(row.amount_minor),
+        currency: row.currency.trim(),
+        feeMinor: null,
+        status: row.canonical_status ?? canonicalStatus(processor, row.origin_kind, row.raw_status),
+        rawStatus: row.raw_status ?? '',
+        merchantId: row.merchant_id ?? '',
+        createdAtMs: row.created_at ? Date.parse(row.created_at) : 0,
+        description: row.description,
+        line: row.line ?? 0,
+      };
+      carried.push({
+        breakId: row.id,
+        kind: row.origin_kind,
+        originDate: row.origin_date,
+        row: transaction,
+      });
+    }
+    return carried;
+  }
+
+  /**
+   * The `breaks` block of run `runId`: breaks its date opened (origin date D, seen by the run),
+   * resolved as late arrivals and reclassified (a rerun reports the same as the run it replaced), and the pending and open breaks of its processor after it,
+   * whatever their origin date, with open ones by age bucket (age against the run's date).
+   */
+  async runBreaks(runId: string, escalateDays: number): Promise<RunBreaks> {
+    // From the breaks' state, not from events: a rerun of the date reports what the date did.
+    const [events] = await this.db.query<{
+      opened: number;
+      resolved: number;
+      reclassified: number;
+    }>(
+      `SELECT count(*) FILTER (WHERE b.last_seen_run_id = r.id AND b.origin_date = r.run_date)::int AS opened,
+              count(*) FILTER (WHERE b.resolved_run_id = r.id AND b.resolution = 'late_arrival')::int AS resolved,
+              count(*) FILTER (WHERE b.reclassified_run_id = r.id)::int AS reclassified
+         FROM reconciliation_runs r
+         JOIN breaks b ON b.processor = r.processor_name
+                      AND r.id IN (b.last_seen_run_id, b.resolved_run_id, b.reclassified_run_id)
+        WHERE r.id = $1`,
+      [runId],
+    );
+    const ages = await this.db.query<{ status: BreakStatus; age: number; n: number }>(
+      `SELECT b.status, (r.run_date - b.origin_date)::int AS age, count(*)::int AS n
+         FROM reconciliation_runs r
+         JOIN breaks b ON b.processor = r.processor_name AND b.status IN ('open', 'pending')
+        WHERE r.id = $1
+        GROUP BY 1, 2`,
+      [runId],
+    );
+    const byAge = Object.fromEntries(AGE_BUCKETS.map((b) => [b, 0])) as Record<AgeBucket, number>;
+    let open = 0;
+    let pending = 0;
+    let older = 0;
+    for (const row of ages) {
+      if (row.status === 'pending') {
+        pending += row.n;
+        continue;
+      }
+      open += row.n;
+      const age = Math.max(0, row.age);
+      byAge[ageBucket(age)] += row.n;
+      if (age > escalateDays) older += row.n;
+    }
+    return {
+      new: events?.opened ?? 0,
+      resolved: events?.resolved ?? 0,
+      reclassified: events?.reclassified ?? 0,
+      pending,
+      open,
+      open_by_age: byAge,
+      older_than_escalation: older,
+      escalate_days: escalateDays,
+    };
+  }
+
+  /** Breaks matching `filter`, oldest origin first. */
+  async listBreaks(filter: BreakFilter): Promise<StoredBreak[]> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.processor) {
+      params.push(filter.processor);
+      where.push(`processor = $${params.length}`);
+    }
+    if (filter.status !== 'all') {
+      params.push(filter.status);
+      where.push(`status = $${params.length}`);
+    }
+    if (filter.kind) {
+      params.push(filter.kind);
+      where.push(`kind = $${params.length}`);
+    }
+    if (filter.olderThanDays !== undefined) {
+      params.push(filter.olderThanDays);
+      where.push(`age_days > $${params.length}`);
+    }
+    const rows = await this.db.query<BreakRow>(
+      `SELECT * FROM (${BREAK_SELECT}) x ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY origin_date, processor, transaction_id, id`,
+      params,
+    );
+    return rows.map(toStoredBreak);
+  }
+
+  /**
+   * The break whose id is `idOrPrefix` or starts with it (at least 8 characters).
+   * @throws UsageError (exit 2) for a short, unknown or ambiguous id.
+   */
+  async findBreak(idOrPrefix: string): Promise<StoredBreak> {
+    return findIn(this.db, idOrPrefix);
+  }
+
+  /** The events of a break, oldest first. */
+  async breakEvents(breakId: string): Promise<StoredBreakEvent[]> {
+    const rows = await this.db.query<{
+      event: BreakEventType;
+      run_id: string | null;
+      actor: string;
+      reason: string | null;
+      details: string;
+      at: string;
+    }>(
+      `SELECT event, run_id::text AS run_id, actor, reason, details::text AS details,
+              to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
+         FROM break_events WHERE break_id = $1 ORDER BY occurred_at, id`,
+      [breakId],
+    );
+    return rows.map((row) => ({
+      event: row.event,
+      runId: row.run_id,
+      actor: row.actor,
+      reason: row.reason,
+      details: JSON.parse(row.details) as Record<string, unknown>,
+      at: row.at,
+    }));
+  }
+
+  /**
+   * Applies a manual action (`recon breaks resolve|reopen|comment`) by `actor` with `reason`:
+   * in ONE transaction, the status change (if any), a break event and an audit entry.
+   * Returns the break after the change.
+   * @throws UsageError (exit 2) for a bad id or a transition the lifecycle refuses.
+   */
+  async applyManual(
+    idOrPrefix: string,
+    action: ManualAction,
+    actor: string,
+    reason: string,
+  ): Promise<StoredBreak> {
+    return this.db.withTransaction(async (tx) => {
+      const found = await findIn(tx, idOrPrefix, true);
+      const transition = applyManualAction(found.status, action);
+      if (!transition.ok) throw new UsageError(`break ${found.breakId}: ${transition.reason}`);
+      if (transition.status !== found.status) {
+        const closing = transition.status === 'resolved' || transition.status === 'written_off';
+        await tx.query(
+          `UPDATE breaks SET status = $2, resolution = $3, resolved_by = $4,
+                  resolved_at = CASE WHEN $5::boolean THEN now() END,
+                  resolved_run_id = CASE WHEN $5::boolean THEN resolved_run_id END,
+                  lag_days = CASE WHEN $5::boolean THEN lag_days END, updated_at = now()
+            WHERE id = $1`,
+          [
+            found.breakId,
+            transition.status,
+            closing ? (transition.status === 'written_off' ? 'written_off' : 'manual') : null,
+            closing ? actor : null,
+            closing,
+          ],
+        );
+      }
+      await tx.query(
+        `INSERT INTO break_events (break_id, run_id, event, actor, reason, details)
+         VALUES ($1, NULL, $2, $3, $4, $5)`,
+        [
+          found.breakId,
+          transition.event,
+          actor,
+          reason,
+          JSON.stringify({ from: found.status, to: transition.status }),
+        ],
+      );
+      await audit(tx, `break_${transition.event}`, null, {
+        break_id: found.breakId,
+        processor: found.processor,
+        transaction_id: found.transactionId,
+        from: found.status,
+        to: transition.status,
+        actor,
+        reason,
+      });
+      return findIn(tx, found.breakId);
+    });
+  }
+}
+
+/**
+ * The canonical status of a stored raw status (breaks opened from stored discrepancy rows keep the
+ * raw text only): the status map of the side that has the row.
+ */
+function canonicalStatus(
+  processor: string,
+  kind: 'missing_in_internal' | 'missing_in_processor',
+  raw: string | null,
+): CanonicalStatus {
+  if (raw === null) return 'unknown';
+  if (kind === 'missing_in_processor') return mapStatus(raw, STATUS_MAPS.internal);
+  const map = Object.entries(STATUS_MAPS).find(([name]) => name === processor)?.[1];
+  return map ? mapStatus(raw, map) : 'unknown';
+}
+
+async function findIn(db: SqlExecutor, idOrPrefix: string, lock = false): Promise<StoredBreak> {
+  const prefix = idOrPrefix.trim().toLowerCase();
+  if (!/^[0-9a-f-]{8,36}$/.test(prefix)) {
+    throw new UsageError(
+      `break id '${idOrPrefix}' must be a break id or a prefix of at least 8 of its characters`,
+    );
+  }
+  const rows = await db.query<BreakRow>(
+    `${BREAK_SELECT} WHERE b.id::text LIKE $1 || '%' ORDER BY b.id LIMIT 2${lock ? ' FOR UPDATE OF b' : ''}`,
+    [prefix],
+  );
+  const [row, second] = rows;
+  if (!row) throw new UsageError(`no break with id ${idOrPrefix}`);
+  if (second) throw new UsageError(`break id prefix ${idOrPrefix} matches more than one break`);
+  return toStoredBreak(row);
+}

@@ -1,0 +1,311 @@
+import { currencyExponent } from '../domain/currency';
+import { RunLockLostError } from '../domain/errors';
+import { formatMinor } from '../domain/money';
+import type { Transaction } from '../domain/transaction';
+import type { CarriedReclassification, CarriedResolution } from '../engine/break-lifecycle';
+import type { SqlExecutor, SqlValue } from './database';
+
+/**
+ * What the run decided about breaks before its final transaction (`carryOver`): carried breaks
+ * it resolved as late arrivals and carried breaks it reclassified, plus the grace period
+ * (`RECON_GRACE_DAYS`, days; 0 = a one-sided item opens at once).
+ */
+export interface BreakPlan {
+  readonly graceDays: number;
+  readonly resolved: readonly CarriedResolution[];
+  readonly reclassified: readonly CarriedReclassification[];
+}
+
+/** The plan of a run without carried breaks (the postgres engine, tests). */
+export const EMPTY_BREAK_PLAN: BreakPlan = { graceDays: 0, resolved: [], reclassified: [] };
+
+/** Who the run's own break events are by. */
+export const RUN_ACTOR = 'recon';
+
+/** Writes one hash-chained audit entry (run-store's helper, handed in to avoid an import cycle). */
+export type AuditWriter = (
+  db: SqlExecutor,
+  event: string,
+  runId: string | null,
+  details: object,
+) => Promise<void>;
+
+/** SQL: the identity scope of a discrepancy row `d` (its side when one-sided, else 'both'). */
+const SCOPE_OF_D = `CASE WHEN d.kind IN ('missing_in_internal', 'missing_in_processor') THEN d.side ELSE 'both' END`;
+
+function sideColumns(row: Transaction | null): SqlValue[] {
+  if (!row) return [null, null, null, null, null, null, null, null];
+  return [
+    row.amountMinor.toString(),
+    row.currency,
+    row.rawStatus,
+    row.status,
+    new Date(row.createdAtMs).toISOString(),
+    row.merchantId,
+    row.description,
+    row.line,
+  ];
+}
+
+/**
+ * Brings the `breaks` of the run's processor up to date with the run `runId` (still `running`,
+ * its discrepancies written), inside the run's final transaction, and links every discrepancy of
+ * the run to its break (`discrepancies.break_id`). Call it before the previous completed run of
+ * the same date is superseded. Steps:
+ * 1. a rerun first reverts what the run it supersedes did that this one does not repeat
+ *    (a late-arrival resolution is reopened, a reclassification restored);
+ * 2. carried breaks in the plan are resolved (`late_arrival`, lag, resolving run) or
+ *    reclassified (kind, identity 'both', the counterpart's row);
+ * 3. each identity among the run's discrepancies is `seen` on its pending/open break (or on the
+ *    break the superseded run saw, whatever its status: a break resolved by hand stays so), or
+ *    `opened` as a new break (`pending` for a one-sided item while `graceDays` > 0);
+ * 4. breaks only the superseded run had opened are resolved `not_seen_on_rerun`; pending
+ *    breaks that reached the grace open.
+ * Every change is a `break_events` row; one `breaks_synced` audit entry per run records the counts.
+ * @throws RunLockLostError when a carried break changed since the run read it (another process).
+ */
+export async function syncBreaks(
+  tx: SqlExecutor,
+  runId: string,
+  plan: BreakPlan,
+  audit: AuditWriter,
+): Promise<void> {
+  const [run] = await tx.query<{ run_date: string; processor: string; previous: string | null }>(
+    `SELECT r.run_date::text, r.processor_name AS processor,
+            (SELECT p.id::text FROM reconciliation_runs p
+              WHERE p.run_date = r.run_date AND p.processor_name = r.processor_name
+                AND p.status = 'completed' AND p.id <> r.id) AS previous
+       FROM reconciliation_runs r WHERE r.id = $1`,
+    [runId],
+  );
+  if (!run) throw new Error(`run ${runId} does not exist`);
+  const previous = run.previous;
+  const counts = { opened: 0, seen: 0, resolved: 0, reclassified: 0, reopened: 0 };
+  const event = async (
+    breakId: string,
+    type: string,
+    reason: string | null,
+    details: object,
+  ): Promise<void> => {
+    await tx.query(
+      `INSERT INTO break_events (break_id, run_id, event, actor, reason, details)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [breakId, runId, type, RUN_ACTOR, reason, JSON.stringify(details)],
+    );
+  };
+  const resolvedIds = new Set(plan.resolved.map((r) => r.breakId));
+  const reclassifiedIds = new Set(plan.reclassified.map((r) => r.breakId));
+
+  // 1. Revert what the superseded run of this date did and this run does not do again.
+  if (previous) {
+    const undone = await tx.query<{ id: string }>(
+      `SELECT id::text FROM breaks WHERE resolved_run_id = $1 AND resolution = 'late_arrival'`,
+      [previous],
+    );
+    for (const { id } of undone) {
+      if (resolvedIds.has(id)) continue;
+      await tx.query(
+        `UPDATE breaks SET status = 'open', resolution = NULL, lag_days = NULL,
+                resolved_run_id = NULL, resolved_at = NULL, resolved_by = NULL, updated_at = now()
+          WHERE id = $1`,
+        [id],
+      );
+      await event(id, 'reopened', 'a rerun of its resolving date no longer matches it', {});
+      counts.reopened++;
+    }
+    const restored = await tx.query<{ id: string; origin_kind: string }>(
+      `SELECT id::text, origin_kind FROM breaks WHERE reclassified_run_id = $1`,
+      [previous],
+    );
+    for (const { id, origin_kind: originKind } of restored) {
+      if (reclassifiedIds.has(id)) continue;
+      const keep = originKind === 'missing_in_internal' ? 'processor' : 'internal';
+      const drop = keep === 'processor' ? 'internal' : 'processor';
+      await tx.query(
+        `UPDATE breaks SET kind = origin_kind, identity_scope = origin_scope, side = origin_scope,
+                currency = ${keep}_currency, amount_minor = ${keep}_amount_minor,
+                ${drop}_amount_minor = NULL, ${drop}_currency = NULL, ${drop}_status = NULL,
+                ${drop}_canonical_status = NULL, ${drop}_created_at = NULL,
+                ${drop}_merchant_id = NULL, ${drop}_description = NULL, ${drop}_line = NULL,
+                reclassified_run_id = NULL, updated_at = now()
+          WHERE id = $1`,
+        [id],
+      );
+      await tx.query(`UPDATE breaks SET amount = $2 WHERE id = $1`, [id, await decimalOf(tx, id)]);
+      await event(id, 'reclassified', 'a rerun of its date no longer sees the counterpart', {
+        kind: originKind,
+      });
+      counts.reclassified++;
+    }
+  }
+
+  // 2. Carried breaks this run resolved or reclassified.
+  for (const item of plan.resolved) {
+    const rows = await tx.query<{ again: boolean }>(
+      `UPDATE breaks b SET status = 'resolved', resolution = 'late_arrival', lag_days = $2,
+              resolved_run_id = $3, last_seen_run_id = $3, resolved_by = $5,
+              resolved_at = now(), updated_at = now()
+         FROM (SELECT id, status AS old_status FROM breaks WHERE id = $1) o
+        WHERE b.id = o.id AND (b.status IN ('open', 'pending')
+                               OR (b.resolution = 'late_arrival' AND b.resolved_run_id = $4))
+        RETURNING o.old_status = 'resolved' AS again`,
+      [item.breakId, item.lagDays, runId, previous, RUN_ACTOR],
+    );
+    const [row] = rows;
+    if (!row || rows.length !== 1) throw changedMeanwhile(item.breakId);
+    if (!row.again) {
+      await event(item.breakId, 'resolved', 'late arrival', { lag_days: item.lagDays });
+      counts.resolved++;
+    }
+  }
+  for (const item of plan.reclassified) {
+    const d = item.discrepancy;
+    const main = d.processor ?? d.internal;
+    if (!main) throw new Error(`discrepancy ${d.transactionId} has no row`);
+    const rows = await tx.query<{ again: boolean }>(
+      `UPDATE breaks b SET kind = $2, identity_scope = 'both', side = 'both', status = 'open',
+              currency = $3, amount_minor = $4, amount = $5,
+              processor_amount_minor = $6, processor_currency = $7, processor_status = $8,
+              processor_canonical_status = $9, processor_created_at = $10,
+              processor_merchant_id = $11, processor_description = $12, processor_line = $13,
+              internal_amount_minor = $14, internal_currency = $15, internal_status = $16,
+              internal_canonical_status = $17, internal_created_at = $18,
+              internal_merchant_id = $19, internal_description = $20, internal_line = $21,
+              reclassified_run_id = $22, last_seen_run_id = $22, updated_at = now()
+         FROM (SELECT id, identity_scope AS old_scope FROM breaks WHERE id = $1) o
+        WHERE b.id = o.id AND b.status IN ('open', 'pending')
+          AND (b.identity_scope <> 'both' OR b.reclassified_run_id = $23)
+        RETURNING o.old_scope = 'both' AS again`,
+      [
+        item.breakId,
+        d.kind,
+        main.currency,
+        main.amountMinor.toString(),
+        formatMinor(main.amountMinor, currencyExponent(main.currency)),
+        ...sideColumns(d.processor),
+        ...sideColumns(d.internal),
+        runId,
+        previous,
+      ],
+    );
+    const [row] = rows;
+    if (!row || rows.length !== 1) throw changedMeanwhile(item.breakId);
+    if (!row.again) {
+      await event(item.breakId, 'reclassified', null, { from: item.from, kind: d.kind });
+      counts.reclassified++;
+    }
+  }
+
+  // 3. The run's discrepancies: seen on their break, or a new break. One row per identity (the
+  // first discrepancy of it, by kind then id) describes the break.
+  const identities = `(SELECT DISTINCT ON (d.transaction_id, ${SCOPE_OF_D})
+              d.*, ${SCOPE_OF_D} AS scope
+         FROM discrepancies d WHERE d.run_id = $1
+        ORDER BY d.transaction_id, ${SCOPE_OF_D},
+                 array_position(ARRAY['amount_mismatch', 'currency_mismatch', 'status_mismatch',
+                   'missing_in_internal', 'missing_in_processor', 'duplicate'], d.kind), d.id)`;
+  const seen = await tx.query<{ id: string; promoted: boolean }>(
+    `WITH d AS ${identities},
+          hit AS (
+            SELECT DISTINCT ON (b.id) b.id, b.status
+              FROM breaks b JOIN d ON b.processor = $2 AND b.transaction_id = d.transaction_id
+                                  AND b.identity_scope = d.scope
+             WHERE b.last_seen_run_id <> $1
+               AND (b.status IN ('open', 'pending') OR b.last_seen_run_id = $3)
+          )
+     UPDATE breaks b SET last_seen_run_id = $1, updated_at = now(),
+            status = CASE WHEN b.status = 'pending' AND ($4::date - b.origin_date) >= $5 THEN 'open'
+                          ELSE b.status END
+       FROM hit WHERE b.id = hit.id
+     RETURNING b.id::text, (hit.status = 'pending' AND b.status = 'open') AS promoted`,
+    [runId, run.processor, previous, run.run_date, plan.graceDays],
+  );
+  for (const row of seen) {
+    await event(row.id, 'seen', null, row.promoted ? { status: 'open' } : {});
+    counts.seen++;
+  }
+  const opened = await tx.query<{ count: string }>(
+    `WITH d AS ${identities},
+          fresh AS (
+            INSERT INTO breaks (processor, transaction_id, identity_scope, origin_scope, kind,
+                   origin_kind, side, status, origin_date, currency, amount_minor, amount,
+                   processor_amount_minor, processor_currency, processor_status,
+                   processor_line, internal_amount_minor, internal_currency, internal_status,
+                   internal_line, processor_created_at, processor_merchant_id,
+                   processor_description, internal_created_at, internal_merchant_id,
+                   internal_description, first_seen_run_id, last_seen_run_id)
+            SELECT $2, d.transaction_id, d.scope, d.scope, d.kind, d.kind, d.side,
+                   CASE WHEN d.scope <> 'both' AND $5::int > 0 THEN 'pending' ELSE 'open' END,
+                   $4::date, d.currency, d.amount_minor, d.amount,
+                   d.processor_amount_minor, d.processor_currency, d.processor_status,
+                   d.processor_line, d.internal_amount_minor, d.internal_currency,
+                   d.internal_status, d.internal_line,
+                   CASE WHEN d.processor_line IS NOT NULL THEN d.created_at END,
+                   CASE WHEN d.processor_line IS NOT NULL THEN d.merchant_id END,
+                   CASE WHEN d.processor_line IS NOT NULL THEN d.description END,
+                   CASE WHEN d.processor_line IS NULL THEN d.created_at END,
+                   CASE WHEN d.processor_line IS NULL THEN d.merchant_id END,
+                   CASE WHEN d.processor_line IS NULL THEN d.description END,
+                   $1, $1
+              FROM d
+             WHERE NOT EXISTS (SELECT 1 FROM breaks b
+                                WHERE b.processor = $2 AND b.transaction_id = d.transaction_id
+                                  AND b.identity_scope = d.scope AND b.last_seen_run_id = $1)
+            RETURNING id, status
+          ),
+          events AS (
+            INSERT INTO break_events (break_id, run_id, event, actor, details)
+            SELECT fresh.id, $1, 'opened', $3, jsonb_build_object('status', fresh.status)
+              FROM fresh
+            RETURNING 1
+          )
+     SELECT count(*)::text AS count FROM events`,
+    [runId, run.processor, RUN_ACTOR, run.run_date, plan.graceDays],
+  );
+  counts.opened = Number(opened[0]?.count ?? '0');
+  await tx.query(
+    `UPDATE discrepancies d SET break_id = b.id
+       FROM breaks b
+      WHERE d.run_id = $1 AND b.last_seen_run_id = $1 AND b.processor = $2
+        AND b.transaction_id = d.transaction_id AND b.identity_scope = ${SCOPE_OF_D}`,
+    [runId, run.processor],
+  );
+
+  // 4. What only the superseded run had opened, and pending breaks that reached the grace.
+  if (previous) {
+    const gone = await tx.query<{ id: string }>(
+      `UPDATE breaks SET status = 'resolved', resolution = 'not_seen_on_rerun',
+              resolved_run_id = $1, resolved_by = $3, resolved_at = now(), updated_at = now()
+        WHERE first_seen_run_id = $2 AND last_seen_run_id = $2 AND status IN ('open', 'pending')
+        RETURNING id::text`,
+      [runId, previous, RUN_ACTOR],
+    );
+    for (const { id } of gone) {
+      await event(id, 'resolved', 'a rerun of its date no longer sees it', {});
+      counts.resolved++;
+    }
+  }
+  const promoted = await tx.query<{ id: string }>(
+    `UPDATE breaks SET status = 'open', updated_at = now()
+      WHERE processor = $1 AND status = 'pending' AND ($2::date - origin_date) >= $3
+      RETURNING id::text`,
+    [run.processor, run.run_date, plan.graceDays],
+  );
+  for (const { id } of promoted) await event(id, 'seen', null, { status: 'open' });
+  await audit(tx, 'breaks_synced', runId, { ...counts, promoted: promoted.length });
+}
+
+async function decimalOf(tx: SqlExecutor, breakId: string): Promise<string> {
+  const [row] = await tx.query<{ amount_minor: string; currency: string }>(
+    `SELECT amount_minor::text, currency FROM breaks WHERE id = $1`,
+    [breakId],
+  );
+  if (!row) throw new Error(`break ${breakId} does not exist`);
+  return formatMinor(BigInt(row.amount_minor), currencyExponent(row.currency));
+}
+
+function changedMeanwhile(breakId: string): RunLockLostError {
+  return new RunLockLostError(
+    `break ${breakId} changed while the run was in progress (another process); the run's results were rolled back`,
+  );
+}

@@ -1,0 +1,297 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DatabaseConfig } from '../../src/store/database-config';
+import type { Transaction } from '../../src/domain/transaction';
+import { carryOver } from '../../src/engine/break-lifecycle';
+import { matchTransactions } from '../../src/engine/match-transactions';
+import { summarizeReconciliation } from '../../src/engine/summarize';
+import { BreakStore } from '../../src/store/break-store';
+import type { Database } from '../../src/store/database';
+import { openDatabase } from '../../src/store/open-store';
+import { PgliteDatabase, tryFileLock } from '../../src/store/pglite-database';
+import { RunStore, type RunOutcome } from '../../src/store/run-store';
+import { applySchema } from '../../src/store/schema';
+import { testBackends } from '../helpers/databases';
+import { tx } from '../helpers/transactions';
+
+const ROOT = join(__dirname, '..', '..');
+
+describe.each(testBackends())('breaks across days on $name', (backend) => {
+  let config: DatabaseConfig;
+  let db: Database;
+  let store: RunStore;
+  let breaks: BreakStore;
+
+  beforeAll(async () => {
+    config = await backend.config();
+    db = await openDatabase(config, { initialise: true });
+    const lockDir = config.kind === 'pglite' ? config.settings.lockDir : '';
+    store = new RunStore(
+      () => Promise.resolve(db),
+      (key) => (config.kind === 'pglite' ? tryFileLock(lockDir, key) : db.tryLock(key)),
+    );
+    breaks = new BreakStore(db);
+  });
+
+  afterAll(async () => {
+    await db.close();
+    await backend.cleanup();
+  });
+
+  /** One run of `date` for `processor` the way the job does it (memory engine, carry-over). */
+  async function runDay(
+    date: string,
+    processor: Transaction[],
+    internal: Transaction[],
+    options: { graceDays?: number; name?: string } = {},
+  ) {
+    const name = options.name ?? 'stripe';
+    const runId = await store.startRun({
+      businessDate: date,
+      processor: name,
+      processorSource: 'p.csv',
+      internalSource: 'i.csv',
+      appVersion: 'test',
+    });
+    const carried = await breaks.loadCarried(name, date, 90);
+    const raw = matchTransactions(processor, internal);
+    const carry = carryOver(raw, carried, date);
+    const outcome: RunOutcome = {
+      match: carry.match,
+      summary: summarizeReconciliation(carry.match, processor, internal, 0),
+      issues: [],
+      invalidRows: 0,
+      reportCsvPath: null,
+      reportJsonPath: null,
+      breaks: {
+        graceDays: options.graceDays ?? 0,
+        resolved: carry.resolved,
+        reclassified: carry.reclassified,
+      },
+    };
+    await store.completeRun(runId, outcome);
+    return { runId, carry, block: await breaks.runBreaks(runId, 7) };
+  }
+
+  const openSet = async (processor: string) =>
+    (await breaks.listBreaks({ processor, status: 'all' })).map((b) => [
+      b.transactionId,
+      b.kind,
+      b.status,
+      b.originDate,
+      b.resolution,
+      b.lagDays,
+    ]);
+  const openedEvents = async () =>
+    db.query<{ break_id: string; n: number }>(
+      `SELECT break_id::text, count(*)::int AS n FROM break_events WHERE event = 'opened'
+        GROUP BY 1 ORDER BY 1`,
+    );
+
+  it('resolves a late arrival and reclassifies a late counterpart with another amount, keeping ids', async () => {
+    const day1 = await runDay(
+      '2025-10-01',
+      [tx('p-only'), tx('late-amount', { amountMinor: 5000n }), tx('both')],
+      [tx('l-only'), tx('both')],
+    );
+    expect(day1.block).toEqual({
+      new: 3,
+      resolved: 0,
+      reclassified: 0,
+      pending: 0,
+      open: 3,
+      open_by_age: { '0-1': 3, '2-3': 0, '4-7': 0, '8-30': 0, '31+': 0 },
+      older_than_escalation: 0,
+      escalate_days: 7,
+    });
+    const before = await breaks.listBreaks({ processor: 'stripe', status: 'open' });
+    const idOf = (id: string) => before.find((b) => b.transactionId === id)?.breakId;
+
+    const day2 = await runDay(
+      '2025-10-02',
+      [tx('l-only'), tx('new-p')],
+      [tx('p-only'), tx('late-amount', { amountMinor: 4000n })],
+    );
+    expect(day2.carry.timing).toBe(2);
+    expect(day2.carry.match.counts).toEqual({
+      matched: 0,
+      missing_in_internal: 1,
+      missing_in_processor: 0,
+      amount_mismatch: 1,
+      currency_mismatch: 0,
+      status_mismatch: 0,
+      duplicate: 0,
+    });
+    expect(day2.block).toEqual({
+      new: 1,
+      resolved: 2,
+      reclassified: 1,
+      pending: 0,
+      open: 2,
+      open_by_age: { '0-1': 2, '2-3': 0, '4-7': 0, '8-30': 0, '31+': 0 },
+      older_than_escalation: 0,
+      escalate_days: 7,
+    });
+    expect(await openSet('stripe')).toEqual([
+      ['l-only', 'missing_in_processor', 'resolved', '2025-10-01', 'late_arrival', 1],
+      ['late-amount', 'amount_mismatch', 'open', '2025-10-01', null, null],
+      ['p-only', 'missing_in_internal', 'resolved', '2025-10-01', 'late_arrival', 1],
+      ['new-p', 'missing_in_internal', 'open', '2025-10-02', null, null],
+    ]);
+    const after = await breaks.listBreaks({ processor: 'stripe', status: 'all' });
+    expect(after.find((b) => b.transactionId === 'late-amount')?.breakId).toBe(idOf('late-amount'));
+    const linked = await db.query<{ transaction_id: string; kind: string; linked: boolean }>(
+      `SELECT d.transaction_id, d.kind, d.break_id IS NOT NULL AS linked FROM discrepancies d
+        WHERE d.run_id = $1 ORDER BY d.transaction_id`,
+      [day2.runId],
+    );
+    expect(linked).toEqual([
+      { transaction_id: 'late-amount', kind: 'amount_mismatch', linked: true },
+      { transaction_id: 'new-p', kind: 'missing_in_internal', linked: true },
+    ]);
+
+    // Reruns of the latest date leave the same breaks, each opened once.
+    const events = await openedEvents();
+    for (let i = 0; i < 3; i++) {
+      const again = await runDay(
+        '2025-10-02',
+        [tx('l-only'), tx('new-p')],
+        [tx('p-only'), tx('late-amount', { amountMinor: 4000n })],
+      );
+      expect(again.carry.timing).toBe(2);
+      expect(await openSet('stripe')).toEqual([
+        ['l-only', 'missing_in_processor', 'resolved', '2025-10-01', 'late_arrival', 1],
+        ['late-amount', 'amount_mismatch', 'open', '2025-10-01', null, null],
+        ['p-only', 'missing_in_internal', 'resolved', '2025-10-01', 'late_arrival', 1],
+        ['new-p', 'missing_in_internal', 'open', '2025-10-02', null, null],
+      ]);
+      expect(await openedEvents()).toEqual(events);
+    }
+    expect(events.every((row) => row.n === 1)).toBe(true);
+
+    // A break resolved by hand is never reopened by a rerun.
+    const newP = after.find((b) => b.transactionId === 'new-p');
+    await breaks.applyManual(
+      (newP?.breakId ?? '').slice(0, 8),
+      { type: 'resolve', writeOff: true },
+      'ops',
+      'fee refund',
+    );
+    await runDay(
+      '2025-10-02',
+      [tx('l-only'), tx('new-p')],
+      [tx('p-only'), tx('late-amount', { amountMinor: 4000n })],
+    );
+    expect((await breaks.findBreak(newP?.breakId ?? '')).status).toBe('written_off');
+    expect(await openedEvents()).toEqual(events);
+    const history = await breaks.breakEvents(newP?.breakId ?? '');
+    expect(history.map((e) => [e.event, e.actor, e.reason])).toEqual([
+      ['opened', 'recon', null],
+      ['seen', 'recon', null],
+      ['seen', 'recon', null],
+      ['seen', 'recon', null],
+      ['written_off', 'ops', 'fee refund'],
+      ['seen', 'recon', null],
+    ]);
+  });
+
+  it('reopens a late-arrival resolution when a rerun no longer sees the counterpart', async () => {
+    await runDay('2025-11-01', [tx('x')], [], { name: 'adyen' });
+    await runDay('2025-11-02', [], [tx('x')], { name: 'adyen' });
+    expect(await openSet('adyen')).toEqual([
+      ['x', 'missing_in_internal', 'resolved', '2025-11-01', 'late_arrival', 1],
+    ]);
+    await runDay('2025-11-02', [], [], { name: 'adyen' });
+    expect(await openSet('adyen')).toEqual([
+      ['x', 'missing_in_internal', 'open', '2025-11-01', null, null],
+    ]);
+  });
+
+  it('keeps a one-sided item pending for the grace days, then opens it', async () => {
+    const d1 = await runDay('2025-12-01', [tx('g')], [], { name: 'square', graceDays: 2 });
+    expect([d1.block.pending, d1.block.open, d1.block.new]).toEqual([1, 0, 1]);
+    const d2 = await runDay('2025-12-02', [], [], { name: 'square', graceDays: 2 });
+    expect([d2.block.pending, d2.block.open]).toEqual([1, 0]);
+    const d3 = await runDay('2025-12-03', [], [], { name: 'square', graceDays: 2 });
+    expect([d3.block.pending, d3.block.open, d3.block.open_by_age['2-3']]).toEqual([0, 1, 1]);
+  });
+
+  it('refuses invalid manual transitions with one line and audits every change', async () => {
+    await runDay('2026-01-01', [tx('m')], [], { name: 'paypal' });
+    const [open] = await breaks.listBreaks({ processor: 'paypal', status: 'open' });
+    const id = open?.breakId ?? '';
+    await expect(breaks.applyManual(id, { type: 'reopen' }, 'ops', 'why')).rejects.toThrow(
+      `break ${id}: only resolved or written-off breaks can be reopened; it is open`,
+    );
+    await breaks.applyManual(id, { type: 'resolve', writeOff: false }, 'ops', 'booked by hand');
+    await expect(
+      breaks.applyManual(id, { type: 'resolve', writeOff: false }, 'ops', 'again'),
+    ).rejects.toThrow(`break ${id}: the break is already resolved`);
+    await breaks.applyManual(id, { type: 'reopen' }, 'ops', 'wrong booking');
+    await breaks.applyManual(id, { type: 'comment' }, 'ops', 'asked finance');
+    await expect(breaks.findBreak('1234')).rejects.toThrow(
+      "break id '1234' must be a break id or a prefix of at least 8 of its characters",
+    );
+    await expect(breaks.findBreak('ffffffff')).rejects.toThrow('no break with id ffffffff');
+    const audit = await db.query<{ event: string; to: string }>(
+      `SELECT event, details->>'to' AS to FROM audit_log WHERE details->>'break_id' = $1 ORDER BY seq`,
+      [id],
+    );
+    expect(audit).toEqual([
+      { event: 'break_resolved', to: 'resolved' },
+      { event: 'break_reopened', to: 'open' },
+      { event: 'break_commented', to: 'open' },
+    ]);
+    await expect(db.query(`UPDATE break_events SET actor = 'x'`)).rejects.toThrow(/append-only/);
+    await expect(db.query(`DELETE FROM break_events`)).rejects.toThrow(/append-only/);
+    await expect(db.query(`TRUNCATE break_events`)).rejects.toThrow(/append-only/);
+  });
+
+  it('allows at most one pending or open break per identity', async () => {
+    const [open] = await breaks.listBreaks({ processor: 'paypal', status: 'open' });
+    await expect(
+      db.query(
+        `INSERT INTO breaks (processor, transaction_id, identity_scope, origin_scope, kind, origin_kind,
+            side, status, origin_date, currency, amount_minor, amount, first_seen_run_id, last_seen_run_id)
+         SELECT processor, transaction_id, identity_scope, origin_scope, kind, origin_kind, side,
+                'open', origin_date, currency, amount_minor, amount, first_seen_run_id, last_seen_run_id
+           FROM breaks WHERE id = $1`,
+        [open?.breakId ?? ''],
+      ),
+    ).rejects.toThrow(/ux_breaks_one_active/);
+  });
+});
+
+describe('schema upgrade from version 4', () => {
+  it('db init upgrades a database created by schema 4, keeping its runs and discrepancies', async () => {
+    const [backend] = testBackends();
+    if (!backend) throw new Error('no backend');
+    const config = await backend.config();
+    if (config.kind !== 'pglite') throw new Error('expected PGlite first');
+    const db = await PgliteDatabase.open(config.settings);
+    try {
+      await db.execScript(readFileSync(join(ROOT, 'tests/fixtures/schema/setup-v4.sql'), 'utf8'));
+      const [run] = await db.query<{ id: string }>(
+        `INSERT INTO reconciliation_runs (run_date, processor_name) VALUES ('2025-09-01', 'stripe') RETURNING id::text`,
+      );
+      await db.query(
+        `INSERT INTO discrepancies (run_id, kind, side, transaction_id, amount_minor, amount, currency)
+         VALUES ($1, 'missing_in_internal', 'processor', 'old', 100, 1.00, 'USD')`,
+        [run?.id ?? ''],
+      );
+      await applySchema(db);
+      expect(
+        await db.query(`SELECT value FROM system_configuration WHERE key = 'schema_version'`),
+      ).toEqual([{ value: '5' }]);
+      expect(
+        await db.query(
+          `SELECT transaction_id, break_id FROM discrepancies ORDER BY transaction_id`,
+        ),
+      ).toEqual([{ transaction_id: 'old', break_id: null }]);
+      expect(await db.query(`SELECT count(*)::int AS n FROM v_open_breaks`)).toEqual([{ n: 0 }]);
+    } finally {
+      await db.close();
+      await backend.cleanup();
+    }
+  });
+});

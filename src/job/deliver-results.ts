@@ -30,6 +30,11 @@ export interface DeliverableRun {
   readonly error: unknown;
   readonly reportCsvPath: string | null;
   readonly reportJsonPath: string | null;
+  /**
+   * Hash of the run's `run_completed` audit entry (the chain head at its commit), shown in the
+   * e-mail so it can be kept outside the database (`recon db verify-audit --expect-head`).
+   */
+  readonly auditHead?: string | null;
 }
 
 /** The deliverable view of a job result (what `recon run` hands to delivery). */
@@ -42,6 +47,7 @@ export function toDeliverable(result: RunResult): DeliverableRun {
     error: result.error,
     reportCsvPath: result.reports?.csv ?? null,
     reportJsonPath: result.reports?.json ?? null,
+    auditHead: result.auditHead,
   };
 }
 
@@ -259,6 +265,7 @@ function digestFromReport(
     quality: [...groups.values()] satisfies DigestQuality[],
     links,
     supersedes,
+    auditHead: run.auditHead ?? null,
   };
 }
 

@@ -77,6 +77,21 @@ export interface RunDigest {
   readonly links: DigestLinks;
   /** Ids of the earlier runs of the same date and processor that this run superseded (a rerun). */
   readonly supersedes?: readonly string[];
+  /** Hash of the run's `run_completed` audit entry, to keep outside the database. */
+  readonly auditHead?: string | null;
+}
+
+/**
+ * The audit heads of the runs (hash of each `run_completed` entry), for the footer: kept outside
+ * the database, they let `recon db verify-audit --expect-head HASH` detect a deleted newest entry.
+ */
+function auditHeadsNote(digests: readonly RunDigest[]): string {
+  const heads = digests
+    .filter((d) => d.auditHead)
+    .map((d) => `${d.processor} ${d.businessDate} ${d.auditHead ?? ''}`);
+  return heads.length === 0
+    ? ''
+    : ` Audit heads (recon db verify-audit --expect-head): ${heads.join('; ')}.`;
 }
 
 /** A rendered e-mail: subject, plain-text and HTML bodies. */
@@ -360,7 +375,7 @@ function buildModel(
         json: d.links.json,
       })),
     reportsNote: expiryNote(digests),
-    footer: `Generated ${generatedAt} by recon.`,
+    footer: `Generated ${generatedAt} by recon.${auditHeadsNote(digests)}`,
   };
 }
 

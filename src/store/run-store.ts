@@ -554,6 +554,21 @@ export class RunStore {
     });
   }
 
+  /**
+   * Hash of the run's `run_completed` audit entry (the chain head when it committed), or `null`
+   * for a run that never completed (or completed before schema 4 recorded results).
+   */
+  async auditHeadOf(runId: string): Promise<string | null> {
+    const rows = await (
+      await this.database()
+    ).query<{ entry_hash: string }>(
+      `SELECT entry_hash FROM audit_log WHERE run_id = $1 AND event = 'run_completed'
+        ORDER BY seq DESC LIMIT 1`,
+      [runId],
+    );
+    return rows[0]?.entry_hash ?? null;
+  }
+
   /** Runs, newest first, optionally for one business date and/or processor. */
   async listRuns(filter: RunFilter): Promise<StoredRun[]> {
     const where: string[] = [];

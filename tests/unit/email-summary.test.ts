@@ -243,4 +243,13 @@ describe('presignedUrlExpiry', () => {
       limitedByCredentials: false,
     });
   });
+
+  it("ends with each completed run's audit head, in both parts, to keep outside the database", () => {
+    const head = 'a'.repeat(64);
+    const digests = [digest('stripe', [], { auditHead: head }), digest('paypal', [])];
+    const footer = `Generated 2025-10-01T01:00:00Z by recon. Audit heads (recon db verify-audit --expect-head): stripe 2025-09-30 ${head}.`;
+    const text = renderEmailText(digests, '2025-10-01T01:00:00Z');
+    expect(text.slice(text.lastIndexOf('\n') + 1)).toBe(footer);
+    expect(renderEmailHtml(digests, '2025-10-01T01:00:00Z')).toContain(`${footer}</p>`);
+  });
 });

@@ -101,7 +101,11 @@ export function registerDeliverCommand(program: Command, ctx: CommandContext): v
         if (!run) throw new NotFoundError(`no run with id '${runId}'`);
         // A crash between the run's COMMIT and publishing its reports is repaired first.
         if (run.status === 'completed') await repairStoredRunReports(store, run, logger);
-        const outcome = await deliverResults(delivery.deps, [storedRunDeliverable(run)], {
+        const deliverable = {
+          ...storedRunDeliverable(run),
+          auditHead: await store.auditHeadOf(run.runId),
+        };
+        const outcome = await deliverResults(delivery.deps, [deliverable], {
           s3: both || options.s3 === true,
           email: both || options.email === true,
         });

@@ -32,7 +32,7 @@ const logger = silent as unknown as Logger;
 
 interface SampleEmail {
   readonly mail: MailMessage;
-  /** `text` with the temporary reports directory replaced by `<reports>`. */
+  /** `text` with the temporary reports directory replaced by `<reports>`, audit heads by `<audit head>`. */
   readonly text: string;
 }
 
@@ -80,7 +80,13 @@ async function email(results: readonly RunResult[], fx: FxRates | null): Promise
     { s3: false, email: true },
   );
   if (!mail) throw new Error('no e-mail sent');
-  return { mail, text: mail.text.split(join(work, 'reports')).join('<reports>') };
+  return {
+    mail,
+    text: mail.text
+      .split(join(work, 'reports'))
+      .join('<reports>')
+      .replace(/\b[0-9a-f]{64}\b/g, '<audit head>'),
+  };
 }
 
 let withRates: SampleEmail;
@@ -110,7 +116,7 @@ const REPORTS = [
   '  square 2025-09-30 CSV: <reports>/square_2025-09-30/reconciliation_report_square_2025-09-30.csv',
   '  square 2025-09-30 JSON: <reports>/square_2025-09-30/reconciliation_report_square_2025-09-30.json',
   '',
-  'Generated 2025-10-01T01:00:00.000Z by recon.',
+  'Generated 2025-10-01T01:00:00.000Z by recon. Audit heads (recon db verify-audit --expect-head): stripe 2025-09-30 <audit head>; paypal 2025-09-30 <audit head>; square 2025-09-30 <audit head>.',
 ];
 
 const QUALITY = [

@@ -90,7 +90,7 @@ export function collect<T>(problems: string[], check: () => T): T | undefined {
   try {
     return check();
   } catch (error) {
-    if (error instanceof ConfigError) problems.push(...error.problems);
+    if (error instanceof ConfigError) for (const problem of error.problems) problems.push(problem);
     else if (error instanceof ReconError && error.code === 'USAGE') problems.push(error.message);
     else throw error;
     return undefined;

@@ -74,10 +74,11 @@ export function runResultText(result: RunResult): string {
   const amountText = Object.entries(amounts)
     .map(([currency, value]) => `${value} ${currency}`)
     .join(', ');
+  const discrepancyCount = result.summary?.discrepancyCount ?? 0;
   const lines = [
     `${head}: completed${result.dryRun ? ' (dry run, nothing stored)' : ''} — ` +
       `${result.processorTransactions} processor / ${result.internalTransactions} ledger transactions, ` +
-      `${counts?.matched ?? 0} matched, ${result.summary?.discrepancyCount ?? 0} discrepancies` +
+      `${counts?.matched ?? 0} matched, ${discrepancyCount} discrepanc${discrepancyCount === 1 ? 'y' : 'ies'}` +
       (breaks ? ` (${breaks})` : '') +
       `, ${result.invalidRows} invalid row${result.invalidRows === 1 ? '' : 's'}, risk ${result.summary?.riskLevel ?? '-'}`,
   ];

@@ -1,4 +1,5 @@
-import { renderTable, runsTable } from '../../src/cli/format-output';
+import { renderTable, runResultText, runsTable } from '../../src/cli/format-output';
+import type { RunResult } from '../../src/job/run-reconciliation';
 import type { StoredRun } from '../../src/store/run-store';
 
 describe('renderTable', () => {
@@ -99,5 +100,48 @@ describe('runsTable', () => {
 
   it('says so when there are no runs', () => {
     expect(runsTable([])).toBe('no runs found');
+  });
+});
+
+describe('runResultText', () => {
+  const result: RunResult = {
+    runId: null,
+    businessDate: '2025-09-30',
+    processor: 'stripe',
+    status: 'completed',
+    dryRun: true,
+    processorTransactions: 2,
+    internalTransactions: 1,
+    invalidRows: 1,
+    counts: {
+      matched: 1,
+      missing_in_internal: 1,
+      missing_in_processor: 0,
+      amount_mismatch: 0,
+      currency_mismatch: 0,
+      status_mismatch: 0,
+      duplicate: 0,
+    },
+    summary: {
+      discrepancyCount: 1,
+      processorVolume: new Map(),
+      internalVolume: new Map(),
+      discrepancyAmounts: new Map([['USD', 1250n]]),
+      discrepancyRate: '0.333333',
+      riskLevel: 'LOW',
+      complianceStatus: 'COMPLIANT',
+    },
+    reports: null,
+    auditHead: null,
+    error: null,
+  };
+
+  it('says "1 discrepancy" and "1 invalid row" in the singular', () => {
+    expect(runResultText(result)).toBe(
+      [
+        'stripe 2025-09-30: completed (dry run, nothing stored) — 2 processor / 1 ledger transactions, 1 matched, 1 discrepancy (1 missing in internal), 1 invalid row, risk LOW',
+        '  at stake: 12.50 USD',
+      ].join('\n'),
+    );
   });
 });

@@ -50,7 +50,6 @@ export const DeliveryEnvSchema = z.object({
     .transform((value) => value ?? 'us-east-1'),
   AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
   AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
-  AWS_SESSION_TOKEN: z.string().min(1).optional(),
   AWS_S3_ENDPOINT: credentialFreeUrl('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY').optional(),
   AWS_S3_SSE: z
     .enum(['AES256', 'aws:kms', 'none'])
@@ -109,7 +108,6 @@ export function deliveryConfigFrom(e: DeliveryEnv): DeliveryConfig {
         endpoint: e.AWS_S3_ENDPOINT,
         accessKeyId: e.AWS_ACCESS_KEY_ID,
         secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
-        sessionToken: e.AWS_SESSION_TOKEN,
         serverSideEncryption: e.AWS_S3_SSE,
         kmsKeyId: e.AWS_S3_KMS_KEY_ID,
         presignExpirySeconds: e.AWS_S3_PRESIGN_EXPIRY_SECONDS,

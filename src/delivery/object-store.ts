@@ -27,8 +27,6 @@ export interface S3Settings {
   readonly endpoint?: string;
   readonly accessKeyId?: string;
   readonly secretAccessKey?: string;
-  /** With temporary credentials (STS, SSO) given explicitly, their session token. */
-  readonly sessionToken?: string;
   readonly serverSideEncryption: ServerSideEncryption;
   readonly kmsKeyId?: string;
   /** Lifetime of presigned GET URLs, in seconds (default 24 h). */
@@ -111,11 +109,7 @@ export class S3ObjectStore implements ObjectStore {
         forcePathStyle: settings.endpoint !== undefined,
         credentials:
           settings.accessKeyId && settings.secretAccessKey
-            ? {
-                accessKeyId: settings.accessKeyId,
-                secretAccessKey: settings.secretAccessKey,
-                sessionToken: settings.sessionToken,
-              }
+            ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey }
             : undefined,
         maxAttempts: settings.maxAttempts,
         requestHandler: s3RequestHandlerOptions(settings),

@@ -9,7 +9,7 @@ import {
   type CreditDebit,
   type ParsedBankFile,
 } from './bank-entry';
-import { baiDate } from './bank-dates';
+import { baiDate } from '../../domain/calendar-dates';
 
 /**
  * BAI2 ("Cash Management Balance Reporting Specifications, Version 2", BAI 2005; now X9 BTRS)

@@ -8,7 +8,7 @@ import {
   type CreditDebit,
   type ParsedBankFile,
 } from './bank-entry';
-import { isCalendarDate } from './bank-dates';
+import { isCalendarDate } from '../../domain/calendar-dates';
 
 /** Date layouts a bank CSV export may use (`YYYY-MM-DD` is the default). */
 export type BankCsvDateFormat = 'YYYY-MM-DD' | 'DD.MM.YYYY' | 'DD/MM/YYYY' | 'MM/DD/YYYY';

@@ -11,7 +11,7 @@ import {
   type CreditDebit,
   type ParsedBankFile,
 } from './bank-entry';
-import { isCalendarDate } from './bank-dates';
+import { isCalendarDate } from '../../domain/calendar-dates';
 
 /**
  * ISO 20022 camt.053 "BankToCustomerStatement" reader, any version `camt.053.001.*` (02 … 13):

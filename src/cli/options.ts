@@ -245,5 +245,6 @@ export function runRequestFrom(
     appVersion,
     fx: config.fx,
     breaks: config.breaks,
+    cutoffs: config.cutoffs,
   };
 }

@@ -31,6 +31,7 @@ import type { ReportContext } from '../reports/render-report';
 import { checkReportsDir } from '../reports/reports-dir';
 import type { ApiConfig, BreakSettings } from '../config/load-config';
 import { carryOver, type CarriedBreak } from '../engine/break-lifecycle';
+import { calendarDayCutoffs, cutoffOf, type SourceCutoffs } from '../domain/cutoff';
 import { BreakStore, type RunBreaks } from '../store/break-store';
 import type { SourceReadResult, TransactionSource } from '../sources/transaction-source';
 import { SourceFactory, type SourceChoice } from './build-sources';
@@ -92,6 +93,12 @@ export interface RunRequest {
   readonly fx?: FxRates | null;
   /** Breaks across days; default `DEFAULT_BREAK_SETTINGS` (carry 90, grace 0, escalate 7 days). */
   readonly breaks?: BreakSettings;
+  /**
+   * Business-day cut-off of each side (RECON_CUTOFF_*): the fetch window of an API side, the
+   * business date of every row (a clean pair on two business dates is `timing`) and the
+   * `outside_business_date` finding. Default: every side on the calendar day in `timeZone`.
+   */
+  readonly cutoffs?: SourceCutoffs;
 }
 
 /** The defaults of RECON_CARRY_DAYS, RECON_GRACE_DAYS and RECON_ESCALATE_DAYS. */
@@ -314,13 +321,22 @@ export async function reconcileOne(
     );
 
     const context = { businessDate, timeZone: request.timeZone };
+    const cutoffs = request.cutoffs ?? calendarDayCutoffs(request.timeZone);
     // Both sides at once: large CSV files parse on worker threads, API fetches overlap. Both
     // are awaited, so that when both fail the processor side's error is the one reported, every
     // time (the other is logged).
     const [processorRead, internalRead] = await untilAborted(
       Promise.allSettled([
-        processorSource.read({ ...context, statusMap: STATUS_MAPS[processor] }),
-        internalSource.read({ ...context, statusMap: STATUS_MAPS.internal }),
+        processorSource.read({
+          ...context,
+          statusMap: STATUS_MAPS[processor],
+          cutoff: cutoffOf(cutoffs, 'processor', processor),
+        }),
+        internalSource.read({
+          ...context,
+          statusMap: STATUS_MAPS.internal,
+          cutoff: cutoffOf(cutoffs, 'internal', processor),
+        }),
       ]),
       deps.abort,
     );
@@ -372,7 +388,8 @@ export async function reconcileOne(
         throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
       const carry = carryOver(raw, carried, businessDate);
       const match = carry.match;
-      timing = carry.timing;
+      // Pairs of D's own rows on two business dates, plus carried breaks completed late.
+      timing = raw.timing + carry.timing;
       const summary = summarizeReconciliation(
         match,
         processorSide.table,

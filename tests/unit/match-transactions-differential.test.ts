@@ -99,6 +99,8 @@ function referenceMatch(
     processorTransactions: processor.length,
     internalTransactions: internal.length,
     counts,
+    timing: 0,
+    timingPairs: [],
     duplicates: { processor: processorDuplicates, internal: internalDuplicates },
     discrepancies,
   };

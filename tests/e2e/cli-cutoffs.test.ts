@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonLines, runCli } from '../helpers/cli';
+import { createTestSchema, dropTestSchema, TEST_DATABASE_URL } from '../helpers/databases';
 
 // Business-day cut-offs, timing pairs, --grace-days and --fail-on through the built CLI, on the
 // embedded store (issue #13). Square's business day ends at 17:00 Pacific time; the ledger's at
@@ -19,6 +20,10 @@ function day(data: string, date: string, processor: string[], internal: string[]
   writeFileSync(join(data, date, 'square.csv'), [HEADER, ...processor, ''].join('\n'));
   writeFileSync(join(data, date, 'internal_square.csv'), [HEADER, ...internal, ''].join('\n'));
 }
+
+/** The `recon: …` lines of stderr (log lines, e.g. a warning about a short test password, aside). */
+const reconLines = (stderr: string): string[] =>
+  stderr.split('\n').filter((line) => line.startsWith('recon: '));
 
 function runSquare(
   data: string,
@@ -44,13 +49,45 @@ function runSquare(
   );
 }
 
-describe('business-day cut-offs through the built CLI', () => {
+/** Where the CLI stores: embedded PGlite, or a schema of its own on the test server. */
+interface Backend {
+  readonly name: string;
+  setUp(): Promise<Record<string, string>>;
+  tearDown(): Promise<void>;
+}
+const backends: Backend[] = [
+  {
+    name: 'embedded PGlite',
+    setUp: () => Promise.resolve({ RECON_PGLITE_DIR: join(work, 'db', 'pgdata') }),
+    tearDown: () => Promise.resolve(),
+  },
+];
+let schema = '';
+if (TEST_DATABASE_URL) {
+  backends.push({
+    name: 'the server',
+    async setUp() {
+      schema = await createTestSchema('recon_cutoffs_e2e');
+      const settings = { DATABASE_URL: TEST_DATABASE_URL ?? '', DB_SCHEMA: schema };
+      const init = await runCli(['db', 'init'], settings);
+      expect(init.code).toBe(0);
+      return settings;
+    },
+    tearDown: () => dropTestSchema(schema),
+  });
+}
+
+describe.each(backends)('business-day cut-offs through the built CLI on $name', (backend) => {
   const data = join(work, 'data');
-  const env = {
-    RECON_PGLITE_DIR: join(work, 'db', 'pgdata'),
-    RECON_CUTOFF_SQUARE: 'America/Los_Angeles 17:00',
-    USER: 'tester',
-  };
+  let env: Record<string, string> = {};
+  beforeAll(async () => {
+    env = {
+      ...(await backend.setUp()),
+      RECON_CUTOFF_SQUARE: 'America/Los_Angeles 17:00',
+      USER: 'tester',
+    };
+  });
+  afterAll(() => backend.tearDown());
 
   // 2025-09-29: a clean pair on the same business date; a pair Square dates 09-29 (16:30 PDT)
   // and the ledger 09-30 (00:10 UTC): timing within the run; a ledger-only item at 23:58 UTC;
@@ -174,16 +211,16 @@ describe('business-day cut-offs through the built CLI', () => {
 
   it('refuses a bad --fail-on or --grace-days with one line and exit 2, before any run', async () => {
     const failOn = await runSquare(data, env, '2025-10-01', '--fail-on', 'sometimes');
-    expect([failOn.code, failOn.stdout, failOn.stderr.trim()]).toEqual([
+    expect([failOn.code, failOn.stdout, reconLines(failOn.stderr)]).toEqual([
       2,
       '',
-      "recon: --fail-on must be new or open, got 'sometimes'",
+      ["recon: --fail-on must be new or open, got 'sometimes'"],
     ]);
     const grace = await runSquare(data, env, '2025-10-01', '--grace-days', '-1');
-    expect([grace.code, grace.stdout, grace.stderr.trim()]).toEqual([
+    expect([grace.code, grace.stdout, reconLines(grace.stderr)]).toEqual([
       2,
       '',
-      "recon: --grace-days must be a whole number of days from 0 to 36500, got '-1'",
+      ["recon: --grace-days must be a whole number of days from 0 to 36500, got '-1'"],
     ]);
   });
 
@@ -193,10 +230,12 @@ describe('business-day cut-offs through the built CLI', () => {
       { ...env, RECON_CUTOFF_SQUARE: 'America/Los_Angeles 5pm' },
       '2025-10-01',
     );
-    expect([bad.code, bad.stdout, bad.stderr.trim()]).toEqual([
+    expect([bad.code, bad.stdout, reconLines(bad.stderr)]).toEqual([
       2,
       '',
-      'recon: RECON_CUTOFF_SQUARE must be "<IANA time zone> <HH:MM>" (e.g. "America/Los_Angeles 17:00"), got "America/Los_Angeles 5pm"',
+      [
+        'recon: RECON_CUTOFF_SQUARE must be "<IANA time zone> <HH:MM>" (e.g. "America/Los_Angeles 17:00"), got "America/Los_Angeles 5pm"',
+      ],
     ]);
   });
 });

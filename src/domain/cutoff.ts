@@ -142,29 +142,30 @@ export class BusinessDayCalendar {
   private readonly starts: number[] = [];
   private readonly ends: number[] = [];
   private readonly days: number[] = [];
-  private last = -1;
+  // The day last hit, as plain fields: the common case is two comparisons (an empty range at first).
+  private hitStart = 0;
+  private hitEnd = 0;
+  private hitDay = 0;
 
   constructor(readonly cutoff: Cutoff) {}
 
+  private hit(index: number): number {
+    this.hitStart = this.starts[index] as number;
+    this.hitEnd = this.ends[index] as number;
+    this.hitDay = this.days[index] as number;
+    return this.hitDay;
+  }
+
   /** The epoch day (see `epochDayOf`) of the business date of `epochMs` (UTC milliseconds). */
   epochDayAt(epochMs: number): number {
-    const last = this.last;
-    if (
-      last >= 0 &&
-      epochMs >= (this.starts[last] as number) &&
-      epochMs < (this.ends[last] as number)
-    )
-      return this.days[last] as number;
+    if (epochMs >= this.hitStart && epochMs < this.hitEnd) return this.hitDay;
     let lo = 0;
     let hi = this.starts.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       if (epochMs < (this.starts[mid] as number)) hi = mid - 1;
       else if (epochMs >= (this.ends[mid] as number)) lo = mid + 1;
-      else {
-        this.last = mid;
-        return this.days[mid] as number;
-      }
+      else return this.hit(mid);
     }
     const date = businessDateAtCutoff(epochMs, this.cutoff);
     const { startMs, endMs } = cutoffDayBounds(date, this.cutoff);
@@ -173,8 +174,7 @@ export class BusinessDayCalendar {
     this.starts.splice(lo, 0, startMs);
     this.ends.splice(lo, 0, endMs);
     this.days.splice(lo, 0, day);
-    this.last = lo;
-    return day;
+    return this.hit(lo);
   }
 
   /** The business date `YYYY-MM-DD` of `epochMs` (UTC milliseconds). */

@@ -16,6 +16,7 @@ import {
   matchTables,
   type MatchResult,
   type OutcomeCounts,
+  type TimingPair,
 } from '../engine/match-transactions';
 import type { FxRates } from '../domain/fx-rates';
 import { summarizeReconciliation, type ReconciliationSummary } from '../engine/summarize';
@@ -196,8 +197,13 @@ export interface RunResult {
   readonly internalTransactions: number;
   readonly invalidRows: number;
   readonly counts: OutcomeCounts | null;
-  /** Pairs completed by a carried break of an earlier date (late arrivals); 0 when none. */
+  /**
+   * Timing pairs: pairs of the run's own rows on two business dates by the cut-offs, plus pairs
+   * completed by a carried break of an earlier date (late arrivals); 0 when none.
+   */
   readonly timing?: number;
+  /** The run's own timing pairs with their lags (`MatchResult.timingPairs`); empty when none. */
+  readonly timingPairs?: readonly TimingPair[];
   /** The run's `breaks` block (stored runs only; `null` for dry runs and failed runs). */
   readonly breaks?: RunBreaks | null;
   readonly summary: ReconciliationSummary | null;
@@ -514,6 +520,7 @@ export async function reconcileOne(
     log.info(
       {
         ...match.counts,
+        timing,
         discrepancies: summary.discrepancyCount,
         risk_level: summary.riskLevel,
         discrepancy_rate: summary.discrepancyRate,
@@ -529,6 +536,7 @@ export async function reconcileOne(
       invalidRows,
       counts: match.counts,
       timing,
+      timingPairs: match.timingPairs,
       breaks,
       summary,
       reports,

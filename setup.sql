@@ -330,6 +330,13 @@ CREATE OR REPLACE TRIGGER break_events_no_truncate
 ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS break_id uuid REFERENCES breaks (id);
 CREATE INDEX IF NOT EXISTS ix_discrepancies_break ON discrepancies (break_id);
 
+-- Business-day cut-offs (schema 6, issue #13): the business date of each row of a discrepancy
+-- under its side's cut-off (RECON_CUTOFF_<PROCESSOR> for the processor row, RECON_CUTOFF_LEDGER
+-- for the ledger row), computed from its timestamp. NULL when that side has no row, and for
+-- discrepancies stored before schema 6.
+ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS processor_business_date date;
+ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS internal_business_date date;
+
 -- ---------------------------------------------------------------------------------------------
 -- Deliveries of a run's results: report uploads to S3 and e-mails. One row per attempt; a
 -- failed delivery never changes the run's status (the results are already committed).
@@ -371,12 +378,12 @@ CREATE TABLE IF NOT EXISTS system_configuration (
 );
 
 INSERT INTO system_configuration (key, value, description) VALUES
-    ('schema_version', '5', 'Version of setup.sql applied to this database'),
+    ('schema_version', '6', 'Version of setup.sql applied to this database'),
     ('high_value_threshold', '1000',
      'Major-unit amount from which a missing transaction is listed in v_high_value_missing_transactions (per currency, never converted)')
 ON CONFLICT (key) DO NOTHING;
-UPDATE system_configuration SET value = '5', updated_at = now()
-    WHERE key = 'schema_version' AND value <> '5';
+UPDATE system_configuration SET value = '6', updated_at = now()
+    WHERE key = 'schema_version' AND value <> '6';
 
 -- ---------------------------------------------------------------------------------------------
 -- Views.

@@ -282,6 +282,8 @@ function generateMatch(rows: number, seed: number): MatchResult {
     internalTransactions:
       counts.matched + pairs + counts.missing_in_processor + duplicates.internal,
     counts,
+    timing: 0,
+    timingPairs: [],
     duplicates,
     discrepancies,
   };

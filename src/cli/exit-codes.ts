@@ -6,7 +6,8 @@ import { InterruptedError, ReconError, type ReconErrorCode } from '../domain/err
  * 2 usage or configuration error; 3 a dependency is unavailable; 4 input rejected;
  * 5 another run for the same date and processor is in progress; 6 an integrity check failed
  * (audit chain broken); 7 the results are stored but a delivery (upload, e-mail) failed (see
- * `deliveryExitCode`); 8 breaks found is reserved (see `EXIT_CODE_SEVERITY`); 130/143 interrupted by SIGINT/SIGTERM (128 + signal number).
+ * `deliveryExitCode`); 8 the run completed with breaks that `--fail-on new|open` asks to fail on
+ * (see `exitCodeOfRun`); 130/143 interrupted by SIGINT/SIGTERM (128 + signal number).
  * Several runs in one invocation exit with `combineExitCodes` of their codes.
  */
 export const EXIT_CODES: Readonly<Record<ReconErrorCode, number>> = {
@@ -46,7 +47,7 @@ export interface ExitCodeRank {
  * Exit codes by severity, most severe first: the order in which several runs' codes are combined
  * into the process's one exit code (README "Exit codes"). The numbers themselves say nothing
  * about severity: a 5 (another run in progress, usually ignored) must never hide a 4 (an input
- * is missing, someone must act). 8 is reserved for "breaks found".
+ * is missing, someone must act). 8: breaks found (`--fail-on`).
  */
 export const EXIT_CODE_SEVERITY: readonly ExitCodeRank[] = [
   { codes: [130, 143], meaning: 'interrupted by SIGINT / SIGTERM' },
@@ -55,7 +56,7 @@ export const EXIT_CODE_SEVERITY: readonly ExitCodeRank[] = [
   { codes: [3], meaning: 'a dependency is unavailable' },
   { codes: [2], meaning: 'usage or configuration error' },
   { codes: [6], meaning: 'an integrity check failed' },
-  { codes: [8], meaning: 'breaks found (reserved)' },
+  { codes: [8], meaning: 'breaks found (--fail-on new|open)' },
   { codes: [7], meaning: 'results stored, a delivery (upload or e-mail) failed' },
   { codes: [5], meaning: 'another run for the same date and processor is in progress' },
   { codes: [0], meaning: 'every run completed' },
@@ -83,12 +84,45 @@ export function combineExitCodes(codes: Iterable<number>): number {
   return combined;
 }
 
-/** The exit code of one run's outcome: 0 when completed, else `exitCodeFor` its error. */
-export function exitCodeOfRun(result: {
-  readonly status: string;
-  readonly error: unknown;
-}): number {
-  return result.status === 'completed' ? EXIT_OK : exitCodeFor(result.error);
+/** Exit code of a completed run with breaks that `--fail-on` asks to fail on. */
+export const EXIT_BREAKS = 8;
+
+/**
+ * `--fail-on`: `new` fails a completed run (exit 8) that opened breaks (pending ones, still in
+ * their grace, do not count); `open` fails one after which any break of the processor is open
+ * (past the grace: `pending` ones do not count), whatever its origin date.
+ */
+export type FailOn = 'new' | 'open';
+
+/** The break counts `--fail-on` looks at (a run's `breaks` block). */
+export interface FailOnBreaks {
+  readonly new: number;
+  readonly open: number;
+  /** New breaks that are open, not pending; absent: every new break counts. */
+  readonly new_open?: number;
+}
+
+/** True when `breaks` trip `failOn` (see `FailOn`); `null` breaks (none read) never do. */
+export function breaksTrip(breaks: FailOnBreaks | null | undefined, failOn: FailOn): boolean {
+  if (!breaks) return false;
+  return failOn === 'new' ? (breaks.new_open ?? breaks.new) > 0 : breaks.open > 0;
+}
+
+/**
+ * The exit code of one run's outcome: `exitCodeFor` its error when it failed; 8 (`EXIT_BREAKS`)
+ * when it completed and `failOn` is set and its breaks trip it (`breaksTrip`; a dry run's
+ * breaks too, when it read them); else 0.
+ */
+export function exitCodeOfRun(
+  result: {
+    readonly status: string;
+    readonly error: unknown;
+    readonly breaks?: FailOnBreaks | null;
+  },
+  failOn?: FailOn,
+): number {
+  if (result.status !== 'completed') return exitCodeFor(result.error);
+  return failOn && breaksTrip(result.breaks, failOn) ? EXIT_BREAKS : EXIT_OK;
 }
 
 /**

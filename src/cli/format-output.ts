@@ -5,17 +5,17 @@ import type { RunResult } from '../job/run-reconciliation';
 import type { RunBreaks } from '../store/break-store';
 import type { StoredDelivery } from '../store/delivery-store';
 import type { StoredDiscrepancy, StoredRun } from '../store/run-store';
-import { exitCodeOfRun } from './exit-codes';
+import { exitCodeOfRun, type FailOn } from './exit-codes';
 
-/** The `--json` object of one run (one line of stdout). */
-export function runResultJson(result: RunResult): object {
+/** The `--json` object of one run (one line of stdout); `failOn`: `--fail-on`, for `exit_code`. */
+export function runResultJson(result: RunResult, failOn?: FailOn): object {
   return {
     run_id: result.runId,
     date: result.businessDate,
     processor: result.processor,
     status: result.status,
     dry_run: result.dryRun,
-    exit_code: exitCodeOfRun(result),
+    exit_code: exitCodeOfRun(result, failOn),
     error: result.error ? describeError(result.error) : null,
     processor_transactions: result.processorTransactions,
     internal_transactions: result.internalTransactions,

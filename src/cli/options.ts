@@ -11,6 +11,7 @@ import { isProcessorName, KNOWN_PROCESSORS, type ProcessorName } from '../domain
 import type { SourceKind } from '../job/build-sources';
 import type { MatchEngine, RunRequest } from '../job/run-reconciliation';
 import { INPUT_ENCODINGS, parseInputEncoding, type InputEncoding } from '../sources/text-encoding';
+import type { FailOn } from './exit-codes';
 
 /** Log levels accepted by `--log-level` (pino's, plus `silent`). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -146,6 +147,35 @@ export function parseAuditHead(value: string | undefined): string | undefined {
   return value;
 }
 
+/** Largest `--grace-days` (as RECON_GRACE_DAYS): 100 years. */
+const MAX_GRACE_DAYS = 36_500;
+
+/**
+ * `--grace-days N`: a whole number of days from 0 to 36500; `undefined` when absent (then
+ * RECON_GRACE_DAYS applies).
+ * @throws UsageError for anything else.
+ */
+export function parseGraceDays(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) > MAX_GRACE_DAYS) {
+    throw new UsageError(
+      `--grace-days must be a whole number of days from 0 to ${MAX_GRACE_DAYS}, got '${value}'`,
+    );
+  }
+  return Number(value);
+}
+
+/**
+ * `--fail-on new|open`; `undefined` when absent (default: breaks never change the exit code).
+ * @throws UsageError for another value.
+ */
+export function parseFailOn(value: string | undefined): FailOn | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'new' && value !== 'open')
+    throw new UsageError(`--fail-on must be new or open, got '${value}'`);
+  return value;
+}
+
 /** Options of `recon run` (and the subset `recon schedule` takes) as commander parses them. */
 export interface RunOptions extends DateOptions {
   processors?: string[];
@@ -169,6 +199,10 @@ export interface RunOptions extends DateOptions {
   encoding?: string;
   processorEncoding?: string;
   internalEncoding?: string;
+  /** `--grace-days N`: overrides RECON_GRACE_DAYS. */
+  graceDays?: string;
+  /** `--fail-on new|open`: exit 8 for breaks (read by the command, see `parseFailOn`). */
+  failOn?: string;
 }
 
 /**
@@ -220,6 +254,8 @@ export function runRequestFrom(
   const both = parseSourceKind(options.source, '--source') ?? 'csv';
   const encoding = parseEncoding(options.encoding, '--encoding') ?? config.encoding;
   const dryRun = options.dryRun === true;
+  const graceDays = parseGraceDays(options.graceDays) ?? config.breaks.graceDays;
+  parseFailOn(options.failOn); // checked with the other options, before anything runs
   return {
     dates,
     processors,
@@ -244,6 +280,7 @@ export function runRequestFrom(
     maxInvalidRate: parseRate(options.maxInvalidRate ?? config.maxInvalidRate),
     appVersion,
     fx: config.fx,
-    breaks: config.breaks,
+    breaks: { ...config.breaks, graceDays },
+    cutoffs: config.cutoffs,
   };
 }

@@ -3,6 +3,8 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { credentialFreeUrl } from './secret-settings';
 import { ConfigError } from '../domain/errors';
+import { midnightCutoff, parseCutoff, type Cutoff, type SourceCutoffs } from '../domain/cutoff';
+import { KNOWN_PROCESSORS } from '../domain/status';
 import type { FxRates } from '../domain/fx-rates';
 import { loadFxRates } from './fx-config';
 import { DeliveryEnvSchema, deliveryConfigFrom, type DeliveryConfig } from './delivery-config';
@@ -63,6 +65,46 @@ export interface AppConfig {
   readonly delivery: DeliveryConfig;
   /** Breaks across days (README "Breaks across days"), in calendar days. */
   readonly breaks: BreakSettings;
+  /** Business-day cut-off of each side (README "Business-day cut-offs"). */
+  readonly cutoffs: SourceCutoffs;
+}
+
+/** Prefix of the cut-off settings: `RECON_CUTOFF_LEDGER`, `RECON_CUTOFF_<PROCESSOR>`. */
+const CUTOFF_PREFIX = 'RECON_CUTOFF_';
+
+/**
+ * The cut-offs from `RECON_CUTOFF_LEDGER` and `RECON_CUTOFF_<PROCESSOR>` (`"<IANA zone> HH:MM"`,
+ * e.g. `RECON_CUTOFF_SQUARE="America/Los_Angeles 17:00"`); an unset one is the calendar day in
+ * `timeZone` (RECON_TIMEZONE). Pushes one problem per bad value, and one per `RECON_CUTOFF_*`
+ * variable that names no known processor (a typo must not silently keep the default).
+ */
+function loadCutoffs(
+  present: Record<string, string>,
+  timeZone: string,
+  problems: string[],
+): SourceCutoffs {
+  const fallback = midnightCutoff(timeZone);
+  const names = new Map<string, string>([
+    ['LEDGER', 'ledger'],
+    ...KNOWN_PROCESSORS.map((name): [string, string] => [name.toUpperCase(), name]),
+  ]);
+  let ledger = fallback;
+  const processors: Record<string, Cutoff> = {};
+  for (const [variable, value] of Object.entries(present)) {
+    if (!variable.startsWith(CUTOFF_PREFIX)) continue;
+    const name = names.get(variable.slice(CUTOFF_PREFIX.length));
+    if (name === undefined) {
+      problems.push(
+        `${variable} names no known side: use ${[...names.keys()].map((key) => CUTOFF_PREFIX + key).join(', ')}`,
+      );
+      continue;
+    }
+    const cutoff = collect(problems, () => parseCutoff(value, variable));
+    if (cutoff === undefined) continue;
+    if (name === 'ledger') ledger = cutoff;
+    else processors[name] = cutoff;
+  }
+  return { ledger, processors, fallback };
 }
 
 /**
@@ -283,6 +325,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     ? collect(problems, () => loadLedgerConfig(present.INTERNAL_API_CONFIG))
     : DEFAULT_LEDGER_API_CONFIG;
   const fx = collect(problems, () => loadFxRates(env));
+  const cutoffs = loadCutoffs(present, e?.RECON_TIMEZONE ?? 'UTC', problems);
   if (
     problems.length > 0 ||
     e === undefined ||
@@ -311,6 +354,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       graceDays: e.RECON_GRACE_DAYS,
       escalateDays: e.RECON_ESCALATE_DAYS,
     },
+    cutoffs,
     container: e.RECON_CONTAINER,
     dataDir: e.RECON_DATA_DIR,
     reportsDir: e.RECON_REPORTS_DIR,

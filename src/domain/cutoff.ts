@@ -94,3 +94,91 @@ export function daysBetween(from: BusinessDate, to: BusinessDate): number {
   const b = DateTime.fromISO(to, { zone: 'UTC' });
   return Math.round(b.diff(a, 'days').days);
 }
+
+/** The epoch day (days since 1970-01-01) of a business date `YYYY-MM-DD`. */
+export function epochDayOf(date: BusinessDate): number {
+  return Math.round(Date.parse(`${date}T00:00:00Z`) / 86_400_000);
+}
+
+/** The business date `YYYY-MM-DD` of an epoch day (days since 1970-01-01). */
+export function dateOfEpochDay(day: number): BusinessDate {
+  return new Date(day * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * The cut-offs of one run's two sides: the ledger's (`RECON_CUTOFF_LEDGER`) and each processor's
+ * (`RECON_CUTOFF_<PROCESSOR>`). A processor without an entry uses `fallback`: the calendar day in
+ * RECON_TIMEZONE (midnight to midnight), which is also the default of the ledger.
+ */
+export interface SourceCutoffs {
+  readonly ledger: Cutoff;
+  readonly processors: Readonly<Partial<Record<string, Cutoff>>>;
+  readonly fallback: Cutoff;
+}
+
+/** Every side on the calendar day of `zone` (RECON_TIMEZONE): the behaviour without cut-offs. */
+export function calendarDayCutoffs(zone: string): SourceCutoffs {
+  const midnight = midnightCutoff(zone);
+  return { ledger: midnight, processors: {}, fallback: midnight };
+}
+
+/** The cut-off of `processor`'s side of a run (`side` `internal` = the ledger's). */
+export function cutoffOf(
+  cutoffs: SourceCutoffs,
+  side: 'processor' | 'internal',
+  processor: string,
+): Cutoff {
+  return side === 'internal' ? cutoffs.ledger : (cutoffs.processors[processor] ?? cutoffs.fallback);
+}
+
+/**
+ * Business dates of many instants under one cut-off, fast: the bounds of each business day met
+ * are computed once (luxon) and kept, sorted; an instant is then placed by comparing it with the
+ * last day hit or by a binary search over the days seen. Same answers as `businessDateAtCutoff`.
+ * Built per side of a run (its rows are mostly in one or two business days).
+ */
+export class BusinessDayCalendar {
+  /** Days seen, sorted by start: `[startMs, endMs)` and the epoch day of the business date. */
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  private readonly days: number[] = [];
+  // The day last hit, as plain fields: the common case is two comparisons (an empty range at first).
+  private hitStart = 0;
+  private hitEnd = 0;
+  private hitDay = 0;
+
+  constructor(readonly cutoff: Cutoff) {}
+
+  private hit(index: number): number {
+    this.hitStart = this.starts[index] as number;
+    this.hitEnd = this.ends[index] as number;
+    this.hitDay = this.days[index] as number;
+    return this.hitDay;
+  }
+
+  /** The epoch day (see `epochDayOf`) of the business date of `epochMs` (UTC milliseconds). */
+  epochDayAt(epochMs: number): number {
+    if (epochMs >= this.hitStart && epochMs < this.hitEnd) return this.hitDay;
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (epochMs < (this.starts[mid] as number)) hi = mid - 1;
+      else if (epochMs >= (this.ends[mid] as number)) lo = mid + 1;
+      else return this.hit(mid);
+    }
+    const date = businessDateAtCutoff(epochMs, this.cutoff);
+    const { startMs, endMs } = cutoffDayBounds(date, this.cutoff);
+    const day = epochDayOf(date);
+    if (!(epochMs >= startMs && epochMs < endMs)) return day; // an instant luxon cannot place
+    this.starts.splice(lo, 0, startMs);
+    this.ends.splice(lo, 0, endMs);
+    this.days.splice(lo, 0, day);
+    return this.hit(lo);
+  }
+
+  /** The business date `YYYY-MM-DD` of `epochMs` (UTC milliseconds). */
+  dateAt(epochMs: number): BusinessDate {
+    return dateOfEpochDay(this.epochDayAt(epochMs));
+  }
+}

@@ -1,4 +1,5 @@
 import type { CurrencyCode } from './currency';
+import { BusinessDayCalendar, dateOfEpochDay, type Cutoff } from './cutoff';
 import type { CanonicalStatus, Transaction } from './transaction';
 import {
   AMOUNT_WIDE,
@@ -63,6 +64,7 @@ export class TransactionTable {
   private slots: Int32Array | null = new Int32Array(2 * 1024);
   private slotMask = 1023;
   private distinctIds = 0;
+  private calendar: BusinessDayCalendar | null = null;
 
   /** A table holding `rows`, in order (their ids indexed). */
   static fromTransactions(rows: readonly Transaction[]): TransactionTable {
@@ -306,6 +308,41 @@ export class TransactionTable {
     }
     warmed.sink ^= touched;
     return found;
+  }
+
+  /**
+   * Sets the cut-off of this side (`addSideChecks` does, from the run's `ReadContext`): from then
+   * on every row has a business date (`businessDayAt`, `atWithBusinessDate`), computed from its
+   * `created_at`. `null` removes it.
+   */
+  setCutoff(cutoff: Cutoff | null): void {
+    this.calendar = cutoff ? new BusinessDayCalendar(cutoff) : null;
+  }
+
+  /** The cut-off set with `setCutoff`, or `null`. */
+  get cutoff(): Cutoff | null {
+    return this.calendar?.cutoff ?? null;
+  }
+
+  /**
+   * The business date of row `row` under the table's cut-off, as an epoch day (days since
+   * 1970-01-01, see `epochDayOf`); `null` when the table has no cut-off.
+   */
+  businessDayAt(row: number): number | null {
+    return this.calendar ? this.calendar.epochDayAt(this.createdAtMs(row)) : null;
+  }
+
+  /** The business date `YYYY-MM-DD` of row `row` (`businessDayAt`), or `null` without a cut-off. */
+  atBusinessDate(row: number): string | null {
+    const day = this.businessDayAt(row);
+    return day === null ? null : dateOfEpochDay(day);
+  }
+
+  /** `at(row)` with its `businessDate` set when the table has a cut-off. */
+  atWithBusinessDate(row: number): Transaction {
+    const t = this.at(row);
+    const day = this.businessDayAt(row);
+    return day === null ? t : { ...t, businessDate: dateOfEpochDay(day) };
   }
 
   /** Frees the id index (the row states stay); `findFirst` and appending then throw. */

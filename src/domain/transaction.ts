@@ -16,6 +16,9 @@ export type CanonicalStatus =
  * - `feeMinor`: fee in minor units of `currency`, positive when charged, or `null` when absent.
  * - `createdAtMs`: the instant, as milliseconds since the Unix epoch (UTC).
  * - `line`: 1-based physical line of the record in its source file (the header is line 1).
+ * - `businessDate`: the row's business date `YYYY-MM-DD` under its side's cut-off (see
+ *   `domain/cutoff.ts`), computed from `createdAtMs`; set on the rows of a run's discrepancies
+ *   (and stored with them), absent on rows built without a cut-off (tests, carried breaks).
  */
 export interface Transaction {
   readonly transactionId: string;
@@ -28,4 +31,5 @@ export interface Transaction {
   readonly createdAtMs: number;
   readonly description: string | null;
   readonly line: number;
+  readonly businessDate?: string;
 }

@@ -1,3 +1,4 @@
+import { dateOfEpochDay, type Cutoff } from '../domain/cutoff';
 import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
 import type { Transaction } from '../domain/transaction';
 import { DUPLICATE_ROW, TransactionTable, type StatusEntry } from '../domain/transaction-table';
@@ -6,15 +7,33 @@ import { DUPLICATE_ROW, TransactionTable, type StatusEntry } from '../domain/tra
 export type OutcomeCounts = Record<OutcomeClass, number>;
 
 /**
+ * A pair that agrees in everything but its business dates: the two rows fall on different
+ * business days under their sides' cut-offs (a payment the ledger books at 23:58 and the
+ * processor at 00:03). Counted as `timing`, neither `matched` nor a discrepancy. Dates are
+ * `YYYY-MM-DD`; `lagDays` = |internal − processor| in calendar days (≥ 1).
+ */
+export interface TimingPair {
+  readonly transactionId: string;
+  readonly processorBusinessDate: string;
+  readonly internalBusinessDate: string;
+  readonly lagDays: number;
+}
+
+/**
  * Result of `matchTransactions`. Every input row is in exactly one class:
- * processor rows = matched + missing_in_internal + amount/currency/status mismatches + processor duplicates;
- * internal rows  = matched + missing_in_processor + amount/currency/status mismatches + internal duplicates.
+ * processor rows = matched + timing + missing_in_internal + amount/currency/status mismatches + processor duplicates;
+ * internal rows  = matched + timing + missing_in_processor + amount/currency/status mismatches + internal duplicates.
  * `checkAccounting` verifies this identity.
  */
 export interface MatchResult {
   readonly processorTransactions: number;
   readonly internalTransactions: number;
+  /** `matched` counts clean pairs whose rows share a business date (or whose sides have no cut-off). */
   readonly counts: OutcomeCounts;
+  /** Clean pairs whose rows' business dates differ by the cut-offs (`timingPairs.length`). */
+  readonly timing: number;
+  /** The timing pairs, in processor-file order. */
+  readonly timingPairs: readonly TimingPair[];
   readonly duplicates: { readonly processor: number; readonly internal: number };
   /** Every discrepancy: processor-file order first, then ledger-only rows in ledger order. */
   readonly discrepancies: readonly Discrepancy[];
@@ -47,11 +66,15 @@ const WARM_GROUP = 32;
 export function matchTransactions(
   processor: readonly Transaction[],
   internal: readonly Transaction[],
+  cutoffs?: { readonly processor: Cutoff; readonly internal: Cutoff },
 ): MatchResult {
-  return matchTables(
-    TransactionTable.fromTransactions(processor),
-    TransactionTable.fromTransactions(internal),
-  );
+  const p = TransactionTable.fromTransactions(processor);
+  const i = TransactionTable.fromTransactions(internal);
+  if (cutoffs) {
+    p.setCutoff(cutoffs.processor);
+    i.setCutoff(cutoffs.internal);
+  }
+  return matchTables(p, i);
 }
 
 /**
@@ -64,6 +87,10 @@ export function matchTransactions(
  * amount, then canonical status; two `unknown` statuses are compared by their raw text (trimmed,
  * case-insensitive).
  *
+ * When both tables have a cut-off (`TransactionTable.setCutoff`), a clean pair whose two rows
+ * fall on different business dates is a `timing` pair (`MatchResult.timingPairs`), not `matched`.
+ * Discrepancy rows carry their `businessDate` then.
+ *
  * Each side's ids were hashed once, as its rows were appended (`TransactionTable`): here only the
  * processor rows are looked up in the ledger's id index. `Transaction` objects are built only for
  * the rows of discrepancies.
@@ -73,6 +100,8 @@ export function matchTables(processor: TransactionTable, internal: TransactionTa
   const counts = emptyOutcomeCounts();
   const discrepancies: Discrepancy[] = [];
   const duplicates = { processor: 0, internal: 0 };
+  const timingPairs: TimingPair[] = [];
+  const dated = processor.cutoff !== null && internal.cutoff !== null;
 
   // Processor currency index → ledger currency index (-1: a currency the ledger never uses).
   const currencyInLedger = processor.currencies.map((code) => internal.currencies.indexOf(code));
@@ -92,13 +121,13 @@ export function matchTables(processor: TransactionTable, internal: TransactionTa
     }
     if (processor.rowState(index) === DUPLICATE_ROW) {
       duplicates.processor++;
-      discrepancies.push(duplicateOf(processor.at(index), 'processor'));
+      discrepancies.push(duplicateOf(processor.atWithBusinessDate(index), 'processor'));
       continue;
     }
     const i = partners[index] as number;
     if (i < 0) {
       counts.missing_in_internal++;
-      const p = processor.at(index);
+      const p = processor.atWithBusinessDate(index);
       discrepancies.push({
         kind: 'missing_in_internal',
         transactionId: p.transactionId,
@@ -123,10 +152,23 @@ export function matchTables(processor: TransactionTable, internal: TransactionTa
           ? 'status_mismatch'
           : 'matched';
     }
+    if (outcome === 'matched' && dated) {
+      const pd = processor.businessDayAt(index) as number;
+      const id = internal.businessDayAt(i) as number;
+      if (pd !== id) {
+        timingPairs.push({
+          transactionId: processor.idAt(index),
+          processorBusinessDate: dateOfEpochDay(pd),
+          internalBusinessDate: dateOfEpochDay(id),
+          lagDays: Math.abs(id - pd),
+        });
+        continue;
+      }
+    }
     counts[outcome]++;
     if (outcome !== 'matched') {
-      const p = processor.at(index);
-      const row = internal.at(i);
+      const p = processor.atWithBusinessDate(index);
+      const row = internal.atWithBusinessDate(i);
       discrepancies.push({
         kind: outcome,
         transactionId: p.transactionId,
@@ -140,7 +182,7 @@ export function matchTables(processor: TransactionTable, internal: TransactionTa
 
   for (let index = 0; index < internal.length; index++) {
     if (state[index] !== UNCONSUMED) continue;
-    const i = internal.at(index);
+    const i = internal.atWithBusinessDate(index);
     counts.missing_in_processor++;
     discrepancies.push({
       kind: 'missing_in_processor',
@@ -154,7 +196,7 @@ export function matchTables(processor: TransactionTable, internal: TransactionTa
   for (let index = 0; index < internal.length; index++) {
     if (internal.rowState(index) !== DUPLICATE_ROW) continue;
     duplicates.internal++;
-    discrepancies.push(duplicateOf(internal.at(index), 'internal'));
+    discrepancies.push(duplicateOf(internal.atWithBusinessDate(index), 'internal'));
   }
   counts.duplicate = duplicates.processor + duplicates.internal;
 
@@ -162,6 +204,8 @@ export function matchTables(processor: TransactionTable, internal: TransactionTa
     processorTransactions: processor.length,
     internalTransactions: internal.length,
     counts,
+    timing: timingPairs.length,
+    timingPairs,
     duplicates,
     discrepancies,
   };
@@ -184,8 +228,12 @@ function duplicateOf(row: Transaction, side: 'processor' | 'internal'): Discrepa
  */
 export function checkAccounting(result: MatchResult): string[] {
   const c = result.counts;
-  const pairs = c.matched + c.amount_mismatch + c.currency_mismatch + c.status_mismatch;
+  const pairs =
+    c.matched + result.timing + c.amount_mismatch + c.currency_mismatch + c.status_mismatch;
   const problems: string[] = [];
+  if (result.timing !== result.timingPairs.length) {
+    problems.push(`timing ${result.timing} != timing pairs ${result.timingPairs.length}`);
+  }
   const processorSum = pairs + c.missing_in_internal + result.duplicates.processor;
   const internalSum = pairs + c.missing_in_processor + result.duplicates.internal;
   if (processorSum !== result.processorTransactions) {
@@ -196,7 +244,12 @@ export function checkAccounting(result: MatchResult): string[] {
   }
   const discrepancyRows = result.discrepancies.length;
   const discrepancyCount =
-    pairs - c.matched + c.missing_in_internal + c.missing_in_processor + c.duplicate;
+    pairs -
+    c.matched -
+    result.timing +
+    c.missing_in_internal +
+    c.missing_in_processor +
+    c.duplicate;
   if (discrepancyRows !== discrepancyCount) {
     problems.push(`discrepancy rows ${discrepancyRows} != counted ${discrepancyCount}`);
   }

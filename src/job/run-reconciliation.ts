@@ -16,6 +16,7 @@ import {
   matchTables,
   type MatchResult,
   type OutcomeCounts,
+  type TimingPair,
 } from '../engine/match-transactions';
 import type { FxRates } from '../domain/fx-rates';
 import { summarizeReconciliation, type ReconciliationSummary } from '../engine/summarize';
@@ -31,6 +32,7 @@ import type { ReportContext } from '../reports/render-report';
 import { checkReportsDir } from '../reports/reports-dir';
 import type { ApiConfig, BreakSettings } from '../config/load-config';
 import { carryOver, type CarriedBreak } from '../engine/break-lifecycle';
+import { calendarDayCutoffs, cutoffOf, type SourceCutoffs } from '../domain/cutoff';
 import { BreakStore, type RunBreaks } from '../store/break-store';
 import type { SourceReadResult, TransactionSource } from '../sources/transaction-source';
 import { SourceFactory, type SourceChoice } from './build-sources';
@@ -92,6 +94,12 @@ export interface RunRequest {
   readonly fx?: FxRates | null;
   /** Breaks across days; default `DEFAULT_BREAK_SETTINGS` (carry 90, grace 0, escalate 7 days). */
   readonly breaks?: BreakSettings;
+  /**
+   * Business-day cut-off of each side (RECON_CUTOFF_*): the fetch window of an API side, the
+   * business date of every row (a clean pair on two business dates is `timing`) and the
+   * `outside_business_date` finding. Default: every side on the calendar day in `timeZone`.
+   */
+  readonly cutoffs?: SourceCutoffs;
 }
 
 /** The defaults of RECON_CARRY_DAYS, RECON_GRACE_DAYS and RECON_ESCALATE_DAYS. */
@@ -189,8 +197,13 @@ export interface RunResult {
   readonly internalTransactions: number;
   readonly invalidRows: number;
   readonly counts: OutcomeCounts | null;
-  /** Pairs completed by a carried break of an earlier date (late arrivals); 0 when none. */
+  /**
+   * Timing pairs: pairs of the run's own rows on two business dates by the cut-offs, plus pairs
+   * completed by a carried break of an earlier date (late arrivals); 0 when none.
+   */
   readonly timing?: number;
+  /** The run's own timing pairs with their lags (`MatchResult.timingPairs`); empty when none. */
+  readonly timingPairs?: readonly TimingPair[];
   /** The run's `breaks` block (stored runs only; `null` for dry runs and failed runs). */
   readonly breaks?: RunBreaks | null;
   readonly summary: ReconciliationSummary | null;
@@ -314,13 +327,22 @@ export async function reconcileOne(
     );
 
     const context = { businessDate, timeZone: request.timeZone };
+    const cutoffs = request.cutoffs ?? calendarDayCutoffs(request.timeZone);
     // Both sides at once: large CSV files parse on worker threads, API fetches overlap. Both
     // are awaited, so that when both fail the processor side's error is the one reported, every
     // time (the other is logged).
     const [processorRead, internalRead] = await untilAborted(
       Promise.allSettled([
-        processorSource.read({ ...context, statusMap: STATUS_MAPS[processor] }),
-        internalSource.read({ ...context, statusMap: STATUS_MAPS.internal }),
+        processorSource.read({
+          ...context,
+          statusMap: STATUS_MAPS[processor],
+          cutoff: cutoffOf(cutoffs, 'processor', processor),
+        }),
+        internalSource.read({
+          ...context,
+          statusMap: STATUS_MAPS.internal,
+          cutoff: cutoffOf(cutoffs, 'internal', processor),
+        }),
       ]),
       deps.abort,
     );
@@ -372,7 +394,8 @@ export async function reconcileOne(
         throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
       const carry = carryOver(raw, carried, businessDate);
       const match = carry.match;
-      timing = carry.timing;
+      // Pairs of D's own rows on two business dates, plus carried breaks completed late.
+      timing = raw.timing + carry.timing;
       const summary = summarizeReconciliation(
         match,
         processorSide.table,
@@ -497,6 +520,7 @@ export async function reconcileOne(
     log.info(
       {
         ...match.counts,
+        timing,
         discrepancies: summary.discrepancyCount,
         risk_level: summary.riskLevel,
         discrepancy_rate: summary.discrepancyRate,
@@ -512,6 +536,7 @@ export async function reconcileOne(
       invalidRows,
       counts: match.counts,
       timing,
+      timingPairs: match.timingPairs,
       breaks,
       summary,
       reports,

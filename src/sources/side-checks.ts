@@ -1,6 +1,6 @@
-import { businessDateOf, businessDayBounds } from '../domain/business-date';
+import { cutoffDayBounds, formatCutoff } from '../domain/cutoff';
 import type { DataQualityIssue } from '../domain/data-quality';
-import type { ReadContext, SourceReadResult } from './transaction-source';
+import { contextCutoff, type ReadContext, type SourceReadResult } from './transaction-source';
 
 /** At most this many per-row warnings of one kind are listed; the rest are counted in a summary. */
 export const MAX_LISTED_WARNINGS = 1000;
@@ -8,8 +8,9 @@ export const MAX_LISTED_WARNINGS = 1000;
 /**
  * Adds the source-level data-quality findings every source gets, whatever its format:
  * `row_count` (info), `duplicate_ids` (warning: how many ids occur more than once) and
- * `outside_business_date` (warning per row dated on another business date in `context.timeZone`,
- * plus a count). Returns a new result; the rows are unchanged.
+ * `outside_business_date` (warning per row whose business date under the side's cut-off is not
+ * the run's, plus a count). Sets the side's cut-off on its table (`TransactionTable.setCutoff`),
+ * which dates every row from then on. Returns a new result; the rows are unchanged.
  */
 export function addSideChecks(result: SourceReadResult, context: ReadContext): SourceReadResult {
   const base = {
@@ -31,21 +32,25 @@ export function addSideChecks(result: SourceReadResult, context: ReadContext): S
   // The table indexed its ids (and counted the duplicated ones) as rows were appended.
   const { table } = result;
   const { duplicatedIds } = table;
+  const cutoff = contextCutoff(context);
+  table.setCutoff(cutoff);
+  // How the cut-off is named in messages: the zone alone for a plain calendar day (as before).
+  const cutoffName = cutoff.minutes === 0 ? cutoff.zone : `cut-off ${formatCutoff(cutoff)}`;
   let outside = 0;
-  const { startMs, endMs } = businessDayBounds(context.businessDate, context.timeZone);
+  const { startMs, endMs } = cutoffDayBounds(context.businessDate, cutoff);
   for (let row = 0; row < table.length; row++) {
     const createdAtMs = table.createdAtMs(row);
     if (createdAtMs < startMs || createdAtMs >= endMs) {
       outside++;
       if (outside <= MAX_LISTED_WARNINGS) {
-        const day = businessDateOf(createdAtMs, context.timeZone);
+        const day = table.atBusinessDate(row);
         issues.push({
           ...base,
           check: 'outside_business_date',
           severity: 'warning',
           line: table.lineAt(row),
           field: 'created_at',
-          reason: `dated ${day}, not the business date ${context.businessDate} (${context.timeZone})`,
+          reason: `dated ${day}, not the business date ${context.businessDate} (${cutoffName})`,
           value: new Date(createdAtMs).toISOString(),
           count: null,
         });

@@ -1,4 +1,5 @@
 import type { BusinessDate } from '../domain/business-date';
+import { midnightCutoff, type Cutoff } from '../domain/cutoff';
 import type { DataQualityIssue } from '../domain/data-quality';
 import type { StatusMap } from '../domain/status';
 import type { TransactionSide } from '../domain/transaction';
@@ -11,6 +12,17 @@ export interface ReadContext {
   readonly timeZone: string;
   /** Maps this source's raw statuses to canonical ones. */
   readonly statusMap: StatusMap;
+  /**
+   * This side's business-day cut-off (RECON_CUTOFF_<PROCESSOR> / RECON_CUTOFF_LEDGER): it bounds
+   * an API fetch, dates every row and decides the `outside_business_date` finding. Absent: the
+   * calendar day in `timeZone` (`contextCutoff`).
+   */
+  readonly cutoff?: Cutoff;
+}
+
+/** The cut-off of a read: `context.cutoff`, or midnight to midnight in `context.timeZone`. */
+export function contextCutoff(context: ReadContext): Cutoff {
+  return context.cutoff ?? midnightCutoff(context.timeZone);
 }
 
 /**

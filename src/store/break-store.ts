@@ -59,6 +59,8 @@ export interface BreakFilter {
 /** The `breaks` block of a run: what it changed and what is open for its processor after it. */
 export interface RunBreaks {
   readonly new: number;
+  /** Of `new`, the breaks that are open (not pending in their grace): what `--fail-on new` counts. */
+  readonly new_open?: number;
   readonly resolved: number;
   readonly reclassified: number;
   readonly pending: number;
@@ -224,10 +226,13 @@ export class BreakStore {
     // From the breaks' state, not from events: a rerun of the date reports what the date did.
     const [events] = await this.db.query<{
       opened: number;
+      opened_open: number;
       resolved: number;
       reclassified: number;
     }>(
       `SELECT count(*) FILTER (WHERE b.last_seen_run_id = r.id AND b.origin_date = r.run_date)::int AS opened,
+              count(*) FILTER (WHERE b.last_seen_run_id = r.id AND b.origin_date = r.run_date
+                                 AND b.status = 'open')::int AS opened_open,
               count(*) FILTER (WHERE b.resolved_run_id = r.id AND b.resolution = 'late_arrival')::int AS resolved,
               count(*) FILTER (WHERE b.reclassified_run_id = r.id)::int AS reclassified
          FROM reconciliation_runs r
@@ -260,6 +265,7 @@ export class BreakStore {
     }
     return {
       new: events?.opened ?? 0,
+      new_open: events?.opened_open ?? 0,
       resolved: events?.resolved ?? 0,
       reclassified: events?.reclassified ?? 0,
       pending,

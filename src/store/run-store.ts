@@ -108,6 +108,8 @@ const DISCREPANCY_COLUMNS = [
   'difference_minor',
   'difference',
   'description',
+  'processor_business_date',
+  'internal_business_date',
 ] as const;
 
 const QUALITY_COLUMNS = [
@@ -156,6 +158,8 @@ function discrepancyRow(runId: string, d: Discrepancy): SqlValue[] {
     d.differenceMinor === null ? null : d.differenceMinor.toString(),
     d.differenceMinor === null ? null : decimal(d.differenceMinor, main.currency),
     main.description,
+    d.processor?.businessDate ?? null,
+    d.internal?.businessDate ?? null,
   ];
 }
 

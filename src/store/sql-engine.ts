@@ -1,7 +1,12 @@
 import { currencyExponent } from '../domain/currency';
 import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
 import { asTable, type TransactionRows, type TransactionTable } from '../domain/transaction-table';
-import { emptyOutcomeCounts, type MatchResult } from '../engine/match-transactions';
+import { dateOfEpochDay } from '../domain/cutoff';
+import {
+  emptyOutcomeCounts,
+  type MatchResult,
+  type TimingPair,
+} from '../engine/match-transactions';
 import { CopyCsvWriter, csvField } from './copy-csv';
 import type { Database, SqlExecutor } from './database';
 
@@ -35,6 +40,7 @@ const STAGING_COLUMNS = [
   'fee_minor',
   'description',
   'line',
+  'business_day',
 ] as const;
 
 /**
@@ -45,6 +51,9 @@ const STAGING_COLUMNS = [
  * the way JavaScript does it, only for `unknown` statuses (compared by raw text); computed here
  * rather than with SQL `lower()`/`btrim()`, whose results depend on the database's locale.
  * `created_at_ms`: epoch milliseconds (converted exactly, for discrepancies only).
+ * `business_day`: the row's business date under its side's cut-off as an epoch day (days since
+ * 1970-01-01, computed in JavaScript by `TransactionTable.businessDayAt`; NULL without a cut-off):
+ * a clean pair whose two days differ is `timing`, as in the memory engine.
  * `transaction_id` is collated "C": equality is the same bytewise equality as in JavaScript under
  * any deterministic collation, and sorting by it (the window below) is several times faster.
  * UNLOGGED: no WAL; the rows live only inside the run's transaction.
@@ -64,9 +73,13 @@ function stagingTableSql(table: string): string {
     created_at_ms   bigint NOT NULL,
     fee_minor       bigint,
     description     text,
-    line            integer NOT NULL
+    line            integer NOT NULL,
+    business_day    integer
   )`;
 }
+
+/** Columns added to the staging tables after their first version (`recon db init` adds them). */
+const STAGING_ADDED_COLUMNS = `business_day integer`;
 
 /**
  * Creates the staging tables when missing, in a short transaction of its own (serialized by an
@@ -77,14 +90,19 @@ function stagingTableSql(table: string): string {
  */
 export async function ensureStagingTables(db: Database): Promise<void> {
   const [present] = await db.query<{ ok: boolean }>(
-    `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS ok`,
+    `SELECT count(*) = 2 AS ok FROM pg_attribute
+      WHERE attrelid IN (to_regclass($1), to_regclass($2)) AND attname = 'business_day'
+        AND NOT attisdropped`,
     [STAGING_TABLES.processor, STAGING_TABLES.internal],
   );
   if (present?.ok === true) return;
   await db.withTransaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon_staging_ddl', 0))`);
-    await tx.query(stagingTableSql(STAGING_TABLES.processor));
-    await tx.query(stagingTableSql(STAGING_TABLES.internal));
+    for (const table of [STAGING_TABLES.processor, STAGING_TABLES.internal]) {
+      await tx.query(stagingTableSql(table));
+      // Staging tables of an older version (schema 5 and before) lack the later columns.
+      await tx.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${STAGING_ADDED_COLUMNS}`);
+    }
   });
 }
 
@@ -138,6 +156,9 @@ function* stagingChunks(runId: string, rows: TransactionTable): Generator<Buffer
     if (description === null) out.null();
     else out.bytes(description, 0, description.length);
     out.plain(String(rows.lineAt(ordinal)));
+    const day = rows.businessDayAt(ordinal);
+    if (day === null) out.null();
+    else out.plain(String(day));
     const chunk = out.endRow();
     if (chunk) yield chunk;
   }
@@ -170,7 +191,8 @@ function major(minor: string, exponent: string): string {
  * ledger side. The full outer join on (transaction_id, slot) therefore pairs exactly the first
  * rows of an id present on both sides; every later row comes out unpaired and is a `duplicate`.
  * Precedence as in the memory engine: currency, then amount, then canonical status, then (both
- * `unknown`) the normalized raw status. The discrepancies go straight into `discrepancies` (the
+ * `unknown`) the normalized raw status; a clean pair whose rows' `business_day`s differ is
+ * `timing` (returned with its ordinals, not written). The discrepancies go straight into `discrepancies` (the
  * same columns `RunStore` COPYs for the memory engine); the statement returns the ordinals and
  * kind of each, plus the matched and written counts.
  */
@@ -194,16 +216,17 @@ WITH p AS (
       WHEN p.amount_minor <> i.amount_minor THEN 'amount_mismatch'
       WHEN p.status <> i.status THEN 'status_mismatch'
       WHEN p.status = 'unknown' AND p.status_key <> i.status_key THEN 'status_mismatch'
+      WHEN p.business_day <> i.business_day THEN 'timing'
       ELSE 'matched'
     END AS kind,
     p.ordinal AS p_ordinal, p.transaction_id AS p_transaction_id, p.amount_minor AS p_amount_minor,
     p.currency AS p_currency, p.exponent AS p_exponent, p.raw_status AS p_raw_status,
     p.merchant_id AS p_merchant_id, p.created_at_ms AS p_created_at_ms,
-    p.description AS p_description, p.line AS p_line,
+    p.description AS p_description, p.line AS p_line, p.business_day AS p_business_day,
     i.ordinal AS i_ordinal, i.transaction_id AS i_transaction_id, i.amount_minor AS i_amount_minor,
     i.currency AS i_currency, i.exponent AS i_exponent, i.raw_status AS i_raw_status,
     i.merchant_id AS i_merchant_id, i.created_at_ms AS i_created_at_ms,
-    i.description AS i_description, i.line AS i_line
+    i.description AS i_description, i.line AS i_line, i.business_day AS i_business_day
   FROM p FULL JOIN i ON p.transaction_id = i.transaction_id AND p.slot = i.slot
 ), breaks AS (
   SELECT c.*,
@@ -212,13 +235,13 @@ WITH p AS (
          CASE WHEN c.kind = 'amount_mismatch' THEN c.p_amount_minor - c.i_amount_minor END
            AS difference_minor
     FROM classified c
-   WHERE c.kind <> 'matched'
+   WHERE c.kind NOT IN ('matched', 'timing')
 ), written AS (
   INSERT INTO discrepancies (
     run_id, kind, side, transaction_id, amount_minor, amount, currency, merchant_id, created_at,
     processor_amount_minor, processor_amount, processor_currency, processor_status, processor_line,
     internal_amount_minor, internal_amount, internal_currency, internal_status, internal_line,
-    difference_minor, difference, description)
+    difference_minor, difference, description, processor_business_date, internal_business_date)
   SELECT $1, b.kind, b.side,
          COALESCE(b.p_transaction_id, b.i_transaction_id),
          COALESCE(b.p_amount_minor, b.i_amount_minor),
@@ -232,7 +255,8 @@ WITH p AS (
          b.i_amount_minor, ${major('b.i_amount_minor', 'b.i_exponent')}, b.i_currency,
          b.i_raw_status, b.i_line,
          b.difference_minor, ${major('b.difference_minor', 'b.p_exponent')},
-         CASE WHEN b.p_ordinal IS NOT NULL THEN b.p_description ELSE b.i_description END
+         CASE WHEN b.p_ordinal IS NOT NULL THEN b.p_description ELSE b.i_description END,
+         date '1970-01-01' + b.p_business_day, date '1970-01-01' + b.i_business_day
     FROM breaks b
   RETURNING 1
 )
@@ -241,10 +265,12 @@ SELECT kind, p_ordinal, i_ordinal, difference_minor::text AS difference_minor, N
 UNION ALL
 SELECT 'matched', NULL, NULL, NULL, count(*)::text FROM classified WHERE kind = 'matched'
 UNION ALL
+SELECT 'timing', p_ordinal, i_ordinal, NULL, NULL FROM classified WHERE kind = 'timing'
+UNION ALL
 SELECT 'written', NULL, NULL, NULL, count(*)::text FROM written`;
 
 interface ClassifiedRow {
-  kind: OutcomeClass | 'written';
+  kind: OutcomeClass | 'timing' | 'written';
   p_ordinal: number | null;
   i_ordinal: number | null;
   difference_minor: string | null;
@@ -286,12 +312,28 @@ export async function classifyInDatabase(
   const counts = emptyOutcomeCounts();
   const duplicates = { processor: 0, internal: 0 };
   const breaks: ClassifiedRow[] = [];
+  const timingRows: { p: number; i: number }[] = [];
   let written = -1;
   for (const row of rows) {
     if (row.kind === 'written') written = Number(row.n);
     else if (row.kind === 'matched') counts.matched = Number(row.n);
-    else breaks.push(row);
+    else if (row.kind === 'timing') {
+      if (row.p_ordinal === null || row.i_ordinal === null)
+        throw new Error('the SQL engine returned a timing pair without both rows');
+      timingRows.push({ p: row.p_ordinal, i: row.i_ordinal });
+    } else breaks.push(row);
   }
+  timingRows.sort((a, b) => a.p - b.p);
+  const timingPairs = timingRows.map(({ p, i }): TimingPair => {
+    const pd = processor.businessDayAt(p) ?? 0;
+    const id = internal.businessDayAt(i) ?? 0;
+    return {
+      transactionId: processor.idAt(p),
+      processorBusinessDate: dateOfEpochDay(pd),
+      internalBusinessDate: dateOfEpochDay(id),
+      lagDays: Math.abs(id - pd),
+    };
+  });
   if (written !== breaks.length) {
     throw new Error(`the SQL engine wrote ${written} discrepancies, expected ${breaks.length}`);
   }
@@ -302,8 +344,8 @@ export async function classifyInDatabase(
   });
   const discrepancies = breaks.map((row): Discrepancy => {
     const kind = row.kind as Discrepancy['kind'];
-    const p = row.p_ordinal === null ? null : processor.at(row.p_ordinal);
-    const i = row.i_ordinal === null ? null : internal.at(row.i_ordinal);
+    const p = row.p_ordinal === null ? null : processor.atWithBusinessDate(row.p_ordinal);
+    const i = row.i_ordinal === null ? null : internal.atWithBusinessDate(row.i_ordinal);
     const main = p ?? i;
     if (!main) throw new Error(`the SQL engine returned a ${kind} without a row`);
     counts[kind]++;
@@ -321,6 +363,8 @@ export async function classifyInDatabase(
     processorTransactions: processor.length,
     internalTransactions: internal.length,
     counts,
+    timing: timingPairs.length,
+    timingPairs,
     duplicates,
     discrepancies,
   };

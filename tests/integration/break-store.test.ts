@@ -96,6 +96,7 @@ describe.each(testBackends())('breaks across days on $name', (backend) => {
     );
     expect(day1.block).toEqual({
       new: 3,
+      new_open: 3,
       resolved: 0,
       reclassified: 0,
       pending: 0,
@@ -124,6 +125,7 @@ describe.each(testBackends())('breaks across days on $name', (backend) => {
     });
     expect(day2.block).toEqual({
       new: 1,
+      new_open: 1,
       resolved: 2,
       reclassified: 1,
       pending: 0,
@@ -282,7 +284,7 @@ describe('schema upgrade from version 4', () => {
       await applySchema(db);
       expect(
         await db.query(`SELECT value FROM system_configuration WHERE key = 'schema_version'`),
-      ).toEqual([{ value: '5' }]);
+      ).toEqual([{ value: '6' }]);
       expect(
         await db.query(
           `SELECT transaction_id, break_id FROM discrepancies ORDER BY transaction_id`,

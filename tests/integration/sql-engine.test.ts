@@ -15,6 +15,10 @@ import { openDatabase } from '../../src/store/open-store';
 import { tryFileLock } from '../../src/store/pglite-database';
 import { RunStore, type RunOutcome } from '../../src/store/run-store';
 import { STAGING_TABLES } from '../../src/store/sql-engine';
+import { parseCutoff, type Cutoff } from '../../src/domain/cutoff';
+import { TransactionTable } from '../../src/domain/transaction-table';
+import { applySchema } from '../../src/store/schema';
+import { PgliteDatabase } from '../../src/store/pglite-database';
 import { testBackends } from '../helpers/databases';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -211,17 +215,27 @@ describe.each(testBackends())('postgres engine on $name', (backend) => {
     return rows[0]?.n ?? -1;
   };
 
-  /** Runs both engines through the store and asserts identical results, stored rows and counts. */
+  /**
+   * Runs both engines through the store and asserts identical results, stored rows and counts.
+   * With `cutoffs`, both sides' rows are dated (clean pairs on two business dates are timing).
+   */
   async function assertSameAsMemory(
     processor: readonly Transaction[],
     internal: readonly Transaction[],
+    cutoffs?: { processor: Cutoff; internal: Cutoff },
   ): Promise<MatchResult> {
-    const memory = matchTransactions(processor, internal);
+    const memory = matchTransactions(processor, internal, cutoffs);
     const memoryRun = await start();
     await store.completeRun(memoryRun, outcomeOf(memory, processor, internal));
 
     const sqlRun = await start();
-    const stored = await store.completeRunInDatabase(sqlRun, { processor, internal }, (match) =>
+    const tables = {
+      processor: TransactionTable.fromTransactions(processor),
+      internal: TransactionTable.fromTransactions(internal),
+    };
+    tables.processor.setCutoff(cutoffs?.processor ?? null);
+    tables.internal.setCutoff(cutoffs?.internal ?? null);
+    const stored = await store.completeRunInDatabase(sqlRun, tables, (match) =>
       outcomeOf(match, processor, internal),
     );
     // Same counts, same discrepancies (kinds, ids, sides, rows, differences), same order.
@@ -252,6 +266,55 @@ describe.each(testBackends())('postgres engine on $name', (backend) => {
         await assertSameAsMemory(processor, internal);
       }),
       { numRuns: 15 },
+    );
+  });
+
+  it('counts the same timing pairs and stores the same business dates under cut-offs', async () => {
+    const { processor, internal } = generateSides(4242, 3000);
+    // Square's 17:00 PT against a UTC-midnight ledger: rows of 2025-09-30 00:00–23:59 UTC fall on
+    // Square's 09-30 or 10-01, so a large share of the clean pairs is timing.
+    const cutoffs = {
+      processor: parseCutoff('America/Los_Angeles 17:00', 'RECON_CUTOFF_SQUARE'),
+      internal: parseCutoff('UTC 00:00', 'RECON_CUTOFF_LEDGER'),
+    };
+    const shifted = internal.map((row, index) =>
+      index % 3 === 0 ? { ...row, createdAtMs: row.createdAtMs + 7 * 3_600_000 } : row,
+    );
+    const memory = await assertSameAsMemory(processor, shifted, cutoffs);
+    expect(memory.timing).toBeGreaterThan(50);
+    expect(memory.counts.matched).toBeGreaterThan(50);
+    expect(new Set(memory.timingPairs.map((t) => t.lagDays))).toEqual(new Set([1]));
+    const dated = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM discrepancies
+        WHERE run_id IN (SELECT id FROM reconciliation_runs ORDER BY start_time DESC LIMIT 2)
+          AND ((processor_line IS NOT NULL) <> (processor_business_date IS NOT NULL)
+           OR (internal_line IS NOT NULL) <> (internal_business_date IS NOT NULL))`,
+    );
+    expect(dated).toEqual([{ n: 0 }]);
+  });
+
+  it('agrees with the memory engine under cut-offs on random small inputs (property)', async () => {
+    const zones = [
+      'UTC 00:00',
+      'America/Los_Angeles 17:00',
+      'Europe/Amsterdam 00:00',
+      'Asia/Tokyo 09:30',
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.nat(40),
+        fc.constantFrom(...zones),
+        fc.constantFrom(...zones),
+        async (seed, ids, p, i) => {
+          const { processor, internal } = generateSides(seed, ids);
+          await assertSameAsMemory(processor, internal, {
+            processor: parseCutoff(p, 'RECON_CUTOFF_STRIPE'),
+            internal: parseCutoff(i, 'RECON_CUTOFF_LEDGER'),
+          });
+        },
+      ),
+      { numRuns: 10 },
     );
   });
 
@@ -376,5 +439,64 @@ describe.each(testBackends())('postgres engine on $name', (backend) => {
     const one = await reconcileOne(jobDeps, request, '2025-09-30', 'stripe');
     expect(one.status).toBe('failed');
     expect(one.error).toBeInstanceOf(UsageError);
+  });
+});
+
+describe('schema upgrade from version 5 (business dates of discrepancy rows)', () => {
+  it('db init adds the business-date columns, keeping the discrepancies and the staging rows shape', async () => {
+    const [backend] = testBackends();
+    if (!backend) throw new Error('no backend');
+    const config = await backend.config();
+    if (config.kind !== 'pglite') throw new Error('expected PGlite first');
+    const db = await PgliteDatabase.open(config.settings);
+    try {
+      await db.execScript(readFileSync(join(ROOT, 'tests/fixtures/schema/setup-v5.sql'), 'utf8'));
+      // The staging tables as schema 5 created them: without business_day.
+      for (const table of [STAGING_TABLES.processor, STAGING_TABLES.internal]) {
+        await db.query(
+          `CREATE UNLOGGED TABLE ${table} (run_id uuid NOT NULL, ordinal integer NOT NULL,
+             transaction_id text COLLATE "C" NOT NULL, amount_minor bigint NOT NULL,
+             currency text NOT NULL, exponent smallint, status text NOT NULL,
+             raw_status text NOT NULL, status_key text, merchant_id text,
+             created_at_ms bigint NOT NULL, fee_minor bigint, description text,
+             line integer NOT NULL)`,
+        );
+      }
+      const [run] = await db.query<{ id: string }>(
+        `INSERT INTO reconciliation_runs (run_date, processor_name) VALUES ('2025-09-01', 'stripe') RETURNING id::text`,
+      );
+      await db.query(
+        `INSERT INTO discrepancies (run_id, kind, side, transaction_id, amount_minor, amount, currency)
+         VALUES ($1, 'missing_in_internal', 'processor', 'old', 100, 1.00, 'USD')`,
+        [run?.id ?? ''],
+      );
+      await applySchema(db);
+      expect({
+        version: await db.query(
+          `SELECT value FROM system_configuration WHERE key = 'schema_version'`,
+        ),
+        rows: await db.query(
+          `SELECT transaction_id, processor_business_date, internal_business_date FROM discrepancies`,
+        ),
+        staging: await db.query(
+          `SELECT attrelid::regclass::text AS table, format_type(atttypid, atttypmod) AS type
+             FROM pg_attribute WHERE attname = 'business_day' AND attrelid IN ($1::regclass, $2::regclass)
+            ORDER BY 1`,
+          [STAGING_TABLES.internal, STAGING_TABLES.processor],
+        ),
+      }).toEqual({
+        version: [{ value: '6' }],
+        rows: [
+          { transaction_id: 'old', processor_business_date: null, internal_business_date: null },
+        ],
+        staging: [
+          { table: STAGING_TABLES.internal, type: 'integer' },
+          { table: STAGING_TABLES.processor, type: 'integer' },
+        ],
+      });
+    } finally {
+      await db.close();
+      await backend.cleanup();
+    }
   });
 });

@@ -1,6 +1,11 @@
 import {
+  BusinessDayCalendar,
   businessDateAtCutoff,
+  calendarDayCutoffs,
   cutoffDayBounds,
+  cutoffOf,
+  dateOfEpochDay,
+  epochDayOf,
   daysBetween,
   formatCutoff,
   parseCutoff,
@@ -112,5 +117,78 @@ describe('business-day cut-offs', () => {
       daysBetween('2025-09-30', '2025-09-30'),
       daysBetween('2025-03-01', '2025-02-27'),
     ]).toEqual([1, 0, -2]);
+  });
+});
+
+describe('BusinessDayCalendar', () => {
+  const square = parseCutoff('America/Los_Angeles 17:00', 'RECON_CUTOFF_SQUARE');
+  const amsterdam = parseCutoff('Europe/Amsterdam 00:00', 'RECON_CUTOFF_ADYEN');
+
+  it("dates Square's 17:00 boundary: 16:59 PDT on 09-29 is 09-29, 17:01 is 09-30", () => {
+    const calendar = new BusinessDayCalendar(square);
+    expect(
+      [
+        '2025-09-29T16:59:00-07:00',
+        '2025-09-29T17:01:00-07:00',
+        '2025-09-29T16:59:59.999-07:00',
+        '2025-09-30T16:59:00-07:00',
+        '2025-09-30T17:00:00-07:00',
+      ].map((instant) => calendar.dateAt(at(instant))),
+    ).toEqual(['2025-09-29', '2025-09-30', '2025-09-29', '2025-09-30', '2025-10-01']);
+  });
+
+  it('agrees with businessDateAtCutoff for every quarter hour across the DST days of Los Angeles and Amsterdam', () => {
+    for (const cutoff of [square, amsterdam]) {
+      const calendar = new BusinessDayCalendar(cutoff);
+      const mismatches: string[] = [];
+      for (const around of [
+        '2025-03-09T10:00:00Z',
+        '2025-03-30T01:00:00Z',
+        '2025-11-02T09:00:00Z',
+        '2025-10-26T01:00:00Z',
+      ]) {
+        // Visit the instants out of order, so that the cache is searched, not only extended.
+        for (let step = -200; step <= 200; step++) {
+          const ms = at(around) + ((step * 37) % 201) * 900_000;
+          const expected = businessDateAtCutoff(ms, cutoff);
+          if (calendar.dateAt(ms) !== expected) mismatches.push(`${new Date(ms).toISOString()}`);
+        }
+      }
+      expect(mismatches).toEqual([]);
+    }
+  });
+
+  it('makes the 25-hour Los Angeles day of 2025-11-02 one business date from 17:00 PDT to 17:00 PST', () => {
+    const calendar = new BusinessDayCalendar(square);
+    expect([
+      calendar.dateAt(at('2025-11-01T16:59:59-07:00')),
+      calendar.dateAt(at('2025-11-01T17:00:00-07:00')),
+      calendar.dateAt(at('2025-11-02T16:59:59-08:00')),
+      calendar.dateAt(at('2025-11-02T17:00:00-08:00')),
+    ]).toEqual(['2025-11-01', '2025-11-02', '2025-11-02', '2025-11-03']);
+  });
+
+  it('converts between business dates and epoch days', () => {
+    expect([epochDayOf('1970-01-01'), epochDayOf('2025-09-30'), dateOfEpochDay(20361)]).toEqual([
+      0,
+      20361,
+      '2025-09-30',
+    ]);
+  });
+});
+
+describe('cutoffOf', () => {
+  it('gives the ledger its cut-off and a processor its own or the calendar-day fallback', () => {
+    const square = parseCutoff('America/Los_Angeles 17:00', 'RECON_CUTOFF_SQUARE');
+    const cutoffs = { ...calendarDayCutoffs('Europe/Berlin'), processors: { square } };
+    expect([
+      cutoffOf(cutoffs, 'internal', 'square'),
+      cutoffOf(cutoffs, 'processor', 'square'),
+      cutoffOf(cutoffs, 'processor', 'stripe'),
+    ]).toEqual([
+      { zone: 'Europe/Berlin', minutes: 0 },
+      { zone: 'America/Los_Angeles', minutes: 1020 },
+      { zone: 'Europe/Berlin', minutes: 0 },
+    ]);
   });
 });

@@ -275,3 +275,52 @@ describe('TLS to PostgreSQL', () => {
     expect(verifyCa.checkServerIdentity()).toBeUndefined();
   });
 });
+
+describe('business-day cut-offs (RECON_CUTOFF_*)', () => {
+  it('defaults every side to the calendar day in RECON_TIMEZONE', () => {
+    expect(loadConfig({ RECON_TIMEZONE: 'Europe/Berlin' }).cutoffs).toEqual({
+      ledger: { zone: 'Europe/Berlin', minutes: 0 },
+      processors: {},
+      fallback: { zone: 'Europe/Berlin', minutes: 0 },
+    });
+  });
+
+  it('reads the ledger and per-processor cut-offs', () => {
+    expect(
+      loadConfig({
+        RECON_CUTOFF_SQUARE: 'America/Los_Angeles 17:00',
+        RECON_CUTOFF_STRIPE: 'UTC 00:00',
+        RECON_CUTOFF_LEDGER: 'America/New_York 23:30',
+      }).cutoffs,
+    ).toEqual({
+      ledger: { zone: 'America/New_York', minutes: 1410 },
+      processors: {
+        square: { zone: 'America/Los_Angeles', minutes: 1020 },
+        stripe: { zone: 'UTC', minutes: 0 },
+      },
+      fallback: { zone: 'UTC', minutes: 0 },
+    });
+  });
+
+  it('lists every bad cut-off with the other problems, and an unknown side', () => {
+    let problems: readonly string[] = [];
+    try {
+      loadConfig({
+        RECON_CUTOFF_SQUARE: 'America/Los_Angeles 5pm',
+        RECON_CUTOFF_LEDGER: 'Mars/Olympus 17:00',
+        RECON_CUTOFF_STRIPEE: 'UTC 00:00',
+        SMTP_PORT: 'abc',
+      });
+    } catch (error) {
+      if (error instanceof ConfigError) problems = error.problems;
+    }
+    expect([...problems].sort()).toEqual(
+      [
+        'SMTP_PORT must be a whole number, got "abc"',
+        'RECON_CUTOFF_SQUARE must be "<IANA time zone> <HH:MM>" (e.g. "America/Los_Angeles 17:00"), got "America/Los_Angeles 5pm"',
+        "RECON_CUTOFF_LEDGER: 'Mars/Olympus' is not an IANA time zone (e.g. UTC, Europe/Berlin)",
+        'RECON_CUTOFF_STRIPEE names no known side: use RECON_CUTOFF_LEDGER, RECON_CUTOFF_STRIPE, RECON_CUTOFF_PAYPAL, RECON_CUTOFF_SQUARE, RECON_CUTOFF_ADYEN',
+      ].sort(),
+    );
+  });
+});

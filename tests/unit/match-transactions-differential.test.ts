@@ -8,7 +8,14 @@ import {
   matchTables,
   matchTransactions,
   type MatchResult,
+  type TimingPair,
 } from '../../src/engine/match-transactions';
+import {
+  businessDateAtCutoff,
+  daysBetween,
+  parseCutoff,
+  type Cutoff,
+} from '../../src/domain/cutoff';
 import { TransactionTable } from '../../src/domain/transaction-table';
 import { addSideChecks } from '../../src/sources/side-checks';
 import type { SourceReadResult } from '../../src/sources/transaction-source';
@@ -19,9 +26,19 @@ import type { SourceReadResult } from '../../src/sources/transaction-source';
  * then amount, then status; unknown statuses compared by raw text), with plain arrays and `find`.
  */
 function referenceMatch(
-  processor: readonly Transaction[],
-  internal: readonly Transaction[],
+  processorRows: readonly Transaction[],
+  internalRows: readonly Transaction[],
+  cutoffs?: { processor: Cutoff; internal: Cutoff },
 ): MatchResult {
+  // With cut-offs every row is dated (slowly, one luxon computation per row) and a clean pair on
+  // two business dates is timing.
+  const dated = (rows: readonly Transaction[], cutoff: Cutoff | undefined): Transaction[] =>
+    rows.map((row) =>
+      cutoff ? { ...row, businessDate: businessDateAtCutoff(row.createdAtMs, cutoff) } : row,
+    );
+  const processor = dated(processorRows, cutoffs?.processor);
+  const internal = dated(internalRows, cutoffs?.internal);
+  const timingPairs: TimingPair[] = [];
   const counts = emptyOutcomeCounts();
   const discrepancies: Discrepancy[] = [];
   const isFirst = (rows: readonly Transaction[], index: number): boolean =>
@@ -64,6 +81,15 @@ function referenceMatch(
       p.rawStatus.trim().toLowerCase() !== i.rawStatus.trim().toLowerCase()
     )
       kind = 'status_mismatch';
+    if (kind === 'matched' && p.businessDate !== i.businessDate) {
+      timingPairs.push({
+        transactionId: p.transactionId,
+        processorBusinessDate: p.businessDate ?? '',
+        internalBusinessDate: i.businessDate ?? '',
+        lagDays: Math.abs(daysBetween(p.businessDate ?? '', i.businessDate ?? '')),
+      });
+      return;
+    }
     counts[kind]++;
     if (kind !== 'matched')
       discrepancies.push({
@@ -99,6 +125,8 @@ function referenceMatch(
     processorTransactions: processor.length,
     internalTransactions: internal.length,
     counts,
+    timing: timingPairs.length,
+    timingPairs,
     duplicates: { processor: processorDuplicates, internal: internalDuplicates },
     discrepancies,
   };
@@ -115,6 +143,7 @@ const rowArbitrary = fc
     status: fc.constantFrom(...STATUSES),
     raw: fc.constantFrom('weird', 'Weird ', 'other'),
     line: fc.integer({ min: 2, max: 1000 }),
+    hour: fc.integer({ min: -20, max: 20 }),
   })
   .map((r): Transaction => ({
     transactionId: `tx_${r.id}`,
@@ -124,7 +153,7 @@ const rowArbitrary = fc
     status: r.status,
     rawStatus: r.status === 'unknown' ? r.raw : r.status,
     merchantId: 'acct_1',
-    createdAtMs: Date.UTC(2025, 8, 30, 12),
+    createdAtMs: Date.UTC(2025, 8, 30, 12) + r.hour * 3_600_000,
     description: null,
     line: r.line,
   }));
@@ -142,6 +171,14 @@ const sideResult = (
 });
 
 const context = { businessDate: '2025-09-30', timeZone: 'UTC', statusMap: STATUS_MAPS.internal };
+
+/** Cut-offs the run-path property draws from, one per side (RECON_CUTOFF_*). */
+const CUTOFFS: readonly Cutoff[] = [
+  'UTC 00:00',
+  'America/Los_Angeles 17:00',
+  'Europe/Amsterdam 00:00',
+  'Asia/Kolkata 06:30',
+].map((text) => parseCutoff(text, 'RECON_CUTOFF_STRIPE'));
 
 describe('matchTransactions (differential against the simple implementation)', () => {
   it('gives the same counts, discrepancies and order as the reference on random sides', () => {
@@ -165,11 +202,25 @@ describe('matchTransactions (differential against the simple implementation)', (
       fc.property(
         fc.array(rowArbitrary, { maxLength: 60 }),
         fc.array(rowArbitrary, { maxLength: 60 }),
-        (processorRows, internalRows) => {
-          const processor = addSideChecks(sideResult('processor', processorRows), context);
-          const internal = addSideChecks(sideResult('internal', internalRows), context);
+        fc.constantFrom(...CUTOFFS),
+        fc.constantFrom(...CUTOFFS),
+        (processorRows, internalRows, processorCutoff, internalCutoff) => {
+          const processor = addSideChecks(sideResult('processor', processorRows), {
+            ...context,
+            cutoff: processorCutoff,
+          });
+          const internal = addSideChecks(sideResult('internal', internalRows), {
+            ...context,
+            cutoff: internalCutoff,
+          });
           const found = matchTables(processor.table, internal.table);
-          expect(found).toEqual(referenceMatch(processorRows, internalRows));
+          expect(found).toEqual(
+            referenceMatch(processorRows, internalRows, {
+              processor: processorCutoff,
+              internal: internalCutoff,
+            }),
+          );
+          expect(checkAccounting(found)).toEqual([]);
           // Matching only reads the tables: matching twice gives the same result.
           expect(matchTables(processor.table, internal.table)).toEqual(found);
         },

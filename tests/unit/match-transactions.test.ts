@@ -7,6 +7,7 @@ import {
   type MatchResult,
 } from '../../src/engine/match-transactions';
 import { makeTransaction as tx } from './support/make-transaction';
+import { parseCutoff } from '../../src/domain/cutoff';
 
 function countsWith(overrides: Partial<ReturnType<typeof emptyOutcomeCounts>>) {
   return { ...emptyOutcomeCounts(), ...overrides };
@@ -319,5 +320,135 @@ describe('matchTransactions (property)', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('timing pairs: clean pairs on two business dates by the cut-offs', () => {
+  const utc = parseCutoff('UTC 00:00', 'RECON_CUTOFF_LEDGER');
+  const square = parseCutoff('America/Los_Angeles 17:00', 'RECON_CUTOFF_SQUARE');
+  const at = (iso: string) => Date.parse(iso);
+
+  it('counts a pair booked at 23:58 by the ledger and 00:03 by the processor as timing with lag 1', () => {
+    const p = tx({ transactionId: 'late', createdAtMs: at('2025-10-01T00:03:00Z') });
+    const i = tx({ transactionId: 'late', createdAtMs: at('2025-09-30T23:58:00Z') });
+    const same = tx({ transactionId: 'same', createdAtMs: at('2025-09-30T12:00:00Z') });
+    const result = matchTransactions([p, same], [i, same], { processor: utc, internal: utc });
+    expect({
+      counts: result.counts,
+      timing: result.timing,
+      timingPairs: result.timingPairs,
+      discrepancies: result.discrepancies,
+      accounting: checkAccounting(result),
+    }).toEqual({
+      counts: countsWith({ matched: 1 }),
+      timing: 1,
+      timingPairs: [
+        {
+          transactionId: 'late',
+          processorBusinessDate: '2025-10-01',
+          internalBusinessDate: '2025-09-30',
+          lagDays: 1,
+        },
+      ],
+      discrepancies: [],
+      accounting: [],
+    });
+  });
+
+  it("puts rows on their own side's cut-off: Square's 17:00 PT against a UTC ledger", () => {
+    // 17:30 PDT on 09-29 is Square's 09-30 and the ledger's 09-30 (00:30 UTC): same date.
+    // 16:30 PDT on 09-29 is Square's 09-29 but 23:30 UTC, the ledger's 09-29: same date.
+    // 10:00 PDT on 09-30 is Square's 09-30 and 17:00 UTC, the ledger's 09-30: same date.
+    // 18:00 PDT on 09-30 is Square's 10-01, the ledger's 10-01 (01:00 UTC)... booked by the
+    // ledger one hour earlier (00:00 UTC 10-01): still 10-01. A ledger booking at 23:59 UTC
+    // 09-30 of a Square payment at 17:05 PDT (00:05 UTC 10-01) is timing.
+    const rows: [string, string, string][] = [
+      ['a', '2025-09-29T17:30:00-07:00', '2025-09-30T00:30:00Z'],
+      ['b', '2025-09-29T16:30:00-07:00', '2025-09-29T23:30:00Z'],
+      ['c', '2025-09-30T10:00:00-07:00', '2025-09-30T17:00:00Z'],
+      ['d', '2025-09-30T17:05:00-07:00', '2025-09-30T23:59:00Z'],
+    ];
+    const result = matchTransactions(
+      rows.map(([id, p]) => tx({ transactionId: id, createdAtMs: at(p) })),
+      rows.map(([id, , i]) => tx({ transactionId: id, createdAtMs: at(i) })),
+      { processor: square, internal: utc },
+    );
+    expect([result.counts.matched, result.timingPairs]).toEqual([
+      3,
+      [
+        {
+          transactionId: 'd',
+          processorBusinessDate: '2025-10-01',
+          internalBusinessDate: '2025-09-30',
+          lagDays: 1,
+        },
+      ],
+    ]);
+  });
+
+  it('keeps a disagreeing pair on two dates a discrepancy, its rows dated', () => {
+    const p = tx({
+      transactionId: 'x',
+      amountMinor: 1000n,
+      createdAtMs: at('2025-10-01T00:03:00Z'),
+    });
+    const i = tx({
+      transactionId: 'x',
+      amountMinor: 900n,
+      createdAtMs: at('2025-09-30T23:58:00Z'),
+    });
+    const result = matchTransactions([p], [i], { processor: utc, internal: utc });
+    expect([result.timing, result.discrepancies]).toEqual([
+      0,
+      [
+        {
+          kind: 'amount_mismatch',
+          transactionId: 'x',
+          side: 'both',
+          processor: { ...p, businessDate: '2025-10-01' },
+          internal: { ...i, businessDate: '2025-09-30' },
+          differenceMinor: 100n,
+        },
+      ],
+    ]);
+  });
+
+  it('counts no timing without cut-offs (rows built by hand)', () => {
+    const p = tx({ transactionId: 'late', createdAtMs: at('2025-10-01T00:03:00Z') });
+    const i = tx({ transactionId: 'late', createdAtMs: at('2025-09-30T23:58:00Z') });
+    const result = matchTransactions([p], [i]);
+    expect([result.counts.matched, result.timing, result.timingPairs]).toEqual([1, 0, []]);
+  });
+
+  it('accounts for every row as matched, timing or a discrepancy over random inputs', () => {
+    const row = fc.record({
+      id: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+      hour: fc.integer({ min: -30, max: 30 }),
+      amount: fc.constantFrom(100n, 200n),
+    });
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 12 }), fc.array(row, { maxLength: 12 }), (ps, is) => {
+        const make = (r: { id: string; hour: number; amount: bigint }) =>
+          tx({
+            transactionId: r.id,
+            amountMinor: r.amount,
+            createdAtMs: at('2025-09-30T12:00:00Z') + r.hour * 3_600_000,
+          });
+        const result = matchTransactions(ps.map(make), is.map(make), {
+          processor: square,
+          internal: utc,
+        });
+        expect(checkAccounting(result)).toEqual([]);
+      }),
+    );
+  });
+
+  it('reports a tampered timing count', () => {
+    const good = matchTransactions([tx({ transactionId: 'a' })], [tx({ transactionId: 'a' })]);
+    expect(checkAccounting({ ...good, timing: 1 })).toEqual([
+      'timing 1 != timing pairs 0',
+      'processor rows 1 != classified 2',
+      'internal rows 1 != classified 2',
+    ]);
   });
 });

@@ -12,9 +12,15 @@ import { createRunStore } from '../../store/open-store';
 import type { CommandContext, Io } from '../command-context';
 import { buildDeliveryDeps } from '../delivery-wiring';
 import { FAIL_ON_DELIVERY_ERROR_DEPRECATED } from '../delivery-output';
-import { combineExitCodes, deliveryExitCode, exitCodeOfRun, isExpectedError } from '../exit-codes';
+import {
+  combineExitCodes,
+  deliveryExitCode,
+  exitCodeOfRun,
+  isExpectedError,
+  type FailOn,
+} from '../exit-codes';
 import { runResultJson, runResultText } from '../format-output';
-import { runRequestFrom, type RunOptions } from '../options';
+import { parseFailOn, runRequestFrom, type RunOptions } from '../options';
 
 /** Everything `recon run` or `recon schedule` needs, loaded and validated before any side effect. */
 export interface RunSettings {
@@ -65,10 +71,18 @@ export function loadRunSettings(
   return { ...loaded, request, deliveryConfig };
 }
 
-/** Prints each run's result (text or one JSON object per line) and, for text, a failed run's reason. */
-export function printRunResults(io: Io, results: readonly RunResult[], json: boolean): void {
+/**
+ * Prints each run's result (text or one JSON object per line) and, for text, a failed run's
+ * reason. `failOn` (`--fail-on`) sets the JSON `exit_code` of a run whose breaks trip it (8).
+ */
+export function printRunResults(
+  io: Io,
+  results: readonly RunResult[],
+  json: boolean,
+  failOn?: FailOn,
+): void {
   for (const result of results) {
-    io.out(json ? JSON.stringify(runResultJson(result)) : runResultText(result));
+    io.out(json ? JSON.stringify(runResultJson(result, failOn)) : runResultText(result));
     if (result.status === 'failed' && !json)
       io.err(`recon: ${result.processor} ${result.businessDate}: ${describeError(result.error)}`);
   }
@@ -81,6 +95,8 @@ export interface RunPresentation {
   readonly email: boolean;
   /** Exit 0 instead of 7 when the results are stored but a delivery failed. */
   readonly allowDeliveryFailure: boolean;
+  /** `--fail-on new|open`: exit 8 for a completed run with such breaks (default: off). */
+  readonly failOn?: FailOn;
 }
 
 /**
@@ -111,13 +127,15 @@ export async function executeRun(
         apis: config.apis,
         progress: io.progress,
         abort: io.abort,
-        onResults: (results) => printRunResults(io, results, presentation.json),
+        onResults: (results) =>
+          printRunResults(io, results, presentation.json, presentation.failOn),
       },
       request,
       { s3: true, email: presentation.email },
     );
-    // One code per run, combined by severity (a 5 must not hide a 4): exit-codes.ts.
-    const codes = outcome.results.map(exitCodeOfRun);
+    // One code per run, combined by severity (a 5 must not hide a 4): exit-codes.ts. A run
+    // with breaks that --fail-on names is 8 (a dry run's breaks count when it read them).
+    const codes = outcome.results.map((result) => exitCodeOfRun(result, presentation.failOn));
     if (outcome.delivery) {
       for (const failure of outcome.delivery.failures) io.err(`recon: delivery: ${failure}`);
       // Results stored, delivery failed: exit 7 unless allowed (exit-codes.ts).
@@ -197,6 +215,14 @@ export function registerRunCommand(program: Command, ctx: CommandContext): void 
       '--engine <name>',
       'memory (default: hash join in the process) or postgres (SQL join inside the database)',
     )
+    .option(
+      '--grace-days <days>',
+      'a one-sided item younger than this many days is pending, not a missing break (default: RECON_GRACE_DAYS or 0)',
+    )
+    .option(
+      '--fail-on <what>',
+      'exit 8 when a completed run has new breaks (new) or any open break past the grace (open); default: off',
+    )
     .option('--dry-run', 'reconcile and write local reports; no database, no upload, no e-mail')
     .option('--no-email', 'do not send the summary e-mail this time')
     .option(
@@ -221,6 +247,7 @@ export function registerRunCommand(program: Command, ctx: CommandContext): void 
             json: options.json === true,
             email: options.email !== false,
             allowDeliveryFailure: options.allowDeliveryFailure === true,
+            failOn: parseFailOn(options.failOn),
           },
           config,
           logger,

@@ -25,6 +25,10 @@ export function registerScheduleCommand(program: Command, ctx: CommandContext): 
     .option('--internal-source <kind>', 'csv, api or raw for the internal ledger side')
     .option('--data-dir <dir>', 'input root for CSV sources (default: data)')
     .option('--reports-dir <dir>', 'where reports are written (default: local_reports)')
+    .option(
+      '--grace-days <days>',
+      'a one-sided item younger than this many days is pending, not a missing break (default: RECON_GRACE_DAYS or 0)',
+    )
     .option('--no-email', 'do not send summary e-mails')
     .action(async (options: RunOptions) => {
       const expression = env.RECON_SCHEDULE?.trim() || '0 1 * * *';

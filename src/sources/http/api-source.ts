@@ -1,13 +1,18 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { TransactionTable } from '../../domain/transaction-table';
 import { join } from 'node:path';
-import { businessDayBounds } from '../../domain/business-date';
+import { cutoffDayBounds } from '../../domain/cutoff';
 import type { DataQualityIssue } from '../../domain/data-quality';
 import { InputRejectedError } from '../../domain/errors';
 import type { TransactionSide } from '../../domain/transaction';
 import { normalizeRecord, type RawRecord } from '../normalize-record';
 import { addSideChecks } from '../side-checks';
-import type { ReadContext, SourceReadResult, TransactionSource } from '../transaction-source';
+import {
+  contextCutoff,
+  type ReadContext,
+  type SourceReadResult,
+  type TransactionSource,
+} from '../transaction-source';
 import { HttpClient, type HttpSettings, type RetryObserver } from './http-client';
 
 /** One fetched page: the request path (no query secrets) and the parsed JSON body. */
@@ -16,7 +21,11 @@ export interface ApiPage {
   readonly body: unknown;
 }
 
-/** The business day as an instant window `[startMs, endMs)` (epoch milliseconds, UTC). */
+/**
+ * The business day as an instant window `[startMs, endMs)` (epoch milliseconds, UTC): the run's
+ * business date under the side's cut-off (`cutoffDayBounds`), e.g. 17:00 PT the day before to
+ * 17:00 PT on the date for `RECON_CUTOFF_SQUARE="America/Los_Angeles 17:00"`.
+ */
 export interface FetchWindow {
   readonly startMs: number;
   readonly endMs: number;
@@ -126,7 +135,7 @@ export class ApiSource implements TransactionSource {
   }
 
   async read(context: ReadContext): Promise<SourceReadResult> {
-    const window = businessDayBounds(context.businessDate, context.timeZone);
+    const window = cutoffDayBounds(context.businessDate, contextCutoff(context));
     const http = new HttpClient(this.adapter.service, this.options.http, this.options.reporter);
     const deadline = AbortSignal.timeout(this.options.http.fetchDeadlineMs);
     const rawDir = this.options.saveRawDir

@@ -6,6 +6,8 @@ import {
   FEE_WIDE,
   HAS_DESCRIPTION,
   HAS_FEE,
+  HAS_NET,
+  NET_WIDE,
   type DictionaryMaps,
   type TransactionColumns,
 } from './transaction-columns';
@@ -130,6 +132,7 @@ export class TransactionTable {
       t.createdAtMs,
       t.description,
       t.line,
+      t.netMinor ?? null,
     );
     this.indexRows(this.length, this.length + 1);
     this.length++;
@@ -351,6 +354,22 @@ export class TransactionTable {
   }
 
   /**
+   * Whether row `row` of this table and row `otherRow` of `other` agree on the fee: true when
+   * either has none, else whether both fees (minor units) are equal.
+   */
+  sameFee(row: number, other: TransactionTable, otherRow: number): boolean {
+    const a = this.segments[row >>> SEGMENT_BITS] as ColumnBuilder;
+    const b = other.segments[otherRow >>> SEGMENT_BITS] as ColumnBuilder;
+    const ra = row & SEGMENT_MASK;
+    const rb = otherRow & SEGMENT_MASK;
+    const fa = a.flags[ra] as number;
+    const fb = b.flags[rb] as number;
+    if (!(fa & HAS_FEE) || !(fb & HAS_FEE)) return true;
+    if ((fa | fb) & FEE_WIDE) return this.feeAt(row) === other.feeAt(otherRow);
+    return a.fees[ra] === b.fees[rb];
+  }
+
+  /**
    * Loads the currency, status, flags and amount of the rows `rows[from, to)` (entries < 0 are
    * skipped) before they are used, so that their cache misses overlap (see `firstRowsOf`).
    */
@@ -410,6 +429,26 @@ export class TransactionTable {
     return flag & FEE_WIDE ? (segment.wideFees.get(r) as bigint) : (segment.fees[r] as bigint);
   }
 
+  /** Net amount of row `row` in minor units as its source reported it, or `null` when absent. */
+  reportedNetAt(row: number): bigint | null {
+    const segment = this.segmentOf(row);
+    const r = row & SEGMENT_MASK;
+    const flag = segment.flags[r] as number;
+    if (!(flag & HAS_NET)) return null;
+    return flag & NET_WIDE ? (segment.wideNets.get(r) as bigint) : (segment.nets[r] as bigint);
+  }
+
+  /**
+   * Net amount of row `row` in minor units: the reported net, else amount − fee, else `null`
+   * (see `netAmountOf`).
+   */
+  netAt(row: number): bigint | null {
+    const reported = this.reportedNetAt(row);
+    if (reported !== null) return reported;
+    const fee = this.feeAt(row);
+    return fee === null ? null : this.amountAt(row) - fee;
+  }
+
   /** The UTF-8 bytes of row `row`'s id (a view into the table: do not keep or modify it). */
   idBytesAt(row: number): Uint8Array {
     const segment = this.segmentOf(row);
@@ -450,7 +489,7 @@ export class TransactionTable {
       const start = r === 0 ? 0 : (segment.descriptionEnd[r - 1] as number);
       description = segment.descriptionBytes.toString('utf8', start, segment.descriptionEnd[r]);
     }
-    return {
+    const transaction: Transaction = {
       transactionId: this.idAt(row),
       amountMinor: this.amountAt(row),
       currency: this.currencies[segment.currencies[r] as number] as CurrencyCode,
@@ -467,6 +506,8 @@ export class TransactionTable {
       description,
       line: segment.lines[r] as number,
     };
+    // Only rows whose source reported a net carry the key (`Transaction.netMinor` is optional).
+    return flag & HAS_NET ? { ...transaction, netMinor: this.reportedNetAt(row) } : transaction;
   }
 
   /** Every row as a `Transaction`, in order (for tests and small tables). */

@@ -65,6 +65,11 @@ export class TransactionTable {
   private slots: Int32Array | null = new Int32Array(2 * 1024);
   private slotMask = 1023;
   private distinctIds = 0;
+  /** Payment methods by row (index + 1 into `paymentMethods`, 0: none); allocated on first use. */
+  private methodCodes: Uint16Array | null = null;
+  /** Dictionary of the payment methods of rows appended with one (`Transaction.paymentMethod`). */
+  readonly paymentMethods: string[] = [];
+  private readonly paymentMethodIds = new Map<string, number>();
 
   /** A table holding `rows`, in order (their ids indexed). */
   static fromTransactions(rows: readonly Transaction[]): TransactionTable {
@@ -134,6 +139,9 @@ export class TransactionTable {
       t.line,
       t.netMinor ?? null,
     );
+    if (t.paymentMethod !== undefined && t.paymentMethod !== null) {
+      this.setPaymentMethod(this.length, t.paymentMethod);
+    }
     this.indexRows(this.length, this.length + 1);
     this.length++;
   }
@@ -429,6 +437,31 @@ export class TransactionTable {
     return flag & FEE_WIDE ? (segment.wideFees.get(r) as bigint) : (segment.fees[r] as bigint);
   }
 
+  private setPaymentMethod(row: number, method: string): void {
+    let id = this.paymentMethodIds.get(method);
+    if (id === undefined) {
+      if (this.paymentMethods.length >= 0xffff) throw new Error('more than 65535 payment methods');
+      id = this.paymentMethods.length;
+      this.paymentMethods.push(method);
+      this.paymentMethodIds.set(method, id);
+    }
+    let codes = this.methodCodes;
+    if (!codes || codes.length <= row) {
+      let n = codes ? codes.length : 256;
+      while (n <= row) n *= 2;
+      const fresh = new Uint16Array(n);
+      if (codes) fresh.set(codes);
+      codes = this.methodCodes = fresh;
+    }
+    codes[row] = id + 1;
+  }
+
+  /** The payment method of row `row` as its source named it, or `null`. */
+  paymentMethodAt(row: number): string | null {
+    const code = this.methodCodes?.[row] ?? 0;
+    return code === 0 ? null : (this.paymentMethods[code - 1] ?? null);
+  }
+
   /** Net amount of row `row` in minor units as its source reported it, or `null` when absent. */
   reportedNetAt(row: number): bigint | null {
     const segment = this.segmentOf(row);
@@ -506,8 +539,11 @@ export class TransactionTable {
       description,
       line: segment.lines[r] as number,
     };
-    // Only rows whose source reported a net carry the key (`Transaction.netMinor` is optional).
-    return flag & HAS_NET ? { ...transaction, netMinor: this.reportedNetAt(row) } : transaction;
+    // Only rows whose source reported a net or a payment method carry those (optional) keys.
+    const withNet =
+      flag & HAS_NET ? { ...transaction, netMinor: this.reportedNetAt(row) } : transaction;
+    const method = this.paymentMethodAt(row);
+    return method === null ? withNet : { ...withNet, paymentMethod: method };
   }
 
   /** Every row as a `Transaction`, in order (for tests and small tables). */

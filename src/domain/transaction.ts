@@ -20,6 +20,9 @@ export type CanonicalStatus =
  *   `currency` as the source REPORTS it (Stripe `net`, PayPal `Net`, Adyen `Net Credit/Debit`),
  *   or absent/`null` when the source reports none (canonical CSV, Square: derive it with
  *   `netAmountOf`). Sources check `gross − fee = net` (`netMismatchIssue`).
+ * - `paymentMethod`: the payment method as the source names it (Adyen `Payment Method` `visa`,
+ *   Stripe report `payment_method_type` `card`, Square `source_type` `CARD`), or absent/`null`;
+ *   it chooses the expected fee schedule entry (`engine/fees.ts`).
  * - `createdAtMs`: the instant, as milliseconds since the Unix epoch (UTC).
  * - `line`: 1-based physical line of the record in its source file (the header is line 1).
  */
@@ -29,6 +32,7 @@ export interface Transaction {
   readonly currency: CurrencyCode;
   readonly feeMinor: bigint | null;
   readonly netMinor?: bigint | null;
+  readonly paymentMethod?: string | null;
   readonly status: CanonicalStatus;
   readonly rawStatus: string;
   readonly merchantId: string;

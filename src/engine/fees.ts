@@ -59,18 +59,20 @@ export function expectedFee(entry: FeeScheduleEntry, grossMinor: bigint): bigint
 }
 
 /**
- * The first entry of `schedule` that applies to a row of `currency` and `paymentMethod` (`null`:
- * the source has no payment method; then only entries without one apply), or `undefined`.
+ * The first entry of `schedule` that applies to a row of `currency` and `paymentMethod`
+ * (compared trimmed and case-insensitively: Square's `CARD` is `card`; `null`: the source has no
+ * payment method, then only entries without one apply), or `undefined`.
  */
 export function findScheduleEntry(
   schedule: readonly FeeScheduleEntry[],
   currency: string,
   paymentMethod: string | null,
 ): FeeScheduleEntry | undefined {
+  const method = paymentMethod?.trim().toLowerCase() ?? null;
   return schedule.find(
     (entry) =>
       (entry.currency === null || entry.currency === currency) &&
-      (entry.paymentMethod === null || entry.paymentMethod === paymentMethod),
+      (entry.paymentMethod === null || entry.paymentMethod.trim().toLowerCase() === method),
   );
 }
 
@@ -96,16 +98,23 @@ export interface FeeVariance {
 /**
  * Checks every processor row that carries a fee and has a positive gross (charges; refunds and
  * chargebacks are not priced by a schedule) against the first matching schedule entry of
- * `rules` (by currency; payment method: the sources do not report one yet, so only entries
- * without `paymentMethod` apply). Returns the rows whose |actual − expected| exceeds
+ * `rules` (by currency and the row's payment method, `findScheduleEntry`). Returns the rows whose |actual − expected| exceeds
  * `rules.toleranceMinor`, in table order. Empty schedule → empty result. Pure.
  */
 export function findFeeVariances(processor: TransactionTable, rules: FeeRules): FeeVariance[] {
   const variances: FeeVariance[] = [];
   if (rules.schedule.length === 0) return variances;
-  const entries = processor.currencies.map((code) => findScheduleEntry(rules.schedule, code, null));
+  // The entry of each (currency, payment method) pair, looked up once.
+  const entries = new Map<string, FeeScheduleEntry | undefined>();
   for (let row = 0; row < processor.length; row++) {
-    const entry = entries[processor.currencyIndexAt(row)];
+    const currency = processor.currencies[processor.currencyIndexAt(row)] as string;
+    const method = processor.paymentMethodAt(row);
+    const key = method === null ? currency : `${currency}\u0000${method}`;
+    let entry = entries.get(key);
+    if (entry === undefined && !entries.has(key)) {
+      entry = findScheduleEntry(rules.schedule, currency, method);
+      entries.set(key, entry);
+    }
     if (!entry) continue;
     const fee = processor.feeAt(row);
     const gross = processor.amountAt(row);
@@ -117,7 +126,7 @@ export function findFeeVariances(processor: TransactionTable, rules: FeeRules): 
     variances.push({
       transactionId: processor.idAt(row),
       line: processor.lineAt(row),
-      currency: processor.currencies[processor.currencyIndexAt(row)] as string,
+      currency,
       grossMinor: gross,
       expectedFeeMinor: expected,
       actualFeeMinor: fee,

@@ -35,6 +35,8 @@ export interface RawRecord {
   readonly fee?: RawAmount;
   /** The net (gross − fee) as the API reports it, when it does (Stripe `net`). */
   readonly net?: RawAmount;
+  /** The payment method as the API names it, when it does (Square `source_type`). */
+  readonly paymentMethod?: unknown;
   readonly description?: unknown;
   readonly fields: Readonly<
     Record<
@@ -175,12 +177,14 @@ export function normalizeRecord(
   if (!rawStatus) problem(f.status, 'is empty', record.status);
   const merchantId = text(record.merchantId) ?? '';
   const description = text(record.description);
+  const paymentMethod = text(record.paymentMethod);
   // Text the database cannot store as it is: NUL ends a PostgreSQL text value, and a lone
   // surrogate has no UTF-8 form (both would fail or change the row when stored).
   const texts: [string, string | undefined][] = [
     [f.status, rawStatus],
     [f.merchantId, merchantId],
     ['description', description],
+    ['payment method', paymentMethod],
   ];
   for (const [field, value] of texts) {
     if (value === undefined) continue;
@@ -224,6 +228,7 @@ export function normalizeRecord(
       currency,
       feeMinor,
       ...(netMinor === null ? {} : { netMinor }),
+      ...(paymentMethod ? { paymentMethod } : {}),
       status: mapStatus(rawStatus, statusMap),
       rawStatus,
       merchantId,

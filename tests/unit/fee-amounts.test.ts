@@ -132,6 +132,21 @@ describe('export formats carry gross, fee and net', () => {
     ]);
   });
 
+  it('keeps the payment method of a Stripe report (payment_method_type) for the fee schedule', async () => {
+    const result = await readProcessorFile(
+      write(
+        'balance_transaction_id,created_utc,currency,gross,fee,net,reporting_category,source_id,payment_method_type\n' +
+          'txn_1,2026-01-01 10:00:00,usd,100.00,3.20,96.80,charge,ch_1,card\n' +
+          'txn_2,2026-01-01 11:00:00,usd,100.00,3.20,96.80,charge,ch_2,\n',
+      ),
+      'stripe',
+    );
+    expect(result.table.toArray().map((t) => [t.transactionId, t.paymentMethod ?? null])).toEqual([
+      ['ch_1', 'card'],
+      ['ch_2', null],
+    ]);
+  });
+
   it('reads a PayPal activity row (fee written negative) as gross, positive fee and net', async () => {
     const result = await readProcessorFile(
       write(

@@ -226,6 +226,38 @@ describe('expected fee schedules (issue #14 test case 7)', () => {
     expect(findScheduleEntry([eur], 'GBP', null)).toBeUndefined();
   });
 
+  it('prices each row by its own payment method (case-insensitive), and the others by the catch-all entry', () => {
+    const amex = { currency: null, paymentMethod: 'amex', percentageBps: 350, flatMinor: 0n };
+    const rules: FeeRules = { ...DEFAULT_FEE_RULES, schedule: [amex, card] };
+    const table = TransactionTable.fromTransactions([
+      makeTransaction({
+        transactionId: 'a',
+        amountMinor: 10000n,
+        feeMinor: 350n,
+        paymentMethod: 'AMEX',
+      }),
+      makeTransaction({
+        transactionId: 'v',
+        amountMinor: 10000n,
+        feeMinor: 350n,
+        paymentMethod: 'visa',
+      }),
+      makeTransaction({ transactionId: 'n', amountMinor: 10000n, feeMinor: 350n }),
+    ]);
+    expect(table.toArray().map((t) => t.paymentMethod ?? null)).toEqual(['AMEX', 'visa', null]);
+    // amex: 3.50 expected, exact; visa and no method: 2.9 % + 0.30 = 3.20 expected → +0.30.
+    expect(
+      findFeeVariances(table, rules).map((v) => [
+        v.transactionId,
+        v.expectedFeeMinor,
+        v.differenceMinor,
+      ]),
+    ).toEqual([
+      ['v', 320n, 30n],
+      ['n', 320n, 30n],
+    ]);
+  });
+
   it('checks nothing without a schedule (the default)', () => {
     const table = TransactionTable.fromTransactions([
       makeTransaction({ amountMinor: 99n, feeMinor: 35n }),

@@ -203,6 +203,7 @@ export class FormatCsvSource implements TransactionSource {
       createdAtMs: row.createdAtMs,
       description: row.description,
       line,
+      ...(row.paymentMethod ? { paymentMethod: row.paymentMethod } : {}),
     };
   }
 }

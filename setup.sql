@@ -338,6 +338,45 @@ ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS processor_business_date date;
 ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS internal_business_date date;
 
 -- ---------------------------------------------------------------------------------------------
+-- Schema 6 (issue #14 "Fees"): the discrepancy kind `fee_mismatch` (same amount, both sides carry
+-- a fee and the fees differ; `difference_minor` = processor fee minus ledger fee) in
+-- discrepancies and breaks, and its count on the run row. The kind lists below must equal
+-- `DISCREPANCY_KINDS` (src/domain/discrepancy.ts). Each CHECK is replaced only while it lacks the
+-- new kind, so applying this again does not re-validate big tables.
+-- ---------------------------------------------------------------------------------------------
+ALTER TABLE reconciliation_runs ADD COLUMN IF NOT EXISTS fee_mismatch_count integer
+    CHECK (fee_mismatch_count >= 0);
+DO $fees$
+DECLARE
+    kinds constant text := $k$('missing_in_internal', 'missing_in_processor', 'amount_mismatch',
+        'currency_mismatch', 'status_mismatch', 'duplicate', 'fee_mismatch')$k$;
+    item record;
+BEGIN
+    FOR item IN
+        SELECT * FROM (VALUES
+            ('discrepancies', 'discrepancies_kind_check', 'kind IN ' || kinds),
+            ('discrepancies', 'discrepancies_check',
+             $c$(kind IN ('amount_mismatch', 'fee_mismatch')) = (difference_minor IS NOT NULL)$c$),
+            ('breaks', 'breaks_kind_check', 'kind IN ' || kinds),
+            ('breaks', 'breaks_origin_kind_check', 'origin_kind IN ' || kinds)
+        ) AS c (table_name, constraint_name, definition)
+    LOOP
+        IF NOT EXISTS (
+            SELECT 1 FROM pg_constraint
+             WHERE conrelid = to_regclass(item.table_name) AND conname = item.constraint_name
+               AND pg_get_constraintdef(oid) LIKE '%fee_mismatch%'
+        ) THEN
+            EXECUTE format('ALTER TABLE %I DROP CONSTRAINT IF EXISTS %I', item.table_name,
+                           item.constraint_name);
+            EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (%s)', item.table_name,
+                           item.constraint_name, item.definition);
+        END IF;
+    END LOOP;
+END
+$fees$;
+-- End of schema 6 (fees).
+
+-- ---------------------------------------------------------------------------------------------
 -- Deliveries of a run's results: report uploads to S3 and e-mails. One row per attempt; a
 -- failed delivery never changes the run's status (the results are already committed).
 -- ---------------------------------------------------------------------------------------------

@@ -361,6 +361,7 @@ function generate(rows: number, seed: number, dir: string): Manifest {
       currency_mismatch: kCur,
       status_mismatch: kSt,
       duplicate: kDupP + kDupI,
+      fee_mismatch: 0,
     },
     processorLineSum,
     internalLineSum,
@@ -686,6 +687,7 @@ function emptyCounts(): OutcomeCounts {
     currency_mismatch: 0,
     status_mismatch: 0,
     duplicate: 0,
+    fee_mismatch: 0,
   };
 }
 

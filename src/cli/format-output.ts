@@ -1,6 +1,7 @@
 import { DISCREPANCY_KINDS } from '../domain/discrepancy';
 import { describeError } from '../domain/errors';
 import { totalsToDecimalStrings } from '../domain/money';
+import { feeBlockJson } from '../engine/summarize';
 import type { RunResult } from '../job/run-reconciliation';
 import type { RunBreaks } from '../store/break-store';
 import type { StoredDelivery } from '../store/delivery-store';
@@ -20,7 +21,13 @@ export function runResultJson(result: RunResult, failOn?: FailOn): object {
     processor_transactions: result.processorTransactions,
     internal_transactions: result.internalTransactions,
     invalid_rows: result.invalidRows,
-    counts: result.counts ? { ...result.counts, timing: result.timing ?? 0 } : null,
+    counts: result.counts
+      ? {
+          ...result.counts,
+          timing: result.timing ?? 0,
+          basis_mismatch_suspected: result.basisMismatchSuspected ?? 0,
+        }
+      : null,
     breaks: result.breaks ? runBreaksJson(result.breaks) : null,
     discrepancy_count: result.summary?.discrepancyCount ?? null,
     discrepancy_amounts: result.summary
@@ -29,6 +36,7 @@ export function runResultJson(result: RunResult, failOn?: FailOn): object {
     discrepancy_rate: result.summary?.discrepancyRate ?? null,
     risk_level: result.summary?.riskLevel ?? null,
     compliance_status: result.summary?.complianceStatus ?? null,
+    fees: result.summary?.fees ? feeBlockJson(result.summary.fees) : null,
     reports: result.reports ? { csv: result.reports.csv, json: result.reports.json } : null,
     audit_head: result.auditHead,
   };

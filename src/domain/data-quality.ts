@@ -4,7 +4,8 @@ import type { TransactionSide } from './transaction';
  * Kinds of data-quality findings recorded per run (table `data_quality_checks`). The processor
  * export formats add: `net_mismatch` (a row whose gross − fee ≠ net), `batch_balance` (Adyen: a
  * batch's net vs its payout), `footer_count` / `footer_total` (PayPal STL footers vs the body),
- * `non_transaction_rows` (rows read for a batch check but not matched).
+ * `non_transaction_rows` (rows read for a batch check but not matched). The fee checks add
+ * `fee_variance` (a processor fee outside the expected fee schedule's tolerance, `engine/fees.ts`).
  */
 export type DataQualityCheckName =
   | 'invalid_row'
@@ -16,7 +17,8 @@ export type DataQualityCheckName =
   | 'batch_balance'
   | 'footer_count'
   | 'footer_total'
-  | 'non_transaction_rows';
+  | 'non_transaction_rows'
+  | 'fee_variance';
 
 /** `error`: the row was not reconciled; `warning`: reconciled but suspicious; `info`: a metric. */
 export type DataQualitySeverity = 'error' | 'warning' | 'info';

@@ -6,6 +6,8 @@ import type { Transaction, TransactionSide } from './transaction';
  * - `missing_in_processor`: the ledger has it, the processor does not.
  * - `amount_mismatch`: same id and currency, different amount (difference recorded).
  * - `currency_mismatch`: same id, different currency (amounts are not compared).
+ * - `fee_mismatch`: same id, currency and amount (on the processor's amount basis), both sides
+ *   carry a fee and the fees differ (difference recorded: processor fee minus ledger fee).
  * - `status_mismatch`: same id, currency and amount; statuses differ after the status maps.
  * - `duplicate`: an id seen again on the same side; each extra row is one duplicate.
  */
@@ -16,6 +18,8 @@ export const DISCREPANCY_KINDS = [
   'currency_mismatch',
   'status_mismatch',
   'duplicate',
+  // issue #14 "Fees" (after the original kinds, so their order in reports stays as it was)
+  'fee_mismatch',
 ] as const;
 
 /** A discrepancy (break) class. */
@@ -25,9 +29,18 @@ export type DiscrepancyKind = (typeof DISCREPANCY_KINDS)[number];
 export type OutcomeClass = 'matched' | DiscrepancyKind;
 
 /**
+ * Annotations of a discrepancy (they never change its kind):
+ * - `basis_mismatch_suspected`: an `amount_mismatch` whose difference equals the processor's fee
+ *   (the ledger booked gross where the fee rules' basis says net, or the reverse).
+ */
+export type DiscrepancyAnnotation = 'basis_mismatch_suspected';
+
+/**
  * One discrepancy. `processor`/`internal` are the rows involved (null when that side has none;
- * for a `duplicate`, only the extra row's side is set). `differenceMinor` is processor minus
- * internal amount in minor units, set for `amount_mismatch` only.
+ * for a `duplicate`, only the extra row's side is set). `differenceMinor`, in minor units, is set
+ * for `amount_mismatch` (processor amount on the fee rules' basis, gross or net, minus the ledger
+ * amount) and `fee_mismatch` (processor fee minus ledger fee) only. `annotation`: see
+ * `DiscrepancyAnnotation` (absent: none).
  */
 export interface Discrepancy {
   readonly kind: DiscrepancyKind;
@@ -36,4 +49,5 @@ export interface Discrepancy {
   readonly processor: Transaction | null;
   readonly internal: Transaction | null;
   readonly differenceMinor: bigint | null;
+  readonly annotation?: DiscrepancyAnnotation;
 }

@@ -13,6 +13,10 @@ export const AMOUNT_WIDE = 2;
 export const FEE_WIDE = 4;
 /** The row has a description (no bit: `null`). */
 export const HAS_DESCRIPTION = 8;
+/** The row has a net amount reported by its source (no bit: `null`). */
+export const HAS_NET = 16;
+/** The net does not fit in 64 bits: it is in `wideNets`. */
+export const NET_WIDE = 32;
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -22,8 +26,9 @@ const INT64_MAX = 2n ** 63n - 1n;
  * - id: UTF-8 bytes `idBytes[start, idEnd[r])` where `start` is `idEnd[r-1]` (0 for row 0);
  *   `idHash[r]` = `hashIdBytes` of those bytes;
  * - description: the same with `descriptionEnd`/`descriptionBytes`, `null` without `HAS_DESCRIPTION`;
- * - `amounts[r]`, `fees[r]`: signed minor units of the row's currency (or `wideAmounts`/`wideFees`
- *   by row when `flags[r]` says so; no fee without `HAS_FEE`);
+ * - `amounts[r]`, `fees[r]`, `nets[r]`: signed minor units of the row's currency (or
+ *   `wideAmounts`/`wideFees`/`wideNets` by row when `flags[r]` says so; no fee without `HAS_FEE`,
+ *   no net without `HAS_NET`);
  * - `currencies[r]`, `statuses[r]`, `merchants[r]`: indexes into the dictionaries of whoever built
  *   the columns (a table, or a file's validator);
  * - `createdAt[r]`: epoch milliseconds (UTC); `lines[r]`: 1-based line in the source.
@@ -37,9 +42,11 @@ export interface TransactionColumns {
   readonly descriptionBytes: Uint8Array;
   readonly amounts: BigInt64Array;
   readonly fees: BigInt64Array;
+  readonly nets: BigInt64Array;
   readonly flags: Uint8Array;
   readonly wideAmounts: Map<number, bigint>;
   readonly wideFees: Map<number, bigint>;
+  readonly wideNets: Map<number, bigint>;
   readonly currencies: Uint8Array;
   readonly statuses: Uint32Array;
   readonly merchants: Uint32Array;
@@ -90,9 +97,11 @@ export class ColumnBuilder implements TransactionColumns {
   descriptionBytes: Buffer;
   amounts: BigInt64Array;
   fees: BigInt64Array;
+  nets: BigInt64Array;
   flags: Uint8Array;
   readonly wideAmounts = new Map<number, bigint>();
   readonly wideFees = new Map<number, bigint>();
+  readonly wideNets = new Map<number, bigint>();
   currencies: Uint8Array;
   statuses: Uint32Array;
   merchants: Uint32Array;
@@ -119,6 +128,7 @@ export class ColumnBuilder implements TransactionColumns {
     this.descriptionBytes = allocBytes(n * 16);
     this.amounts = new BigInt64Array(n);
     this.fees = new BigInt64Array(n);
+    this.nets = new BigInt64Array(n);
     this.flags = new Uint8Array(n);
     this.currencies = new Uint8Array(n);
     this.statuses = new Uint32Array(n);
@@ -147,6 +157,7 @@ export class ColumnBuilder implements TransactionColumns {
     this.descriptionEnd = grow(this.descriptionEnd, new Uint32Array(n));
     this.amounts = grow(this.amounts, new BigInt64Array(n));
     this.fees = grow(this.fees, new BigInt64Array(n));
+    this.nets = grow(this.nets, new BigInt64Array(n));
     this.flags = grow(this.flags, new Uint8Array(n));
     this.currencies = grow(this.currencies, new Uint8Array(n));
     this.statuses = grow(this.statuses, new Uint32Array(n));
@@ -164,7 +175,8 @@ export class ColumnBuilder implements TransactionColumns {
   }
 
   /**
-   * Appends one row. Amounts in minor units; dictionary indexes as the caller keeps them.
+   * Appends one row. Amounts in minor units; dictionary indexes as the caller keeps them;
+   * `netMinor` the net the source reports (`null`: none).
    * @throws Error when the builder already holds `maxRows` rows (a bug in the caller).
    */
   push(
@@ -177,6 +189,7 @@ export class ColumnBuilder implements TransactionColumns {
     createdAtMs: number,
     description: string | null,
     line: number,
+    netMinor: bigint | null = null,
   ): void {
     const r = this.length;
     this.ensureRows(r + 1);
@@ -212,6 +225,14 @@ export class ColumnBuilder implements TransactionColumns {
       else {
         flag |= FEE_WIDE;
         this.wideFees.set(r, feeMinor);
+      }
+    }
+    if (netMinor !== null) {
+      flag |= HAS_NET;
+      if (netMinor >= INT64_MIN && netMinor <= INT64_MAX) this.nets[r] = netMinor;
+      else {
+        flag |= NET_WIDE;
+        this.wideNets.set(r, netMinor);
       }
     }
     this.flags[r] = flag;
@@ -260,6 +281,7 @@ export class ColumnBuilder implements TransactionColumns {
     this.idHash.set(source.idHash.subarray(from, to), at);
     this.amounts.set(source.amounts.subarray(from, to), at);
     this.fees.set(source.fees.subarray(from, to), at);
+    this.nets.set(source.nets.subarray(from, to), at);
     this.flags.set(source.flags.subarray(from, to), at);
     this.createdAt.set(source.createdAt.subarray(from, to), at);
     this.lines.set(source.lines.subarray(from, to), at);
@@ -268,6 +290,9 @@ export class ColumnBuilder implements TransactionColumns {
     }
     for (const [r, value] of source.wideFees) {
       if (r >= from && r < to) this.wideFees.set(at + r - from, value);
+    }
+    for (const [r, value] of source.wideNets) {
+      if (r >= from && r < to) this.wideNets.set(at + r - from, value);
     }
     this.idUsed += idTo - idFrom;
     this.descriptionUsed += descTo - descFrom;
@@ -284,6 +309,7 @@ export class ColumnBuilder implements TransactionColumns {
       this.descriptionBytes.buffer,
       this.amounts.buffer,
       this.fees.buffer,
+      this.nets.buffer,
       this.flags.buffer,
       this.currencies.buffer,
       this.statuses.buffer,
@@ -304,9 +330,11 @@ export class ColumnBuilder implements TransactionColumns {
       descriptionBytes: this.descriptionBytes,
       amounts: this.amounts,
       fees: this.fees,
+      nets: this.nets,
       flags: this.flags,
       wideAmounts: this.wideAmounts,
       wideFees: this.wideFees,
+      wideNets: this.wideNets,
       currencies: this.currencies,
       statuses: this.statuses,
       merchants: this.merchants,

@@ -7,6 +7,8 @@ import {
   FEE_WIDE,
   HAS_DESCRIPTION,
   HAS_FEE,
+  HAS_NET,
+  NET_WIDE,
   type DictionaryMaps,
   type TransactionColumns,
 } from './transaction-columns';
@@ -65,6 +67,11 @@ export class TransactionTable {
   private slotMask = 1023;
   private distinctIds = 0;
   private calendar: BusinessDayCalendar | null = null;
+  /** Payment methods by row (index + 1 into `paymentMethods`, 0: none); allocated on first use. */
+  private methodCodes: Uint16Array | null = null;
+  /** Dictionary of the payment methods of rows appended with one (`Transaction.paymentMethod`). */
+  readonly paymentMethods: string[] = [];
+  private readonly paymentMethodIds = new Map<string, number>();
 
   /** A table holding `rows`, in order (their ids indexed). */
   static fromTransactions(rows: readonly Transaction[]): TransactionTable {
@@ -132,7 +139,11 @@ export class TransactionTable {
       t.createdAtMs,
       t.description,
       t.line,
+      t.netMinor ?? null,
     );
+    if (t.paymentMethod !== undefined && t.paymentMethod !== null) {
+      this.setPaymentMethod(this.length, t.paymentMethod);
+    }
     this.indexRows(this.length, this.length + 1);
     this.length++;
   }
@@ -388,6 +399,22 @@ export class TransactionTable {
   }
 
   /**
+   * Whether row `row` of this table and row `otherRow` of `other` agree on the fee: true when
+   * either has none, else whether both fees (minor units) are equal.
+   */
+  sameFee(row: number, other: TransactionTable, otherRow: number): boolean {
+    const a = this.segments[row >>> SEGMENT_BITS] as ColumnBuilder;
+    const b = other.segments[otherRow >>> SEGMENT_BITS] as ColumnBuilder;
+    const ra = row & SEGMENT_MASK;
+    const rb = otherRow & SEGMENT_MASK;
+    const fa = a.flags[ra] as number;
+    const fb = b.flags[rb] as number;
+    if (!(fa & HAS_FEE) || !(fb & HAS_FEE)) return true;
+    if ((fa | fb) & FEE_WIDE) return this.feeAt(row) === other.feeAt(otherRow);
+    return a.fees[ra] === b.fees[rb];
+  }
+
+  /**
    * Loads the currency, status, flags and amount of the rows `rows[from, to)` (entries < 0 are
    * skipped) before they are used, so that their cache misses overlap (see `firstRowsOf`).
    */
@@ -447,6 +474,51 @@ export class TransactionTable {
     return flag & FEE_WIDE ? (segment.wideFees.get(r) as bigint) : (segment.fees[r] as bigint);
   }
 
+  private setPaymentMethod(row: number, method: string): void {
+    let id = this.paymentMethodIds.get(method);
+    if (id === undefined) {
+      if (this.paymentMethods.length >= 0xffff) throw new Error('more than 65535 payment methods');
+      id = this.paymentMethods.length;
+      this.paymentMethods.push(method);
+      this.paymentMethodIds.set(method, id);
+    }
+    let codes = this.methodCodes;
+    if (!codes || codes.length <= row) {
+      let n = codes ? codes.length : 256;
+      while (n <= row) n *= 2;
+      const fresh = new Uint16Array(n);
+      if (codes) fresh.set(codes);
+      codes = this.methodCodes = fresh;
+    }
+    codes[row] = id + 1;
+  }
+
+  /** The payment method of row `row` as its source named it, or `null`. */
+  paymentMethodAt(row: number): string | null {
+    const code = this.methodCodes?.[row] ?? 0;
+    return code === 0 ? null : (this.paymentMethods[code - 1] ?? null);
+  }
+
+  /** Net amount of row `row` in minor units as its source reported it, or `null` when absent. */
+  reportedNetAt(row: number): bigint | null {
+    const segment = this.segmentOf(row);
+    const r = row & SEGMENT_MASK;
+    const flag = segment.flags[r] as number;
+    if (!(flag & HAS_NET)) return null;
+    return flag & NET_WIDE ? (segment.wideNets.get(r) as bigint) : (segment.nets[r] as bigint);
+  }
+
+  /**
+   * Net amount of row `row` in minor units: the reported net, else amount − fee, else `null`
+   * (see `netAmountOf`).
+   */
+  netAt(row: number): bigint | null {
+    const reported = this.reportedNetAt(row);
+    if (reported !== null) return reported;
+    const fee = this.feeAt(row);
+    return fee === null ? null : this.amountAt(row) - fee;
+  }
+
   /** The UTF-8 bytes of row `row`'s id (a view into the table: do not keep or modify it). */
   idBytesAt(row: number): Uint8Array {
     const segment = this.segmentOf(row);
@@ -487,7 +559,7 @@ export class TransactionTable {
       const start = r === 0 ? 0 : (segment.descriptionEnd[r - 1] as number);
       description = segment.descriptionBytes.toString('utf8', start, segment.descriptionEnd[r]);
     }
-    return {
+    const transaction: Transaction = {
       transactionId: this.idAt(row),
       amountMinor: this.amountAt(row),
       currency: this.currencies[segment.currencies[r] as number] as CurrencyCode,
@@ -504,6 +576,11 @@ export class TransactionTable {
       description,
       line: segment.lines[r] as number,
     };
+    // Only rows whose source reported a net or a payment method carry those (optional) keys.
+    const withNet =
+      flag & HAS_NET ? { ...transaction, netMinor: this.reportedNetAt(row) } : transaction;
+    const method = this.paymentMethodAt(row);
+    return method === null ? withNet : { ...withNet, paymentMethod: method };
   }
 
   /** Every row as a `Transaction`, in order (for tests and small tables). */

@@ -2,6 +2,8 @@ import { dateOfEpochDay, type Cutoff } from '../domain/cutoff';
 import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
 import type { Transaction } from '../domain/transaction';
 import { DUPLICATE_ROW, TransactionTable, type StatusEntry } from '../domain/transaction-table';
+import { DEFAULT_FEE_RULES, type FeeRules } from './fee-rules';
+import { basisMismatchSuspected } from './fees';
 
 /** Row counts per outcome class. `matched` counts matched PAIRS (one row on each side). */
 export type OutcomeCounts = Record<OutcomeClass, number>;
@@ -21,8 +23,8 @@ export interface TimingPair {
 
 /**
  * Result of `matchTransactions`. Every input row is in exactly one class:
- * processor rows = matched + timing + missing_in_internal + amount/currency/status mismatches + processor duplicates;
- * internal rows  = matched + timing + missing_in_processor + amount/currency/status mismatches + internal duplicates.
+ * processor rows = matched + timing + missing_in_internal + amount/currency/fee/status mismatches + processor duplicates;
+ * internal rows  = matched + timing + missing_in_processor + amount/currency/fee/status mismatches + internal duplicates.
  * `checkAccounting` verifies this identity.
  */
 export interface MatchResult {
@@ -49,6 +51,7 @@ export function emptyOutcomeCounts(): OutcomeCounts {
     currency_mismatch: 0,
     status_mismatch: 0,
     duplicate: 0,
+    fee_mismatch: 0,
   };
 }
 
@@ -67,6 +70,7 @@ export function matchTransactions(
   processor: readonly Transaction[],
   internal: readonly Transaction[],
   cutoffs?: { readonly processor: Cutoff; readonly internal: Cutoff },
+  fees: FeeRules = DEFAULT_FEE_RULES,
 ): MatchResult {
   const p = TransactionTable.fromTransactions(processor);
   const i = TransactionTable.fromTransactions(internal);
@@ -74,7 +78,15 @@ export function matchTransactions(
     p.setCutoff(cutoffs.processor);
     i.setCutoff(cutoffs.internal);
   }
-  return matchTables(p, i);
+  return matchTables(p, i, fees);
+}
+
+/**
+ * The processor amount compared with the ledger amount of row `row`: its gross (`amountAt`), or
+ * with basis `net` its net (`netAt`: reported, else gross − fee; the gross when it has no fee).
+ */
+function processorBasisAmount(processor: TransactionTable, row: number, net: boolean): bigint {
+  return net ? (processor.netAt(row) ?? processor.amountAt(row)) : processor.amountAt(row);
 }
 
 /**
@@ -84,8 +96,14 @@ export function matchTransactions(
  * The first row of an id on each side takes part in matching; every further row with that id on
  * the same side is reported as a `duplicate` (nothing is dropped silently). A matched pair is
  * classified by precedence: currency (amounts in different currencies are not comparable), then
- * amount, then canonical status; two `unknown` statuses are compared by their raw text (trimmed,
- * case-insensitive).
+ * amount, then fee, then canonical status; two `unknown` statuses are compared by their raw text
+ * (trimmed, case-insensitive).
+ *
+ * Fees (`fees`, default `DEFAULT_FEE_RULES`): the ledger amount is compared with the processor's
+ * gross, or with `ledgerAmountBasis: 'net'` with its net (see `processorBasisAmount`); a pair
+ * whose amounts agree but whose fees differ (both sides carry one) is a `fee_mismatch`; an
+ * `amount_mismatch` whose difference equals the processor fee is annotated
+ * `basis_mismatch_suspected`. The fee schedule is checked apart (`findFeeVariances`).
  *
  * When both tables have a cut-off (`TransactionTable.setCutoff`), a clean pair whose two rows
  * fall on different business dates is a `timing` pair (`MatchResult.timingPairs`), not `matched`.
@@ -96,7 +114,12 @@ export function matchTransactions(
  * the rows of discrepancies.
  * @throws Error when the ledger table's id index was dropped.
  */
-export function matchTables(processor: TransactionTable, internal: TransactionTable): MatchResult {
+export function matchTables(
+  processor: TransactionTable,
+  internal: TransactionTable,
+  fees: FeeRules = DEFAULT_FEE_RULES,
+): MatchResult {
+  const netBasis = fees.ledgerAmountBasis === 'net';
   const counts = emptyOutcomeCounts();
   const discrepancies: Discrepancy[] = [];
   const duplicates = { processor: 0, internal: 0 };
@@ -142,8 +165,14 @@ export function matchTables(processor: TransactionTable, internal: TransactionTa
     let outcome: OutcomeClass;
     if (currencyInLedger[processor.currencyIndexAt(index)] !== internal.currencyIndexAt(i)) {
       outcome = 'currency_mismatch';
-    } else if (!processor.sameAmount(index, internal, i)) {
+    } else if (
+      netBasis
+        ? processorBasisAmount(processor, index, true) !== internal.amountAt(i)
+        : !processor.sameAmount(index, internal, i)
+    ) {
       outcome = 'amount_mismatch';
+    } else if (!processor.sameFee(index, internal, i)) {
+      outcome = 'fee_mismatch';
     } else {
       const ps = processorStatuses[processor.statusIndexAt(index)] as StatusEntry;
       const is = internalStatuses[internal.statusIndexAt(i)] as StatusEntry;
@@ -169,13 +198,22 @@ export function matchTables(processor: TransactionTable, internal: TransactionTa
     if (outcome !== 'matched') {
       const p = processor.atWithBusinessDate(index);
       const row = internal.atWithBusinessDate(i);
+      const differenceMinor =
+        outcome === 'amount_mismatch'
+          ? processorBasisAmount(processor, index, netBasis) - row.amountMinor
+          : outcome === 'fee_mismatch'
+            ? (p.feeMinor ?? 0n) - (row.feeMinor ?? 0n)
+            : null;
       discrepancies.push({
         kind: outcome,
         transactionId: p.transactionId,
         side: 'both',
         processor: p,
         internal: row,
-        differenceMinor: outcome === 'amount_mismatch' ? p.amountMinor - row.amountMinor : null,
+        differenceMinor,
+        ...(basisMismatchSuspected(outcome, differenceMinor, p.feeMinor)
+          ? { annotation: 'basis_mismatch_suspected' as const }
+          : {}),
       });
     }
   }
@@ -229,7 +267,12 @@ function duplicateOf(row: Transaction, side: 'processor' | 'internal'): Discrepa
 export function checkAccounting(result: MatchResult): string[] {
   const c = result.counts;
   const pairs =
-    c.matched + result.timing + c.amount_mismatch + c.currency_mismatch + c.status_mismatch;
+    c.matched +
+    result.timing +
+    c.amount_mismatch +
+    c.currency_mismatch +
+    c.status_mismatch +
+    c.fee_mismatch;
   const problems: string[] = [];
   if (result.timing !== result.timingPairs.length) {
     problems.push(`timing ${result.timing} != timing pairs ${result.timingPairs.length}`);

@@ -2,8 +2,8 @@ import Big from 'big.js';
 import { currencyExponent } from '../domain/currency';
 import type { Discrepancy } from '../domain/discrepancy';
 import { convertToReporting, type FxRates } from '../domain/fx-rates';
-import { absMinor, addToTotals, type CurrencyTotals } from '../domain/money';
-import { asTable, type TransactionRows } from '../domain/transaction-table';
+import { absMinor, addToTotals, formatMinor, type CurrencyTotals } from '../domain/money';
+import { asTable, type TransactionRows, type TransactionTable } from '../domain/transaction-table';
 import type { MatchResult } from './match-transactions';
 
 /** Risk of a run's discrepancies, from `RISK_THRESHOLDS`. */
@@ -32,17 +32,98 @@ export const RISK_THRESHOLDS = {
  * Financial summary of one reconciliation, all money per currency in minor units.
  * `discrepancyRate` = discrepancies / (matched pairs + discrepancies), a decimal string with six
  * decimals (`"0.166667"`). `discrepancyAmounts`: per currency, the absolute amount at stake
- * (missing rows and duplicates: their amount; amount mismatches: the difference; currency and
- * status mismatches: the processor amount).
+ * (missing rows and duplicates: their amount; amount and fee mismatches: the difference; currency
+ * and status mismatches: the processor amount).
  */
 export interface ReconciliationSummary {
   readonly discrepancyCount: number;
+  /**
+   * The processor side's fee block, one entry per currency in the order of its first row (see
+   * `summarizeFees`); absent in summaries built before fees were summarized.
+   */
+  readonly fees?: readonly CurrencyFees[];
   readonly processorVolume: CurrencyTotals;
   readonly internalVolume: CurrencyTotals;
   readonly discrepancyAmounts: CurrencyTotals;
   readonly discrepancyRate: string;
   readonly riskLevel: RiskLevel;
   readonly complianceStatus: ComplianceStatus;
+}
+
+/**
+ * Fee totals of one currency over the processor rows (README "Fees: gross, fee and net"), in minor
+ * units: `grossMinor` = Σ gross, `feesMinor` = Σ fee (rows without a fee count 0), `netMinor` =
+ * Σ net (the reported net, else gross − fee, else gross). `effectiveRateBps`: fees / gross in
+ * basis points as a decimal string with two decimals, rounded half up (`"320.00"` = 3.20 %);
+ * `null` when the gross is not positive (no rate to speak of: a day of refunds).
+ */
+export interface CurrencyFees {
+  readonly currency: string;
+  readonly grossMinor: bigint;
+  readonly feesMinor: bigint;
+  readonly netMinor: bigint;
+  readonly effectiveRateBps: string | null;
+}
+
+/**
+ * The fee block of a run: per currency of `processor` (in the order of its first row), the sums
+ * of gross, fee and net and the effective fee rate (see `CurrencyFees`). Exact; pure.
+ */
+export function summarizeFees(processor: TransactionTable): CurrencyFees[] {
+  const sums = processor.currencies.map(() => ({ gross: 0n, fees: 0n, net: 0n, first: -1 }));
+  for (let row = 0; row < processor.length; row++) {
+    const sum = sums[processor.currencyIndexAt(row)];
+    if (!sum) continue;
+    if (sum.first < 0) sum.first = row;
+    const gross = processor.amountAt(row);
+    const fee = processor.feeAt(row);
+    sum.gross += gross;
+    if (fee !== null) sum.fees += fee;
+    sum.net += processor.netAt(row) ?? gross;
+  }
+  return processor.currencies
+    .map((currency, index) => ({ currency, ...(sums[index] as (typeof sums)[number]) }))
+    .filter((entry) => entry.first >= 0)
+    .sort((a, b) => a.first - b.first)
+    .map((entry) => ({
+      currency: entry.currency,
+      grossMinor: entry.gross,
+      feesMinor: entry.fees,
+      netMinor: entry.net,
+      effectiveRateBps:
+        entry.gross <= 0n
+          ? null
+          : new Big(entry.fees.toString())
+              .times(10000)
+              .div(entry.gross.toString())
+              .toFixed(2, Big.roundHalfUp),
+    }));
+}
+
+/** One currency of the fee block as JSON: decimal strings in major units (`run --json`, JSON report). */
+export interface CurrencyFeesJson {
+  readonly gross: string;
+  readonly fees: string;
+  readonly net: string;
+  readonly effective_rate_bps: string | null;
+}
+
+/**
+ * The fee block as JSON, keyed by currency in block order:
+ * `{"USD": {"gross": "100.00", "fees": "3.20", "net": "96.80", "effective_rate_bps": "320.00"}}`.
+ */
+export function feeBlockJson(fees: readonly CurrencyFees[]): Record<string, CurrencyFeesJson> {
+  const block: Record<string, CurrencyFeesJson> = {};
+  for (const entry of fees) {
+    const exponent = currencyExponent(entry.currency);
+    block[entry.currency] = {
+      gross: formatMinor(entry.grossMinor, exponent),
+      fees: formatMinor(entry.feesMinor, exponent),
+      net: formatMinor(entry.netMinor, exponent),
+      effective_rate_bps: entry.effectiveRateBps,
+    };
+  }
+  return block;
 }
 
 /** The reporting currency's rates and the business date whose rates apply (README "Reporting currency"). */
@@ -57,7 +138,7 @@ export function discrepancyImpact(d: Discrepancy): { currency: string; minor: bi
   const row = d.processor ?? d.internal;
   if (!row) throw new Error(`discrepancy ${d.transactionId} has no row`);
   const minor =
-    d.kind === 'amount_mismatch' && d.differenceMinor !== null
+    (d.kind === 'amount_mismatch' || d.kind === 'fee_mismatch') && d.differenceMinor !== null
       ? d.differenceMinor
       : row.amountMinor;
   return { currency: row.currency, minor: absMinor(minor) };
@@ -114,6 +195,7 @@ export function summarizeReconciliation(
     discrepancyCount,
     processorVolume: volume(processor),
     internalVolume: volume(internal),
+    fees: summarizeFees(asTable(processor)),
     discrepancyAmounts,
     discrepancyRate: rate.toFixed(6, Big.roundHalfUp),
     riskLevel,

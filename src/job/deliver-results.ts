@@ -130,6 +130,7 @@ interface ReportJson {
     counts: Record<OutcomeClass, number>;
     discrepancy_count: number;
     discrepancy_amounts: Record<string, string>;
+    fees?: RunDigest['fees'];
   };
   discrepancies: {
     kind: string;
@@ -198,7 +199,9 @@ function digestFromReport(
   const all: DigestDiscrepancy[] = report.discrepancies.map((d) => {
     const side = d.processor ?? d.internal;
     const amount =
-      d.kind === 'amount_mismatch' && d.difference !== null ? d.difference : (side?.amount ?? '0');
+      (d.kind === 'amount_mismatch' || d.kind === 'fee_mismatch') && d.difference !== null
+        ? d.difference
+        : (side?.amount ?? '0');
     return {
       processor: run.processor,
       businessDate: run.businessDate,
@@ -266,6 +269,7 @@ function digestFromReport(
     links,
     supersedes,
     auditHead: run.auditHead ?? null,
+    ...(s.fees ? { fees: s.fees } : {}),
   };
 }
 

@@ -20,6 +20,8 @@ import {
 } from '../engine/match-transactions';
 import type { FxRates } from '../domain/fx-rates';
 import { summarizeReconciliation, type ReconciliationSummary } from '../engine/summarize';
+import { DEFAULT_FEE_RULES, type FeeRules } from '../engine/fee-rules';
+import { countBasisMismatchSuspected, feeVarianceIssue, findFeeVariances } from '../engine/fees';
 import {
   prepareReports,
   repairPendingReports,
@@ -100,6 +102,12 @@ export interface RunRequest {
    * `outside_business_date` finding. Default: every side on the calendar day in `timeZone`.
    */
   readonly cutoffs?: SourceCutoffs;
+  /**
+   * Fee rules per processor (issue #14 "Fees": amount basis, expected fee schedule, tolerance);
+   * a processor not listed gets `DEFAULT_FEE_RULES` (basis gross, no schedule). The postgres
+   * engine runs basis `gross` only (`checkEngine`).
+   */
+  readonly fees?: Partial<Record<ProcessorName, FeeRules>>;
 }
 
 /** The defaults of RECON_CARRY_DAYS, RECON_GRACE_DAYS and RECON_ESCALATE_DAYS. */
@@ -109,12 +117,26 @@ export const DEFAULT_BREAK_SETTINGS: BreakSettings = {
   escalateDays: 7,
 };
 
-/** @throws UsageError for `engine: 'postgres'` with `dryRun` (the SQL engine writes as it classifies). */
+/**
+ * @throws UsageError for `engine: 'postgres'` with `dryRun` (the SQL engine writes as it
+ *   classifies), or with fee rules whose `ledgerAmountBasis` is `net` (the SQL engine compares
+ *   the gross; fee schedules run outside the classification and work with both engines).
+ */
 function checkEngine(request: RunRequest): void {
   if (request.engine === 'postgres' && request.dryRun) {
     throw new UsageError(
       '--engine postgres classifies inside the database and stores as it goes; it cannot be combined with --dry-run (use the memory engine for dry runs)',
     );
+  }
+  if (request.engine === 'postgres') {
+    const net = request.processors.filter(
+      (processor) => request.fees?.[processor]?.ledgerAmountBasis === 'net',
+    );
+    if (net.length > 0) {
+      throw new UsageError(
+        `--engine postgres compares the ledger with the processor's gross amount only; the fee rules of ${net.join(', ')} set ledger_amount_basis: net (use the memory engine)`,
+      );
+    }
   }
 }
 
@@ -197,6 +219,8 @@ export interface RunResult {
   readonly internalTransactions: number;
   readonly invalidRows: number;
   readonly counts: OutcomeCounts | null;
+  /** Amount mismatches annotated `basis_mismatch_suspected` (issue #14 "Fees"); 0 when none. */
+  readonly basisMismatchSuspected?: number;
   /**
    * Timing pairs: pairs of the run's own rows on two business dates by the cut-offs, plus pairs
    * completed by a carried break of an earlier date (late arrivals); 0 when none.
@@ -374,6 +398,11 @@ export async function reconcileOne(
     checkInvalidRate(internalSide, request.maxInvalidRate);
 
     const invalidRows = processorSide.invalidCount + internalSide.invalidCount;
+    // Fee schedule check: the processor rows alone, the same for both engines.
+    const feeRules = request.fees?.[processor] ?? DEFAULT_FEE_RULES;
+    for (const variance of findFeeVariances(processorSide.table, feeRules)) {
+      issues.push(feeVarianceIssue(processorSide.location, variance));
+    }
     const expected = reportPaths(request.reportsDir, processor, businessDate);
     // Open one-sided breaks of earlier dates, carried into this run (memory engine; the postgres
     // engine classifies in SQL and does not carry yet).
@@ -472,7 +501,7 @@ export async function reconcileOne(
       auditHead = storedOutcome.auditHead;
       committed = true;
     } else {
-      outcome = conclude(matchTables(processorSide.table, internalSide.table));
+      outcome = conclude(matchTables(processorSide.table, internalSide.table, feeRules));
       if (store) {
         deps.abort?.throwIfAborted();
         const writing = prepare(outcome);
@@ -535,6 +564,7 @@ export async function reconcileOne(
       internalTransactions: match.internalTransactions,
       invalidRows,
       counts: match.counts,
+      basisMismatchSuspected: countBasisMismatchSuspected(match.discrepancies),
       timing,
       timingPairs: match.timingPairs,
       breaks,

@@ -79,6 +79,21 @@ export interface RunDigest {
   readonly supersedes?: readonly string[];
   /** Hash of the run's `run_completed` audit entry, to keep outside the database. */
   readonly auditHead?: string | null;
+  /**
+   * The processor side's fee block (JSON report `reconciliation_summary.fees`): per currency,
+   * gross, fees and net as decimal strings in major units and the effective rate in basis points.
+   */
+  readonly fees?: Readonly<
+    Record<
+      string,
+      {
+        readonly gross: string;
+        readonly fees: string;
+        readonly net: string;
+        readonly effective_rate_bps: string | null;
+      }
+    >
+  >;
 }
 
 /**
@@ -194,6 +209,21 @@ interface OverviewRow {
   readonly atStake: readonly string[];
   readonly atStakeReporting: string | null;
   readonly inputs: string;
+  /** The fee block in one line (`USD 100.00 gross, 3.20 fees, 96.80 net (320.00 bps)`), or null. */
+  readonly fees: string | null;
+}
+
+/** The fee block of a run in one line, currencies in block order; null without fees reported. */
+function feesLine(d: RunDigest): string | null {
+  const entries = Object.entries(d.fees ?? {}).filter(([, f]) => !new Big(f.fees).eq(0));
+  if (entries.length === 0) return null;
+  return entries
+    .map(
+      ([currency, f]) =>
+        `${currency} ${groupThousands(f.gross)} gross, ${groupThousands(f.fees)} fees, ` +
+        `${groupThousands(f.net)} net${f.effective_rate_bps === null ? '' : ` (${f.effective_rate_bps} bps)`}`,
+    )
+    .join('; ');
 }
 
 /**
@@ -250,6 +280,7 @@ function overviewRow(d: RunDigest, fx: FxRates | null): OverviewRow {
     kinds,
     atStake: entries.length ? entries.map(([c, v]) => money(v, c)) : ['0'],
     atStakeReporting: reporting,
+    fees: feesLine(d),
     inputs: `${groupThousands(String(d.processorTransactions))} processor, ${groupThousands(String(d.internalTransactions))} ledger transactions${d.invalidRows > 0 ? `, ${plural(d.invalidRows, 'invalid row')}` : ''}`,
   };
 }
@@ -407,6 +438,7 @@ export function renderEmailText(
       lines.push(
         `    at stake      ${r.atStake.join(', ')}${r.atStakeReporting ? ` (${r.atStakeReporting})` : ''}`,
       );
+      if (r.fees) lines.push(`    fees          ${r.fees}`);
       lines.push(`    inputs        ${r.inputs}`);
     }
     lines.push('');
@@ -507,7 +539,9 @@ export function renderEmailHtml(
               r.rerun
                 ? `<br><span style="color:#9a6700;font-size:12px;font-weight:bold">${e(r.rerun)}</span>`
                 : ''
-            }<br><span style="${SMALL}">${e(r.inputs)}</span></td>` +
+            }<br><span style="${SMALL}">${e(r.inputs)}</span>${
+              r.fees ? `<br><span style="${SMALL}">fees ${e(r.fees)}</span>` : ''
+            }</td>` +
             `<td style="${CELL};text-align:right">${e(r.matched)}<span class="lbl"> matched</span></td>` +
             `<td style="${CELL}"><strong>${e(r.breaks)}</strong><span class="lbl"> discrepancies</span> (${e(r.rate)})${r.kinds.map((k) => `<br><span style="${SMALL}">${e(k)}</span>`).join('')}</td>` +
             `<td style="${CELL};text-align:right;white-space:nowrap"><span class="lbl">at stake </span>${r.atStake.map(e).join('<br>')}${

@@ -6,7 +6,8 @@ import type { Discrepancy } from '../domain/discrepancy';
 import { formatMinor, totalsToDecimalStrings } from '../domain/money';
 import type { Transaction } from '../domain/transaction';
 import type { MatchResult } from '../engine/match-transactions';
-import type { ReconciliationSummary } from '../engine/summarize';
+import { countBasisMismatchSuspected } from '../engine/fees';
+import { feeBlockJson, type ReconciliationSummary } from '../engine/summarize';
 import { escapeSpreadsheetText } from './spreadsheet-safe';
 
 /** What a report is about. `generatedAt` is an ISO 8601 UTC timestamp supplied by the caller. */
@@ -112,8 +113,9 @@ function sideJson(row: Transaction | null): object | null {
 
 /**
  * Renders the JSON report (an object ready for `JSON.stringify`): `report_metadata`,
- * `reconciliation_summary`, `missing_transactions`, `discrepancies`, `data_quality`,
- * `financial_impact`. Money is decimal strings in major units with an ISO currency; never floats.
+ * `reconciliation_summary` (with `counts.basis_mismatch_suspected` and the per-currency `fees`
+ * block), `missing_transactions`, `discrepancies` (an `annotation` key when annotated),
+ * `data_quality`, `financial_impact`. Money is decimal strings in major units with an ISO currency; never floats.
  */
 export function renderReportJson(context: ReportContext, input: ReportInput): object {
   const { match, summary, issues } = input;
@@ -133,11 +135,15 @@ export function renderReportJson(context: ReportContext, input: ReportInput): ob
       processor_transactions: match.processorTransactions,
       internal_transactions: match.internalTransactions,
       invalid_rows: context.sources.processor.invalidRows + context.sources.internal.invalidRows,
-      counts: match.counts,
+      counts: {
+        ...match.counts,
+        basis_mismatch_suspected: countBasisMismatchSuspected(discrepancies),
+      },
       discrepancy_count: summary.discrepancyCount,
       processor_volume: totalsToDecimalStrings(summary.processorVolume),
       internal_volume: totalsToDecimalStrings(summary.internalVolume),
       discrepancy_amounts: totalsToDecimalStrings(summary.discrepancyAmounts),
+      ...(summary.fees ? { fees: feeBlockJson(summary.fees) } : {}),
     },
     missing_transactions: discrepancies
       .filter((d) => d.kind === 'missing_in_internal' && d.processor)
@@ -160,6 +166,7 @@ export function renderReportJson(context: ReportContext, input: ReportInput): ob
           d.differenceMinor === null || !main
             ? null
             : formatMinor(d.differenceMinor, currencyExponent(main.currency)),
+        ...(d.annotation ? { annotation: d.annotation } : {}),
         processor: sideJson(d.processor),
         internal: sideJson(d.internal),
       };

@@ -10,6 +10,7 @@ import {
 import { parseDecimalToMinor } from '../domain/money';
 import { mapStatus, type StatusMap } from '../domain/status';
 import type { Transaction, TransactionSide } from '../domain/transaction';
+import { netMismatchIssue } from '../domain/transaction-amounts';
 
 /**
  * An amount as a source gives it: a decimal string in MAJOR units (`"12.34"`, PayPal, ledger)
@@ -32,12 +33,16 @@ export interface RawRecord {
   readonly merchantId: unknown;
   readonly createdAt: unknown;
   readonly fee?: RawAmount;
+  /** The net (gross − fee) as the API reports it, when it does (Stripe `net`). */
+  readonly net?: RawAmount;
+  /** The payment method as the API names it, when it does (Square `source_type`). */
+  readonly paymentMethod?: unknown;
   readonly description?: unknown;
   readonly fields: Readonly<
     Record<
       'transactionId' | 'amount' | 'currency' | 'status' | 'merchantId' | 'createdAt' | 'fee',
       string
-    >
+    > & { readonly net?: string }
   >;
 }
 
@@ -86,7 +91,8 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /**
  * Validates and normalizes one API record into a `Transaction`, or returns the problems found
- * (one `invalid_row` issue per bad field). Exact: amounts never pass through a float; a JSON
+ * (one `invalid_row` issue per bad field). A valid record's `issues` hold at most its
+ * `net_mismatch` warning (a reported net that is not gross − fee). Exact: amounts never pass through a float; a JSON
  * number in minor units must be a safe integer.
  */
 export function normalizeRecord(
@@ -140,6 +146,7 @@ export function normalizeRecord(
 
   let amountMinor: bigint | undefined;
   let feeMinor: bigint | null = null;
+  let netMinor: bigint | null = null;
   if (exponent !== undefined) {
     const amount = toMinor(record.amount, exponent);
     if (typeof amount === 'bigint') amountMinor = amount;
@@ -154,18 +161,30 @@ export function normalizeRecord(
       if (typeof fee === 'bigint') feeMinor = fee;
       else problem(f.fee, fee, record.fee.value);
     }
+    if (
+      record.net &&
+      record.net.value !== undefined &&
+      record.net.value !== null &&
+      record.net.value !== ''
+    ) {
+      const net = toMinor(record.net, exponent);
+      if (typeof net === 'bigint') netMinor = net;
+      else problem(f.net ?? 'net', net, record.net.value);
+    }
   }
 
   const rawStatus = text(record.status);
   if (!rawStatus) problem(f.status, 'is empty', record.status);
   const merchantId = text(record.merchantId) ?? '';
   const description = text(record.description);
+  const paymentMethod = text(record.paymentMethod);
   // Text the database cannot store as it is: NUL ends a PostgreSQL text value, and a lone
   // surrogate has no UTF-8 form (both would fail or change the row when stored).
   const texts: [string, string | undefined][] = [
     [f.status, rawStatus],
     [f.merchantId, merchantId],
     ['description', description],
+    ['payment method', paymentMethod],
   ];
   for (const [field, value] of texts) {
     if (value === undefined) continue;
@@ -193,12 +212,23 @@ export function normalizeRecord(
   ) {
     return { transaction: null, issues };
   }
+  // A valid record may still carry a warning: its reported net is not gross − fee.
+  const mismatch = netMismatchIssue(
+    { side: origin.side, location: origin.location, line: origin.position },
+    currency,
+    amountMinor,
+    feeMinor,
+    netMinor,
+  );
+  if (mismatch) issues.push(mismatch);
   return {
     transaction: {
       transactionId,
       amountMinor,
       currency,
       feeMinor,
+      ...(netMinor === null ? {} : { netMinor }),
+      ...(paymentMethod ? { paymentMethod } : {}),
       status: mapStatus(rawStatus, statusMap),
       rawStatus,
       merchantId,

@@ -194,6 +194,7 @@ interface RunRow {
   currency_mismatch_count: number | null;
   status_mismatch_count: number | null;
   duplicate_count: number | null;
+  fee_mismatch_count: number | null;
   discrepancy_count: number | null;
   invalid_row_count: number | null;
   discrepancy_amounts: string;
@@ -214,7 +215,7 @@ const RUN_SELECT = `
          processor_transaction_count, internal_transaction_count, matched_count,
          missing_transaction_count, missing_in_processor_count, amount_mismatch_count,
          currency_mismatch_count, status_mismatch_count, duplicate_count, discrepancy_count,
-         invalid_row_count, discrepancy_amounts::text AS discrepancy_amounts,
+         fee_mismatch_count, invalid_row_count, discrepancy_amounts::text AS discrepancy_amounts,
          total_discrepancy_amount::text AS total_discrepancy_amount,
          discrepancy_rate::text AS discrepancy_rate, risk_level, compliance_status,
          report_csv_path, report_json_path, superseded_by::text AS superseded_by, error_message
@@ -232,6 +233,7 @@ function toStoredRun(row: RunRow): StoredRun {
           currency_mismatch: row.currency_mismatch_count ?? 0,
           status_mismatch: row.status_mismatch_count ?? 0,
           duplicate: row.duplicate_count ?? 0,
+          fee_mismatch: row.fee_mismatch_count ?? 0,
         };
   return {
     runId: row.id,
@@ -469,7 +471,7 @@ export class RunStore {
            total_discrepancy_amount = $13, total_discrepancy_currency = $14,
            discrepancy_amounts = $15, processor_volume = $16, internal_volume = $17,
            discrepancy_rate = $18, risk_level = $19, compliance_status = $20,
-           report_csv_path = $21, report_json_path = $22
+           report_csv_path = $21, report_json_path = $22, fee_mismatch_count = $23
          WHERE id = $1 AND status = 'running'
          RETURNING id::text`,
       [
@@ -495,6 +497,7 @@ export class RunStore {
         summary.complianceStatus,
         outcome.reportCsvPath,
         outcome.reportJsonPath,
+        c.fee_mismatch,
       ],
     );
     if (completed.length !== 1) {

@@ -10,7 +10,8 @@ import { ensureStagingTables, STAGING_TABLES } from './sql-engine';
  * postgres engine's staging tables are created by `recon db init`. 5: breaks across days
  * (`breaks`, append-only `break_events`, `discrepancies.break_id`, `v_open_breaks`,
  * `v_break_ageing`). 6: business-day cut-offs (`discrepancies.processor_business_date`,
- * `internal_business_date`; the staging tables' `business_day`).
+ * `internal_business_date`; the staging tables' `business_day`) and the discrepancy kind
+ * `fee_mismatch` (CHECKs of `discrepancies` and `breaks`, `reconciliation_runs.fee_mismatch_count`).
  */
 export const SCHEMA_VERSION = '6';
 

@@ -7,6 +7,7 @@ import {
   type MatchResult,
   type TimingPair,
 } from '../engine/match-transactions';
+import { annotateBasisMismatch } from '../engine/fees';
 import { CopyCsvWriter, csvField } from './copy-csv';
 import type { Database, SqlExecutor } from './database';
 
@@ -190,9 +191,11 @@ function major(minor: string, exponent: string): string {
  * 0 for the first row (ordinal order), then 1, 2, … on the processor side and -1, -2, … on the
  * ledger side. The full outer join on (transaction_id, slot) therefore pairs exactly the first
  * rows of an id present on both sides; every later row comes out unpaired and is a `duplicate`.
- * Precedence as in the memory engine: currency, then amount, then canonical status, then (both
- * `unknown`) the normalized raw status; a clean pair whose rows' `business_day`s differ is
- * `timing` (returned with its ordinals, not written). The discrepancies go straight into `discrepancies` (the
+ * Precedence as in the memory engine: currency, then amount, then fee (both present and
+ * different: `fee_mismatch`; a NULL fee compares as unknown, i.e. not different), then canonical
+ * status, then (both `unknown`) the normalized raw status; a clean pair whose rows'
+ * `business_day`s differ is `timing` (returned with its ordinals, not written). Default fee rules
+ * only (basis gross; the job refuses others with this engine, see `checkFeeRulesForEngine`). The discrepancies go straight into `discrepancies` (the
  * same columns `RunStore` COPYs for the memory engine); the statement returns the ordinals and
  * kind of each, plus the matched and written counts.
  */
@@ -214,11 +217,13 @@ WITH p AS (
       WHEN p.ordinal IS NULL THEN CASE WHEN i.slot = 0 THEN 'missing_in_processor' ELSE 'duplicate' END
       WHEN p.currency <> i.currency THEN 'currency_mismatch'
       WHEN p.amount_minor <> i.amount_minor THEN 'amount_mismatch'
+      WHEN p.fee_minor <> i.fee_minor THEN 'fee_mismatch'
       WHEN p.status <> i.status THEN 'status_mismatch'
       WHEN p.status = 'unknown' AND p.status_key <> i.status_key THEN 'status_mismatch'
       WHEN p.business_day <> i.business_day THEN 'timing'
       ELSE 'matched'
     END AS kind,
+    p.fee_minor AS p_fee_minor, i.fee_minor AS i_fee_minor,
     p.ordinal AS p_ordinal, p.transaction_id AS p_transaction_id, p.amount_minor AS p_amount_minor,
     p.currency AS p_currency, p.exponent AS p_exponent, p.raw_status AS p_raw_status,
     p.merchant_id AS p_merchant_id, p.created_at_ms AS p_created_at_ms,
@@ -232,7 +237,8 @@ WITH p AS (
   SELECT c.*,
          CASE WHEN c.p_ordinal IS NULL THEN 'internal'
               WHEN c.i_ordinal IS NULL THEN 'processor' ELSE 'both' END AS side,
-         CASE WHEN c.kind = 'amount_mismatch' THEN c.p_amount_minor - c.i_amount_minor END
+         CASE WHEN c.kind = 'amount_mismatch' THEN c.p_amount_minor - c.i_amount_minor
+              WHEN c.kind = 'fee_mismatch' THEN c.p_fee_minor - c.i_fee_minor END
            AS difference_minor
     FROM classified c
    WHERE c.kind NOT IN ('matched', 'timing')
@@ -350,14 +356,15 @@ export async function classifyInDatabase(
     if (!main) throw new Error(`the SQL engine returned a ${kind} without a row`);
     counts[kind]++;
     if (kind === 'duplicate') duplicates[p ? 'processor' : 'internal']++;
-    return {
+    // The same annotation as the memory engine (one implementation: engine/fees.ts).
+    return annotateBasisMismatch({
       kind,
       transactionId: main.transactionId,
       side: p && i ? 'both' : p ? 'processor' : 'internal',
       processor: p,
       internal: i,
       differenceMinor: row.difference_minor === null ? null : BigInt(row.difference_minor),
-    };
+    });
   });
   return {
     processorTransactions: processor.length,

@@ -248,6 +248,8 @@ const ZERO_COUNTS = {
   currency_mismatch: 0,
   status_mismatch: 0,
   duplicate: 0,
+  fee_mismatch: 0,
+  basis_mismatch_suspected: 0,
 };
 
 /** Store backends the limits run on: PGlite (both engines) and, with TEST_DATABASE_URL, the server. */

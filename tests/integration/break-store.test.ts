@@ -10,7 +10,7 @@ import type { Database } from '../../src/store/database';
 import { openDatabase } from '../../src/store/open-store';
 import { PgliteDatabase, tryFileLock } from '../../src/store/pglite-database';
 import { RunStore, type RunOutcome } from '../../src/store/run-store';
-import { applySchema } from '../../src/store/schema';
+import { applySchema, SCHEMA_VERSION } from '../../src/store/schema';
 import { testBackends } from '../helpers/databases';
 import { tx } from '../helpers/transactions';
 
@@ -122,6 +122,7 @@ describe.each(testBackends())('breaks across days on $name', (backend) => {
       currency_mismatch: 0,
       status_mismatch: 0,
       duplicate: 0,
+      fee_mismatch: 0,
     });
     expect(day2.block).toEqual({
       new: 1,
@@ -284,7 +285,7 @@ describe('schema upgrade from version 4', () => {
       await applySchema(db);
       expect(
         await db.query(`SELECT value FROM system_configuration WHERE key = 'schema_version'`),
-      ).toEqual([{ value: '6' }]);
+      ).toEqual([{ value: SCHEMA_VERSION }]);
       expect(
         await db.query(
           `SELECT transaction_id, break_id FROM discrepancies ORDER BY transaction_id`,

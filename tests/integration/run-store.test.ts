@@ -142,7 +142,7 @@ describe.each(testBackends())('run store on $name', (backend) => {
       appVersion: 'test',
     });
 
-  it('applies setup.sql a second time without error and keeps schema version 5', async () => {
+  it('applies setup.sql a second time without error and keeps schema version 6', async () => {
     await applySchema(db);
     await expect(assertSchema(db)).resolves.toBeUndefined();
     const rows = await db.query<{ value: string }>(
@@ -177,6 +177,7 @@ describe.each(testBackends())('run store on $name', (backend) => {
           currency_mismatch: 0,
           status_mismatch: 0,
           duplicate: 0,
+          fee_mismatch: 0,
         },
         discrepancyCount: 3,
         discrepancyAmounts: { USD: '21.00' },

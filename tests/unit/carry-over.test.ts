@@ -65,6 +65,7 @@ describe('carry-over of one-sided breaks into a later run', () => {
       currency_mismatch: 0,
       status_mismatch: 0,
       duplicate: 0,
+      fee_mismatch: 0,
     });
     expect(
       result.match.discrepancies.map((d) => [

@@ -65,6 +65,7 @@ function digest(
       currency_mismatch: 0,
       status_mismatch: 0,
       duplicate: 0,
+      fee_mismatch: 0,
     },
     discrepancyCount: largest.length,
     discrepancyAmounts: {},

@@ -51,6 +51,7 @@ const completedRun: StoredRun = {
     currency_mismatch: 0,
     status_mismatch: 1,
     duplicate: 0,
+    fee_mismatch: 0,
   },
   discrepancyCount: 8,
   invalidRows: 0,
@@ -121,6 +122,7 @@ describe('runResultText', () => {
       currency_mismatch: 0,
       status_mismatch: 0,
       duplicate: 0,
+      fee_mismatch: 0,
     },
     summary: {
       discrepancyCount: 1,

@@ -315,11 +315,17 @@ describe('renderReportJson', () => {
         currency_mismatch: 0,
         status_mismatch: 0,
         duplicate: 0,
+        fee_mismatch: 0,
+        basis_mismatch_suspected: 0,
       },
       discrepancy_count: 2,
       processor_volume: { JPY: '1500', USD: '-2.50' },
       internal_volume: { JPY: '1400', USD: '10.00' },
       discrepancy_amounts: { JPY: '100', USD: '12.50' },
+      fees: {
+        JPY: { gross: '1500', fees: '0', net: '1500', effective_rate_bps: '0.00' },
+        USD: { gross: '-2.50', fees: '0.30', net: '-2.80', effective_rate_bps: null },
+      },
     });
   });
 

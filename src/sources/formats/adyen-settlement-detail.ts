@@ -50,6 +50,7 @@ const COLUMNS = {
   markup: { names: ['markup (nc)'], required: false },
   schemeFees: { names: ['scheme fees (nc)'], required: false },
   interchange: { names: ['interchange (nc)'], required: false },
+  paymentMethod: { names: ['payment method'], required: false },
 } as const satisfies ColumnMap<string>;
 
 type Column = keyof typeof COLUMNS;
@@ -229,6 +230,7 @@ class AdyenSettlementDetailReader implements FormatReader {
       merchantId: get('merchantAccount'),
       createdAtMs,
       description: merchantReference !== '' ? merchantReference : null,
+      paymentMethod: get('paymentMethod') !== '' ? get('paymentMethod') : null,
     };
   }
 

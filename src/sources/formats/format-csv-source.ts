@@ -7,8 +7,7 @@ import {
 } from '../../domain/input-limits';
 import { TransactionTable } from '../../domain/transaction-table';
 import { InputRejectedError } from '../../domain/errors';
-import { formatMinor } from '../../domain/money';
-import { currencyExponent } from '../../domain/currency';
+import { netMismatchIssue } from '../../domain/transaction-amounts';
 import { mapStatus } from '../../domain/status';
 import type { Transaction, TransactionSide } from '../../domain/transaction';
 import { readCsvRecordBatches, textFaultReason, type CsvRecord } from '../csv-records';
@@ -54,10 +53,11 @@ function checkLimits(row: FormatRow, problem: ReportProblem): void {
  * `readCsvRecordBatches` (in `encoding`, UTF-8 by default, with or without BOM; LF or CRLF; a
  * row with bytes that are not text is invalid). Each parsed row becomes a
  * `Transaction` whose `amountMinor` is the row's `gross`, `net` or `fee` as configured for the
- * format (`settings.compareAmount`, default gross) and whose `feeMinor` is the row's fee. Rejected
+ * format (`settings.compareAmount`, default gross), whose `feeMinor` is the row's fee and whose
+ * `netMinor` its net (both only when in the compared currency). Rejected
  * rows become `invalid_row` issues (line, column, reason, value); the format's file-level checks
  * (footer counts, Adyen batch balance) and a `net_mismatch` warning per row whose
- * `gross - fee != net` are added to the issues.
+ * `gross - fee != net` (`netMismatchIssue`) are added to the issues.
  */
 export class FormatCsvSource implements TransactionSource {
   constructor(
@@ -162,22 +162,16 @@ export class FormatCsvSource implements TransactionSource {
     context: ReadContext,
     issues: DataQualityIssue[],
   ): Transaction {
-    const sameCurrency = row.grossCurrency === row.currency;
-    if (sameCurrency && row.gross - row.fee !== row.net) {
-      const exponent = currencyExponent(row.currency);
-      issues.push({
-        side: this.side,
-        location: this.location,
-        check: 'net_mismatch',
-        severity: 'warning',
-        line,
-        field: 'net',
-        reason:
-          `gross ${formatMinor(row.gross, exponent)} - fee ${formatMinor(row.fee, exponent)} ` +
-          `!= net ${formatMinor(row.net, exponent)} ${row.currency}`,
-        value: formatMinor(row.net, exponent),
-        count: null,
-      });
+    // Gross and net in different currencies (Adyen conversions) cannot be compared.
+    if (row.grossCurrency === row.currency) {
+      const mismatch = netMismatchIssue(
+        { side: this.side, location: this.location, line },
+        row.currency,
+        row.gross,
+        row.fee,
+        row.net,
+      );
+      if (mismatch) issues.push(mismatch);
     }
     const currency = compare === 'gross' ? row.grossCurrency : row.currency;
     const amountMinor = compare === 'gross' ? row.gross : compare === 'net' ? row.net : row.fee;
@@ -199,14 +193,17 @@ export class FormatCsvSource implements TransactionSource {
       transactionId: row.transactionId,
       amountMinor,
       currency,
-      // The fee is in the net currency; it is only kept when that is the compared currency.
+      // The fee and the net are in the net currency; they are only kept when that is the
+      // compared currency.
       feeMinor: currency === row.currency ? row.fee : null,
+      netMinor: currency === row.currency ? row.net : null,
       status,
       rawStatus: row.rawStatus,
       merchantId: row.merchantId,
       createdAtMs: row.createdAtMs,
       description: row.description,
       line,
+      ...(row.paymentMethod ? { paymentMethod: row.paymentMethod } : {}),
     };
   }
 }

@@ -63,6 +63,8 @@ export interface FormatRow {
   /** Epoch milliseconds (UTC). */
   readonly createdAtMs: number;
   readonly description: string | null;
+  /** The export's payment method (Adyen `Payment Method`, Stripe `payment_method_type`), if any. */
+  readonly paymentMethod?: string | null;
 }
 
 /** Reports a problem with the current row; the row is rejected. `field` is the export's column name. */

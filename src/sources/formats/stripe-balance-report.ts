@@ -42,6 +42,7 @@ const COLUMNS = {
   reportingCategory: { names: ['reporting_category'], required: false },
   description: { names: ['description'], required: false },
   connectedAccountId: { names: ['connected_account_id'], required: false },
+  paymentMethodType: { names: ['payment_method_type'], required: false },
 } as const satisfies ColumnMap<string>;
 
 type Column = keyof typeof COLUMNS;
@@ -177,6 +178,7 @@ class StripeBalanceReportReader implements FormatReader {
       merchantId: get('connectedAccountId'),
       createdAtMs,
       description: description !== '' ? description : null,
+      paymentMethod: get('paymentMethodType') !== '' ? get('paymentMethodType') : null,
     };
   }
 

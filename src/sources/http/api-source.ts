@@ -94,6 +94,7 @@ function normalizeItems(
         );
         if (result.transaction) {
           table.append(result.transaction);
+          for (const issue of result.issues) issues.push(issue); // warnings (net_mismatch)
           if (result.transaction.status === 'unknown') {
             issues.push({
               side,

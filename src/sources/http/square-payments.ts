@@ -20,7 +20,8 @@ const PATH = '/v2/payments';
  * following `cursor` until a response has none (https://developer.squareup.com/reference/square/payments-api/list-payments,
  * https://developer.squareup.com/docs/build-basics/common-api-patterns/pagination). `amount_money`
  * is in minor units; the fee is the sum of `processing_fee[].amount_money`; `location_id` is the
- * merchant; statuses `COMPLETED`/`APPROVED`/`FAILED`/`CANCELED` go through the status map.
+ * merchant; `source_type` (`CARD`, `WALLET`, …) the payment method; statuses
+ * `COMPLETED`/`APPROVED`/`FAILED`/`CANCELED` go through the status map.
  * An empty day may come back as `{}`.
  */
 export class SquarePaymentsAdapter implements ApiAdapter {
@@ -139,6 +140,7 @@ export class SquarePaymentsAdapter implements ApiAdapter {
       merchantId: getPath(item, 'location_id'),
       createdAt: getPath(item, 'created_at'),
       description: getPath(item, 'note'),
+      paymentMethod: getPath(item, 'source_type'),
       fields: {
         transactionId: 'id',
         amount: 'amount_money.amount',

@@ -21,7 +21,8 @@ const PATH = '/v1/balance_transactions';
  * Stripe balance transactions for a business day:
  * `GET /v1/balance_transactions?created[gte]=…&created[lt]=…&limit=100`, cursor pagination with
  * `starting_after=<last id>` while `has_more` (https://docs.stripe.com/api/balance_transactions/list,
- * https://docs.stripe.com/api/pagination). Amounts and fees are integers in minor units, currency
+ * https://docs.stripe.com/api/pagination). `amount` (gross), `fee` and `net` are integers in minor
+ * units (`net` = amount − fee, checked: `net_mismatch`), currency
  * lower case, `created` in Unix seconds (https://docs.stripe.com/api/balance_transactions/object).
  * Status: `refund` transactions are `refunded`; otherwise `available`/`pending`.
  */
@@ -115,6 +116,7 @@ export class StripeBalanceTransactionsAdapter implements ApiAdapter {
       transactionId: key,
       amount: { units: 'minor', value: getPath(item, 'amount') },
       fee: { units: 'minor', value: getPath(item, 'fee') },
+      net: { units: 'minor', value: getPath(item, 'net') },
       currency: getPath(item, 'currency'),
       status: type === 'refund' ? 'refunded' : getPath(item, 'status'),
       merchantId: this.settings.accountLabel,
@@ -128,6 +130,7 @@ export class StripeBalanceTransactionsAdapter implements ApiAdapter {
         merchantId: 'account',
         createdAt: 'created',
         fee: 'fee',
+        net: 'net',
       },
     };
   }

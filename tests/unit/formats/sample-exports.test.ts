@@ -237,7 +237,7 @@ describe('stripe-balance-report', () => {
       expect.objectContaining({
         severity: 'warning',
         line: 8,
-        reason: 'gross 24.00 - fee 0.00 != net 23.05 USD',
+        reason: 'gross 24.00 - fee 0.00 != net 23.05 USD (difference 0.95)',
       }),
     ]);
   });
@@ -321,6 +321,7 @@ describe('paypal-activity', () => {
       amountMinor: 4937n,
       currency: 'EUR',
       feeMinor: 178n,
+      netMinor: 4759n,
       status: 'settled',
       rawStatus: 'Completed',
       merchantId: '',

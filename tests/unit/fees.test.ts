@@ -36,6 +36,8 @@ describe('amount basis (issue #14 test case 6)', () => {
       counts: { ...emptyOutcomeCounts(), matched: 1 },
       duplicates: { processor: 0, internal: 0 },
       discrepancies: [],
+      timing: 0,
+      timingPairs: [],
     });
   });
 

@@ -337,7 +337,7 @@ CREATE INDEX IF NOT EXISTS ix_discrepancies_break ON discrepancies (break_id);
 CREATE TABLE IF NOT EXISTS deliveries (
     id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     run_id          uuid NOT NULL REFERENCES reconciliation_runs (id),
-    channel         text NOT NULL CHECK (channel IN ('s3', 'email')),
+    channel         text NOT NULL,
     status          text NOT NULL CHECK (status IN ('sent', 'failed', 'skipped')),
     -- s3: the object key; email: the recipients.
     target          text NOT NULL,
@@ -349,6 +349,15 @@ CREATE TABLE IF NOT EXISTS deliveries (
     CHECK (status <> 'failed' OR error_message IS NOT NULL)
 );
 CREATE INDEX IF NOT EXISTS ix_deliveries_run ON deliveries (run_id, channel, attempted_at DESC);
+
+-- Delivery channels (schema 6, issue #17): Slack, webhooks and a message broker (AMQP) join the
+-- S3 upload and the e-mail. The channel CHECK is (re)created by name, so that `recon db init`
+-- upgrades a database of an older schema (whose inline CHECK allowed only 's3' and 'email') and
+-- applying this file again changes nothing. Keep the list equal to CHANNEL_NAMES
+-- (src/delivery/channel.ts).
+ALTER TABLE deliveries DROP CONSTRAINT IF EXISTS deliveries_channel_check;
+ALTER TABLE deliveries ADD CONSTRAINT deliveries_channel_check
+    CHECK (channel IN ('s3', 'email', 'slack', 'webhook', 'amqp'));
 
 -- ---------------------------------------------------------------------------------------------
 -- Health checks and configuration.
@@ -371,12 +380,12 @@ CREATE TABLE IF NOT EXISTS system_configuration (
 );
 
 INSERT INTO system_configuration (key, value, description) VALUES
-    ('schema_version', '5', 'Version of setup.sql applied to this database'),
+    ('schema_version', '6', 'Version of setup.sql applied to this database'),
     ('high_value_threshold', '1000',
      'Major-unit amount from which a missing transaction is listed in v_high_value_missing_transactions (per currency, never converted)')
 ON CONFLICT (key) DO NOTHING;
-UPDATE system_configuration SET value = '5', updated_at = now()
-    WHERE key = 'schema_version' AND value <> '5';
+UPDATE system_configuration SET value = '6', updated_at = now()
+    WHERE key = 'schema_version' AND value <> '6';
 
 -- ---------------------------------------------------------------------------------------------
 -- Views.

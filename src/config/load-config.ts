@@ -5,7 +5,12 @@ import { credentialFreeUrl } from './secret-settings';
 import { ConfigError } from '../domain/errors';
 import type { FxRates } from '../domain/fx-rates';
 import { loadFxRates } from './fx-config';
-import { DeliveryEnvSchema, deliveryConfigFrom, type DeliveryConfig } from './delivery-config';
+import {
+  DeliveryEnvSchema,
+  deliveryConfigFrom,
+  deliveryUrlProblems,
+  type DeliveryConfig,
+} from './delivery-config';
 import { collect, parseEnv, presentEnv, quotedValue } from './env-problems';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from '../sources/http/http-client';
@@ -283,6 +288,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     ? collect(problems, () => loadLedgerConfig(present.INTERNAL_API_CONFIG))
     : DEFAULT_LEDGER_API_CONFIG;
   const fx = collect(problems, () => loadFxRates(env));
+  if (e !== undefined) problems.push(...deliveryUrlProblems(e));
   if (
     problems.length > 0 ||
     e === undefined ||

@@ -5,6 +5,12 @@ import type { Logger } from '../config/logger';
 import { reportObjectKey, type ObjectStore } from '../delivery/object-store';
 import type { MailAttachment, Mailer } from '../delivery/smtp-mailer';
 import { presignedUrlExpiry } from '../delivery/presign-expiry';
+import type {
+  ChannelRun,
+  ChannelSettings,
+  DeliveryChannel as ChannelPort,
+} from '../delivery/channel';
+import { EVENT_CHANNELS } from '../delivery/channels';
 import { renderTrendChartPng } from '../delivery/trend-chart';
 import type { FxRates } from '../domain/fx-rates';
 import type { OutcomeClass } from '../domain/discrepancy';
@@ -76,6 +82,12 @@ export interface DeliveryDeps {
   readonly presignExpirySeconds: number;
   /** Optional reporting currency (README "Reporting currency") for the e-mail. */
   readonly fx?: FxRates | null;
+  /** Settings of the event channels (Slack, webhook, AMQP); none configured when absent. */
+  readonly channelSettings?: ChannelSettings;
+  /** The event channels called after S3 and e-mail (default `EVENT_CHANNELS`). */
+  readonly eventChannels?: readonly ChannelPort[];
+  /** RECON_ESCALATE_DAYS for the channels' break counts (default 7). */
+  readonly escalateDays?: number;
 }
 
 /**
@@ -85,6 +97,12 @@ export interface DeliveryDeps {
 export interface DeliveryChoice {
   readonly s3: boolean | ((run: DeliverableRun) => boolean);
   readonly email: boolean;
+  /**
+   * The event channels (slack, webhook, amqp) to use: every configured one when absent; a list
+   * (`recon deliver --channel`), or per run (`deliverFailed` re-sends only what failed).
+   */
+  readonly channels?:
+    readonly DeliveryChannel[] | ((run: DeliverableRun, channel: DeliveryChannel) => boolean);
 }
 
 /**
@@ -557,9 +575,125 @@ export async function deliverResults(
       }
     }
   }
+  const events = await deliverEventChannels(deps, runs, links, choice, record);
+  attempts.push(...events.attempts);
+  failures.push(...events.failures);
   const configured =
-    (choice.s3 !== false && deps.objectStore !== null) || (choice.email && deps.mailer !== null);
+    (choice.s3 !== false && deps.objectStore !== null) ||
+    (choice.email && deps.mailer !== null) ||
+    events.configured;
   return { attempts, failures, emailSent, configured };
+}
+
+/**
+ * The event-channel step of `deliverResults`: for each configured channel chosen (`choice.channels`)
+ * the runs it is for, as `ChannelRun`s (the run's facts read from the store after COMMIT, the
+ * report links of this call), handed to `channel.deliver`. Channels are independent: each is
+ * called whatever the others did, and a channel that throws is a failed attempt. Every attempt is
+ * recorded per run (`deliveries`, audit log) and logged.
+ */
+async function deliverEventChannels(
+  deps: DeliveryDeps,
+  runs: readonly DeliverableRun[],
+  links: ReadonlyMap<DeliverableRun, DigestLinks>,
+  choice: DeliveryChoice,
+  record: (delivery: Parameters<DeliveryStore['record']>[0]) => Promise<void>,
+): Promise<{ attempts: DeliveryAttempt[]; failures: string[]; configured: boolean }> {
+  const settings = deps.channelSettings ?? {};
+  const channels = (deps.eventChannels ?? EVENT_CHANNELS).filter((c) => c.isConfigured(settings));
+  const attempts: DeliveryAttempt[] = [];
+  const failures: string[] = [];
+  const log = deps.logger.child({ stage: 'delivery' });
+  const wanted = (run: DeliverableRun, channel: DeliveryChannel): boolean =>
+    choice.channels === undefined
+      ? true
+      : typeof choice.channels === 'function'
+        ? choice.channels(run, channel)
+        : choice.channels.includes(channel);
+  const chosen = channels.filter((c) => runs.some((run) => run.runId && wanted(run, c.name)));
+  if (chosen.length === 0) return { attempts, failures, configured: false };
+  const facts = new Map<DeliverableRun, ChannelRun>();
+  for (const run of runs) {
+    if (!run.runId) continue;
+    const link = links.get(run) ?? {
+      kind: 'local',
+      csv: run.reportCsvPath,
+      json: run.reportJsonPath,
+    };
+    const base = {
+      runId: run.runId,
+      processor: run.processor,
+      businessDate: run.businessDate,
+      reports: {
+        kind: link.kind,
+        csv: link.csv,
+        json: link.json,
+        expiresAt: link.expiresAt ?? null,
+      },
+    };
+    const failed = (error: unknown): ChannelRun => ({
+      ...base,
+      status: 'failed',
+      error: describeError(error),
+      summary: null,
+      breakCounts: null,
+      breaks: [],
+      events: [],
+    });
+    if (run.status !== 'completed') {
+      facts.set(run, failed(run.error));
+      continue;
+    }
+    try {
+      const found = await deps.deliveries.runFacts(run.runId, deps.escalateDays ?? 7);
+      facts.set(
+        run,
+        found ? { ...base, status: 'completed', error: null, ...found } : failed('run not found'),
+      );
+    } catch (error) {
+      log.warn({ run_id: run.runId, err_message: describeError(error) }, 'run facts not read');
+      facts.set(run, failed(new Error(`run facts unreadable: ${describeError(error)}`)));
+    }
+  }
+  for (const channel of chosen) {
+    const input = runs.flatMap((run) => {
+      const fact = facts.get(run);
+      return fact && wanted(run, channel.name) ? [fact] : [];
+    });
+    let made: DeliveryAttempt[];
+    try {
+      made = (await channel.deliver(settings, { runs: input, now: deps.now() }, log)).map((a) => ({
+        ...a,
+        channel: channel.name,
+        runIds: [...a.runIds],
+      }));
+    } catch (error) {
+      made = [
+        {
+          channel: channel.name,
+          status: 'failed',
+          target: channel.name,
+          error: describeError(error),
+          runIds: input.map((r) => r.runId),
+        },
+      ];
+    }
+    for (const attempt of made) {
+      attempts.push(attempt);
+      if (attempt.status === 'failed')
+        failures.push(`${channel.name} failed: ${attempt.error ?? ''}`);
+      for (const runId of attempt.runIds) {
+        await record({
+          runId,
+          channel: channel.name,
+          status: attempt.status,
+          target: attempt.target,
+          ...(attempt.error ? { error: attempt.error } : {}),
+        });
+      }
+    }
+  }
+  return { attempts, failures, configured: true };
 }
 
 /** How far back `recon deliver --failed` looks by default: failures of the last 7 days. */
@@ -601,9 +735,11 @@ export interface RedeliveryOutcome extends DeliveryOutcome {
 export async function deliverFailed(
   deps: RedeliveryDeps,
   since: string,
+  only?: readonly DeliveryChannel[],
 ): Promise<RedeliveryOutcome> {
   const owed = new Map<string, Set<DeliveryChannel>>();
   for (const failed of await deps.deliveries.failedSince(since)) {
+    if (only && !only.includes(failed.channel)) continue;
     owed.set(failed.runId, (owed.get(failed.runId) ?? new Set()).add(failed.channel));
   }
   const runs: DeliverableRun[] = [];
@@ -618,12 +754,25 @@ export async function deliverFailed(
     owed.get(run.runId ?? '')?.has(channel) ?? false;
   const emailRuns = runs.filter((run) => needs(run, 'email'));
   const uploadOnlyRuns = runs.filter((run) => needs(run, 's3') && !needs(run, 'email'));
+  const eventRuns = runs.filter((run) =>
+    [...(owed.get(run.runId ?? '') ?? [])].some((c) => c !== 's3' && c !== 'email'),
+  );
   const outcomes: DeliveryOutcome[] = [];
   if (uploadOnlyRuns.length > 0)
-    outcomes.push(await deliverResults(deps, uploadOnlyRuns, { s3: true, email: false }));
+    outcomes.push(
+      await deliverResults(deps, uploadOnlyRuns, { s3: true, email: false, channels: [] }),
+    );
   if (emailRuns.length > 0)
     outcomes.push(
-      await deliverResults(deps, emailRuns, { s3: (run) => needs(run, 's3'), email: true }),
+      await deliverResults(deps, emailRuns, {
+        s3: (run) => needs(run, 's3'),
+        email: true,
+        channels: [],
+      }),
+    );
+  if (eventRuns.length > 0)
+    outcomes.push(
+      await deliverResults(deps, eventRuns, { s3: false, email: false, channels: needs }),
     );
   // A channel owed but no longer configured is said, not silently dropped.
   const unconfigured: DeliveryAttempt[] = [];
@@ -646,11 +795,27 @@ export async function deliverFailed(
       error: 'e-mail is not configured (SMTP_SERVER and OPERATIONS_EMAIL)',
       runIds: ids(emailRuns),
     });
+  const settings = deps.channelSettings ?? {};
+  const channels = deps.eventChannels ?? EVENT_CHANNELS;
+  for (const channel of channels) {
+    const owedRuns = runs.filter((run) => needs(run, channel.name));
+    if (owedRuns.length > 0 && !channel.isConfigured(settings))
+      unconfigured.push({
+        channel: channel.name,
+        status: 'skipped',
+        target: '',
+        error: `${channel.name} is not configured`,
+        runIds: ids(owedRuns),
+      });
+  }
   return {
     runIds: ids(runs),
     attempts: [...outcomes.flatMap((o) => o.attempts), ...unconfigured],
     failures: outcomes.flatMap((o) => o.failures),
     emailSent: outcomes.some((o) => o.emailSent),
-    configured: deps.objectStore !== null || deps.mailer !== null,
+    configured:
+      deps.objectStore !== null ||
+      deps.mailer !== null ||
+      channels.some((c) => c.isConfigured(settings)),
   };
 }

@@ -9,9 +9,9 @@ import { ensureStagingTables, STAGING_TABLES } from './sql-engine';
  * are final (trigger `reconciliation_runs_results_final`) and chained into its audit entry; the
  * postgres engine's staging tables are created by `recon db init`. 5: breaks across days
  * (`breaks`, append-only `break_events`, `discrepancies.break_id`, `v_open_breaks`,
- * `v_break_ageing`).
+ * `v_break_ageing`). 6: `deliveries.channel` also takes `slack`, `webhook`, `amqp` (issue #17).
  */
-export const SCHEMA_VERSION = '5';
+export const SCHEMA_VERSION = '6';
 
 /** Tables `setup.sql` alters or replaces when they exist (ownership needed to apply it again). */
 const SCHEMA_TABLES = [

@@ -52,12 +52,19 @@ function retryAfterMs(value: string | null, nowMs: number): number | undefined {
 }
 
 function networkProblem(error: unknown): string {
-  const e = error as { name?: unknown; message?: unknown; cause?: { code?: unknown } } | null;
+  const e = error as {
+    name?: unknown;
+    message?: unknown;
+    cause?: { code?: unknown; message?: unknown };
+  } | null;
   if (!e || typeof e !== 'object') return String(error);
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'timed out';
-  const code = typeof e.cause?.code === 'string' ? e.cause.code : '';
   const message = typeof e.message === 'string' ? e.message : String(error);
-  return code ? `${message} (${code})` : message;
+  // fetch says only "fetch failed": the reason (ECONNREFUSED, bad port, redirect…) is its cause.
+  const code = typeof e.cause?.code === 'string' ? e.cause.code : '';
+  const detail = typeof e.cause?.message === 'string' ? e.cause.message : '';
+  const why = code && !detail.includes(code) ? `${code} ${detail}`.trim() : detail || code;
+  return redactSecrets(why ? `${message}: ${why}` : message);
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>

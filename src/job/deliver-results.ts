@@ -728,7 +728,9 @@ export interface RedeliveryOutcome extends DeliveryOutcome {
  * with a delivery still owed since `since` (`DeliveryStore.failedSince`, `YYYY-MM-DD`) gets again
  * the channels that failed, and only those: the uploads of the runs whose upload failed, and ONE
  * e-mail covering every run whose e-mail failed (with fresh links for the runs re-uploaded in the
- * same call). Interrupted report publishes are repaired first, as `recon deliver RUN_ID` does.
+ * same call), and each event channel (slack, webhook, amqp) to the runs it failed for. `only`
+ * (`recon deliver --failed --channel …`) limits it to those channels. Interrupted report
+ * publishes are repaired first, as `recon deliver RUN_ID` does.
  * Returns this call's attempts (none when nothing is owed); never throws for a delivery failure.
  * @throws what the store throws when the database cannot be read (DependencyUnavailableError…).
  */

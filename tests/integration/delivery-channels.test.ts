@@ -220,7 +220,7 @@ describe('Slack channel', () => {
     const settings: ChannelSettings = {
       slack: { url: receiver.url(`/services/${SLACK_TOKEN}`), topBreaks: 5, http: http() },
       // A webhook nobody listens to: its failure must not stop Slack.
-      webhook: { url: 'http://127.0.0.1:9/hooks/x', http: http({ maxAttempts: 1 }) },
+      webhook: { url: 'http://127.0.0.1:2/hooks/x', http: http({ maxAttempts: 1 }) },
     };
     const outcome = await deliverResults(deps(settings), runs, { s3: false, email: false });
     expect(outcome.attempts.map((a) => [a.channel, a.status, a.runIds.length])).toEqual([
@@ -229,6 +229,9 @@ describe('Slack channel', () => {
       ['webhook', 'failed', 1],
       ['webhook', 'failed', 1],
     ]);
+    expect(outcome.failures[0]).toBe(
+      'webhook failed: http://127.0.0.1:2: fetch failed: connect ECONNREFUSED 127.0.0.1:2 after 1 attempt',
+    );
     expect(receiver.requests).toHaveLength(1);
     const message = JSON.parse(receiver.requests[0]?.body ?? '{}') as {
       text: string;

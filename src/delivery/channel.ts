@@ -148,13 +148,13 @@ export interface ChannelLog {
  * A delivery channel. `isConfigured(settings)`: whether its settings are present. `deliver`
  * sends `input` with `settings` and returns every attempt; it must not throw for a failure of
  * the destination (that is a `failed` attempt), and every network call in it is bounded.
+ * The event channels (Slack, webhook, AMQP) take `ChannelSettings` and `ChannelInput`; S3 and
+ * the e-mail (src/job/deliver-results.ts) take the job's collaborators and its shared state
+ * (the links S3 makes are what the e-mail and the event channels show), and record their own
+ * attempts as they go.
  */
-export interface DeliveryChannel {
+export interface DeliveryChannel<Settings = ChannelSettings, Input = ChannelInput> {
   readonly name: ChannelName;
-  isConfigured(settings: ChannelSettings): boolean;
-  deliver(
-    settings: ChannelSettings,
-    input: ChannelInput,
-    log: ChannelLog,
-  ): Promise<ChannelAttempt[]>;
+  isConfigured(settings: Settings): boolean;
+  deliver(settings: Settings, input: Input, log: ChannelLog): Promise<ChannelAttempt[]>;
 }

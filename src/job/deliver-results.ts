@@ -328,28 +328,48 @@ function foreignReport(run: DeliverableRun, body: Buffer | string): string | nul
 }
 
 /**
- * Delivers an invocation's results after they were committed: uploads each completed run's
- * reports to S3 (presigned links recorded) and sends ONE e-mail covering every run, by policy.
- * Never throws for a delivery failure: it is logged, recorded on the run (`deliveries`, audit
- * log) and returned in `failures`; the runs stay `completed`. Files are delivered only as the
- * run they belong to: when the JSON report on disk names another run (`report_metadata.run_id`,
- * e.g. the run was superseded and its files replaced), its uploads are refused with a failure
- * naming both runs, and its e-mail section says so instead of showing the other run's numbers.
+ * What the S3 and e-mail channels share within one `deliverResults` call: the runs, the choice,
+ * the report links of each run (local paths, replaced by presigned links once uploaded; read by
+ * the e-mail and the event channels after it), where failure lines go and how an attempt is
+ * recorded (`deliveries`, audit log; a recording failure is logged, never thrown).
  */
-export async function deliverResults(
-  deps: DeliveryDeps,
-  runs: readonly DeliverableRun[],
-  choice: DeliveryChoice,
-): Promise<DeliveryOutcome> {
-  const failures: string[] = [];
+export interface JobDelivery {
+  readonly runs: readonly DeliverableRun[];
+  readonly choice: DeliveryChoice;
+  readonly links: Map<DeliverableRun, DigestLinks>;
+  readonly failures: string[];
+  readonly record: (delivery: Parameters<DeliveryStore['record']>[0]) => Promise<void>;
+  /** Set by the e-mail channel when the summary went out. */
+  emailSent: boolean;
+}
+
+/**
+ * S3 archival behind the channel port: uploads each completed run's reports (presigned links
+ * recorded and put in `job.links`). Files are delivered only as the run they belong to: when the
+ * JSON report on disk names another run (`report_metadata.run_id`, e.g. the run was superseded
+ * and its files replaced), its uploads are refused with a failure naming both runs.
+ */
+export const s3Channel: ChannelPort<DeliveryDeps, JobDelivery> = {
+  name: 's3',
+  isConfigured: (deps) => deps.objectStore !== null,
+  deliver: (deps, job) => uploadReports(deps, job),
+};
+
+/**
+ * The operations e-mail behind the channel port: ONE e-mail covering every run of `job`, by
+ * policy (`RECON_EMAIL_ON`), with the links `s3Channel` made. A run whose report on disk is not
+ * its own gets a section saying so instead of the other run's numbers.
+ */
+export const emailChannel: ChannelPort<DeliveryDeps, JobDelivery> = {
+  name: 'email',
+  isConfigured: (deps) => deps.mailer !== null,
+  deliver: (deps, job) => sendSummaryEmail(deps, job),
+};
+
+async function uploadReports(deps: DeliveryDeps, job: JobDelivery): Promise<DeliveryAttempt[]> {
+  const { runs, choice, links, failures, record } = job;
   const attempts: DeliveryAttempt[] = [];
   const log = deps.logger.child({ stage: 'delivery' });
-  const record = async (...args: Parameters<DeliveryStore['record']>): Promise<void> => {
-    await deps.deliveries.record(...args).catch((error: unknown) => {
-      log.error({ err_message: describeError(error) }, 'could not record a delivery');
-    });
-  };
-  const links = new Map<DeliverableRun, DigestLinks>();
 
   for (const run of runs) {
     links.set(run, { kind: 'local', csv: run.reportCsvPath, json: run.reportJsonPath });
@@ -433,7 +453,13 @@ export async function deliverResults(
       });
     }
   }
+  return attempts;
+}
 
+async function sendSummaryEmail(deps: DeliveryDeps, job: JobDelivery): Promise<DeliveryAttempt[]> {
+  const { runs, choice, links, failures, record } = job;
+  const attempts: DeliveryAttempt[] = [];
+  const log = deps.logger.child({ stage: 'delivery' });
   let emailSent = false;
   if (choice.email) {
     if (!deps.mailer) {
@@ -575,14 +601,70 @@ export async function deliverResults(
       }
     }
   }
-  const events = await deliverEventChannels(deps, runs, links, choice, record);
+  job.emailSent = emailSent;
+  return attempts;
+}
+
+/**
+ * Delivers an invocation's results after they were committed: uploads each completed run's
+ * reports to S3 (presigned links recorded) and sends ONE e-mail covering every run, by policy.
+ * Never throws for a delivery failure: it is logged, recorded on the run (`deliveries`, audit
+ * log) and returned in `failures`; the runs stay `completed`. Files are delivered only as the
+ * run they belong to: when the JSON report on disk names another run (`report_metadata.run_id`,
+ * e.g. the run was superseded and its files replaced), its uploads are refused with a failure
+ * naming both runs, and its e-mail section says so instead of showing the other run's numbers.
+ */
+export async function deliverResults(
+  deps: DeliveryDeps,
+  runs: readonly DeliverableRun[],
+  choice: DeliveryChoice,
+): Promise<DeliveryOutcome> {
+  const attempts: DeliveryAttempt[] = [];
+  const log = deps.logger.child({ stage: 'delivery' });
+  const job: JobDelivery = {
+    runs,
+    choice,
+    links: new Map(
+      runs.map((run) => [run, { kind: 'local', csv: run.reportCsvPath, json: run.reportJsonPath }]),
+    ),
+    failures: [],
+    record: async (delivery) => {
+      await deps.deliveries.record(delivery).catch((error: unknown) => {
+        log.error({ err_message: describeError(error) }, 'could not record a delivery');
+      });
+    },
+    emailSent: false,
+  };
+  // S3 first: the e-mail and the event channels carry the links it makes. Each channel records
+  // its own attempts; one failing never stops the next.
+  for (const channel of [s3Channel, emailChannel]) {
+    const chosen = channel.name === 's3' ? choice.s3 !== false : choice.email;
+    if (!chosen) continue;
+    try {
+      for (const attempt of await channel.deliver(deps, job, log))
+        attempts.push({ ...attempt, channel: channel.name });
+    } catch (error) {
+      // A bug or an unreadable file, not the destination: still one failed attempt (exit 7).
+      const message = describeError(error);
+      job.failures.push(`${channel.name} failed: ${message}`);
+      attempts.push({
+        channel: channel.name,
+        status: 'failed',
+        target: channel.name,
+        error: message,
+        runIds: runs.flatMap((r) => (r.runId ? [r.runId] : [])),
+      });
+      log.error({ channel: channel.name, err_message: message }, 'delivery failed');
+    }
+  }
+  const events = await deliverEventChannels(deps, runs, job.links, choice, job.record);
   attempts.push(...events.attempts);
-  failures.push(...events.failures);
+  const failures = [...job.failures, ...events.failures];
   const configured =
-    (choice.s3 !== false && deps.objectStore !== null) ||
-    (choice.email && deps.mailer !== null) ||
+    (choice.s3 !== false && s3Channel.isConfigured(deps)) ||
+    (choice.email && emailChannel.isConfigured(deps)) ||
     events.configured;
-  return { attempts, failures, emailSent, configured };
+  return { attempts, failures, emailSent: job.emailSent, configured };
 }
 
 /**

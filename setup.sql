@@ -383,7 +383,7 @@ $fees$;
 CREATE TABLE IF NOT EXISTS deliveries (
     id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     run_id          uuid NOT NULL REFERENCES reconciliation_runs (id),
-    channel         text NOT NULL CHECK (channel IN ('s3', 'email')),
+    channel         text NOT NULL,
     status          text NOT NULL CHECK (status IN ('sent', 'failed', 'skipped')),
     -- s3: the object key; email: the recipients.
     target          text NOT NULL,
@@ -395,6 +395,15 @@ CREATE TABLE IF NOT EXISTS deliveries (
     CHECK (status <> 'failed' OR error_message IS NOT NULL)
 );
 CREATE INDEX IF NOT EXISTS ix_deliveries_run ON deliveries (run_id, channel, attempted_at DESC);
+
+-- Delivery channels (schema 6, issue #17): Slack, webhooks and a message broker (AMQP) join the
+-- S3 upload and the e-mail. The channel CHECK is (re)created by name, so that `recon db init`
+-- upgrades a database of an older schema (whose inline CHECK allowed only 's3' and 'email') and
+-- applying this file again changes nothing. Keep the list equal to CHANNEL_NAMES
+-- (src/delivery/channel.ts).
+ALTER TABLE deliveries DROP CONSTRAINT IF EXISTS deliveries_channel_check;
+ALTER TABLE deliveries ADD CONSTRAINT deliveries_channel_check
+    CHECK (channel IN ('s3', 'email', 'slack', 'webhook', 'amqp'));
 
 -- ---------------------------------------------------------------------------------------------
 -- Health checks and configuration.

@@ -9,13 +9,15 @@ import type { RunStore } from '../store/run-store';
 
 /**
  * Builds the delivery collaborators from configuration; `close` releases the S3 client. `fx`: the
- * optional reporting currency for the e-mail (`AppConfig.fx`).
+ * optional reporting currency for the e-mail (`AppConfig.fx`). `escalateDays`: RECON_ESCALATE_DAYS
+ * for the break counts the event channels (Slack, webhook, AMQP) send.
  */
 export function buildDeliveryDeps(
   config: DeliveryConfig,
   store: RunStore,
   logger: Logger,
   fx: FxRates | null = null,
+  escalateDays = 7,
 ): { deps: DeliveryDeps; close(): void } {
   const objectStore = config.s3 ? new S3ObjectStore(config.s3) : null;
   return {
@@ -29,6 +31,8 @@ export function buildDeliveryDeps(
       attachMaxBytes: config.attachMaxBytes,
       presignExpirySeconds: config.s3?.presignExpirySeconds ?? 86_400,
       fx,
+      channelSettings: { slack: config.slack, webhook: config.webhook, amqp: config.amqp },
+      escalateDays,
     },
     close: () => objectStore?.close(),
   };

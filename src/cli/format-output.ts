@@ -185,11 +185,9 @@ export function renderTable(
 }
 
 /** `s3 sent, email failed` — the latest delivery outcome per channel, or `-`. */
-export function deliveredText(
-  outcomes: Partial<Record<'s3' | 'email', string>> | undefined,
-): string {
+export function deliveredText(outcomes: Partial<Record<string, string>> | undefined): string {
   if (!outcomes) return '-';
-  return (['s3', 'email'] as const)
+  return ['s3', 'email', 'slack', 'webhook', 'amqp']
     .filter((channel) => outcomes[channel])
     .map((channel) => `${channel} ${outcomes[channel] ?? ''}`)
     .join(', ');
@@ -198,7 +196,7 @@ export function deliveredText(
 /** `recon runs list` as a table. */
 export function runsTable(
   runs: readonly StoredRun[],
-  delivered: ReadonlyMap<string, Partial<Record<'s3' | 'email', string>>> = new Map(),
+  delivered: ReadonlyMap<string, Partial<Record<string, string>>> = new Map(),
 ): string {
   if (runs.length === 0) return 'no runs found';
   return renderTable(

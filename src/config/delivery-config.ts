@@ -4,6 +4,10 @@ import { ConfigError } from '../domain/errors';
 import { parseEnv, presentEnv } from './env-problems';
 import type { S3Settings } from '../delivery/object-store';
 import type { SmtpSettings } from '../delivery/smtp-mailer';
+import type { AmqpSettings } from '../delivery/amqp-channel';
+import type { HttpDeliverySettings } from '../delivery/http-delivery';
+import type { SlackSettings } from '../delivery/slack-channel';
+import type { WebhookSettings } from '../delivery/webhook-channel';
 
 /** When the summary e-mail is sent: every invocation, only with discrepancies or failures, only with failures. */
 export type EmailPolicy = 'always' | 'discrepancies' | 'failures';
@@ -12,6 +16,12 @@ export type EmailPolicy = 'always' | 'discrepancies' | 'failures';
 export interface DeliveryConfig {
   readonly s3?: S3Settings;
   readonly smtp?: SmtpSettings;
+  /** Slack incoming webhook (`SLACK_WEBHOOK_URL`). */
+  readonly slack?: SlackSettings;
+  /** Signed JSON POST per run (`RECON_WEBHOOK_URL`, `RECON_WEBHOOK_SECRET`). */
+  readonly webhook?: WebhookSettings;
+  /** AMQP 0-9-1 broker (`RECON_AMQP_URL`). */
+  readonly amqp?: AmqpSettings;
   readonly emailOn: EmailPolicy;
   /** The CSV report is attached when at most this many bytes, linked otherwise. */
   readonly attachMaxBytes: number;
@@ -36,6 +46,18 @@ function recipientsOf(text: string | undefined): string[] {
     .map((address) => address.trim())
     .filter(Boolean);
 }
+
+/**
+ * An `http(s)` URL for Slack or the webhook: `https` only unless `RECON_ALLOW_HTTP_DELIVERY=1`
+ * (checked in `deliveryConfigFrom`'s caller schema, see `DeliveryEnvSchema`'s refinement). The
+ * value is a secret (its path carries the token): problems never quote it.
+ */
+const deliveryUrl = z
+  .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+  .refine(
+    (value) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value),
+    'must not contain credentials (user:password@)',
+  );
 
 /**
  * The delivery variables (README "Delivery") and how each is validated; part of `loadConfig`'s
@@ -90,7 +112,44 @@ export const DeliveryEnvSchema = z.object({
     .transform((value) => value ?? 'always'),
   RECON_EMAIL_ATTACH_MAX_BYTES: whole(1_048_576),
   RECON_DELIVERY_FAILURE_EXIT: z.enum(['0', '7'], { message: 'must be 0 or 7' }).optional(),
+  // --- delivery channels (issue #17): Slack, webhook, AMQP ----------------------------------
+  SLACK_WEBHOOK_URL: deliveryUrl.optional(),
+  RECON_WEBHOOK_URL: deliveryUrl.optional(),
+  RECON_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  RECON_ALLOW_HTTP_DELIVERY: z.enum(['0', '1'], { message: 'must be 0 or 1' }).optional(),
+  RECON_HTTP_DELIVERY_TIMEOUT_MS: whole(10_000).refine((v) => v >= 1, 'must be at least 1'),
+  RECON_HTTP_DELIVERY_MAX_ATTEMPTS: whole(4).refine((v) => v >= 1, 'must be at least 1'),
+  RECON_HTTP_DELIVERY_DEADLINE_MS: whole(60_000).refine((v) => v >= 1, 'must be at least 1'),
+  RECON_SLACK_TOP_BREAKS: whole(10).refine((v) => v >= 1 && v <= 40, 'must be from 1 to 40'),
+  RECON_AMQP_URL: z
+    .url({ protocol: /^amqps?$/, message: 'must be an amqp:// or amqps:// URL' })
+    .optional(),
+  RECON_AMQP_EXCHANGE: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,127}$/, 'must be an exchange name (letters, digits, . _ : -)')
+    .optional()
+    .transform((value) => value ?? 'recon.events'),
+  RECON_AMQP_ROUTING_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{0,100}$/, 'must be letters, digits, . _ : -')
+    .optional()
+    .transform((value) => value ?? ''),
+  RECON_AMQP_TIMEOUT_MS: whole(10_000).refine((v) => v >= 1, 'must be at least 1'),
 });
+
+/**
+ * The problems of the channel URLs that need the other variables: `SLACK_WEBHOOK_URL` and
+ * `RECON_WEBHOOK_URL` must be `https` unless `RECON_ALLOW_HTTP_DELIVERY=1` (tests, a local
+ * receiver). Input: the validated variables. Never quotes the URLs (they carry tokens).
+ */
+export function deliveryUrlProblems(e: DeliveryEnv): string[] {
+  if (e.RECON_ALLOW_HTTP_DELIVERY === '1') return [];
+  return (['SLACK_WEBHOOK_URL', 'RECON_WEBHOOK_URL'] as const).flatMap((variable) =>
+    e[variable]?.startsWith('http:')
+      ? [`${variable} must be an https URL (set RECON_ALLOW_HTTP_DELIVERY=1 to allow http)`]
+      : [],
+  );
+}
 
 /** The delivery variables after validation. */
 export type DeliveryEnv = z.output<typeof DeliveryEnvSchema>;
@@ -133,9 +192,33 @@ export function deliveryConfigFrom(e: DeliveryEnv): DeliveryConfig {
           deadlineMs: e.SMTP_DEADLINE_MS,
         }
       : undefined;
+  const http: HttpDeliverySettings = {
+    requestTimeoutMs: e.RECON_HTTP_DELIVERY_TIMEOUT_MS,
+    maxAttempts: e.RECON_HTTP_DELIVERY_MAX_ATTEMPTS,
+    deadlineMs: e.RECON_HTTP_DELIVERY_DEADLINE_MS,
+    retryBaseMs: 500,
+    retryMaxMs: 10_000,
+  };
+  const slack: SlackSettings | undefined = e.SLACK_WEBHOOK_URL
+    ? { url: e.SLACK_WEBHOOK_URL, topBreaks: e.RECON_SLACK_TOP_BREAKS, http }
+    : undefined;
+  const webhook: WebhookSettings | undefined = e.RECON_WEBHOOK_URL
+    ? { url: e.RECON_WEBHOOK_URL, secret: e.RECON_WEBHOOK_SECRET, http }
+    : undefined;
+  const amqp: AmqpSettings | undefined = e.RECON_AMQP_URL
+    ? {
+        url: e.RECON_AMQP_URL,
+        exchange: e.RECON_AMQP_EXCHANGE,
+        routingKeyPrefix: e.RECON_AMQP_ROUTING_KEY_PREFIX,
+        timeoutMs: e.RECON_AMQP_TIMEOUT_MS,
+      }
+    : undefined;
   return {
     s3,
     smtp,
+    slack,
+    webhook,
+    amqp,
     emailOn: e.RECON_EMAIL_ON,
     attachMaxBytes: e.RECON_EMAIL_ATTACH_MAX_BYTES,
     allowDeliveryFailure: e.RECON_DELIVERY_FAILURE_EXIT === '0',
@@ -151,5 +234,7 @@ export function loadDeliveryConfig(env: NodeJS.ProcessEnv): DeliveryConfig {
   const problems: string[] = [];
   const e = parseEnv(DeliveryEnvSchema, presentEnv(env), problems);
   if (e === undefined) throw new ConfigError(problems);
+  const urlProblems = deliveryUrlProblems(e);
+  if (urlProblems.length > 0) throw new ConfigError(urlProblems);
   return deliveryConfigFrom(e);
 }

@@ -7,7 +7,12 @@ import { midnightCutoff, parseCutoff, type Cutoff, type SourceCutoffs } from '..
 import { KNOWN_PROCESSORS } from '../domain/status';
 import type { FxRates } from '../domain/fx-rates';
 import { loadFxRates } from './fx-config';
-import { DeliveryEnvSchema, deliveryConfigFrom, type DeliveryConfig } from './delivery-config';
+import {
+  DeliveryEnvSchema,
+  deliveryConfigFrom,
+  deliveryUrlProblems,
+  type DeliveryConfig,
+} from './delivery-config';
 import { collect, parseEnv, presentEnv, quotedValue } from './env-problems';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_HTTP_SETTINGS, type HttpSettings } from '../sources/http/http-client';
@@ -326,6 +331,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     : DEFAULT_LEDGER_API_CONFIG;
   const fx = collect(problems, () => loadFxRates(env));
   const cutoffs = loadCutoffs(present, e?.RECON_TIMEZONE ?? 'UTC', problems);
+  if (e !== undefined) problems.push(...deliveryUrlProblems(e));
   if (
     problems.length > 0 ||
     e === undefined ||

@@ -36,6 +36,8 @@ export const SECRET_SETTINGS: readonly SecretSetting[] = [
   { variable: 'POSTGRES_PASSWORD', kind: 'value' },
   { variable: 'PGADMIN_DEFAULT_PASSWORD', kind: 'value' },
   { variable: 'SLACK_WEBHOOK_URL', kind: 'value' },
+  // The webhook URL's path may carry a token (issue #17): the whole URL is treated as secret.
+  { variable: 'RECON_WEBHOOK_URL', kind: 'value' },
   { variable: 'RECON_WEBHOOK_SECRET', kind: 'value' },
   { variable: 'RECON_AMQP_URL', kind: 'url-password' },
 ];

@@ -5,6 +5,12 @@ import type { Logger } from '../config/logger';
 import { reportObjectKey, type ObjectStore } from '../delivery/object-store';
 import type { MailAttachment, Mailer } from '../delivery/smtp-mailer';
 import { presignedUrlExpiry } from '../delivery/presign-expiry';
+import type {
+  ChannelRun,
+  ChannelSettings,
+  DeliveryChannel as ChannelPort,
+} from '../delivery/channel';
+import { EVENT_CHANNELS } from '../delivery/channels';
 import { renderTrendChartPng } from '../delivery/trend-chart';
 import type { FxRates } from '../domain/fx-rates';
 import type { OutcomeClass } from '../domain/discrepancy';
@@ -76,6 +82,12 @@ export interface DeliveryDeps {
   readonly presignExpirySeconds: number;
   /** Optional reporting currency (README "Reporting currency") for the e-mail. */
   readonly fx?: FxRates | null;
+  /** Settings of the event channels (Slack, webhook, AMQP); none configured when absent. */
+  readonly channelSettings?: ChannelSettings;
+  /** The event channels called after S3 and e-mail (default `EVENT_CHANNELS`). */
+  readonly eventChannels?: readonly ChannelPort[];
+  /** RECON_ESCALATE_DAYS for the channels' break counts (default 7). */
+  readonly escalateDays?: number;
 }
 
 /**
@@ -85,6 +97,12 @@ export interface DeliveryDeps {
 export interface DeliveryChoice {
   readonly s3: boolean | ((run: DeliverableRun) => boolean);
   readonly email: boolean;
+  /**
+   * The event channels (slack, webhook, amqp) to use: every configured one when absent; a list
+   * (`recon deliver --channel`), or per run (`deliverFailed` re-sends only what failed).
+   */
+  readonly channels?:
+    readonly DeliveryChannel[] | ((run: DeliverableRun, channel: DeliveryChannel) => boolean);
 }
 
 /**
@@ -314,28 +332,48 @@ function foreignReport(run: DeliverableRun, body: Buffer | string): string | nul
 }
 
 /**
- * Delivers an invocation's results after they were committed: uploads each completed run's
- * reports to S3 (presigned links recorded) and sends ONE e-mail covering every run, by policy.
- * Never throws for a delivery failure: it is logged, recorded on the run (`deliveries`, audit
- * log) and returned in `failures`; the runs stay `completed`. Files are delivered only as the
- * run they belong to: when the JSON report on disk names another run (`report_metadata.run_id`,
- * e.g. the run was superseded and its files replaced), its uploads are refused with a failure
- * naming both runs, and its e-mail section says so instead of showing the other run's numbers.
+ * What the S3 and e-mail channels share within one `deliverResults` call: the runs, the choice,
+ * the report links of each run (local paths, replaced by presigned links once uploaded; read by
+ * the e-mail and the event channels after it), where failure lines go and how an attempt is
+ * recorded (`deliveries`, audit log; a recording failure is logged, never thrown).
  */
-export async function deliverResults(
-  deps: DeliveryDeps,
-  runs: readonly DeliverableRun[],
-  choice: DeliveryChoice,
-): Promise<DeliveryOutcome> {
-  const failures: string[] = [];
+export interface JobDelivery {
+  readonly runs: readonly DeliverableRun[];
+  readonly choice: DeliveryChoice;
+  readonly links: Map<DeliverableRun, DigestLinks>;
+  readonly failures: string[];
+  readonly record: (delivery: Parameters<DeliveryStore['record']>[0]) => Promise<void>;
+  /** Set by the e-mail channel when the summary went out. */
+  emailSent: boolean;
+}
+
+/**
+ * S3 archival behind the channel port: uploads each completed run's reports (presigned links
+ * recorded and put in `job.links`). Files are delivered only as the run they belong to: when the
+ * JSON report on disk names another run (`report_metadata.run_id`, e.g. the run was superseded
+ * and its files replaced), its uploads are refused with a failure naming both runs.
+ */
+export const s3Channel: ChannelPort<DeliveryDeps, JobDelivery> = {
+  name: 's3',
+  isConfigured: (deps) => deps.objectStore !== null,
+  deliver: (deps, job) => uploadReports(deps, job),
+};
+
+/**
+ * The operations e-mail behind the channel port: ONE e-mail covering every run of `job`, by
+ * policy (`RECON_EMAIL_ON`), with the links `s3Channel` made. A run whose report on disk is not
+ * its own gets a section saying so instead of the other run's numbers.
+ */
+export const emailChannel: ChannelPort<DeliveryDeps, JobDelivery> = {
+  name: 'email',
+  isConfigured: (deps) => deps.mailer !== null,
+  deliver: (deps, job) => sendSummaryEmail(deps, job),
+};
+
+async function uploadReports(deps: DeliveryDeps, job: JobDelivery): Promise<DeliveryAttempt[]> {
+  const { runs, choice, links, failures, record } = job;
   const attempts: DeliveryAttempt[] = [];
   const log = deps.logger.child({ stage: 'delivery' });
-  const record = async (...args: Parameters<DeliveryStore['record']>): Promise<void> => {
-    await deps.deliveries.record(...args).catch((error: unknown) => {
-      log.error({ err_message: describeError(error) }, 'could not record a delivery');
-    });
-  };
-  const links = new Map<DeliverableRun, DigestLinks>();
 
   for (const run of runs) {
     links.set(run, { kind: 'local', csv: run.reportCsvPath, json: run.reportJsonPath });
@@ -419,7 +457,13 @@ export async function deliverResults(
       });
     }
   }
+  return attempts;
+}
 
+async function sendSummaryEmail(deps: DeliveryDeps, job: JobDelivery): Promise<DeliveryAttempt[]> {
+  const { runs, choice, links, failures, record } = job;
+  const attempts: DeliveryAttempt[] = [];
+  const log = deps.logger.child({ stage: 'delivery' });
   let emailSent = false;
   if (choice.email) {
     if (!deps.mailer) {
@@ -561,9 +605,181 @@ export async function deliverResults(
       }
     }
   }
+  job.emailSent = emailSent;
+  return attempts;
+}
+
+/**
+ * Delivers an invocation's results after they were committed: uploads each completed run's
+ * reports to S3 (presigned links recorded) and sends ONE e-mail covering every run, by policy.
+ * Never throws for a delivery failure: it is logged, recorded on the run (`deliveries`, audit
+ * log) and returned in `failures`; the runs stay `completed`. Files are delivered only as the
+ * run they belong to: when the JSON report on disk names another run (`report_metadata.run_id`,
+ * e.g. the run was superseded and its files replaced), its uploads are refused with a failure
+ * naming both runs, and its e-mail section says so instead of showing the other run's numbers.
+ */
+export async function deliverResults(
+  deps: DeliveryDeps,
+  runs: readonly DeliverableRun[],
+  choice: DeliveryChoice,
+): Promise<DeliveryOutcome> {
+  const attempts: DeliveryAttempt[] = [];
+  const log = deps.logger.child({ stage: 'delivery' });
+  const job: JobDelivery = {
+    runs,
+    choice,
+    links: new Map(
+      runs.map((run) => [run, { kind: 'local', csv: run.reportCsvPath, json: run.reportJsonPath }]),
+    ),
+    failures: [],
+    record: async (delivery) => {
+      await deps.deliveries.record(delivery).catch((error: unknown) => {
+        log.error({ err_message: describeError(error) }, 'could not record a delivery');
+      });
+    },
+    emailSent: false,
+  };
+  // S3 first: the e-mail and the event channels carry the links it makes. Each channel records
+  // its own attempts; one failing never stops the next.
+  for (const channel of [s3Channel, emailChannel]) {
+    const chosen = channel.name === 's3' ? choice.s3 !== false : choice.email;
+    if (!chosen) continue;
+    try {
+      for (const attempt of await channel.deliver(deps, job, log))
+        attempts.push({ ...attempt, channel: channel.name });
+    } catch (error) {
+      // A bug or an unreadable file, not the destination: still one failed attempt (exit 7).
+      const message = describeError(error);
+      job.failures.push(`${channel.name} failed: ${message}`);
+      attempts.push({
+        channel: channel.name,
+        status: 'failed',
+        target: channel.name,
+        error: message,
+        runIds: runs.flatMap((r) => (r.runId ? [r.runId] : [])),
+      });
+      log.error({ channel: channel.name, err_message: message }, 'delivery failed');
+    }
+  }
+  const events = await deliverEventChannels(deps, runs, job.links, choice, job.record);
+  attempts.push(...events.attempts);
+  const failures = [...job.failures, ...events.failures];
   const configured =
-    (choice.s3 !== false && deps.objectStore !== null) || (choice.email && deps.mailer !== null);
-  return { attempts, failures, emailSent, configured };
+    (choice.s3 !== false && s3Channel.isConfigured(deps)) ||
+    (choice.email && emailChannel.isConfigured(deps)) ||
+    events.configured;
+  return { attempts, failures, emailSent: job.emailSent, configured };
+}
+
+/**
+ * The event-channel step of `deliverResults`: for each configured channel chosen (`choice.channels`)
+ * the runs it is for, as `ChannelRun`s (the run's facts read from the store after COMMIT, the
+ * report links of this call), handed to `channel.deliver`. Channels are independent: each is
+ * called whatever the others did, and a channel that throws is a failed attempt. Every attempt is
+ * recorded per run (`deliveries`, audit log) and logged.
+ */
+async function deliverEventChannels(
+  deps: DeliveryDeps,
+  runs: readonly DeliverableRun[],
+  links: ReadonlyMap<DeliverableRun, DigestLinks>,
+  choice: DeliveryChoice,
+  record: (delivery: Parameters<DeliveryStore['record']>[0]) => Promise<void>,
+): Promise<{ attempts: DeliveryAttempt[]; failures: string[]; configured: boolean }> {
+  const settings = deps.channelSettings ?? {};
+  const channels = (deps.eventChannels ?? EVENT_CHANNELS).filter((c) => c.isConfigured(settings));
+  const attempts: DeliveryAttempt[] = [];
+  const failures: string[] = [];
+  const log = deps.logger.child({ stage: 'delivery' });
+  const wanted = (run: DeliverableRun, channel: DeliveryChannel): boolean =>
+    choice.channels === undefined
+      ? true
+      : typeof choice.channels === 'function'
+        ? choice.channels(run, channel)
+        : choice.channels.includes(channel);
+  const chosen = channels.filter((c) => runs.some((run) => run.runId && wanted(run, c.name)));
+  if (chosen.length === 0) return { attempts, failures, configured: false };
+  const facts = new Map<DeliverableRun, ChannelRun>();
+  for (const run of runs) {
+    if (!run.runId) continue;
+    const link = links.get(run) ?? {
+      kind: 'local',
+      csv: run.reportCsvPath,
+      json: run.reportJsonPath,
+    };
+    const base = {
+      runId: run.runId,
+      processor: run.processor,
+      businessDate: run.businessDate,
+      reports: {
+        kind: link.kind,
+        csv: link.csv,
+        json: link.json,
+        expiresAt: link.expiresAt ?? null,
+      },
+    };
+    const failed = (error: unknown): ChannelRun => ({
+      ...base,
+      status: 'failed',
+      error: describeError(error),
+      summary: null,
+      breakCounts: null,
+      breaks: [],
+      events: [],
+    });
+    if (run.status !== 'completed') {
+      facts.set(run, failed(run.error));
+      continue;
+    }
+    try {
+      const found = await deps.deliveries.runFacts(run.runId, deps.escalateDays ?? 7);
+      facts.set(
+        run,
+        found ? { ...base, status: 'completed', error: null, ...found } : failed('run not found'),
+      );
+    } catch (error) {
+      log.warn({ run_id: run.runId, err_message: describeError(error) }, 'run facts not read');
+      facts.set(run, failed(new Error(`run facts unreadable: ${describeError(error)}`)));
+    }
+  }
+  for (const channel of chosen) {
+    const input = runs.flatMap((run) => {
+      const fact = facts.get(run);
+      return fact && wanted(run, channel.name) ? [fact] : [];
+    });
+    let made: DeliveryAttempt[];
+    try {
+      made = (await channel.deliver(settings, { runs: input, now: deps.now() }, log)).map((a) => ({
+        ...a,
+        channel: channel.name,
+        runIds: [...a.runIds],
+      }));
+    } catch (error) {
+      made = [
+        {
+          channel: channel.name,
+          status: 'failed',
+          target: channel.name,
+          error: describeError(error),
+          runIds: input.map((r) => r.runId),
+        },
+      ];
+    }
+    for (const attempt of made) {
+      attempts.push(attempt);
+      if (attempt.status === 'failed')
+        failures.push(`${channel.name} failed: ${attempt.error ?? ''}`);
+      for (const runId of attempt.runIds) {
+        await record({
+          runId,
+          channel: channel.name,
+          status: attempt.status,
+          target: attempt.target,
+          ...(attempt.error ? { error: attempt.error } : {}),
+        });
+      }
+    }
+  }
+  return { attempts, failures, configured: true };
 }
 
 /** How far back `recon deliver --failed` looks by default: failures of the last 7 days. */
@@ -598,16 +814,20 @@ export interface RedeliveryOutcome extends DeliveryOutcome {
  * with a delivery still owed since `since` (`DeliveryStore.failedSince`, `YYYY-MM-DD`) gets again
  * the channels that failed, and only those: the uploads of the runs whose upload failed, and ONE
  * e-mail covering every run whose e-mail failed (with fresh links for the runs re-uploaded in the
- * same call). Interrupted report publishes are repaired first, as `recon deliver RUN_ID` does.
+ * same call), and each event channel (slack, webhook, amqp) to the runs it failed for. `only`
+ * (`recon deliver --failed --channel …`) limits it to those channels. Interrupted report
+ * publishes are repaired first, as `recon deliver RUN_ID` does.
  * Returns this call's attempts (none when nothing is owed); never throws for a delivery failure.
  * @throws what the store throws when the database cannot be read (DependencyUnavailableError…).
  */
 export async function deliverFailed(
   deps: RedeliveryDeps,
   since: string,
+  only?: readonly DeliveryChannel[],
 ): Promise<RedeliveryOutcome> {
   const owed = new Map<string, Set<DeliveryChannel>>();
   for (const failed of await deps.deliveries.failedSince(since)) {
+    if (only && !only.includes(failed.channel)) continue;
     owed.set(failed.runId, (owed.get(failed.runId) ?? new Set()).add(failed.channel));
   }
   const runs: DeliverableRun[] = [];
@@ -622,12 +842,25 @@ export async function deliverFailed(
     owed.get(run.runId ?? '')?.has(channel) ?? false;
   const emailRuns = runs.filter((run) => needs(run, 'email'));
   const uploadOnlyRuns = runs.filter((run) => needs(run, 's3') && !needs(run, 'email'));
+  const eventRuns = runs.filter((run) =>
+    [...(owed.get(run.runId ?? '') ?? [])].some((c) => c !== 's3' && c !== 'email'),
+  );
   const outcomes: DeliveryOutcome[] = [];
   if (uploadOnlyRuns.length > 0)
-    outcomes.push(await deliverResults(deps, uploadOnlyRuns, { s3: true, email: false }));
+    outcomes.push(
+      await deliverResults(deps, uploadOnlyRuns, { s3: true, email: false, channels: [] }),
+    );
   if (emailRuns.length > 0)
     outcomes.push(
-      await deliverResults(deps, emailRuns, { s3: (run) => needs(run, 's3'), email: true }),
+      await deliverResults(deps, emailRuns, {
+        s3: (run) => needs(run, 's3'),
+        email: true,
+        channels: [],
+      }),
+    );
+  if (eventRuns.length > 0)
+    outcomes.push(
+      await deliverResults(deps, eventRuns, { s3: false, email: false, channels: needs }),
     );
   // A channel owed but no longer configured is said, not silently dropped.
   const unconfigured: DeliveryAttempt[] = [];
@@ -650,11 +883,27 @@ export async function deliverFailed(
       error: 'e-mail is not configured (SMTP_SERVER and OPERATIONS_EMAIL)',
       runIds: ids(emailRuns),
     });
+  const settings = deps.channelSettings ?? {};
+  const channels = deps.eventChannels ?? EVENT_CHANNELS;
+  for (const channel of channels) {
+    const owedRuns = runs.filter((run) => needs(run, channel.name));
+    if (owedRuns.length > 0 && !channel.isConfigured(settings))
+      unconfigured.push({
+        channel: channel.name,
+        status: 'skipped',
+        target: '',
+        error: `${channel.name} is not configured`,
+        runIds: ids(owedRuns),
+      });
+  }
   return {
     runIds: ids(runs),
     attempts: [...outcomes.flatMap((o) => o.attempts), ...unconfigured],
     failures: outcomes.flatMap((o) => o.failures),
     emailSent: outcomes.some((o) => o.emailSent),
-    configured: deps.objectStore !== null || deps.mailer !== null,
+    configured:
+      deps.objectStore !== null ||
+      deps.mailer !== null ||
+      channels.some((c) => c.isConfigured(settings)),
   };
 }

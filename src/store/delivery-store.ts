@@ -1,8 +1,67 @@
 import { redactSecretsIn } from '../domain/redact';
+import { BreakStore } from './break-store';
 import type { Database } from './database';
 
-/** A delivery channel: report upload to object storage, or the e-mail to operations. */
-export type DeliveryChannel = 's3' | 'email';
+/**
+ * A delivery channel as stored in `deliveries.channel`: report upload to object storage, the
+ * e-mail to operations, a Slack message, a signed webhook, broker messages (AMQP). The same names
+ * as `CHANNEL_NAMES` of src/delivery/channel.ts (declared here too: store/ imports no adapter).
+ */
+export type DeliveryChannel = 's3' | 'email' | 'slack' | 'webhook' | 'amqp';
+
+/**
+ * What the event channels are told about a completed run (read after COMMIT): its numbers, its
+ * discrepancies with their break ids, the break events it wrote (oldest first) and its `breaks`
+ * block. Amounts: decimal strings in major units plus integer minor units as strings.
+ */
+export interface RunFacts {
+  readonly summary: {
+    readonly processorTransactions: number;
+    readonly internalTransactions: number;
+    readonly matched: number;
+    readonly discrepancies: number;
+    readonly invalidRows: number;
+    readonly atStake: Record<string, string>;
+    readonly discrepancyRate: string | null;
+    readonly riskLevel: 'LOW' | 'MEDIUM' | 'HIGH' | null;
+  };
+  readonly breakCounts: {
+    readonly new: number;
+    readonly open: number;
+    readonly resolved: number;
+    readonly reclassified: number;
+    readonly olderThanEscalation: number;
+    readonly escalateDays: number;
+  };
+  readonly breaks: {
+    readonly breakId: string | null;
+    readonly transactionId: string;
+    readonly kind: string;
+    readonly side: string;
+    readonly amount: string;
+    readonly amountMinor: string;
+    readonly currency: string;
+  }[];
+  readonly events: {
+    readonly eventId: string;
+    readonly type: string;
+    readonly occurredAt: string;
+    readonly actor: string;
+    readonly reason: string | null;
+    readonly details: Record<string, unknown>;
+    readonly break: {
+      readonly breakId: string;
+      readonly transactionId: string;
+      readonly kind: string;
+      readonly side: string;
+      readonly status: string;
+      readonly originDate: string;
+      readonly amount: string;
+      readonly amountMinor: string;
+      readonly currency: string;
+    };
+  }[];
+}
 
 /** One delivery attempt to record. `target`: object key (s3) or recipients (email). */
 export interface DeliveryRecord {
@@ -83,7 +142,7 @@ export class DeliveryStore {
   async list(runId: string): Promise<StoredDelivery[]> {
     const db = await this.database();
     const rows = await db.query<{
-      channel: 's3' | 'email';
+      channel: DeliveryChannel;
       status: 'sent' | 'failed' | 'skipped';
       target: string;
       url: string | null;
@@ -190,6 +249,125 @@ export class DeliveryStore {
     for (const row of rows)
       out.set(row.superseded_by, [...(out.get(row.superseded_by) ?? []), row.id]);
     return out;
+  }
+
+  /**
+   * The facts of run `runId` for the event channels (`RunFacts`), or null when the run is unknown.
+   * `escalateDays`: RECON_ESCALATE_DAYS, for the `breaks` block. Discrepancies in the order the
+   * report lists them (kind, transaction id); events oldest first.
+   */
+  async runFacts(runId: string, escalateDays: number): Promise<RunFacts | null> {
+    const db = await this.database();
+    const [run] = await db.query<{
+      processor_transaction_count: number | null;
+      internal_transaction_count: number | null;
+      matched_count: number | null;
+      discrepancy_count: number | null;
+      invalid_row_count: number | null;
+      discrepancy_amounts: string;
+      discrepancy_rate: string | null;
+      risk_level: 'LOW' | 'MEDIUM' | 'HIGH' | null;
+    }>(
+      `SELECT processor_transaction_count, internal_transaction_count, matched_count,
+              discrepancy_count, invalid_row_count, discrepancy_amounts::text AS discrepancy_amounts,
+              discrepancy_rate::text AS discrepancy_rate, risk_level
+         FROM reconciliation_runs WHERE id = $1`,
+      [runId],
+    );
+    if (!run) return null;
+    const breaks = await db.query<{
+      break_id: string | null;
+      transaction_id: string;
+      kind: string;
+      side: string;
+      amount: string;
+      amount_minor: string;
+      currency: string;
+    }>(
+      `SELECT break_id::text AS break_id, transaction_id, kind, side, amount::text AS amount,
+              amount_minor::text AS amount_minor, currency
+         FROM discrepancies WHERE run_id = $1 ORDER BY kind, transaction_id, id`,
+      [runId],
+    );
+    const events = await db.query<{
+      id: string;
+      event: string;
+      occurred_at: string;
+      actor: string;
+      reason: string | null;
+      details: string;
+      break_id: string;
+      transaction_id: string;
+      kind: string;
+      side: string;
+      status: string;
+      origin_date: string;
+      amount: string;
+      amount_minor: string;
+      currency: string;
+    }>(
+      `SELECT e.id::text AS id, e.event,
+              to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at,
+              e.actor, e.reason, e.details::text AS details, b.id::text AS break_id,
+              b.transaction_id, b.kind, b.side, b.status, b.origin_date::text AS origin_date,
+              b.amount::text AS amount, b.amount_minor::text AS amount_minor, b.currency
+         FROM break_events e JOIN breaks b ON b.id = e.break_id
+        WHERE e.run_id = $1
+        ORDER BY e.occurred_at, e.id`,
+      [runId],
+    );
+    const counts = await new BreakStore(db).runBreaks(runId, escalateDays);
+    const amounts = JSON.parse(run.discrepancy_amounts) as Record<string, unknown>;
+    return {
+      summary: {
+        processorTransactions: run.processor_transaction_count ?? 0,
+        internalTransactions: run.internal_transaction_count ?? 0,
+        matched: run.matched_count ?? 0,
+        discrepancies: run.discrepancy_count ?? 0,
+        invalidRows: run.invalid_row_count ?? 0,
+        atStake: Object.fromEntries(
+          Object.entries(amounts).map(([currency, value]) => [currency, String(value)]),
+        ),
+        discrepancyRate: run.discrepancy_rate,
+        riskLevel: run.risk_level,
+      },
+      breakCounts: {
+        new: counts.new,
+        open: counts.open,
+        resolved: counts.resolved,
+        reclassified: counts.reclassified,
+        olderThanEscalation: counts.older_than_escalation,
+        escalateDays: counts.escalate_days,
+      },
+      breaks: breaks.map((d) => ({
+        breakId: d.break_id,
+        transactionId: d.transaction_id,
+        kind: d.kind,
+        side: d.side,
+        amount: d.amount,
+        amountMinor: d.amount_minor,
+        currency: d.currency.trim(),
+      })),
+      events: events.map((e) => ({
+        eventId: e.id,
+        type: `break.${e.event}`,
+        occurredAt: e.occurred_at,
+        actor: e.actor,
+        reason: e.reason,
+        details: JSON.parse(e.details) as Record<string, unknown>,
+        break: {
+          breakId: e.break_id,
+          transactionId: e.transaction_id,
+          kind: e.kind,
+          side: e.side,
+          status: e.status,
+          originDate: e.origin_date,
+          amount: e.amount,
+          amountMinor: e.amount_minor,
+          currency: e.currency.trim(),
+        },
+      })),
+    };
   }
 
   /**

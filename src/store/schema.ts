@@ -11,7 +11,8 @@ import { ensureStagingTables, STAGING_TABLES } from './sql-engine';
  * (`breaks`, append-only `break_events`, `discrepancies.break_id`, `v_open_breaks`,
  * `v_break_ageing`). 6: business-day cut-offs (`discrepancies.processor_business_date`,
  * `internal_business_date`; the staging tables' `business_day`) and the discrepancy kind
- * `fee_mismatch` (CHECKs of `discrepancies` and `breaks`, `reconciliation_runs.fee_mismatch_count`).
+ * `fee_mismatch` (CHECKs of `discrepancies` and `breaks`, `reconciliation_runs.fee_mismatch_count`);
+ * `deliveries.channel` also takes `slack`, `webhook`, `amqp` (issue #17).
  */
 export const SCHEMA_VERSION = '6';
 

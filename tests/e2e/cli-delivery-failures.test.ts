@@ -230,13 +230,13 @@ describe('a failed delivery reaches someone: exit 7, and a retry re-delivers', (
     const results = await Promise.all([
       runCli(['deliver'], smtpUp()),
       runCli(['deliver', owed[0] ?? '', '--failed'], smtpUp()),
-      runCli(['deliver', '--failed', '--email'], smtpUp()),
+      runCli(['deliver', '--failed', '--channel', 'fax'], smtpUp()),
       runCli(['deliver', owed[0] ?? '', '--since', DATE], smtpUp()),
     ]);
     expect(results.map((r) => [r.code, userLines(r.stderr)])).toEqual([
       [2, ['recon: give a run id, or --failed to re-send every failed delivery']],
       [2, ['recon: give either a run id or --failed, not both']],
-      [2, ['recon: --failed re-sends the channels that failed: not with --s3/--email']],
+      [2, ['recon: --channel must be one of s3, email, slack, webhook, amqp, got "fax"']],
       [2, ['recon: --since goes with --failed']],
     ]);
   }, 60_000);

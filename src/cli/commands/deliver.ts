@@ -17,11 +17,39 @@ import {
 } from '../delivery-output';
 import { buildDeliveryDeps } from '../delivery-wiring';
 import { deliveryExitCode } from '../exit-codes';
+import { CHANNEL_NAMES } from '../../delivery/channel';
+import type { DeliveryConfig } from '../../config/delivery-config';
+import type { DeliveryChannel } from '../../store/delivery-store';
+
+/** What to set for a channel named with `--channel` that is not configured. */
+const CHANNEL_SETTING: Record<DeliveryChannel, string> = {
+  s3: 'AWS_S3_BUCKET_NAME',
+  email: 'SMTP_SERVER and OPERATIONS_EMAIL',
+  slack: 'SLACK_WEBHOOK_URL',
+  webhook: 'RECON_WEBHOOK_URL',
+  amqp: 'RECON_AMQP_URL',
+};
+
+function isConfigured(config: DeliveryConfig, channel: DeliveryChannel): boolean {
+  return channel === 'email' ? config.smtp !== undefined : config[channel] !== undefined;
+}
+
+function collectChannel(value: string, previous: DeliveryChannel[] | undefined): DeliveryChannel[] {
+  const names = value.split(',').map((name) => name.trim());
+  for (const name of names) {
+    if (!(CHANNEL_NAMES as readonly string[]).includes(name))
+      throw new UsageError(
+        `--channel must be one of ${CHANNEL_NAMES.join(', ')}, got ${JSON.stringify(name)}`,
+      );
+  }
+  return [...(previous ?? []), ...(names as DeliveryChannel[])];
+}
 
 /** Options of `recon deliver` as commander parses them. */
 interface DeliverOptions {
   s3?: boolean;
   email?: boolean;
+  channel?: DeliveryChannel[];
   failed?: boolean;
   since?: string;
   allowDeliveryFailure?: boolean;
@@ -29,23 +57,30 @@ interface DeliverOptions {
 }
 
 /**
- * Registers `recon deliver [RUN_ID]`: upload a stored run's reports and/or e-mail its summary
- * again, or (`--failed [--since D]`) re-send every delivery whose latest attempt failed. Prints
- * only what this call did; exits 7 when a delivery fails (unless allowed).
+ * Registers `recon deliver [RUN_ID]`: deliver a stored run again over every configured channel or
+ * those named (`--channel s3|email|slack|webhook|amqp`, repeatable; `--s3`/`--email` aliases), or
+ * (`--failed [--since D]`) re-send every delivery whose latest attempt failed (only on the named
+ * channels when given). Prints only what this call did; exits 7 when a delivery fails (unless
+ * allowed), 2 when a named channel is not configured.
  */
 export function registerDeliverCommand(program: Command, ctx: CommandContext): void {
   const { io } = ctx;
   program
     .command('deliver')
     .description(
-      "upload a stored run's reports to S3 and/or e-mail its summary again, or re-send every delivery that failed (--failed)",
+      'deliver a stored run again (S3, e-mail, Slack, webhook, AMQP; --channel picks), or re-send every delivery that failed (--failed)',
     )
     .argument(
       '[run-id]',
       'the run id (uuid), or a unique prefix of at least 8 characters; not with --failed',
     )
-    .option('--s3', 'upload the reports (default: both channels)')
-    .option('--email', 'send the summary e-mail (default: both channels)')
+    .option('--s3', 'upload the reports (same as --channel s3)')
+    .option('--email', 'send the summary e-mail (same as --channel email)')
+    .option(
+      '--channel <name>',
+      `only this channel: ${CHANNEL_NAMES.join('|')} (repeatable; default: every configured channel)`,
+      collectChannel,
+    )
     .option(
       '--failed',
       "re-send what failed: each completed run's channels whose latest attempt failed and were not delivered since",
@@ -69,8 +104,6 @@ export function registerDeliverCommand(program: Command, ctx: CommandContext): v
         throw new UsageError('give either a run id or --failed, not both');
       if (!options.failed && runId === undefined)
         throw new UsageError('give a run id, or --failed to re-send every failed delivery');
-      if (options.failed && (options.s3 || options.email))
-        throw new UsageError('--failed re-sends the channels that failed: not with --s3/--email');
       if (options.since !== undefined && !options.failed)
         throw new UsageError('--since goes with --failed');
       const since = options.since
@@ -81,17 +114,35 @@ export function registerDeliverCommand(program: Command, ctx: CommandContext): v
       const deliveryConfig = config.delivery;
       const allowFailure =
         options.allowDeliveryFailure === true || deliveryConfig.allowDeliveryFailure;
-      if (options.s3 && !deliveryConfig.s3)
-        throw new ConfigError('S3 is not configured: set AWS_S3_BUCKET_NAME');
-      if (options.email && !deliveryConfig.smtp) {
-        throw new ConfigError('e-mail is not configured: set SMTP_SERVER and OPERATIONS_EMAIL');
+      const named = [
+        ...new Set([
+          ...(options.s3 ? (['s3'] as const) : []),
+          ...(options.email ? (['email'] as const) : []),
+          ...(options.channel ?? []),
+        ]),
+      ];
+      for (const channel of named) {
+        if (!isConfigured(deliveryConfig, channel))
+          throw new ConfigError(
+            `${channel === 's3' ? 'S3' : channel === 'email' ? 'e-mail' : channel} is not configured: set ${CHANNEL_SETTING[channel]}`,
+          );
       }
-      const both = !options.s3 && !options.email;
+      const all = named.length === 0;
       const store = createRunStore(config.database);
-      const delivery = buildDeliveryDeps(deliveryConfig, store, logger, config.fx);
+      const delivery = buildDeliveryDeps(
+        deliveryConfig,
+        store,
+        logger,
+        config.fx,
+        config.breaks.escalateDays,
+      );
       try {
         if (runId === undefined) {
-          const outcome = await deliverFailed({ ...delivery.deps, runs: store }, since);
+          const outcome = await deliverFailed(
+            { ...delivery.deps, runs: store },
+            since,
+            all ? undefined : named,
+          );
           for (const failure of outcome.failures) io.err(`recon: delivery: ${failure}`);
           io.out(redeliveryText(outcome, since));
           ctx.setExitCode(deliveryExitCode(outcome.attempts, allowFailure));
@@ -106,8 +157,9 @@ export function registerDeliverCommand(program: Command, ctx: CommandContext): v
           auditHead: await store.auditHeadOf(run.runId),
         };
         const outcome = await deliverResults(delivery.deps, [deliverable], {
-          s3: both || options.s3 === true,
-          email: both || options.email === true,
+          s3: all || named.includes('s3'),
+          email: all || named.includes('email'),
+          channels: all ? undefined : named,
         });
         for (const failure of outcome.failures) io.err(`recon: delivery: ${failure}`);
         // Only what this call did, never the run's earlier deliveries.

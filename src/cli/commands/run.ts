@@ -116,7 +116,9 @@ export async function executeRun(
 ): Promise<number> {
   const store = request.dryRun ? null : createRunStore(config.database);
   const delivery =
-    store && deliveryConfig ? buildDeliveryDeps(deliveryConfig, store, logger, config.fx) : null;
+    store && deliveryConfig
+      ? buildDeliveryDeps(deliveryConfig, store, logger, config.fx, config.breaks.escalateDays)
+      : null;
   try {
     const outcome = await runAndDeliver(
       {

@@ -19,7 +19,17 @@ import {
 } from '../reports/email-summary';
 import type { DeliveryChannel, DeliveryStore } from '../store/delivery-store';
 import type { RunStore, StoredRun } from '../store/run-store';
+import { openBreaksPathBeside } from '../reports/write-reports';
 import { repairStoredRunReports, type RunResult } from './run-reconciliation';
+
+/**
+ * The object key of a run's open-breaks file: beside its reports
+ * (`reports/{date}/{processor}/{run id}/open_breaks_{processor}_{date}.csv`).
+ */
+export function openBreaksObjectKey(date: string, processor: string, runId: string): string {
+  const key = reportObjectKey(date, processor, runId, 'csv');
+  return `${key.slice(0, key.lastIndexOf('/') + 1)}open_breaks_${processor}_${date}.csv`;
+}
 
 /** A run to deliver: what the job returned, or what the store has for `recon deliver`. */
 export interface DeliverableRun {
@@ -30,6 +40,8 @@ export interface DeliverableRun {
   readonly error: unknown;
   readonly reportCsvPath: string | null;
   readonly reportJsonPath: string | null;
+  /** `open_breaks_{processor}_{date}.csv` beside the reports (uploaded with them). */
+  readonly openBreaksPath?: string | null;
   /**
    * Hash of the run's `run_completed` audit entry (the chain head at its commit), shown in the
    * e-mail so it can be kept outside the database (`recon db verify-audit --expect-head`).
@@ -47,6 +59,7 @@ export function toDeliverable(result: RunResult): DeliverableRun {
     error: result.error,
     reportCsvPath: result.reports?.csv ?? null,
     reportJsonPath: result.reports?.json ?? null,
+    openBreaksPath: result.reports?.openBreaks ?? null,
     auditHead: result.auditHead,
   };
 }
@@ -61,6 +74,7 @@ export function storedRunDeliverable(run: StoredRun): DeliverableRun {
     error: run.errorMessage ? new Error(run.errorMessage) : null,
     reportCsvPath: run.reportCsvPath,
     reportJsonPath: run.reportJsonPath,
+    openBreaksPath: run.reportCsvPath ? openBreaksPathBeside(run.reportCsvPath) : null,
   };
 }
 
@@ -348,7 +362,7 @@ export async function deliverResults(
       });
       continue;
     }
-    const urls: Partial<Record<'csv' | 'json', string>> = {};
+    const urls: Partial<Record<'csv' | 'json' | 'open_breaks', string>> = {};
     // The JSON is read once: the bytes checked are the bytes uploaded.
     const json = run.reportJsonPath ? await readFile(run.reportJsonPath).catch(() => null) : null;
     const refusal = json ? foreignReport(run, json) : null;
@@ -366,9 +380,22 @@ export async function deliverResults(
     for (const [ext, path, type] of [
       ['csv', run.reportCsvPath, 'text/csv; charset=utf-8'],
       ['json', run.reportJsonPath, 'application/json'],
+      ['open_breaks', run.openBreaksPath ?? null, 'text/csv; charset=utf-8'],
     ] as const) {
       if (!path) continue;
-      const key = reportObjectKey(run.businessDate, run.processor, runId, ext);
+      // Runs reported before the open-breaks file existed have none: nothing owed for it.
+      if (
+        ext === 'open_breaks' &&
+        !(await stat(path).then(
+          () => true,
+          () => false,
+        ))
+      )
+        continue;
+      const key =
+        ext === 'open_breaks'
+          ? openBreaksObjectKey(run.businessDate, run.processor, runId)
+          : reportObjectKey(run.businessDate, run.processor, runId, ext);
       try {
         await deps.objectStore.put(key, ext === 'json' && json ? json : await readFile(path), type);
         const url = await deps.objectStore.presignGet(key, deps.presignExpirySeconds);

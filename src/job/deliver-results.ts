@@ -11,6 +11,8 @@ import type { OutcomeClass } from '../domain/discrepancy';
 import { describeError, ReconError } from '../domain/errors';
 import {
   renderEmail,
+  type DigestBreak,
+  type DigestBreaks,
   type DigestDiscrepancy,
   type DigestLinks,
   type DigestQuality,
@@ -165,6 +167,61 @@ interface ReportJson {
     }[];
   };
   financial_impact: { discrepancy_rate: string; risk_level: 'LOW' | 'MEDIUM' | 'HIGH' };
+  /** Absent in reports written before breaks were reported; `null` without a database. */
+  breaks?: {
+    new: number;
+    open: number;
+    older_than_escalation: number;
+    escalate_days: number;
+  } | null;
+  resolved_breaks?: ReportBreakJson[];
+  open_breaks?: ReportBreakJson[];
+}
+
+/** A break of the JSON report (`resolved_breaks`, `open_breaks`; see `reportBreakJson`). */
+interface ReportBreakJson {
+  break_id: string | null;
+  transaction_id: string;
+  kind: string;
+  origin_date: string;
+  age_days: number;
+  amount: string;
+  currency: string;
+  resolution: string | null;
+  lag_days: number | null;
+}
+
+function digestBreak(b: ReportBreakJson): DigestBreak {
+  return {
+    breakId: b.break_id,
+    transactionId: b.transaction_id,
+    kind: b.kind,
+    amount: b.amount,
+    currency: b.currency,
+    originDate: b.origin_date,
+    ageDays: b.age_days,
+    resolution: b.resolution,
+    lagDays: b.lag_days,
+  };
+}
+
+/**
+ * The breaks part of a run's digest from its JSON report: the new breaks are the open breaks of
+ * its business date (opened by it); `null` for a report without breaks.
+ */
+function digestBreaks(run: DeliverableRun, report: ReportJson): DigestBreaks | null {
+  const block = report.breaks;
+  if (!block) return null;
+  const open = (report.open_breaks ?? []).map(digestBreak);
+  return {
+    escalateDays: block.escalate_days,
+    newCount: block.new,
+    openCount: block.open,
+    escalatedCount: block.older_than_escalation,
+    opened: open.filter((b) => b.originDate === run.businessDate),
+    open,
+    resolved: (report.resolved_breaks ?? []).map(digestBreak),
+  };
 }
 
 /** A short label of a failure for the subject line: `input missing`, `database unavailable`… */
@@ -280,6 +337,7 @@ function digestFromReport(
     links,
     supersedes,
     auditHead: run.auditHead ?? null,
+    breaks: digestBreaks(run, report),
   };
 }
 

@@ -66,7 +66,8 @@ function s3Settings(overrides: Partial<S3Settings> = {}): S3Settings {
     connectTimeoutMs: 1000,
     requestTimeoutMs: 3000,
     maxAttempts: 2,
-    deadlineMs: 10_000,
+    // Three files per run (CSV, JSON, open breaks) for every run of the invocation, one deadline.
+    deadlineMs: 30_000,
     ...overrides,
   };
 }
@@ -304,7 +305,9 @@ describe('summary e-mail over SMTP', () => {
     expect(outcome).toMatchObject({ failures: [], emailSent: true });
     expect(received).toHaveLength(1);
     const mail = received[0] as ParsedMail;
-    expect(mail.subject).toBe('[recon] 2025-09-30 — 3 processors, 13 discrepancies, HIGH risk');
+    expect(mail.subject).toBe(
+      '[recon] 2025-09-30: 13 new breaks, 13 open (0 > 7 days), 0 resolved',
+    );
     const to = Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : [];
     expect(to.flatMap((a) => a.value.map((v) => v.address))).toEqual([
       'ops@example.com',
@@ -359,7 +362,9 @@ describe('summary e-mail over SMTP', () => {
       email: true,
     });
     const mail = received[0] as ParsedMail;
-    expect(mail.subject).toBe('[recon] 2025-09-30 — FAILED: paypal input missing');
+    expect(mail.subject).toBe(
+      '[recon] 2025-09-30 — FAILED: paypal input missing; 8 new breaks, 8 open (0 > 7 days), 0 resolved',
+    );
     const html = typeof mail.html === 'string' ? mail.html : '';
     expect(html.indexOf('Failed or missing inputs')).toBeLessThan(
       html.indexOf('<table class="overview stack"'),

@@ -17,6 +17,8 @@ import type { OutcomeClass } from '../domain/discrepancy';
 import { describeError, ReconError } from '../domain/errors';
 import {
   renderEmail,
+  type DigestBreak,
+  type DigestBreaks,
   type DigestDiscrepancy,
   type DigestLinks,
   type DigestQuality,
@@ -25,7 +27,17 @@ import {
 } from '../reports/email-summary';
 import type { DeliveryChannel, DeliveryStore } from '../store/delivery-store';
 import type { RunStore, StoredRun } from '../store/run-store';
+import { openBreaksPathBeside } from '../reports/write-reports';
 import { repairStoredRunReports, type RunResult } from './run-reconciliation';
+
+/**
+ * The object key of a run's open-breaks file: beside its reports
+ * (`reports/{date}/{processor}/{run id}/open_breaks_{processor}_{date}.csv`).
+ */
+export function openBreaksObjectKey(date: string, processor: string, runId: string): string {
+  const key = reportObjectKey(date, processor, runId, 'csv');
+  return `${key.slice(0, key.lastIndexOf('/') + 1)}open_breaks_${processor}_${date}.csv`;
+}
 
 /** A run to deliver: what the job returned, or what the store has for `recon deliver`. */
 export interface DeliverableRun {
@@ -36,6 +48,8 @@ export interface DeliverableRun {
   readonly error: unknown;
   readonly reportCsvPath: string | null;
   readonly reportJsonPath: string | null;
+  /** `open_breaks_{processor}_{date}.csv` beside the reports (uploaded with them). */
+  readonly openBreaksPath?: string | null;
   /**
    * Hash of the run's `run_completed` audit entry (the chain head at its commit), shown in the
    * e-mail so it can be kept outside the database (`recon db verify-audit --expect-head`).
@@ -53,6 +67,7 @@ export function toDeliverable(result: RunResult): DeliverableRun {
     error: result.error,
     reportCsvPath: result.reports?.csv ?? null,
     reportJsonPath: result.reports?.json ?? null,
+    openBreaksPath: result.reports?.openBreaks ?? null,
     auditHead: result.auditHead,
   };
 }
@@ -67,6 +82,7 @@ export function storedRunDeliverable(run: StoredRun): DeliverableRun {
     error: run.errorMessage ? new Error(run.errorMessage) : null,
     reportCsvPath: run.reportCsvPath,
     reportJsonPath: run.reportJsonPath,
+    openBreaksPath: run.reportCsvPath ? openBreaksPathBeside(run.reportCsvPath) : null,
   };
 }
 
@@ -170,6 +186,61 @@ interface ReportJson {
     }[];
   };
   financial_impact: { discrepancy_rate: string; risk_level: 'LOW' | 'MEDIUM' | 'HIGH' };
+  /** Absent in reports written before breaks were reported; `null` without a database. */
+  breaks?: {
+    new: number;
+    open: number;
+    older_than_escalation: number;
+    escalate_days: number;
+  } | null;
+  resolved_breaks?: ReportBreakJson[];
+  open_breaks?: ReportBreakJson[];
+}
+
+/** A break of the JSON report (`resolved_breaks`, `open_breaks`; see `reportBreakJson`). */
+interface ReportBreakJson {
+  break_id: string | null;
+  transaction_id: string;
+  kind: string;
+  origin_date: string;
+  age_days: number;
+  amount: string;
+  currency: string;
+  resolution: string | null;
+  lag_days: number | null;
+}
+
+function digestBreak(b: ReportBreakJson): DigestBreak {
+  return {
+    breakId: b.break_id,
+    transactionId: b.transaction_id,
+    kind: b.kind,
+    amount: b.amount,
+    currency: b.currency,
+    originDate: b.origin_date,
+    ageDays: b.age_days,
+    resolution: b.resolution,
+    lagDays: b.lag_days,
+  };
+}
+
+/**
+ * The breaks part of a run's digest from its JSON report: the new breaks are the open breaks of
+ * its business date (opened by it); `null` for a report without breaks.
+ */
+function digestBreaks(run: DeliverableRun, report: ReportJson): DigestBreaks | null {
+  const block = report.breaks;
+  if (!block) return null;
+  const open = (report.open_breaks ?? []).map(digestBreak);
+  return {
+    escalateDays: block.escalate_days,
+    newCount: block.new,
+    openCount: block.open,
+    escalatedCount: block.older_than_escalation,
+    opened: open.filter((b) => b.originDate === run.businessDate),
+    open,
+    resolved: (report.resolved_breaks ?? []).map(digestBreak),
+  };
 }
 
 /** A short label of a failure for the subject line: `input missing`, `database unavailable`… */
@@ -288,6 +359,7 @@ function digestFromReport(
     supersedes,
     auditHead: run.auditHead ?? null,
     ...(s.fees ? { fees: s.fees } : {}),
+    breaks: digestBreaks(run, report),
   };
 }
 
@@ -390,7 +462,7 @@ async function uploadReports(deps: DeliveryDeps, job: JobDelivery): Promise<Deli
       });
       continue;
     }
-    const urls: Partial<Record<'csv' | 'json', string>> = {};
+    const urls: Partial<Record<'csv' | 'json' | 'open_breaks', string>> = {};
     // The JSON is read once: the bytes checked are the bytes uploaded.
     const json = run.reportJsonPath ? await readFile(run.reportJsonPath).catch(() => null) : null;
     const refusal = json ? foreignReport(run, json) : null;
@@ -408,9 +480,22 @@ async function uploadReports(deps: DeliveryDeps, job: JobDelivery): Promise<Deli
     for (const [ext, path, type] of [
       ['csv', run.reportCsvPath, 'text/csv; charset=utf-8'],
       ['json', run.reportJsonPath, 'application/json'],
+      ['open_breaks', run.openBreaksPath ?? null, 'text/csv; charset=utf-8'],
     ] as const) {
       if (!path) continue;
-      const key = reportObjectKey(run.businessDate, run.processor, runId, ext);
+      // Runs reported before the open-breaks file existed have none: nothing owed for it.
+      if (
+        ext === 'open_breaks' &&
+        !(await stat(path).then(
+          () => true,
+          () => false,
+        ))
+      )
+        continue;
+      const key =
+        ext === 'open_breaks'
+          ? openBreaksObjectKey(run.businessDate, run.processor, runId)
+          : reportObjectKey(run.businessDate, run.processor, runId, ext);
       try {
         await deps.objectStore.put(key, ext === 'json' && json ? json : await readFile(path), type);
         const url = await deps.objectStore.presignGet(key, deps.presignExpirySeconds);

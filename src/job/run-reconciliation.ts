@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import Big from 'big.js';
 import type { Logger } from '../config/logger';
 import type { BusinessDate } from '../domain/business-date';
@@ -23,6 +24,7 @@ import { summarizeReconciliation, type ReconciliationSummary } from '../engine/s
 import { DEFAULT_FEE_RULES, type FeeRules } from '../engine/fee-rules';
 import { countBasisMismatchSuspected, feeVarianceIssue, findFeeVariances } from '../engine/fees';
 import {
+  openBreaksPathBeside,
   prepareReports,
   repairPendingReports,
   reportPaths,
@@ -30,15 +32,29 @@ import {
   type PreparedReports,
   type ReportPaths,
 } from '../reports/write-reports';
-import type { ReportContext } from '../reports/render-report';
+import {
+  breakKeyOf,
+  type ReportBreak,
+  type ReportBreaks,
+  type ReportContext,
+} from '../reports/render-report';
 import { checkReportsDir } from '../reports/reports-dir';
 import type { ApiConfig, BreakSettings } from '../config/load-config';
 import { carryOver, type CarriedBreak } from '../engine/break-lifecycle';
 import { calendarDayCutoffs, cutoffOf, type SourceCutoffs } from '../domain/cutoff';
-import { BreakStore, type RunBreaks } from '../store/break-store';
+import {
+  BreakStore,
+  readRunReportBreaks,
+  type RunBreaks,
+  type RunReportBreaks,
+  type StoredBreak,
+} from '../store/break-store';
+import type { SqlExecutor } from '../store/database';
 import type { SourceReadResult, TransactionSource } from '../sources/transaction-source';
 import { SourceFactory, type SourceChoice } from './build-sources';
 import type { RunLock } from '../store/database';
+import type { DatabaseConfig } from '../store/database-config';
+import { createRunStore } from '../store/open-store';
 import type { RunOutcome, RunStore, StoredRun } from '../store/run-store';
 
 /**
@@ -140,9 +156,61 @@ function checkEngine(request: RunRequest): void {
   }
 }
 
+/**
+ * The report view of a run's breaks (`readRunReportBreaks`). For a dry run (`projected`), the
+ * breaks it would open have no id: the transaction that gave them one rolled back.
+ */
+export function toReportBreaks(
+  read: RunReportBreaks,
+  runId: string,
+  projected: boolean,
+): ReportBreaks {
+  const idOf = (breakId: string, firstSeenRunId: string | null): string | null =>
+    projected && firstSeenRunId === runId ? null : breakId;
+  const view = (b: StoredBreak): ReportBreak => ({
+    ...b,
+    breakId: idOf(b.breakId, b.firstSeenRunId),
+    firstSeenRunId: projected && b.firstSeenRunId === runId ? null : b.firstSeenRunId,
+    lastSeenRunId: projected && b.lastSeenRunId === runId ? null : b.lastSeenRunId,
+    resolvedRunId: projected && b.resolvedRunId === runId ? null : b.resolvedRunId,
+  });
+  return {
+    block: read.summary,
+    byIdentity: new Map(
+      read.linked.map((b) => [
+        breakKeyOf(b.transactionId, b.scope),
+        {
+          breakId: idOf(b.breakId, b.firstSeenRunId),
+          status: b.status,
+          originDate: b.originDate,
+          ageDays: b.ageDays,
+        },
+      ]),
+    ),
+    resolved: read.resolved.map(view),
+    open: read.open.map(view),
+  };
+}
+
+/**
+ * The store a dry run reads its breaks from, or `null` when there is no database to read: a
+ * server (`DATABASE_URL`, `DB_HOST`) always counts; embedded PGlite only when its data directory
+ * already exists (a dry run never creates a database; `memory://` has nothing stored).
+ */
+export function dryRunStore(config: DatabaseConfig): RunStore | null {
+  if (config.kind === 'pglite') {
+    const dir = config.settings.dataDir;
+    if (dir.startsWith('memory://') || !existsSync(dir)) return null;
+  }
+  return createRunStore(config);
+}
+
 /** Collaborators of the job; the CLI and the scheduler build them from configuration. */
 export interface JobDeps {
-  /** `null` only for dry runs. */
+  /**
+   * Where runs are stored. `null` for dry runs without a database; a dry run WITH one reads its
+   * open breaks and projects the run in a transaction that rolls back (`RunStore.projectRun`).
+   */
   readonly store: RunStore | null;
   readonly logger: Logger;
   /** Current time in epoch milliseconds. */
@@ -199,7 +267,11 @@ export async function repairStoredRunReports(
   try {
     await repairReports(
       store,
-      { csv: run.reportCsvPath, json: run.reportJsonPath },
+      {
+        csv: run.reportCsvPath,
+        json: run.reportJsonPath,
+        openBreaks: openBreaksPathBeside(run.reportCsvPath),
+      },
       log,
       lock !== null,
     );
@@ -288,6 +360,8 @@ export async function reconcileOne(
     auditHead: null,
   };
   const store = request.dryRun ? null : deps.store;
+  // A dry run with a database reads the stored breaks and stores nothing (`projectRun`).
+  const reader = request.dryRun && request.engine !== 'postgres' ? deps.store : null;
   const breakSettings = request.breaks ?? DEFAULT_BREAK_SETTINGS;
   let runId: string | null = null;
   let log = deps.logger.child({ business_date: businessDate, processor });
@@ -406,9 +480,10 @@ export async function reconcileOne(
     const expected = reportPaths(request.reportsDir, processor, businessDate);
     // Open one-sided breaks of earlier dates, carried into this run (memory engine; the postgres
     // engine classifies in SQL and does not carry yet).
+    const breaksFrom = store ?? reader;
     const carried: CarriedBreak[] =
-      store && request.engine !== 'postgres'
-        ? await new BreakStore(await store.database()).loadCarried(
+      breaksFrom && request.engine !== 'postgres'
+        ? await new BreakStore(await breaksFrom.database()).loadCarried(
             processor,
             businessDate,
             breakSettings.carryDays,
@@ -468,19 +543,25 @@ export async function reconcileOne(
       },
     };
     let reports: ReportPaths | null = null;
-    const prepare = (stored: RunOutcome): Promise<PreparedReports> => {
+    let breaks: RunBreaks | null = null;
+    // Inside the run's final transaction, once its breaks are synced (their ids exist only now):
+    // reads them and renders the report files into pending files tagged with the run id.
+    const prepare = async (stored: RunOutcome, tx: SqlExecutor): Promise<void> => {
+      const read = await readRunReportBreaks(tx, runId ?? '', breakSettings.escalateDays);
+      breaks = read.summary;
       const files = prepareReports(request.reportsDir, reportContext, {
         match: stored.match,
         summary: stored.summary,
         issues,
+        breaks: toReportBreaks(read, runId ?? '', false),
       });
-      files.catch(() => undefined); // awaited before COMMIT; no unhandled rejection meanwhile
+      files.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
       pending.files = files;
-      return files;
+      await files;
     };
-    // Commit point: the report files are written as pending files (tagged with the run id) while
-    // the database stores the run, awaited inside its transaction, and published only after
-    // COMMIT. A run that does not commit discards them (finally below); a crash between COMMIT and
+    // Commit point: the report files are rendered inside the run's final transaction, after its
+    // breaks are synced and before COMMIT, as pending files, and published only after COMMIT. A
+    // run that does not commit discards them (finally below); a crash between COMMIT and
     // publishing is repaired by the next run or `recon deliver` (`repairReports`).
     let outcome: RunOutcome;
     let auditHead: string | null = null;
@@ -490,10 +571,10 @@ export async function reconcileOne(
         runId,
         { processor: processorSide.table, internal: internalSide.table },
         conclude,
-        async (stored) => {
+        async (stored, tx) => {
+          await prepare(stored, tx);
           // Last chance to stop: an interruption now rolls the whole run back.
           deps.abort?.throwIfAborted();
-          await prepare(stored);
         },
         transactionOptions,
       );
@@ -504,12 +585,12 @@ export async function reconcileOne(
       outcome = conclude(matchTables(processorSide.table, internalSide.table, feeRules));
       if (store) {
         deps.abort?.throwIfAborted();
-        const writing = prepare(outcome);
+        const stored = outcome;
         auditHead = await store.completeRun(
           runId,
           outcome,
-          async () => {
-            await writing;
+          async (tx) => {
+            await prepare(stored, tx);
             // Last chance to stop: an interruption now rolls the whole run back.
             deps.abort?.throwIfAborted();
           },
@@ -517,10 +598,30 @@ export async function reconcileOne(
         );
         committed = true;
       } else {
+        // A dry run: with a database, the same final transaction (breaks synced, read) rolled
+        // back instead of committed; the reports are written after it, with what it read.
+        const projectedId = runId;
+        const read = reader
+          ? await reader.projectRun(
+              projectedId,
+              {
+                businessDate,
+                processor,
+                processorSource: processorSource.location,
+                internalSource: internalSource.location,
+                appVersion: request.appVersion,
+              },
+              outcome,
+              (tx) => readRunReportBreaks(tx, projectedId, breakSettings.escalateDays),
+              { signal: deps.abort },
+            )
+          : null;
+        breaks = read?.summary ?? null;
         reports = await writeReports(request.reportsDir, reportContext, {
           match: outcome.match,
           summary: outcome.summary,
           issues,
+          breaks: read ? toReportBreaks(read, projectedId, true) : null,
         });
       }
     }
@@ -535,17 +636,6 @@ export async function reconcileOne(
       }
     }
     const { match, summary } = outcome;
-    let breaks: RunBreaks | null = null;
-    if (committed && store) {
-      try {
-        breaks = await new BreakStore(await store.database()).runBreaks(
-          runId,
-          breakSettings.escalateDays,
-        );
-      } catch (error) {
-        log.error({ err_message: describeError(error) }, 'could not read the breaks of the run');
-      }
-    }
     log.info(
       {
         ...match.counts,

@@ -52,6 +52,36 @@ export interface DigestLinks {
   readonly limitedByCredentials?: boolean;
 }
 
+/** One break line of the e-mail: money as a decimal string in major units of `currency`. */
+export interface DigestBreak {
+  /** `null` for a break not stored (never for a delivered run). */
+  readonly breakId: string | null;
+  readonly transactionId: string;
+  readonly kind: string;
+  readonly amount: string;
+  readonly currency: string;
+  readonly originDate: string;
+  readonly ageDays: number;
+  /** Resolved breaks: how (`late_arrival`, `not_seen_on_rerun`) and after how many days. */
+  readonly resolution?: string | null;
+  readonly lagDays?: number | null;
+}
+
+/**
+ * What the e-mail says about a run's breaks across days (from its JSON report): the breaks it
+ * opened, the open breaks of the processor after it (the e-mail derives escalations and the age
+ * buckets from them) and the breaks it resolved. `escalateDays`: RECON_ESCALATE_DAYS.
+ */
+export interface DigestBreaks {
+  readonly escalateDays: number;
+  readonly newCount: number;
+  readonly openCount: number;
+  readonly escalatedCount: number;
+  readonly opened: readonly DigestBreak[];
+  readonly open: readonly DigestBreak[];
+  readonly resolved: readonly DigestBreak[];
+}
+
 /** Everything the e-mail says about one (business date, processor) run. */
 export interface RunDigest {
   readonly runId: string | null;
@@ -94,7 +124,12 @@ export interface RunDigest {
       }
     >
   >;
+  /** Its breaks across days; absent for a report written before breaks were reported. */
+  readonly breaks?: DigestBreaks | null;
 }
+
+/** How many lines each breaks list of the e-mail shows before `… and N more`. */
+export const BREAK_LINES = 10;
 
 /**
  * The audit heads of the runs (hash of each `run_completed` entry), for the footer: kept outside
@@ -145,17 +180,43 @@ function plural(n: number, word: string): string {
 }
 
 /**
- * The subject tells the night at a glance: `[recon] 2025-09-30 — 3 processors, 12 discrepancies,
- * HIGH risk`, or `[recon] 2025-09-30 — FAILED: paypal input missing` when a run failed.
+ * The night's breaks in a few words, summed over the runs that report breaks: `3 new breaks, 12
+ * open (2 > 7 days), 5 resolved`; `null` when no run does (reports from before breaks).
+ */
+export function breaksHeadline(digests: readonly RunDigest[]): string | null {
+  const withBreaks = digests.flatMap((d) =>
+    d.status === 'completed' && d.breaks ? [d.breaks] : [],
+  );
+  const first = withBreaks[0];
+  if (!first) return null;
+  const sum = (of: (b: DigestBreaks) => number): number =>
+    withBreaks.reduce((total, b) => total + of(b), 0);
+  const opened = sum((b) => b.newCount);
+  return (
+    `${groupThousands(String(opened))} new ${opened === 1 ? 'break' : 'breaks'}, ` +
+    `${groupThousands(String(sum((b) => b.openCount)))} open ` +
+    `(${groupThousands(String(sum((b) => b.escalatedCount)))} > ${first.escalateDays} days), ` +
+    `${groupThousands(String(sum((b) => b.resolved.length)))} resolved`
+  );
+}
+
+/**
+ * The subject tells the night at a glance and leads with what needs action: `[recon] 2025-09-30:
+ * 3 new breaks, 12 open (2 > 7 days), 5 resolved` (see `breaksHeadline`). A failed run still
+ * leads: `[recon] 2025-09-30 — FAILED: paypal input missing`, followed by `; 3 new breaks, …`
+ * when other runs report breaks. Runs whose reports predate breaks keep the older subject
+ * `[recon] 2025-09-30 — 3 processors, 12 discrepancies, HIGH risk`.
  */
 export function renderSubject(digests: readonly RunDigest[]): string {
   const head = `[recon] ${datesLabel(digests)} — `;
+  const headline = breaksHeadline(digests);
   const failed = digests.filter((d) => d.status === 'failed');
   const first = failed[0];
   if (first) {
     const more = failed.length > 1 ? ` (+${failed.length - 1} more)` : '';
-    return `${head}FAILED: ${first.processor} ${first.errorLabel ?? 'error'}${more}`;
+    return `${head}FAILED: ${first.processor} ${first.errorLabel ?? 'error'}${more}${headline ? `; ${headline}` : ''}`;
   }
+  if (headline) return `[recon] ${datesLabel(digests)}: ${headline}`;
   const processors = new Set(digests.map((d) => d.processor)).size;
   const discrepancies = digests.reduce((sum, d) => sum + d.discrepancyCount, 0);
   const risk = maxRisk(digests);
@@ -341,10 +402,28 @@ export function rankLargest(
   return { rows, converted: false };
 }
 
+/** A list of break lines under a heading, at most `BREAK_LINES` shown. */
+interface BreakList {
+  readonly heading: string;
+  readonly lines: readonly string[];
+  /** `… and N more (open_breaks_….csv)` when the list was cut, else null. */
+  readonly more: string | null;
+}
+
+/** What needs action for one run, as display strings. */
+interface ActionSection {
+  readonly label: string;
+  readonly headline: string;
+  readonly lists: readonly BreakList[];
+  /** One row per age bucket: bucket, count, amounts per currency. */
+  readonly ageing: readonly { bucket: string; count: string; amounts: string }[];
+}
+
 /** Everything both bodies say, as display strings: the one model they are rendered from. */
 interface EmailModel {
   readonly title: string;
   readonly failed: readonly { label: string; error: string }[];
+  readonly action: readonly ActionSection[];
   readonly overview: readonly OverviewRow[];
   readonly largestHeading: string;
   readonly largestNote: string;
@@ -370,6 +449,95 @@ function expiryNote(digests: readonly RunDigest[]): string | null {
   return `Links expire ${when}${earliest?.limitedByCredentials ? ' (when the AWS credentials that signed them expire; run `recon deliver RUN_ID` for fresh links)' : ''}.`;
 }
 
+const AGE_BUCKET_LABELS = ['0-1', '2-3', '4-7', '8-30', '31+'] as const;
+
+function bucketOf(ageDays: number): (typeof AGE_BUCKET_LABELS)[number] {
+  if (ageDays <= 1) return '0-1';
+  if (ageDays <= 3) return '2-3';
+  if (ageDays <= 7) return '4-7';
+  if (ageDays <= 30) return '8-30';
+  return '31+';
+}
+
+function days(n: number): string {
+  return `${groupThousands(String(n))} ${n === 1 ? 'day' : 'days'}`;
+}
+
+function breakLine(b: DigestBreak, detail: string): string {
+  const id = b.breakId ? ` [break ${shortId(b.breakId)}]` : '';
+  return `${kindLabel(b.kind)} ${b.transactionId}: ${money(b.amount, b.currency)}, ${detail}${id}`;
+}
+
+function listOf(heading: string, lines: readonly string[], file: string): BreakList {
+  const more = lines.length - BREAK_LINES;
+  return {
+    heading: `${heading} (${groupThousands(String(lines.length))})`,
+    lines: lines.slice(0, BREAK_LINES),
+    more: more > 0 ? `… and ${groupThousands(String(more))} more (${file})` : null,
+  };
+}
+
+/** Sums decimal strings per currency exactly (big.js), currencies sorted: `996.05 USD, 387.23 EUR`. */
+function amountsPerCurrency(breaks: readonly DigestBreak[]): string {
+  const totals = new Map<string, Big>();
+  for (const b of breaks)
+    totals.set(b.currency, (totals.get(b.currency) ?? new Big(0)).plus(b.amount));
+  return [...totals.keys()]
+    .sort()
+    .map((currency) => {
+      const total = totals.get(currency) ?? new Big(0);
+      return money(total.toFixed(currencyExponent(currency)), currency);
+    })
+    .join(', ');
+}
+
+/**
+ * What needs action for one run: its new breaks, the escalations (open longer than
+ * `escalateDays`, oldest first), the open breaks per age bucket with their amounts per currency
+ * (never converted) and what the run resolved.
+ */
+function actionOf(d: RunDigest, breaks: DigestBreaks): ActionSection {
+  const file = `open_breaks_${d.processor}_${d.businessDate}.csv`;
+  const escalated = breaks.open
+    .filter((b) => b.ageDays > breaks.escalateDays)
+    .sort((a, b) => b.ageDays - a.ageDays || a.transactionId.localeCompare(b.transactionId));
+  const lists = [
+    listOf(
+      'New breaks',
+      breaks.opened.map((b) => breakLine(b, `opened ${b.originDate}`)),
+      file,
+    ),
+    listOf(
+      `Escalations: open longer than ${days(breaks.escalateDays)}`,
+      escalated.map((b) => breakLine(b, `open ${days(b.ageDays)} (since ${b.originDate})`)),
+      file,
+    ),
+    listOf(
+      'Resolved today',
+      breaks.resolved.map((b) =>
+        breakLine(
+          b,
+          `${kindLabel(b.resolution ?? 'resolved')}${b.lagDays === null || b.lagDays === undefined ? '' : ` after ${days(b.lagDays)}`}`,
+        ),
+      ),
+      `reconciliation_report_${d.processor}_${d.businessDate}.json`,
+    ),
+  ];
+  return {
+    label: `${d.processor} ${d.businessDate}`,
+    headline: breaksHeadline([d]) ?? '',
+    lists,
+    ageing: AGE_BUCKET_LABELS.map((bucket) => {
+      const inBucket = breaks.open.filter((b) => bucketOf(b.ageDays) === bucket);
+      return {
+        bucket,
+        count: groupThousands(String(inBucket.length)),
+        amounts: inBucket.length ? amountsPerCurrency(inBucket) : '-',
+      };
+    }),
+  };
+}
+
 function buildModel(
   digests: readonly RunDigest[],
   generatedAt: string,
@@ -383,6 +551,9 @@ function buildModel(
     failed: digests
       .filter((d) => d.status === 'failed')
       .map((d) => ({ label: `${d.processor} ${d.businessDate}`, error: d.error ?? 'failed' })),
+    action: digests.flatMap((d) =>
+      d.status === 'completed' && d.breaks ? [actionOf(d, d.breaks)] : [],
+    ),
     overview: digests.filter((d) => d.status === 'completed').map((d) => overviewRow(d, fx)),
     largestHeading: largest.converted
       ? `Largest discrepancies (across processors, ${fx?.reportingCurrency ?? ''})`
@@ -424,6 +595,21 @@ export function renderEmailText(
   if (m.failed.length) {
     lines.push('FAILED OR MISSING INPUTS');
     for (const f of m.failed) lines.push(`  ${f.label}: ${f.error}`);
+    lines.push('');
+  }
+  if (m.action.length) {
+    lines.push('NEEDS ACTION');
+    for (const a of m.action) {
+      lines.push(`  ${a.label}: ${a.headline}`);
+      for (const list of a.lists) {
+        lines.push(`    ${list.heading}`);
+        for (const line of list.lines) lines.push(`      ${line}`);
+        if (list.more) lines.push(`      ${list.more}`);
+      }
+      lines.push('    Open breaks by age (days: count, amount per currency)');
+      for (const row of a.ageing)
+        lines.push(`      ${row.bucket.padEnd(5)} ${row.count.padStart(6)}  ${row.amounts}`);
+    }
     lines.push('');
   }
   if (m.overview.length) {
@@ -525,6 +711,28 @@ export function renderEmailHtml(
       `<div style="border:2px solid #cf222e;background:#ffebe9;padding:8px 12px;margin-bottom:16px"><strong>Failed or missing inputs</strong><ul style="margin:6px 0;padding-left:20px">${m.failed
         .map((f) => `<li><strong>${e(f.label)}</strong>: ${e(f.error)}</li>`)
         .join('')}</ul></div>`,
+    );
+  }
+  for (const a of m.action) {
+    parts.push(
+      `<h3 style="${H3}">Needs action: ${e(a.label)}</h3><p style="font-size:13px;margin:0 0 6px 0"><strong>${e(a.headline)}</strong></p>` +
+        a.lists
+          .map(
+            (list) =>
+              `<p style="font-size:13px;margin:8px 0 2px 0"><strong>${e(list.heading)}</strong></p>` +
+              (list.lines.length || list.more
+                ? `<ul style="font-size:13px;padding-left:20px;margin:0">${list.lines
+                    .map((line) => `<li style="overflow-wrap:break-word">${e(line)}</li>`)
+                    .join('')}${list.more ? `<li style="${SMALL}">${e(list.more)}</li>` : ''}</ul>`
+                : ''),
+          )
+          .join('') +
+        `<table class="ageing" style="${TABLE}"><tr><th style="${HEAD}">open, days</th><th style="${HEAD}">breaks</th><th style="${HEAD}">amount per currency</th></tr>${a.ageing
+          .map(
+            (row) =>
+              `<tr><td style="${CELL}">${e(row.bucket)}</td><td style="${CELL};text-align:right">${e(row.count)}</td><td style="${CELL}">${e(row.amounts)}</td></tr>`,
+          )
+          .join('')}</table>`,
     );
   }
   if (m.overview.length) {

@@ -5,6 +5,7 @@ import type { DataQualityIssue } from '../domain/data-quality';
 import type { Discrepancy } from '../domain/discrepancy';
 import { formatMinor, totalsToDecimalStrings } from '../domain/money';
 import type { Transaction } from '../domain/transaction';
+import { ageBucket, isOneSided } from '../engine/break-lifecycle';
 import type { MatchResult } from '../engine/match-transactions';
 import { countBasisMismatchSuspected } from '../engine/fees';
 import { feeBlockJson, type ReconciliationSummary } from '../engine/summarize';
@@ -29,11 +30,91 @@ export interface SourceStats {
   readonly invalidRows: number;
 }
 
-/** Inputs of the report renderers: the engine's result, its summary and the findings. */
+/**
+ * The break a discrepancy row belongs to. `breakId` is `null` for a break a dry run would open
+ * (nothing is stored, so it has no id). `ageDays`: the run's business date minus `originDate`.
+ */
+export interface ReportBreakRef {
+  readonly breakId: string | null;
+  readonly status: string;
+  readonly originDate: string;
+  readonly ageDays: number;
+}
+
+/**
+ * A break as `recon breaks list --json` shows it (amount a decimal string in major units of
+ * `currency`; dates YYYY-MM-DD; `ageDays` against the run's business date). `breakId` `null`: a
+ * break a dry run would open.
+ */
+export interface ReportBreak {
+  readonly breakId: string | null;
+  readonly processor: string;
+  readonly transactionId: string;
+  readonly kind: string;
+  readonly side: string;
+  readonly status: string;
+  readonly originDate: string;
+  readonly ageDays: number;
+  readonly amount: string;
+  readonly currency: string;
+  readonly firstSeenRunId: string | null;
+  readonly lastSeenRunId: string | null;
+  readonly resolvedRunId: string | null;
+  readonly resolution: string | null;
+  readonly lagDays: number | null;
+  readonly resolvedBy: string | null;
+}
+
+/** The `breaks` block of a run, the same as `recon run --json` prints (plus the escalation age). */
+export interface ReportBreaksBlock {
+  readonly new: number;
+  readonly resolved: number;
+  readonly reclassified: number;
+  readonly pending: number;
+  readonly open: number;
+  readonly open_by_age: Readonly<Record<string, number>>;
+  /** Open breaks older than `escalate_days` (RECON_ESCALATE_DAYS). */
+  readonly older_than_escalation: number;
+  readonly escalate_days: number;
+}
+
+/**
+ * What the reports say about breaks across days, read in the run's final transaction after its
+ * breaks were synced: the block, each discrepancy's break (by identity, see `breakKeyOf`), the
+ * breaks the run resolved and every open break of the processor after it.
+ */
+export interface ReportBreaks {
+  readonly block: ReportBreaksBlock;
+  /** By `breakKeyOf(transaction id, scope)`. */
+  readonly byIdentity: ReadonlyMap<string, ReportBreakRef>;
+  readonly resolved: readonly ReportBreak[];
+  readonly open: readonly ReportBreak[];
+}
+
+/**
+ * The identity key of a break within one processor: the transaction id and the scope (`processor`
+ * or `internal` for a one-sided break, `both` for a two-sided one), as `syncBreaks` links them.
+ */
+export function breakKeyOf(transactionId: string, scope: string): string {
+  return `${scope}\u0000${transactionId}`;
+}
+
+function breakOf(breaks: ReportBreaks | null | undefined, d: Discrepancy): ReportBreakRef | null {
+  if (!breaks) return null;
+  return (
+    breaks.byIdentity.get(breakKeyOf(d.transactionId, isOneSided(d.kind) ? d.side : 'both')) ?? null
+  );
+}
+
+/**
+ * Inputs of the report renderers: the engine's result, its summary, the findings and, when a
+ * database is there (stored runs, dry runs with one), the breaks; `null`/absent: no break columns.
+ */
 export interface ReportInput {
   readonly match: MatchResult;
   readonly summary: ReconciliationSummary;
   readonly issues: readonly DataQualityIssue[];
+  readonly breaks?: ReportBreaks | null;
 }
 
 /** Column order of the CSV report (one row per discrepancy). */
@@ -53,6 +134,10 @@ export const REPORT_CSV_COLUMNS = [
   'processor_line',
   'internal_line',
   'description',
+  'break_id',
+  'break_status',
+  'origin_date',
+  'age_days',
 ] as const;
 
 function amountOf(row: Transaction | null): string {
@@ -63,8 +148,9 @@ function text(value: string | null | undefined): string {
   return value ? escapeSpreadsheetText(value) : '';
 }
 
-function csvCells(d: Discrepancy): string[] {
+function csvCells(d: Discrepancy, breaks: ReportBreaks | null | undefined): string[] {
   const main = d.processor ?? d.internal;
+  const b = breakOf(breaks, d);
   return [
     d.kind,
     text(d.transactionId),
@@ -83,19 +169,26 @@ function csvCells(d: Discrepancy): string[] {
     d.processor ? String(d.processor.line) : '',
     d.internal ? String(d.internal.line) : '',
     text(main?.description),
+    b?.breakId ?? '',
+    b?.status ?? '',
+    b?.originDate ?? '',
+    b ? String(b.ageDays) : '',
   ];
 }
 
 /**
  * Renders the CSV report in chunks of up to `rowsPerChunk` lines: a header, then one row per
- * discrepancy. Every field is quoted and every input-derived text cell is spreadsheet-safe;
+ * discrepancy (its break's id, status, origin date and age last; empty without breaks). Every field is quoted and every input-derived text cell is spreadsheet-safe;
  * amounts are decimal strings in major units that we format from minor units.
  */
 export function* renderReportCsv(input: ReportInput, rowsPerChunk = 5000): Generator<string> {
   yield stringify([[...REPORT_CSV_COLUMNS]], { quoted: true });
   const rows = input.match.discrepancies;
   for (let start = 0; start < rows.length; start += rowsPerChunk) {
-    yield stringify(rows.slice(start, start + rowsPerChunk).map(csvCells), { quoted: true });
+    yield stringify(
+      rows.slice(start, start + rowsPerChunk).map((d) => csvCells(d, input.breaks)),
+      { quoted: true },
+    );
   }
 }
 
@@ -113,9 +206,13 @@ function sideJson(row: Transaction | null): object | null {
 
 /**
  * Renders the JSON report (an object ready for `JSON.stringify`): `report_metadata`,
+ * Renders the JSON report (an object ready for `JSON.stringify`): `report_metadata`,
  * `reconciliation_summary` (with `counts.basis_mismatch_suspected` and the per-currency `fees`
- * block), `missing_transactions`, `discrepancies` (an `annotation` key when annotated),
- * `data_quality`, `financial_impact`. Money is decimal strings in major units with an ISO currency; never floats.
+ * block), `missing_transactions`, `discrepancies` (each with its break's id, status, origin date
+ * and age; an `annotation` key when annotated), `data_quality`, `financial_impact`, then `breaks`
+ * (the run's block, `null` without a database), `resolved_breaks` (resolved by this run, with
+ * `lag_days` and `resolution`) and `open_breaks` (every open break of the processor after the
+ * run). Money is decimal strings in major units with an ISO currency; never floats.
  */
 export function renderReportJson(context: ReportContext, input: ReportInput): object {
   const { match, summary, issues } = input;
@@ -169,6 +266,7 @@ export function renderReportJson(context: ReportContext, input: ReportInput): ob
         ...(d.annotation ? { annotation: d.annotation } : {}),
         processor: sideJson(d.processor),
         internal: sideJson(d.internal),
+        ...breakFields(breakOf(input.breaks, d)),
       };
     }),
     data_quality: {
@@ -192,5 +290,94 @@ export function renderReportJson(context: ReportContext, input: ReportInput): ob
       compliance_status: summary.complianceStatus,
       discrepancy_amounts: totalsToDecimalStrings(summary.discrepancyAmounts),
     },
+    breaks: input.breaks ? input.breaks.block : null,
+    resolved_breaks: input.breaks ? input.breaks.resolved.map(reportBreakJson) : [],
+    open_breaks: input.breaks ? input.breaks.open.map(reportBreakJson) : [],
   };
+}
+
+function breakFields(b: ReportBreakRef | null): object {
+  return {
+    break_id: b?.breakId ?? null,
+    break_status: b?.status ?? null,
+    origin_date: b?.originDate ?? null,
+    age_days: b?.ageDays ?? null,
+  };
+}
+
+/** One break as `recon breaks list --json` prints it (snake_case keys, same order). */
+export function reportBreakJson(b: ReportBreak): Record<string, string | number | null> {
+  return {
+    break_id: b.breakId,
+    processor: b.processor,
+    transaction_id: b.transactionId,
+    kind: b.kind,
+    side: b.side,
+    status: b.status,
+    origin_date: b.originDate,
+    age_days: b.ageDays,
+    amount: b.amount,
+    currency: b.currency,
+    first_seen_run_id: b.firstSeenRunId,
+    last_seen_run_id: b.lastSeenRunId,
+    resolved_run_id: b.resolvedRunId,
+    resolution: b.resolution,
+    lag_days: b.lagDays,
+    resolved_by: b.resolvedBy,
+  };
+}
+
+/**
+ * Columns of `open_breaks_{processor}_{date}.csv`: those of `recon breaks list --json`, then the
+ * age bucket (`0-1`, `2-3`, `4-7`, `8-30`, `31+`).
+ */
+export const OPEN_BREAKS_CSV_COLUMNS = [
+  'break_id',
+  'processor',
+  'transaction_id',
+  'kind',
+  'side',
+  'status',
+  'origin_date',
+  'age_days',
+  'amount',
+  'currency',
+  'first_seen_run_id',
+  'last_seen_run_id',
+  'resolved_run_id',
+  'resolution',
+  'lag_days',
+  'resolved_by',
+  'age_bucket',
+] as const;
+
+/**
+ * Renders `open_breaks_{processor}_{date}.csv` in chunks: a header, then one row per open break of
+ * the processor after the run, oldest origin first, with its age against the run's business date
+ * (the file ops work from). Quoted and spreadsheet-safe like the report; header only without
+ * breaks (a dry run without a database).
+ */
+export function* renderOpenBreaksCsv(
+  breaks: ReportBreaks | null | undefined,
+  rowsPerChunk = 5000,
+): Generator<string> {
+  yield stringify([[...OPEN_BREAKS_CSV_COLUMNS]], { quoted: true });
+  const rows = breaks?.open ?? [];
+  for (let start = 0; start < rows.length; start += rowsPerChunk) {
+    yield stringify(
+      rows.slice(start, start + rowsPerChunk).map((b) => {
+        const json = reportBreakJson(b);
+        return OPEN_BREAKS_CSV_COLUMNS.map((column) => {
+          if (column === 'age_bucket') return ageBucket(b.ageDays);
+          const value = json[column];
+          if (value === null || value === undefined) return '';
+          // Text from input or people (ids, --by) is made spreadsheet-safe; ours (amounts) is not.
+          return column === 'transaction_id' || column === 'resolved_by'
+            ? escapeSpreadsheetText(String(value))
+            : String(value);
+        });
+      }),
+      { quoted: true },
+    );
+  }
 }

@@ -1,6 +1,7 @@
 import { mkdir, open, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
+  renderOpenBreaksCsv,
   renderReportCsv,
   renderReportJson,
   type ReportContext,
@@ -8,15 +9,23 @@ import {
 } from './render-report';
 import { reportsDirError } from './reports-dir';
 
-/** Paths of a run's two report files. */
+/**
+ * Paths of a run's report files: the CSV and JSON reports and `open_breaks_{processor}_{date}.csv`
+ * (every open break of the processor after the run, in the same folder).
+ */
 export interface ReportPaths {
   readonly csv: string;
   readonly json: string;
+  readonly openBreaks: string;
 }
+
+const REPORT_PREFIX = 'reconciliation_report_';
+const OPEN_BREAKS_PREFIX = 'open_breaks_';
 
 /**
  * Where the reports of `processor` on `businessDate` go:
- * `{reportsDir}/{processor}_{date}/reconciliation_report_{processor}_{date}.{csv,json}`.
+ * `{reportsDir}/{processor}_{date}/reconciliation_report_{processor}_{date}.{csv,json}` and
+ * `{reportsDir}/{processor}_{date}/open_breaks_{processor}_{date}.csv`.
  */
 export function reportPaths(
   reportsDir: string,
@@ -24,8 +33,22 @@ export function reportPaths(
   businessDate: string,
 ): ReportPaths {
   const dir = join(reportsDir, `${processor}_${businessDate}`);
-  const base = `reconciliation_report_${processor}_${businessDate}`;
-  return { csv: join(dir, `${base}.csv`), json: join(dir, `${base}.json`) };
+  const base = `${REPORT_PREFIX}${processor}_${businessDate}`;
+  return {
+    csv: join(dir, `${base}.csv`),
+    json: join(dir, `${base}.json`),
+    openBreaks: join(dir, `${OPEN_BREAKS_PREFIX}${processor}_${businessDate}.csv`),
+  };
+}
+
+/**
+ * The open-breaks file beside a stored run's CSV report (`…/reconciliation_report_P_D.csv` →
+ * `…/open_breaks_P_D.csv`), for runs known by their stored report paths (`recon deliver`).
+ */
+export function openBreaksPathBeside(reportCsvPath: string): string {
+  const name = basename(reportCsvPath);
+  const rest = name.startsWith(REPORT_PREFIX) ? name.slice(REPORT_PREFIX.length) : name;
+  return join(dirname(reportCsvPath), `${OPEN_BREAKS_PREFIX}${rest}`);
 }
 
 /**
@@ -77,14 +100,14 @@ async function syncDirectory(dir: string): Promise<void> {
 export interface PreparedReports {
   /** The final paths. */
   readonly paths: ReportPaths;
-  /** Renames both pending files into place (a reader never sees half a report); returns `paths`. */
+  /** Renames the pending files into place (a reader never sees half a report); returns `paths`. */
   publish(): Promise<ReportPaths>;
-  /** Removes both pending files (never throws). */
+  /** Removes the pending files (never throws). */
   discard(): Promise<void>;
 }
 
 /**
- * Renders the CSV and JSON reports of one run into pending files tagged with its run id (see
+ * Renders the CSV and JSON reports and the open-breaks CSV of one run into pending files tagged with its run id (see
  * `PreparedReports`); nothing is visible at the final paths until `publish`, and on failure no
  * pending file is left behind.
  * @throws ConfigError (unusable path, exit 2) or DependencyUnavailableError (disk full, exit 3):
@@ -98,13 +121,16 @@ export async function prepareReports(
   const paths = reportPaths(reportsDir, context.processor, context.businessDate);
   const pendingCsv = `${paths.csv}${PENDING_SUFFIX}${context.runId}`;
   const pendingJson = `${paths.json}${PENDING_SUFFIX}${context.runId}`;
+  const pendingOpen = `${paths.openBreaks}${PENDING_SUFFIX}${context.runId}`;
   try {
     await writeSynced(pendingCsv, renderReportCsv(input));
+    await writeSynced(pendingOpen, renderOpenBreaksCsv(input.breaks));
     await writeSynced(pendingJson, [
       `${JSON.stringify(renderReportJson(context, input), null, 2)}\n`,
     ]);
   } catch (error) {
     await rm(pendingCsv, { force: true }).catch(() => undefined);
+    await rm(pendingOpen, { force: true }).catch(() => undefined);
     // Nothing partial: the run's folder goes too when this left it empty (rmdir keeps a full one).
     await rmdir(dirname(paths.csv)).catch(() => undefined);
     throw await reportsDirError(error, reportsDir);
@@ -114,6 +140,7 @@ export async function prepareReports(
     publish: async () => {
       try {
         await rename(pendingCsv, paths.csv);
+        await rename(pendingOpen, paths.openBreaks);
         await rename(pendingJson, paths.json);
         await syncDirectory(dirname(paths.csv));
       } catch (error) {
@@ -123,13 +150,14 @@ export async function prepareReports(
     },
     discard: async () => {
       await rm(pendingCsv, { force: true }).catch(() => undefined);
+      await rm(pendingOpen, { force: true }).catch(() => undefined);
       await rm(pendingJson, { force: true }).catch(() => undefined);
     },
   };
 }
 
 /**
- * Writes the CSV and JSON reports of one run and publishes them at once (pending file + rename,
+ * Writes the report files of one run (CSV, JSON, open breaks) and publishes them at once (pending file + rename,
  * so a reader never sees half a report; a rerun replaces the previous files). For dry runs, which
  * commit nothing. Returns their paths.
  * @throws ConfigError or DependencyUnavailableError, as `prepareReports`.
@@ -166,7 +194,7 @@ export async function repairPendingReports(
   options: { readonly removeOthers: boolean },
 ): Promise<ReportRepair> {
   const dir = dirname(paths.csv);
-  const finals = new Set([basename(paths.csv), basename(paths.json)]);
+  const finals = new Set([basename(paths.csv), basename(paths.json), basename(paths.openBreaks)]);
   let names: string[];
   try {
     names = await readdir(dir);

@@ -71,6 +71,35 @@ export interface RunBreaks {
   readonly escalate_days: number;
 }
 
+/**
+ * The break a discrepancy of a run is linked to (`discrepancies.break_id`), keyed by its identity
+ * (transaction id and scope: the side of a one-sided break, `both` otherwise). `ageDays`: the
+ * run's business date minus the origin date.
+ */
+export interface LinkedBreak {
+  readonly breakId: string;
+  readonly transactionId: string;
+  readonly scope: 'processor' | 'internal' | 'both';
+  readonly status: BreakStatus;
+  readonly originDate: BusinessDate;
+  readonly ageDays: number;
+  /** The run that opened it (the run itself for a new break). */
+  readonly firstSeenRunId: string;
+}
+
+/**
+ * What a run's reports say about breaks, read inside its final transaction once `syncBreaks`
+ * ran (so break ids of new breaks are known): the `breaks` block, the break of each discrepancy,
+ * the breaks the run resolved (late arrivals with `lagDays`, `not_seen_on_rerun`) and every open
+ * break of the processor after it. Ages are against the run's business date.
+ */
+export interface RunReportBreaks {
+  readonly summary: RunBreaks;
+  readonly linked: readonly LinkedBreak[];
+  readonly resolved: readonly StoredBreak[];
+  readonly open: readonly StoredBreak[];
+}
+
 interface BreakRow {
   id: string;
   processor: string;
@@ -94,18 +123,26 @@ interface BreakRow {
   resolved_by: string | null;
 }
 
-const BREAK_SELECT = `
+/** SELECT of a break with its age against `asOf` (SQL of a date), as `BreakRow`. */
+const breakSelect = (asOf: string): string => `
   SELECT b.id::text, b.processor, b.transaction_id, b.kind, b.side, b.status,
          b.origin_date::text AS origin_date,
-         greatest(0, coalesce((SELECT max(r.run_date) FROM reconciliation_runs r
-                                WHERE r.processor_name = b.processor AND r.status = 'completed'),
-                              b.origin_date) - b.origin_date)::int AS age_days,
+         greatest(0, coalesce(${asOf}, b.origin_date) - b.origin_date)::int AS age_days,
          b.amount::text AS amount, b.currency,
          b.processor_amount_minor::text AS processor_amount_minor, b.processor_currency,
          b.internal_amount_minor::text AS internal_amount_minor, b.internal_currency,
          b.first_seen_run_id::text AS first_seen_run_id, b.last_seen_run_id::text AS last_seen_run_id,
          b.resolved_run_id::text AS resolved_run_id, b.resolution, b.lag_days, b.resolved_by
     FROM breaks b`;
+
+/** Breaks aged against the latest business date completed for their processor (`breaks list`). */
+const BREAK_SELECT = breakSelect(`(SELECT max(r.run_date) FROM reconciliation_runs r
+                                WHERE r.processor_name = b.processor AND r.status = 'completed')`);
+
+/** Breaks aged against the business date of the run `$1` (its reports). */
+const BREAK_SELECT_AS_OF_RUN = breakSelect(
+  `(SELECT r.run_date FROM reconciliation_runs r WHERE r.id = $1::uuid)`,
+);
 
 function minorText(minor: string | null, currency: string | null): string | null {
   if (minor === null || currency === null) return null;
@@ -223,57 +260,7 @@ export class BreakStore {
    * whatever their origin date, with open ones by age bucket (age against the run's date).
    */
   async runBreaks(runId: string, escalateDays: number): Promise<RunBreaks> {
-    // From the breaks' state, not from events: a rerun of the date reports what the date did.
-    const [events] = await this.db.query<{
-      opened: number;
-      opened_open: number;
-      resolved: number;
-      reclassified: number;
-    }>(
-      `SELECT count(*) FILTER (WHERE b.last_seen_run_id = r.id AND b.origin_date = r.run_date)::int AS opened,
-              count(*) FILTER (WHERE b.last_seen_run_id = r.id AND b.origin_date = r.run_date
-                                 AND b.status = 'open')::int AS opened_open,
-              count(*) FILTER (WHERE b.resolved_run_id = r.id AND b.resolution = 'late_arrival')::int AS resolved,
-              count(*) FILTER (WHERE b.reclassified_run_id = r.id)::int AS reclassified
-         FROM reconciliation_runs r
-         JOIN breaks b ON b.processor = r.processor_name
-                      AND r.id IN (b.last_seen_run_id, b.resolved_run_id, b.reclassified_run_id)
-        WHERE r.id = $1`,
-      [runId],
-    );
-    const ages = await this.db.query<{ status: BreakStatus; age: number; n: number }>(
-      `SELECT b.status, (r.run_date - b.origin_date)::int AS age, count(*)::int AS n
-         FROM reconciliation_runs r
-         JOIN breaks b ON b.processor = r.processor_name AND b.status IN ('open', 'pending')
-        WHERE r.id = $1
-        GROUP BY 1, 2`,
-      [runId],
-    );
-    const byAge = Object.fromEntries(AGE_BUCKETS.map((b) => [b, 0])) as Record<AgeBucket, number>;
-    let open = 0;
-    let pending = 0;
-    let older = 0;
-    for (const row of ages) {
-      if (row.status === 'pending') {
-        pending += row.n;
-        continue;
-      }
-      open += row.n;
-      const age = Math.max(0, row.age);
-      byAge[ageBucket(age)] += row.n;
-      if (age > escalateDays) older += row.n;
-    }
-    return {
-      new: events?.opened ?? 0,
-      new_open: events?.opened_open ?? 0,
-      resolved: events?.resolved ?? 0,
-      reclassified: events?.reclassified ?? 0,
-      pending,
-      open,
-      open_by_age: byAge,
-      older_than_escalation: older,
-      escalate_days: escalateDays,
-    };
+    return runBreaksOf(this.db, runId, escalateDays);
   }
 
   /** Breaks matching `filter`, oldest origin first. */
@@ -393,6 +380,127 @@ export class BreakStore {
       return findIn(tx, found.breakId);
     });
   }
+}
+
+/**
+ * The `breaks` block of run `runId` (see `BreakStore.runBreaks`), read through `db`: the
+ * database or the run's own final transaction (the reports of a run are rendered there, after
+ * `syncBreaks`, before COMMIT).
+ */
+export async function runBreaksOf(
+  db: SqlExecutor,
+  runId: string,
+  escalateDays: number,
+): Promise<RunBreaks> {
+  // From the breaks' state, not from events: a rerun of the date reports what the date did.
+  const [events] = await db.query<{
+    opened: number;
+    opened_open: number;
+    resolved: number;
+    reclassified: number;
+  }>(
+    `SELECT count(*) FILTER (WHERE b.last_seen_run_id = r.id AND b.origin_date = r.run_date)::int AS opened,
+            count(*) FILTER (WHERE b.last_seen_run_id = r.id AND b.origin_date = r.run_date
+                               AND b.status = 'open')::int AS opened_open,
+            count(*) FILTER (WHERE b.resolved_run_id = r.id AND b.resolution = 'late_arrival')::int AS resolved,
+            count(*) FILTER (WHERE b.reclassified_run_id = r.id)::int AS reclassified
+       FROM reconciliation_runs r
+       JOIN breaks b ON b.processor = r.processor_name
+                    AND r.id IN (b.last_seen_run_id, b.resolved_run_id, b.reclassified_run_id)
+      WHERE r.id = $1`,
+    [runId],
+  );
+  const ages = await db.query<{ status: BreakStatus; age: number; n: number }>(
+    `SELECT b.status, (r.run_date - b.origin_date)::int AS age, count(*)::int AS n
+       FROM reconciliation_runs r
+       JOIN breaks b ON b.processor = r.processor_name AND b.status IN ('open', 'pending')
+      WHERE r.id = $1
+      GROUP BY 1, 2`,
+    [runId],
+  );
+  const byAge = Object.fromEntries(AGE_BUCKETS.map((b) => [b, 0])) as Record<AgeBucket, number>;
+  let open = 0;
+  let pending = 0;
+  let older = 0;
+  for (const row of ages) {
+    if (row.status === 'pending') {
+      pending += row.n;
+      continue;
+    }
+    open += row.n;
+    const age = Math.max(0, row.age);
+    byAge[ageBucket(age)] += row.n;
+    if (age > escalateDays) older += row.n;
+  }
+  return {
+    new: events?.opened ?? 0,
+    new_open: events?.opened_open ?? 0,
+    resolved: events?.resolved ?? 0,
+    reclassified: events?.reclassified ?? 0,
+    pending,
+    open,
+    open_by_age: byAge,
+    older_than_escalation: older,
+    escalate_days: escalateDays,
+  };
+}
+
+/**
+ * Everything the reports of run `runId` say about breaks (`RunReportBreaks`), read through `db`
+ * (the run's final transaction, after `syncBreaks`). Read-only. Open breaks ordered by origin
+ * date, transaction id, id; resolved ones likewise.
+ */
+export async function readRunReportBreaks(
+  db: SqlExecutor,
+  runId: string,
+  escalateDays: number,
+): Promise<RunReportBreaks> {
+  const summary = await runBreaksOf(db, runId, escalateDays);
+  const linked = await db.query<{
+    id: string;
+    transaction_id: string;
+    identity_scope: 'processor' | 'internal' | 'both';
+    status: BreakStatus;
+    origin_date: string;
+    age_days: number;
+    first_seen_run_id: string;
+  }>(
+    `SELECT b.id::text, b.transaction_id, b.identity_scope, b.status,
+            b.origin_date::text AS origin_date,
+            greatest(0, r.run_date - b.origin_date)::int AS age_days,
+            b.first_seen_run_id::text AS first_seen_run_id
+       FROM reconciliation_runs r
+       JOIN breaks b ON b.id IN (SELECT d.break_id FROM discrepancies d
+                                  WHERE d.run_id = r.id AND d.break_id IS NOT NULL)
+      WHERE r.id = $1::uuid`,
+    [runId],
+  );
+  const resolved = await db.query<BreakRow>(
+    `${BREAK_SELECT_AS_OF_RUN} WHERE b.resolved_run_id = $1::uuid
+      ORDER BY b.origin_date, b.transaction_id, b.id`,
+    [runId],
+  );
+  const open = await db.query<BreakRow>(
+    `${BREAK_SELECT_AS_OF_RUN}
+      WHERE b.status = 'open'
+        AND b.processor = (SELECT r.processor_name FROM reconciliation_runs r WHERE r.id = $1::uuid)
+      ORDER BY b.origin_date, b.transaction_id, b.id`,
+    [runId],
+  );
+  return {
+    summary,
+    linked: linked.map((row) => ({
+      breakId: row.id,
+      transactionId: row.transaction_id,
+      scope: row.identity_scope,
+      status: row.status,
+      originDate: row.origin_date,
+      ageDays: row.age_days,
+      firstSeenRunId: row.first_seen_run_id,
+    })),
+    resolved: resolved.map(toStoredBreak),
+    open: open.map(toStoredBreak),
+  };
 }
 
 /**

@@ -85,6 +85,9 @@ export interface RunFilter {
 
 const RUN_IDS: IdTable = { kind: 'run', table: 'reconciliation_runs' };
 
+/** Thrown (and caught) by `projectRun` to roll its transaction back on purpose. */
+const DRY_RUN_ROLLBACK = new Error('dry run: rolled back on purpose');
+
 const DISCREPANCY_COLUMNS = [
   'run_id',
   'kind',
@@ -363,10 +366,11 @@ export class RunStore {
 
   /**
    * Stores a run's results and marks it `completed` in ONE transaction: discrepancies and
-   * data-quality findings (COPY), the final counts, the supersession of the previous completed
-   * run for the same date and processor, and audit entries. `beforeCommit` runs last inside the
-   * transaction (the job waits there for its pending report files), so a failure in it rolls
-   * everything back. `options.lock`: commit only while the run lock is held; `options.signal`:
+   * data-quality findings (COPY), the run's breaks (`syncBreaks`), the final counts, the
+   * supersession of the previous completed run for the same date and processor, and audit
+   * entries. `beforeCommit` runs last inside the transaction, handed the transaction so that it
+   * can read what was just stored (the job reads the run's breaks, whose ids exist only now, and
+   * renders its pending report files there), so a failure in it rolls everything back. `options.lock`: commit only while the run lock is held; `options.signal`:
    * an interruption cancels the statement and rolls back (see `TransactionOptions`).
    * Returns the hash of the run's `run_completed` audit entry (the chain head at its commit).
    * @throws RunLockLostError when the lock was lost or the run is no longer `running` (another
@@ -375,7 +379,7 @@ export class RunStore {
   async completeRun(
     runId: string,
     outcome: RunOutcome,
-    beforeCommit?: () => Promise<void>,
+    beforeCommit?: (tx: SqlExecutor) => Promise<void>,
     options: TransactionOptions = {},
   ): Promise<string> {
     const { match } = outcome;
@@ -391,17 +395,75 @@ export class RunStore {
         );
       }
       const auditHead = await this.finishCompletion(tx, runId, outcome);
-      if (beforeCommit) await beforeCommit();
+      if (beforeCommit) await beforeCommit(tx);
       return auditHead;
     }, options);
+  }
+
+  /**
+   * A dry run against the stored breaks: in ONE transaction that always ROLLS BACK, records the
+   * run `runId` as `running`, then does exactly what `completeRun` does (discrepancies, breaks
+   * synced, supersession, counts, audit entries) and calls `read` with the transaction to read
+   * what the run would have changed (e.g. its breaks); returns what `read` returned. Nothing
+   * outlives it: no run lock, no committed row, no audit entry (sequences may advance, as for
+   * any rolled-back transaction). `options.signal` as for `completeRun`.
+   * @throws RunInProgressError when a run of the same date and processor is `running` (its
+   *   results would change what the projection reads); whatever the store throws otherwise.
+   */
+  async projectRun<T>(
+    runId: string,
+    start: RunStart,
+    outcome: RunOutcome,
+    read: (tx: SqlExecutor) => Promise<T>,
+    options: Pick<TransactionOptions, 'signal'> = {},
+  ): Promise<T> {
+    const db = await this.database();
+    const box: { value?: T } = {};
+    try {
+      await db.withTransaction(async (tx) => {
+        const running = await tx.query<{ id: string }>(
+          `SELECT id::text FROM reconciliation_runs
+            WHERE run_date = $1 AND processor_name = $2 AND status = 'running'`,
+          [start.businessDate, start.processor],
+        );
+        if (running.length > 0) throw new RunInProgressError(start.businessDate, start.processor);
+        await tx.query(
+          `INSERT INTO reconciliation_runs
+             (id, run_date, processor_name, status, processor_source, internal_source,
+              currency_table_version, app_version)
+           VALUES ($1, $2, $3, 'running', $4, $5, $6, $7)`,
+          [
+            runId,
+            start.businessDate,
+            start.processor,
+            start.processorSource,
+            start.internalSource,
+            ISO4217_TABLE_VERSION,
+            start.appVersion,
+          ],
+        );
+        await tx.copyFrom(
+          'discrepancies',
+          DISCREPANCY_COLUMNS,
+          chunkCopyRows(outcome.match.discrepancies, (d) => discrepancyRow(runId, d)),
+        );
+        await this.finishCompletion(tx, runId, outcome);
+        box.value = await read(tx);
+        throw DRY_RUN_ROLLBACK;
+      }, options);
+    } catch (error) {
+      if (error !== DRY_RUN_ROLLBACK) throw error;
+    }
+    if (!('value' in box)) throw new Error('the dry-run projection returned nothing');
+    return box.value as T;
   }
 
   /**
    * `completeRun` for the `postgres` engine (`sql-engine.ts`): in ONE transaction, stages both
    * sides, classifies them in SQL (which inserts the discrepancies), then calls `conclude` with
    * the match result to get the rest of the outcome (summary, findings, report paths; throwing
-   * there rolls everything back), stores it like `completeRun` and runs `beforeCommit` last.
-   * `options` as for `completeRun`. Returns the stored outcome, with the hash of its
+   * there rolls everything back), stores it like `completeRun` and runs `beforeCommit` last
+   * (with the outcome and the transaction, as for `completeRun`). `options` as for `completeRun`. Returns the stored outcome, with the hash of its
    * `run_completed` audit entry.
    */
   async completeRunInDatabase(
@@ -411,7 +473,7 @@ export class RunStore {
       readonly internal: TransactionRows;
     },
     conclude: (match: MatchResult) => RunOutcome,
-    beforeCommit?: (outcome: RunOutcome) => Promise<void>,
+    beforeCommit?: (outcome: RunOutcome, tx: SqlExecutor) => Promise<void>,
     options: TransactionOptions = {},
   ): Promise<RunOutcome & { readonly auditHead: string }> {
     const db = await this.database();
@@ -420,7 +482,7 @@ export class RunStore {
       const match = await classifyInDatabase(tx, runId, sides.processor, sides.internal);
       const outcome = conclude(match);
       const auditHead = await this.finishCompletion(tx, runId, outcome);
-      if (beforeCommit) await beforeCommit(outcome);
+      if (beforeCommit) await beforeCommit(outcome, tx);
       return { ...outcome, auditHead };
     }, options);
   }

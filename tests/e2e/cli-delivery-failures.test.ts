@@ -181,7 +181,7 @@ describe('a failed delivery reaches someone: exit 7, and a retry re-delivers', (
         'email sent ops@example.com\n',
     );
     expect(received.map((m) => m.subject)).toEqual([
-      '[recon] 2025-09-30 — 2 processors, 10 discrepancies, HIGH risk',
+      '[recon] 2025-09-30: 10 new breaks, 10 open (0 > 7 days), 0 resolved',
     ]);
     expect(await storedDeliveries(owed[0] ?? '')).toEqual([
       ['run', 'completed', ''],
@@ -254,6 +254,8 @@ describe('recon deliver --failed re-sends only the channel that failed', () => {
   });
   const key = (runId: string, ext: string): string =>
     `reports/${DATE}/paypal/${runId}/reconciliation_report_paypal_${DATE}.${ext}`;
+  const openBreaksKey = (runId: string): string =>
+    `reports/${DATE}/paypal/${runId}/open_breaks_paypal_${DATE}.csv`;
 
   it('re-uploads the reports after an S3 outage without sending the e-mail again', async () => {
     received.length = 0;
@@ -264,6 +266,7 @@ describe('recon deliver --failed re-sends only the channel that failed', () => {
     expect(userLines(result.stderr)).toEqual([
       `recon: delivery: S3 upload failed: s3://acme-recon/${key(runId, 'csv')}: ${s3Error}`,
       `recon: delivery: S3 upload failed: s3://acme-recon/${key(runId, 'json')}: ${s3Error}`,
+      `recon: delivery: S3 upload failed: s3://acme-recon/${openBreaksKey(runId)}: ${s3Error}`,
     ]);
     expect(received).toHaveLength(1);
 
@@ -273,7 +276,8 @@ describe('recon deliver --failed re-sends only the channel that failed', () => {
       0,
       `re-sending failed deliveries of 1 run since ${defaultRedeliverySince(Date.now())}: ${runId}\n` +
         `s3 sent ${key(runId, 'csv')}\n` +
-        `s3 sent ${key(runId, 'json')}\n`,
+        `s3 sent ${key(runId, 'json')}\n` +
+        `s3 sent ${openBreaksKey(runId)}\n`,
       [],
     ]);
     expect(received).toHaveLength(0);

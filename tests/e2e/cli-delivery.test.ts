@@ -95,7 +95,9 @@ describe('recon run with S3 and SMTP configured', () => {
     runIds = jsonLines(result.stdout).map((run) => String(run.run_id));
     expect(received).toHaveLength(1);
     const mail = received[0] as ParsedMail;
-    expect(mail.subject).toBe('[recon] 2025-09-30 — 2 processors, 10 discrepancies, HIGH risk');
+    expect(mail.subject).toBe(
+      '[recon] 2025-09-30: 10 new breaks, 10 open (0 > 7 days), 0 resolved',
+    );
     expect(mail.html).toContain('X-Amz-Signature=');
     expect(mail.attachments.some((a) => a.contentType === 'image/png')).toBe(true);
     const show = await runCli(['runs', 'show', runIds[0] ?? '', '--json'], env);
@@ -103,8 +105,12 @@ describe('recon run with S3 and SMTP configured', () => {
     expect(deliveries.map((d) => [d.channel, d.status])).toEqual([
       ['s3', 'sent'],
       ['s3', 'sent'],
+      ['s3', 'sent'],
       ['email', 'sent'],
     ]);
+    expect(deliveries[2]?.target).toBe(
+      `reports/${DATE}/stripe/${runIds[0] ?? ''}/open_breaks_stripe_${DATE}.csv`,
+    );
     expect(deliveries[0]?.target).toBe(
       `reports/${DATE}/stripe/${runIds[0] ?? ''}/reconciliation_report_stripe_${DATE}.csv`,
     );
@@ -112,7 +118,8 @@ describe('recon run with S3 and SMTP configured', () => {
     expect(download.status).toBe(200);
     const table = await runCli(['runs', 'list'], env);
     expect(table.stdout).toContain('s3 sent, email sent');
-  });
+    // Two runs and three more CLI calls, each opening the embedded database.
+  }, 120_000);
 
   it('keeps the run completed and exits 7 when the e-mail is refused (results stored, delivery failed)', async () => {
     refuse = true;
@@ -143,6 +150,7 @@ describe('recon run with S3 and SMTP configured', () => {
       expect(shown.deliveries.map((d) => [d.channel, d.status])).toEqual([
         ['s3', 'sent'],
         ['s3', 'sent'],
+        ['s3', 'sent'],
         ['email', 'failed'],
       ]);
     } finally {
@@ -158,7 +166,7 @@ describe('recon run with S3 and SMTP configured', () => {
     expect(result.stdout).toBe('email sent ops@example.com\n');
     expect(received).toHaveLength(1);
     expect(received[0]?.subject).toBe(
-      '[recon] 2025-09-30 — 1 processor, 2 discrepancies, MEDIUM risk',
+      '[recon] 2025-09-30: 2 new breaks, 2 open (0 > 7 days), 0 resolved',
     );
     const unknown = await runCli(['deliver', '00000000-0000-0000-0000-000000000000'], env);
     expect(unknown.code).toBe(2);

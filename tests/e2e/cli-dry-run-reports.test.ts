@@ -46,7 +46,8 @@ describe('a dry run never overwrites the reports of a stored run', () => {
         json: join('local_reports', 'dry-run', relative),
       },
     ]);
-  }, 60_000);
+    // A stored run and a dry run that opens the database to read its breaks: two PGlite starts.
+  }, 120_000);
 
   it('writes where --reports-dir or RECON_REPORTS_DIR says when one is named', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'recon-e2e-dry-run-named-'));

@@ -29,6 +29,9 @@ import {
 const REPORT_DIR = `stripe_${FAULT_DATE}`;
 const CSV = `${REPORT_DIR}/reconciliation_report_stripe_${FAULT_DATE}.csv`;
 const JSON_REPORT = `${REPORT_DIR}/reconciliation_report_stripe_${FAULT_DATE}.json`;
+const OPEN_BREAKS = `${REPORT_DIR}/open_breaks_stripe_${FAULT_DATE}.csv`;
+/** Every file a committed run publishes, sorted as `filesUnder` lists them. */
+const PUBLISHED = [OPEN_BREAKS, CSV, JSON_REPORT];
 
 function runArgs(reports: string, extra: string[] = [], json = true): string[] {
   return [
@@ -47,10 +50,11 @@ function runArgs(reports: string, extra: string[] = [], json = true): string[] {
   ];
 }
 
-function reportBytes(reports: string): { csv: string; json: string } {
+function reportBytes(reports: string): { csv: string; json: string; openBreaks: string } {
   return {
     csv: readFileSync(join(reports, CSV), 'utf8'),
     json: readFileSync(join(reports, JSON_REPORT), 'utf8'),
+    openBreaks: readFileSync(join(reports, OPEN_BREAKS), 'utf8'),
   };
 }
 
@@ -58,6 +62,7 @@ function reportBytes(reports: string): { csv: string; json: string } {
 function unpublish(reports: string, runId: string): void {
   renameSync(join(reports, CSV), join(reports, `${CSV}.pending-${runId}`));
   renameSync(join(reports, JSON_REPORT), join(reports, `${JSON_REPORT}.pending-${runId}`));
+  renameSync(join(reports, OPEN_BREAKS), join(reports, `${OPEN_BREAKS}.pending-${runId}`));
 }
 
 /** Environments in which `recon` runs: embedded always, the test server when configured. */
@@ -110,6 +115,7 @@ describe.each(BACKENDS)('repairing a crash between COMMIT and publishing ($name)
     const stranger = randomUUID();
     writeFileSync(join(reports, `${CSV}.pending-${stranger}`), 'rolled back\n');
     writeFileSync(join(reports, `${JSON_REPORT}.pending-${stranger}`), '{}\n');
+    writeFileSync(join(reports, `${OPEN_BREAKS}.pending-${stranger}`), 'rolled back\n');
     writeFileSync(join(reports, `${CSV}.tmp-4242-0badcafe`), 'temp file of an older version\n');
 
     // The next run (here one that fails: its ledger file is missing) repairs under the run lock.
@@ -123,14 +129,14 @@ describe.each(BACKENDS)('repairing a crash between COMMIT and publishing ($name)
       env,
     );
     expect(next.code).toBe(4);
-    expect(filesUnder(reports)).toEqual([CSV, JSON_REPORT]);
+    expect(filesUnder(reports)).toEqual(PUBLISHED);
     expect(reportBytes(reports)).toEqual(committed);
 
     // `recon deliver` repairs too.
     unpublish(reports, runId);
     const delivered = await runCli(['deliver', runId], env);
     expect(delivered.code).toBe(0);
-    expect(filesUnder(reports)).toEqual([CSV, JSON_REPORT]);
+    expect(filesUnder(reports)).toEqual(PUBLISHED);
     expect(reportBytes(reports)).toEqual(committed);
     await expectAuditIntact(env);
   }, 120_000);
@@ -191,7 +197,7 @@ describeServer('commit points on a PostgreSQL server (TEST_DATABASE_URL)', () =>
     ]);
     expect(runs[0]?.error).toBeNull();
     expect(runs[1]?.error).toMatch(/^database .* is unavailable: terminating connection/);
-    expect(filesUnder(reports)).toEqual([CSV, JSON_REPORT]);
+    expect(filesUnder(reports)).toEqual(PUBLISHED);
     expect(reportBytes(reports)).toEqual(completed);
     await expectAuditIntact(env);
   }, 120_000);

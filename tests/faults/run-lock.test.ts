@@ -40,6 +40,7 @@ const logger = createLogger('silent');
 const REPORT_DIR = `stripe_${FAULT_DATE}`;
 const CSV = `${REPORT_DIR}/reconciliation_report_stripe_${FAULT_DATE}.csv`;
 const JSON_REPORT = `${REPORT_DIR}/reconciliation_report_stripe_${FAULT_DATE}.json`;
+const OPEN_BREAKS = `${REPORT_DIR}/open_breaks_stripe_${FAULT_DATE}.csv`;
 
 /** Sources whose processor side waits for `gate` before reading: a run paused mid-read. */
 class GatedSources extends SourceFactory {
@@ -189,7 +190,7 @@ describeServer('losing the run lock on a PostgreSQL server (TEST_DATABASE_URL)',
       },
       { status: 'completed', discrepancies: second.summary?.discrepancyCount, error: null },
     ]);
-    expect(filesUnder(reports)).toEqual([CSV, JSON_REPORT]);
+    expect(filesUnder(reports)).toEqual([OPEN_BREAKS, CSV, JSON_REPORT]);
     const report = JSON.parse(readFileSync(join(reports, JSON_REPORT), 'utf8')) as {
       report_metadata: { run_id: string };
     };

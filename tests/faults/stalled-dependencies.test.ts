@@ -170,13 +170,16 @@ describe('a dependency that accepts connections and never answers', () => {
       expect(elapsed).toBeGreaterThanOrEqual(1400);
       expect(elapsed).toBeLessThan(1500 + SLACK_MS);
       const reason = 'S3 did not finish within 1500 ms (AWS_S3_DEADLINE_MS)';
+      // The CSV and JSON reports and the open-breaks file of each run.
       const key = (run: (typeof runs)[number], ext: string): string =>
-        `reports/${DATE}/${run.processor}/${run.runId}/reconciliation_report_${run.processor}_${DATE}.${ext}`;
+        ext === 'open_breaks'
+          ? `reports/${DATE}/${run.processor}/${run.runId}/open_breaks_${run.processor}_${DATE}.csv`
+          : `reports/${DATE}/${run.processor}/${run.runId}/reconciliation_report_${run.processor}_${DATE}.${ext}`;
       expect(outcome).toEqual({
         emailSent: false,
         configured: true,
         attempts: runs.flatMap((run) =>
-          ['csv', 'json'].map((ext) => ({
+          ['csv', 'json', 'open_breaks'].map((ext) => ({
             channel: 's3',
             status: 'failed',
             target: key(run, ext),
@@ -185,13 +188,14 @@ describe('a dependency that accepts connections and never answers', () => {
           })),
         ),
         failures: runs.flatMap((run) =>
-          ['csv', 'json'].map(
+          ['csv', 'json', 'open_breaks'].map(
             (ext) => `S3 upload failed: s3://reports/${key(run, ext)}: ${reason}`,
           ),
         ),
       });
       for (const run of runs) {
         expect(await deliveryRows(run.runId ?? '')).toEqual([
+          ['s3', 'failed', reason],
           ['s3', 'failed', reason],
           ['s3', 'failed', reason],
         ]);

@@ -12,6 +12,7 @@ import { SmtpMailer, type SmtpSettings } from '../../src/delivery/smtp-mailer';
 import {
   deliverResults,
   toDeliverable,
+  openBreaksObjectKey,
   type DeliverableRun,
   type DeliveryDeps,
 } from '../../src/job/deliver-results';
@@ -65,7 +66,8 @@ function s3Settings(overrides: Partial<S3Settings> = {}): S3Settings {
     connectTimeoutMs: 1000,
     requestTimeoutMs: 3000,
     maxAttempts: 2,
-    deadlineMs: 10_000,
+    // Three files per run (CSV, JSON, open breaks) for every run of the invocation, one deadline.
+    deadlineMs: 30_000,
     ...overrides,
   };
 }
@@ -197,7 +199,16 @@ describe('report archival in S3', () => {
       expect(rows.map((r) => [r.channel, r.status, r.target])).toEqual([
         ['s3', 'sent', reportObjectKey(DATE, run.processor, run.runId ?? '', 'csv')],
         ['s3', 'sent', reportObjectKey(DATE, run.processor, run.runId ?? '', 'json')],
+        ['s3', 'sent', openBreaksObjectKey(DATE, run.processor, run.runId ?? '')],
       ]);
+      expect(openBreaksObjectKey(DATE, run.processor, run.runId ?? '')).toBe(
+        `reports/${DATE}/${run.processor}/${run.runId ?? ''}/open_breaks_${run.processor}_${DATE}.csv`,
+      );
+      const openUrl = rows[2]?.url ?? '';
+      const openDownload = await fetch(openUrl);
+      expect(Buffer.from(await openDownload.arrayBuffer())).toEqual(
+        readFileSync(run.openBreaksPath ?? ''),
+      );
       const csvUrl = rows[0]?.url ?? '';
       expect(csvUrl).toContain('X-Amz-Signature=');
       const download = await fetch(csvUrl);
@@ -266,12 +277,17 @@ describe('report archival in S3', () => {
       runs.slice(0, 1),
       { s3: true, email: false },
     );
-    expect(outcome.failures).toHaveLength(2);
+    // The CSV, the JSON and the open-breaks file.
+    expect(outcome.failures).toHaveLength(3);
     expect(outcome.failures[0]).toMatch(
       /^S3 upload failed: s3:\/\/recon-reports\/reports\/2025-09-30\/stripe\//,
     );
     const rows = await new DeliveryStore(() => store.database()).list(runs[0]?.runId ?? '');
-    expect(rows.filter((r) => r.status === 'failed').map((r) => r.channel)).toEqual(['s3', 's3']);
+    expect(rows.filter((r) => r.status === 'failed').map((r) => r.channel)).toEqual([
+      's3',
+      's3',
+      's3',
+    ]);
     expect((await store.getRun(runs[0]?.runId ?? ''))?.status).toBe('completed');
     const audit = await (
       await store.database()
@@ -289,7 +305,9 @@ describe('summary e-mail over SMTP', () => {
     expect(outcome).toMatchObject({ failures: [], emailSent: true });
     expect(received).toHaveLength(1);
     const mail = received[0] as ParsedMail;
-    expect(mail.subject).toBe('[recon] 2025-09-30 — 3 processors, 13 discrepancies, HIGH risk');
+    expect(mail.subject).toBe(
+      '[recon] 2025-09-30: 13 new breaks, 13 open (0 > 7 days), 0 resolved',
+    );
     const to = Array.isArray(mail.to) ? mail.to : mail.to ? [mail.to] : [];
     expect(to.flatMap((a) => a.value.map((v) => v.address))).toEqual([
       'ops@example.com',
@@ -344,7 +362,9 @@ describe('summary e-mail over SMTP', () => {
       email: true,
     });
     const mail = received[0] as ParsedMail;
-    expect(mail.subject).toBe('[recon] 2025-09-30 — FAILED: paypal input missing');
+    expect(mail.subject).toBe(
+      '[recon] 2025-09-30 — FAILED: paypal input missing; 8 new breaks, 8 open (0 > 7 days), 0 resolved',
+    );
     const html = typeof mail.html === 'string' ? mail.html : '';
     expect(html.indexOf('Failed or missing inputs')).toBeLessThan(
       html.indexOf('<table class="overview stack"'),

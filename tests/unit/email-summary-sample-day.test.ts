@@ -32,7 +32,10 @@ const logger = silent as unknown as Logger;
 
 interface SampleEmail {
   readonly mail: MailMessage;
-  /** `text` with the temporary reports directory replaced by `<reports>`, audit heads by `<audit head>`. */
+  /**
+   * `text` with the temporary reports directory replaced by `<reports>`, audit heads by
+   * `<audit head>` and short break ids (random uuids) by `<id>`.
+   */
   readonly text: string;
 }
 
@@ -85,7 +88,8 @@ async function email(results: readonly RunResult[], fx: FxRates | null): Promise
     text: mail.text
       .split(join(work, 'reports'))
       .join('<reports>')
-      .replace(/\b[0-9a-f]{64}\b/g, '<audit head>'),
+      .replace(/\b[0-9a-f]{64}\b/g, '<audit head>')
+      .replace(/\[break [0-9a-f]{8}\]/g, '[break <id>]'),
   };
 }
 
@@ -134,10 +138,57 @@ const QUALITY = [
 describe('summary e-mail of the sample day', () => {
   it('ranks the largest discrepancies across processors in USD (the whole text part): Square’s 156.280 KWD duplicate first', () => {
     const { mail, text } = withRates;
-    expect(mail.subject).toBe('[recon] 2025-09-30 — 3 processors, 13 discrepancies, HIGH risk');
+    expect(mail.subject).toBe(
+      '[recon] 2025-09-30: 13 new breaks, 13 open (0 > 7 days), 0 resolved',
+    );
     expect(text).toBe(
       [
-        'Reconciliation 2025-09-30 — 3 processors, 13 discrepancies, HIGH risk',
+        'Reconciliation 2025-09-30: 13 new breaks, 13 open (0 > 7 days), 0 resolved',
+        '',
+        'NEEDS ACTION',
+        '  stripe 2025-09-30: 8 new breaks, 8 open (0 > 7 days), 0 resolved',
+        '    New breaks (8)',
+        '      missing in internal ch_3Sample0001: 306.62 EUR, opened 2025-09-30 [break <id>]',
+        '      missing in internal ch_3Sample0002: 6.29 USD, opened 2025-09-30 [break <id>]',
+        '      missing in internal ch_3Sample0003: 179.04 USD, opened 2025-09-30 [break <id>]',
+        '      missing in internal ch_3Sample0004: 79.61 EUR, opened 2025-09-30 [break <id>]',
+        '      missing in internal ch_3Sample0005: 472.87 USD, opened 2025-09-30 [break <id>]',
+        '      amount mismatch ch_3Sample0010: 191.46 EUR, opened 2025-09-30 [break <id>]',
+        '      status mismatch ch_3Sample0014: 295.85 USD, opened 2025-09-30 [break <id>]',
+        '      missing in processor ch_3SampleLEDGER01: 42.00 USD, opened 2025-09-30 [break <id>]',
+        '    Escalations: open longer than 7 days (0)',
+        '    Resolved today (0)',
+        '    Open breaks by age (days: count, amount per currency)',
+        '      0-1        8  577.69 EUR, 996.05 USD',
+        '      2-3        0  -',
+        '      4-7        0  -',
+        '      8-30       0  -',
+        '      31+        0  -',
+        '  paypal 2025-09-30: 3 new breaks, 3 open (0 > 7 days), 0 resolved',
+        '    New breaks (3)',
+        '      currency mismatch PAYID-NS0018: 217 JPY, opened 2025-09-30 [break <id>]',
+        '      duplicate PAYID-NS0031: 356 JPY, opened 2025-09-30 [break <id>]',
+        '      missing in processor PAYID-NSLEDGER01: 99.99 USD, opened 2025-09-30 [break <id>]',
+        '    Escalations: open longer than 7 days (0)',
+        '    Resolved today (0)',
+        '    Open breaks by age (days: count, amount per currency)',
+        '      0-1        3  573 JPY, 99.99 USD',
+        '      2-3        0  -',
+        '      4-7        0  -',
+        '      8-30       0  -',
+        '      31+        0  -',
+        '  square 2025-09-30: 2 new breaks, 2 open (0 > 7 days), 0 resolved',
+        '    New breaks (2)',
+        '      amount mismatch sq_pay_0001: 142.911 KWD, opened 2025-09-30 [break <id>]',
+        '      duplicate sq_pay_0060: 156.280 KWD, opened 2025-09-30 [break <id>]',
+        '    Escalations: open longer than 7 days (0)',
+        '    Resolved today (0)',
+        '    Open breaks by age (days: count, amount per currency)',
+        '      0-1        2  299.191 KWD',
+        '      2-3        0  -',
+        '      4-7        0  -',
+        '      8-30       0  -',
+        '      31+        0  -',
         '',
         'OVERVIEW',
         '  stripe 2025-09-30 — HIGH risk',

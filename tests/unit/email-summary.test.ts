@@ -6,6 +6,10 @@ import {
   rankLargest,
   renderEmailHtml,
   renderEmailText,
+  renderSubject,
+  BREAK_LINES,
+  type DigestBreak,
+  type DigestBreaks,
   type DigestDiscrepancy,
   type RunDigest,
 } from '../../src/reports/email-summary';
@@ -252,5 +256,179 @@ describe('presignedUrlExpiry', () => {
     const text = renderEmailText(digests, '2025-10-01T01:00:00Z');
     expect(text.slice(text.lastIndexOf('\n') + 1)).toBe(footer);
     expect(renderEmailHtml(digests, '2025-10-01T01:00:00Z')).toContain(`${footer}</p>`);
+  });
+});
+
+describe('the e-mail leads with the breaks that need action', () => {
+  const brk = (over: Partial<DigestBreak>): DigestBreak => ({
+    breakId: 'abcdef01-0000-4000-8000-000000000000',
+    transactionId: 'ch_1',
+    kind: 'missing_in_internal',
+    amount: '10.00',
+    currency: 'USD',
+    originDate: '2025-09-30',
+    ageDays: 0,
+    ...over,
+  });
+  const stripe: DigestBreaks = {
+    escalateDays: 7,
+    newCount: 1,
+    openCount: 4,
+    escalatedCount: 2,
+    opened: [brk({})],
+    open: [
+      brk({}),
+      brk({
+        breakId: 'bbbbbbbb-1',
+        transactionId: 'ch_old',
+        ageDays: 40,
+        originDate: '2025-08-21',
+        amount: '5.50',
+      }),
+      brk({
+        breakId: 'cccccccc-1',
+        transactionId: 'ch_eur',
+        kind: 'amount_mismatch',
+        ageDays: 9,
+        originDate: '2025-09-21',
+        amount: '1.10',
+        currency: 'EUR',
+      }),
+      brk({
+        breakId: 'dddddddd-1',
+        transactionId: 'ch_jpy',
+        ageDays: 3,
+        originDate: '2025-09-27',
+        amount: '1000',
+        currency: 'JPY',
+      }),
+    ],
+    resolved: [
+      brk({
+        breakId: 'eeeeeeee-1',
+        transactionId: 'ch_late',
+        kind: 'missing_in_processor',
+        originDate: '2025-09-29',
+        ageDays: 1,
+        resolution: 'late_arrival',
+        lagDays: 1,
+      }),
+    ],
+  };
+  const paypal: DigestBreaks = {
+    escalateDays: 7,
+    newCount: 2,
+    openCount: 2,
+    escalatedCount: 0,
+    opened: [
+      brk({ breakId: 'ffffffff-1', transactionId: 'PAY-1', amount: '0.10' }),
+      brk({ breakId: 'ffffffff-2', transactionId: 'PAY-2', amount: '0.20' }),
+    ],
+    open: [
+      brk({ breakId: 'ffffffff-1', transactionId: 'PAY-1', amount: '0.10' }),
+      brk({ breakId: 'ffffffff-2', transactionId: 'PAY-2', amount: '0.20' }),
+    ],
+    resolved: [],
+  };
+
+  it('summarises new, open (escalated) and resolved breaks of every run in the subject', () => {
+    expect(
+      renderSubject([
+        digest('stripe', [], { breaks: stripe }),
+        digest('paypal', [], { breaks: paypal }),
+      ]),
+    ).toBe('[recon] 2025-09-30: 3 new breaks, 6 open (2 > 7 days), 1 resolved');
+    expect(
+      renderSubject([digest('stripe', [], { breaks: { ...stripe, opened: [], newCount: 1 } })]),
+    ).toBe('[recon] 2025-09-30: 1 new break, 4 open (2 > 7 days), 1 resolved');
+  });
+
+  it('keeps a failed run first in the subject, then the breaks of the others', () => {
+    expect(
+      renderSubject([
+        digest('stripe', [], { breaks: stripe }),
+        digest('paypal', [], { status: 'failed', errorLabel: 'input missing', error: 'x' }),
+      ]),
+    ).toBe(
+      '[recon] 2025-09-30 — FAILED: paypal input missing; 1 new break, 4 open (2 > 7 days), 1 resolved',
+    );
+  });
+
+  it('keeps the discrepancy subject for reports without breaks', () => {
+    expect(renderSubject([digest('stripe', [])])).toBe(
+      '[recon] 2025-09-30 — 1 processor, 0 discrepancies, LOW risk',
+    );
+  });
+
+  it('lists new breaks, escalations, open breaks by age with amounts per currency and resolved ones, first (whole text)', () => {
+    const text = renderEmailText(
+      [digest('stripe', [], { breaks: stripe })],
+      '2025-10-01T01:00:00Z',
+    );
+    expect(text.slice(0, text.indexOf('OVERVIEW'))).toBe(
+      [
+        'Reconciliation 2025-09-30: 1 new break, 4 open (2 > 7 days), 1 resolved',
+        '',
+        'NEEDS ACTION',
+        '  stripe 2025-09-30: 1 new break, 4 open (2 > 7 days), 1 resolved',
+        '    New breaks (1)',
+        '      missing in internal ch_1: 10.00 USD, opened 2025-09-30 [break abcdef01]',
+        '    Escalations: open longer than 7 days (2)',
+        '      missing in internal ch_old: 5.50 USD, open 40 days (since 2025-08-21) [break bbbbbbbb]',
+        '      amount mismatch ch_eur: 1.10 EUR, open 9 days (since 2025-09-21) [break cccccccc]',
+        '    Resolved today (1)',
+        '      missing in processor ch_late: 10.00 USD, late arrival after 1 day [break eeeeeeee]',
+        '    Open breaks by age (days: count, amount per currency)',
+        '      0-1        1  10.00 USD',
+        '      2-3        1  1,000 JPY',
+        '      4-7        0  -',
+        '      8-30       1  1.10 EUR',
+        '      31+        1  5.50 USD',
+        '',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('sums the amounts of a bucket exactly per currency and cuts long lists', () => {
+    const many = Array.from({ length: BREAK_LINES + 3 }, (_, n) =>
+      brk({
+        breakId: `0000000${n % 10}-x`,
+        transactionId: `t${String(n).padStart(2, '0')}`,
+        amount: '0.10',
+      }),
+    );
+    const text = renderEmailText(
+      [
+        digest('square', [], {
+          breaks: { ...stripe, newCount: many.length, opened: many, open: many, resolved: [] },
+        }),
+      ],
+      '2025-10-01T01:00:00Z',
+    );
+    expect(text).toContain(
+      '      … and 3 more (open_breaks_square_2025-09-30.csv)\n    Escalations',
+    );
+    expect(text).toContain('      0-1       13  1.30 USD\n');
+    expect(text.match(/opened 2025-09-30/g)).toHaveLength(BREAK_LINES);
+  });
+
+  it('renders the same section in the HTML part, escaped', () => {
+    const hostile = { ...stripe, opened: [brk({ transactionId: '<img src=x>' })] };
+    const html = renderEmailHtml(
+      [digest('stripe', [], { breaks: hostile })],
+      '2025-10-01T01:00:00Z',
+    );
+    expect(html).toContain(
+      '<h3 style="font-size:15px;margin:16px 0 4px 0">Needs action: stripe 2025-09-30</h3>',
+    );
+    expect(html).toContain(
+      'missing in internal &lt;img src=x&gt;: 10.00 USD, opened 2025-09-30 [break abcdef01]',
+    );
+    expect(html).not.toContain('<img src=x>');
+    expect(html.indexOf('Needs action')).toBeLessThan(html.indexOf('Overview'));
+    expect(html).toContain(
+      '<td style="padding:6px 8px;border-bottom:1px solid #d8dee4;text-align:left;vertical-align:top;font-size:13px">31+</td>',
+    );
   });
 });

@@ -6,9 +6,14 @@ import type { Transaction } from '../../src/domain/transaction';
 import { matchTransactions } from '../../src/engine/match-transactions';
 import { summarizeReconciliation } from '../../src/engine/summarize';
 import {
+  breakKeyOf,
+  OPEN_BREAKS_CSV_COLUMNS,
   REPORT_CSV_COLUMNS,
+  renderOpenBreaksCsv,
   renderReportCsv,
   renderReportJson,
+  type ReportBreak,
+  type ReportBreaks,
   type ReportContext,
   type ReportInput,
 } from '../../src/reports/render-report';
@@ -87,7 +92,8 @@ describe('renderReportCsv', () => {
     (payload, escaped) => {
       const csv = renderCsv(input([tx({ transactionId: 'a', description: payload })], []));
       const rows = csv.split('\n');
-      expect(rows[1]?.endsWith(`,${escaped}`)).toBe(true);
+      // The description, then the four (empty, no database) break columns.
+      expect(rows[1]?.endsWith(`,${escaped},,,,`)).toBe(true);
       expect(parseCsv(csv)[1]?.[14]).toBe(`'${payload}`);
     },
   );
@@ -129,7 +135,7 @@ describe('renderReportCsv', () => {
     const csv = renderCsv(input([tx({ transactionId: 'a', description: text })], []));
     const line = csv.split('\n')[1] as string;
     expect(line.startsWith('"missing_in_internal","a","10.00","USD"')).toBe(true);
-    expect(line.endsWith(',"Refund, =cmd|\' /C calc\'!A0; ""quoted"" @x"')).toBe(true);
+    expect(line.endsWith(',"Refund, =cmd|\' /C calc\'!A0; ""quoted"" @x",,,,')).toBe(true);
     expect(parseCsv(csv)[1]?.[14]).toBe(text);
   });
 
@@ -190,6 +196,10 @@ describe('renderReportCsv', () => {
         '7',
         '',
         '',
+        '',
+        '',
+        '',
+        '',
       ],
       [
         'missing_in_processor',
@@ -206,6 +216,10 @@ describe('renderReportCsv', () => {
         'internal',
         '',
         '9',
+        '',
+        '',
+        '',
+        '',
         '',
       ],
     ]);
@@ -286,6 +300,9 @@ describe('renderReportJson', () => {
       'discrepancies',
       'data_quality',
       'financial_impact',
+      'breaks',
+      'resolved_breaks',
+      'open_breaks',
     ]);
   });
 
@@ -359,6 +376,10 @@ describe('renderReportJson', () => {
           line: 3,
         },
         internal: null,
+        break_id: null,
+        break_status: null,
+        origin_date: null,
+        age_days: null,
       },
       {
         kind: 'amount_mismatch',
@@ -383,6 +404,10 @@ describe('renderReportJson', () => {
           normalized_status: 'settled',
           line: 3,
         },
+        break_id: null,
+        break_status: null,
+        origin_date: null,
+        age_days: null,
       },
     ]);
   });
@@ -421,6 +446,224 @@ describe('renderReportJson', () => {
     expect(json).not.toMatch(/"(amount|fee|difference)":\s*-?\d/);
     expect(typeof (render().financial_impact as Record<string, unknown>).discrepancy_rate).toBe(
       'string',
+    );
+  });
+});
+
+describe('reports with breaks across days', () => {
+  const context: ReportContext = {
+    runId: 'run-2',
+    businessDate: '2025-10-09',
+    processor: 'stripe',
+    timeZone: 'UTC',
+    generatedAt: '2025-10-10T02:00:00.000Z',
+    appVersion: '0.1.0',
+    dryRun: false,
+    sources: {
+      processor: { location: 'p.csv', rows: 2, invalidRows: 0 },
+      internal: { location: 'i.csv', rows: 2, invalidRows: 0 },
+    },
+  };
+  const stored = (over: Partial<ReportBreak>): ReportBreak => ({
+    breakId: 'b0000000-0000-4000-8000-000000000001',
+    processor: 'stripe',
+    transactionId: 'old',
+    kind: 'missing_in_internal',
+    side: 'processor',
+    status: 'open',
+    originDate: '2025-09-30',
+    ageDays: 9,
+    amount: '-12.50',
+    currency: 'USD',
+    firstSeenRunId: 'run-0',
+    lastSeenRunId: 'run-1',
+    resolvedRunId: null,
+    resolution: null,
+    lagDays: null,
+    resolvedBy: null,
+    ...over,
+  });
+  const breaks: ReportBreaks = {
+    block: {
+      new: 1,
+      resolved: 1,
+      reclassified: 1,
+      pending: 0,
+      open: 3,
+      open_by_age: { '0-1': 1, '2-3': 0, '4-7': 1, '8-30': 1, '31+': 0 },
+      older_than_escalation: 1,
+      escalate_days: 7,
+    },
+    byIdentity: new Map([
+      [
+        breakKeyOf('fresh', 'processor'),
+        {
+          breakId: 'b0000000-0000-4000-8000-00000000000a',
+          status: 'open',
+          originDate: '2025-10-09',
+          ageDays: 0,
+        },
+      ],
+      [
+        breakKeyOf('diff', 'both'),
+        {
+          breakId: 'b0000000-0000-4000-8000-00000000000b',
+          status: 'open',
+          originDate: '2025-10-04',
+          ageDays: 5,
+        },
+      ],
+      // Same id, other side: a one-sided break is keyed by its side too.
+      [
+        breakKeyOf('fresh', 'internal'),
+        {
+          breakId: 'b0000000-0000-4000-8000-00000000000c',
+          status: 'open',
+          originDate: '2025-10-01',
+          ageDays: 8,
+        },
+      ],
+    ]),
+    resolved: [
+      stored({
+        breakId: 'b0000000-0000-4000-8000-000000000002',
+        transactionId: 'late',
+        kind: 'missing_in_processor',
+        side: 'internal',
+        status: 'resolved',
+        originDate: '2025-10-08',
+        ageDays: 1,
+        amount: '40.00',
+        resolvedRunId: 'run-2',
+        lastSeenRunId: 'run-2',
+        resolution: 'late_arrival',
+        lagDays: 1,
+        resolvedBy: 'recon',
+      }),
+    ],
+    open: [
+      stored({ transactionId: '=HYPERLINK("x")' }),
+      stored({
+        breakId: null,
+        transactionId: 'fresh',
+        originDate: '2025-10-09',
+        ageDays: 0,
+        amount: '5',
+        currency: 'JPY',
+        firstSeenRunId: null,
+        lastSeenRunId: null,
+      }),
+    ],
+  };
+  function report(): ReportInput {
+    const processor = [
+      tx({ transactionId: 'fresh', line: 2 }),
+      tx({ transactionId: 'diff', amountMinor: 1500n, line: 3 }),
+    ];
+    const internal = [tx({ transactionId: 'diff', amountMinor: 1400n, line: 2 })];
+    return { ...input(processor, internal), breaks };
+  }
+
+  it('ends every CSV row with its break id, status, origin date and age', () => {
+    const rows = parseCsv(renderCsv(report()));
+    expect(rows[0]?.slice(-4)).toEqual(['break_id', 'break_status', 'origin_date', 'age_days']);
+    expect(rows.slice(1).map((row) => [row[0], row[1], ...row.slice(-4)])).toEqual([
+      [
+        'missing_in_internal',
+        'fresh',
+        'b0000000-0000-4000-8000-00000000000a',
+        'open',
+        '2025-10-09',
+        '0',
+      ],
+      [
+        'amount_mismatch',
+        'diff',
+        'b0000000-0000-4000-8000-00000000000b',
+        'open',
+        '2025-10-04',
+        '5',
+      ],
+    ]);
+  });
+
+  it('gives every JSON discrepancy its break and adds the block, the resolved and the open breaks', () => {
+    const json = JSON.parse(JSON.stringify(renderReportJson(context, report()))) as Record<
+      string,
+      unknown
+    >;
+    expect(
+      (json.discrepancies as Record<string, unknown>[]).map((d) => [
+        d.transaction_id,
+        d.break_id,
+        d.break_status,
+        d.origin_date,
+        d.age_days,
+      ]),
+    ).toEqual([
+      ['fresh', 'b0000000-0000-4000-8000-00000000000a', 'open', '2025-10-09', 0],
+      ['diff', 'b0000000-0000-4000-8000-00000000000b', 'open', '2025-10-04', 5],
+    ]);
+    expect(json.breaks).toEqual({
+      new: 1,
+      resolved: 1,
+      reclassified: 1,
+      pending: 0,
+      open: 3,
+      open_by_age: { '0-1': 1, '2-3': 0, '4-7': 1, '8-30': 1, '31+': 0 },
+      older_than_escalation: 1,
+      escalate_days: 7,
+    });
+    expect(json.resolved_breaks).toEqual([
+      {
+        break_id: 'b0000000-0000-4000-8000-000000000002',
+        processor: 'stripe',
+        transaction_id: 'late',
+        kind: 'missing_in_processor',
+        side: 'internal',
+        status: 'resolved',
+        origin_date: '2025-10-08',
+        age_days: 1,
+        amount: '40.00',
+        currency: 'USD',
+        first_seen_run_id: 'run-0',
+        last_seen_run_id: 'run-2',
+        resolved_run_id: 'run-2',
+        resolution: 'late_arrival',
+        lag_days: 1,
+        resolved_by: 'recon',
+      },
+    ]);
+    expect(
+      (json.open_breaks as Record<string, unknown>[]).map((b) => [
+        b.break_id,
+        b.transaction_id,
+        b.age_days,
+      ]),
+    ).toEqual([
+      ['b0000000-0000-4000-8000-000000000001', '=HYPERLINK("x")', 9],
+      [null, 'fresh', 0],
+    ]);
+  });
+
+  it('renders no break fields and null or empty break sections without a database', () => {
+    const json = JSON.parse(
+      JSON.stringify(renderReportJson(context, { ...report(), breaks: null })),
+    ) as Record<string, unknown>;
+    expect([json.breaks, json.resolved_breaks, json.open_breaks]).toEqual([null, [], []]);
+    expect([...renderOpenBreaksCsv(null)].join('')).toBe(
+      `${OPEN_BREAKS_CSV_COLUMNS.map((c) => `"${c}"`).join(',')}\n`,
+    );
+  });
+
+  it('writes the open-breaks CSV: the breaks list columns, the age bucket, spreadsheet-safe', () => {
+    expect([...renderOpenBreaksCsv(breaks, 1)].join('')).toBe(
+      [
+        '"break_id","processor","transaction_id","kind","side","status","origin_date","age_days","amount","currency","first_seen_run_id","last_seen_run_id","resolved_run_id","resolution","lag_days","resolved_by","age_bucket"',
+        '"b0000000-0000-4000-8000-000000000001","stripe","\'=HYPERLINK(""x"")","missing_in_internal","processor","open","2025-09-30","9","-12.50","USD","run-0","run-1",,,,,"8-30"',
+        ',"stripe","fresh","missing_in_internal","processor","open","2025-10-09","0","5","JPY",,,,,,,"0-1"',
+        '',
+      ].join('\n'),
     );
   });
 });

@@ -5,7 +5,7 @@ import type { DeliveryConfig } from '../../config/delivery-config';
 import { ConfigError, describeError, describeErrorLines } from '../../domain/errors';
 import { KNOWN_PROCESSORS } from '../../domain/status';
 import { runAndDeliver } from '../../job/run-and-deliver';
-import type { RunRequest, RunResult } from '../../job/run-reconciliation';
+import { dryRunStore, type RunRequest, type RunResult } from '../../job/run-reconciliation';
 import { FORMAT_NAMES } from '../../sources/formats/format-registry';
 import { INPUT_ENCODINGS } from '../../sources/text-encoding';
 import { createRunStore } from '../../store/open-store';
@@ -114,9 +114,10 @@ export async function executeRun(
   logger: Logger,
   io: Io,
 ): Promise<number> {
-  const store = request.dryRun ? null : createRunStore(config.database);
+  // A dry run reads the stored breaks (read-only) when a database is there.
+  const store = request.dryRun ? dryRunStore(config.database) : createRunStore(config.database);
   const delivery =
-    store && deliveryConfig
+    store && deliveryConfig && !request.dryRun
       ? buildDeliveryDeps(deliveryConfig, store, logger, config.fx, config.breaks.escalateDays)
       : null;
   try {
@@ -225,7 +226,10 @@ export function registerRunCommand(program: Command, ctx: CommandContext): void 
       '--fail-on <what>',
       'exit 8 when a completed run has new breaks (new) or any open break past the grace (open); default: off',
     )
-    .option('--dry-run', 'reconcile and write local reports; no database, no upload, no e-mail')
+    .option(
+      '--dry-run',
+      'reconcile and write local reports; reads the stored breaks, stores nothing, no upload, no e-mail',
+    )
     .option('--no-email', 'do not send the summary e-mail this time')
     .option(
       '--allow-delivery-failure',

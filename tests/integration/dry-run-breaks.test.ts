@@ -134,10 +134,12 @@ describe.each(testBackends())('a dry run reads the stored breaks read-only on $n
         currency_mismatch: 0,
         status_mismatch: 0,
         duplicate: 0,
+        fee_mismatch: 0,
       },
     ]);
     const block = {
       new: 1,
+      new_open: 1,
       resolved: 2,
       reclassified: 1,
       pending: 0,

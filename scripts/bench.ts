@@ -20,10 +20,17 @@
  * 3. End to end: spawns the built CLI (`bin/recon run … --json`) under `/usr/bin/time` for peak
  *    RSS, with `--dry-run` and (with `DATABASE_URL`) against the server; checks its counts.
  *
- * 4. DuckDB SQL baseline (`@duckdb/node-api`, dev dependency; see `duckdbChild`): a child process
- *    under /usr/bin/time classifies the same files with one full outer join; the bench checks its
- *    counts and that its (kind, transaction id, side) multiset equals our dry run's report, and
- *    prints `ours / DuckDB` with the issue 7 targets (≤ 3×; ≤ 600 MB at 1M, ≤ 4 GB at 10M).
+ * 4. DuckDB SQL baselines (`@duckdb/node-api`, dev dependency; see `duckdbChild`): child processes
+ *    under /usr/bin/time classify the same files — the bench's baseline (all-VARCHAR `read_csv`,
+ *    first row per id by `row_number()`, one full outer join) and the lean query of issue #16
+ *    (explicit VARCHAR columns, `GROUP BY transaction_id` with `count(*)` and `any_value`, one
+ *    full outer join); the bench checks their counts and that each (kind, transaction id, side)
+ *    multiset equals our dry run's report, and prints `ours / DuckDB` for both with the issue #16
+ *    targets (≤ 1.5× the bench's baseline, ≤ 2.5× the lean query; peak RSS ≤ 500 MB at 1M,
+ *    ≤ 2.5 GB at 10M).
+ * 5. `--plain`: the same data without quoted descriptions (no quote byte in the files, no
+ *    multi-line records), in `bench-data/{rows}-{seed}-plain/`: the "plain canonical files" the
+ *    lean query of issue #16 was measured on.
  *
  * Prints medians of the repetitions: wall seconds, rows/s (processor + ledger rows) and peak RSS.
  * Exits 1 when any count differs from what was generated or from DuckDB's discrepancies.
@@ -54,7 +61,8 @@ Options:
   --seed N         seed of the generated data (default 42)
   --no-phases      skip the in-process phase timings
   --no-e2e         skip the end-to-end CLI runs
-  --no-duckdb      skip the DuckDB baseline
+  --no-duckdb      skip the DuckDB baselines
+  --plain          data without quoted descriptions (no quotes, no multi-line records)
   --regenerate     regenerate the cached data under bench-data/
   -h, --help       print this help
 
@@ -113,6 +121,9 @@ interface Args {
   worker: boolean;
   duckdb: boolean;
   duckdbChild: boolean;
+  /** The DuckDB child runs the lean query (`--lean`). */
+  lean: boolean;
+  plain: boolean;
   dir: string;
 }
 
@@ -128,6 +139,8 @@ function parseArgs(argv: readonly string[]): Args {
     worker: false,
     duckdb: true,
     duckdbChild: false,
+    lean: false,
+    plain: false,
     dir: '',
   };
   for (let i = 0; i < argv.length; i++) {
@@ -150,12 +163,14 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--worker') args.worker = true;
     else if (flag === '--no-duckdb') args.duckdb = false;
     else if (flag === '--duckdb-child') args.duckdbChild = true;
+    else if (flag === '--lean') args.lean = true;
+    else if (flag === '--plain') args.plain = true;
     else if (flag === '--dir') args.dir = value();
     else throw new ScriptUsageError(`unknown option ${flag}`);
   }
   if (!(args.rows >= 1000)) throw new ScriptUsageError('--rows must be at least 1000');
   if (!(args.runs >= 1)) throw new ScriptUsageError('--runs must be at least 1');
-  args.dir ||= join(DATA_ROOT, `${args.rows}-${args.seed}`);
+  args.dir ||= join(DATA_ROOT, `${args.rows}-${args.seed}${args.plain ? '-plain' : ''}`);
   return args;
 }
 
@@ -223,7 +238,7 @@ function shuffle(values: Uint32Array, random: () => number): void {
 }
 
 /** Writes both CSV files and the manifest into `dir`; returns the manifest. */
-function generate(rows: number, seed: number, dir: string): Manifest {
+function generate(rows: number, seed: number, dir: string, plain: boolean): Manifest {
   const random = prng(seed);
   const n = (rate: number): number => Math.round(rows * rate);
   const kMii = n(RATES.missing_in_internal);
@@ -278,9 +293,9 @@ function generate(rows: number, seed: number, dir: string): Manifest {
       case 0:
         return '';
       case 2:
-        return `Order ${id}, "gift card"`;
+        return plain ? `Order ${id} gift card` : `Order ${id}, "gift card"`;
       case 3:
-        return `Order ${id}\nsplit shipment, see ticket`;
+        return plain ? `Order ${id} split shipment` : `Order ${id}\nsplit shipment, see ticket`;
       default:
         return `Order ${id}`;
     }
@@ -381,7 +396,7 @@ function loadOrGenerate(args: Args): Manifest {
     if (manifest.version === GENERATOR_VERSION) return manifest;
   }
   const start = performance.now();
-  const manifest = generate(args.rows, args.seed, args.dir);
+  const manifest = generate(args.rows, args.seed, args.dir, args.plain);
   console.log(
     `generated ${manifest.processorRows} processor + ${manifest.internalRows} ledger rows ` +
       `(${manifest.multiLineRecords} multi-line records) in ${seconds(start)} s → ${args.dir}`,
@@ -609,6 +624,8 @@ function runCli(args: Args, manifest: Manifest, dryRun: boolean): E2eResult {
 
 /** Where the DuckDB baseline writes its discrepancies (kind, transaction_id, side). */
 const DUCKDB_OUTPUT = 'duckdb-discrepancies.csv';
+/** Where the lean DuckDB query writes its discrepancies. */
+const LEAN_OUTPUT = 'duckdb-lean-discrepancies.csv';
 
 /** A SQL string literal. */
 function sqlText(value: string): string {
@@ -635,6 +652,13 @@ async function duckdbChild(args: Args): Promise<void> {
   const start = performance.now();
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
+  if (args.lean) {
+    await connection.run(leanQuery(args));
+    await printDuckdbCounts(connection, start);
+    connection.closeSync();
+    instance.closeSync();
+    return;
+  }
   const side = (name: string, file: string, map: Readonly<Record<string, string>>): string => `
     CREATE TABLE ${name}_raw AS SELECT * FROM read_csv(${sqlText(join(args.dir, file))},
       header = true, all_varchar = true, quote = '"', escape = '"');
@@ -668,14 +692,67 @@ async function duckdbChild(args: Args): Promise<void> {
       UNION ALL SELECT 'duplicate', id, 'internal' FROM i WHERE rn > 1;
     COPY (SELECT * FROM res WHERE kind <> 'matched')
       TO ${sqlText(join(args.dir, DUCKDB_OUTPUT))} (HEADER, DELIMITER ',');`);
+  await printDuckdbCounts(connection, start);
+  connection.closeSync();
+  instance.closeSync();
+}
+
+/** Prints the counts per kind of table `res` and the seconds since `start` (one JSON line). */
+async function printDuckdbCounts(
+  connection: { runAndReadAll(sql: string): Promise<{ getRows(): unknown[][] }> },
+  start: number,
+): Promise<void> {
   const rows = (await connection.runAndReadAll('SELECT kind, count(*) FROM res GROUP BY kind'))
     .getRows()
     .map(([kind, count]) => [String(kind), Number(count)] as const);
   const seconds = (performance.now() - start) / 1000;
-  connection.closeSync();
-  instance.closeSync();
   const counts = Object.fromEntries(rows) as Partial<OutcomeCounts>;
   console.log(JSON.stringify({ seconds, counts: { ...emptyCounts(), ...counts } }));
+}
+
+/**
+ * The lean DuckDB query of issue #16, as a user would write it: `read_csv` with explicit VARCHAR
+ * columns, one row per id (`GROUP BY transaction_id` with `count(*)` and `any_value`), one
+ * `FULL OUTER JOIN`, the same classification as the bench's baseline (statuses through the same
+ * maps), the discrepancies copied to CSV (a duplicated id gives `count(*) - 1` duplicate rows).
+ * `any_value` is exact here because the bench's duplicate rows are copies of the first row.
+ */
+function leanQuery(args: Args): string {
+  const columns = HEADER.split(',')
+    .map((name) => `${sqlText(name)}: 'VARCHAR'`)
+    .join(', ');
+  const side = (name: string, file: string): string => `
+    ${name} AS (
+      SELECT transaction_id AS id, count(*) AS n, any_value(currency) AS cur,
+        any_value(CAST(amount AS DECIMAL(18, 4))) AS amt, any_value(lower(status)) AS raw
+      FROM read_csv(${sqlText(join(args.dir, file))}, header = true, columns = {${columns}})
+      GROUP BY transaction_id)`;
+  return `
+    CREATE TABLE res AS
+      WITH ${side('p', 'processor.csv')}, ${side('i', 'internal.csv')},
+        pm (k, s) AS (VALUES ${statusValues(STATUS_MAPS.stripe)}),
+        im (k, s) AS (VALUES ${statusValues(STATUS_MAPS.internal)}),
+        j AS (
+          SELECT p.id AS pid, i.id AS iid, p.cur AS pcur, i.cur AS icur, p.amt AS pamt,
+            i.amt AS iamt, p.raw AS praw, i.raw AS iraw, p.n AS pn, i.n AS i_n,
+            coalesce(pm.s, 'unknown') AS pst, coalesce(im.s, 'unknown') AS ist
+          FROM p FULL OUTER JOIN i ON p.id = i.id
+            LEFT JOIN pm ON pm.k = p.raw LEFT JOIN im ON im.k = i.raw)
+      SELECT CASE
+          WHEN iid IS NULL THEN 'missing_in_internal'
+          WHEN pid IS NULL THEN 'missing_in_processor'
+          WHEN pcur <> icur THEN 'currency_mismatch'
+          WHEN pamt <> iamt THEN 'amount_mismatch'
+          WHEN pst <> ist OR (pst = 'unknown' AND praw <> iraw) THEN 'status_mismatch'
+          ELSE 'matched' END AS kind,
+        coalesce(pid, iid) AS transaction_id,
+        CASE WHEN iid IS NULL THEN 'processor' WHEN pid IS NULL THEN 'internal' ELSE 'both' END
+          AS side
+      FROM j
+      UNION ALL SELECT 'duplicate', pid, 'processor' FROM (SELECT pid, unnest(range(pn - 1)) FROM j WHERE pn > 1)
+      UNION ALL SELECT 'duplicate', iid, 'internal' FROM (SELECT iid, unnest(range(i_n - 1)) FROM j WHERE i_n > 1);
+    COPY (SELECT * FROM res WHERE kind <> 'matched')
+      TO ${sqlText(join(args.dir, LEAN_OUTPUT))} (HEADER, DELIMITER ',');`;
 }
 
 function emptyCounts(): OutcomeCounts {
@@ -697,8 +774,8 @@ interface DuckdbResult extends E2eResult {
   readonly counts: OutcomeCounts | null;
 }
 
-/** Runs the DuckDB baseline in a child process under /usr/bin/time. */
-function runDuckdb(args: Args, manifest: Manifest): DuckdbResult {
+/** Runs a DuckDB baseline (`lean`: the lean query) in a child process under /usr/bin/time. */
+function runDuckdb(args: Args, manifest: Manifest, lean: boolean): DuckdbResult {
   const timeFile = join(args.dir, 'time-duckdb.txt');
   const result = spawnSync(
     '/usr/bin/time',
@@ -716,6 +793,7 @@ function runDuckdb(args: Args, manifest: Manifest): DuckdbResult {
       String(args.seed),
       '--dir',
       args.dir,
+      ...(lean ? ['--lean'] : []),
     ],
     { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 26 },
   );
@@ -800,7 +878,13 @@ function benchSizes(args: Args): void {
     if (argv[i] === '--rows' || argv[i] === '--dir') i++;
     else rest.push(argv[i] as string);
   }
-  const summaries: { rows: number; dryRun: boolean; ours: number; duckdb: number }[] = [];
+  const summaries: {
+    rows: number;
+    dryRun: boolean;
+    ours: number;
+    duckdb: number;
+    duckdbLean: number;
+  }[] = [];
   for (const rows of args.sizes) {
     console.log(`\n=== ${rows} rows per side ===`);
     const result = spawnSync(process.execPath, [__filename, '--rows', String(rows), ...rest], {
@@ -819,7 +903,9 @@ function benchSizes(args: Args): void {
     console.log(
       `${String(s.rows).padStart(9)} ${s.dryRun ? 'dry run   ' : 'PostgreSQL'}  ours ` +
         `${s.ours.toFixed(2)} s [${per(s.ours)}]  DuckDB ${s.duckdb.toFixed(2)} s ` +
-        `[${per(s.duckdb)}]  ratio ${(s.ours / s.duckdb).toFixed(2)}×`,
+        `[${per(s.duckdb)}]  ratio ${(s.ours / s.duckdb).toFixed(2)}×  lean DuckDB ` +
+        `${s.duckdbLean.toFixed(2)} s [${per(s.duckdbLean)}]  ratio ` +
+        `${(s.ours / s.duckdbLean).toFixed(2)}×`,
     );
   }
 }
@@ -935,32 +1021,50 @@ async function main(): Promise<void> {
   }
 
   if (args.duckdb) {
-    const results: DuckdbResult[] = [];
+    const baselines = [
+      { lean: false, name: "DuckDB (bench's baseline)", output: DUCKDB_OUTPUT, target: 1.5 },
+      { lean: true, name: 'DuckDB (lean query)', output: LEAN_OUTPUT, target: 2.5 },
+    ] as const;
+    const results = new Map<boolean, DuckdbResult[]>(baselines.map((b) => [b.lean, []]));
+    // Interleaved, so that both baselines see the same machine load.
     for (let run = 0; run < args.runs; run++) {
-      const result = runDuckdb(args, manifest);
-      results.push(result);
-      problems.push(...result.problems.map((p) => `duckdb run ${run + 1}: ${p}`));
+      for (const { lean, name } of baselines) {
+        const result = runDuckdb(args, manifest, lean);
+        results.get(lean)?.push(result);
+        problems.push(...result.problems.map((p) => `${name} run ${run + 1}: ${p}`));
+      }
     }
-    const duck = median(results.map((r) => r.seconds));
-    const duckRss = median(results.map((r) => r.peakRssMb));
-    printTable('DuckDB SQL baseline (same files; node + @duckdb/node-api; /usr/bin/time)', [
-      [
-        'DuckDB, end to end',
-        duck.toFixed(2),
-        String(results.length),
-        String(totalRows),
-        rate(totalRows, duck),
-        duckRss.toFixed(0),
-      ],
-      [
-        'DuckDB, SQL only',
-        median(results.map((r) => r.innerSeconds)).toFixed(2),
-        String(results.length),
-        String(totalRows),
-        '',
-        '',
-      ],
-    ]);
+    const medians = new Map(
+      baselines.map(({ lean }) => {
+        const runs = results.get(lean) ?? [];
+        return [
+          lean,
+          {
+            seconds: median(runs.map((r) => r.seconds)),
+            rss: median(runs.map((r) => r.peakRssMb)),
+            inner: median(runs.map((r) => r.innerSeconds)),
+          },
+        ] as const;
+      }),
+    );
+    printTable(
+      'DuckDB SQL baselines (same files; node + @duckdb/node-api; /usr/bin/time)',
+      baselines.flatMap(({ lean, name }) => {
+        const m = medians.get(lean);
+        const n = String(results.get(lean)?.length ?? 0);
+        return [
+          [
+            `${name}, end to end`,
+            (m?.seconds ?? NaN).toFixed(2),
+            n,
+            String(totalRows),
+            rate(totalRows, m?.seconds ?? NaN),
+            (m?.rss ?? NaN).toFixed(0),
+          ],
+          [`${name}, SQL only`, (m?.inner ?? NaN).toFixed(2), n, String(totalRows), '', ''],
+        ];
+      }),
+    );
     // Same discrepancies: the full multiset of (kind, id, side), ours from the dry run's report.
     const ourReport = join(
       args.dir,
@@ -970,34 +1074,49 @@ async function main(): Promise<void> {
     );
     if (args.e2e && existsSync(ourReport)) {
       const ours = discrepancyKeys(ourReport);
-      const theirs = discrepancyKeys(join(args.dir, DUCKDB_OUTPUT));
-      const diff = compareKeys(ours, theirs);
-      if (diff.length > 0)
-        problems.push(
-          `${diff.length} discrepancies differ from DuckDB's: ${diff.slice(0, 5).join('; ')}`,
-        );
-      else
-        console.log(`\nsame discrepancies as DuckDB: ${ours.length} (kind, transaction id, side)`);
+      for (const { name, output } of baselines) {
+        const diff = compareKeys(ours, discrepancyKeys(join(args.dir, output)));
+        if (diff.length > 0)
+          problems.push(
+            `${diff.length} discrepancies differ from ${name}: ${diff.slice(0, 5).join('; ')}`,
+          );
+        else
+          console.log(
+            `\nsame discrepancies as ${name}: ${ours.length} (kind, transaction id, side)`,
+          );
+      }
     }
     const lines: string[] = [];
+    const rssTarget = args.rows >= 5_000_000 ? 2560 : 500;
     for (const [dryRun, ours] of e2eMedians) {
-      const ratio = ours.seconds / duck;
-      const rssTarget = args.rows >= 5_000_000 ? 4096 : 600;
+      const ratios: Record<string, number> = {};
+      for (const { lean, name, target } of baselines) {
+        const duck = medians.get(lean)?.seconds ?? NaN;
+        const ratio = ours.seconds / duck;
+        ratios[lean ? 'lean' : 'bench'] = ratio;
+        lines.push(
+          `ours (${dryRun ? '--dry-run' : 'PostgreSQL'}) / ${name}: ${ratio.toFixed(2)}× ` +
+            `(${ours.seconds.toFixed(2)} s / ${duck.toFixed(2)} s; target ≤ ${target}×: ` +
+            `${ratio <= target ? 'met' : 'NOT met'})`,
+        );
+      }
       lines.push(
-        `ours / DuckDB (${dryRun ? '--dry-run' : 'PostgreSQL'}): ${ratio.toFixed(2)}× ` +
-          `(${ours.seconds.toFixed(2)} s / ${duck.toFixed(2)} s; target ≤ 3×: ` +
-          `${ratio <= 3 ? 'met' : 'NOT met'}); peak RSS ${ours.peakRssMb.toFixed(0)} MB ` +
-          `(target ≤ ${rssTarget} MB: ${ours.peakRssMb <= rssTarget ? 'met' : 'NOT met'})`,
+        `  peak RSS ${ours.peakRssMb.toFixed(0)} MB (target ≤ ${rssTarget} MB: ` +
+          `${ours.peakRssMb <= rssTarget ? 'met' : 'NOT met'})`,
       );
       console.log(
         `SUMMARY ${JSON.stringify({
           rows: args.rows,
+          plain: args.plain,
           dryRun,
           ours: ours.seconds,
           oursRssMb: ours.peakRssMb,
-          duckdb: duck,
-          duckdbRssMb: duckRss,
-          ratio,
+          duckdb: medians.get(false)?.seconds,
+          duckdbRssMb: medians.get(false)?.rss,
+          duckdbLean: medians.get(true)?.seconds,
+          duckdbLeanRssMb: medians.get(true)?.rss,
+          ratio: ratios.bench,
+          ratioLean: ratios.lean,
         })}`,
       );
     }

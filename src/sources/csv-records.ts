@@ -1,8 +1,18 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { Transform } from 'node:stream';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { CsvError, Parser, type CsvErrorCode } from 'csv-parse';
 import { InputRejectedError } from '../domain/errors';
+import {
+  isPlainRun,
+  SegmentCutter,
+  splitPlainRecords,
+  splitRuns,
+  type PlainRecordSink,
+  type RecordDelimiter,
+  type SegmentRun,
+} from './fast-csv';
 import {
   describeBytes,
   hex,
@@ -102,18 +112,54 @@ export interface CsvFieldBatch {
 const INITIAL_BATCH_RECORDS = 8192;
 
 /**
- * A csv-parse `Parser` that emits one flat `CsvFieldBatch` per chunk of input instead of one
- * bare record per stream object, and tags each record with its start line.
- *
- * Why: the `info: true` option builds a fresh info object (a copy of the parser's counters) for
- * every record and the object-mode stream costs a promise per record; at millions of rows both
- * dominate. The parser's live `info.lines` counter holds, at the moment a record is pushed, the
- * same value `info: true` would have copied (the line the record ends on, except that csv-parse
- * counts a CRLF inside a quoted field as two lines); the start line is that, corrected for those
- * CRLFs so far, minus the line breaks inside the record's own fields.
+ * A csv-parse `Parser` for one run of whole records (see `LineNumberingParser`): hands each record
+ * to `sink` while csv-parse's live `info` still describes it.
  */
-class LineNumberingParser extends Parser {
-  private fields: string[] = [];
+class RunParser extends Parser {
+  constructor(
+    options: ConstructorParameters<typeof Parser>[0],
+    private readonly sink: (record: string[], info: { lines: number; bytes: number }) => void,
+  ) {
+    super(options);
+  }
+
+  override push(chunk: unknown): boolean {
+    if (chunk !== null) this.sink(chunk as string[], this.info);
+    return true;
+  }
+}
+
+/** Options of `LineNumberingParser` (tests). */
+export interface CsvParserOptions {
+  /** Split quote-free runs of records by hand (default); false: csv-parse for every run. */
+  readonly fastPath?: boolean;
+  /** `splitRuns`' `minPlain` (default `MIN_PLAIN_RUN_BYTES`). */
+  readonly minPlainRunBytes?: number;
+  /** Counted into, when given: records split by the fast path, runs handed to csv-parse. */
+  readonly stats?: { plainRecords: number; csvRuns: number };
+}
+
+/**
+ * The CSV record parser: a stream of file chunks in, one flat `CsvFieldBatch` per chunk out,
+ * each record tagged with the line it starts on.
+ *
+ * The input is cut into segments of whole records at record delimiters outside quotes
+ * (`SegmentCutter`), and each segment into runs (`splitRuns`): a run without any quote byte whose
+ * line breaks are the record delimiter and whose bytes are text (no fault) is split by hand
+ * (`splitPlainRecords`, about five times faster); every other run — and the first segment, with
+ * the header, the BOM and the delimiter discovery — is parsed by a fresh csv-parse `Parser`
+ * (`RunParser`), which starts exactly as the single parser of the whole file would at that
+ * boundary. Records, line numbers, byte offsets, errors and `TextFault`s are the ones that single
+ * csv-parse parser gave (tests/unit/fast-csv-differential.test.ts).
+ *
+ * Line numbers: csv-parse's line counter (`info.lines`) counts every line break, and a CRLF inside a
+ * quoted field twice; `lineAt` is its value at the start of the current run. A record's start line
+ * is that counter when the record is pushed, less the CRLF pairs inside fields so far, less the
+ * line breaks inside the record's own fields.
+ */
+class LineNumberingParser extends Transform implements PlainRecordSink {
+  /** The current batch's fields (`PlainRecordSink`). */
+  fields: string[] = [];
   private counts = new Uint32Array(INITIAL_BATCH_RECORDS);
   private lines = new Uint32Array(INITIAL_BATCH_RECORDS);
   private length = 0;
@@ -122,9 +168,21 @@ class LineNumberingParser extends Parser {
   private crlfInFields = 0;
   private readonly scanner: TextFaultScanner;
   private readonly windows1252: boolean;
+  private readonly cutter = new SegmentCutter();
+  private readonly fastPath: boolean;
+  private readonly minPlainRunBytes: number | undefined;
+  private readonly stats: { plainRecords: number; csvRuns: number } | undefined;
   /** File offset of the next chunk; of the first byte after the last record pushed. */
   private bytesIn = 0;
   private recordStart = 0;
+  /** File offset of the next segment's first byte. */
+  private segmentStart = 0;
+  /** File offset of the current run's first byte. */
+  private runStart = 0;
+  /** csv-parse's line counter at the start of the current run. */
+  private lineAt = 1;
+  /** Whether the first segment (header, BOM, delimiter discovery) has been parsed. */
+  private started = false;
   /** The chunks holding the bytes from `recordStart` on (kept to locate bad bytes). */
   private chunks: { bytes: Buffer; start: number }[] = [];
   /** Next unconsumed entries of `scanner.invalid` and `scanner.nul`. */
@@ -135,25 +193,21 @@ class LineNumberingParser extends Parser {
   private nextRecordLine = 1;
   private failure: Error | undefined;
 
-  constructor(private readonly encoding: InputEncoding) {
-    super({
-      ...CSV_OPTIONS,
-      // Single-byte encodings decode every byte as Latin-1 (windows-1252 then maps 0x80–0x9F);
-      // csv-parse's BOM detection would switch them to UTF-8 or UTF-16 behind our back.
-      bom: encoding === 'utf-8',
-      encoding: encoding === 'utf-8' ? 'utf8' : 'latin1',
-    });
+  constructor(
+    private readonly encoding: InputEncoding,
+    options: CsvParserOptions = {},
+  ) {
+    super({ readableObjectMode: true });
     this.scanner = new TextFaultScanner(encoding === 'utf-8');
     this.windows1252 = encoding === 'windows-1252';
+    this.fastPath = options.fastPath ?? true;
+    this.minPlainRunBytes = options.minPlainRunBytes;
+    this.stats = options.stats;
   }
 
-  override push(chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (chunk === null) {
-      this.flushBatch();
-      return super.push(null, encoding);
-    }
-    if (this.failure) return true;
-    const record = chunk as string[];
+  /** A record from csv-parse; `info` is its parser's live counters (relative to the run). */
+  private readonly csvRecord = (record: string[], info: { lines: number; bytes: number }): void => {
+    if (this.failure) return;
     const out = this.fields;
     let breaks = 0;
     for (let i = 0; i < record.length; i++) {
@@ -166,19 +220,11 @@ class LineNumberingParser extends Parser {
         this.crlfInFields += counted.crlf;
       }
     }
-    if (this.length === this.counts.length) {
-      const counts = new Uint32Array(this.length * 2);
-      counts.set(this.counts);
-      this.counts = counts;
-      const lines = new Uint32Array(this.length * 2);
-      lines.set(this.lines);
-      this.lines = lines;
-    }
-    const line = this.info.lines - this.crlfInFields - breaks;
-    this.counts[this.length] = record.length;
-    this.lines[this.length] = line;
+    const lines = this.lineAt - 1 + info.lines;
+    const line = lines - this.crlfInFields - breaks;
+    this.addRecord(record.length, line);
     // `info.bytes` is the offset just after this record (and its line break).
-    const end = this.info.bytes;
+    const end = this.runStart + info.bytes;
     const { invalid, nul } = this.scanner;
     if (
       (this.invalidAt < invalid.length && (invalid[this.invalidAt] as number) < end) ||
@@ -187,10 +233,32 @@ class LineNumberingParser extends Parser {
       this.locateFaults(end, line);
     }
     this.recordStart = end;
-    this.nextRecordLine = this.info.lines + 1;
+    this.nextRecordLine = lines + 1;
     this.recordsPushed++;
     this.length++;
-    return true;
+  };
+
+  /** `PlainRecordSink`: a record of the fast path (see `splitPlainRecords`). */
+  record(count: number, lineIndex: number): void {
+    const lines = this.lineAt + lineIndex;
+    this.addRecord(count, lines - this.crlfInFields);
+    this.nextRecordLine = lines + 1;
+    this.recordsPushed++;
+    this.length++;
+  }
+
+  /** Stores the counts and line of record `length` (grows the arrays as needed). */
+  private addRecord(count: number, line: number): void {
+    if (this.length === this.counts.length) {
+      const counts = new Uint32Array(this.length * 2);
+      counts.set(this.counts);
+      this.counts = counts;
+      const lines = new Uint32Array(this.length * 2);
+      lines.set(this.lines);
+      this.lines = lines;
+    }
+    this.counts[this.length] = count;
+    this.lines[this.length] = line;
   }
 
   /**
@@ -284,7 +352,7 @@ class LineNumberingParser extends Parser {
 
   override _transform(
     chunk: Buffer,
-    encoding: BufferEncoding,
+    _encoding: BufferEncoding,
     callback: (error?: Error | null) => void,
   ): void {
     if (this.bytesIn === 0 && this.failure === undefined) this.checkStart(chunk);
@@ -301,14 +369,134 @@ class LineNumberingParser extends Parser {
     }
     this.chunks.push({ bytes: chunk, start: this.bytesIn });
     this.bytesIn += chunk.length;
-    super._transform(chunk, encoding, (error?: Error | null) => {
-      if (this.failure) {
-        callback(this.failure);
-        return;
+    let error: Error | undefined;
+    const segment = this.cutter.push(chunk);
+    if (segment) error = this.parseSegment(segment);
+    if (this.failure) {
+      callback(this.failure);
+      return;
+    }
+    this.flushBatch();
+    callback(this.explained(error));
+  }
+
+  override _flush(callback: (error?: Error | null) => void): void {
+    // A multi-byte sequence still open at the end of the file is cut short.
+    this.scanner.end();
+    const rest = this.cutter.rest();
+    const error = rest ? this.parseSegment(rest) : undefined;
+    if (error || this.failure) {
+      callback(this.explained(error) ?? this.failure);
+      return;
+    }
+    this.flushBatch();
+    callback();
+  }
+
+  /**
+   * Parses `segment` (whole records, or the end of the input), which starts at file offset
+   * `segmentStart`; returns csv-parse's error, if any (records before it are kept).
+   */
+  private parseSegment(segment: Buffer): Error | undefined {
+    const base = this.segmentStart;
+    this.segmentStart += segment.length;
+    if (!this.started) {
+      this.started = true;
+      return this.parseRun(segment, 0, segment.length, base, true);
+    }
+    const delimiter = this.cutter.delimiter as RecordDelimiter;
+    const runs: readonly SegmentRun[] = this.fastPath
+      ? splitRuns(segment, delimiter, this.minPlainRunBytes)
+      : [{ start: 0, end: segment.length, plain: false }];
+    for (const run of runs) {
+      const error =
+        run.plain && this.parsePlain(segment, run.start, run.end, base, delimiter)
+          ? undefined
+          : this.parseRun(segment, run.start, run.end, base, false);
+      if (error || this.failure) return error;
+    }
+    return undefined;
+  }
+
+  /**
+   * The fast path for `segment[start, end)` (no quote byte): split by hand when its bytes are text
+   * and its line breaks are `delimiter` only; returns false (nothing done) otherwise.
+   */
+  private parsePlain(
+    segment: Buffer,
+    start: number,
+    end: number,
+    base: number,
+    delimiter: RecordDelimiter,
+  ): boolean {
+    const fileEnd = base + end;
+    const { invalid, nul } = this.scanner;
+    if (
+      (this.invalidAt < invalid.length && (invalid[this.invalidAt] as number) < fileEnd) ||
+      (this.nulAt < nul.length && (nul[this.nulAt] as number) < fileEnd)
+    ) {
+      return false;
+    }
+    let text = segment.toString(this.encoding === 'utf-8' ? 'utf8' : 'latin1', start, end);
+    if (!isPlainRun(text, delimiter)) return false;
+    if (this.windows1252) text = latin1ToWindows1252(text);
+    const before = this.recordsPushed;
+    this.lineAt += splitPlainRecords(text, delimiter, this);
+    if (this.stats) this.stats.plainRecords += this.recordsPushed - before;
+    this.recordStart = fileEnd;
+    return true;
+  }
+
+  /**
+   * `segment[start, end)` through a fresh csv-parse parser; `first`: the start of the file (BOM,
+   * record delimiter discovered by csv-parse). Returns csv-parse's error with the file's line.
+   */
+  private parseRun(
+    segment: Buffer,
+    start: number,
+    end: number,
+    base: number,
+    first: boolean,
+  ): Error | undefined {
+    const utf8 = this.encoding === 'utf-8';
+    const parser = new RunParser(
+      {
+        ...CSV_OPTIONS,
+        // Single-byte encodings decode every byte as Latin-1 (windows-1252 then maps 0x80–0x9F);
+        // csv-parse's BOM detection would switch them to UTF-8 or UTF-16 behind our back.
+        bom: first && utf8,
+        encoding: utf8 ? 'utf8' : 'latin1',
+        ...(first ? {} : { record_delimiter: this.cutter.delimiter }),
+      },
+      this.csvRecord,
+    );
+    this.runStart = base + start;
+    if (this.stats) this.stats.csvRuns++;
+    let error: Error | null | undefined;
+    parser._transform(segment.subarray(start, end), 'latin1', (e) => (error = e));
+    if (!error) parser._flush((e) => (error = e));
+    if (error) {
+      if (error instanceof CsvError && typeof error.lines === 'number') {
+        const shift = this.lineAt - 1;
+        error.lines += shift;
+        error.message = error.message.replace(
+          /\b(at|on) line (\d+)/,
+          (_, word: string, n: string) => `${word} line ${Number(n) + shift}`,
+        );
       }
-      this.flushBatch();
-      callback(this.explained(error));
-    });
+      return error;
+    }
+    if (first && this.cutter.delimiter !== undefined) {
+      const found = parser.options.record_delimiter[0]?.toString('latin1');
+      if (found !== this.cutter.delimiter) {
+        return new Error(
+          `CSV record delimiter: csv-parse found ${JSON.stringify(found)}, ` +
+            `the reader ${JSON.stringify(this.cutter.delimiter)}`,
+        );
+      }
+    }
+    this.lineAt += parser.info.lines - 1;
+    return undefined;
   }
 
   /**
@@ -326,12 +514,6 @@ class LineNumberingParser extends Parser {
       );
     }
     return error;
-  }
-
-  override _flush(callback: (error?: Error | null) => void): void {
-    // A multi-byte sequence still open at the end of the file is cut short.
-    this.scanner.end();
-    super._flush((error?: Error | null) => callback(this.explained(error) ?? this.failure));
   }
 
   /** Rejects UTF-16 files, and a UTF-8 byte order mark when another encoding was given. */
@@ -572,6 +754,27 @@ function parseHere(path: string, encoding: InputEncoding): AsyncIterable<CsvFiel
   // `pipe` does not forward read errors; end the parse with them instead of waiting forever.
   stream.on('error', (error) => parser.destroy(error));
   parser.on('close', () => stream.destroy());
+  return parser as AsyncIterable<CsvFieldBatch>;
+}
+
+/**
+ * The records of `chunks` (a file's bytes, in pieces of any size) parsed as `readCsvFieldBatches`
+ * parses a file read in such pieces: one batch per piece that completes records. For tests of
+ * chunk boundaries and of the fast path (`options.fastPath: false` hands every run to
+ * csv-parse). Errors are the parser's own (`CsvError`, `CsvTextError`), not yet an
+ * `InputRejectedError`.
+ */
+export function parseCsvChunks(
+  chunks: readonly Buffer[],
+  encoding: InputEncoding = 'utf-8',
+  options: CsvParserOptions = {},
+): AsyncIterable<CsvFieldBatch> {
+  const parser = new LineNumberingParser(encoding, options);
+  for (const chunk of chunks) {
+    if (parser.destroyed) break;
+    parser.write(chunk);
+  }
+  if (!parser.destroyed) parser.end();
   return parser as AsyncIterable<CsvFieldBatch>;
 }
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { IntegrityError } from '../../domain/errors';
 import { verifyAuditChain } from '../../store/audit-chain';
+import { setUpCitus } from '../../store/citus';
 import { openDatabase } from '../../store/open-store';
 import { setUpRoles } from '../../store/roles';
 import { auditProblemLine, auditReportJson, auditReportText } from '../audit-output';
@@ -18,7 +19,11 @@ export function registerDbCommands(program: Command, ctx: CommandContext): void 
       '--roles',
       'also create the owner and app roles and grant the app role what the job needs',
     )
-    .action(async (options: { roles?: boolean }) => {
+    .option(
+      '--citus',
+      'also distribute the staging tables of --engine postgres on a Citus coordinator (exit 2 without Citus)',
+    )
+    .action(async (options: { roles?: boolean; citus?: boolean }) => {
       const { config, logger } = ctx.settings();
       const database = await openDatabase(config.database, { initialise: true });
       try {
@@ -33,6 +38,16 @@ export function registerDbCommands(program: Command, ctx: CommandContext): void 
           await setUpRoles(database, roles);
           io.out(
             `roles ready: ${roles.owner} owns the tables; ${roles.app} may insert (audit_log: insert only)`,
+          );
+        }
+        if (options.citus) {
+          const citus = await setUpCitus(database, database.description);
+          logger.info({ database: database.description, citus }, 'citus set up');
+          io.out(
+            `citus ${citus.version}: staging tables distributed by transaction_id, co-located` +
+              `${citus.distributed.length === 0 ? ' (already)' : ''}; reconciliation_runs and ` +
+              `its foreign-key tables in Citus metadata${citus.runTablesAdded ? '' : ' (already)'}; ` +
+              `citus.multi_shard_modify_mode = sequential for database ${citus.sequentialDatabase}`,
           );
         }
       } finally {

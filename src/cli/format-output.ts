@@ -66,7 +66,7 @@ export function runResultText(result: RunResult): string {
   if (result.status === 'failed') return `${head}: FAILED — ${describeError(result.error)}`;
   const counts = result.counts;
   const breaks = counts
-    ? DISCREPANCY_KINDS.filter((kind) => counts[kind] > 0)
+    ? DISCREPANCY_KINDS.filter((kind) => (counts[kind] ?? 0) > 0)
         .map((kind) => `${counts[kind]} ${kind.replace(/_/g, ' ')}`)
         .join(', ')
     : '';

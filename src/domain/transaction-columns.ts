@@ -26,7 +26,9 @@ const INT64_MAX = 2n ** 63n - 1n;
  *   by row when `flags[r]` says so; no fee without `HAS_FEE`);
  * - `currencies[r]`, `statuses[r]`, `merchants[r]`: indexes into the dictionaries of whoever built
  *   the columns (a table, or a file's validator);
- * - `createdAt[r]`: epoch milliseconds (UTC); `lines[r]`: 1-based line in the source.
+ * - `createdAt[r]`: epoch milliseconds (UTC); `lines[r]`: 1-based line in the source;
+ * - `references`: the optional canonical `reference` column, by row, only for rows that have one
+ *   (most sources have none, so a sparse map costs nothing for them).
  */
 export interface TransactionColumns {
   readonly length: number;
@@ -45,6 +47,7 @@ export interface TransactionColumns {
   readonly merchants: Uint32Array;
   readonly createdAt: Float64Array;
   readonly lines: Uint32Array;
+  readonly references?: ReadonlyMap<number, string>;
 }
 
 /** Dictionary translations for `ColumnBuilder.copyRows`: source index → destination index. */
@@ -93,6 +96,7 @@ export class ColumnBuilder implements TransactionColumns {
   flags: Uint8Array;
   readonly wideAmounts = new Map<number, bigint>();
   readonly wideFees = new Map<number, bigint>();
+  readonly references = new Map<number, string>();
   currencies: Uint8Array;
   statuses: Uint32Array;
   merchants: Uint32Array;
@@ -177,6 +181,7 @@ export class ColumnBuilder implements TransactionColumns {
     createdAtMs: number,
     description: string | null,
     line: number,
+    reference: string | null = null,
   ): void {
     const r = this.length;
     this.ensureRows(r + 1);
@@ -220,6 +225,7 @@ export class ColumnBuilder implements TransactionColumns {
     this.merchants[r] = merchant;
     this.createdAt[r] = createdAtMs;
     this.lines[r] = line;
+    if (reference !== null) this.references.set(r, reference);
     this.length = r + 1;
   }
 
@@ -269,6 +275,11 @@ export class ColumnBuilder implements TransactionColumns {
     for (const [r, value] of source.wideFees) {
       if (r >= from && r < to) this.wideFees.set(at + r - from, value);
     }
+    if (source.references) {
+      for (const [r, value] of source.references) {
+        if (r >= from && r < to) this.references.set(at + r - from, value);
+      }
+    }
     this.idUsed += idTo - idFrom;
     this.descriptionUsed += descTo - descFrom;
     this.length = at + count;
@@ -307,6 +318,7 @@ export class ColumnBuilder implements TransactionColumns {
       flags: this.flags,
       wideAmounts: this.wideAmounts,
       wideFees: this.wideFees,
+      references: this.references,
       currencies: this.currencies,
       statuses: this.statuses,
       merchants: this.merchants,

@@ -130,6 +130,7 @@ export class TransactionTable {
       t.createdAtMs,
       t.description,
       t.line,
+      t.reference ?? null,
     );
     this.indexRows(this.length, this.length + 1);
     this.length++;
@@ -428,6 +429,11 @@ export class TransactionTable {
     );
   }
 
+  /** The canonical `reference` of row `row`, or `null` when it has none. */
+  referenceAt(row: number): string | null {
+    return this.segmentOf(row).references.get(row & SEGMENT_MASK) ?? null;
+  }
+
   /** Transaction id of row `row`. */
   idAt(row: number): string {
     const segment = this.segmentOf(row);
@@ -466,6 +472,9 @@ export class TransactionTable {
       createdAtMs: segment.createdAt[r] as number,
       description,
       line: segment.lines[r] as number,
+      ...(segment.references.size > 0 && segment.references.has(r)
+        ? { reference: segment.references.get(r) }
+        : {}),
     };
   }
 

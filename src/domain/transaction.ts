@@ -15,6 +15,8 @@ export type CanonicalStatus =
  * - `amountMinor`: signed integer MINOR units of `currency` (refunds negative); gross amount.
  * - `feeMinor`: fee in minor units of `currency`, positive when charged, or `null` when absent.
  * - `createdAtMs`: the instant, as milliseconds since the Unix epoch (UTC).
+ * - `reference`: the canonical CSV's optional `reference` column (an order or invoice number),
+ *   `null`/absent when the source has none; a join key of the rules-file tiers.
  * - `line`: 1-based physical line of the record in its source file (the header is line 1).
  */
 export interface Transaction {
@@ -28,4 +30,5 @@ export interface Transaction {
   readonly createdAtMs: number;
   readonly description: string | null;
   readonly line: number;
+  readonly reference?: string | null;
 }

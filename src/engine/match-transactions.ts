@@ -1,9 +1,8 @@
-import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
+import type { Discrepancy, OutcomeClass, OutcomeCounts } from '../domain/discrepancy';
 import type { Transaction } from '../domain/transaction';
 import { DUPLICATE_ROW, TransactionTable, type StatusEntry } from '../domain/transaction-table';
 
-/** Row counts per outcome class. `matched` counts matched PAIRS (one row on each side). */
-export type OutcomeCounts = Record<OutcomeClass, number>;
+export type { OutcomeCounts, TierOutcome } from '../domain/discrepancy';
 
 /**
  * Result of `matchTransactions`. Every input row is in exactly one class:
@@ -184,10 +183,21 @@ function duplicateOf(row: Transaction, side: 'processor' | 'internal'): Discrepa
  */
 export function checkAccounting(result: MatchResult): string[] {
   const c = result.counts;
-  const pairs = c.matched + c.amount_mismatch + c.currency_mismatch + c.status_mismatch;
+  const pairs =
+    c.matched +
+    c.amount_mismatch +
+    c.currency_mismatch +
+    c.status_mismatch +
+    (c.matched_with_variance ?? 0);
   const problems: string[] = [];
-  const processorSum = pairs + c.missing_in_internal + result.duplicates.processor;
-  const internalSum = pairs + c.missing_in_processor + result.duplicates.internal;
+  let ambiguousProcessor = 0;
+  for (const d of result.discrepancies)
+    if (d.kind === 'ambiguous' && d.side === 'processor') ambiguousProcessor++;
+  const ambiguousInternal = (c.ambiguous ?? 0) - ambiguousProcessor;
+  const processorSum =
+    pairs + c.missing_in_internal + result.duplicates.processor + ambiguousProcessor;
+  const internalSum =
+    pairs + c.missing_in_processor + result.duplicates.internal + ambiguousInternal;
   if (processorSum !== result.processorTransactions) {
     problems.push(`processor rows ${result.processorTransactions} != classified ${processorSum}`);
   }
@@ -196,7 +206,12 @@ export function checkAccounting(result: MatchResult): string[] {
   }
   const discrepancyRows = result.discrepancies.length;
   const discrepancyCount =
-    pairs - c.matched + c.missing_in_internal + c.missing_in_processor + c.duplicate;
+    pairs -
+    c.matched +
+    c.missing_in_internal +
+    c.missing_in_processor +
+    c.duplicate +
+    (c.ambiguous ?? 0);
   if (discrepancyRows !== discrepancyCount) {
     problems.push(`discrepancy rows ${discrepancyRows} != counted ${discrepancyCount}`);
   }

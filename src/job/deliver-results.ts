@@ -7,7 +7,7 @@ import type { MailAttachment, Mailer } from '../delivery/smtp-mailer';
 import { presignedUrlExpiry } from '../delivery/presign-expiry';
 import { renderTrendChartPng } from '../delivery/trend-chart';
 import type { FxRates } from '../domain/fx-rates';
-import type { OutcomeClass } from '../domain/discrepancy';
+import type { OutcomeCounts } from '../domain/discrepancy';
 import { describeError, ReconError } from '../domain/errors';
 import {
   renderEmail,
@@ -127,7 +127,7 @@ interface ReportJson {
     processor_transactions: number;
     internal_transactions: number;
     invalid_rows: number;
-    counts: Record<OutcomeClass, number>;
+    counts: OutcomeCounts;
     discrepancy_count: number;
     discrepancy_amounts: Record<string, string>;
   };

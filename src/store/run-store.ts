@@ -1,7 +1,7 @@
 import type { BusinessDate } from '../domain/business-date';
 import { currencyExponent, ISO4217_TABLE_VERSION } from '../domain/currency';
 import type { DataQualityIssue } from '../domain/data-quality';
-import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
+import type { Discrepancy, OutcomeCounts } from '../domain/discrepancy';
 import { RunInProgressError, RunLockLostError } from '../domain/errors';
 import { redactSecretsIn } from '../domain/redact';
 import { formatMinor, totalsToDecimalStrings } from '../domain/money';
@@ -50,7 +50,7 @@ export interface StoredRun {
   readonly endTime: string | null;
   readonly processorTransactions: number | null;
   readonly internalTransactions: number | null;
-  readonly counts: Record<OutcomeClass, number> | null;
+  readonly counts: OutcomeCounts | null;
   readonly discrepancyCount: number | null;
   readonly invalidRows: number | null;
   readonly discrepancyAmounts: Record<string, string>;
@@ -217,7 +217,7 @@ const RUN_SELECT = `
   FROM reconciliation_runs`;
 
 function toStoredRun(row: RunRow): StoredRun {
-  const counts: Record<OutcomeClass, number> | null =
+  const counts: OutcomeCounts | null =
     row.matched_count === null
       ? null
       : {

@@ -2,6 +2,7 @@ import { DISCREPANCY_KINDS } from '../domain/discrepancy';
 import { describeError } from '../domain/errors';
 import { totalsToDecimalStrings } from '../domain/money';
 import type { RunResult } from '../job/run-reconciliation';
+import type { TierMatchSummary } from '../engine/tiers';
 import type { RunBreaks } from '../store/break-store';
 import type { StoredDelivery } from '../store/delivery-store';
 import type { StoredDiscrepancy, StoredRun } from '../store/run-store';
@@ -20,7 +21,14 @@ export function runResultJson(result: RunResult): object {
     processor_transactions: result.processorTransactions,
     internal_transactions: result.internalTransactions,
     invalid_rows: result.invalidRows,
-    counts: result.counts ? { ...result.counts, timing: result.timing ?? 0 } : null,
+    counts: result.counts
+      ? {
+          ...result.counts,
+          timing: result.timing ?? 0,
+          ...(result.tiers ? { matches_by_tier: result.tiers.matchesByTier } : {}),
+        }
+      : null,
+    ...(result.tiers ? { matches: tierMatchesJson(result.tiers.matches) } : {}),
     breaks: result.breaks ? runBreaksJson(result.breaks) : null,
     discrepancy_count: result.summary?.discrepancyCount ?? null,
     discrepancy_amounts: result.summary
@@ -32,6 +40,20 @@ export function runResultJson(result: RunResult): object {
     reports: result.reports ? { csv: result.reports.csv, json: result.reports.json } : null,
     audit_head: result.auditHead,
   };
+}
+
+/**
+ * The `matches` block of `run --json` with rules-file tiers (README "Matching rules"): per tier,
+ * in order (`id` first), the pairs it made and, per currency in major units, the sum of their
+ * processor amounts and of their |variance|.
+ */
+function tierMatchesJson(matches: readonly TierMatchSummary[]): object[] {
+  return matches.map((m) => ({
+    tier: m.tier,
+    count: m.count,
+    amount: totalsToDecimalStrings(new Map(m.amountMinor)),
+    abs_variance: totalsToDecimalStrings(new Map(m.absVarianceMinor)),
+  }));
 }
 
 /** The `breaks` block of `run --json` (README "Breaks across days"). */

@@ -63,6 +63,12 @@ export interface AppConfig {
   readonly delivery: DeliveryConfig;
   /** Breaks across days (README "Breaks across days"), in calendar days. */
   readonly breaks: BreakSettings;
+  /**
+   * `RECON_CONFIG`: path of the rules file (README "Matching rules"), or `null`. Only the path:
+   * the file is read and validated by `recon run` (`config/rules-file.ts`) unless `--config`
+   * names another one.
+   */
+  readonly rulesFile: string | null;
 }
 
 /**
@@ -320,6 +326,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     healthTimeoutMs: e.RECON_HEALTH_TIMEOUT_MS,
     fx,
     delivery: deliveryConfigFrom(e),
+    rulesFile: present.RECON_CONFIG ?? null,
   };
 }
 

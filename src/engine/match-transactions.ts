@@ -1,6 +1,8 @@
 import type { Discrepancy, OutcomeClass, OutcomeCounts } from '../domain/discrepancy';
 import type { Transaction } from '../domain/transaction';
 import { DUPLICATE_ROW, TransactionTable, type StatusEntry } from '../domain/transaction-table';
+import { rulesTheSqlEngineCannotRun, type MatchRules, type ProcessorRules } from './rules';
+import { applyTiers, type TierMatchSummary } from './tiers';
 
 export type { OutcomeCounts, TierOutcome } from '../domain/discrepancy';
 
@@ -17,6 +19,10 @@ export interface MatchResult {
   readonly duplicates: { readonly processor: number; readonly internal: number };
   /** Every discrepancy: processor-file order first, then ledger-only rows in ledger order. */
   readonly discrepancies: readonly Discrepancy[];
+  /** With rules-file tiers only (`applyTiers`): clean pairs per tier, `id` (the id join) first. */
+  readonly matchesByTier?: Readonly<Record<string, number>>;
+  /** With rules-file tiers only: per tier, pairs, amounts and |variance| per currency. */
+  readonly matches?: readonly TierMatchSummary[];
 }
 
 /** A fresh all-zero `OutcomeCounts`. */
@@ -217,3 +223,51 @@ export function checkAccounting(result: MatchResult): string[] {
   }
   return problems;
 }
+
+/** Names of the matching engines (`--engine`). */
+export type EngineName = 'memory' | 'postgres';
+
+/**
+ * The port both matching engines sit behind. `refusedRules` lists, as `[path in the rules file,
+ * reason]`, the rules an engine cannot run (checked before any side effect; the run refuses them
+ * with exit 2). The memory engine runs everything in process (`match`, then `applyRules`); the
+ * postgres engine's SQL join lives in `store/sql-engine.ts` and runs inside the run's database
+ * transaction, so this port only describes what it accepts.
+ */
+export interface MatchEngine {
+  readonly name: EngineName;
+  refusedRules(rules: MatchRules): Array<[string, string]>;
+}
+
+/** The memory engine: the id join (`matchTables`), then the rules-file tiers (`applyTiers`). */
+export interface MemoryMatchEngine extends MatchEngine {
+  readonly name: 'memory';
+  match(processor: TransactionTable, internal: TransactionTable): MatchResult;
+  /**
+   * Runs `rules.tiers` on the rows `match` left unmatched; returns `match` itself when there are
+   * none (a run without a rules file is exactly as before). `timeZone`: zone of business dates.
+   */
+  applyRules(
+    match: MatchResult,
+    rules: ProcessorRules,
+    processor: TransactionTable,
+    timeZone: string,
+  ): MatchResult;
+}
+
+/** Both engines, by name. */
+export const MATCH_ENGINES: {
+  readonly memory: MemoryMatchEngine;
+  readonly postgres: MatchEngine;
+} = {
+  memory: {
+    name: 'memory',
+    refusedRules: () => [],
+    match: matchTables,
+    applyRules: (match, rules, processor, timeZone) =>
+      rules.tiers.length === 0
+        ? match
+        : applyTiers(match, rules, processor.volumeByCurrency(), timeZone),
+  },
+  postgres: { name: 'postgres', refusedRules: rulesTheSqlEngineCannotRun },
+};

@@ -13,11 +13,14 @@ import {
 import { STATUS_MAPS, type ProcessorName } from '../domain/status';
 import {
   checkAccounting,
-  matchTables,
+  MATCH_ENGINES,
+  type EngineName,
   type MatchResult,
   type OutcomeCounts,
 } from '../engine/match-transactions';
 import type { FxRates } from '../domain/fx-rates';
+import { NO_RULES, rulesFor, type MatchRules } from '../engine/rules';
+import type { TierMatchSummary } from '../engine/tiers';
 import { summarizeReconciliation, type ReconciliationSummary } from '../engine/summarize';
 import {
   prepareReports,
@@ -70,7 +73,7 @@ export async function repairReports(
  * database transaction (`store/sql-engine.ts`, `docs/postgres-engine.md`); same results. It needs
  * the database, so it refuses dry runs.
  */
-export type MatchEngine = 'memory' | 'postgres';
+export type { EngineName } from '../engine/match-transactions';
 
 /** What to reconcile and how. Paths are relative to the working directory. */
 export interface RunRequest {
@@ -87,7 +90,9 @@ export interface RunRequest {
   readonly maxInvalidRate: string;
   readonly appVersion: string;
   /** Matching engine; default `memory`. `postgres` cannot be combined with `dryRun`. */
-  readonly engine?: MatchEngine;
+  readonly engine?: EngineName;
+  /** Matching rules (rules file, issue #14); default `NO_RULES` (id join only, as before). */
+  readonly rules?: MatchRules;
   /** Reporting currency and rates for the risk thresholds (README "Reporting currency"). */
   readonly fx?: FxRates | null;
   /** Breaks across days; default `DEFAULT_BREAK_SETTINGS` (carry 90, grace 0, escalate 7 days). */
@@ -191,6 +196,14 @@ export interface RunResult {
   readonly counts: OutcomeCounts | null;
   /** Pairs completed by a carried break of an earlier date (late arrivals); 0 when none. */
   readonly timing?: number;
+  /**
+   * With rules-file tiers: clean pairs per tier (`id` first) and each tier's summary (pairs,
+   * amount and |variance| per currency, minor units). Absent without tiers.
+   */
+  readonly tiers?: {
+    readonly matchesByTier: Readonly<Record<string, number>>;
+    readonly matches: readonly TierMatchSummary[];
+  };
   /** The run's `breaks` block (stored runs only; `null` for dry runs and failed runs). */
   readonly breaks?: RunBreaks | null;
   readonly summary: ReconciliationSummary | null;
@@ -366,7 +379,15 @@ export async function reconcileOne(
     let timing = 0;
     // Everything after matching, the same for both engines: check the accounting, fold in the
     // carried breaks, summarize.
-    const conclude = (raw: MatchResult): RunOutcome => {
+    const ownRules = rulesFor(request.rules ?? NO_RULES, processor);
+    const conclude = (untiered: MatchResult): RunOutcome => {
+      // The rules file's tiers, on the rows the id join left unmatched (engine/tiers.ts).
+      const raw = MATCH_ENGINES.memory.applyRules(
+        untiered,
+        ownRules,
+        processorSide.table,
+        request.timeZone,
+      );
       const broken = checkAccounting(raw);
       if (broken.length > 0)
         throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
@@ -449,7 +470,7 @@ export async function reconcileOne(
       auditHead = storedOutcome.auditHead;
       committed = true;
     } else {
-      outcome = conclude(matchTables(processorSide.table, internalSide.table));
+      outcome = conclude(MATCH_ENGINES.memory.match(processorSide.table, internalSide.table));
       if (store) {
         deps.abort?.throwIfAborted();
         const writing = prepare(outcome);
@@ -512,6 +533,9 @@ export async function reconcileOne(
       invalidRows,
       counts: match.counts,
       timing,
+      ...(match.matches && match.matchesByTier
+        ? { tiers: { matches: match.matches, matchesByTier: match.matchesByTier } }
+        : {}),
       breaks,
       summary,
       reports,

@@ -197,6 +197,10 @@ export function registerRunCommand(program: Command, ctx: CommandContext): void 
       '--engine <name>',
       'memory (default: hash join in the process) or postgres (SQL join inside the database)',
     )
+    .option(
+      '--config <file>',
+      'rules file (recon.config.yaml or .json): matching tiers and fee rules per processor (overrides RECON_CONFIG)',
+    )
     .option('--dry-run', 'reconcile and write local reports; no database, no upload, no e-mail')
     .option('--no-email', 'do not send the summary e-mail this time')
     .option(

@@ -331,6 +331,52 @@ ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS break_id uuid REFERENCES brea
 CREATE INDEX IF NOT EXISTS ix_discrepancies_break ON discrepancies (break_id);
 
 -- ---------------------------------------------------------------------------------------------
+-- Matching rules (schema 6, issue #14): the rules file's canonical content and SHA-256 on the run
+-- row (also in its audit entry); the tiers' outcome kinds `matched_with_variance` (a pair inside a
+-- tolerance, difference recorded) and `ambiguous` (a row with several candidates, one row per
+-- discrepancy, candidates listed) in the kind CHECKs of discrepancies and breaks; the tier that
+-- paired or found the rows, the ledger row's own id (tiers pair different ids), the candidates
+-- and the canonical `reference` of each side. Idempotent: each CHECK is dropped and re-added.
+-- ---------------------------------------------------------------------------------------------
+ALTER TABLE reconciliation_runs ADD COLUMN IF NOT EXISTS rules_sha256 text;
+ALTER TABLE reconciliation_runs ADD COLUMN IF NOT EXISTS rules_content text;
+ALTER TABLE reconciliation_runs ADD COLUMN IF NOT EXISTS matched_with_variance_count integer;
+ALTER TABLE reconciliation_runs ADD COLUMN IF NOT EXISTS ambiguous_count integer;
+ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS tier text;
+ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS internal_transaction_id text;
+ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS candidates jsonb;
+ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS processor_reference text;
+ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS internal_reference text;
+DO $$
+DECLARE
+    c record;
+BEGIN
+    -- The CHECKs of schema ≤ 5 on kind and on difference_minor, whatever their generated names.
+    FOR c IN
+        SELECT conrelid::regclass::text AS tab, conname
+          FROM pg_constraint
+         WHERE contype = 'c'
+           AND conrelid IN (to_regclass('discrepancies'), to_regclass('breaks'))
+           AND (pg_get_constraintdef(oid) LIKE '%''duplicate''%'
+                OR pg_get_constraintdef(oid) LIKE '%difference_minor IS NOT NULL%')
+    LOOP
+        EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', c.tab, c.conname);
+    END LOOP;
+END;
+$$;
+ALTER TABLE discrepancies ADD CONSTRAINT discrepancies_kind_check CHECK (kind IN ('missing_in_internal',
+    'missing_in_processor', 'amount_mismatch', 'currency_mismatch', 'status_mismatch', 'duplicate',
+    'matched_with_variance', 'ambiguous'));
+ALTER TABLE discrepancies ADD CONSTRAINT discrepancies_difference_check
+    CHECK ((kind IN ('amount_mismatch', 'matched_with_variance')) = (difference_minor IS NOT NULL));
+ALTER TABLE breaks ADD CONSTRAINT breaks_kind_check CHECK (kind IN ('missing_in_internal',
+    'missing_in_processor', 'amount_mismatch', 'currency_mismatch', 'status_mismatch', 'duplicate',
+    'matched_with_variance', 'ambiguous'));
+ALTER TABLE breaks ADD CONSTRAINT breaks_origin_kind_check CHECK (origin_kind IN ('missing_in_internal',
+    'missing_in_processor', 'amount_mismatch', 'currency_mismatch', 'status_mismatch', 'duplicate',
+    'matched_with_variance', 'ambiguous'));
+
+-- ---------------------------------------------------------------------------------------------
 -- Deliveries of a run's results: report uploads to S3 and e-mails. One row per attempt; a
 -- failed delivery never changes the run's status (the results are already committed).
 -- ---------------------------------------------------------------------------------------------
@@ -371,12 +417,12 @@ CREATE TABLE IF NOT EXISTS system_configuration (
 );
 
 INSERT INTO system_configuration (key, value, description) VALUES
-    ('schema_version', '5', 'Version of setup.sql applied to this database'),
+    ('schema_version', '6', 'Version of setup.sql applied to this database'),
     ('high_value_threshold', '1000',
      'Major-unit amount from which a missing transaction is listed in v_high_value_missing_transactions (per currency, never converted)')
 ON CONFLICT (key) DO NOTHING;
-UPDATE system_configuration SET value = '5', updated_at = now()
-    WHERE key = 'schema_version' AND value <> '5';
+UPDATE system_configuration SET value = '6', updated_at = now()
+    WHERE key = 'schema_version' AND value <> '6';
 
 -- ---------------------------------------------------------------------------------------------
 -- Views.

@@ -312,6 +312,7 @@ export async function reconcileOne(
             processorSource: processorSource.location,
             internalSource: internalSource.location,
             appVersion: request.appVersion,
+            rules: request.rules?.source ?? null,
           },
           transactionOptions,
         )

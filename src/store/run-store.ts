@@ -26,6 +26,11 @@ export interface RunStart {
   readonly processorSource: string;
   readonly internalSource: string;
   readonly appVersion: string;
+  /**
+   * The rules file the run uses (issue #14): its canonical content and SHA-256, stored on the run
+   * row and in its `run_started` audit entry; absent or `null` without a rules file.
+   */
+  readonly rules?: { readonly canonical: string; readonly sha256: string } | null;
 }
 
 /** Everything a completed run stores, written in one transaction. */
@@ -108,6 +113,11 @@ const DISCREPANCY_COLUMNS = [
   'difference_minor',
   'difference',
   'description',
+  'tier',
+  'internal_transaction_id',
+  'candidates',
+  'processor_reference',
+  'internal_reference',
 ] as const;
 
 const QUALITY_COLUMNS = [
@@ -156,6 +166,11 @@ function discrepancyRow(runId: string, d: Discrepancy): SqlValue[] {
     d.differenceMinor === null ? null : d.differenceMinor.toString(),
     d.differenceMinor === null ? null : decimal(d.differenceMinor, main.currency),
     main.description,
+    d.tier ?? null,
+    d.internal && d.internal.transactionId !== d.transactionId ? d.internal.transactionId : null,
+    d.candidates ? JSON.stringify(d.candidates) : null,
+    d.processor?.reference ?? null,
+    d.internal?.reference ?? null,
   ];
 }
 
@@ -190,6 +205,8 @@ interface RunRow {
   currency_mismatch_count: number | null;
   status_mismatch_count: number | null;
   duplicate_count: number | null;
+  matched_with_variance_count: number | null;
+  ambiguous_count: number | null;
   discrepancy_count: number | null;
   invalid_row_count: number | null;
   discrepancy_amounts: string;
@@ -210,6 +227,7 @@ const RUN_SELECT = `
          processor_transaction_count, internal_transaction_count, matched_count,
          missing_transaction_count, missing_in_processor_count, amount_mismatch_count,
          currency_mismatch_count, status_mismatch_count, duplicate_count, discrepancy_count,
+         matched_with_variance_count, ambiguous_count,
          invalid_row_count, discrepancy_amounts::text AS discrepancy_amounts,
          total_discrepancy_amount::text AS total_discrepancy_amount,
          discrepancy_rate::text AS discrepancy_rate, risk_level, compliance_status,
@@ -228,6 +246,10 @@ function toStoredRun(row: RunRow): StoredRun {
           currency_mismatch: row.currency_mismatch_count ?? 0,
           status_mismatch: row.status_mismatch_count ?? 0,
           duplicate: row.duplicate_count ?? 0,
+          ...(row.matched_with_variance_count !== null
+            ? { matched_with_variance: row.matched_with_variance_count }
+            : {}),
+          ...(row.ambiguous_count !== null ? { ambiguous: row.ambiguous_count } : {}),
         };
   return {
     runId: row.id,
@@ -331,8 +353,8 @@ export class RunStore {
       const rows = await tx.query<{ id: string }>(
         `INSERT INTO reconciliation_runs
            (run_date, processor_name, status, processor_source, internal_source,
-            currency_table_version, app_version)
-         VALUES ($1, $2, 'running', $3, $4, $5, $6)
+            currency_table_version, app_version, rules_sha256, rules_content)
+         VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8)
          RETURNING id::text`,
         [
           start.businessDate,
@@ -341,6 +363,8 @@ export class RunStore {
           start.internalSource,
           ISO4217_TABLE_VERSION,
           start.appVersion,
+          start.rules?.sha256 ?? null,
+          start.rules?.canonical ?? null,
         ],
       );
       const runId = rows[0]?.id;
@@ -350,6 +374,9 @@ export class RunStore {
         processor: start.processor,
         processor_source: start.processorSource,
         internal_source: start.internalSource,
+        ...(start.rules
+          ? { rules: { sha256: start.rules.sha256, content: start.rules.canonical } }
+          : {}),
       });
       return runId;
     }, options);
@@ -465,7 +492,8 @@ export class RunStore {
            total_discrepancy_amount = $13, total_discrepancy_currency = $14,
            discrepancy_amounts = $15, processor_volume = $16, internal_volume = $17,
            discrepancy_rate = $18, risk_level = $19, compliance_status = $20,
-           report_csv_path = $21, report_json_path = $22
+           report_csv_path = $21, report_json_path = $22,
+           matched_with_variance_count = $23, ambiguous_count = $24
          WHERE id = $1 AND status = 'running'
          RETURNING id::text`,
       [
@@ -491,6 +519,8 @@ export class RunStore {
         summary.complianceStatus,
         outcome.reportCsvPath,
         outcome.reportJsonPath,
+        c.matched_with_variance ?? null,
+        c.ambiguous ?? null,
       ],
     );
     if (completed.length !== 1) {

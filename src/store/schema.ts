@@ -9,9 +9,10 @@ import { ensureStagingTables, STAGING_TABLES } from './sql-engine';
  * are final (trigger `reconciliation_runs_results_final`) and chained into its audit entry; the
  * postgres engine's staging tables are created by `recon db init`. 5: breaks across days
  * (`breaks`, append-only `break_events`, `discrepancies.break_id`, `v_open_breaks`,
- * `v_break_ageing`).
+ * `v_break_ageing`). 6: matching rules (issue #14): rules file SHA-256 and content on the run,
+ * `matched_with_variance` and `ambiguous` kinds, tier, candidates and references on discrepancies.
  */
-export const SCHEMA_VERSION = '5';
+export const SCHEMA_VERSION = '6';
 
 /** Tables `setup.sql` alters or replaces when they exist (ownership needed to apply it again). */
 const SCHEMA_TABLES = [

@@ -282,7 +282,7 @@ describe('schema upgrade from version 4', () => {
       await applySchema(db);
       expect(
         await db.query(`SELECT value FROM system_configuration WHERE key = 'schema_version'`),
-      ).toEqual([{ value: '5' }]);
+      ).toEqual([{ value: '6' }]);
       expect(
         await db.query(
           `SELECT transaction_id, break_id FROM discrepancies ORDER BY transaction_id`,

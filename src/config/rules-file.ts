@@ -187,7 +187,7 @@ export function parseRulesFile(file: string, text: string): MatchRules {
   const processors: Record<string, ProcessorRules> = {};
   const rawProcessors =
     data !== null && typeof data === 'object' && 'processors' in data
-      ? (data as { processors: unknown }).processors
+      ? (data).processors
       : null;
   if (rawProcessors !== null && typeof rawProcessors === 'object') {
     for (const name of Object.keys(rawProcessors)) {

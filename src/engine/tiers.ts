@@ -14,7 +14,14 @@ import { businessDateOf } from '../domain/business-date';
 import type { Discrepancy, OutcomeCounts } from '../domain/discrepancy';
 import type { Transaction } from '../domain/transaction';
 import type { MatchResult } from './match-transactions';
-import { classifyTierPair, ID_TIER, tierKey, type ProcessorRules, type TierRule } from './rules';
+import {
+  classifyTierPair,
+  ID_TIER,
+  TIER_REJECTION_TEXT,
+  tierKey,
+  type ProcessorRules,
+  type TierRule,
+} from './rules';
 
 /** Per tier: pairs made, and per currency their processor amount and |variance| sums (minor units). */
 export interface TierMatchSummary {
@@ -368,4 +375,179 @@ export function applyTiers(
   ambiguous.sort((a, b) => a.at - b.at);
   for (const { d } of ambiguous) discrepancies.push(d);
   return { ...match, counts, discrepancies, matchesByTier, matches };
+}
+
+/** One tier's verdict on a transaction, for `recon explain`. */
+export interface TierExplanation {
+  /** Tier name (`id` for the id join). */
+  readonly tier: string;
+  readonly type: 'id' | TierRule['type'];
+  /** `paired`: this tier paired it; `ambiguous`: it found several candidates; `no_candidate`. */
+  readonly verdict: 'paired' | 'ambiguous' | 'no_candidate' | 'not_reached';
+  /** The other side's ids this tier accepted as candidates (sorted). */
+  readonly candidates: readonly string[];
+  /**
+   * Without a candidate: up to 3 rows of the other side nearest in amount among those that
+   * passed the key (all still-unmatched rows without a key), with the reason each was refused.
+   */
+  readonly nearest: readonly { readonly transactionId: string; readonly reason: string }[];
+}
+
+/** What `recon explain` prints for one transaction id. */
+export interface Explanation {
+  readonly transactionId: string;
+  /** Which side(s) the id was found on. */
+  readonly sides: readonly ('processor' | 'internal')[];
+  /** Final outcome: `matched` or a discrepancy kind. */
+  readonly outcome: string;
+  /** Tier that decided the outcome (`id` for the id join), or `null` when none did. */
+  readonly decidedBy: string | null;
+  /** The counterpart's id when paired. */
+  readonly pairedWith: string | null;
+  /** processor − ledger in minor units when paired with different amounts. */
+  readonly differenceMinor: bigint | null;
+  readonly tiers: readonly TierExplanation[];
+}
+
+/**
+ * Explains the outcome of transaction `id` in a run: which tier matched it, or why each tier did
+ * not. `untiered` is the id join's result, `tiered` the result after `applyTiers` (or the same
+ * when there are no tiers). Tiers are replayed against the rows the id join left unmatched on
+ * the other side (rows an earlier tier consumed are shown as such by the earlier verdicts).
+ * Returns `null` when no row of either side has the id.
+ */
+export function explainTransaction(
+  id: string,
+  untiered: MatchResult,
+  tiered: MatchResult,
+  rules: ProcessorRules,
+  timeZone: string,
+  present: { readonly processor: boolean; readonly internal: boolean },
+): Explanation | null {
+  const sides: ('processor' | 'internal')[] = [];
+  if (present.processor) sides.push('processor');
+  if (present.internal) sides.push('internal');
+  const tierOfPair = (d: Discrepancy): string | null => d.tier ?? null;
+  const involves = (d: Discrepancy): boolean =>
+    d.processor?.transactionId === id || d.internal?.transactionId === id;
+  const final = tiered.discrepancies.find(involves) ?? null;
+  const initial = untiered.discrepancies.find(involves) ?? null;
+  if (sides.length === 0 && !final && !initial) return null;
+
+  const idVerdict: TierExplanation = {
+    tier: ID_TIER,
+    type: 'id',
+    verdict: present.processor && present.internal ? 'paired' : 'no_candidate',
+    candidates: present.processor && present.internal ? [id] : [],
+    nearest: [],
+  };
+  if (present.processor && present.internal) {
+    return {
+      transactionId: id,
+      sides,
+      outcome: initial ? initial.kind : 'matched',
+      decidedBy: ID_TIER,
+      pairedWith: id,
+      differenceMinor: initial?.differenceMinor ?? null,
+      tiers: [idVerdict, ...rules.tiers.map((t) => notReached(t))],
+    };
+  }
+  // The row as the id join left it (one-sided, or a duplicate), and the other side's open rows.
+  const row = initial?.processor?.transactionId === id ? initial.processor : initial?.internal;
+  const onProcessorSide = initial?.kind === 'missing_in_internal';
+  const dayNumber = dayNumbers(timeZone);
+  const others = untiered.discrepancies
+    .filter((d) => d.kind === (onProcessorSide ? 'missing_in_processor' : 'missing_in_internal'))
+    .map((d) => (onProcessorSide ? d.internal : d.processor))
+    .filter((t): t is Transaction => t !== null);
+  const decided =
+    final &&
+    final.kind !== 'missing_in_internal' &&
+    final.kind !== 'missing_in_processor' &&
+    final.kind !== 'duplicate'
+      ? tierOfPair(final)
+      : null;
+  // A clean tier pair leaves no discrepancy: find which tier by replaying.
+  const cleanlyMatched = !final && initial !== null && row !== undefined && row !== null;
+  const verdicts: TierExplanation[] = [idVerdict];
+  let reachedEnd = false;
+  let decidedBy: string | null = decided;
+  for (const tier of rules.tiers) {
+    if (
+      reachedEnd ||
+      !row ||
+      (initial?.kind !== 'missing_in_internal' && initial?.kind !== 'missing_in_processor')
+    ) {
+      verdicts.push(notReached(tier));
+      continue;
+    }
+    const candidates: string[] = [];
+    const refused: Array<{ transactionId: string; reason: string; distance: bigint }> = [];
+    for (const other of others) {
+      const pair = onProcessorSide
+        ? { processor: row, internal: other }
+        : { processor: other, internal: row };
+      const verdict = classifyTierPair(tier, {
+        ...pair,
+        dayDistance: Math.abs(dayNumber(row.createdAtMs) - dayNumber(other.createdAtMs)),
+      });
+      if (verdict === null) candidates.push(other.transactionId);
+      else if (verdict !== 'key_missing' && verdict !== 'key_differs')
+        refused.push({
+          transactionId: other.transactionId,
+          reason: TIER_REJECTION_TEXT[verdict],
+          distance: abs(row.amountMinor - other.amountMinor),
+        });
+    }
+    refused.sort((a, b) =>
+      a.distance < b.distance
+        ? -1
+        : a.distance > b.distance
+          ? 1
+          : a.transactionId < b.transactionId
+            ? -1
+            : 1,
+    );
+    const isDecider =
+      decided === tier.name || (cleanlyMatched && decidedBy === null && candidates.length > 0);
+    const verdict: TierExplanation['verdict'] = isDecider
+      ? final?.kind === 'ambiguous'
+        ? 'ambiguous'
+        : 'paired'
+      : candidates.length > 0
+        ? 'ambiguous'
+        : 'no_candidate';
+    if (isDecider) {
+      decidedBy = tier.name;
+      reachedEnd = true;
+    }
+    verdicts.push({
+      tier: tier.name,
+      type: tier.type,
+      verdict,
+      candidates: candidates.sort(),
+      nearest:
+        candidates.length > 0
+          ? []
+          : refused.slice(0, 3).map(({ transactionId, reason }) => ({ transactionId, reason })),
+    });
+  }
+  return {
+    transactionId: id,
+    sides,
+    outcome: final ? final.kind : 'matched',
+    decidedBy,
+    pairedWith:
+      final && final.side === 'both'
+        ? ((onProcessorSide ? final.internal : final.processor)?.transactionId ?? null)
+        : cleanlyMatched
+          ? (verdicts.find((v) => v.tier === decidedBy)?.candidates[0] ?? null)
+          : null,
+    differenceMinor: final?.differenceMinor ?? null,
+    tiers: verdicts,
+  };
+}
+
+function notReached(tier: TierRule): TierExplanation {
+  return { tier: tier.name, type: tier.type, verdict: 'not_reached', candidates: [], nearest: [] };
 }

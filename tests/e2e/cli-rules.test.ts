@@ -150,3 +150,71 @@ describe('recon run --config (matching tiers)', () => {
     expect(jsonLines(result.stdout)[0]?.counts).toMatchObject({ matched_with_variance: 1 });
   }, 90_000);
 });
+
+describe('recon explain', () => {
+  it('prints which tier matched a transaction and why the earlier tiers did not (issue #14)', async () => {
+    const dir = files(
+      ['ch_9,99.99,USD,succeeded,m1,2025-09-30T10:00:00Z,inv-42,'],
+      ['INV-42,100.00,USD,settled,m1,2025-09-30T09:00:00Z,,INV-42'],
+      tolerance(1),
+    );
+    const args = (id: string) => [
+      'explain',
+      '--date',
+      DATE,
+      '--processors',
+      'stripe',
+      '--processor-file',
+      join(dir, 'stripe.csv'),
+      '--internal-file',
+      join(dir, 'ledger.csv'),
+      '--config',
+      join(dir, 'recon.config.yaml'),
+      '--id',
+      id,
+    ];
+    const env = { RECON_PGLITE_DIR: join(dir, 'pgdata'), LOG_LEVEL: 'silent' };
+    const text = await runCli(args('ch_9'), env, dir);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toBe(
+      [
+        'stripe 2025-09-30 ch_9: matched with variance by tier near_amount with INV-42 (difference -0.01 USD)',
+        '  tier id (id): no row of the other side has this transaction_id',
+        '  tier by_reference (exact): no candidate: INV-42: the amounts differ',
+        '  tier near_amount (tolerance): paired with INV-42',
+        '',
+      ].join('\n'),
+    );
+    const json = await runCli([...args('INV-42'), '--json'], env, dir);
+    expect(JSON.parse(json.stdout)).toEqual({
+      transaction_id: 'INV-42',
+      sides: ['internal'],
+      outcome: 'matched_with_variance',
+      decided_by: 'near_amount',
+      paired_with: 'ch_9',
+      difference: '-0.01',
+      tiers: [
+        { tier: 'id', type: 'id', verdict: 'no_candidate', candidates: [], nearest: [] },
+        {
+          tier: 'by_reference',
+          type: 'exact',
+          verdict: 'no_candidate',
+          candidates: [],
+          nearest: [{ transaction_id: 'ch_9', reason: 'the amounts differ' }],
+        },
+        {
+          tier: 'near_amount',
+          type: 'tolerance',
+          verdict: 'paired',
+          candidates: ['ch_9'],
+          nearest: [],
+        },
+      ],
+    });
+    const missing = await runCli(args('nope'), env, dir);
+    expect(missing.stderr.split('\n').filter((l) => l.startsWith('recon:'))).toEqual([
+      `recon: no transaction nope on either side of stripe 2025-09-30 (${join(dir, 'stripe.csv')}, ${join(dir, 'ledger.csv')})`,
+    ]);
+    expect(missing.code).toBe(2);
+  }, 60_000);
+});

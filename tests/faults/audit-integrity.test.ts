@@ -372,7 +372,7 @@ describeServer('stored results under tampering, on a PostgreSQL server', () => {
       const version = await c.query<{ value: string }>(
         `SELECT value FROM system_configuration WHERE key = 'schema_version'`,
       );
-      expect(version.rows).toEqual([{ value: '5' }]);
+      expect(version.rows).toEqual([{ value: '6' }]);
       const verify = await runCli(['db', 'verify-audit', '--json'], env);
       expect(verify.code).toBe(0);
       expect(jsonLines(verify.stdout)[0]).toEqual({

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { Transaction } from '../../src/domain/transaction';
 import { DEFAULT_FEE_RULES } from '../../src/engine/fee-rules';
 import { checkAccounting, matchTransactions } from '../../src/engine/match-transactions';
@@ -326,5 +327,53 @@ describe('amount at stake', () => {
       tier: 'near_amount',
     };
     expect(discrepancyImpact(d)).toEqual({ currency: 'USD', minor: 1n });
+  });
+});
+
+describe('order independence (property)', () => {
+  it('classifies every row the same whatever the order of either side', () => {
+    const row = fc.record({
+      amount: fc.integer({ min: -3, max: 6 }),
+      reference: fc.constantFrom(null, 'A', 'a', 'B', ' b '),
+      day: fc.integer({ min: 0, max: 3 }),
+      currency: fc.constantFrom('USD', 'EUR'),
+    });
+    const side = fc.array(row, { maxLength: 12 });
+    const own = rules(
+      byReference,
+      tolerance({ absMinor: 1n, maxDays: 1 }),
+      tolerance({ name: 'loose', processorKey: null, ledgerKey: null, absMinor: 2n, maxDays: 2 }),
+    );
+    fc.assert(
+      fc.property(side, side, fc.integer(), (ps, ls, seed) => {
+        const make = (prefix: string, rows: typeof ps) =>
+          rows.map((r, k) =>
+            tx(`${prefix}${k}`, {
+              amountMinor: BigInt(r.amount) * 100n,
+              reference: r.reference,
+              currency: r.currency,
+              createdAtMs: SEP_30 + r.day * DAY,
+            }),
+          );
+        const p = make('p', ps);
+        const l = make('l', ls);
+        const shuffle = <T>(items: readonly T[]): T[] => {
+          const out = [...items];
+          let s = seed;
+          for (let k = out.length - 1; k > 0; k--) {
+            s = (Math.imul(s, 1103515245) + 12345) | 0;
+            const j = Math.abs(s) % (k + 1);
+            [out[k], out[j]] = [out[j] as T, out[k] as T];
+          }
+          return out;
+        };
+        const a = run(p, l, own);
+        const b = run(shuffle(p), shuffle(l), own);
+        expect(outcomes(b)).toEqual(outcomes(a));
+        expect(b.counts).toEqual(a.counts);
+        expect(b.matchesByTier).toEqual(a.matchesByTier);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

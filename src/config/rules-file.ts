@@ -167,7 +167,7 @@ export function parseRulesFile(file: string, text: string): MatchRules {
       throw new ConfigError(
         doc.errors.map((e) => {
           const at = e.linePos?.[0];
-          return `${file}${at ? `:${at.line}:${at.col}` : ''}: not valid YAML (${e.message.split('\n')[0] ?? ''})`;
+          return `${file}${at ? `:${at.line}:${at.col}` : ''}: not valid YAML (${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')})`;
         }),
       );
     }
@@ -186,9 +186,7 @@ export function parseRulesFile(file: string, text: string): MatchRules {
   }
   const processors: Record<string, ProcessorRules> = {};
   const rawProcessors =
-    data !== null && typeof data === 'object' && 'processors' in data
-      ? (data).processors
-      : null;
+    data !== null && typeof data === 'object' && 'processors' in data ? data.processors : null;
   if (rawProcessors !== null && typeof rawProcessors === 'object') {
     for (const name of Object.keys(rawProcessors)) {
       if (!(KNOWN_PROCESSORS as readonly string[]).includes(name))

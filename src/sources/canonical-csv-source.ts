@@ -560,8 +560,7 @@ function parseRow(
   const description =
     columns.description === -1 ? undefined : (fields[at + columns.description] ?? '').trim();
   const status = lookups.status(statusText);
-  const reference =
-    columns.reference === -1 ? '' : (fields[at + columns.reference] ?? '').trim();
+  const reference = columns.reference === -1 ? '' : (fields[at + columns.reference] ?? '').trim();
   out.push(
     transactionId,
     amountMinor,

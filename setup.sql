@@ -346,35 +346,63 @@ ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS internal_business_date date;
 -- ---------------------------------------------------------------------------------------------
 ALTER TABLE reconciliation_runs ADD COLUMN IF NOT EXISTS fee_mismatch_count integer
     CHECK (fee_mismatch_count >= 0);
-DO $fees$
-DECLARE
-    kinds constant text := $k$('missing_in_internal', 'missing_in_processor', 'amount_mismatch',
-        'currency_mismatch', 'status_mismatch', 'duplicate', 'fee_mismatch')$k$;
-    item record;
-BEGIN
-    FOR item IN
-        SELECT * FROM (VALUES
-            ('discrepancies', 'discrepancies_kind_check', 'kind IN ' || kinds),
-            ('discrepancies', 'discrepancies_check',
-             $c$(kind IN ('amount_mismatch', 'fee_mismatch')) = (difference_minor IS NOT NULL)$c$),
-            ('breaks', 'breaks_kind_check', 'kind IN ' || kinds),
-            ('breaks', 'breaks_origin_kind_check', 'origin_kind IN ' || kinds)
-        ) AS c (table_name, constraint_name, definition)
-    LOOP
-        IF NOT EXISTS (
-            SELECT 1 FROM pg_constraint
-             WHERE conrelid = to_regclass(item.table_name) AND conname = item.constraint_name
-               AND pg_get_constraintdef(oid) LIKE '%fee_mismatch%'
-        ) THEN
-            EXECUTE format('ALTER TABLE %I DROP CONSTRAINT IF EXISTS %I', item.table_name,
-                           item.constraint_name);
-            EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (%s)', item.table_name,
-                           item.constraint_name, item.definition);
-        END IF;
-    END LOOP;
-END
-$fees$;
+-- The kind CHECKs are replaced, together with those of the matching rules, in the block below.
 -- End of schema 6 (fees).
+
+-- ---------------------------------------------------------------------------------------------
+-- Matching rules (schema 6, issue #14): the rules file's canonical content and SHA-256 on the run
+-- row (also in its audit entry); the tiers' outcome kinds `matched_with_variance` (a pair inside a
+-- tolerance, difference recorded) and `ambiguous` (a row with several candidates, one row per
+-- discrepancy, candidates listed) in the kind CHECKs of discrepancies and breaks; the tier that
+-- paired or found the rows, the ledger row's own id (tiers pair different ids), the candidates
+-- and the canonical `reference` of each side. Idempotent: each CHECK is dropped and re-added.
+-- ---------------------------------------------------------------------------------------------
+ALTER TABLE reconciliation_runs ADD COLUMN IF NOT EXISTS rules_sha256 text;
+ALTER TABLE reconciliation_runs ADD COLUMN IF NOT EXISTS rules_content text;
+ALTER TABLE reconciliation_runs ADD COLUMN IF NOT EXISTS matched_with_variance_count integer;
+ALTER TABLE reconciliation_runs ADD COLUMN IF NOT EXISTS ambiguous_count integer;
+ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS tier text;
+ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS internal_transaction_id text;
+ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS candidates jsonb;
+ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS processor_reference text;
+ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS internal_reference text;
+-- The kind CHECKs of discrepancies and breaks, and the difference CHECK, for every kind of
+-- `DISCREPANCY_KINDS` (src/domain/discrepancy.ts: the lists below must equal it), including
+-- `fee_mismatch` (fees, above) and the tiers' kinds. Replaced only while they lack a kind, so
+-- applying this again does not re-validate big tables.
+DO $kinds$
+DECLARE
+    c record;
+    kinds constant text := $k$('missing_in_internal', 'missing_in_processor', 'amount_mismatch', 'currency_mismatch',
+        'status_mismatch', 'duplicate', 'fee_mismatch', 'matched_with_variance', 'ambiguous')$k$;
+BEGIN
+    IF (SELECT count(*) FROM pg_constraint
+         WHERE contype = 'c'
+           AND conname IN ('discrepancies_kind_check', 'discrepancies_difference_check',
+                           'breaks_kind_check', 'breaks_origin_kind_check')
+           AND pg_get_constraintdef(oid) LIKE '%fee_mismatch%'
+           AND pg_get_constraintdef(oid) LIKE '%matched_with_variance%') = 4 THEN
+        RETURN;
+    END IF;
+    -- The CHECKs of earlier schemas on kind and on difference_minor, whatever their generated names.
+    FOR c IN
+        SELECT conrelid::regclass::text AS tab, conname
+          FROM pg_constraint
+         WHERE contype = 'c'
+           AND conrelid IN (to_regclass('discrepancies'), to_regclass('breaks'))
+           AND (pg_get_constraintdef(oid) LIKE '%''duplicate''%'
+                OR pg_get_constraintdef(oid) LIKE '%difference_minor IS NOT NULL%')
+    LOOP
+        EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', c.tab, c.conname);
+    END LOOP;
+    EXECUTE 'ALTER TABLE discrepancies ADD CONSTRAINT discrepancies_kind_check CHECK (kind IN ' || kinds || ')';
+    EXECUTE $d$ALTER TABLE discrepancies ADD CONSTRAINT discrepancies_difference_check
+        CHECK ((kind IN ('amount_mismatch', 'fee_mismatch', 'matched_with_variance'))
+               = (difference_minor IS NOT NULL))$d$;
+    EXECUTE 'ALTER TABLE breaks ADD CONSTRAINT breaks_kind_check CHECK (kind IN ' || kinds || ')';
+    EXECUTE 'ALTER TABLE breaks ADD CONSTRAINT breaks_origin_kind_check CHECK (origin_kind IN ' || kinds || ')';
+END;
+$kinds$;
 
 -- ---------------------------------------------------------------------------------------------
 -- Deliveries of a run's results: report uploads to S3 and e-mails. One row per attempt; a

@@ -3,6 +3,7 @@ import { describeError } from '../domain/errors';
 import { totalsToDecimalStrings } from '../domain/money';
 import { feeBlockJson } from '../engine/summarize';
 import type { RunResult } from '../job/run-reconciliation';
+import type { TierMatchSummary } from '../engine/tiers';
 import type { RunBreaks } from '../store/break-store';
 import type { StoredDelivery } from '../store/delivery-store';
 import type { StoredDiscrepancy, StoredRun } from '../store/run-store';
@@ -26,8 +27,10 @@ export function runResultJson(result: RunResult, failOn?: FailOn): object {
           ...result.counts,
           timing: result.timing ?? 0,
           basis_mismatch_suspected: result.basisMismatchSuspected ?? 0,
+          ...(result.tiers ? { matches_by_tier: result.tiers.matchesByTier } : {}),
         }
       : null,
+    ...(result.tiers ? { matches: tierMatchesJson(result.tiers.matches) } : {}),
     breaks: result.breaks ? runBreaksJson(result.breaks) : null,
     discrepancy_count: result.summary?.discrepancyCount ?? null,
     discrepancy_amounts: result.summary
@@ -40,6 +43,20 @@ export function runResultJson(result: RunResult, failOn?: FailOn): object {
     reports: result.reports ? { csv: result.reports.csv, json: result.reports.json } : null,
     audit_head: result.auditHead,
   };
+}
+
+/**
+ * The `matches` block of `run --json` with rules-file tiers (README "Matching rules"): per tier,
+ * in order (`id` first), the pairs it made and, per currency in major units, the sum of their
+ * processor amounts and of their |variance|.
+ */
+function tierMatchesJson(matches: readonly TierMatchSummary[]): object[] {
+  return matches.map((m) => ({
+    tier: m.tier,
+    count: m.count,
+    amount: totalsToDecimalStrings(new Map(m.amountMinor)),
+    abs_variance: totalsToDecimalStrings(new Map(m.absVarianceMinor)),
+  }));
 }
 
 /** The `breaks` block of `run --json` (README "Breaks across days"). */
@@ -74,7 +91,7 @@ export function runResultText(result: RunResult): string {
   if (result.status === 'failed') return `${head}: FAILED — ${describeError(result.error)}`;
   const counts = result.counts;
   const breaks = counts
-    ? DISCREPANCY_KINDS.filter((kind) => counts[kind] > 0)
+    ? DISCREPANCY_KINDS.filter((kind) => (counts[kind] ?? 0) > 0)
         .map((kind) => `${counts[kind]} ${kind.replace(/_/g, ' ')}`)
         .join(', ')
     : '';

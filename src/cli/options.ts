@@ -6,10 +6,13 @@ import {
   previousBusinessDate,
   type BusinessDate,
 } from '../domain/business-date';
-import { UsageError } from '../domain/errors';
+import { ConfigError, UsageError } from '../domain/errors';
 import { isProcessorName, KNOWN_PROCESSORS, type ProcessorName } from '../domain/status';
 import type { SourceKind } from '../job/build-sources';
-import type { MatchEngine, RunRequest } from '../job/run-reconciliation';
+import type { EngineName, RunRequest } from '../job/run-reconciliation';
+import { loadRulesFile } from '../config/rules-file';
+import { MATCH_ENGINES } from '../engine/match-transactions';
+import { NO_RULES, type MatchRules } from '../engine/rules';
 import { INPUT_ENCODINGS, parseInputEncoding, type InputEncoding } from '../sources/text-encoding';
 import type { FailOn } from './exit-codes';
 
@@ -22,7 +25,7 @@ const SOURCE_KINDS: readonly SourceKind[] = ['csv', 'api', 'raw'];
  * `--engine`: `memory` (default, also when absent) or `postgres`.
  * @throws UsageError for another name, or `postgres` with `--dry-run`.
  */
-export function parseEngine(value: string | undefined, dryRun: boolean): MatchEngine {
+export function parseEngine(value: string | undefined, dryRun: boolean): EngineName {
   if (value === undefined || value === 'memory') return 'memory';
   if (value !== 'postgres')
     throw new UsageError(`--engine must be memory or postgres, got '${value}'`);
@@ -196,6 +199,8 @@ export interface RunOptions extends DateOptions {
   failOnDeliveryError?: boolean;
   allowDeliveryFailure?: boolean;
   engine?: string;
+  /** `--config`: the rules file (overrides RECON_CONFIG). */
+  config?: string;
   encoding?: string;
   processorEncoding?: string;
   internalEncoding?: string;
@@ -210,6 +215,21 @@ export interface RunOptions extends DateOptions {
  * explicitly, so that a dry run never overwrites a stored run's report files.
  */
 export const DRY_RUN_REPORTS_SUBDIR = 'dry-run';
+
+/**
+ * The rules of a run: the rules file at `path` (`--config`, else RECON_CONFIG), or `NO_RULES`
+ * without one. With the postgres engine, rules it cannot run yet (tiers) are refused here, before
+ * any side effect.
+ * @throws ConfigError listing every problem of the file, or every rule the engine refuses (exit 2).
+ */
+export function loadRunRules(path: string | null | undefined, engine: EngineName): MatchRules {
+  if (!path) return NO_RULES;
+  const rules = loadRulesFile(path);
+  const refused = MATCH_ENGINES[engine].refusedRules(rules);
+  if (refused.length > 0)
+    throw new ConfigError(refused.map(([at, why]) => `${path}: ${at}: ${why}`));
+  return rules;
+}
 
 /**
  * Where a run writes its reports: `--reports-dir` when given, else `RECON_REPORTS_DIR` (already in
@@ -256,6 +276,7 @@ export function runRequestFrom(
   const dryRun = options.dryRun === true;
   const graceDays = parseGraceDays(options.graceDays) ?? config.breaks.graceDays;
   parseFailOn(options.failOn); // checked with the other options, before anything runs
+  const engine = parseEngine(options.engine, dryRun);
   return {
     dates,
     processors,
@@ -276,7 +297,8 @@ export function runRequestFrom(
     },
     reportsDir: resolveReportsDir(options.reportsDir, dryRun, config, env),
     dryRun,
-    engine: parseEngine(options.engine, dryRun),
+    engine,
+    rules: loadRunRules(options.config ?? config.rulesFile, engine),
     maxInvalidRate: parseRate(options.maxInvalidRate ?? config.maxInvalidRate),
     appVersion,
     fx: config.fx,

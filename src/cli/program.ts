@@ -20,6 +20,7 @@ import type { CommandContext, Io } from './command-context';
 import { registerDbCommands } from './commands/db';
 import { registerBreaksCommands } from './commands/breaks';
 import { registerDeliverCommand } from './commands/deliver';
+import { registerExplainCommand } from './commands/explain';
 import { registerHealthCommand } from './commands/health';
 import { registerRunCommand } from './commands/run';
 import { registerRunsCommands } from './commands/runs';
@@ -42,6 +43,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerHealthCommand,
   registerDeliverCommand,
   registerBreaksCommands,
+  registerExplainCommand,
 ];
 
 /**

@@ -72,6 +72,12 @@ export interface AppConfig {
   readonly breaks: BreakSettings;
   /** Business-day cut-off of each side (README "Business-day cut-offs"). */
   readonly cutoffs: SourceCutoffs;
+  /**
+   * `RECON_CONFIG`: path of the rules file (README "Matching rules"), or `null`. Only the path:
+   * the file is read and validated by `recon run` (`config/rules-file.ts`) unless `--config`
+   * names another one.
+   */
+  readonly rulesFile: string | null;
 }
 
 /** Prefix of the cut-off settings: `RECON_CUTOFF_LEDGER`, `RECON_CUTOFF_<PROCESSOR>`. */
@@ -370,6 +376,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     healthTimeoutMs: e.RECON_HEALTH_TIMEOUT_MS,
     fx,
     delivery: deliveryConfigFrom(e),
+    rulesFile: present.RECON_CONFIG ?? null,
   };
 }
 

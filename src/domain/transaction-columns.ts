@@ -31,7 +31,9 @@ const INT64_MAX = 2n ** 63n - 1n;
  *   no net without `HAS_NET`);
  * - `currencies[r]`, `statuses[r]`, `merchants[r]`: indexes into the dictionaries of whoever built
  *   the columns (a table, or a file's validator);
- * - `createdAt[r]`: epoch milliseconds (UTC); `lines[r]`: 1-based line in the source.
+ * - `createdAt[r]`: epoch milliseconds (UTC); `lines[r]`: 1-based line in the source;
+ * - `references`: the optional canonical `reference` column, by row, only for rows that have one
+ *   (most sources have none, so a sparse map costs nothing for them).
  */
 export interface TransactionColumns {
   readonly length: number;
@@ -52,6 +54,7 @@ export interface TransactionColumns {
   readonly merchants: Uint32Array;
   readonly createdAt: Float64Array;
   readonly lines: Uint32Array;
+  readonly references?: ReadonlyMap<number, string>;
 }
 
 /** Dictionary translations for `ColumnBuilder.copyRows`: source index → destination index. */
@@ -102,6 +105,7 @@ export class ColumnBuilder implements TransactionColumns {
   readonly wideAmounts = new Map<number, bigint>();
   readonly wideFees = new Map<number, bigint>();
   readonly wideNets = new Map<number, bigint>();
+  readonly references = new Map<number, string>();
   currencies: Uint8Array;
   statuses: Uint32Array;
   merchants: Uint32Array;
@@ -190,6 +194,7 @@ export class ColumnBuilder implements TransactionColumns {
     description: string | null,
     line: number,
     netMinor: bigint | null = null,
+    reference: string | null = null,
   ): void {
     const r = this.length;
     this.ensureRows(r + 1);
@@ -241,6 +246,7 @@ export class ColumnBuilder implements TransactionColumns {
     this.merchants[r] = merchant;
     this.createdAt[r] = createdAtMs;
     this.lines[r] = line;
+    if (reference !== null) this.references.set(r, reference);
     this.length = r + 1;
   }
 
@@ -294,6 +300,11 @@ export class ColumnBuilder implements TransactionColumns {
     for (const [r, value] of source.wideNets) {
       if (r >= from && r < to) this.wideNets.set(at + r - from, value);
     }
+    if (source.references) {
+      for (const [r, value] of source.references) {
+        if (r >= from && r < to) this.references.set(at + r - from, value);
+      }
+    }
     this.idUsed += idTo - idFrom;
     this.descriptionUsed += descTo - descFrom;
     this.length = at + count;
@@ -335,6 +346,7 @@ export class ColumnBuilder implements TransactionColumns {
       wideAmounts: this.wideAmounts,
       wideFees: this.wideFees,
       wideNets: this.wideNets,
+      references: this.references,
       currencies: this.currencies,
       statuses: this.statuses,
       merchants: this.merchants,

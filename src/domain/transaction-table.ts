@@ -140,6 +140,7 @@ export class TransactionTable {
       t.description,
       t.line,
       t.netMinor ?? null,
+      t.reference ?? null,
     );
     if (t.paymentMethod !== undefined && t.paymentMethod !== null) {
       this.setPaymentMethod(this.length, t.paymentMethod);
@@ -537,6 +538,11 @@ export class TransactionTable {
     );
   }
 
+  /** The canonical `reference` of row `row`, or `null` when it has none. */
+  referenceAt(row: number): string | null {
+    return this.segmentOf(row).references.get(row & SEGMENT_MASK) ?? null;
+  }
+
   /** Transaction id of row `row`. */
   idAt(row: number): string {
     const segment = this.segmentOf(row);
@@ -575,6 +581,9 @@ export class TransactionTable {
       createdAtMs: segment.createdAt[r] as number,
       description,
       line: segment.lines[r] as number,
+      ...(segment.references.size > 0 && segment.references.has(r)
+        ? { reference: segment.references.get(r) }
+        : {}),
     };
     // Only rows whose source reported a net or a payment method carry those (optional) keys.
     const withNet =

@@ -24,6 +24,8 @@ export type CanonicalStatus =
  *   Stripe report `payment_method_type` `card`, Square `source_type` `CARD`), or absent/`null`;
  *   it chooses the expected fee schedule entry (`engine/fees.ts`).
  * - `createdAtMs`: the instant, as milliseconds since the Unix epoch (UTC).
+ * - `reference`: the canonical CSV's optional `reference` column (an order or invoice number),
+ *   `null`/absent when the source has none; a join key of the rules-file tiers.
  * - `line`: 1-based physical line of the record in its source file (the header is line 1).
  * - `businessDate`: the row's business date `YYYY-MM-DD` under its side's cut-off (see
  *   `domain/cutoff.ts`), computed from `createdAtMs`; set on the rows of a run's discrepancies
@@ -43,6 +45,7 @@ export interface Transaction {
   readonly description: string | null;
   readonly line: number;
   readonly businessDate?: string;
+  readonly reference?: string | null;
 }
 
 /**

@@ -1,12 +1,13 @@
 import { dateOfEpochDay, type Cutoff } from '../domain/cutoff';
-import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
+import type { Discrepancy, OutcomeClass, OutcomeCounts } from '../domain/discrepancy';
 import type { Transaction } from '../domain/transaction';
 import { DUPLICATE_ROW, TransactionTable, type StatusEntry } from '../domain/transaction-table';
 import { DEFAULT_FEE_RULES, type FeeRules } from './fee-rules';
 import { basisMismatchSuspected } from './fees';
+import { rulesTheSqlEngineCannotRun, type MatchRules, type ProcessorRules } from './rules';
+import { applyTiers, type TierMatchSummary } from './tiers';
 
-/** Row counts per outcome class. `matched` counts matched PAIRS (one row on each side). */
-export type OutcomeCounts = Record<OutcomeClass, number>;
+export type { OutcomeCounts, TierOutcome } from '../domain/discrepancy';
 
 /**
  * A pair that agrees in everything but its business dates: the two rows fall on different
@@ -39,6 +40,10 @@ export interface MatchResult {
   readonly duplicates: { readonly processor: number; readonly internal: number };
   /** Every discrepancy: processor-file order first, then ledger-only rows in ledger order. */
   readonly discrepancies: readonly Discrepancy[];
+  /** With rules-file tiers only (`applyTiers`): clean pairs per tier, `id` (the id join) first. */
+  readonly matchesByTier?: Readonly<Record<string, number>>;
+  /** With rules-file tiers only: per tier, pairs, amounts and |variance| per currency. */
+  readonly matches?: readonly TierMatchSummary[];
 }
 
 /** A fresh all-zero `OutcomeCounts`. */
@@ -272,13 +277,20 @@ export function checkAccounting(result: MatchResult): string[] {
     c.amount_mismatch +
     c.currency_mismatch +
     c.status_mismatch +
-    c.fee_mismatch;
+    c.fee_mismatch +
+    (c.matched_with_variance ?? 0);
   const problems: string[] = [];
   if (result.timing !== result.timingPairs.length) {
     problems.push(`timing ${result.timing} != timing pairs ${result.timingPairs.length}`);
   }
-  const processorSum = pairs + c.missing_in_internal + result.duplicates.processor;
-  const internalSum = pairs + c.missing_in_processor + result.duplicates.internal;
+  let ambiguousProcessor = 0;
+  for (const d of result.discrepancies)
+    if (d.kind === 'ambiguous' && d.side === 'processor') ambiguousProcessor++;
+  const ambiguousInternal = (c.ambiguous ?? 0) - ambiguousProcessor;
+  const processorSum =
+    pairs + c.missing_in_internal + result.duplicates.processor + ambiguousProcessor;
+  const internalSum =
+    pairs + c.missing_in_processor + result.duplicates.internal + ambiguousInternal;
   if (processorSum !== result.processorTransactions) {
     problems.push(`processor rows ${result.processorTransactions} != classified ${processorSum}`);
   }
@@ -292,9 +304,59 @@ export function checkAccounting(result: MatchResult): string[] {
     result.timing +
     c.missing_in_internal +
     c.missing_in_processor +
-    c.duplicate;
+    c.duplicate +
+    (c.ambiguous ?? 0);
   if (discrepancyRows !== discrepancyCount) {
     problems.push(`discrepancy rows ${discrepancyRows} != counted ${discrepancyCount}`);
   }
   return problems;
 }
+
+/** Names of the matching engines (`--engine`). */
+export type EngineName = 'memory' | 'postgres';
+
+/**
+ * The port both matching engines sit behind. `refusedRules` lists, as `[path in the rules file,
+ * reason]`, the rules an engine cannot run (checked before any side effect; the run refuses them
+ * with exit 2). The memory engine runs everything in process (`match`, then `applyRules`); the
+ * postgres engine's SQL join lives in `store/sql-engine.ts` and runs inside the run's database
+ * transaction, so this port only describes what it accepts.
+ */
+export interface MatchEngine {
+  readonly name: EngineName;
+  refusedRules(rules: MatchRules): Array<[string, string]>;
+}
+
+/** The memory engine: the id join (`matchTables`), then the rules-file tiers (`applyTiers`). */
+export interface MemoryMatchEngine extends MatchEngine {
+  readonly name: 'memory';
+  /** `fees`: the processor's fee rules (default `DEFAULT_FEE_RULES`: basis gross). */
+  match(processor: TransactionTable, internal: TransactionTable, fees?: FeeRules): MatchResult;
+  /**
+   * Runs `rules.tiers` on the rows `match` left unmatched; returns `match` itself when there are
+   * none (a run without a rules file is exactly as before). `timeZone`: zone of business dates.
+   */
+  applyRules(
+    match: MatchResult,
+    rules: ProcessorRules,
+    processor: TransactionTable,
+    timeZone: string,
+  ): MatchResult;
+}
+
+/** Both engines, by name. */
+export const MATCH_ENGINES: {
+  readonly memory: MemoryMatchEngine;
+  readonly postgres: MatchEngine;
+} = {
+  memory: {
+    name: 'memory',
+    refusedRules: () => [],
+    match: matchTables,
+    applyRules: (match, rules, processor, timeZone) =>
+      rules.tiers.length === 0
+        ? match
+        : applyTiers(match, rules, processor.volumeByCurrency(), timeZone),
+  },
+  postgres: { name: 'postgres', refusedRules: rulesTheSqlEngineCannotRun },
+};

@@ -32,8 +32,8 @@ export const RISK_THRESHOLDS = {
  * Financial summary of one reconciliation, all money per currency in minor units.
  * `discrepancyRate` = discrepancies / (matched pairs + discrepancies), a decimal string with six
  * decimals (`"0.166667"`). `discrepancyAmounts`: per currency, the absolute amount at stake
- * (missing rows and duplicates: their amount; amount and fee mismatches: the difference; currency
- * and status mismatches: the processor amount).
+ * (missing rows, duplicates and ambiguous rows: their amount; amount and fee mismatches and
+ * matches with variance: the difference; currency and status mismatches: the processor amount).
  */
 export interface ReconciliationSummary {
   readonly discrepancyCount: number;
@@ -138,7 +138,10 @@ export function discrepancyImpact(d: Discrepancy): { currency: string; minor: bi
   const row = d.processor ?? d.internal;
   if (!row) throw new Error(`discrepancy ${d.transactionId} has no row`);
   const minor =
-    (d.kind === 'amount_mismatch' || d.kind === 'fee_mismatch') && d.differenceMinor !== null
+    (d.kind === 'amount_mismatch' ||
+      d.kind === 'fee_mismatch' ||
+      d.kind === 'matched_with_variance') &&
+    d.differenceMinor !== null
       ? d.differenceMinor
       : row.amountMinor;
   return { currency: row.currency, minor: absMinor(minor) };

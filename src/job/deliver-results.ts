@@ -13,7 +13,7 @@ import type {
 import { EVENT_CHANNELS } from '../delivery/channels';
 import { renderTrendChartPng } from '../delivery/trend-chart';
 import type { FxRates } from '../domain/fx-rates';
-import type { OutcomeClass } from '../domain/discrepancy';
+import type { OutcomeCounts } from '../domain/discrepancy';
 import { describeError, ReconError } from '../domain/errors';
 import {
   renderEmail,
@@ -161,7 +161,7 @@ interface ReportJson {
     processor_transactions: number;
     internal_transactions: number;
     invalid_rows: number;
-    counts: Record<OutcomeClass, number>;
+    counts: OutcomeCounts;
     discrepancy_count: number;
     discrepancy_amounts: Record<string, string>;
     fees?: RunDigest['fees'];

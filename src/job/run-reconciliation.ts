@@ -14,12 +14,15 @@ import {
 import { STATUS_MAPS, type ProcessorName } from '../domain/status';
 import {
   checkAccounting,
-  matchTables,
+  MATCH_ENGINES,
+  type EngineName,
   type MatchResult,
   type OutcomeCounts,
   type TimingPair,
 } from '../engine/match-transactions';
 import type { FxRates } from '../domain/fx-rates';
+import { NO_RULES, rulesFor, type MatchRules } from '../engine/rules';
+import type { TierMatchSummary } from '../engine/tiers';
 import { summarizeReconciliation, type ReconciliationSummary } from '../engine/summarize';
 import { DEFAULT_FEE_RULES, type FeeRules } from '../engine/fee-rules';
 import { countBasisMismatchSuspected, feeVarianceIssue, findFeeVariances } from '../engine/fees';
@@ -90,7 +93,7 @@ export async function repairReports(
  * database transaction (`store/sql-engine.ts`, `docs/postgres-engine.md`); same results. It needs
  * the database, so it refuses dry runs.
  */
-export type MatchEngine = 'memory' | 'postgres';
+export type { EngineName } from '../engine/match-transactions';
 
 /** What to reconcile and how. Paths are relative to the working directory. */
 export interface RunRequest {
@@ -107,7 +110,9 @@ export interface RunRequest {
   readonly maxInvalidRate: string;
   readonly appVersion: string;
   /** Matching engine; default `memory`. `postgres` cannot be combined with `dryRun`. */
-  readonly engine?: MatchEngine;
+  readonly engine?: EngineName;
+  /** Matching rules (rules file, issue #14); default `NO_RULES` (id join only, as before). */
+  readonly rules?: MatchRules;
   /** Reporting currency and rates for the risk thresholds (README "Reporting currency"). */
   readonly fx?: FxRates | null;
   /** Breaks across days; default `DEFAULT_BREAK_SETTINGS` (carry 90, grace 0, escalate 7 days). */
@@ -124,6 +129,17 @@ export interface RunRequest {
    * engine runs basis `gross` only (`checkEngine`).
    */
   readonly fees?: Partial<Record<ProcessorName, FeeRules>>;
+}
+
+/**
+ * The fee rules of `processor` for this run: `request.fees` when it names the processor, else the
+ * rules file's (`request.rules`), else `DEFAULT_FEE_RULES` (basis gross, no schedule).
+ */
+export function feeRulesOf(request: RunRequest, processor: ProcessorName): FeeRules {
+  return (
+    request.fees?.[processor] ??
+    (request.rules ? rulesFor(request.rules, processor).fees : DEFAULT_FEE_RULES)
+  );
 }
 
 /** The defaults of RECON_CARRY_DAYS, RECON_GRACE_DAYS and RECON_ESCALATE_DAYS. */
@@ -146,7 +162,7 @@ function checkEngine(request: RunRequest): void {
   }
   if (request.engine === 'postgres') {
     const net = request.processors.filter(
-      (processor) => request.fees?.[processor]?.ledgerAmountBasis === 'net',
+      (processor) => feeRulesOf(request, processor).ledgerAmountBasis === 'net',
     );
     if (net.length > 0) {
       throw new UsageError(
@@ -300,6 +316,14 @@ export interface RunResult {
   readonly timing?: number;
   /** The run's own timing pairs with their lags (`MatchResult.timingPairs`); empty when none. */
   readonly timingPairs?: readonly TimingPair[];
+  /**
+   * With rules-file tiers: clean pairs per tier (`id` first) and each tier's summary (pairs,
+   * amount and |variance| per currency, minor units). Absent without tiers.
+   */
+  readonly tiers?: {
+    readonly matchesByTier: Readonly<Record<string, number>>;
+    readonly matches: readonly TierMatchSummary[];
+  };
   /** The run's `breaks` block (stored runs only; `null` for dry runs and failed runs). */
   readonly breaks?: RunBreaks | null;
   readonly summary: ReconciliationSummary | null;
@@ -410,6 +434,7 @@ export async function reconcileOne(
             processorSource: processorSource.location,
             internalSource: internalSource.location,
             appVersion: request.appVersion,
+            rules: request.rules?.source ?? null,
           },
           transactionOptions,
         )
@@ -473,7 +498,7 @@ export async function reconcileOne(
 
     const invalidRows = processorSide.invalidCount + internalSide.invalidCount;
     // Fee schedule check: the processor rows alone, the same for both engines.
-    const feeRules = request.fees?.[processor] ?? DEFAULT_FEE_RULES;
+    const feeRules = feeRulesOf(request, processor);
     for (const variance of findFeeVariances(processorSide.table, feeRules)) {
       issues.push(feeVarianceIssue(processorSide.location, variance));
     }
@@ -492,7 +517,15 @@ export async function reconcileOne(
     let timing = 0;
     // Everything after matching, the same for both engines: check the accounting, fold in the
     // carried breaks, summarize.
-    const conclude = (raw: MatchResult): RunOutcome => {
+    const ownRules = rulesFor(request.rules ?? NO_RULES, processor);
+    const conclude = (untiered: MatchResult): RunOutcome => {
+      // The rules file's tiers, on the rows the id join left unmatched (engine/tiers.ts).
+      const raw = MATCH_ENGINES.memory.applyRules(
+        untiered,
+        ownRules,
+        processorSide.table,
+        request.timeZone,
+      );
       const broken = checkAccounting(raw);
       if (broken.length > 0)
         throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
@@ -582,7 +615,9 @@ export async function reconcileOne(
       auditHead = storedOutcome.auditHead;
       committed = true;
     } else {
-      outcome = conclude(matchTables(processorSide.table, internalSide.table, feeRules));
+      outcome = conclude(
+        MATCH_ENGINES.memory.match(processorSide.table, internalSide.table, feeRules),
+      );
       if (store) {
         deps.abort?.throwIfAborted();
         const stored = outcome;
@@ -657,6 +692,9 @@ export async function reconcileOne(
       basisMismatchSuspected: countBasisMismatchSuspected(match.discrepancies),
       timing,
       timingPairs: match.timingPairs,
+      ...(match.matches && match.matchesByTier
+        ? { tiers: { matches: match.matches, matchesByTier: match.matchesByTier } }
+        : {}),
       breaks,
       summary,
       reports,

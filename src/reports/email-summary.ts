@@ -2,7 +2,7 @@ import Big from 'big.js';
 import escapeHtml from 'escape-html';
 import { currencyExponent } from '../domain/currency';
 import { currentRedactor } from '../domain/redact';
-import { DISCREPANCY_KINDS, type OutcomeClass } from '../domain/discrepancy';
+import { DISCREPANCY_KINDS, type OutcomeCounts } from '../domain/discrepancy';
 import { convertToReporting, type FxRates } from '../domain/fx-rates';
 
 /** One side (processor or ledger) of a discrepancy: money as a decimal string in major units. */
@@ -94,7 +94,7 @@ export interface RunDigest {
   readonly processorTransactions: number;
   readonly internalTransactions: number;
   readonly invalidRows: number;
-  readonly counts: Readonly<Record<OutcomeClass, number>> | null;
+  readonly counts: Readonly<OutcomeCounts> | null;
   readonly discrepancyCount: number;
   /** Per currency, decimal strings. */
   readonly discrepancyAmounts: Readonly<Record<string, string>>;

@@ -201,6 +201,8 @@ function sideJson(row: Transaction | null): object | null {
     status: row.rawStatus,
     normalized_status: row.status,
     line: row.line,
+    // Rules-file runs (issue #14): the row's own id (tiers pair different ids) and reference.
+    ...(row.reference ? { reference: row.reference } : {}),
   };
 }
 
@@ -266,6 +268,11 @@ export function renderReportJson(context: ReportContext, input: ReportInput): ob
         ...(d.annotation ? { annotation: d.annotation } : {}),
         processor: sideJson(d.processor),
         internal: sideJson(d.internal),
+        ...(d.tier !== undefined ? { tier: d.tier } : {}),
+        ...(d.internal && d.internal.transactionId !== d.transactionId
+          ? { internal_transaction_id: d.internal.transactionId }
+          : {}),
+        ...(d.candidates !== undefined ? { candidates: d.candidates } : {}),
         ...breakFields(breakOf(input.breaks, d)),
       };
     }),

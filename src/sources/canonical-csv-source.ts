@@ -30,7 +30,7 @@ export const CANONICAL_REQUIRED_COLUMNS = [
 ] as const;
 
 /** Optional canonical columns. Other columns are ignored. */
-export const CANONICAL_OPTIONAL_COLUMNS = ['fee', 'description'] as const;
+export const CANONICAL_OPTIONAL_COLUMNS = ['fee', 'description', 'reference'] as const;
 
 type Column =
   (typeof CANONICAL_REQUIRED_COLUMNS)[number] | (typeof CANONICAL_OPTIONAL_COLUMNS)[number];
@@ -45,7 +45,7 @@ const AMOUNT_REASONS: Record<AmountRejection, string> = {
 /**
  * Reads one side from a file in the project's canonical CSV format:
  * `transaction_id, amount, currency, status, merchant_id, created_at` (+ optional `fee`,
- * `description`), RFC 4180, in `encoding` (default UTF-8 with optional BOM; a row whose bytes are
+ * `description`, `reference` — an order or invoice number, a join key of the rules-file tiers), RFC 4180, in `encoding` (default UTF-8 with optional BOM; a row whose bytes are
  * not text in it is invalid, see `TextFault`). `amount`/`fee` are decimal strings in MAJOR
  * units parsed exactly to minor units with the currency's ISO 4217 exponent; `created_at` is ISO
  * 8601 with an offset or `Z`. The format is documented in the README ("Canonical CSV format").
@@ -252,6 +252,7 @@ interface ColumnIndexes {
   readonly createdAt: number;
   readonly fee: number;
   readonly description: number;
+  readonly reference: number;
 }
 
 function columnIndexes(columns: Map<Column, number>): ColumnIndexes {
@@ -265,6 +266,7 @@ function columnIndexes(columns: Map<Column, number>): ColumnIndexes {
     createdAt: at('created_at'),
     fee: at('fee'),
     description: at('description'),
+    reference: at('reference'),
   };
 }
 
@@ -558,6 +560,7 @@ function parseRow(
   const description =
     columns.description === -1 ? undefined : (fields[at + columns.description] ?? '').trim();
   const status = lookups.status(statusText);
+  const reference = columns.reference === -1 ? '' : (fields[at + columns.reference] ?? '').trim();
   out.push(
     transactionId,
     amountMinor,
@@ -568,6 +571,8 @@ function parseRow(
     createdAtMs,
     description ? description : null,
     line,
+    null, // net: the canonical CSV has none (gross − fee)
+    reference !== '' ? reference : null,
   );
   return status;
 }

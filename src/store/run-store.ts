@@ -1,7 +1,7 @@
 import type { BusinessDate } from '../domain/business-date';
 import { currencyExponent, ISO4217_TABLE_VERSION } from '../domain/currency';
 import type { DataQualityIssue } from '../domain/data-quality';
-import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
+import type { Discrepancy, OutcomeCounts } from '../domain/discrepancy';
 import { RunInProgressError, RunLockLostError } from '../domain/errors';
 import { redactSecretsIn } from '../domain/redact';
 import { formatMinor, totalsToDecimalStrings } from '../domain/money';
@@ -26,6 +26,11 @@ export interface RunStart {
   readonly processorSource: string;
   readonly internalSource: string;
   readonly appVersion: string;
+  /**
+   * The rules file the run uses (issue #14): its canonical content and SHA-256, stored on the run
+   * row and in its `run_started` audit entry; absent or `null` without a rules file.
+   */
+  readonly rules?: { readonly canonical: string; readonly sha256: string } | null;
 }
 
 /** Everything a completed run stores, written in one transaction. */
@@ -50,7 +55,7 @@ export interface StoredRun {
   readonly endTime: string | null;
   readonly processorTransactions: number | null;
   readonly internalTransactions: number | null;
-  readonly counts: Record<OutcomeClass, number> | null;
+  readonly counts: OutcomeCounts | null;
   readonly discrepancyCount: number | null;
   readonly invalidRows: number | null;
   readonly discrepancyAmounts: Record<string, string>;
@@ -113,6 +118,11 @@ const DISCREPANCY_COLUMNS = [
   'description',
   'processor_business_date',
   'internal_business_date',
+  'tier',
+  'internal_transaction_id',
+  'candidates',
+  'processor_reference',
+  'internal_reference',
 ] as const;
 
 const QUALITY_COLUMNS = [
@@ -163,6 +173,11 @@ function discrepancyRow(runId: string, d: Discrepancy): SqlValue[] {
     main.description,
     d.processor?.businessDate ?? null,
     d.internal?.businessDate ?? null,
+    d.tier ?? null,
+    d.internal && d.internal.transactionId !== d.transactionId ? d.internal.transactionId : null,
+    d.candidates ? JSON.stringify(d.candidates) : null,
+    d.processor?.reference ?? null,
+    d.internal?.reference ?? null,
   ];
 }
 
@@ -198,6 +213,8 @@ interface RunRow {
   status_mismatch_count: number | null;
   duplicate_count: number | null;
   fee_mismatch_count: number | null;
+  matched_with_variance_count: number | null;
+  ambiguous_count: number | null;
   discrepancy_count: number | null;
   invalid_row_count: number | null;
   discrepancy_amounts: string;
@@ -218,14 +235,15 @@ const RUN_SELECT = `
          processor_transaction_count, internal_transaction_count, matched_count,
          missing_transaction_count, missing_in_processor_count, amount_mismatch_count,
          currency_mismatch_count, status_mismatch_count, duplicate_count, discrepancy_count,
-         fee_mismatch_count, invalid_row_count, discrepancy_amounts::text AS discrepancy_amounts,
+         fee_mismatch_count, matched_with_variance_count, ambiguous_count,
+         invalid_row_count, discrepancy_amounts::text AS discrepancy_amounts,
          total_discrepancy_amount::text AS total_discrepancy_amount,
          discrepancy_rate::text AS discrepancy_rate, risk_level, compliance_status,
          report_csv_path, report_json_path, superseded_by::text AS superseded_by, error_message
   FROM reconciliation_runs`;
 
 function toStoredRun(row: RunRow): StoredRun {
-  const counts: Record<OutcomeClass, number> | null =
+  const counts: OutcomeCounts | null =
     row.matched_count === null
       ? null
       : {
@@ -237,6 +255,10 @@ function toStoredRun(row: RunRow): StoredRun {
           status_mismatch: row.status_mismatch_count ?? 0,
           duplicate: row.duplicate_count ?? 0,
           fee_mismatch: row.fee_mismatch_count ?? 0,
+          ...(row.matched_with_variance_count !== null
+            ? { matched_with_variance: row.matched_with_variance_count }
+            : {}),
+          ...(row.ambiguous_count !== null ? { ambiguous: row.ambiguous_count } : {}),
         };
   return {
     runId: row.id,
@@ -340,8 +362,8 @@ export class RunStore {
       const rows = await tx.query<{ id: string }>(
         `INSERT INTO reconciliation_runs
            (run_date, processor_name, status, processor_source, internal_source,
-            currency_table_version, app_version)
-         VALUES ($1, $2, 'running', $3, $4, $5, $6)
+            currency_table_version, app_version, rules_sha256, rules_content)
+         VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8)
          RETURNING id::text`,
         [
           start.businessDate,
@@ -350,6 +372,8 @@ export class RunStore {
           start.internalSource,
           ISO4217_TABLE_VERSION,
           start.appVersion,
+          start.rules?.sha256 ?? null,
+          start.rules?.canonical ?? null,
         ],
       );
       const runId = rows[0]?.id;
@@ -359,6 +383,9 @@ export class RunStore {
         processor: start.processor,
         processor_source: start.processorSource,
         internal_source: start.internalSource,
+        ...(start.rules
+          ? { rules: { sha256: start.rules.sha256, content: start.rules.canonical } }
+          : {}),
       });
       return runId;
     }, options);
@@ -533,7 +560,8 @@ export class RunStore {
            total_discrepancy_amount = $13, total_discrepancy_currency = $14,
            discrepancy_amounts = $15, processor_volume = $16, internal_volume = $17,
            discrepancy_rate = $18, risk_level = $19, compliance_status = $20,
-           report_csv_path = $21, report_json_path = $22, fee_mismatch_count = $23
+           report_csv_path = $21, report_json_path = $22, fee_mismatch_count = $23,
+           matched_with_variance_count = $24, ambiguous_count = $25
          WHERE id = $1 AND status = 'running'
          RETURNING id::text`,
       [
@@ -560,6 +588,8 @@ export class RunStore {
         outcome.reportCsvPath,
         outcome.reportJsonPath,
         c.fee_mismatch,
+        c.matched_with_variance ?? null,
+        c.ambiguous ?? null,
       ],
     );
     if (completed.length !== 1) {

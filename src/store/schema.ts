@@ -12,7 +12,9 @@ import { ensureStagingTables, STAGING_TABLES } from './sql-engine';
  * `v_break_ageing`). 6: business-day cut-offs (`discrepancies.processor_business_date`,
  * `internal_business_date`; the staging tables' `business_day`) and the discrepancy kind
  * `fee_mismatch` (CHECKs of `discrepancies` and `breaks`, `reconciliation_runs.fee_mismatch_count`);
- * `deliveries.channel` also takes `slack`, `webhook`, `amqp` (issue #17).
+ * `deliveries.channel` also takes `slack`, `webhook`, `amqp` (issue #17); matching rules
+ * (issue #14): rules file SHA-256 and content on the run, `matched_with_variance` and `ambiguous`
+ * kinds, tier, candidates and references on discrepancies.
  */
 export const SCHEMA_VERSION = '6';
 

@@ -13,7 +13,7 @@ async function feeChecks(db: Database): Promise<{ name: string; fee: boolean }[]
   return db.query<{ name: string; fee: boolean }>(
     `SELECT conname AS name, pg_get_constraintdef(oid) LIKE '%fee_mismatch%' AS fee
        FROM pg_constraint
-      WHERE conname IN ('discrepancies_kind_check', 'discrepancies_check', 'breaks_kind_check',
+      WHERE conname IN ('discrepancies_kind_check', 'discrepancies_difference_check', 'breaks_kind_check',
                         'breaks_origin_kind_check')
         AND connamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
       ORDER BY conname`,
@@ -65,7 +65,7 @@ describe.each(testBackends())('schema upgrade from version 5 to 6 (fees) on $nam
     expect(await feeChecks(db)).toEqual([
       { name: 'breaks_kind_check', fee: true },
       { name: 'breaks_origin_kind_check', fee: true },
-      { name: 'discrepancies_check', fee: true },
+      { name: 'discrepancies_difference_check', fee: true },
       { name: 'discrepancies_kind_check', fee: true },
     ]);
     await db.query(
@@ -80,7 +80,7 @@ describe.each(testBackends())('schema upgrade from version 5 to 6 (fees) on $nam
          VALUES ($1, 'fee_mismatch', 'both', 'no-difference', 100, 1.00, 'USD')`,
         [runId],
       ),
-    ).rejects.toThrow(/discrepancies_check/);
+    ).rejects.toThrow(/discrepancies_difference_check/);
     await expect(
       db.query(
         `INSERT INTO discrepancies (run_id, kind, side, transaction_id, amount_minor, amount, currency)

@@ -219,6 +219,10 @@ export function registerRunCommand(program: Command, ctx: CommandContext): void 
       'memory (default: hash join in the process) or postgres (SQL join inside the database)',
     )
     .option(
+      '--config <file>',
+      'rules file (recon.config.yaml or .json): matching tiers and fee rules per processor (overrides RECON_CONFIG)',
+    )
+    .option(
       '--grace-days <days>',
       'a one-sided item younger than this many days is pending, not a missing break (default: RECON_GRACE_DAYS or 0)',
     )

@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../../src/domain/errors';
+import { canonicalJson, parseRulesFile } from '../../src/config/rules-file';
+import { rulesTheSqlEngineCannotRun } from '../../src/engine/rules';
+
+function problemsOf(file: string, text: string): readonly string[] {
+  try {
+    parseRulesFile(file, text);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('no problems');
+}
+
+describe('rules file', () => {
+  it('parses the contract example into tiers and fee rules, with canonical content and SHA-256', () => {
+    const text = [
+      'processors:',
+      '  stripe:',
+      '    ledger_amount_basis: net',
+      '    fee_schedule: [{currency: usd, payment_method: card, percentage_bps: 290, flat_minor: 30}]',
+      '    fee_tolerance_minor: 2',
+      '    tiers:',
+      '      - {name: by_reference, type: exact, processor_key: reference, ledger_key: reference, normalize: [trim, upper]}',
+      '      - name: near_amount',
+      '        type: tolerance',
+      '        processor_key: reference',
+      '        ledger_key: reference',
+      '        normalize: [trim, upper, alnum]',
+      '        abs_minor: 1',
+      '        pct_bps: 0',
+      '        base: max',
+      '        min_days: 0',
+      '        max_days: 2',
+    ].join('\n');
+    const rules = parseRulesFile('recon.config.yaml', text);
+    expect(rules.processors).toEqual({
+      stripe: {
+        fees: {
+          ledgerAmountBasis: 'net',
+          schedule: [
+            { currency: 'USD', paymentMethod: 'card', percentageBps: 290, flatMinor: 30n },
+          ],
+          toleranceMinor: 2n,
+        },
+        tiers: [
+          {
+            type: 'exact',
+            name: 'by_reference',
+            processorKey: 'reference',
+            ledgerKey: 'reference',
+            normalize: ['trim', 'upper'],
+          },
+          {
+            type: 'tolerance',
+            name: 'near_amount',
+            processorKey: 'reference',
+            ledgerKey: 'reference',
+            normalize: ['trim', 'upper', 'alnum'],
+            absMinor: 1n,
+            pctBps: 0,
+            base: 'max',
+            minDays: 0,
+            maxDays: 2,
+            allowSignChange: false,
+          },
+        ],
+      },
+    });
+    expect(rules.source?.canonical).toBe(
+      canonicalJson(JSON.parse(JSON.stringify(rules.source && JSON.parse(rules.source.canonical)))),
+    );
+    expect(rules.source?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // The same rules written as JSON in another key order have the same canonical content.
+    const json = parseRulesFile(
+      'r.json',
+      JSON.stringify(JSON.parse(rules.source?.canonical ?? '{}')),
+    );
+    expect(json.source?.sha256).toBe(rules.source?.sha256);
+  });
+
+  it('lists every problem at once: unknown key, negative tolerance, unknown processor (issue #14 case 9)', () => {
+    const text = [
+      'processors:',
+      '  stripe:',
+      '    tiers:',
+      '      - {name: near, type: tolerance, abs_minor: -5, colour: red}',
+      '  venmo:',
+      '    tiers: []',
+      'extra: 1',
+    ].join('\n');
+    expect(problemsOf('bad.yaml', text)).toEqual([
+      'bad.yaml: processors.stripe.tiers[0].abs_minor: expected a whole number ≥ 0 (minor units)',
+      'bad.yaml: processors.stripe.tiers[0].colour: unknown key (expected one of the documented keys)',
+      'bad.yaml: extra: unknown key (expected one of the documented keys)',
+      'bad.yaml: processors.venmo: unknown processor (expected one of stripe, paypal, square, adyen)',
+    ]);
+  });
+
+  it('rejects a tier without both keys, a bad window and a reused name', () => {
+    const text = JSON.stringify({
+      processors: {
+        adyen: {
+          tiers: [
+            { name: 'a', type: 'tolerance', processor_key: 'reference', min_days: 3, max_days: 1 },
+            { name: 'a', type: 'exact', processor_key: 'reference', ledger_key: 'reference' },
+            { name: 'id', type: 'exact', processor_key: 'reference', ledger_key: 'nope' },
+          ],
+        },
+      },
+    });
+    expect(problemsOf('r.json', text)).toEqual([
+      'r.json: processors.adyen.tiers[2].ledger_key: expected one of transaction_id, reference, description, merchant_id',
+    ]);
+    const fixed = text.replace('"nope"', '"reference"');
+    expect(problemsOf('r.json', fixed)).toEqual([
+      'r.json: processors.adyen.tiers[0].processor_key: expected processor_key and ledger_key both set or both absent',
+      'r.json: processors.adyen.tiers[0].max_days: expected a whole number ≥ min_days (calendar days)',
+      "r.json: processors.adyen.tiers[1].name: expected a name not used by an earlier tier ('a')",
+      "r.json: processors.adyen.tiers[2].name: expected a name other than 'id' (reserved for the id join)",
+    ]);
+  });
+
+  it('names the line of a YAML syntax error', () => {
+    expect(problemsOf('x.yaml', 'processors:\n  stripe: [\n')).toEqual([
+      expect.stringMatching(/^x\.yaml:\d+:\d+: not valid YAML \(.+\)$/),
+    ]);
+  });
+
+  it('lists the tiers the postgres engine cannot run', () => {
+    const rules = parseRulesFile(
+      'data/samples/rules/recon.config.yaml',
+      readFileSync(join(__dirname, '../../data/samples/rules/recon.config.yaml'), 'utf8'),
+    );
+    expect(rulesTheSqlEngineCannotRun(rules).map(([path]) => path)).toEqual([
+      'processors.stripe.tiers[0]',
+      'processors.stripe.tiers[1]',
+      'processors.adyen.tiers[0]',
+      'processors.square.tiers[0]',
+      'processors.square.tiers[1]',
+    ]);
+  });
+});

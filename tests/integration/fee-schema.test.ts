@@ -13,7 +13,8 @@ async function feeChecks(db: Database): Promise<{ name: string; fee: boolean }[]
   return db.query<{ name: string; fee: boolean }>(
     `SELECT conname AS name, pg_get_constraintdef(oid) LIKE '%fee_mismatch%' AS fee
        FROM pg_constraint
-      WHERE conname IN ('discrepancies_kind_check', 'discrepancies_difference_check', 'breaks_kind_check',
+      WHERE conname IN ('discrepancies_kind_check', 'discrepancies_check',
+                        'discrepancies_difference_check', 'breaks_kind_check',
                         'breaks_origin_kind_check')
         AND connamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
       ORDER BY conname`,

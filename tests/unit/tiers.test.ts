@@ -93,6 +93,7 @@ describe('tolerance tiers (issue #14 case 1)', () => {
       currency_mismatch: 0,
       status_mismatch: 0,
       duplicate: 0,
+      fee_mismatch: 0,
       matched_with_variance: 1,
       ambiguous: 0,
     });
@@ -303,6 +304,7 @@ describe('scale', () => {
       currency_mismatch: 0,
       status_mismatch: 0,
       duplicate: 0,
+      fee_mismatch: 0,
       matched_with_variance: 33_334,
       ambiguous: 0,
     });

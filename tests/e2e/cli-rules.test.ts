@@ -76,9 +76,11 @@ describe('recon run --config (matching tiers)', () => {
       currency_mismatch: 0,
       status_mismatch: 0,
       duplicate: 0,
+      fee_mismatch: 0,
       matched_with_variance: 1,
       ambiguous: 0,
       timing: 0,
+      basis_mismatch_suspected: 0,
       matches_by_tier: { id: 0, by_reference: 0, near_amount: 0 },
     });
     expect(line?.matches).toEqual([

@@ -30,12 +30,13 @@ import {
 import type { ReportContext } from '../reports/render-report';
 import { checkReportsDir } from '../reports/reports-dir';
 import type { ApiConfig, BreakSettings } from '../config/load-config';
-import { carryOver, type CarriedBreak } from '../engine/break-lifecycle';
+import { carryOver, type CarriedBreak, type CarryResult } from '../engine/break-lifecycle';
 import { BreakStore, type RunBreaks } from '../store/break-store';
 import type { SourceReadResult, TransactionSource } from '../sources/transaction-source';
 import { SourceFactory, type SourceChoice } from './build-sources';
 import type { RunLock } from '../store/database';
 import type { RunOutcome, RunStore, StoredRun } from '../store/run-store';
+import { carryOverInDatabase } from '../store/sql-engine';
 
 /**
  * Repairs a crash between a run's COMMIT and the publishing of its report files (see
@@ -353,8 +354,8 @@ export async function reconcileOne(
 
     const invalidRows = processorSide.invalidCount + internalSide.invalidCount;
     const expected = reportPaths(request.reportsDir, processor, businessDate);
-    // Open one-sided breaks of earlier dates, carried into this run (memory engine; the postgres
-    // engine classifies in SQL and does not carry yet).
+    // Open one-sided breaks of earlier dates, carried into this run: loaded here for the memory
+    // engine; the postgres engine joins them in SQL inside its transaction (carryOverInDatabase).
     const carried: CarriedBreak[] =
       store && request.engine !== 'postgres'
         ? await new BreakStore(await store.database()).loadCarried(
@@ -366,11 +367,11 @@ export async function reconcileOne(
     let timing = 0;
     // Everything after matching, the same for both engines: check the accounting, fold in the
     // carried breaks, summarize.
-    const conclude = (raw: MatchResult): RunOutcome => {
+    const conclude = (raw: MatchResult, folded?: CarryResult): RunOutcome => {
       const broken = checkAccounting(raw);
       if (broken.length > 0)
         throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
-      const carry = carryOver(raw, carried, businessDate);
+      const carry = folded ?? carryOver(raw, carried, businessDate);
       const match = carry.match;
       timing = carry.timing;
       const summary = summarizeReconciliation(
@@ -434,10 +435,19 @@ export async function reconcileOne(
     let auditHead: string | null = null;
     if (store && request.engine === 'postgres') {
       deps.abort?.throwIfAborted();
+      const sqlRunId = runId;
       const storedOutcome = await store.completeRunInDatabase(
-        runId,
+        sqlRunId,
         { processor: processorSide.table, internal: internalSide.table },
-        conclude,
+        async (raw, tx) =>
+          conclude(
+            raw,
+            await carryOverInDatabase(tx, sqlRunId, raw, {
+              processor,
+              businessDate,
+              carryDays: breakSettings.carryDays,
+            }),
+          ),
         async (stored) => {
           // Last chance to stop: an interruption now rolls the whole run back.
           deps.abort?.throwIfAborted();

@@ -393,7 +393,8 @@ export class RunStore {
   /**
    * `completeRun` for the `postgres` engine (`sql-engine.ts`): in ONE transaction, stages both
    * sides, classifies them in SQL (which inserts the discrepancies), then calls `conclude` with
-   * the match result to get the rest of the outcome (summary, findings, report paths; throwing
+   * the match result and the transaction (carry-over runs there: `carryOverInDatabase`) to get
+   * the rest of the outcome (summary, findings, report paths; throwing
    * there rolls everything back), stores it like `completeRun` and runs `beforeCommit` last.
    * `options` as for `completeRun`. Returns the stored outcome, with the hash of its
    * `run_completed` audit entry.
@@ -404,7 +405,7 @@ export class RunStore {
       readonly processor: TransactionRows;
       readonly internal: TransactionRows;
     },
-    conclude: (match: MatchResult) => RunOutcome,
+    conclude: (match: MatchResult, tx: SqlExecutor) => RunOutcome | Promise<RunOutcome>,
     beforeCommit?: (outcome: RunOutcome) => Promise<void>,
     options: TransactionOptions = {},
   ): Promise<RunOutcome & { readonly auditHead: string }> {
@@ -412,7 +413,7 @@ export class RunStore {
     await ensureStagingTables(db);
     return db.withTransaction(async (tx) => {
       const match = await classifyInDatabase(tx, runId, sides.processor, sides.internal);
-      const outcome = conclude(match);
+      const outcome = await conclude(match, tx);
       const auditHead = await this.finishCompletion(tx, runId, outcome);
       if (beforeCommit) await beforeCommit(outcome);
       return { ...outcome, auditHead };

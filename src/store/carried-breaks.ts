@@ -45,12 +45,23 @@ export async function queryCarried(
     carryDays,
     ...(counterpartsOfRun ? [counterpartsOfRun] : []),
   ];
+  // A hash semi-join on (transaction id, kind): the run's discrepancies are new in this
+  // transaction, so the planner has no statistics for them and would otherwise pick a nested
+  // loop over every carried break (measured: 88 s instead of 0.07 s for 100 000 carried breaks
+  // against 20 000 discrepancies); nested loops are off for this one query only.
   const counterpart = counterpartsOfRun
-    ? `AND EXISTS (SELECT 1 FROM discrepancies d
-                    WHERE d.run_id = $4 AND d.transaction_id = b.transaction_id
-                      AND d.kind = CASE b.origin_kind WHEN 'missing_in_internal'
-                                        THEN 'missing_in_processor' ELSE 'missing_in_internal' END)`
+    ? `AND (b.transaction_id, CASE b.origin_kind WHEN 'missing_in_internal'
+                                  THEN 'missing_in_processor' ELSE 'missing_in_internal' END)
+           IN (SELECT d.transaction_id, d.kind FROM discrepancies d
+                WHERE d.run_id = $4 AND d.kind IN ('missing_in_internal', 'missing_in_processor'))`
     : '';
+  const nestloop = counterpartsOfRun
+    ? (
+        await db.query<{ was: string }>(
+          `SELECT current_setting('enable_nestloop') AS was, set_config('enable_nestloop', 'off', true)`,
+        )
+      )[0]?.was
+    : undefined;
   const rows = await db.query<CarriedRow>(
     `WITH prev AS (SELECT id FROM reconciliation_runs
                     WHERE run_date = $2 AND processor_name = $1 AND status = 'completed')
@@ -74,6 +85,9 @@ export async function queryCarried(
       ORDER BY b.origin_date, b.id`,
     params,
   );
+  if (nestloop !== undefined) {
+    await db.query(`SELECT set_config('enable_nestloop', $1, true)`, [nestloop]);
+  }
   const carried: CarriedBreak[] = [];
   for (const row of rows) {
     // A break without its origin row (never written so) cannot be matched: it stays open.

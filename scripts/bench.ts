@@ -2,7 +2,8 @@
  * Throughput benchmark of the reconciliation job on seeded synthetic data.
  *
  * Usage: `npm run bench -- --rows 1000000 [--runs 3] [--seed 42] [--no-e2e] [--no-phases]
- *        [--no-duckdb] [--regenerate]`; `--rows 100000,1000000` runs each size in a child bench
+ *        [--no-duckdb] [--regenerate] [--carry N]`; `--carry N` also times database runs on both
+ *        engines with N open breaks of the day before carried in, against the same runs without; `--rows 100000,1000000` runs each size in a child bench
  *        and prints the slope (wall seconds per 1M rows per side, ours and DuckDB's). With `DATABASE_URL` (and optionally `DB_SCHEMA`) set, the database
  * phases and the end-to-end run with a PostgreSQL server are measured too (the schema must have
  * been initialised with `recon db init`); without it only the dry runs are measured.
@@ -47,6 +48,7 @@ import { summarizeReconciliation } from '../src/engine/summarize';
 import { writeReports } from '../src/reports/write-reports';
 import { CanonicalCsvSource } from '../src/sources/canonical-csv-source';
 import { createRunStore } from '../src/store/open-store';
+import { removeCarried, seedCarried } from './bench-carry';
 import { prng } from './seeded-random';
 import { runScript, ScriptUsageError } from './script-cli';
 
@@ -64,6 +66,9 @@ Options:
   --no-duckdb      skip the DuckDB baselines
   --plain          data without quoted descriptions (no quotes, no multi-line records)
   --regenerate     regenerate the cached data under bench-data/
+  --carry N        also time end-to-end database runs (both engines) with N open breaks of the
+                   day before carried into the run, against the same runs without (needs
+                   DATABASE_URL); prints the growth (target ≤ 10%)
   -h, --help       print this help
 
 With DATABASE_URL set, the database phases and a run with PostgreSQL are measured too.
@@ -72,6 +77,8 @@ With DATABASE_URL set, the database phases and a run with PostgreSQL are measure
 const ROOT = resolve(__dirname, '..', '..');
 const DATA_ROOT = join(ROOT, 'bench-data');
 const BUSINESS_DATE = '2025-09-30';
+/** The origin date of the breaks `--carry` seeds (the day before). */
+const PREVIOUS_DATE = '2025-09-29';
 const DAY_START_MS = Date.UTC(2025, 8, 30);
 const GENERATOR_VERSION = 2;
 
@@ -125,6 +132,8 @@ interface Args {
   lean: boolean;
   plain: boolean;
   dir: string;
+  /** `--carry N`: open breaks carried into the end-to-end database runs (0 = not measured). */
+  carry: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -142,6 +151,7 @@ function parseArgs(argv: readonly string[]): Args {
     lean: false,
     plain: false,
     dir: '',
+    carry: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -166,10 +176,12 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--lean') args.lean = true;
     else if (flag === '--plain') args.plain = true;
     else if (flag === '--dir') args.dir = value();
+    else if (flag === '--carry') args.carry = Number.parseInt(value(), 10);
     else throw new ScriptUsageError(`unknown option ${flag}`);
   }
   if (!(args.rows >= 1000)) throw new ScriptUsageError('--rows must be at least 1000');
   if (!(args.runs >= 1)) throw new ScriptUsageError('--runs must be at least 1');
+  if (!(args.carry >= 0)) throw new ScriptUsageError('--carry must be a number of breaks (≥ 0)');
   args.dir ||= join(DATA_ROOT, `${args.rows}-${args.seed}${args.plain ? '-plain' : ''}`);
   return args;
 }
@@ -566,7 +578,12 @@ interface E2eResult {
 }
 
 /** Spawns the built CLI under /usr/bin/time; returns wall time, peak RSS and count problems. */
-function runCli(args: Args, manifest: Manifest, dryRun: boolean): E2eResult {
+function runCli(
+  args: Args,
+  manifest: Manifest,
+  dryRun: boolean,
+  extra: readonly string[] = [],
+): E2eResult {
   const timeFile = join(args.dir, 'time.txt');
   const cli = [
     '-f',
@@ -586,6 +603,7 @@ function runCli(args: Args, manifest: Manifest, dryRun: boolean): E2eResult {
     join(args.dir, 'internal.csv'),
     '--json',
     ...(dryRun ? ['--dry-run'] : []),
+    ...extra,
   ];
   const env = { ...process.env, LOG_LEVEL: 'warn', RECON_REPORTS_DIR: join(args.dir, 'reports') };
   const result = spawnSync('/usr/bin/time', cli, {
@@ -910,6 +928,61 @@ function benchSizes(args: Args): void {
   }
 }
 
+/**
+ * `--carry N`: end-to-end database runs of D on both engines, each repetition once without
+ * carried breaks (the seeded ones removed) and once with N open breaks of D − 1 carried
+ * (interleaved, so machine load drifts into both alike); prints the medians and the growth.
+ * Returns count problems.
+ */
+async function benchCarry(args: Args, manifest: Manifest): Promise<string[]> {
+  const problems: string[] = [];
+  const rows: string[][] = [];
+  const totalRows = manifest.processorRows + manifest.internalRows;
+  const summary: Record<string, unknown> = { rows: args.rows, carried: args.carry };
+  for (const engine of ['memory', 'postgres'] as const) {
+    const times: Record<'without' | 'with', E2eResult[]> = { without: [], with: [] };
+    for (let run = 0; run < args.runs; run++) {
+      for (const mode of ['without', 'with'] as const) {
+        await removeCarried();
+        if (mode === 'with') await seedCarried('stripe', PREVIOUS_DATE, args.carry);
+        const result = runCli(args, manifest, false, ['--engine', engine]);
+        times[mode].push(result);
+        problems.push(
+          ...result.problems.map((p) => `carry ${engine} ${mode} run ${run + 1}: ${p}`),
+        );
+      }
+    }
+    await removeCarried();
+    const without = median(times.without.map((r) => r.seconds));
+    const withCarry = median(times.with.map((r) => r.seconds));
+    const growth = (100 * (withCarry - without)) / without;
+    for (const mode of ['without', 'with'] as const) {
+      rows.push([
+        `--engine ${engine}, ${mode === 'with' ? `${args.carry} breaks carried` : 'nothing carried'}`,
+        median(times[mode].map((r) => r.seconds)).toFixed(2),
+        String(times[mode].length),
+        String(totalRows),
+        rate(totalRows, median(times[mode].map((r) => r.seconds))),
+        median(times[mode].map((r) => r.peakRssMb)).toFixed(0),
+      ]);
+    }
+    rows.push([`--engine ${engine}: growth`, `${growth.toFixed(1)}%`, '', '', '', '']);
+    summary[engine] = {
+      without,
+      with: withCarry,
+      growthPercent: growth,
+      runsWithout: times.without.map((r) => r.seconds),
+      runsWith: times.with.map((r) => r.seconds),
+    };
+  }
+  printTable(
+    `Carry-over: end to end with PostgreSQL, ${args.carry} open breaks of ${PREVIOUS_DATE} carried (target ≤ 10% growth)`,
+    rows,
+  );
+  console.log(`CARRY ${JSON.stringify(summary)}`);
+  return problems;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.sizes.length > 1) {
@@ -1018,6 +1091,11 @@ async function main(): Promise<void> {
       ]);
     }
     printTable('End to end (built CLI: node bin/recon run … --json; /usr/bin/time)', rows);
+  }
+
+  if (args.carry > 0) {
+    if (!withDb) problems.push('--carry needs DATABASE_URL: carry-over not measured');
+    else problems.push(...(await benchCarry(args, manifest)));
   }
 
   if (args.duckdb) {

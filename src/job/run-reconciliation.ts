@@ -43,7 +43,7 @@ import {
 } from '../reports/render-report';
 import { checkReportsDir } from '../reports/reports-dir';
 import type { ApiConfig, BreakSettings } from '../config/load-config';
-import { carryOver, type CarriedBreak } from '../engine/break-lifecycle';
+import { carryOver, type CarriedBreak, type CarryResult } from '../engine/break-lifecycle';
 import { calendarDayCutoffs, cutoffOf, type SourceCutoffs } from '../domain/cutoff';
 import {
   BreakStore,
@@ -59,6 +59,7 @@ import type { RunLock } from '../store/database';
 import type { DatabaseConfig } from '../store/database-config';
 import { createRunStore } from '../store/open-store';
 import type { RunOutcome, RunStore, StoredRun } from '../store/run-store';
+import { carryOverInDatabase } from '../store/sql-engine';
 
 /**
  * Repairs a crash between a run's COMMIT and the publishing of its report files (see
@@ -503,8 +504,8 @@ export async function reconcileOne(
       issues.push(feeVarianceIssue(processorSide.location, variance));
     }
     const expected = reportPaths(request.reportsDir, processor, businessDate);
-    // Open one-sided breaks of earlier dates, carried into this run (memory engine; the postgres
-    // engine classifies in SQL and does not carry yet).
+    // Open one-sided breaks of earlier dates, carried into this run: loaded here for the memory
+    // engine; the postgres engine joins them in SQL inside its transaction (carryOverInDatabase).
     const breaksFrom = store ?? reader;
     const carried: CarriedBreak[] =
       breaksFrom && request.engine !== 'postgres'
@@ -518,7 +519,7 @@ export async function reconcileOne(
     // Everything after matching, the same for both engines: check the accounting, fold in the
     // carried breaks, summarize.
     const ownRules = rulesFor(request.rules ?? NO_RULES, processor);
-    const conclude = (untiered: MatchResult): RunOutcome => {
+    const conclude = (untiered: MatchResult, folded?: CarryResult): RunOutcome => {
       // The rules file's tiers, on the rows the id join left unmatched (engine/tiers.ts).
       const raw = MATCH_ENGINES.memory.applyRules(
         untiered,
@@ -529,7 +530,7 @@ export async function reconcileOne(
       const broken = checkAccounting(raw);
       if (broken.length > 0)
         throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
-      const carry = carryOver(raw, carried, businessDate);
+      const carry = folded ?? carryOver(raw, carried, businessDate);
       const match = carry.match;
       // Pairs of D's own rows on two business dates, plus carried breaks completed late.
       timing = raw.timing + carry.timing;
@@ -600,10 +601,19 @@ export async function reconcileOne(
     let auditHead: string | null = null;
     if (store && request.engine === 'postgres') {
       deps.abort?.throwIfAborted();
+      const sqlRunId = runId;
       const storedOutcome = await store.completeRunInDatabase(
-        runId,
+        sqlRunId,
         { processor: processorSide.table, internal: internalSide.table },
-        conclude,
+        async (raw, tx) =>
+          conclude(
+            raw,
+            await carryOverInDatabase(tx, sqlRunId, raw, {
+              processor,
+              businessDate,
+              carryDays: breakSettings.carryDays,
+            }),
+          ),
         async (stored, tx) => {
           await prepare(stored, tx);
           // Last chance to stop: an interruption now rolls the whole run back.

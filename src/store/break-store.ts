@@ -1,5 +1,4 @@
 import type { BusinessDate } from '../domain/business-date';
-import type { CanonicalStatus, Transaction } from '../domain/transaction';
 import {
   AGE_BUCKETS,
   ageBucket,
@@ -11,8 +10,8 @@ import {
   type ManualAction,
 } from '../engine/break-lifecycle';
 import { UsageError } from '../domain/errors';
-import { mapStatus, STATUS_MAPS } from '../domain/status';
 import type { Database, SqlExecutor, SqlValue } from './database';
+import { queryCarried } from './carried-breaks';
 import { audit } from './run-store';
 
 /** A break as `recon breaks list|show` prints it. Amounts as decimal strings; dates YYYY-MM-DD. */
@@ -172,21 +171,6 @@ function toStoredBreak(row: BreakRow): StoredBreak {
   };
 }
 
-interface CarriedRow {
-  id: string;
-  origin_kind: 'missing_in_internal' | 'missing_in_processor';
-  origin_date: string;
-  transaction_id: string;
-  amount_minor: string | null;
-  currency: string | null;
-  raw_status: string | null;
-  canonical_status: CanonicalStatus | null;
-  created_at: string | null;
-  merchant_id: string | null;
-  description: string | null;
-  line: number | null;
-}
-
 /**
  * Repository of breaks across days (`breaks`, `break_events`): what a run carries, the `breaks`
  * block of a run, and the manual workflow of `recon breaks`. SQL only; works on PostgreSQL and
@@ -196,62 +180,16 @@ export class BreakStore {
   constructor(private readonly db: Database) {}
 
   /**
-   * The one-sided breaks carried into the run of (`processor`, `businessDate`): pending or open,
-   * origin date before D and at most `carryDays` before it. For a rerun, also the breaks the
-   * run it supersedes resolved as late arrivals or reclassified, as they were before it (so that
-   * the rerun decides them again). Ordered by origin date then id.
+   * The one-sided breaks carried into the run of (`processor`, `businessDate`): see
+   * `queryCarried` (pending or open, origin date before D and within `carryDays`; for a rerun,
+   * what the superseded run resolved or reclassified). Ordered by origin date then id.
    */
   async loadCarried(
     processor: string,
     businessDate: BusinessDate,
     carryDays: number,
   ): Promise<CarriedBreak[]> {
-    const rows = await this.db.query<CarriedRow>(
-      `WITH prev AS (SELECT id FROM reconciliation_runs
-                      WHERE run_date = $2 AND processor_name = $1 AND status = 'completed')
-       SELECT b.id::text, b.origin_kind, b.origin_date::text AS origin_date, b.transaction_id,
-              CASE WHEN o THEN b.processor_amount_minor ELSE b.internal_amount_minor END::text AS amount_minor,
-              CASE WHEN o THEN b.processor_currency ELSE b.internal_currency END AS currency,
-              CASE WHEN o THEN b.processor_status ELSE b.internal_status END AS raw_status,
-              CASE WHEN o THEN b.processor_canonical_status ELSE b.internal_canonical_status END AS canonical_status,
-              to_char((CASE WHEN o THEN b.processor_created_at ELSE b.internal_created_at END) AT TIME ZONE 'UTC',
-                      'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
-              CASE WHEN o THEN b.processor_merchant_id ELSE b.internal_merchant_id END AS merchant_id,
-              CASE WHEN o THEN b.processor_description ELSE b.internal_description END AS description,
-              CASE WHEN o THEN b.processor_line ELSE b.internal_line END AS line
-         FROM breaks b CROSS JOIN LATERAL (SELECT b.origin_kind = 'missing_in_internal' AS o) s
-        WHERE b.processor = $1 AND b.origin_kind IN ('missing_in_internal', 'missing_in_processor')
-          AND b.origin_date < $2::date AND b.origin_date >= $2::date - $3::int
-          AND ((b.status IN ('open', 'pending') AND b.identity_scope <> 'both')
-               OR (b.resolution = 'late_arrival' AND b.resolved_run_id IN (SELECT id FROM prev))
-               OR (b.status IN ('open', 'pending') AND b.reclassified_run_id IN (SELECT id FROM prev)))
-        ORDER BY b.origin_date, b.id`,
-      [processor, businessDate, carryDays],
-    );
-    const carried: CarriedBreak[] = [];
-    for (const row of rows) {
-      // A break without its origin row (never written so) cannot be matched: it stays open.
-      if (row.amount_minor === null || row.currency === null) continue;
-      const transaction: Transaction = {
-        transactionId: row.transaction_id,
-        amountMinor: BigInt(row.amount_minor),
-        currency: row.currency.trim(),
-        feeMinor: null,
-        status: row.canonical_status ?? canonicalStatus(processor, row.origin_kind, row.raw_status),
-        rawStatus: row.raw_status ?? '',
-        merchantId: row.merchant_id ?? '',
-        createdAtMs: row.created_at ? Date.parse(row.created_at) : 0,
-        description: row.description,
-        line: row.line ?? 0,
-      };
-      carried.push({
-        breakId: row.id,
-        kind: row.origin_kind,
-        originDate: row.origin_date,
-        row: transaction,
-      });
-    }
-    return carried;
+    return queryCarried(this.db, processor, businessDate, carryDays);
   }
 
   /**
@@ -501,21 +439,6 @@ export async function readRunReportBreaks(
     resolved: resolved.map(toStoredBreak),
     open: open.map(toStoredBreak),
   };
-}
-
-/**
- * The canonical status of a stored raw status (breaks opened from stored discrepancy rows keep the
- * raw text only): the status map of the side that has the row.
- */
-function canonicalStatus(
-  processor: string,
-  kind: 'missing_in_internal' | 'missing_in_processor',
-  raw: string | null,
-): CanonicalStatus {
-  if (raw === null) return 'unknown';
-  if (kind === 'missing_in_processor') return mapStatus(raw, STATUS_MAPS.internal);
-  const map = Object.entries(STATUS_MAPS).find(([name]) => name === processor)?.[1];
-  return map ? mapStatus(raw, map) : 'unknown';
 }
 
 async function findIn(db: SqlExecutor, idOrPrefix: string, lock = false): Promise<StoredBreak> {

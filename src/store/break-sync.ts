@@ -56,12 +56,17 @@ function sideColumns(row: Transaction | null): SqlValue[] {
  *    (a late-arrival resolution is reopened, a reclassification restored);
  * 2. carried breaks in the plan are resolved (`late_arrival`, lag, resolving run) or
  *    reclassified (kind, identity 'both', the counterpart's row);
- * 3. each identity among the run's discrepancies is `seen` on its pending/open break (or on the
- *    break the superseded run saw, whatever its status: a break resolved by hand stays so), or
- *    `opened` as a new break (`pending` for a one-sided item while `graceDays` > 0);
- * 4. breaks only the superseded run had opened are resolved `not_seen_on_rerun`; pending
- *    breaks that reached the grace open.
+ * 3. each identity among the run's discrepancies is `seen` on its pending/open break, on the
+ *    break the superseded run saw, or on the break a run of this date opened for it (origin date
+ *    D and origin identity, even if a later date resolved or reclassified it since), whatever
+ *    its status (a break resolved by hand stays so; one resolved `not_seen_on_rerun` reopens),
+ *    or `opened` as a new break (`pending` for a one-sided item while `graceDays` > 0);
+ * 4. breaks of origin date D that the superseded run saw and this one does not are resolved
+ *    `not_seen_on_rerun`; pending breaks that reached the grace open.
+ * Reruns therefore keep break ids: rerunning the latest date leaves the same breaks (one `opened`
+ * event each), and rerunning D then every later date in order reproduces the first pass.
  * Every change is a `break_events` row; one `breaks_synced` audit entry per run records the counts.
+ * A carried break a person resolved or wrote off meanwhile is left as it is.
  * @throws RunLockLostError when a carried break changed since the run read it (another process).
  */
 export async function syncBreaks(
@@ -152,7 +157,10 @@ export async function syncBreaks(
       [item.breakId, item.lagDays, runId, previous, RUN_ACTOR],
     );
     const [row] = rows;
-    if (!row || rows.length !== 1) throw changedMeanwhile(item.breakId);
+    if (!row || rows.length !== 1) {
+      if (await closedByHand(tx, item.breakId)) continue;
+      throw changedMeanwhile(item.breakId);
+    }
     if (!row.again) {
       await event(item.breakId, 'resolved', 'late arrival', { lag_days: item.lagDays });
       counts.resolved++;
@@ -163,7 +171,8 @@ export async function syncBreaks(
     const main = d.processor ?? d.internal;
     if (!main) throw new Error(`discrepancy ${d.transactionId} has no row`);
     const rows = await tx.query<{ again: boolean }>(
-      `UPDATE breaks b SET kind = $2, identity_scope = 'both', side = 'both', status = 'open',
+      `UPDATE breaks b SET kind = $2, identity_scope = 'both', side = 'both',
+              status = CASE WHEN b.status IN ('open', 'pending') THEN 'open' ELSE b.status END,
               currency = $3, amount_minor = $4, amount = $5,
               processor_amount_minor = $6, processor_currency = $7, processor_status = $8,
               processor_canonical_status = $9, processor_created_at = $10,
@@ -173,8 +182,9 @@ export async function syncBreaks(
               internal_merchant_id = $19, internal_description = $20, internal_line = $21,
               reclassified_run_id = $22, last_seen_run_id = $22, updated_at = now()
          FROM (SELECT id, identity_scope AS old_scope FROM breaks WHERE id = $1) o
-        WHERE b.id = o.id AND b.status IN ('open', 'pending')
-          AND (b.identity_scope <> 'both' OR b.reclassified_run_id = $23)
+        WHERE b.id = o.id
+          AND ((b.status IN ('open', 'pending') AND b.identity_scope <> 'both')
+               OR b.reclassified_run_id = $23)
         RETURNING o.old_scope = 'both' AS again`,
       [
         item.breakId,
@@ -189,7 +199,10 @@ export async function syncBreaks(
       ],
     );
     const [row] = rows;
-    if (!row || rows.length !== 1) throw changedMeanwhile(item.breakId);
+    if (!row || rows.length !== 1) {
+      if (await closedByHand(tx, item.breakId)) continue;
+      throw changedMeanwhile(item.breakId);
+    }
     if (!row.again) {
       await event(item.breakId, 'reclassified', null, { from: item.from, kind: d.kind });
       counts.reclassified++;
@@ -204,25 +217,50 @@ export async function syncBreaks(
         ORDER BY d.transaction_id, ${SCOPE_OF_D},
                  array_position(ARRAY['amount_mismatch', 'currency_mismatch', 'status_mismatch',
                    'missing_in_internal', 'missing_in_processor', 'duplicate'], d.kind), d.id)`;
-  const seen = await tx.query<{ id: string; promoted: boolean }>(
+  // A break is the identity's when it is pending/open with that identity, when the superseded
+  // run saw it, or when a run of this same date opened it (origin date D, origin identity): the
+  // last keeps a break of D that a later date resolved or reclassified the same break when D is
+  // rerun, so reruns of D and then of the later dates reproduce the first pass. Whatever its
+  // status is kept (a break resolved by hand stays resolved), except that a break a previous
+  // rerun of D resolved `not_seen_on_rerun` opens again when D sees it again.
+  const seen = await tx.query<{ id: string; promoted: boolean; reopened: boolean }>(
     `WITH d AS ${identities},
           hit AS (
-            SELECT DISTINCT ON (b.id) b.id, b.status
+            SELECT DISTINCT ON (b.id) b.id, b.status, b.resolution
               FROM breaks b JOIN d ON b.processor = $2 AND b.transaction_id = d.transaction_id
-                                  AND b.identity_scope = d.scope
              WHERE b.last_seen_run_id <> $1
-               AND (b.status IN ('open', 'pending') OR b.last_seen_run_id = $3)
+               AND ((b.identity_scope = d.scope
+                     AND (b.status IN ('open', 'pending') OR b.last_seen_run_id = $3))
+                    OR (b.origin_date = $4::date AND b.origin_scope = d.scope))
           )
      UPDATE breaks b SET last_seen_run_id = $1, updated_at = now(),
-            status = CASE WHEN b.status = 'pending' AND ($4::date - b.origin_date) >= $5 THEN 'open'
-                          ELSE b.status END
+            status = CASE
+              WHEN hit.resolution = 'not_seen_on_rerun'
+                THEN CASE WHEN b.identity_scope <> 'both' AND ($4::date - b.origin_date) < $5
+                          THEN 'pending' ELSE 'open' END
+              WHEN b.status = 'pending' AND ($4::date - b.origin_date) >= $5 THEN 'open'
+              ELSE b.status END,
+            resolution = CASE WHEN hit.resolution = 'not_seen_on_rerun' THEN NULL
+                              ELSE b.resolution END,
+            resolved_run_id = CASE WHEN hit.resolution = 'not_seen_on_rerun' THEN NULL
+                                   ELSE b.resolved_run_id END,
+            resolved_at = CASE WHEN hit.resolution = 'not_seen_on_rerun' THEN NULL
+                               ELSE b.resolved_at END,
+            resolved_by = CASE WHEN hit.resolution = 'not_seen_on_rerun' THEN NULL
+                               ELSE b.resolved_by END
        FROM hit WHERE b.id = hit.id
-     RETURNING b.id::text, (hit.status = 'pending' AND b.status = 'open') AS promoted`,
+     RETURNING b.id::text, (hit.status = 'pending' AND b.status = 'open') AS promoted,
+               (hit.resolution IS NOT DISTINCT FROM 'not_seen_on_rerun') AS reopened`,
     [runId, run.processor, previous, run.run_date, plan.graceDays],
   );
   for (const row of seen) {
-    await event(row.id, 'seen', null, row.promoted ? { status: 'open' } : {});
-    counts.seen++;
+    if (row.reopened) {
+      await event(row.id, 'reopened', 'a rerun of its date sees it again', {});
+      counts.reopened++;
+    } else {
+      await event(row.id, 'seen', null, row.promoted ? { status: 'open' } : {});
+      counts.seen++;
+    }
   }
   const opened = await tx.query<{ count: string }>(
     `WITH d AS ${identities},
@@ -250,7 +288,9 @@ export async function syncBreaks(
               FROM d
              WHERE NOT EXISTS (SELECT 1 FROM breaks b
                                 WHERE b.processor = $2 AND b.transaction_id = d.transaction_id
-                                  AND b.identity_scope = d.scope AND b.last_seen_run_id = $1)
+                                  AND b.last_seen_run_id = $1
+                                  AND (b.identity_scope = d.scope
+                                       OR (b.origin_scope = d.scope AND b.origin_date = $4::date)))
             RETURNING id, status
           ),
           events AS (
@@ -267,8 +307,10 @@ export async function syncBreaks(
     `UPDATE discrepancies d SET break_id = b.id
        FROM breaks b
       WHERE d.run_id = $1 AND b.last_seen_run_id = $1 AND b.processor = $2
-        AND b.transaction_id = d.transaction_id AND b.identity_scope = ${SCOPE_OF_D}`,
-    [runId, run.processor],
+        AND b.transaction_id = d.transaction_id
+        AND (b.identity_scope = ${SCOPE_OF_D}
+             OR (b.origin_scope = ${SCOPE_OF_D} AND b.origin_date = $3::date))`,
+    [runId, run.processor, run.run_date],
   );
 
   // 4. What only the superseded run had opened, and pending breaks that reached the grace.
@@ -276,9 +318,10 @@ export async function syncBreaks(
     const gone = await tx.query<{ id: string }>(
       `UPDATE breaks SET status = 'resolved', resolution = 'not_seen_on_rerun',
               resolved_run_id = $1, resolved_by = $3, resolved_at = now(), updated_at = now()
-        WHERE first_seen_run_id = $2 AND last_seen_run_id = $2 AND status IN ('open', 'pending')
+        WHERE processor = $4 AND origin_date = $5::date AND last_seen_run_id = $2
+          AND status IN ('open', 'pending')
         RETURNING id::text`,
-      [runId, previous, RUN_ACTOR],
+      [runId, previous, RUN_ACTOR, run.processor, run.run_date],
     );
     for (const { id } of gone) {
       await event(id, 'resolved', 'a rerun of its date no longer sees it', {});
@@ -302,6 +345,16 @@ async function decimalOf(tx: SqlExecutor, breakId: string): Promise<string> {
   );
   if (!row) throw new Error(`break ${breakId} does not exist`);
   return formatMinor(BigInt(row.amount_minor), currencyExponent(row.currency));
+}
+
+/** True when a person resolved or wrote off the break: a rerun leaves it as it is. */
+async function closedByHand(tx: SqlExecutor, breakId: string): Promise<boolean> {
+  const [row] = await tx.query<{ manual: boolean }>(
+    `SELECT status IN ('resolved', 'written_off') AND resolution IN ('manual', 'written_off') AS manual
+       FROM breaks WHERE id = $1`,
+    [breakId],
+  );
+  return row?.manual === true;
 }
 
 function changedMeanwhile(breakId: string): RunLockLostError {

@@ -488,9 +488,10 @@ export class RunStore {
   /**
    * `completeRun` for the `postgres` engine (`sql-engine.ts`): in ONE transaction, stages both
    * sides, classifies them in SQL (which inserts the discrepancies), then calls `conclude` with
-   * the match result to get the rest of the outcome (summary, findings, report paths; throwing
-   * there rolls everything back), stores it like `completeRun` and runs `beforeCommit` last
-   * (with the outcome and the transaction, as for `completeRun`). `options` as for `completeRun`. Returns the stored outcome, with the hash of its
+   * the match result and the transaction (carry-over runs there: `carryOverInDatabase`) to get
+   * the rest of the outcome (summary, findings, report paths; throwing there rolls everything
+   * back), stores it like `completeRun` and runs `beforeCommit` last (with the outcome and the
+   * transaction, as for `completeRun`). `options` as for `completeRun`. Returns the stored outcome, with the hash of its
    * `run_completed` audit entry.
    */
   async completeRunInDatabase(
@@ -499,7 +500,7 @@ export class RunStore {
       readonly processor: TransactionRows;
       readonly internal: TransactionRows;
     },
-    conclude: (match: MatchResult) => RunOutcome,
+    conclude: (match: MatchResult, tx: SqlExecutor) => RunOutcome | Promise<RunOutcome>,
     beforeCommit?: (outcome: RunOutcome, tx: SqlExecutor) => Promise<void>,
     options: TransactionOptions = {},
   ): Promise<RunOutcome & { readonly auditHead: string }> {
@@ -507,7 +508,7 @@ export class RunStore {
     await ensureStagingTables(db);
     return db.withTransaction(async (tx) => {
       const match = await classifyInDatabase(tx, runId, sides.processor, sides.internal);
-      const outcome = conclude(match);
+      const outcome = await conclude(match, tx);
       const auditHead = await this.finishCompletion(tx, runId, outcome);
       if (beforeCommit) await beforeCommit(outcome, tx);
       return { ...outcome, auditHead };

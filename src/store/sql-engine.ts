@@ -1,3 +1,4 @@
+import type { BusinessDate } from '../domain/business-date';
 import { currencyExponent } from '../domain/currency';
 import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
 import { asTable, type TransactionRows, type TransactionTable } from '../domain/transaction-table';
@@ -8,6 +9,9 @@ import {
   type TimingPair,
 } from '../engine/match-transactions';
 import { annotateBasisMismatch } from '../engine/fees';
+import { formatMinor } from '../domain/money';
+import { carryOver, type CarryResult } from '../engine/break-lifecycle';
+import { queryCarried } from './carried-breaks';
 import { CopyCsvWriter, csvField } from './copy-csv';
 import type { Database, SqlExecutor } from './database';
 
@@ -375,4 +379,134 @@ export async function classifyInDatabase(
     duplicates,
     discrepancies,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Carry-over for the postgres engine (issue #13): open one-sided breaks of earlier dates against
+// the run's stored one-sided discrepancies of the other side.
+// ---------------------------------------------------------------------------------------------
+
+/** Which breaks a run of the postgres engine carries: its processor, business date D and window. */
+export interface CarryRequest {
+  readonly processor: string;
+  /** D, YYYY-MM-DD. */
+  readonly businessDate: BusinessDate;
+  /** `RECON_CARRY_DAYS`: breaks whose origin date is at most this many days before D. */
+  readonly carryDays: number;
+}
+
+function minorDecimal(minor: bigint, currency: string): string {
+  return formatMinor(minor, currencyExponent(currency));
+}
+
+/**
+ * Folds the carried breaks into the run `runId` of the postgres engine, inside the run's
+ * transaction, after `classifyInDatabase` wrote its discrepancies: the database joins the open
+ * one-sided breaks of the processor (`queryCarried`, the same selection as the memory engine)
+ * with the run's one-sided discrepancies of the other side on `transaction_id`, and returns only
+ * those pairs; `carryOver` (the memory engine's pure function) decides each pair, so both engines
+ * resolve and reclassify exactly the same breaks. The stored discrepancies are then brought in
+ * line with the folded result: the row completing a late arrival is deleted, the row completing a
+ * reclassified break becomes the two-sided discrepancy (both rows, processor side first, as
+ * `RunStore` writes it for the memory engine). Returns `carryOver`'s result for `raw`.
+ * @param raw the run's match result as `classifyInDatabase` returned it (before folding).
+ */
+export async function carryOverInDatabase(
+  tx: SqlExecutor,
+  runId: string,
+  raw: MatchResult,
+  request: CarryRequest,
+): Promise<CarryResult> {
+  const carried = await queryCarried(
+    tx,
+    request.processor,
+    request.businessDate,
+    request.carryDays,
+    runId,
+  );
+  const result = carryOver(raw, carried, request.businessDate);
+  if (result.resolved.length === 0 && result.reclassified.length === 0) return result;
+  const kindOf = new Map(carried.map((c) => [c.breakId, c.kind]));
+  const other = (kind: string | undefined): string =>
+    kind === 'missing_in_internal' ? 'missing_in_processor' : 'missing_in_internal';
+  const gone = result.resolved.map((r) => ({
+    transaction_id: r.transactionId,
+    kind: other(kindOf.get(r.breakId)),
+  }));
+  if (gone.length > 0) {
+    const deleted = await tx.query<{ n: string }>(
+      `WITH gone AS (
+         DELETE FROM discrepancies d
+          USING jsonb_to_recordset($2::jsonb) AS x(transaction_id text, kind text)
+          WHERE d.run_id = $1 AND d.transaction_id = x.transaction_id AND d.kind = x.kind
+         RETURNING 1)
+       SELECT count(*)::text AS n FROM gone`,
+      [runId, JSON.stringify(gone)],
+    );
+    if (Number(deleted[0]?.n) !== gone.length) {
+      throw new Error(
+        `carry-over deleted ${deleted[0]?.n ?? '?'} discrepancies, expected ${gone.length}`,
+      );
+    }
+  }
+  // One UPDATE for all reclassified pairs: each completing row becomes the two-sided discrepancy.
+  const reclassified = result.reclassified.map((item) => {
+    const d = item.discrepancy;
+    const p = d.processor;
+    const i = d.internal;
+    if (!p || !i) throw new Error(`reclassified discrepancy ${d.transactionId} lacks a side`);
+    return {
+      transaction_id: d.transactionId,
+      old_kind: other(item.from),
+      kind: d.kind,
+      p_minor: p.amountMinor.toString(),
+      p_amount: minorDecimal(p.amountMinor, p.currency),
+      p_currency: p.currency,
+      merchant_id: p.merchantId,
+      created_at: new Date(p.createdAtMs).toISOString(),
+      p_status: p.rawStatus,
+      p_line: p.line,
+      i_minor: i.amountMinor.toString(),
+      i_amount: minorDecimal(i.amountMinor, i.currency),
+      i_currency: i.currency,
+      i_status: i.rawStatus,
+      i_line: i.line,
+      difference_minor: d.differenceMinor === null ? null : d.differenceMinor.toString(),
+      difference: d.differenceMinor === null ? null : minorDecimal(d.differenceMinor, p.currency),
+      description: p.description,
+    };
+  });
+  if (reclassified.length > 0) {
+    const updated = await tx.query<{ n: string }>(
+      `WITH x AS (
+         SELECT * FROM jsonb_to_recordset($2::jsonb) AS x(
+           transaction_id text, old_kind text, kind text, p_minor bigint, p_amount numeric,
+           p_currency text, merchant_id text, created_at timestamptz, p_status text,
+           p_line integer, i_minor bigint, i_amount numeric, i_currency text, i_status text,
+           i_line integer, difference_minor bigint, difference numeric, description text)
+       ), changed AS (
+         UPDATE discrepancies d SET kind = x.kind, side = 'both',
+                amount_minor = x.p_minor, amount = x.p_amount, currency = x.p_currency,
+                merchant_id = x.merchant_id, created_at = x.created_at,
+                processor_amount_minor = x.p_minor, processor_amount = x.p_amount,
+                processor_currency = x.p_currency, processor_status = x.p_status,
+                processor_line = x.p_line,
+                internal_amount_minor = x.i_minor, internal_amount = x.i_amount,
+                internal_currency = x.i_currency, internal_status = x.i_status,
+                internal_line = x.i_line,
+                difference_minor = x.difference_minor, difference = x.difference,
+                description = x.description
+           FROM x
+          WHERE d.run_id = $1 AND d.transaction_id = x.transaction_id AND d.kind = x.old_kind
+         RETURNING 1)
+       SELECT count(*)::text AS n FROM changed`,
+      [runId, JSON.stringify(reclassified)],
+    );
+    if (Number(updated[0]?.n) !== reclassified.length) {
+      throw new Error(
+        `carry-over reclassified ${updated[0]?.n ?? '?'} discrepancies, expected ${reclassified.length}`,
+      );
+    }
+  }
+  return result;
 }

@@ -28,7 +28,9 @@ const counts = (
   currency_mismatch: 0,
   status_mismatch: status,
   duplicate: 0,
+  fee_mismatch: 0,
   timing,
+  basis_mismatch_suspected: 0,
 });
 
 describe.each(['memory', 'postgres'])('the bundled sample nights with --engine %s', (engine) => {

@@ -545,6 +545,7 @@ function counts(values: Partial<Record<string, number>>): Record<string, number>
     currency_mismatch: 0,
     status_mismatch: 0,
     duplicate: 0,
+    fee_mismatch: 0,
     ...values,
   };
 }
@@ -559,6 +560,7 @@ function block(values: {
   const [a, b, c, d, e] = values.byAge;
   return {
     new: values.new ?? 0,
+    new_open: values.new ?? 0,
     resolved: values.resolved ?? 0,
     reclassified: values.reclassified ?? 0,
     pending: 0,

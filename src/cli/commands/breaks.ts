@@ -4,6 +4,7 @@ import { DISCREPANCY_KINDS } from '../../domain/discrepancy';
 import { UsageError } from '../../domain/errors';
 import { isProcessorName } from '../../domain/status';
 import { BREAK_STATUSES, type BreakStatus, type ManualAction } from '../../engine/break-lifecycle';
+import { reportBreakJson } from '../../reports/render-report';
 import { escapeSpreadsheetText } from '../../reports/spreadsheet-safe';
 import { BreakStore, type StoredBreak, type StoredBreakEvent } from '../../store/break-store';
 import { openDatabase } from '../../store/open-store';
@@ -11,26 +12,12 @@ import { renderTable } from '../format-output';
 
 /** What the `breaks` commands need from the program: output and configuration. */
 
-/** The `breaks list --json` object of one break (README "Breaks across days"). */
+/**
+ * The `breaks list --json` object of one break (README "Breaks across days"): the same object
+ * as the reports' `open_breaks` (`reportBreakJson`).
+ */
 export function storedBreakJson(b: StoredBreak): object {
-  return {
-    break_id: b.breakId,
-    processor: b.processor,
-    transaction_id: b.transactionId,
-    kind: b.kind,
-    side: b.side,
-    status: b.status,
-    origin_date: b.originDate,
-    age_days: b.ageDays,
-    amount: b.amount,
-    currency: b.currency,
-    first_seen_run_id: b.firstSeenRunId,
-    last_seen_run_id: b.lastSeenRunId,
-    resolved_run_id: b.resolvedRunId,
-    resolution: b.resolution,
-    lag_days: b.lagDays,
-    resolved_by: b.resolvedBy,
-  };
+  return reportBreakJson(b);
 }
 
 function eventJson(e: StoredBreakEvent): object {

@@ -495,7 +495,8 @@ export function parseBai2(content: string, location: string): ParsedBankFile {
       entries: state.entries,
     };
     statements.push(statement);
-    entries.push(...state.entries);
+    // One by one: a spread passes every entry as an argument, and a large statement overflows the stack.
+    for (const entry of state.entries) entries.push(entry);
     const balance = statementBalanceFinding(location, statement, state.line, 'balance');
     if (balance) findings.push(balance);
     const exponent = currencyExponent(state.currency);

@@ -330,7 +330,8 @@ export function parseCamt053(content: string, location: string): ParsedBankFile 
       entries: stmtEntries,
     };
     statements.push(statement);
-    entries.push(...stmtEntries);
+    // One by one: a spread passes every entry as an argument, and a large statement overflows the stack.
+    for (const entry of stmtEntries) entries.push(entry);
     for (const entry of stmtEntries) {
       if (entry.currency === currency) continue;
       findings.push({

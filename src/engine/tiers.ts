@@ -12,7 +12,7 @@
 
 import { businessDateOf } from '../domain/business-date';
 import type { Discrepancy, OutcomeCounts } from '../domain/discrepancy';
-import type { Transaction } from '../domain/transaction';
+import { netAmountOf, type Transaction } from '../domain/transaction';
 import type { MatchResult } from './match-transactions';
 import {
   classifyTierPair,
@@ -64,8 +64,36 @@ function dayNumbers(zone: string): (epochMs: number) => number {
   };
 }
 
+/**
+ * The row as a tier compares it: under fee rules of basis `net`, a processor row's amount is its
+ * net (reported, else gross − fee; the gross when it has neither), as in the id join
+ * (`matchTables`); otherwise the row itself.
+ */
+export function comparedRow(
+  t: Transaction,
+  side: 'processor' | 'internal',
+  netBasis: boolean,
+): Transaction {
+  if (!netBasis || side !== 'processor') return t;
+  const net = netAmountOf(t);
+  return net === null || net === t.amountMinor ? t : { ...t, amountMinor: net };
+}
+
+/**
+ * The day number (days since 1970-01-01) of a row's business date: the date its side's cut-off
+ * gave it (`Transaction.businessDate`) when set, else its instant's date in the run's zone.
+ */
+function tierDay(t: Transaction, dayNumber: (epochMs: number) => number): number {
+  return t.businessDate !== undefined
+    ? Math.round(Date.parse(`${t.businessDate}T00:00:00Z`) / 86_400_000)
+    : dayNumber(t.createdAtMs);
+}
+
 interface Row {
+  /** The row as the tiers compare it (`comparedRow`: the processor's net under basis `net`). */
   readonly t: Transaction;
+  /** The row itself, as the discrepancies report it. */
+  readonly source: Transaction;
   readonly day: number;
   /** Index in the input discrepancies. */
   readonly at: number;
@@ -265,11 +293,22 @@ export function applyTiers(
   const processor: Row[] = [];
   const internal: Row[] = [];
   const dayNumber = dayNumbers(timeZone);
+  const netBasis = rules.fees.ledgerAmountBasis === 'net';
   match.discrepancies.forEach((d, at) => {
     if (d.kind === 'missing_in_internal' && d.processor)
-      processor.push({ t: d.processor, day: dayNumber(d.processor.createdAtMs), at });
+      processor.push({
+        t: comparedRow(d.processor, 'processor', netBasis),
+        source: d.processor,
+        day: tierDay(d.processor, dayNumber),
+        at,
+      });
     else if (d.kind === 'missing_in_processor' && d.internal)
-      internal.push({ t: d.internal, day: dayNumber(d.internal.createdAtMs), at });
+      internal.push({
+        t: d.internal,
+        source: d.internal,
+        day: tierDay(d.internal, dayNumber),
+        at,
+      });
   });
   const open = {
     p: new Uint8Array(processor.length).fill(1),
@@ -303,7 +342,7 @@ export function applyTiers(
       counts.missing_in_processor--;
       removed.add(l.at);
       const difference = p.t.amountMinor - l.t.amountMinor;
-      addTo(amountMinor, p.t.currency, p.t.amountMinor);
+      addTo(amountMinor, p.t.currency, p.source.amountMinor);
       addTo(absVarianceMinor, p.t.currency, abs(difference));
       const statusDiffers =
         p.t.status !== l.t.status ||
@@ -321,8 +360,8 @@ export function applyTiers(
         kind,
         transactionId: p.t.transactionId,
         side: 'both',
-        processor: p.t,
-        internal: l.t,
+        processor: p.source,
+        internal: l.source,
         differenceMinor: kind === 'matched_with_variance' ? difference : null,
         tier: tier.name,
       });
@@ -350,8 +389,8 @@ export function applyTiers(
             kind: 'ambiguous',
             transactionId: row.t.transactionId,
             side,
-            processor: side === 'processor' ? row.t : null,
-            internal: side === 'internal' ? row.t : null,
+            processor: side === 'processor' ? row.source : null,
+            internal: side === 'internal' ? row.source : null,
             differenceMinor: null,
             tier: tier.name,
             candidates: list.map((other) => (others[other] as Row).t.transactionId).sort(),
@@ -484,19 +523,20 @@ export function explainTransaction(
     const candidates: string[] = [];
     const refused: Array<{ transactionId: string; reason: string; distance: bigint }> = [];
     for (const other of others) {
+      const netBasis = rules.fees.ledgerAmountBasis === 'net';
       const pair = onProcessorSide
-        ? { processor: row, internal: other }
-        : { processor: other, internal: row };
+        ? { processor: comparedRow(row, 'processor', netBasis), internal: other }
+        : { processor: comparedRow(other, 'processor', netBasis), internal: row };
       const verdict = classifyTierPair(tier, {
         ...pair,
-        dayDistance: Math.abs(dayNumber(row.createdAtMs) - dayNumber(other.createdAtMs)),
+        dayDistance: Math.abs(tierDay(row, dayNumber) - tierDay(other, dayNumber)),
       });
       if (verdict === null) candidates.push(other.transactionId);
       else if (verdict !== 'key_missing' && verdict !== 'key_differs')
         refused.push({
           transactionId: other.transactionId,
           reason: TIER_REJECTION_TEXT[verdict],
-          distance: abs(row.amountMinor - other.amountMinor),
+          distance: abs(pair.processor.amountMinor - pair.internal.amountMinor),
         });
     }
     refused.sort((a, b) =>

@@ -8,6 +8,7 @@ import { formatMinor, totalsToDecimalStrings } from '../domain/money';
 import type { Transaction } from '../domain/transaction';
 import type { TransactionRows } from '../domain/transaction-table';
 import type { MatchResult } from '../engine/match-transactions';
+import type { FeeRules } from '../engine/fee-rules';
 import type { ReconciliationSummary } from '../engine/summarize';
 import { EMPTY_BREAK_PLAN, syncBreaks, type BreakPlan } from './break-sync';
 import { chunkCopyRows } from './copy-csv';
@@ -179,6 +180,25 @@ function discrepancyRow(runId: string, d: Discrepancy): SqlValue[] {
     d.processor?.reference ?? null,
     d.internal?.reference ?? null,
   ];
+}
+
+/**
+ * Replaces the stored discrepancies of run `runId` with `discrepancies`, inside the run's
+ * transaction `tx`: the postgres engine uses it when the rules-file tiers (run in process on the
+ * bounded remainder of the SQL join, `engine/tiers.ts`) changed what its SQL wrote. The rows are
+ * written exactly as `completeRun` writes the memory engine's (COPY, the same columns).
+ */
+export async function rewriteDiscrepancies(
+  tx: SqlExecutor,
+  runId: string,
+  discrepancies: readonly Discrepancy[],
+): Promise<void> {
+  await tx.query(`DELETE FROM discrepancies WHERE run_id = $1`, [runId]);
+  await tx.copyFrom(
+    'discrepancies',
+    DISCREPANCY_COLUMNS,
+    chunkCopyRows(discrepancies, (d) => discrepancyRow(runId, d)),
+  );
 }
 
 function qualityRow(runId: string, issue: DataQualityIssue): SqlValue[] {
@@ -499,6 +519,8 @@ export class RunStore {
     sides: {
       readonly processor: TransactionRows;
       readonly internal: TransactionRows;
+      /** The processor's fee rules (basis `net` compares the processor's net); default gross. */
+      readonly fees?: FeeRules;
     },
     conclude: (match: MatchResult, tx: SqlExecutor) => RunOutcome | Promise<RunOutcome>,
     beforeCommit?: (outcome: RunOutcome, tx: SqlExecutor) => Promise<void>,
@@ -507,7 +529,9 @@ export class RunStore {
     const db = await this.database();
     await ensureStagingTables(db);
     return db.withTransaction(async (tx) => {
-      const match = await classifyInDatabase(tx, runId, sides.processor, sides.internal);
+      const match = await classifyInDatabase(tx, runId, sides.processor, sides.internal, {
+        ...(sides.fees ? { fees: sides.fees } : {}),
+      });
       const outcome = await conclude(match, tx);
       const auditHead = await this.finishCompletion(tx, runId, outcome);
       if (beforeCommit) await beforeCommit(outcome, tx);

@@ -152,6 +152,9 @@ export interface CarriedResolution {
   readonly breakId: string;
   readonly transactionId: string;
   readonly lagDays: number;
+  /** Set when a rules-file tier (not the id) paired it: the tier and the row of D it paired. */
+  readonly tier?: string;
+  readonly pairedWith?: string;
 }
 export interface CarriedReclassification {
   readonly breakId: string;

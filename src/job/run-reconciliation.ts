@@ -22,7 +22,7 @@ import {
 } from '../engine/match-transactions';
 import type { FxRates } from '../domain/fx-rates';
 import { NO_RULES, rulesFor, type MatchRules } from '../engine/rules';
-import type { TierMatchSummary } from '../engine/tiers';
+import { tiersAgainstCarried, type TierMatchSummary } from '../engine/tiers';
 import { summarizeReconciliation, type ReconciliationSummary } from '../engine/summarize';
 import { DEFAULT_FEE_RULES, type FeeRules } from '../engine/fee-rules';
 import { countBasisMismatchSuspected, feeVarianceIssue, findFeeVariances } from '../engine/fees';
@@ -498,20 +498,20 @@ export async function reconcileOne(
     // Open one-sided breaks of earlier dates, carried into this run: loaded here for the memory
     // engine; the postgres engine joins them in SQL inside its transaction (carryOverInDatabase).
     const breaksFrom = store ?? reader;
+    const ownRules = { ...rulesFor(request.rules ?? NO_RULES, processor), fees: feeRules };
+    const tiered = ownRules.tiers.length > 0;
     const carried: CarriedBreak[] =
       breaksFrom && request.engine !== 'postgres'
         ? await new BreakStore(await breaksFrom.database()).loadCarried(
             processor,
             businessDate,
             breakSettings.carryDays,
+            tiered,
           )
         : [];
     let timing = 0;
     // Everything after matching, the same for both engines: check the accounting, fold in the
     // carried breaks, summarize.
-    // The rules file's tiers, with the run's effective fee rules (the amount basis they compare).
-    const ownRules = { ...rulesFor(request.rules ?? NO_RULES, processor), fees: feeRules };
-    const tiered = ownRules.tiers.length > 0;
     const conclude = (
       untiered: MatchResult,
       folded?: CarryResult,
@@ -527,7 +527,16 @@ export async function reconcileOne(
       const broken = checkAccounting(raw);
       if (broken.length > 0)
         throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
-      const carry = folded ?? carryOver(raw, carriedIn, businessDate, feeRules);
+      // Carried breaks: paired by id (`carryOver`), then offered to the tiers.
+      const carry =
+        folded ??
+        tiersAgainstCarried(
+          carryOver(raw, carriedIn, businessDate, feeRules),
+          carriedIn,
+          ownRules,
+          businessDate,
+          request.timeZone,
+        );
       const match = carry.match;
       // Pairs of D's own rows on two business dates, plus carried breaks completed late.
       timing = raw.timing + carry.timing;
@@ -619,7 +628,14 @@ export async function reconcileOne(
           const tieredOutcome = conclude(
             raw,
             undefined,
-            await queryCarried(tx, processor, businessDate, breakSettings.carryDays),
+            await queryCarried(
+              tx,
+              processor,
+              businessDate,
+              breakSettings.carryDays,
+              undefined,
+              true,
+            ),
           );
           await rewriteDiscrepancies(tx, sqlRunId, tieredOutcome.match.discrepancies);
           return tieredOutcome;

@@ -9,7 +9,8 @@ import {
   type ProcessorRules,
   type ToleranceTier,
 } from '../../src/engine/rules';
-import { applyTiers, type TieredMatchResult } from '../../src/engine/tiers';
+import { applyTiers, tiersAgainstCarried, type TieredMatchResult } from '../../src/engine/tiers';
+import { carryOver, type CarriedBreak } from '../../src/engine/break-lifecycle';
 import { discrepancyImpact } from '../../src/engine/summarize';
 import { parseCutoff } from '../../src/domain/cutoff';
 import { tx } from '../helpers/transactions';
@@ -430,6 +431,98 @@ describe('amount basis and business dates', () => {
     expect(outcomes(undated)).toEqual([
       'missing_in_internal processor ch_1/-',
       'missing_in_processor internal -/L-1',
+    ]);
+  });
+});
+
+describe('carried breaks as tier candidates (tiersAgainstCarried)', () => {
+  const carriedLedger = (id: string, overrides: Partial<Transaction>): CarriedBreak => ({
+    breakId: `b-${id}`,
+    kind: 'missing_in_processor',
+    originDate: '2025-09-29',
+    row: tx(id, { createdAtMs: SEP_30 - DAY, businessDate: '2025-09-29', ...overrides }),
+  });
+
+  function second(processor: readonly Transaction[], carried: readonly CarriedBreak[]) {
+    const own = rules(byReference, tolerance({ absMinor: 1n, maxDays: 1 }));
+    const first = run(processor, [], own);
+    return tiersAgainstCarried(
+      carryOver(first, carried, '2025-09-30'),
+      carried,
+      own,
+      '2025-09-30',
+      'UTC',
+    );
+  }
+
+  it('pairs a D row with a carried ledger break inside a tolerance: the break resolves, the variance is D’s break (case 1 across days)', () => {
+    const result = second(
+      [tx('ch_9', { amountMinor: 9999n, reference: 'inv-42' })],
+      [carriedLedger('INV-42', { amountMinor: 10000n, reference: 'INV-42' })],
+    );
+    expect(result.resolved).toEqual([
+      {
+        breakId: 'b-INV-42',
+        transactionId: 'INV-42',
+        lagDays: 1,
+        tier: 'near_amount',
+        pairedWith: 'ch_9',
+      },
+    ]);
+    expect(outcomes(result.match as TieredMatchResult)).toEqual([
+      'matched_with_variance both ch_9/INV-42 tier=near_amount diff=-1',
+    ]);
+    expect(result.match.counts).toMatchObject({ missing_in_internal: 0, matched_with_variance: 1 });
+    expect(result.timing).toBe(0);
+  });
+
+  it('resolves a carried break paired cleanly and counts D’s row as timing', () => {
+    const result = second(
+      [tx('ch_9', { reference: 'INV-42' })],
+      [carriedLedger('INV-42', { reference: 'INV-42' })],
+    );
+    expect(result.resolved).toEqual([
+      {
+        breakId: 'b-INV-42',
+        transactionId: 'INV-42',
+        lagDays: 1,
+        tier: 'by_reference',
+        pairedWith: 'ch_9',
+      },
+    ]);
+    expect(result.match.discrepancies).toEqual([]);
+    expect(result.timing).toBe(1);
+    expect((result.match as TieredMatchResult).matchesByTier).toEqual({
+      id: 0,
+      by_reference: 1,
+      near_amount: 0,
+    });
+  });
+
+  it('marks a D row with two carried candidates ambiguous and leaves both breaks open', () => {
+    const result = second(
+      [tx('ch_9', { reference: 'INV-42' })],
+      [
+        carriedLedger('L-1', { reference: 'INV-42' }),
+        carriedLedger('L-2', { reference: 'inv-42 ' }),
+      ],
+    );
+    expect(result.resolved).toEqual([]);
+    expect(outcomes(result.match as TieredMatchResult)).toEqual([
+      'ambiguous processor ch_9/- tier=by_reference candidates=L-1,L-2',
+    ]);
+  });
+
+  it('does not pair outside the date window (the carried row is three days old)', () => {
+    const old = carriedLedger('INV-42', {
+      reference: 'INV-42',
+      createdAtMs: SEP_30 - 3 * DAY,
+      businessDate: '2025-09-27',
+    });
+    const result = second([tx('ch_9', { amountMinor: 9999n, reference: 'INV-42' })], [old]);
+    expect(result.resolved).toEqual([]);
+    expect(outcomes(result.match as TieredMatchResult)).toEqual([
+      'missing_in_internal processor ch_9/-',
     ]);
   });
 });

@@ -506,12 +506,15 @@ export class RunStore {
   }
 
   /**
-   * `completeRun` for the `postgres` engine (`sql-engine.ts`): in ONE transaction, stages both
-   * sides, classifies them in SQL (which inserts the discrepancies), then calls `conclude` with
-   * the match result and the transaction (carry-over runs there: `carryOverInDatabase`) to get
-   * the rest of the outcome (summary, findings, report paths; throwing there rolls everything
-   * back), stores it like `completeRun` and runs `beforeCommit` last (with the outcome and the
-   * transaction, as for `completeRun`). `options` as for `completeRun`. Returns the stored outcome, with the hash of its
+   * `completeRun` for the `postgres` engine (`sql-engine.ts`), in two transactions. The first
+   * stages both sides and classifies them in SQL (`classifyInDatabase`: staging tables only, its
+   * staged rows deleted before it commits). The second, the run's own, writes the discrepancies
+   * (COPY, as `completeRun` does), then calls `conclude` with the match result and the
+   * transaction (carry-over runs there: `carryOverInDatabase`) to get the rest of the outcome
+   * (summary, findings, report paths; throwing there rolls the run back), stores it like
+   * `completeRun` and runs `beforeCommit` last. No transaction mixes staging tables and run
+   * tables, which is what Citus needs to keep the distributed work parallel (docs/postgres-engine.md).
+   * `options` (lock, signal) apply to both. Returns the stored outcome, with the hash of its
    * `run_completed` audit entry.
    */
   async completeRunInDatabase(
@@ -528,10 +531,24 @@ export class RunStore {
   ): Promise<RunOutcome & { readonly auditHead: string }> {
     const db = await this.database();
     await ensureStagingTables(db);
+    // 1. Staging and classification, in a transaction of their own that touches the staging
+    //    tables only (distributed on Citus: a parallel multi-shard COPY, join and DELETE).
+    const match = await db.withTransaction(
+      (tx) =>
+        classifyInDatabase(tx, runId, sides.processor, sides.internal, {
+          ...(sides.fees ? { fees: sides.fees } : {}),
+        }),
+      options,
+    );
+    // 2. The run's own transaction, run tables only (coordinator tables on Citus): the
+    //    discrepancies (the bounded result of step 1), carry-over, run row, audit, breaks. A
+    //    failure here stores nothing; step 1 left nothing behind (its staged rows are deleted).
     return db.withTransaction(async (tx) => {
-      const match = await classifyInDatabase(tx, runId, sides.processor, sides.internal, {
-        ...(sides.fees ? { fees: sides.fees } : {}),
-      });
+      await tx.copyFrom(
+        'discrepancies',
+        DISCREPANCY_COLUMNS,
+        chunkCopyRows(match.discrepancies, (d) => discrepancyRow(runId, d)),
+      );
       const outcome = await conclude(match, tx);
       const auditHead = await this.finishCompletion(tx, runId, outcome);
       if (beforeCommit) await beforeCommit(outcome, tx);

@@ -1,11 +1,15 @@
 import { ConfigError, InputRejectedError } from '../../src/domain/errors';
 import { buildSettlementGroups, settlementGroupJson } from '../../src/engine/settlement-groups';
 import type { HttpSettings } from '../../src/sources/http/http-client';
+import { SquarePayoutsSource } from '../../src/sources/settlement/square-payouts-source';
 import { StripePayoutsSource } from '../../src/sources/settlement/stripe-payouts-source';
 import {
+  startFakeSquare,
   startFakeStripe,
   type Fault,
   type FakeServer,
+  type SquarePayout,
+  type SquarePayoutEntry,
   type StripeBalanceTransaction,
   type StripePayout,
 } from '../helpers/fake-apis';
@@ -330,5 +334,260 @@ describe('Stripe payouts settlement source', () => {
         reason: `${at}/v1/payouts: payout po_bad amount: '1.5' is not a whole number of minor units`,
       },
     ]);
+  });
+});
+
+const SQUARE_TOKEN = 'sq0atp-payouts-secret-789';
+const SQUARE_DAY = '2025-10-02T';
+
+function sqPayout(id: string, amount: number, extra: Partial<SquarePayout> = {}): SquarePayout {
+  return {
+    id,
+    status: 'SENT',
+    location_id: 'L1',
+    created_at: `${SQUARE_DAY}08:00:00Z`,
+    amount_money: { amount, currency: 'USD' },
+    destination: { type: 'BANK_ACCOUNT', id: 'bact:1' },
+    version: 1,
+    type: 'BATCH',
+    arrival_date: '2025-10-03',
+    end_to_end_id: `L2${id}`,
+    ...extra,
+  };
+}
+
+function entry(
+  id: string,
+  payoutId: string,
+  type: string,
+  gross: number,
+  fee: number,
+  at = `${SQUARE_DAY}01:00:00Z`,
+): SquarePayoutEntry {
+  return {
+    id,
+    payout_id: payoutId,
+    effective_at: at,
+    type,
+    gross_amount_money: { amount: gross, currency: 'USD' },
+    fee_amount_money: { amount: -fee, currency: 'USD' },
+    net_amount_money: { amount: gross - fee, currency: 'USD' },
+  };
+}
+
+async function square(
+  payouts: SquarePayout[],
+  payoutEntries: SquarePayoutEntry[],
+  faults: Fault[] = [],
+) {
+  const server = await startFakeSquare({
+    accessToken: SQUARE_TOKEN,
+    payments: [],
+    payouts,
+    payoutEntries,
+    faults,
+  });
+  servers.push(server);
+  const source = new SquarePayoutsSource(
+    { baseUrl: server.baseUrl, accessToken: SQUARE_TOKEN, apiVersion: '2025-09-24' },
+    DATE,
+    { http: FAST_HTTP, observer },
+  );
+  return { server, source };
+}
+
+describe('Square payouts settlement source', () => {
+  it('reads the day’s payouts and their entries: balanced, a missing refund, a SIMPLE payout; failed and other days left out', async () => {
+    const { server, source } = await square(
+      [
+        sqPayout('po_sq_balanced', 95000),
+        sqPayout('po_sq_no_refund', 95000, { created_at: `${SQUARE_DAY}09:00:00Z` }),
+        sqPayout('po_sq_simple', 4000, { type: 'SIMPLE', created_at: `${SQUARE_DAY}10:00:00Z` }),
+        sqPayout('po_sq_failed', 5000, { status: 'FAILED' }),
+        sqPayout('po_sq_yesterday', 100, { created_at: '2025-10-01T23:59:59Z' }),
+      ],
+      [
+        entry('poe_1', 'po_sq_balanced', 'CHARGE', 50000, 1500),
+        entry('poe_2', 'po_sq_balanced', 'CHARGE', 50000, 1500, `${SQUARE_DAY}02:00:00Z`),
+        entry('poe_3', 'po_sq_balanced', 'REFUND', -2000, 0, `${SQUARE_DAY}03:00:00Z`),
+        entry('poe_4', 'po_sq_no_refund', 'CHARGE', 50000, 1500),
+        entry('poe_5', 'po_sq_no_refund', 'CHARGE', 50000, 1500, `${SQUARE_DAY}02:00:00Z`),
+      ],
+    );
+    const read = await source.read();
+    expect(read.location).toBe(`${server.baseUrl}/v2/payouts`);
+    const groups = buildSettlementGroups(read.parents, read.children, {
+      asOfDate: '2025-10-03',
+      orphanKind: 'square_payout',
+    });
+    expect(groups.map((g) => settlementGroupJson(g, null))).toEqual([
+      {
+        parent_id: 'po_sq_balanced',
+        kind: 'square_payout',
+        currency: 'USD',
+        parent_amount: '950.00',
+        children_sum: '950.00',
+        difference: '0.00',
+        child_count: 3,
+        status: 'group_matched',
+        bank_entry: null,
+      },
+      {
+        parent_id: 'po_sq_no_refund',
+        kind: 'square_payout',
+        currency: 'USD',
+        parent_amount: '950.00',
+        children_sum: '970.00',
+        difference: '20.00',
+        child_count: 2,
+        status: 'group_sum_mismatch',
+        bank_entry: null,
+      },
+      {
+        parent_id: 'po_sq_simple',
+        kind: 'square_payout',
+        currency: 'USD',
+        parent_amount: '40.00',
+        children_sum: '0.00',
+        difference: null,
+        child_count: 0,
+        status: 'unattributable',
+        bank_entry: null,
+      },
+    ]);
+    expect(read.parents[0]).toEqual({
+      kind: 'square_payout',
+      key: 'po_sq_balanced',
+      currency: 'USD',
+      amount: 95000n,
+      dueDate: '2025-10-03',
+      itemizable: true,
+    });
+    expect(read.children.filter((c) => c.parentKey === 'po_sq_balanced')).toEqual([
+      {
+        id: 'poe_1',
+        parentKey: 'po_sq_balanced',
+        category: 'charge',
+        currency: 'USD',
+        gross: 50000n,
+        net: 48500n,
+      },
+      {
+        id: 'poe_2',
+        parentKey: 'po_sq_balanced',
+        category: 'charge',
+        currency: 'USD',
+        gross: 50000n,
+        net: 48500n,
+      },
+      {
+        id: 'poe_3',
+        parentKey: 'po_sq_balanced',
+        category: 'refund',
+        currency: 'USD',
+        gross: -2000n,
+        net: -2000n,
+      },
+    ]);
+    expect(read.invalidRows).toEqual([]);
+    const headers = { token: `Bearer ${SQUARE_TOKEN}` };
+    expect(server.requests.map((r) => [r.path, r.query, r.authorization])).toEqual([
+      [
+        '/v2/payouts',
+        {
+          begin_time: '2025-10-02T00:00:00.000Z',
+          end_time: '2025-10-03T00:00:00.000Z',
+          sort_order: 'ASC',
+          limit: '100',
+        },
+        headers.token,
+      ],
+      [
+        '/v2/payouts/po_sq_balanced/payout-entries',
+        { sort_order: 'ASC', limit: '100' },
+        headers.token,
+      ],
+      [
+        '/v2/payouts/po_sq_no_refund/payout-entries',
+        { sort_order: 'ASC', limit: '100' },
+        headers.token,
+      ],
+    ]);
+  });
+
+  it('follows the cursor over pages of payouts and of one payout’s entries, retrying 429 and 500', async () => {
+    const payouts = Array.from({ length: 120 }, (_, i) =>
+      sqPayout(`po_${String(i).padStart(3, '0')}`, i === 119 ? 2500 : 100, {
+        created_at: new Date(Date.parse(`${SQUARE_DAY}00:00:00Z`) + i * 1000).toISOString(),
+      }),
+    );
+    const entries = payouts
+      .slice(0, 119)
+      .map((p) => entry(`poe_of_${p.id}`, p.id, 'CHARGE', 100, 0));
+    for (let i = 0; i < 250; i++) {
+      const at = new Date(Date.parse(`${SQUARE_DAY}00:00:00Z`) + i * 1000).toISOString();
+      entries.push(entry(`poe_${String(i).padStart(3, '0')}`, 'po_119', 'CHARGE', 10, 0, at));
+    }
+    const { server, source } = await square(payouts, entries, [
+      { kind: 'status-429', onRequest: 1 },
+      { kind: 'status-500', onRequest: 3 },
+    ]);
+    const read = await source.read();
+    expect(read.parents).toHaveLength(120);
+    expect(read.children).toHaveLength(119 + 250);
+    expect(new Set(read.children.map((c) => c.id)).size).toBe(369);
+    const groups = buildSettlementGroups(read.parents, read.children, {
+      asOfDate: '2025-10-03',
+      orphanKind: 'square_payout',
+    });
+    expect(groups.every((g) => g.status === 'group_matched')).toBe(true);
+    const lists = server.requests.filter((r) => r.path === '/v2/payouts');
+    expect(lists.map((r) => r.query.cursor === undefined)).toEqual([true, true, false]);
+    const of119 = server.requests.filter((r) => r.path === '/v2/payouts/po_119/payout-entries');
+    expect(of119.map((r) => r.query.cursor === undefined)).toEqual([true, false, false]);
+    expect(warnings).toEqual([
+      expect.objectContaining({ service: 'square', path: '/v2/payouts', attempt: 1 }),
+      expect.objectContaining({
+        service: 'square',
+        path: '/v2/payouts/po_000/payout-entries',
+        attempt: 1,
+      }),
+    ]);
+  });
+
+  it('accepts an empty day answered with {} and rejects a malformed page (exit 4)', async () => {
+    const empty = await square([], []);
+    expect(await empty.source.read()).toEqual({
+      location: `${empty.server.baseUrl}/v2/payouts`,
+      parents: [],
+      children: [],
+      invalidRows: [],
+    });
+    const malformed = await square(
+      [sqPayout('po_1', 100)],
+      [],
+      [{ kind: 'malformed-page', onRequest: 2 }],
+    );
+    await expect(malformed.source.read()).rejects.toThrow(
+      new InputRejectedError(
+        "square API /v2/payouts/po_1/payout-entries page 1: 'payout_entries' is not an array",
+        { location: '' },
+      ),
+    );
+  });
+
+  it('fails at once on 401 without the token in the message (exit 2)', async () => {
+    const { server, source } = await square(
+      [sqPayout('po_1', 100)],
+      [],
+      [{ kind: 'status-401', onRequest: 1 }],
+    );
+    const error = await source.read().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(
+      /^square API \/v2\/payouts: HTTP 401, credentials rejected: /,
+    );
+    expect((error as Error).message).not.toContain(SQUARE_TOKEN);
+    expect(server.requests).toHaveLength(1);
   });
 });

@@ -32,6 +32,7 @@ import {
  *       - {name: near_amount, type: tolerance, processor_key: reference, ledger_key: reference,
  *          normalize: [trim, upper, alnum], abs_minor: 1, pct_bps: 0, base: max,
  *          min_days: 0, max_days: 2, allow_sign_change: false}
+ *     group_key: reference            # N:1 ledger split (issue #15): ledger rows sharing it
  * ```
  */
 
@@ -90,6 +91,7 @@ const ProcessorSchema = z.strictObject({
   fee_schedule: z.array(FeeScheduleEntrySchema, { error: 'a list of fee entries' }).optional(),
   fee_tolerance_minor: wholeNumber('minor units').optional(),
   tiers: z.array(TierSchema, { error: 'a list of tiers' }).optional(),
+  group_key: keyField.optional(),
 });
 
 const RulesFileSchema = z.strictObject({
@@ -218,7 +220,7 @@ export function parseRulesFile(file: string, text: string): MatchRules {
         })),
         toleranceMinor: BigInt(own.fee_tolerance_minor ?? 0),
       };
-      processors[name] = { tiers, fees };
+      processors[name] = own.group_key ? { tiers, fees, groupKey: own.group_key } : { tiers, fees };
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);

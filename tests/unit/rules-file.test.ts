@@ -123,6 +123,27 @@ describe('rules file', () => {
     ]);
   });
 
+  it('reads a processor group_key (N:1 ledger split) and rejects a column that is not a key field', () => {
+    const rules = parseRulesFile(
+      'r.yaml',
+      'processors:\n  stripe:\n    group_key: reference\n  square: {}\n',
+    );
+    expect(rules.processors).toEqual({
+      stripe: {
+        tiers: [],
+        fees: { ledgerAmountBasis: 'gross', schedule: [], toleranceMinor: 0n },
+        groupKey: 'reference',
+      },
+      square: {
+        tiers: [],
+        fees: { ledgerAmountBasis: 'gross', schedule: [], toleranceMinor: 0n },
+      },
+    });
+    expect(problemsOf('r.yaml', 'processors:\n  stripe:\n    group_key: order_id\n')).toEqual([
+      'r.yaml: processors.stripe.group_key: expected one of transaction_id, reference, description, merchant_id',
+    ]);
+  });
+
   it('names the line of a YAML syntax error', () => {
     expect(problemsOf('x.yaml', 'processors:\n  stripe: [\n')).toEqual([
       expect.stringMatching(/^x\.yaml:\d+:\d+: not valid YAML \(.+\)$/),

@@ -329,8 +329,12 @@ export function parseRulesFile(file: string, text: string): RulesFile {
     }
   }
   let bankCsv: BankCsvColumnMap | null = null;
-  if (parsed.success && parsed.data.bank_csv) {
-    const [map, mapProblems] = bankCsvOf(parsed.data.bank_csv);
+  // Checked apart from the whole document, so that a mistake elsewhere does not hide the map's.
+  const rawBankCsv =
+    data !== null && typeof data === 'object' && 'bank_csv' in data ? data.bank_csv : undefined;
+  const bankSection = rawBankCsv === undefined ? null : BankCsvSchema.safeParse(rawBankCsv);
+  if (bankSection?.success) {
+    const [map, mapProblems] = bankCsvOf(bankSection.data);
     for (const [path, what] of mapProblems)
       problems.push(`${file}: bank_csv.${path}: expected ${what}`);
     bankCsv = map;

@@ -216,7 +216,8 @@ describe('rules file', () => {
       'bank.yaml: bank_csv.colour: unknown key (expected one of the documented keys)',
     ]);
     const shapeOk = [
-      'processors: {}',
+      'processors:',
+      '  stripe: {group_key: order_id}',
       'bank_csv:',
       '  booking_date: Date',
       '  credit: Credit',
@@ -224,6 +225,7 @@ describe('rules file', () => {
       '  default_currency: XXY',
     ].join('\n');
     expect(problemsOf('bank.yaml', shapeOk)).toEqual([
+      'bank.yaml: processors.stripe.group_key: expected one of transaction_id, reference, description, merchant_id',
       'bank.yaml: bank_csv.amount: expected an amount column, or both a credit and a debit column',
       'bank.yaml: bank_csv.direction: expected a direction column only together with an amount column',
       "bank.yaml: bank_csv.default_currency: expected an ISO 4217 currency code ('XXY' is not one)",

@@ -194,6 +194,18 @@ describe('rules file', () => {
     expect(parseRulesFile('r.yaml', 'processors: {}\n').bankCsv).toBeNull();
   });
 
+  it("accepts the README's group_key and bank_csv example", () => {
+    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### N:1 ledger split (`group_key`)'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const rules = parseRulesFile('README.md', yaml);
+    expect([
+      rules.processors.stripe?.groupKey,
+      rules.bankCsv?.amount,
+      rules.bankCsv?.delimiter,
+    ]).toEqual(['reference', 'Betrag', ';']);
+  });
+
   it('lists every problem of a bad bank_csv map at once, with its path and what was expected', () => {
     const text = [
       'processors: {}',

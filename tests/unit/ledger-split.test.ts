@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { buildSettlementGroups, settlementGroupJson } from '../../src/engine/settlement-groups';
 import { ledgerSplitGroups } from '../../src/engine/ledger-split';
 import { tx } from '../helpers/transactions';
@@ -177,5 +178,58 @@ describe('N:1 ledger split', () => {
       ['ORD-5', 'USD', 'group_matched', 0n],
       ['ORD-5', 'EUR', 'parent_missing', null],
     ]);
+  });
+
+  it('accounts for every ledger row of a split key exactly once, and each group’s sums add up (property)', () => {
+    const row = fc.record({
+      key: fc.constantFrom('A', 'B', 'C', 'D', ''),
+      amount: fc.bigInt({ min: -10_000n, max: 10_000n }),
+      currency: fc.constantFrom('USD', 'EUR'),
+    });
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 6 }), fc.array(row, { maxLength: 30 }), (ps, ls) => {
+        const processor = ps.map((p, i) =>
+          tx(`p${i}`, { amountMinor: p.amount, currency: p.currency, reference: p.key }),
+        );
+        const ledger = ls.map((l, i) =>
+          tx(`l${i}`, { amountMinor: l.amount, currency: l.currency, reference: l.key }),
+        );
+        const split = ledgerSplitGroups(processor, ledger, { groupKey: 'reference' });
+        const perKey = new Map<string, number>();
+        for (const l of ls) if (l.key !== '') perKey.set(l.key, (perKey.get(l.key) ?? 0) + 1);
+        const processorCount = new Map<string, number>();
+        for (const p of ps)
+          if ((perKey.get(p.key) ?? 0) >= 2) {
+            const slot = `${p.key}/${p.currency}`;
+            processorCount.set(slot, (processorCount.get(slot) ?? 0) + 1);
+          }
+        const ambiguous = new Set(
+          [...processorCount].filter(([, n]) => n >= 2).map(([slot]) => slot),
+        );
+        expect(new Set(split.ambiguousKeys.map((a) => `${a.key}/${a.currency}`))).toEqual(
+          ambiguous,
+        );
+        const expected = ledger
+          .filter((_, i) => {
+            const l = ls[i];
+            return (
+              l !== undefined &&
+              l.key !== '' &&
+              (perKey.get(l.key) ?? 0) >= 2 &&
+              !ambiguous.has(`${l.key}/${l.currency}`)
+            );
+          })
+          .map((t) => t.transactionId)
+          .sort();
+        expect(split.children.map((c) => c.id).sort()).toEqual(expected);
+        const groups = buildSettlementGroups(split.parents, split.children, OPTIONS);
+        for (const group of groups) {
+          expect(group.childrenSum).toBe(group.children.reduce((sum, c) => sum + c.net, 0n));
+          if (group.parentAmount !== null)
+            expect(group.difference).toBe(group.childrenSum - group.parentAmount);
+        }
+        expect(groups.reduce((n, g) => n + g.childCount, 0)).toBe(expected.length);
+      }),
+    );
   });
 });

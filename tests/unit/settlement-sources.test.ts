@@ -1,6 +1,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ApiConfig } from '../../src/config/load-config';
 import { ConfigError, InputRejectedError } from '../../src/domain/errors';
 import { buildSettlementGroups, settlementGroupJson } from '../../src/engine/settlement-groups';
 import { DEFAULT_HTTP_SETTINGS } from '../../src/sources/http/http-client';
@@ -142,6 +143,12 @@ describe('settlementSourceFor', () => {
     expect((await settlementSourceFor('stripe', base))?.location).toBe(
       'https://api.stripe.com/v1/payouts',
     );
+  });
+
+  it('takes the application configuration’s API settings as they are', async () => {
+    const config: ApiConfig = { http: DEFAULT_HTTP_SETTINGS, stripe: STRIPE };
+    const source = await settlementSourceFor('stripe', { ...base, apis: config });
+    expect(source?.location).toBe('https://api.stripe.com/v1/payouts');
   });
 
   it('refuses an API source without its credentials (exit 2)', async () => {

@@ -576,6 +576,24 @@ describe('Square payouts settlement source', () => {
     );
   });
 
+  it("reads amount_money.currency_code as in Square's ListPayouts guide", async () => {
+    const guide = {
+      ...sqPayout('po_guide', -88, { type: 'SIMPLE' }),
+      amount_money: { amount: -88, currency_code: 'EUR' },
+    } as unknown as SquarePayout;
+    const { source } = await square([guide], []);
+    expect((await source.read()).parents).toEqual([
+      {
+        kind: 'square_payout',
+        key: 'po_guide',
+        currency: 'EUR',
+        amount: -88n,
+        dueDate: '2025-10-03',
+        itemizable: false,
+      },
+    ]);
+  });
+
   it('fails at once on 401 without the token in the message (exit 2)', async () => {
     const { server, source } = await square(
       [sqPayout('po_1', 100)],

@@ -11,7 +11,7 @@ import {
   type SquarePayoutEntryObject,
   type SquarePayoutObject,
 } from './payout-api-groups';
-import { excerptJson, type SettlementApiOptions } from './stripe-payouts-source';
+import { excerptJson, readDeadline, type SettlementApiOptions } from './settlement-api';
 
 const PAYOUTS_PATH = '/v2/payouts';
 const DAY_MS = 24 * 3600 * 1000;
@@ -53,8 +53,7 @@ export class SquarePayoutsSource implements SettlementSource {
 
   async read(signal?: AbortSignal): Promise<SettlementRead> {
     const http = new HttpClient('square', this.options.http, this.options.observer);
-    const timeout = AbortSignal.timeout(this.options.http.fetchDeadlineMs);
-    const deadline = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const deadline = readDeadline(this.options.http, signal);
     const startMs = Date.parse(`${this.businessDate}T00:00:00Z`);
     const parents: SettlementParent[] = [];
     const children: SettlementChild[] = [];
@@ -188,7 +187,16 @@ function readPayout(
       { location },
     );
   }
-  return item as unknown as SquarePayoutObject & { status?: string; type?: string };
+  const payout = item as unknown as SquarePayoutObject & { status?: string; type?: string };
+  // Square's ListPayouts guide shows `amount_money.currency_code` where the Money object (and the
+  // API) has `currency`: accept either, so a payout is not lost to the documentation's spelling.
+  const money = item.amount_money as Record<string, unknown>;
+  if (money.currency === undefined && typeof money.currency_code === 'string')
+    return {
+      ...payout,
+      amount_money: { amount: money.amount as number, currency: money.currency_code },
+    };
+  return payout;
 }
 
 function readEntry(item: unknown, location: string): SquarePayoutEntryObject {

@@ -1,12 +1,7 @@
 import { InputRejectedError } from '../../domain/errors';
 import type { SettlementRead, SettlementSource } from '../../engine/settlement';
 import type { SettlementChild, SettlementParent } from '../../engine/settlement-groups';
-import {
-  ContractViolationError,
-  HttpClient,
-  type HttpSettings,
-  type RetryObserver,
-} from '../http/http-client';
+import { ContractViolationError, HttpClient } from '../http/http-client';
 import { getPath, isJsonObject } from '../http/json-path';
 import type { StripeApiSettings } from '../http/stripe-balance-transactions';
 import {
@@ -15,6 +10,7 @@ import {
   type StripeBalanceTransactionObject,
   type StripePayoutObject,
 } from './payout-api-groups';
+import { excerptJson, readDeadline, type SettlementApiOptions } from './settlement-api';
 
 const PAYOUTS_PATH = '/v1/payouts';
 const TRANSACTIONS_PATH = '/v1/balance_transactions';
@@ -22,20 +18,6 @@ const DAY_MS = 24 * 3600 * 1000;
 
 /** Payout statuses whose money never reaches the bank: no group is formed for them. */
 const NOT_PAID_OUT = new Set(['canceled', 'failed']);
-
-/** A short JSON excerpt of an unreadable item, for messages. */
-export function excerptJson(item: unknown): string {
-  const text = JSON.stringify(item) ?? String(item);
-  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
-}
-
-/** What a settlement API source needs besides its credentials. */
-export interface SettlementApiOptions {
-  /** Timeouts, retries and the one fetch deadline of the whole read (every page, every retry). */
-  readonly http: HttpSettings;
-  /** Receives a line per retry (a pino logger fits). */
-  readonly observer: RetryObserver;
-}
 
 /**
  * Stripe payouts of a business date and their balance transactions, as settlement groups
@@ -75,8 +57,7 @@ export class StripePayoutsSource implements SettlementSource {
 
   async read(signal?: AbortSignal): Promise<SettlementRead> {
     const http = new HttpClient('stripe', this.options.http, this.options.observer);
-    const timeout = AbortSignal.timeout(this.options.http.fetchDeadlineMs);
-    const deadline = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const deadline = readDeadline(this.options.http, signal);
     const startS = Math.floor(Date.parse(`${this.businessDate}T00:00:00Z`) / 1000);
     const parents: SettlementParent[] = [];
     const children: SettlementChild[] = [];

@@ -83,12 +83,15 @@ export interface ToleranceTier {
 export type TierRule = ExactTier | ToleranceTier;
 
 /**
- * The rules of one processor: its tiers, run in order after the exact id join, and its fee
- * settings (consumed by the fee checks, `engine/fees.ts`).
+ * The rules of one processor: its tiers, run in order after the exact id join, its fee
+ * settings (consumed by the fee checks, `engine/fees.ts`) and, optionally, `groupKey`: the
+ * canonical column whose value several ledger rows share when they book one processor row (the
+ * N:1 ledger split of issue #15, `engine/ledger-split.ts`); absent: no ledger split.
  */
 export interface ProcessorRules {
   readonly tiers: readonly TierRule[];
   readonly fees: FeeRules;
+  readonly groupKey?: KeyField;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { matchTransactions } from '../../src/engine/match-transactions';
+import { digestSettlement, type ReportSettlementJson } from '../../src/job/deliver-results';
 import { summarizeReconciliation } from '../../src/engine/summarize';
 import { PAYOUTS_CSV_COLUMNS, renderPayoutsCsv } from '../../src/reports/render-payouts';
 import {
@@ -17,7 +18,12 @@ import {
   writeReports,
 } from '../../src/reports/write-reports';
 import { makeTransaction as tx } from './support/make-transaction';
-import { bankCredit, settlementOf, stripeNight } from './support/settlement-fixture';
+import {
+  bankCredit,
+  settlementOf,
+  STRIPE_NIGHT_DIGEST,
+  stripeNight,
+} from './support/settlement-fixture';
 import { makeTempDir } from './support/temp-files';
 
 const RUN_ID = '11111111-2222-4333-8444-555555555555';
@@ -347,6 +353,21 @@ describe('the JSON report’s settlement block', () => {
           xml_path: null,
         },
       ],
+    });
+  });
+
+  it('is what the e-mail digest reads: every payout with its group and bank outcome, the unmatched credits', () => {
+    const block = json(stripeNight()).settlement as ReportSettlementJson;
+    expect(digestSettlement(block)).toEqual(STRIPE_NIGHT_DIGEST);
+    const withoutBank = json({ ...stripeNight(), bank: null }).settlement as ReportSettlementJson;
+    expect(digestSettlement(withoutBank)).toEqual({
+      bankRead: false,
+      payouts: STRIPE_NIGHT_DIGEST.payouts.map((p) => ({
+        ...p,
+        bankStatus: null,
+        bankDifference: null,
+      })),
+      unmatchedCredits: [],
     });
   });
 

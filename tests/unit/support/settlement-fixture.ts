@@ -6,6 +6,7 @@ import {
   type SettlementChild,
   type SettlementParent,
 } from '../../../src/engine/settlement-groups';
+import type { DigestPayout, DigestSettlement } from '../../../src/reports/email-summary';
 
 /** The business date of the fixture's run: every payout is due, po_3's bank window has closed. */
 export const SETTLEMENT_DATE = '2025-10-06';
@@ -128,4 +129,62 @@ export function stripeNight(): RunSettlement {
     bankCredit({ amount: 1000n, bankReference: 'D1', direction: 'debit', signedAmount: -1000n }),
   ];
   return settlementOf(parents, children, entries);
+}
+
+/** The e-mail's digest of `stripeNight()` (what delivery reads from its JSON report). */
+export const STRIPE_NIGHT_DIGEST: DigestSettlement = {
+  bankRead: true,
+  payouts: [
+    payoutDigest('po_1', 'group_matched', '950.00', '950.00', 3, '0.00', 'payout_matched', '0.00'),
+    payoutDigest(
+      'po_2',
+      'group_sum_mismatch',
+      '950.00',
+      '970.00',
+      2,
+      '20.00',
+      'payout_matched',
+      '0.00',
+    ),
+    payoutDigest(
+      'po_3',
+      'group_matched',
+      '236.00',
+      '236.00',
+      3,
+      '0.00',
+      'payout_missing_in_bank',
+      null,
+    ),
+    {
+      ...payoutDigest('po_m', 'unattributable', '5000', '0', 0, null, 'payout_matched', '0'),
+      currency: 'JPY',
+    },
+    payoutDigest('po_9', 'parent_missing', null, '38.80', 1, null, null, null),
+  ],
+  unmatchedCredits: [{ reference: 'B4', amount: '123.45', currency: 'USD' }],
+};
+
+/** A USD payout of a digest. */
+export function payoutDigest(
+  parentId: string,
+  status: string,
+  parentAmount: string | null,
+  childrenSum: string,
+  childCount: number,
+  difference: string | null,
+  bankStatus: string | null,
+  bankDifference: string | null,
+): DigestPayout {
+  return {
+    parentId,
+    currency: 'USD',
+    status,
+    parentAmount,
+    childrenSum,
+    childCount,
+    difference,
+    bankStatus,
+    bankDifference,
+  };
 }

@@ -153,6 +153,18 @@ export interface SettlementChildJson {
   readonly net: string;
 }
 
+/** The JSON report's `settlement` block (see `settlementReportJson`). */
+export interface SettlementReportJson {
+  readonly groups: readonly (ReturnType<typeof settlementJson>['groups'][number] & {
+    readonly due_date: string | null;
+    readonly waterfall: ReturnType<typeof waterfallJson>;
+    readonly bank: ReturnType<typeof bankJson>;
+    readonly children: readonly SettlementChildJson[] | null;
+  })[];
+  readonly counts: ReturnType<typeof settlementJson>['counts'];
+  readonly unmatched_bank_credits: readonly ReturnType<typeof creditJson>[] | null;
+}
+
 /**
  * The JSON report's `settlement` block: `settlementJson` (the `run --json` contract: `groups` and
  * `counts`), each group extended with `due_date` (`YYYY-MM-DD` or null), `waterfall` (decimal
@@ -163,11 +175,12 @@ export interface SettlementChildJson {
  * `net`; null otherwise); then `unmatched_bank_credits` (every booked credit no payout claimed, in
  * statement order; null when no statement was read).
  */
-export function settlementReportJson(settlement: RunSettlement): object {
+export function settlementReportJson(settlement: RunSettlement): SettlementReportJson {
   const contract = settlementJson(settlement);
   return {
     groups: settlement.groups.map((group, index) => ({
-      ...contract.groups[index],
+      // settlementJson maps the same groups in the same order.
+      ...(contract.groups[index] as ReturnType<typeof settlementJson>['groups'][number]),
       due_date: group.dueDate,
       waterfall: waterfallJson(group),
       bank: bankJson(bankResultOf(settlement, group)),

@@ -1,5 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Big from 'big.js';
+import { parse } from 'csv-parse/sync';
+import fc from 'fast-check';
+import type { SettlementChild, SettlementParent } from '../../src/engine/settlement-groups';
 import { matchTransactions } from '../../src/engine/match-transactions';
 import { digestSettlement, type ReportSettlementJson } from '../../src/job/deliver-results';
 import { summarizeReconciliation } from '../../src/engine/summarize';
@@ -168,6 +172,70 @@ describe('payouts_{processor}_{date}.csv', () => {
   it('yields the same file whatever the chunk size', () => {
     const night = stripeNight();
     expect(csvOf(renderPayoutsCsv(night, 2))).toBe(csvOf(renderPayoutsCsv(night)));
+  });
+});
+
+describe('payouts CSV invariants', () => {
+  const CATEGORIES = ['charge', 'refund', 'dispute', 'fee', 'adjustment'] as const;
+  const CURRENCIES = ['USD', 'JPY', 'KWD'] as const;
+  const childArb = fc.record({
+    parent: fc.integer({ min: 0, max: 3 }),
+    category: fc.constantFrom(...CATEGORIES),
+    currency: fc.constantFrom(...CURRENCIES),
+    gross: fc.bigInt({ min: -10_000_000n, max: 10_000_000n }),
+    fee: fc.bigInt({ min: 0n, max: 100_000n }),
+  });
+  const parentArb = fc.record({
+    currency: fc.constantFrom(...CURRENCIES),
+    amount: fc.bigInt({ min: 1n, max: 50_000_000n }),
+    itemizable: fc.boolean(),
+  });
+
+  it('has one row per group whose waterfall adds up exactly to payout + unexplained_residual, and residual = difference', () => {
+    fc.assert(
+      fc.property(
+        fc.array(parentArb, { maxLength: 3 }),
+        fc.array(childArb, { maxLength: 12 }),
+        (parentSpecs, childSpecs) => {
+          const parents: SettlementParent[] = parentSpecs.map((p, n) => ({
+            kind: 'stripe_payout',
+            key: `po_${n}`,
+            currency: p.currency,
+            amount: p.amount,
+            dueDate: '2025-10-01',
+            itemizable: p.itemizable,
+          }));
+          const children: SettlementChild[] = childSpecs.map((c, n) => ({
+            id: `txn_${n}`,
+            parentKey: `po_${c.parent}`,
+            category: c.category,
+            currency: c.currency,
+            gross: c.gross,
+            net: c.category === 'fee' ? c.gross : c.gross - c.fee,
+          }));
+          const settlement = settlementOf(parents, children, null);
+          const table: string[][] = parse(csvOf(renderPayoutsCsv(settlement)));
+          const [header, ...rows] = table;
+          expect(header).toEqual([...PAYOUTS_CSV_COLUMNS]);
+          expect(rows).toHaveLength(settlement.groups.length);
+          const at = (cells: string[], column: (typeof PAYOUTS_CSV_COLUMNS)[number]): string =>
+            cells[PAYOUTS_CSV_COLUMNS.indexOf(column)] ?? '';
+          for (const cells of rows) {
+            const parts = ['charges', 'fees', 'refunds', 'disputes', 'adjustments'] as const;
+            const sum = parts.reduce((total, part) => total.plus(at(cells, part)), new Big(0));
+            expect(sum.eq(new Big(at(cells, 'children_sum')))).toBe(true);
+            if (at(cells, 'difference') === '') {
+              expect(at(cells, 'unexplained_residual')).toBe('');
+            } else {
+              expect(at(cells, 'unexplained_residual')).toBe(at(cells, 'difference'));
+              expect(sum.minus(at(cells, 'payout')).eq(new Big(at(cells, 'difference')))).toBe(
+                true,
+              );
+            }
+          }
+        },
+      ),
+    );
   });
 });
 

@@ -500,13 +500,23 @@ export const emailChannel: ChannelPort<DeliveryDeps, JobDelivery> = {
   deliver: (deps, job) => sendSummaryEmail(deps, job),
 };
 
+/** A run's reports as local paths (the e-mail shows the payouts file only for a settlement). */
+function localLinks(run: DeliverableRun): DigestLinks {
+  return {
+    kind: 'local',
+    csv: run.reportCsvPath,
+    json: run.reportJsonPath,
+    ...(run.payoutsPath ? { payouts: run.payoutsPath } : {}),
+  };
+}
+
 async function uploadReports(deps: DeliveryDeps, job: JobDelivery): Promise<DeliveryAttempt[]> {
   const { runs, choice, links, failures, record } = job;
   const attempts: DeliveryAttempt[] = [];
   const log = deps.logger.child({ stage: 'delivery' });
 
   for (const run of runs) {
-    links.set(run, { kind: 'local', csv: run.reportCsvPath, json: run.reportJsonPath });
+    links.set(run, localLinks(run));
     const wanted = typeof choice.s3 === 'function' ? choice.s3(run) : choice.s3;
     if (!wanted || !deps.objectStore || !run.runId) continue;
     const runId = run.runId;
@@ -599,6 +609,7 @@ async function uploadReports(deps: DeliveryDeps, job: JobDelivery): Promise<Deli
         kind: 'presigned',
         csv: urls.csv ?? null,
         json: urls.json ?? null,
+        payouts: urls.payouts ?? null,
         expiresAt: expiry?.expiresAt.toISOString() ?? null,
         limitedByCredentials: expiry?.limitedByCredentials ?? false,
       });
@@ -775,9 +786,7 @@ export async function deliverResults(
   const job: JobDelivery = {
     runs,
     choice,
-    links: new Map(
-      runs.map((run) => [run, { kind: 'local', csv: run.reportCsvPath, json: run.reportJsonPath }]),
-    ),
+    links: new Map(runs.map((run) => [run, localLinks(run)])),
     failures: [],
     record: async (delivery) => {
       await deps.deliveries.record(delivery).catch((error: unknown) => {

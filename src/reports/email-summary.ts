@@ -45,6 +45,11 @@ export interface DigestLinks {
   readonly csv: string | null;
   readonly json: string | null;
   /**
+   * `payouts_{processor}_{date}.csv` (issue #15), shown only for a run with a settlement; absent
+   * or null when there is none (or its upload failed).
+   */
+  readonly payouts?: string | null;
+  /**
    * When presigned links stop working (ISO 8601 UTC): the requested lifetime, or earlier when
    * the AWS credentials that signed them expire first (`limitedByCredentials`). Null for paths.
    */
@@ -472,6 +477,7 @@ interface EmailModel {
     kind: 'presigned' | 'local';
     csv: string | null;
     json: string | null;
+    payouts: string | null;
   }[];
   readonly reportsNote: string | null;
   readonly footer: string;
@@ -759,6 +765,7 @@ function buildModel(
         kind: d.links.kind,
         csv: d.links.csv,
         json: d.links.json,
+        payouts: (d.settlement && d.links.payouts) || null,
       })),
     reportsNote: expiryNote(digests),
     footer: `Generated ${generatedAt} by recon.${auditHeadsNote(digests)}`,
@@ -848,6 +855,7 @@ export function renderEmailText(
   for (const r of m.reports) {
     if (r.csv) lines.push(`  ${r.label} CSV: ${r.csv}`);
     if (r.json) lines.push(`  ${r.label} JSON: ${r.json}`);
+    if (r.payouts) lines.push(`  ${r.label} payouts CSV: ${r.payouts}`);
   }
   lines.push('', m.footer);
   return lines.join('\n');
@@ -1020,7 +1028,7 @@ export function renderEmailHtml(
               : r.kind === 'presigned'
                 ? `<a href="${e(target)}">${label}</a>`
                 : `<br>${label}: <code style="${CODE}">${e(target)}</code>`;
-          return `<li>${e(r.label)}: ${item('CSV', r.csv)} ${item('JSON', r.json)}</li>`;
+          return `<li>${e(r.label)}: ${item('CSV', r.csv)} ${item('JSON', r.json)}${r.payouts ? ` ${item('payouts CSV', r.payouts)}` : ''}</li>`;
         })
         .join('')}</ul>`,
     );

@@ -577,6 +577,10 @@ describe('a run with payouts (issue #15)', () => {
       '\nPAYOUTS\n  stripe: 4 payouts, 3 in the bank, 1 mismatch (po_2 +20.00 USD), 1 parent missing (po_9, 1 child, 38.80 USD), 1 unattributable (po_m 5,000 JPY), 1 missing in the bank (po_3 236.00 USD), 1 unmatched bank credit (B4 123.45 USD)\n\n',
     );
     expect(mail.html).toContain('<h3 style="font-size:15px;margin:16px 0 4px 0">Payouts</h3>');
+    // The presigned link of the payouts file, under Reports.
+    const link = /\n {2}stripe 2025-09-30 payouts CSV: (\S+)\n/.exec(mail.text ?? '')?.[1] ?? '';
+    expect(link).toContain(`/payouts_stripe_${DATE}.csv?`);
+    expect(link).toContain('X-Amz-Signature=');
   });
 
   it('uploads no payouts file and shows no Payouts section for a run without a settlement', async () => {

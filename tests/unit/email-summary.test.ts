@@ -570,6 +570,44 @@ describe('the Payouts section', () => {
     expect(html.indexOf('Overview')).toBeLessThan(html.indexOf('Payouts'));
   });
 
+  it('links the payouts file under Reports for a run with a settlement only', () => {
+    const links = {
+      kind: 'local',
+      csv: '/r/a.csv',
+      json: '/r/a.json',
+      payouts: '/r/p.csv',
+    } as const;
+    const text = renderEmailText(
+      [
+        digest('stripe', [], { settlement: STRIPE_NIGHT_DIGEST, links }),
+        digest('paypal', [], { links }),
+      ],
+      '2025-10-07T01:00:00Z',
+    );
+    expect(text.slice(text.indexOf('REPORTS'), text.indexOf('\n\n', text.indexOf('REPORTS')))).toBe(
+      [
+        'REPORTS',
+        '  stripe 2025-09-30 CSV: /r/a.csv',
+        '  stripe 2025-09-30 JSON: /r/a.json',
+        '  stripe 2025-09-30 payouts CSV: /r/p.csv',
+        '  paypal 2025-09-30 CSV: /r/a.csv',
+        '  paypal 2025-09-30 JSON: /r/a.json',
+      ].join('\n'),
+    );
+    const html = renderEmailHtml(
+      [
+        digest('stripe', [], {
+          settlement: STRIPE_NIGHT_DIGEST,
+          links: { ...links, kind: 'presigned' },
+        }),
+      ],
+      '2025-10-07T01:00:00Z',
+    );
+    expect(html).toContain(
+      '<li>stripe 2025-09-30: <a href="/r/a.csv">CSV</a> <a href="/r/a.json">JSON</a> <a href="/r/p.csv">payouts CSV</a></li>',
+    );
+  });
+
   it('is absent when no run has a settlement, and the e-mail is as before', () => {
     const without = digest('stripe', []);
     const text = renderEmailText([without], '2025-10-07T01:00:00Z');

@@ -16,6 +16,7 @@ import type { FxRates } from '../domain/fx-rates';
 import type { OutcomeCounts } from '../domain/discrepancy';
 import { describeError, ReconError } from '../domain/errors';
 import {
+  payoutsNeedAction,
   renderEmail,
   type DigestBreak,
   type DigestBreaks,
@@ -666,7 +667,10 @@ async function sendSummaryEmail(deps: DeliveryDeps, job: JobDelivery): Promise<D
         }
       }
       const anyFailed = digests.some((d) => d.status === 'failed');
-      const anyBreaks = digests.some((d) => d.discrepancyCount > 0);
+      // Payouts that need a look count as discrepancies for the policy (issue #15).
+      const anyBreaks = digests.some(
+        (d) => d.discrepancyCount > 0 || (d.settlement ? payoutsNeedAction(d.settlement) : false),
+      );
       const wanted =
         deps.emailOn === 'always' || anyFailed || (deps.emailOn === 'discrepancies' && anyBreaks);
       const runIds = runs.flatMap((r) => (r.runId ? [r.runId] : []));

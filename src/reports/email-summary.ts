@@ -710,6 +710,15 @@ function payoutsParts(s: DigestSettlement): PayoutsPart[] {
 }
 
 /**
+ * Whether a run's payouts need someone to look (what the "Payouts" line shows in red): a sum
+ * mismatch, children without their payout, a payout missing in the bank, arrived with another
+ * amount or ambiguous, or an unmatched bank credit. `RECON_EMAIL_ON=discrepancies` sends for it.
+ */
+export function payoutsNeedAction(settlement: DigestSettlement): boolean {
+  return payoutsParts(settlement).some((part) => part.problem);
+}
+
+/**
  * The "Payouts" section: one line per completed run with a settlement, labelled by its processor
  * (and business date when the e-mail covers several); empty when no run has a settlement.
  */

@@ -26,7 +26,7 @@ import { DeliveryStore } from '../../src/store/delivery-store';
 import { createRunStore } from '../../src/store/open-store';
 import type { RunStore } from '../../src/store/run-store';
 import { DEFAULT_HTTP_SETTINGS } from '../../src/sources/http/http-client';
-import { stripeNight } from '../unit/support/settlement-fixture';
+import { bankCredit, settlementOf, stripeNight } from '../unit/support/settlement-fixture';
 
 const DATE = '2025-09-30';
 const ROOT = resolve(__dirname, '..', '..');
@@ -527,7 +527,7 @@ describe('presigned link expiry under temporary credentials', () => {
 
 describe('a run with payouts (issue #15)', () => {
   /** Rewrites the stored stripe run's reports with the settlement of `stripeNight()`. */
-  async function runWithPayouts(): Promise<DeliverableRun> {
+  async function runWithPayouts(settlement = stripeNight()): Promise<DeliverableRun> {
     const run = runs[0] as DeliverableRun;
     const match = matchTransactions([], []);
     const paths = await writeReports(
@@ -549,7 +549,7 @@ describe('a run with payouts (issue #15)', () => {
         match,
         summary: summarizeReconciliation(match, [], [], 0),
         issues: [],
-        settlement: stripeNight(),
+        settlement,
       },
     );
     return {
@@ -612,6 +612,49 @@ describe('a run with payouts (issue #15)', () => {
       ['sent', reportObjectKey(DATE, 'stripe', run.runId ?? '', 'json')],
       ['sent', openBreaksObjectKey(DATE, 'stripe', run.runId ?? '')],
       ['sent', payoutsObjectKey(DATE, 'stripe', run.runId ?? '')],
+    ]);
+  });
+
+  it('sends under RECON_EMAIL_ON=discrepancies for payouts that need a look, not for balanced ones in the bank', async () => {
+    const problems = await runWithPayouts();
+    await deliverResults(deps({ emailOn: 'discrepancies' }), [problems], {
+      s3: false,
+      email: true,
+    });
+    expect(received).toHaveLength(1);
+    received.length = 0;
+    const balanced = await runWithPayouts(
+      settlementOf(
+        [
+          {
+            kind: 'stripe_payout',
+            key: 'po_1',
+            currency: 'USD',
+            amount: 1000n,
+            dueDate: '2025-10-02',
+            itemizable: true,
+          },
+        ],
+        [
+          {
+            id: 'txn_1',
+            parentKey: 'po_1',
+            category: 'charge',
+            currency: 'USD',
+            gross: 1000n,
+            net: 1000n,
+          },
+        ],
+        [bankCredit({ amount: 1000n, bankReference: 'B1', remittanceText: 'po_1' })],
+      ),
+    );
+    const outcome = await deliverResults(deps({ emailOn: 'discrepancies' }), [balanced], {
+      s3: false,
+      email: true,
+    });
+    expect(received).toHaveLength(0);
+    expect(outcome.attempts.map((a) => [a.channel, a.status, a.error])).toEqual([
+      ['email', 'skipped', 'RECON_EMAIL_ON=discrepancies: nothing to report'],
     ]);
   });
 });

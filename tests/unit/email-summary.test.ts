@@ -8,9 +8,12 @@ import {
   renderEmailText,
   renderSubject,
   BREAK_LINES,
+  payoutsNeedAction,
   type DigestBreak,
   type DigestBreaks,
   type DigestDiscrepancy,
+  type DigestPayout,
+  type DigestSettlement,
   type RunDigest,
 } from '../../src/reports/email-summary';
 import { payoutDigest, STRIPE_NIGHT_DIGEST } from './support/settlement-fixture';
@@ -606,6 +609,37 @@ describe('the Payouts section', () => {
     expect(html).toContain(
       '<li>stripe 2025-09-30: <a href="/r/a.csv">CSV</a> <a href="/r/a.json">JSON</a> <a href="/r/p.csv">payouts CSV</a></li>',
     );
+  });
+
+  it('needs action for mismatches, orphans and bank problems; not for incomplete, unattributable or pending payouts', () => {
+    const only = (...payouts: DigestPayout[]): DigestSettlement => ({
+      bankRead: true,
+      payouts,
+      unmatchedCredits: [],
+    });
+    expect(payoutsNeedAction(STRIPE_NIGHT_DIGEST)).toBe(true);
+    expect(
+      payoutsNeedAction(
+        only(
+          payoutDigest('a', 'group_matched', '1.00', '1.00', 1, '0.00', 'payout_matched', '0.00'),
+          payoutDigest('b', 'group_incomplete', '2.00', '1.00', 1, '-1.00', 'payout_pending', null),
+          payoutDigest('c', 'unattributable', '3.00', '0.00', 0, null, 'payout_pending', null),
+        ),
+      ),
+    ).toBe(false);
+    expect(
+      payoutsNeedAction(
+        only(
+          payoutDigest('d', 'group_matched', '1.00', '1.00', 1, '0.00', 'payout_ambiguous', null),
+        ),
+      ),
+    ).toBe(true);
+    expect(
+      payoutsNeedAction({
+        ...only(),
+        unmatchedCredits: [{ reference: 'B9', amount: '1.00', currency: 'USD' }],
+      }),
+    ).toBe(true);
   });
 
   it('is absent when no run has a settlement, and the e-mail is as before', () => {

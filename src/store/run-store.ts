@@ -123,6 +123,7 @@ const DISCREPANCY_COLUMNS = [
   'candidates',
   'processor_reference',
   'internal_reference',
+  'annotation',
 ] as const;
 
 const QUALITY_COLUMNS = [
@@ -178,6 +179,7 @@ function discrepancyRow(runId: string, d: Discrepancy): SqlValue[] {
     d.candidates ? JSON.stringify(d.candidates) : null,
     d.processor?.reference ?? null,
     d.internal?.reference ?? null,
+    d.annotation ?? null,
   ];
 }
 

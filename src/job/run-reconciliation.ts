@@ -588,6 +588,7 @@ export async function reconcileOne(
         summary: stored.summary,
         issues,
         breaks: toReportBreaks(read, runId ?? '', false),
+        rulesFile: (request.rules?.source ?? null) !== null,
       });
       files.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
       pending.files = files;
@@ -667,6 +668,7 @@ export async function reconcileOne(
           summary: outcome.summary,
           issues,
           breaks: read ? toReportBreaks(read, projectedId, true) : null,
+          rulesFile: (request.rules?.source ?? null) !== null,
         });
       }
     }

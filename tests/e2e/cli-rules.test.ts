@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jsonLines, runCli } from '../helpers/cli';
@@ -87,6 +87,21 @@ describe('recon run --config (matching tiers)', () => {
       { tier: 'id', count: 0, amount: {}, abs_variance: {} },
       { tier: 'by_reference', count: 0, amount: {}, abs_variance: {} },
       { tier: 'near_amount', count: 1, amount: { USD: '99.99' }, abs_variance: { USD: '0.01' } },
+    ]);
+  }, 60_000);
+
+  it('writes the tier, the ledger id, candidates and annotation into the CSV report of a rules-file run', async () => {
+    const dir = files(processor, ledger, tolerance(1));
+    const result = await run(dir, ['--dry-run', '--config', join(dir, 'recon.config.yaml')]);
+    expect(result.code).toBe(0);
+    const csv = readFileSync(
+      join(dir, 'reports', `stripe_${DATE}`, `reconciliation_report_stripe_${DATE}.csv`),
+      'utf8',
+    );
+    expect(csv.split('\n')).toEqual([
+      '"kind","transaction_id","processor_amount","processor_currency","internal_amount","internal_currency","difference","processor_status","internal_status","merchant_id","created_at","side","processor_line","internal_line","description","break_id","break_status","origin_date","age_days","tier","internal_transaction_id","candidates","annotation"',
+      '"matched_with_variance","ch_9","99.99","USD","100.00","USD","-0.01","succeeded","settled","m1","2025-09-30T10:00:00.000Z","both","2","2","inv-42",,,,,"near_amount","INV-42",,',
+      '',
     ]);
   }, 60_000);
 

@@ -23,6 +23,7 @@ import {
  * ```yaml
  * processors:
  *   stripe:                           # a processor recon knows (KNOWN_PROCESSORS)
+ *     key: {processor: reference, ledger: transaction_id, normalize: [trim, upper]}   # id join
  *     ledger_amount_basis: gross      # or net (fees, engine/fee-rules.ts)
  *     fee_schedule: [{currency: USD, payment_method: card, percentage_bps: 290, flat_minor: 30}]
  *     fee_tolerance_minor: 0
@@ -85,7 +86,13 @@ const FeeScheduleEntrySchema = z.strictObject({
   flat_minor: wholeNumber('minor units'),
 });
 
+const JoinKeySchema = z.strictObject(
+  { processor: keyField.optional(), ledger: keyField.optional(), normalize },
+  { error: 'a key: {processor: COLUMN, ledger: COLUMN, normalize: [...]}' },
+);
+
 const ProcessorSchema = z.strictObject({
+  key: JoinKeySchema.optional(),
   ledger_amount_basis: z.enum(['gross', 'net'], { error: 'gross or net' }).optional(),
   fee_schedule: z.array(FeeScheduleEntrySchema, { error: 'a list of fee entries' }).optional(),
   fee_tolerance_minor: wholeNumber('minor units').optional(),
@@ -218,7 +225,20 @@ export function parseRulesFile(file: string, text: string): MatchRules {
         })),
         toleranceMinor: BigInt(own.fee_tolerance_minor ?? 0),
       };
-      processors[name] = { tiers, fees };
+      processors[name] = {
+        tiers,
+        fees,
+        // The id join's key (README "Matching rules": keys); each side defaults to transaction_id.
+        ...(own.key
+          ? {
+              key: {
+                processorKey: own.key.processor ?? 'transaction_id',
+                ledgerKey: own.key.ledger ?? 'transaction_id',
+                normalize: own.key.normalize ?? [],
+              },
+            }
+          : {}),
+      };
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);

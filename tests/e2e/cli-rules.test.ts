@@ -168,6 +168,59 @@ describe('recon run --config (matching tiers)', () => {
   }, 90_000);
 });
 
+describe('recon run --config (the id join key)', () => {
+  // Stripe rows carry the payment intent in `reference`; the ledger books it as its id.
+  const processor = [
+    'ch_1,10.00,USD,succeeded,m1,2025-09-30T10:00:00Z,,pi_1',
+    'ch_2,20.00,USD,succeeded,m1,2025-09-30T10:00:00Z,, pi_2',
+    'ch_3,30.00,USD,succeeded,m1,2025-09-30T10:00:00Z,,pi_3',
+    'ch_5,5.00,USD,succeeded,m1,2025-09-30T10:00:00Z,,',
+  ];
+  const ledger = [
+    'pi_1,10.00,USD,settled,m1,2025-09-30T09:00:00Z,,',
+    'Pi_2,20.00,USD,settled,m1,2025-09-30T09:00:00Z,,',
+    'pi_3,31.00,USD,settled,m1,2025-09-30T09:00:00Z,,',
+    'pi_4,40.00,USD,settled,m1,2025-09-30T09:00:00Z,,',
+  ];
+  const rules =
+    'processors:\n  stripe:\n    key: {processor: reference, ledger: transaction_id, normalize: [trim, upper]}\n';
+  const counts = (over: object) => ({
+    matched: 0,
+    missing_in_internal: 0,
+    missing_in_processor: 0,
+    amount_mismatch: 0,
+    currency_mismatch: 0,
+    status_mismatch: 0,
+    duplicate: 0,
+    fee_mismatch: 0,
+    timing: 0,
+    basis_mismatch_suspected: 0,
+    ...over,
+  });
+
+  it('joins the processor reference with the ledger id, normalized; without the file nothing pairs', async () => {
+    const dir = files(processor, ledger, rules);
+    const keyed = await run(dir, ['--dry-run', '--config', join(dir, 'recon.config.yaml')]);
+    expect(keyed.stderr.split('\n').filter((l) => l.startsWith('recon:'))).toEqual([]);
+    expect(keyed.code).toBe(0);
+    const [line] = jsonLines(keyed.stdout);
+    expect(line?.counts).toEqual(
+      counts({ matched: 2, amount_mismatch: 1, missing_in_internal: 1, missing_in_processor: 1 }),
+    );
+    const [plain] = jsonLines((await run(dir, ['--dry-run'])).stdout);
+    expect(plain?.counts).toEqual(counts({ missing_in_internal: 4, missing_in_processor: 4 }));
+  }, 60_000);
+
+  it('refuses a key naming an unknown column with exit 2, before anything runs', async () => {
+    const dir = files(processor, ledger, rules.replace('reference', 'payment_intent'));
+    const result = await run(dir, ['--dry-run', '--config', join(dir, 'recon.config.yaml')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n').filter((l) => l.startsWith('recon:'))).toEqual([
+      `recon: ${join(dir, 'recon.config.yaml')}: processors.stripe.key.processor: expected one of transaction_id, reference, description, merchant_id`,
+    ]);
+  }, 60_000);
+});
+
 describe('recon explain', () => {
   it('prints which tier matched a transaction and why the earlier tiers did not (issue #14)', async () => {
     const dir = files(

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jsonLines, runCli } from '../helpers/cli';
+import { jsonLines, ROOT, runCli } from '../helpers/cli';
 
 // Matching rules end to end (issue #14): generated canonical CSV files, the built CLI, --dry-run.
 const DATE = '2025-09-30';
@@ -217,6 +217,88 @@ describe('recon run --config (the id join key)', () => {
     expect(result.code).toBe(2);
     expect(result.stderr.split('\n').filter((l) => l.startsWith('recon:'))).toEqual([
       `recon: ${join(dir, 'recon.config.yaml')}: processors.stripe.key.processor: expected one of transaction_id, reference, description, merchant_id`,
+    ]);
+  }, 60_000);
+});
+
+describe('the README recipes on the bundled rules sample day', () => {
+  it('pairs Stripe charges with payment intents, Adyen nets with merchant references, Square by reference, and lists the rest', async () => {
+    const reports = mkdtempSync(join(tmpdir(), 'recon-e2e-recipes-'));
+    const result = await runCli(
+      [
+        'run',
+        '--date',
+        DATE,
+        '--processors',
+        'stripe',
+        'adyen',
+        'square',
+        '--data-dir',
+        join(ROOT, 'data/samples/rules'),
+        '--config',
+        join(ROOT, 'data/samples/rules/recon.config.yaml'),
+        '--reports-dir',
+        reports,
+        '--dry-run',
+        '--json',
+      ],
+      { RECON_PGLITE_DIR: join(reports, 'pgdata') },
+      reports,
+    );
+    expect(result.code).toBe(0);
+    const kinds = {
+      matched: 0,
+      missing_in_internal: 0,
+      missing_in_processor: 0,
+      amount_mismatch: 0,
+      currency_mismatch: 0,
+      status_mismatch: 0,
+      duplicate: 0,
+      fee_mismatch: 0,
+    };
+    expect(jsonLines(result.stdout).map((line) => [line.processor, line.counts])).toEqual([
+      [
+        'stripe',
+        {
+          ...kinds,
+          matched: 3,
+          amount_mismatch: 1,
+          matched_with_variance: 1,
+          ambiguous: 0,
+          timing: 0,
+          basis_mismatch_suspected: 0,
+          matches_by_tier: { id: 2, by_reference: 1, near_amount: 0 },
+        },
+      ],
+      [
+        'adyen',
+        { ...kinds, matched: 2, amount_mismatch: 1, timing: 0, basis_mismatch_suspected: 1 },
+      ],
+      [
+        'square',
+        {
+          ...kinds,
+          matched: 4,
+          missing_in_processor: 1,
+          fee_mismatch: 1,
+          matched_with_variance: 0,
+          ambiguous: 4,
+          timing: 0,
+          basis_mismatch_suspected: 0,
+          matches_by_tier: { id: 2, by_reference: 2, same_amount_nearby: 0 },
+        },
+      ],
+    ]);
+    const square = JSON.parse(
+      readFileSync(
+        join(reports, `square_${DATE}`, `reconciliation_report_square_${DATE}.json`),
+        'utf8',
+      ),
+    ) as { data_quality: { findings: { check: string; reason: string }[] } };
+    expect(
+      square.data_quality.findings.filter((f) => f.check === 'fee_variance').map((f) => f.reason),
+    ).toEqual([
+      'fee_variance overcharge +0.11 USD on sq_pay_R005: fee 0.70, expected 0.59 (290 bps + 0.30 of gross 10.00)',
     ]);
   }, 60_000);
 });

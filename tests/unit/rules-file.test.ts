@@ -137,7 +137,6 @@ describe('rules file', () => {
     expect(rulesTheSqlEngineCannotRun(rules).map(([path]) => path)).toEqual([
       'processors.stripe.tiers[0]',
       'processors.stripe.tiers[1]',
-      'processors.adyen.tiers[0]',
       'processors.square.tiers[0]',
       'processors.square.tiers[1]',
     ]);

@@ -8,7 +8,7 @@ import {
 } from '../domain/business-date';
 import { ConfigError, UsageError } from '../domain/errors';
 import { isProcessorName, KNOWN_PROCESSORS, type ProcessorName } from '../domain/status';
-import { joinKeysOf, type SourceKind } from '../job/build-sources';
+import type { SourceKind } from '../job/build-sources';
 import type { EngineName, RunRequest } from '../job/run-reconciliation';
 import { loadRulesFile } from '../config/rules-file';
 import { MATCH_ENGINES } from '../engine/match-transactions';
@@ -277,7 +277,6 @@ export function runRequestFrom(
   const graceDays = parseGraceDays(options.graceDays) ?? config.breaks.graceDays;
   parseFailOn(options.failOn); // checked with the other options, before anything runs
   const engine = parseEngine(options.engine, dryRun);
-  const rules = loadRunRules(options.config ?? config.rulesFile, engine);
   return {
     dates,
     processors,
@@ -295,12 +294,11 @@ export function runRequestFrom(
       processorEncoding:
         parseEncoding(options.processorEncoding, '--processor-encoding') ?? encoding,
       internalEncoding: parseEncoding(options.internalEncoding, '--internal-encoding') ?? encoding,
-      joinKeys: joinKeysOf(rules),
     },
     reportsDir: resolveReportsDir(options.reportsDir, dryRun, config, env),
     dryRun,
     engine,
-    rules,
+    rules: loadRunRules(options.config ?? config.rulesFile, engine),
     maxInvalidRate: parseRate(options.maxInvalidRate ?? config.maxInvalidRate),
     appVersion,
     fx: config.fx,

@@ -74,6 +74,20 @@ export function joinKeysOf(rules: MatchRules): Partial<Record<ProcessorName, Joi
 }
 
 /**
+ * The source choices of a request with the id-join keys of its rules (`joinKeysOf`): what the
+ * job and `recon explain` build their `SourceFactory` from, so that a rules file's `key` applies
+ * wherever its rules do. `rules` absent: no rules file.
+ */
+export function sourceChoiceOf(request: {
+  readonly sources: SourceChoice;
+  readonly rules?: MatchRules;
+}): SourceChoice {
+  return request.rules
+    ? { ...request.sources, joinKeys: joinKeysOf(request.rules) }
+    : request.sources;
+}
+
+/**
  * A source whose rows are re-keyed for the id join after reading (`withJoinKey`): the join id of
  * each row becomes its normalized `field`. Everything else (location, findings, counts) is the
  * wrapped source's.

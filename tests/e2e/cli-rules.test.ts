@@ -211,6 +211,23 @@ describe('recon run --config (the id join key)', () => {
     expect(plain?.counts).toEqual(counts({ missing_in_internal: 4, missing_in_processor: 4 }));
   }, 60_000);
 
+  it('joins on the key with the postgres engine too (stored run, same counts)', async () => {
+    const dir = files(processor, ledger, rules);
+    const result = await run(dir, [
+      '--engine',
+      'postgres',
+      '--no-email',
+      '--config',
+      join(dir, 'recon.config.yaml'),
+    ]);
+    expect(result.stderr.split('\n').filter((l) => l.startsWith('recon:'))).toEqual([]);
+    expect(result.code).toBe(0);
+    const [line] = jsonLines(result.stdout);
+    expect(line?.counts).toEqual(
+      counts({ matched: 2, amount_mismatch: 1, missing_in_internal: 1, missing_in_processor: 1 }),
+    );
+  }, 60_000);
+
   it('refuses a key naming an unknown column with exit 2, before anything runs', async () => {
     const dir = files(processor, ledger, rules.replace('reference', 'payment_intent'));
     const result = await run(dir, ['--dry-run', '--config', join(dir, 'recon.config.yaml')]);

@@ -45,7 +45,14 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { loadConfig } from '../src/config/load-config';
 import { STATUS_MAPS } from '../src/domain/status';
 import type { TransactionTable } from '../src/domain/transaction-table';
-import { checkAccounting, matchTables, type OutcomeCounts } from '../src/engine/match-transactions';
+import { loadRulesFile } from '../src/config/rules-file';
+import {
+  checkAccounting,
+  MATCH_ENGINES,
+  matchTables,
+  type OutcomeCounts,
+} from '../src/engine/match-transactions';
+import { rulesFor } from '../src/engine/rules';
 import { summarizeReconciliation } from '../src/engine/summarize';
 import { writeReports } from '../src/reports/write-reports';
 import { CanonicalCsvSource } from '../src/sources/canonical-csv-source';
@@ -539,6 +546,18 @@ async function worker(args: Args, manifest: Manifest): Promise<void> {
     problems.push(...checkAccounting(result));
     return result;
   });
+  if (args.config) {
+    // The rules file's tiers on the rows the id join left unmatched (what `--config` adds).
+    const own = rulesFor(loadRulesFile(args.config), 'stripe');
+    const unmatched = match.counts.missing_in_internal + match.counts.missing_in_processor;
+    const tiered = await time(`tiers (${unmatched} unmatched rows)`, unmatched, () =>
+      MATCH_ENGINES.memory.applyRules(match, own, processor.table, 'UTC'),
+    );
+    problems.push(...checkAccounting(tiered).map((p) => `tiers: ${p}`));
+    const expected = tieredCounts(manifest);
+    if (expected)
+      problems.push(...compareCounts(expected, tiered.counts).map((p) => `tiers: ${p}`));
+  }
   const invalidRows = processor.invalidCount + internal.invalidCount;
   const summary = await time('summarize', totalRows, () =>
     summarizeReconciliation(match, processor.table, internal.table, invalidRows),
@@ -1150,6 +1169,7 @@ async function main(): Promise<void> {
           String(args.seed),
           '--dir',
           args.dir,
+          ...(args.config ? ['--config', args.config] : []),
         ],
         { encoding: 'utf8', maxBuffer: 1 << 26, env: process.env },
       );

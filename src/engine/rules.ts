@@ -310,19 +310,12 @@ export const TIER_REJECTION_TEXT: Readonly<Record<TierRejection, string>> = {
 };
 
 /**
- * Rules the postgres engine cannot run yet, as `[path, reason]`: this round it runs the id join
- * only, so every tier is refused (README "Matching rules"). Fee settings are not matching rules
- * and are accepted.
+ * Rules the postgres engine cannot run, as `[path, reason]`: none. Its SQL does the id join, and
+ * the tiers run in process on the bounded remainder of that join (the same `applyTiers` as the
+ * memory engine; README "Matching rules"). Kept as the port's place for a future rule that only
+ * one engine can run.
  */
 export function rulesTheSqlEngineCannotRun(rules: MatchRules): Array<[string, string]> {
-  const refused: Array<[string, string]> = [];
-  for (const [processor, own] of Object.entries(rules.processors)) {
-    own.tiers.forEach((tier, index) => {
-      refused.push([
-        `processors.${processor}.tiers[${index}]`,
-        `tier '${tier.name}' (${tier.type}) cannot run on the postgres engine yet; use --engine memory`,
-      ]);
-    });
-  }
-  return refused;
+  void rules;
+  return [];
 }

@@ -8,6 +8,7 @@ import { formatMinor, totalsToDecimalStrings } from '../domain/money';
 import type { Transaction } from '../domain/transaction';
 import type { TransactionRows } from '../domain/transaction-table';
 import type { MatchResult } from '../engine/match-transactions';
+import type { FeeRules } from '../engine/fee-rules';
 import type { ReconciliationSummary } from '../engine/summarize';
 import { EMPTY_BREAK_PLAN, syncBreaks, type BreakPlan } from './break-sync';
 import { chunkCopyRows } from './copy-csv';
@@ -181,6 +182,60 @@ function discrepancyRow(runId: string, d: Discrepancy): SqlValue[] {
     d.internal?.reference ?? null,
     d.annotation ?? null,
   ];
+}
+
+/**
+ * Replaces the stored discrepancies of run `runId` with `discrepancies`, inside the run's
+ * transaction `tx`: the postgres engine uses it when the rules-file tiers (run in process on the
+ * bounded remainder of the SQL join, `engine/tiers.ts`) changed what its SQL wrote. The rows are
+ * written exactly as `completeRun` writes the memory engine's (COPY, the same columns).
+ */
+export async function rewriteDiscrepancies(
+  tx: SqlExecutor,
+  runId: string,
+  discrepancies: readonly Discrepancy[],
+): Promise<void> {
+  await tx.query(`DELETE FROM discrepancies WHERE run_id = $1`, [runId]);
+  await tx.copyFrom(
+    'discrepancies',
+    DISCREPANCY_COLUMNS,
+    chunkCopyRows(discrepancies, (d) => discrepancyRow(runId, d)),
+  );
+}
+
+/** Annotated discrepancies written per UPDATE by `storeAnnotations`. */
+const ANNOTATION_BATCH = 10_000;
+
+/**
+ * Sets `discrepancies.annotation` of run `runId`'s stored rows from `discrepancies` (those with
+ * an `annotation`: `basis_mismatch_suspected` amount mismatches, one row per transaction id and
+ * kind), inside the run's transaction: for discrepancies the postgres engine inserted in SQL.
+ * Nothing to do (no query) when none is annotated.
+ */
+async function storeAnnotations(
+  tx: SqlExecutor,
+  runId: string,
+  discrepancies: readonly Discrepancy[],
+): Promise<void> {
+  const annotated = discrepancies.filter((d) => d.annotation !== undefined);
+  for (let start = 0; start < annotated.length; start += ANNOTATION_BATCH) {
+    const batch = annotated.slice(start, start + ANNOTATION_BATCH);
+    await tx.query(
+      `UPDATE discrepancies d SET annotation = a.annotation
+         FROM jsonb_to_recordset($2::jsonb) AS a (transaction_id text, kind text, annotation text)
+        WHERE d.run_id = $1 AND d.transaction_id = a.transaction_id AND d.kind = a.kind`,
+      [
+        runId,
+        JSON.stringify(
+          batch.map((d) => ({
+            transaction_id: d.transactionId,
+            kind: d.kind,
+            annotation: d.annotation ?? null,
+          })),
+        ),
+      ],
+    );
+  }
 }
 
 function qualityRow(runId: string, issue: DataQualityIssue): SqlValue[] {
@@ -501,6 +556,8 @@ export class RunStore {
     sides: {
       readonly processor: TransactionRows;
       readonly internal: TransactionRows;
+      /** The processor's fee rules (basis `net` compares the processor's net); default gross. */
+      readonly fees?: FeeRules;
     },
     conclude: (match: MatchResult, tx: SqlExecutor) => RunOutcome | Promise<RunOutcome>,
     beforeCommit?: (outcome: RunOutcome, tx: SqlExecutor) => Promise<void>,
@@ -509,7 +566,11 @@ export class RunStore {
     const db = await this.database();
     await ensureStagingTables(db);
     return db.withTransaction(async (tx) => {
-      const match = await classifyInDatabase(tx, runId, sides.processor, sides.internal);
+      const match = await classifyInDatabase(tx, runId, sides.processor, sides.internal, {
+        ...(sides.fees ? { fees: sides.fees } : {}),
+      });
+      // The SQL engine's INSERT does not know the annotations (computed on its result in process).
+      await storeAnnotations(tx, runId, match.discrepancies);
       const outcome = await conclude(match, tx);
       const auditHead = await this.finishCompletion(tx, runId, outcome);
       if (beforeCommit) await beforeCommit(outcome, tx);

@@ -9,6 +9,7 @@ import {
   type TimingPair,
 } from '../engine/match-transactions';
 import { annotateBasisMismatch } from '../engine/fees';
+import type { FeeRules } from '../engine/fee-rules';
 import { formatMinor } from '../domain/money';
 import { carryOver, type CarryResult } from '../engine/break-lifecycle';
 import { queryCarried } from './carried-breaks';
@@ -46,6 +47,7 @@ const STAGING_COLUMNS = [
   'description',
   'line',
   'business_day',
+  'compare_minor',
 ] as const;
 
 /**
@@ -59,6 +61,9 @@ const STAGING_COLUMNS = [
  * `business_day`: the row's business date under its side's cut-off as an epoch day (days since
  * 1970-01-01, computed in JavaScript by `TransactionTable.businessDayAt`; NULL without a cut-off):
  * a clean pair whose two days differ is `timing`, as in the memory engine.
+ * `compare_minor`: with fee rules of basis `net` only, the processor row's amount compared with
+ * the ledger (its net: reported, else gross − fee, else gross; `TransactionTable.netAt`); NULL
+ * otherwise, when `amount_minor` is compared.
  * `transaction_id` is collated "C": equality is the same bytewise equality as in JavaScript under
  * any deterministic collation, and sorting by it (the window below) is several times faster.
  * UNLOGGED: no WAL; the rows live only inside the run's transaction.
@@ -79,12 +84,13 @@ function stagingTableSql(table: string): string {
     fee_minor       bigint,
     description     text,
     line            integer NOT NULL,
-    business_day    integer
+    business_day    integer,
+    compare_minor   bigint
   )`;
 }
 
 /** Columns added to the staging tables after their first version (`recon db init` adds them). */
-const STAGING_ADDED_COLUMNS = `business_day integer`;
+const STAGING_ADDED_COLUMNS = ['business_day integer', 'compare_minor bigint'];
 
 /**
  * Creates the staging tables when missing, in a short transaction of its own (serialized by an
@@ -96,7 +102,7 @@ const STAGING_ADDED_COLUMNS = `business_day integer`;
 export async function ensureStagingTables(db: Database): Promise<void> {
   const [present] = await db.query<{ ok: boolean }>(
     `SELECT count(*) = 2 AS ok FROM pg_attribute
-      WHERE attrelid IN (to_regclass($1), to_regclass($2)) AND attname = 'business_day'
+      WHERE attrelid IN (to_regclass($1), to_regclass($2)) AND attname = 'compare_minor'
         AND NOT attisdropped`,
     [STAGING_TABLES.processor, STAGING_TABLES.internal],
   );
@@ -105,8 +111,9 @@ export async function ensureStagingTables(db: Database): Promise<void> {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon_staging_ddl', 0))`);
     for (const table of [STAGING_TABLES.processor, STAGING_TABLES.internal]) {
       await tx.query(stagingTableSql(table));
-      // Staging tables of an older version (schema 5 and before) lack the later columns.
-      await tx.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${STAGING_ADDED_COLUMNS}`);
+      // Staging tables of an older version (schema 6 and before) lack the later columns.
+      for (const column of STAGING_ADDED_COLUMNS)
+        await tx.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column}`);
     }
   });
 }
@@ -131,7 +138,11 @@ function exponentOf(currency: string, cache: Map<string, number | null>): number
  * (`CopyCsvWriter`; backslashes are quoted too, so `\.` is never read as end-of-data). No
  * `Transaction` or string per row.
  */
-function* stagingChunks(runId: string, rows: TransactionTable): Generator<Buffer> {
+function* stagingChunks(
+  runId: string,
+  rows: TransactionTable,
+  netBasis: boolean,
+): Generator<Buffer> {
   const exponents = new Map<string, number | null>();
   // `currency,exponent` per currency; `status,raw_status,status_key` per status; merchant_id.
   const currencyFields = rows.currencies.map(
@@ -164,6 +175,9 @@ function* stagingChunks(runId: string, rows: TransactionTable): Generator<Buffer
     const day = rows.businessDayAt(ordinal);
     if (day === null) out.null();
     else out.plain(String(day));
+    const net = netBasis ? rows.netAt(ordinal) : null;
+    if (net === null) out.null();
+    else out.plain(net.toString());
     const chunk = out.endRow();
     if (chunk) yield chunk;
   }
@@ -177,8 +191,9 @@ async function stageSide(
   table: string,
   runId: string,
   rows: TransactionTable,
+  netBasis = false,
 ): Promise<number> {
-  const written = await tx.copyFrom(table, STAGING_COLUMNS, stagingChunks(runId, rows));
+  const written = await tx.copyFrom(table, STAGING_COLUMNS, stagingChunks(runId, rows, netBasis));
   if (written !== rows.length) {
     throw new Error(`COPY staged ${written} rows into ${table}, expected ${rows.length}`);
   }
@@ -198,8 +213,9 @@ function major(minor: string, exponent: string): string {
  * Precedence as in the memory engine: currency, then amount, then fee (both present and
  * different: `fee_mismatch`; a NULL fee compares as unknown, i.e. not different), then canonical
  * status, then (both `unknown`) the normalized raw status; a clean pair whose rows'
- * `business_day`s differ is `timing` (returned with its ordinals, not written). Default fee rules
- * only (basis gross; the job refuses others with this engine, see `checkFeeRulesForEngine`). The discrepancies go straight into `discrepancies` (the
+ * `business_day`s differ is `timing` (returned with its ordinals, not written). The processor
+ * amount compared is `compare_minor` when staged (fee rules of basis `net`), else the gross. The
+ * discrepancies go straight into `discrepancies` (the
  * same columns `RunStore` COPYs for the memory engine); the statement returns the ordinals and
  * kind of each, plus the matched and written counts.
  */
@@ -220,7 +236,7 @@ WITH p AS (
       WHEN i.ordinal IS NULL THEN CASE WHEN p.slot = 0 THEN 'missing_in_internal' ELSE 'duplicate' END
       WHEN p.ordinal IS NULL THEN CASE WHEN i.slot = 0 THEN 'missing_in_processor' ELSE 'duplicate' END
       WHEN p.currency <> i.currency THEN 'currency_mismatch'
-      WHEN p.amount_minor <> i.amount_minor THEN 'amount_mismatch'
+      WHEN COALESCE(p.compare_minor, p.amount_minor) <> i.amount_minor THEN 'amount_mismatch'
       WHEN p.fee_minor <> i.fee_minor THEN 'fee_mismatch'
       WHEN p.status <> i.status THEN 'status_mismatch'
       WHEN p.status = 'unknown' AND p.status_key <> i.status_key THEN 'status_mismatch'
@@ -228,6 +244,7 @@ WITH p AS (
       ELSE 'matched'
     END AS kind,
     p.fee_minor AS p_fee_minor, i.fee_minor AS i_fee_minor,
+    COALESCE(p.compare_minor, p.amount_minor) AS p_compare_minor,
     p.ordinal AS p_ordinal, p.transaction_id AS p_transaction_id, p.amount_minor AS p_amount_minor,
     p.currency AS p_currency, p.exponent AS p_exponent, p.raw_status AS p_raw_status,
     p.merchant_id AS p_merchant_id, p.created_at_ms AS p_created_at_ms,
@@ -241,7 +258,7 @@ WITH p AS (
   SELECT c.*,
          CASE WHEN c.p_ordinal IS NULL THEN 'internal'
               WHEN c.i_ordinal IS NULL THEN 'processor' ELSE 'both' END AS side,
-         CASE WHEN c.kind = 'amount_mismatch' THEN c.p_amount_minor - c.i_amount_minor
+         CASE WHEN c.kind = 'amount_mismatch' THEN c.p_compare_minor - c.i_amount_minor
               WHEN c.kind = 'fee_mismatch' THEN c.p_fee_minor - c.i_fee_minor END
            AS difference_minor
     FROM classified c
@@ -308,12 +325,13 @@ export async function classifyInDatabase(
   runId: string,
   processorRows: TransactionRows,
   internalRows: TransactionRows,
-  options: { workMem?: string } = {},
+  options: { workMem?: string; fees?: FeeRules } = {},
 ): Promise<MatchResult> {
   const processor = asTable(processorRows);
   const internal = asTable(internalRows);
+  const netBasis = options.fees?.ledgerAmountBasis === 'net';
   await tx.query(`SELECT set_config('work_mem', $1, true)`, [options.workMem ?? '256MB']);
-  await stageSide(tx, STAGING_TABLES.processor, runId, processor);
+  await stageSide(tx, STAGING_TABLES.processor, runId, processor, netBasis);
   await stageSide(tx, STAGING_TABLES.internal, runId, internal);
   const rows = await tx.query<ClassifiedRow>(CLASSIFY_SQL, [runId]);
   await tx.query(`DELETE FROM ${STAGING_TABLES.processor} WHERE run_id = $1`, [runId]);
@@ -393,6 +411,8 @@ export interface CarryRequest {
   readonly businessDate: BusinessDate;
   /** `RECON_CARRY_DAYS`: breaks whose origin date is at most this many days before D. */
   readonly carryDays: number;
+  /** The processor's fee rules (basis `net` compares the processor's net); default gross. */
+  readonly fees?: FeeRules;
 }
 
 function minorDecimal(minor: bigint, currency: string): string {
@@ -424,7 +444,7 @@ export async function carryOverInDatabase(
     request.carryDays,
     runId,
   );
-  const result = carryOver(raw, carried, request.businessDate);
+  const result = carryOver(raw, carried, request.businessDate, request.fees);
   if (result.resolved.length === 0 && result.reclassified.length === 0) return result;
   const kindOf = new Map(carried.map((c) => [c.breakId, c.kind]));
   const other = (kind: string | undefined): string =>

@@ -2,7 +2,6 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../src/config/logger';
-import { UsageError } from '../../src/domain/errors';
 import type { FeeRules } from '../../src/engine/fee-rules';
 import { emptyOutcomeCounts } from '../../src/engine/match-transactions';
 import { runReconciliation, type RunRequest } from '../../src/job/run-reconciliation';
@@ -143,46 +142,38 @@ describe('fees in a run (job level)', () => {
     expect(result?.basisMismatchSuspected).toBe(3);
   });
 
-  it('refuses basis net with the postgres engine before reading anything (UsageError)', async () => {
-    await expect(
-      runReconciliation(
-        deps,
-        request(dir, { dryRun: false, engine: 'postgres', fees: { stripe: NET_STRIPE } }),
-      ),
-    ).rejects.toThrow(
-      new UsageError(
-        "--engine postgres compares the ledger with the processor's gross amount only; the fee rules of stripe set ledger_amount_basis: net (use the memory engine)",
-      ),
-    );
-  });
-
-  it('stores the basis_mismatch_suspected annotation on the discrepancy row (memory engine)', async () => {
+  it('stores the basis_mismatch_suspected annotation on the discrepancy row, with both engines', async () => {
     const work = mkdtempSync(join(tmpdir(), 'recon-fees-annotation-'));
     const store = createRunStore({
       kind: 'pglite',
       settings: { dataDir: 'memory://', lockDir: join(work, 'locks'), dirLockWaitMs: 0 },
     });
     try {
-      const [result] = await runReconciliation(
-        { ...deps, store },
-        request(dir, { dryRun: false, fees: { stripe: NET_STRIPE } }),
-      );
-      expect(result?.status).toBe('completed');
-      const rows = await (
-        await store.database()
-      ).query<{ kind: string; transaction_id: string; annotation: string | null }>(
-        `SELECT kind, transaction_id, annotation FROM discrepancies WHERE run_id = $1
-          ORDER BY transaction_id`,
-        [result?.runId ?? ''],
-      );
-      expect(rows).toEqual([
-        { kind: 'fee_mismatch', transaction_id: 'ch_fee', annotation: null },
-        {
-          kind: 'amount_mismatch',
-          transaction_id: 'ch_gross',
-          annotation: 'basis_mismatch_suspected',
-        },
-      ]);
+      for (const engine of ['memory', 'postgres'] as const) {
+        const [result] = await runReconciliation(
+          { ...deps, store },
+          request(dir, { dryRun: false, engine, fees: { stripe: NET_STRIPE } }),
+        );
+        expect(result?.status).toBe('completed');
+        const rows = await (
+          await store.database()
+        ).query<{ kind: string; transaction_id: string; annotation: string | null }>(
+          `SELECT kind, transaction_id, annotation FROM discrepancies WHERE run_id = $1
+            ORDER BY transaction_id`,
+          [result?.runId ?? ''],
+        );
+        expect({ engine, rows }).toEqual({
+          engine,
+          rows: [
+            { kind: 'fee_mismatch', transaction_id: 'ch_fee', annotation: null },
+            {
+              kind: 'amount_mismatch',
+              transaction_id: 'ch_gross',
+              annotation: 'basis_mismatch_suspected',
+            },
+          ],
+        });
+      }
     } finally {
       await store.close();
     }

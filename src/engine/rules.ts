@@ -99,12 +99,15 @@ export interface JoinKeyRule {
 
 /**
  * The rules of one processor: its tiers, run in order after the exact id join, its fee
- * settings (consumed by the fee checks, `engine/fees.ts`) and, when the rules file sets one, the
- * join key of the id join (`key`; absent: `transaction_id` as read).
+ * settings (consumed by the fee checks, `engine/fees.ts`), optionally `groupKey`: the
+ * canonical column whose value several ledger rows share when they book one processor row (the
+ * N:1 ledger split of issue #15, `engine/ledger-split.ts`; absent: no ledger split) and, when the
+ * rules file sets one, the join key of the id join (`key`; absent: `transaction_id` as read).
  */
 export interface ProcessorRules {
   readonly tiers: readonly TierRule[];
   readonly fees: FeeRules;
+  readonly groupKey?: KeyField;
   readonly key?: JoinKeyRule;
 }
 

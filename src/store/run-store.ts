@@ -203,41 +203,6 @@ export async function rewriteDiscrepancies(
   );
 }
 
-/** Annotated discrepancies written per UPDATE by `storeAnnotations`. */
-const ANNOTATION_BATCH = 10_000;
-
-/**
- * Sets `discrepancies.annotation` of run `runId`'s stored rows from `discrepancies` (those with
- * an `annotation`: `basis_mismatch_suspected` amount mismatches, one row per transaction id and
- * kind), inside the run's transaction: for discrepancies the postgres engine inserted in SQL.
- * Nothing to do (no query) when none is annotated.
- */
-async function storeAnnotations(
-  tx: SqlExecutor,
-  runId: string,
-  discrepancies: readonly Discrepancy[],
-): Promise<void> {
-  const annotated = discrepancies.filter((d) => d.annotation !== undefined);
-  for (let start = 0; start < annotated.length; start += ANNOTATION_BATCH) {
-    const batch = annotated.slice(start, start + ANNOTATION_BATCH);
-    await tx.query(
-      `UPDATE discrepancies d SET annotation = a.annotation
-         FROM jsonb_to_recordset($2::jsonb) AS a (transaction_id text, kind text, annotation text)
-        WHERE d.run_id = $1 AND d.transaction_id = a.transaction_id AND d.kind = a.kind`,
-      [
-        runId,
-        JSON.stringify(
-          batch.map((d) => ({
-            transaction_id: d.transactionId,
-            kind: d.kind,
-            annotation: d.annotation ?? null,
-          })),
-        ),
-      ],
-    );
-  }
-}
-
 function qualityRow(runId: string, issue: DataQualityIssue): SqlValue[] {
   return [
     runId,
@@ -543,12 +508,15 @@ export class RunStore {
   }
 
   /**
-   * `completeRun` for the `postgres` engine (`sql-engine.ts`): in ONE transaction, stages both
-   * sides, classifies them in SQL (which inserts the discrepancies), then calls `conclude` with
-   * the match result and the transaction (carry-over runs there: `carryOverInDatabase`) to get
-   * the rest of the outcome (summary, findings, report paths; throwing there rolls everything
-   * back), stores it like `completeRun` and runs `beforeCommit` last (with the outcome and the
-   * transaction, as for `completeRun`). `options` as for `completeRun`. Returns the stored outcome, with the hash of its
+   * `completeRun` for the `postgres` engine (`sql-engine.ts`), in two transactions. The first
+   * stages both sides and classifies them in SQL (`classifyInDatabase`: staging tables only, its
+   * staged rows deleted before it commits). The second, the run's own, writes the discrepancies
+   * (COPY, as `completeRun` does), then calls `conclude` with the match result and the
+   * transaction (carry-over runs there: `carryOverInDatabase`) to get the rest of the outcome
+   * (summary, findings, report paths; throwing there rolls the run back), stores it like
+   * `completeRun` and runs `beforeCommit` last. No transaction mixes staging tables and run
+   * tables, which is what Citus needs to keep the distributed work parallel (docs/postgres-engine.md).
+   * `options` (lock, signal) apply to both. Returns the stored outcome, with the hash of its
    * `run_completed` audit entry.
    */
   async completeRunInDatabase(
@@ -565,12 +533,24 @@ export class RunStore {
   ): Promise<RunOutcome & { readonly auditHead: string }> {
     const db = await this.database();
     await ensureStagingTables(db);
+    // 1. Staging and classification, in a transaction of their own that touches the staging
+    //    tables only (distributed on Citus: a parallel multi-shard COPY, join and DELETE).
+    const match = await db.withTransaction(
+      (tx) =>
+        classifyInDatabase(tx, runId, sides.processor, sides.internal, {
+          ...(sides.fees ? { fees: sides.fees } : {}),
+        }),
+      options,
+    );
+    // 2. The run's own transaction, run tables only (coordinator tables on Citus): the
+    //    discrepancies (the bounded result of step 1), carry-over, run row, audit, breaks. A
+    //    failure here stores nothing; step 1 left nothing behind (its staged rows are deleted).
     return db.withTransaction(async (tx) => {
-      const match = await classifyInDatabase(tx, runId, sides.processor, sides.internal, {
-        ...(sides.fees ? { fees: sides.fees } : {}),
-      });
-      // The SQL engine's INSERT does not know the annotations (computed on its result in process).
-      await storeAnnotations(tx, runId, match.discrepancies);
+      await tx.copyFrom(
+        'discrepancies',
+        DISCREPANCY_COLUMNS,
+        chunkCopyRows(match.discrepancies, (d) => discrepancyRow(runId, d)),
+      );
       const outcome = await conclude(match, tx);
       const auditHead = await this.finishCompletion(tx, runId, outcome);
       if (beforeCommit) await beforeCommit(outcome, tx);

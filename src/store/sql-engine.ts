@@ -200,11 +200,6 @@ async function stageSide(
   return written;
 }
 
-/** Major-unit decimal of a minor-unit amount, with exactly `exponent` decimals (like `formatMinor`). */
-function major(minor: string, exponent: string): string {
-  return `round((${minor})::numeric / (10::numeric ^ ${exponent}), ${exponent})`;
-}
-
 /**
  * The classification, in one statement. Each side gets a `slot` by `row_number()` within its id:
  * 0 for the first row (ordinal order), then 1, 2, … on the processor side and -1, -2, … on the
@@ -213,11 +208,11 @@ function major(minor: string, exponent: string): string {
  * Precedence as in the memory engine: currency, then amount, then fee (both present and
  * different: `fee_mismatch`; a NULL fee compares as unknown, i.e. not different), then canonical
  * status, then (both `unknown`) the normalized raw status; a clean pair whose rows'
- * `business_day`s differ is `timing` (returned with its ordinals, not written). The processor
- * amount compared is `compare_minor` when staged (fee rules of basis `net`), else the gross. The
- * discrepancies go straight into `discrepancies` (the
- * same columns `RunStore` COPYs for the memory engine); the statement returns the ordinals and
- * kind of each, plus the matched and written counts.
+ * `business_day`s differ is `timing`. The processor amount compared is `compare_minor` when
+ * staged (fee rules of basis `net`), else the gross. The statement reads the staging tables only
+ * and writes nothing: it returns the kind, ordinals and difference of each discrepancy and timing
+ * pair, plus the matched count (the run's transaction writes the discrepancies, see
+ * `RunStore.completeRunInDatabase`).
  */
 const CLASSIFY_SQL = `
 WITH p AS (
@@ -245,59 +240,25 @@ WITH p AS (
     END AS kind,
     p.fee_minor AS p_fee_minor, i.fee_minor AS i_fee_minor,
     COALESCE(p.compare_minor, p.amount_minor) AS p_compare_minor,
-    p.ordinal AS p_ordinal, p.transaction_id AS p_transaction_id, p.amount_minor AS p_amount_minor,
-    p.currency AS p_currency, p.exponent AS p_exponent, p.raw_status AS p_raw_status,
-    p.merchant_id AS p_merchant_id, p.created_at_ms AS p_created_at_ms,
-    p.description AS p_description, p.line AS p_line, p.business_day AS p_business_day,
-    i.ordinal AS i_ordinal, i.transaction_id AS i_transaction_id, i.amount_minor AS i_amount_minor,
-    i.currency AS i_currency, i.exponent AS i_exponent, i.raw_status AS i_raw_status,
-    i.merchant_id AS i_merchant_id, i.created_at_ms AS i_created_at_ms,
-    i.description AS i_description, i.line AS i_line, i.business_day AS i_business_day
+    p.ordinal AS p_ordinal, i.ordinal AS i_ordinal, i.amount_minor AS i_amount_minor
   FROM p FULL JOIN i ON p.transaction_id = i.transaction_id AND p.slot = i.slot
-), breaks AS (
-  SELECT c.*,
-         CASE WHEN c.p_ordinal IS NULL THEN 'internal'
-              WHEN c.i_ordinal IS NULL THEN 'processor' ELSE 'both' END AS side,
+), found AS (
+  SELECT c.kind, c.p_ordinal, c.i_ordinal,
          CASE WHEN c.kind = 'amount_mismatch' THEN c.p_compare_minor - c.i_amount_minor
               WHEN c.kind = 'fee_mismatch' THEN c.p_fee_minor - c.i_fee_minor END
            AS difference_minor
     FROM classified c
    WHERE c.kind NOT IN ('matched', 'timing')
-), written AS (
-  INSERT INTO discrepancies (
-    run_id, kind, side, transaction_id, amount_minor, amount, currency, merchant_id, created_at,
-    processor_amount_minor, processor_amount, processor_currency, processor_status, processor_line,
-    internal_amount_minor, internal_amount, internal_currency, internal_status, internal_line,
-    difference_minor, difference, description, processor_business_date, internal_business_date)
-  SELECT $1, b.kind, b.side,
-         COALESCE(b.p_transaction_id, b.i_transaction_id),
-         COALESCE(b.p_amount_minor, b.i_amount_minor),
-         ${major('COALESCE(b.p_amount_minor, b.i_amount_minor)', 'COALESCE(b.p_exponent, b.i_exponent)')},
-         COALESCE(b.p_currency, b.i_currency),
-         CASE WHEN b.p_ordinal IS NOT NULL THEN b.p_merchant_id ELSE b.i_merchant_id END,
-         timestamptz '1970-01-01 00:00:00+00' + interval '1 millisecond' *
-           CASE WHEN b.p_ordinal IS NOT NULL THEN b.p_created_at_ms ELSE b.i_created_at_ms END,
-         b.p_amount_minor, ${major('b.p_amount_minor', 'b.p_exponent')}, b.p_currency,
-         b.p_raw_status, b.p_line,
-         b.i_amount_minor, ${major('b.i_amount_minor', 'b.i_exponent')}, b.i_currency,
-         b.i_raw_status, b.i_line,
-         b.difference_minor, ${major('b.difference_minor', 'b.p_exponent')},
-         CASE WHEN b.p_ordinal IS NOT NULL THEN b.p_description ELSE b.i_description END,
-         date '1970-01-01' + b.p_business_day, date '1970-01-01' + b.i_business_day
-    FROM breaks b
-  RETURNING 1
 )
 SELECT kind, p_ordinal, i_ordinal, difference_minor::text AS difference_minor, NULL AS n
-  FROM breaks
+  FROM found
 UNION ALL
 SELECT 'matched', NULL, NULL, NULL, count(*)::text FROM classified WHERE kind = 'matched'
 UNION ALL
-SELECT 'timing', p_ordinal, i_ordinal, NULL, NULL FROM classified WHERE kind = 'timing'
-UNION ALL
-SELECT 'written', NULL, NULL, NULL, count(*)::text FROM written`;
+SELECT 'timing', p_ordinal, i_ordinal, NULL, NULL FROM classified WHERE kind = 'timing'`;
 
 interface ClassifiedRow {
-  kind: OutcomeClass | 'timing' | 'written';
+  kind: OutcomeClass | 'timing';
   p_ordinal: number | null;
   i_ordinal: number | null;
   difference_minor: string | null;
@@ -312,13 +273,16 @@ function orderKey(row: ClassifiedRow): [number, number] {
 
 /**
  * Classifies `processor` against `internal` inside PostgreSQL, within the caller's transaction
- * `tx` (the run's transaction): stages both sides, runs `CLASSIFY_SQL` (which writes the run's
- * discrepancies into `discrepancies`), deletes the staged rows and returns the result in the
- * memory engine's shape and order, its `Discrepancy` rows built from the given tables (or arrays).
+ * `tx`: stages both sides, runs `CLASSIFY_SQL`, deletes the staged rows and returns the result in
+ * the memory engine's shape and order, its `Discrepancy` rows built from the given tables (or
+ * arrays). It touches the staging tables only, never a table of the run (`discrepancies`,
+ * `reconciliation_runs`, …): on Citus, where the staging tables are distributed, `tx` is then a
+ * transaction of distributed work only, and the run's own transaction (coordinator tables only)
+ * follows it (see `RunStore.completeRunInDatabase` and docs/postgres-engine.md).
  * `ensureStagingTables` must have run before. `work_mem` is raised for this transaction only so
  * the hash join and window sorts stay in memory.
- * @throws Error when the staged or written row counts do not add up (a bug); database errors as
- *   translated by the `SqlExecutor` (see `store-errors.ts`).
+ * @throws Error when the staged row counts do not add up (a bug); database errors as translated
+ *   by the `SqlExecutor` (see `store-errors.ts`).
  */
 export async function classifyInDatabase(
   tx: SqlExecutor,
@@ -341,10 +305,8 @@ export async function classifyInDatabase(
   const duplicates = { processor: 0, internal: 0 };
   const breaks: ClassifiedRow[] = [];
   const timingRows: { p: number; i: number }[] = [];
-  let written = -1;
   for (const row of rows) {
-    if (row.kind === 'written') written = Number(row.n);
-    else if (row.kind === 'matched') counts.matched = Number(row.n);
+    if (row.kind === 'matched') counts.matched = Number(row.n);
     else if (row.kind === 'timing') {
       if (row.p_ordinal === null || row.i_ordinal === null)
         throw new Error('the SQL engine returned a timing pair without both rows');
@@ -362,9 +324,6 @@ export async function classifyInDatabase(
       lagDays: Math.abs(id - pd),
     };
   });
-  if (written !== breaks.length) {
-    throw new Error(`the SQL engine wrote ${written} discrepancies, expected ${breaks.length}`);
-  }
   breaks.sort((a, b) => {
     const [ga, oa] = orderKey(a);
     const [gb, ob] = orderKey(b);

@@ -124,6 +124,7 @@ const DISCREPANCY_COLUMNS = [
   'candidates',
   'processor_reference',
   'internal_reference',
+  'annotation',
 ] as const;
 
 const QUALITY_COLUMNS = [
@@ -179,6 +180,7 @@ function discrepancyRow(runId: string, d: Discrepancy): SqlValue[] {
     d.candidates ? JSON.stringify(d.candidates) : null,
     d.processor?.reference ?? null,
     d.internal?.reference ?? null,
+    d.annotation ?? null,
   ];
 }
 

@@ -15,6 +15,9 @@ import { MATCH_ENGINES } from '../engine/match-transactions';
 import { NO_RULES, type MatchRules } from '../engine/rules';
 import { INPUT_ENCODINGS, parseInputEncoding, type InputEncoding } from '../sources/text-encoding';
 import type { FailOn } from './exit-codes';
+import { BANK_STATEMENT_FORMATS, type BankStatementFormat } from '../domain/bank-entry';
+import { DEFAULT_BANK_WINDOW_DAYS } from '../engine/bank-matching';
+import type { BankSettings } from '../job/settlement-leg';
 
 /** Log levels accepted by `--log-level` (pino's, plus `silent`). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -208,6 +211,41 @@ export interface RunOptions extends DateOptions {
   graceDays?: string;
   /** `--fail-on new|open`: exit 8 for breaks (read by the command, see `parseFailOn`). */
   failOn?: string;
+  /** `--bank-file FILE`, repeatable: bank statements for the payouts (issue #15). */
+  bankFile?: string[];
+  /** `--bank-format camt053|bai2|csv` (default: detected from the content). */
+  bankFormat?: string;
+  /** `--bank-window-days N` (default 3). */
+  bankWindowDays?: string;
+}
+
+/** Largest `--bank-window-days`: a month either side of a payout's arrival date. */
+const MAX_BANK_WINDOW_DAYS = 31;
+
+/**
+ * The bank statement settings of a run (issue #15): `--bank-file` (repeatable), else every file
+ * under `RECON_BANK_DIR/{date}/`; `--bank-format` (default: detected); `--bank-window-days`
+ * (default 3, at most 31).
+ * @throws UsageError for an unknown format or a window that is not a whole number from 0 to 31.
+ */
+export function parseBankSettings(options: RunOptions, env: NodeJS.ProcessEnv): BankSettings {
+  const format = options.bankFormat;
+  if (format !== undefined && !(BANK_STATEMENT_FORMATS as readonly string[]).includes(format))
+    throw new UsageError(
+      `--bank-format must be one of ${BANK_STATEMENT_FORMATS.join(', ')}, got '${format}'`,
+    );
+  const days = options.bankWindowDays;
+  if (days !== undefined && (!/^\d+$/.test(days) || Number(days) > MAX_BANK_WINDOW_DAYS))
+    throw new UsageError(
+      `--bank-window-days must be a whole number of days from 0 to ${MAX_BANK_WINDOW_DAYS}, got '${days}'`,
+    );
+  const dir = env.RECON_BANK_DIR ?? '';
+  return {
+    files: options.bankFile ?? [],
+    dir: dir === '' ? null : dir,
+    ...(format !== undefined ? { format: format as BankStatementFormat } : {}),
+    windowDays: days === undefined ? DEFAULT_BANK_WINDOW_DAYS : Number(days),
+  };
 }
 
 /**
@@ -304,5 +342,6 @@ export function runRequestFrom(
     fx: config.fx,
     breaks: { ...config.breaks, graceDays },
     cutoffs: config.cutoffs,
+    bank: parseBankSettings(options, env),
   };
 }

@@ -60,6 +60,10 @@ import type { DatabaseConfig } from '../store/database-config';
 import { createRunStore } from '../store/open-store';
 import type { RunOutcome, RunStore, StoredRun } from '../store/run-store';
 import { carryOverInDatabase } from '../store/sql-engine';
+import type { RunSettlement, SettlementSource } from '../engine/settlement';
+import { canonicalPayoutsSourceFor } from '../sources/settlement/canonical-payouts';
+import { inputPaths } from './build-sources';
+import { NO_BANK, reconcileSettlement, type BankSettings } from './settlement-leg';
 
 /**
  * Repairs a crash between a run's COMMIT and the publishing of its report files (see
@@ -130,6 +134,11 @@ export interface RunRequest {
    * engine runs basis `gross` only (`checkEngine`).
    */
   readonly fees?: Partial<Record<ProcessorName, FeeRules>>;
+  /**
+   * Bank statements for the payouts (issue #15: `--bank-file`, `RECON_BANK_DIR`, `--bank-format`,
+   * `--bank-window-days`); default `NO_BANK`. Read only by runs that have a settlement source.
+   */
+  readonly bank?: BankSettings;
 }
 
 /**
@@ -238,6 +247,39 @@ export interface JobDeps {
   readonly progress?: (line: string) => void;
   /** Aborted on SIGTERM/SIGINT (reason: an `InterruptedError`): the run stops, rolls back and fails. */
   readonly abort?: AbortSignal;
+  /**
+   * The settlement source of (date, processor) other than the canonical payouts file (the API
+   * settlement sources), or `null`; consulted first. Without one, or when it returns `null`, a
+   * run has a settlement leg only when `{data-dir}/{date}/payouts_{processor}.csv` exists (CSV
+   * processor side).
+   */
+  readonly settlementSources?: (
+    date: BusinessDate,
+    processor: ProcessorName,
+  ) => SettlementSource | null;
+}
+
+/**
+ * The settlement source of one run: `deps.settlementSources`' when it has one, else the
+ * canonical payouts file of the date (`canonical-payouts.ts`) when the processor side is CSV and
+ * the file exists, else `null` (no settlement leg: the run is exactly as without issue #15).
+ */
+export function settlementSourceOf(
+  deps: Pick<JobDeps, 'settlementSources'>,
+  request: Pick<RunRequest, 'sources'>,
+  date: BusinessDate,
+  processor: ProcessorName,
+): SettlementSource | null {
+  const given = deps.settlementSources?.(date, processor) ?? null;
+  if (given) return given;
+  if (request.sources.processorSource !== 'csv') return null;
+  return canonicalPayoutsSourceFor(
+    request.sources.dataDir,
+    date,
+    processor,
+    inputPaths(request.sources, date, processor).processor,
+    request.sources.processorEncoding,
+  );
 }
 
 /** Rejects with the abort reason as soon as `signal` aborts; otherwise settles like `work`. */
@@ -335,6 +377,11 @@ export interface RunResult {
    * for dry runs and failed runs.
    */
   readonly auditHead: string | null;
+  /**
+   * The run's settlement leg (issue #15: payout groups, bank leg, counts); `null` (or absent) when
+   * the run has no settlement source, and for failed runs.
+   */
+  readonly settlement?: RunSettlement | null;
   readonly error: unknown;
 }
 
@@ -496,6 +543,28 @@ export async function reconcileOne(
     );
     checkInvalidRate(processorSide, request.maxInvalidRate);
     checkInvalidRate(internalSide, request.maxInvalidRate);
+    // The settlement leg (issue #15): payout groups and the bank statements, when the run has a
+    // settlement source. Its findings (statement balance, …) are data-quality findings of the run.
+    const settlementSource = settlementSourceOf(deps, request, businessDate, processor);
+    let settlement: RunSettlement | null = null;
+    if (settlementSource) {
+      const leg = await untilAborted(
+        reconcileSettlement(
+          settlementSource,
+          request.bank ?? NO_BANK,
+          businessDate,
+          processor,
+          deps.abort,
+        ),
+        deps.abort,
+      );
+      settlement = leg.settlement;
+      for (const issue of leg.issues) issues.push(issue);
+      log.info(
+        { settlement_source: settlementSource.location, ...settlement.counts },
+        'settlement leg reconciled',
+      );
+    }
 
     const invalidRows = processorSide.invalidCount + internalSide.invalidCount;
     // Fee schedule check: the processor rows alone, the same for both engines.
@@ -553,6 +622,7 @@ export async function reconcileOne(
           resolved: carry.resolved,
           reclassified: carry.reclassified,
         },
+        settlement,
       };
     };
     const reportContext: ReportContext = {
@@ -709,6 +779,7 @@ export async function reconcileOne(
       summary,
       reports,
       auditHead,
+      settlement,
       error: null,
     };
   } catch (caught) {

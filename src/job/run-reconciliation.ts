@@ -564,6 +564,12 @@ export async function reconcileOne(
         { settlement_source: settlementSource.location, ...settlement.counts },
         'settlement leg reconciled',
       );
+    } else if ((request.bank?.files.length ?? 0) > 0) {
+      // --bank-file without payouts to match: say so rather than ignore the statement silently.
+      log.warn(
+        { bank_files: request.bank?.files },
+        'bank statements given, but the run has no settlement source (no payouts file): not read',
+      );
     }
 
     const invalidRows = processorSide.invalidCount + internalSide.invalidCount;

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -224,6 +224,24 @@ describe.each(backends)('recon run with payouts and bank statements on $name', (
     // Each child is still matched to the ledger one to one: the refund the payout lacks is a
     // ledger-only break of its own.
     expect(line?.counts).toMatchObject({ matched: 6, missing_in_processor: 1 });
+    // The statement's balance check is a data-quality finding of the run (side bank).
+    const report = JSON.parse(
+      readFileSync(String((line?.reports as { json: string }).json), 'utf8'),
+    ) as { data_quality: { findings: { side: string }[] } };
+    expect(report.data_quality.findings.filter((f) => f.side === 'bank')).toEqual([
+      {
+        side: 'bank',
+        source: join(camtDir, DATE, 'statement-2025-10-06.xml'),
+        check: 'statement_balance',
+        severity: 'info',
+        line: null,
+        field: 'Document/BkToCstmrStmt/Stmt[1]',
+        reason:
+          'statement STMT-20251006 (account 123456789, USD): entries 2759.56 = closing 12759.56 − opening 10000.00',
+        value: '2759.56',
+        count: 4,
+      },
+    ]);
     const list = await runCli(['payouts', 'list', '--json'], env);
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout)).toEqual(listed(String(line?.run_id)));

@@ -32,7 +32,8 @@ import type { InputEncoding } from '../text-encoding';
  *   negative amount and `charge` otherwise. Each child is still matched to the ledger one to one
  *   as any row; a processor CSV without a `payout_id` column gives no children. A row whose
  *   amount, fee or currency cannot be read is not a child and is listed in `invalidRows` (the
- *   transaction source reports it as an invalid row too).
+ *   transaction source reports it as an invalid row too). The processor CSV is parsed a second time,
+ *   in memory, only when its header has a `payout_id` column.
  */
 
 /** The columns of a payouts file: required, then optional. */
@@ -182,9 +183,14 @@ export function parsePayoutChildren(
   text: string,
   path: string,
 ): { children: SettlementChild[]; invalidRows: { line: number; reason: string }[] } {
-  const { header, rows } = csvRows(text, path, 'processor file');
   const children: SettlementChild[] = [];
   const invalidRows: { line: number; reason: string }[] = [];
+  // The file was read once already by the transaction source: parse it again only when its
+  // header names payouts (a large export without the column costs one line here).
+  const newline = text.indexOf('\n');
+  const firstLine = (newline < 0 ? text : text.slice(0, newline)).toLowerCase();
+  if (!firstLine.includes('payout_id')) return { children, invalidRows };
+  const { header, rows } = csvRows(text, path, 'processor file');
   if (!header.has('payout_id')) return { children, invalidRows };
   for (const { line, values } of rows) {
     const payoutId = values.get('payout_id') ?? '';

@@ -363,5 +363,9 @@ describe.each(backends)('recon run with payouts and bank statements on $name', (
     );
     expect(plain.code).toBe(0);
     expect(Object.keys(jsonLines(plain.stdout)[0] ?? {})).not.toContain('settlement');
+    // Every completed run's settlement rows match what its audit entry recorded.
+    const verify = await runCli(['db', 'verify-audit', '--json'], env);
+    expect(verify.code).toBe(0);
+    expect(jsonLines(verify.stdout)[0]).toMatchObject({ broken: null, problem: null });
   });
 });

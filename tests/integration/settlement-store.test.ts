@@ -15,6 +15,7 @@ import type { DatabaseConfig } from '../../src/store/database-config';
 import { openDatabase } from '../../src/store/open-store';
 import { PgliteDatabase, tryFileLock } from '../../src/store/pglite-database';
 import { RunStore, type RunOutcome } from '../../src/store/run-store';
+import { computeRunResults, describeResultDifference } from '../../src/store/run-digest';
 import { applySchema } from '../../src/store/schema';
 import { testBackends } from '../helpers/databases';
 
@@ -289,6 +290,27 @@ describe.each(testBackends())('settlement store on $name', (backend) => {
     expect(
       await db.query(`SELECT side, check_name FROM data_quality_checks WHERE run_id = $1`, [runId]),
     ).toEqual([{ side: 'bank', check_name: 'statement_balance' }]);
+  });
+
+  it("the run's audit entry records its settlement rows: a changed row is a difference verify-audit reports", async () => {
+    const [run] = await store.listPayouts({ limit: 1, businessDate: '2025-10-06' });
+    const runId = run?.runId ?? '';
+    const [entry] = await db.query<{ results: string }>(
+      `SELECT (details -> 'results')::text AS results FROM audit_log
+        WHERE run_id = $1 AND event = 'run_completed'`,
+      [runId],
+    );
+    const recorded = JSON.parse(entry?.results ?? 'null') as Record<string, unknown>;
+    // 4 groups, 6 children, 3 bank entries.
+    expect(recorded.settlement_rows).toBe(13);
+    expect(describeResultDifference(await computeRunResults(db, runId), recorded)).toBeNull();
+    await db.query(
+      `UPDATE bank_entries SET remittance_text = 'STRIPE TRANSFER po_X' WHERE run_id = $1 AND seq = 1`,
+      [runId],
+    );
+    expect(describeResultDifference(await computeRunResults(db, runId), recorded)).toMatch(
+      /^settlement_sha256 is [0-9a-f]{64}, recorded [0-9a-f]{64}$/,
+    );
   });
 
   it('a rerun has rows of its own: list and show read the completed run only, the superseded one keeps its rows', async () => {

@@ -376,8 +376,10 @@ DECLARE
     kinds constant text := $k$('missing_in_internal', 'missing_in_processor', 'amount_mismatch', 'currency_mismatch',
         'status_mismatch', 'duplicate', 'fee_mismatch', 'matched_with_variance', 'ambiguous')$k$;
 BEGIN
+    -- This schema's tables only (other schemas of the database may have their own).
     IF (SELECT count(*) FROM pg_constraint
          WHERE contype = 'c'
+           AND conrelid IN (to_regclass('discrepancies'), to_regclass('breaks'))
            AND conname IN ('discrepancies_kind_check', 'discrepancies_difference_check',
                            'breaks_kind_check', 'breaks_origin_kind_check')
            AND pg_get_constraintdef(oid) LIKE '%fee_mismatch%'

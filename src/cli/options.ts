@@ -10,7 +10,7 @@ import { ConfigError, UsageError } from '../domain/errors';
 import { isProcessorName, KNOWN_PROCESSORS, type ProcessorName } from '../domain/status';
 import type { SourceKind } from '../job/build-sources';
 import type { EngineName, RunRequest } from '../job/run-reconciliation';
-import { loadRulesFile } from '../config/rules-file';
+import { loadRulesFile, type RulesFile } from '../config/rules-file';
 import { MATCH_ENGINES } from '../engine/match-transactions';
 import { NO_RULES, type MatchRules } from '../engine/rules';
 import { INPUT_ENCODINGS, parseInputEncoding, type InputEncoding } from '../sources/text-encoding';
@@ -260,7 +260,10 @@ export const DRY_RUN_REPORTS_SUBDIR = 'dry-run';
  * any side effect.
  * @throws ConfigError listing every problem of the file, or every rule the engine refuses (exit 2).
  */
-export function loadRunRules(path: string | null | undefined, engine: EngineName): MatchRules {
+export function loadRunRules(
+  path: string | null | undefined,
+  engine: EngineName,
+): MatchRules | RulesFile {
   if (!path) return NO_RULES;
   const rules = loadRulesFile(path);
   const refused = MATCH_ENGINES[engine].refusedRules(rules);
@@ -315,6 +318,9 @@ export function runRequestFrom(
   const graceDays = parseGraceDays(options.graceDays) ?? config.breaks.graceDays;
   parseFailOn(options.failOn); // checked with the other options, before anything runs
   const engine = parseEngine(options.engine, dryRun);
+  const rules = loadRunRules(options.config ?? config.rulesFile, engine);
+  // The rules file's `bank_csv:` map reads (and detects) bank statements in CSV.
+  const bankCsv = 'bankCsv' in rules ? rules.bankCsv : null;
   return {
     dates,
     processors,
@@ -336,12 +342,15 @@ export function runRequestFrom(
     reportsDir: resolveReportsDir(options.reportsDir, dryRun, config, env),
     dryRun,
     engine,
-    rules: loadRunRules(options.config ?? config.rulesFile, engine),
+    rules,
     maxInvalidRate: parseRate(options.maxInvalidRate ?? config.maxInvalidRate),
     appVersion,
     fx: config.fx,
     breaks: { ...config.breaks, graceDays },
     cutoffs: config.cutoffs,
-    bank: parseBankSettings(options, env),
+    bank: {
+      ...parseBankSettings(options, env),
+      ...(bankCsv ? { csvColumns: bankCsv } : {}),
+    },
   };
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { normalizeCurrency } from '../domain/currency';
 import { ConfigError } from '../domain/errors';
 import { KNOWN_PROCESSORS } from '../domain/status';
 import type { FeeRules } from '../engine/fee-rules';
@@ -15,6 +16,7 @@ import {
   type ProcessorRules,
   type TierRule,
 } from '../engine/rules';
+import { BANK_CSV_DATE_FORMATS, type BankCsvColumnMap } from '../sources/bank/bank-csv';
 
 /**
  * The rules file (`recon.config.yaml` or `.json`, README "Matching rules"), read only when
@@ -32,6 +34,7 @@ import {
  *       - {name: near_amount, type: tolerance, processor_key: reference, ledger_key: reference,
  *          normalize: [trim, upper, alnum], abs_minor: 1, pct_bps: 0, base: max,
  *          min_days: 0, max_days: 2, allow_sign_change: false}
+ *     group_key: reference            # N:1 ledger split (issue #15): ledger rows sharing it
  * ```
  */
 
@@ -90,13 +93,117 @@ const ProcessorSchema = z.strictObject({
   fee_schedule: z.array(FeeScheduleEntrySchema, { error: 'a list of fee entries' }).optional(),
   fee_tolerance_minor: wholeNumber('minor units').optional(),
   tiers: z.array(TierSchema, { error: 'a list of tiers' }).optional(),
+  group_key: keyField.optional(),
+});
+
+const columnName = z
+  .string({ error: 'a column name (text)' })
+  .trim()
+  .min(1, { error: 'a column name (text)' });
+
+/** `bank_csv:` — a bank CSV export's column map (`BankCsvColumnMap`, snake_case keys). */
+const BankCsvSchema = z.strictObject({
+  booking_date: columnName,
+  value_date: columnName.optional(),
+  amount: columnName.optional(),
+  credit: columnName.optional(),
+  debit: columnName.optional(),
+  direction: columnName.optional(),
+  currency: columnName.optional(),
+  default_currency: z
+    .string({ error: 'a three-letter ISO 4217 code' })
+    .regex(/^[A-Za-z]{3}$/, { error: 'a three-letter ISO 4217 code' })
+    .optional(),
+  bank_reference: columnName.optional(),
+  customer_reference: columnName.optional(),
+  remittance_text: z
+    .union(
+      [
+        columnName,
+        z.array(columnName).min(1, { error: 'a column name or a list of column names' }),
+      ],
+      { error: 'a column name or a list of column names' },
+    )
+    .optional(),
+  account: columnName.optional(),
+  date_format: z
+    .enum(BANK_CSV_DATE_FORMATS, { error: `one of ${BANK_CSV_DATE_FORMATS.join(', ')}` })
+    .optional(),
+  decimal_separator: z.enum(['.', ','], { error: "'.' or ','" }).optional(),
+  delimiter: z
+    .string({ error: 'one character other than a quote or a line break' })
+    .length(1, { error: 'one character other than a quote or a line break' })
+    .refine((c) => !['"', '\n', '\r'].includes(c), {
+      error: 'one character other than a quote or a line break',
+    })
+    .optional(),
 });
 
 const RulesFileSchema = z.strictObject({
   processors: z.record(z.string(), ProcessorSchema, { error: 'a map of processor names' }),
+  bank_csv: BankCsvSchema.optional(),
 });
 
 type RulesDocument = z.output<typeof RulesFileSchema>;
+
+/**
+ * The rules file's content: the matching rules and, when the file has a `bank_csv:` section, the
+ * column map bank statements in CSV are read with (`sources/bank/bank-csv.ts`), else `null`.
+ */
+export interface RulesFile extends MatchRules {
+  readonly bankCsv: BankCsvColumnMap | null;
+}
+
+/**
+ * The column map of a valid `bank_csv:` section, and what the map itself gets wrong, as
+ * `[path, expected]` (an amount column or credit + debit, a currency column or a default).
+ */
+function bankCsvOf(
+  section: NonNullable<RulesDocument['bank_csv']>,
+): [BankCsvColumnMap, Array<[string, string]>] {
+  const problems: Array<[string, string]> = [];
+  const hasSplit = section.credit !== undefined || section.debit !== undefined;
+  if (section.amount === undefined && (section.credit === undefined || section.debit === undefined))
+    problems.push(['amount', 'an amount column, or both a credit and a debit column']);
+  if (section.amount !== undefined && hasSplit)
+    problems.push(['amount', 'an amount column or credit/debit columns, not both']);
+  if (section.direction !== undefined && section.amount === undefined)
+    problems.push(['direction', 'a direction column only together with an amount column']);
+  if (section.currency === undefined && section.default_currency === undefined)
+    problems.push(['currency', 'a currency column, or a default_currency']);
+  if (
+    section.default_currency !== undefined &&
+    normalizeCurrency(section.default_currency) === undefined
+  )
+    problems.push([
+      'default_currency',
+      `an ISO 4217 currency code ('${section.default_currency}' is not one)`,
+    ]);
+  const map: BankCsvColumnMap = {
+    bookingDate: section.booking_date,
+    ...(section.value_date !== undefined && { valueDate: section.value_date }),
+    ...(section.amount !== undefined && { amount: section.amount }),
+    ...(section.credit !== undefined && { credit: section.credit }),
+    ...(section.debit !== undefined && { debit: section.debit }),
+    ...(section.direction !== undefined && { direction: section.direction }),
+    ...(section.currency !== undefined && { currency: section.currency }),
+    ...(section.default_currency !== undefined && {
+      defaultCurrency: section.default_currency.toUpperCase(),
+    }),
+    ...(section.bank_reference !== undefined && { bankReference: section.bank_reference }),
+    ...(section.customer_reference !== undefined && {
+      customerReference: section.customer_reference,
+    }),
+    ...(section.remittance_text !== undefined && { remittanceText: section.remittance_text }),
+    ...(section.account !== undefined && { account: section.account }),
+    ...(section.date_format !== undefined && { dateFormat: section.date_format }),
+    ...(section.decimal_separator !== undefined && {
+      decimalSeparator: section.decimal_separator,
+    }),
+    ...(section.delimiter !== undefined && { delimiter: section.delimiter }),
+  };
+  return [map, problems];
+}
 
 function pathText(path: readonly PropertyKey[]): string {
   let text = '';
@@ -150,7 +257,7 @@ function tierOf(tier: RulesDocument['processors'][string]['tiers'] & object): Ti
  * @throws ConfigError listing EVERY problem at once, one line each:
  *   `{file}: {path in the document}: expected {what}` (exit 2).
  */
-export function parseRulesFile(file: string, text: string): MatchRules {
+export function parseRulesFile(file: string, text: string): RulesFile {
   const problems: string[] = [];
   let data: unknown;
   if (extname(file).toLowerCase() === '.json') {
@@ -218,12 +325,24 @@ export function parseRulesFile(file: string, text: string): MatchRules {
         })),
         toleranceMinor: BigInt(own.fee_tolerance_minor ?? 0),
       };
-      processors[name] = { tiers, fees };
+      processors[name] = own.group_key ? { tiers, fees, groupKey: own.group_key } : { tiers, fees };
     }
+  }
+  let bankCsv: BankCsvColumnMap | null = null;
+  // Checked apart from the whole document, so that a mistake elsewhere does not hide the map's.
+  const rawBankCsv =
+    data !== null && typeof data === 'object' && 'bank_csv' in data ? data.bank_csv : undefined;
+  const bankSection = rawBankCsv === undefined ? null : BankCsvSchema.safeParse(rawBankCsv);
+  if (bankSection?.success) {
+    const [map, mapProblems] = bankCsvOf(bankSection.data);
+    for (const [path, what] of mapProblems)
+      problems.push(`${file}: bank_csv.${path}: expected ${what}`);
+    bankCsv = map;
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const canonical = canonicalJson(data);
   return {
+    bankCsv,
     processors,
     source: {
       path: file,
@@ -237,7 +356,7 @@ export function parseRulesFile(file: string, text: string): MatchRules {
  * Reads and validates the rules file at `path` (`.json` is parsed as JSON, anything else as YAML).
  * @throws ConfigError for a file that cannot be read, or listing every problem (see `parseRulesFile`).
  */
-export function loadRulesFile(path: string): MatchRules {
+export function loadRulesFile(path: string): RulesFile {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -7,7 +7,8 @@
 
 import { daysBetween } from '../domain/cutoff';
 import type { Discrepancy, DiscrepancyKind, OutcomeClass } from '../domain/discrepancy';
-import type { Transaction } from '../domain/transaction';
+import { netAmountOf, type Transaction } from '../domain/transaction';
+import { DEFAULT_FEE_RULES, type FeeRules } from './fee-rules';
 import type { MatchResult } from './match-transactions';
 
 /** Where a break is in its life. `pending`: one-sided and younger than the grace period. */
@@ -151,6 +152,9 @@ export interface CarriedResolution {
   readonly breakId: string;
   readonly transactionId: string;
   readonly lagDays: number;
+  /** Set when a rules-file tier (not the id) paired it: the tier and the row of D it paired. */
+  readonly tier?: string;
+  readonly pairedWith?: string;
 }
 export interface CarriedReclassification {
   readonly breakId: string;
@@ -173,10 +177,25 @@ export interface CarryResult {
   readonly reclassified: readonly CarriedReclassification[];
 }
 
-/** How a pair (same id, one row per side) classifies: the precedence of `matchTables`. */
-export function classifyPair(processor: Transaction, internal: Transaction): OutcomeClass {
+/**
+ * The processor amount compared with the ledger under fee rules of basis `net` (`netBasis`): its
+ * net (reported, else gross − fee; the gross when it has neither), else its gross.
+ */
+function comparedAmount(processor: Transaction, netBasis: boolean): bigint {
+  return netBasis ? (netAmountOf(processor) ?? processor.amountMinor) : processor.amountMinor;
+}
+
+/**
+ * How a pair (same id, one row per side) classifies: the precedence of `matchTables` (currency,
+ * amount — the processor's net with `netBasis` — then status).
+ */
+export function classifyPair(
+  processor: Transaction,
+  internal: Transaction,
+  netBasis = false,
+): OutcomeClass {
   if (processor.currency !== internal.currency) return 'currency_mismatch';
-  if (processor.amountMinor !== internal.amountMinor) return 'amount_mismatch';
+  if (comparedAmount(processor, netBasis) !== internal.amountMinor) return 'amount_mismatch';
   const differs =
     processor.status !== internal.status ||
     (processor.status === 'unknown' &&
@@ -189,12 +208,16 @@ export function classifyPair(processor: Transaction, internal: Transaction): Out
  * the same transaction id (a hash join on the id), and decides each pair with `carryOutcome`.
  * Pure: the store applies the result in the run's transaction.
  * @param businessDate D (YYYY-MM-DD); lags are D − origin date in calendar days.
+ * @param fees the processor's fee rules: with basis `net` the ledger amount is compared with the
+ *   processor's net, as in the id join (default: gross).
  */
 export function carryOver(
   match: MatchResult,
   carried: readonly CarriedBreak[],
   businessDate: string,
+  fees: FeeRules = DEFAULT_FEE_RULES,
 ): CarryResult {
+  const netBasis = fees.ledgerAmountBasis === 'net';
   if (carried.length === 0) return { match, timing: 0, resolved: [], reclassified: [] };
   // D's one-sided rows by side and id: the first of each (later ones are D's duplicates).
   const waiting = new Map<string, number>();
@@ -221,7 +244,7 @@ export function carryOver(
     const processorRow = item.kind === 'missing_in_internal' ? item.row : counterpart;
     const internalRow = item.kind === 'missing_in_internal' ? counterpart : item.row;
     const lagDays = daysBetween(item.originDate, businessDate);
-    const outcome = carryOutcome(classifyPair(processorRow, internalRow), lagDays);
+    const outcome = carryOutcome(classifyPair(processorRow, internalRow, netBasis), lagDays);
     if (outcome.type === 'open') continue;
     counts[other]--;
     if (outcome.type === 'resolved') {
@@ -238,7 +261,7 @@ export function carryOver(
         internal: internalRow,
         differenceMinor:
           outcome.kind === 'amount_mismatch'
-            ? processorRow.amountMinor - internalRow.amountMinor
+            ? comparedAmount(processorRow, netBasis) - internalRow.amountMinor
             : null,
       };
       replaced.set(index, discrepancy);

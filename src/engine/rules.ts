@@ -83,12 +83,15 @@ export interface ToleranceTier {
 export type TierRule = ExactTier | ToleranceTier;
 
 /**
- * The rules of one processor: its tiers, run in order after the exact id join, and its fee
- * settings (consumed by the fee checks, `engine/fees.ts`).
+ * The rules of one processor: its tiers, run in order after the exact id join, its fee
+ * settings (consumed by the fee checks, `engine/fees.ts`) and, optionally, `groupKey`: the
+ * canonical column whose value several ledger rows share when they book one processor row (the
+ * N:1 ledger split of issue #15, `engine/ledger-split.ts`); absent: no ledger split.
  */
 export interface ProcessorRules {
   readonly tiers: readonly TierRule[];
   readonly fees: FeeRules;
+  readonly groupKey?: KeyField;
 }
 
 /**
@@ -265,19 +268,12 @@ export const TIER_REJECTION_TEXT: Readonly<Record<TierRejection, string>> = {
 };
 
 /**
- * Rules the postgres engine cannot run yet, as `[path, reason]`: this round it runs the id join
- * only, so every tier is refused (README "Matching rules"). Fee settings are not matching rules
- * and are accepted.
+ * Rules the postgres engine cannot run, as `[path, reason]`: none. Its SQL does the id join, and
+ * the tiers run in process on the bounded remainder of that join (the same `applyTiers` as the
+ * memory engine; README "Matching rules"). Kept as the port's place for a future rule that only
+ * one engine can run.
  */
 export function rulesTheSqlEngineCannotRun(rules: MatchRules): Array<[string, string]> {
-  const refused: Array<[string, string]> = [];
-  for (const [processor, own] of Object.entries(rules.processors)) {
-    own.tiers.forEach((tier, index) => {
-      refused.push([
-        `processors.${processor}.tiers[${index}]`,
-        `tier '${tier.name}' (${tier.type}) cannot run on the postgres engine yet; use --engine memory`,
-      ]);
-    });
-  }
-  return refused;
+  void rules;
+  return [];
 }

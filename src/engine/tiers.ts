@@ -12,7 +12,9 @@
 
 import { businessDateOf } from '../domain/business-date';
 import type { Discrepancy, OutcomeCounts } from '../domain/discrepancy';
-import type { Transaction } from '../domain/transaction';
+import { netAmountOf, type Transaction } from '../domain/transaction';
+import { daysBetween } from '../domain/cutoff';
+import type { CarriedBreak, CarryResult } from './break-lifecycle';
 import type { MatchResult } from './match-transactions';
 import {
   classifyTierPair,
@@ -64,8 +66,36 @@ function dayNumbers(zone: string): (epochMs: number) => number {
   };
 }
 
+/**
+ * The row as a tier compares it: under fee rules of basis `net`, a processor row's amount is its
+ * net (reported, else gross − fee; the gross when it has neither), as in the id join
+ * (`matchTables`); otherwise the row itself.
+ */
+export function comparedRow(
+  t: Transaction,
+  side: 'processor' | 'internal',
+  netBasis: boolean,
+): Transaction {
+  if (!netBasis || side !== 'processor') return t;
+  const net = netAmountOf(t);
+  return net === null || net === t.amountMinor ? t : { ...t, amountMinor: net };
+}
+
+/**
+ * The day number (days since 1970-01-01) of a row's business date: the date its side's cut-off
+ * gave it (`Transaction.businessDate`) when set, else its instant's date in the run's zone.
+ */
+function tierDay(t: Transaction, dayNumber: (epochMs: number) => number): number {
+  return t.businessDate !== undefined
+    ? Math.round(Date.parse(`${t.businessDate}T00:00:00Z`) / 86_400_000)
+    : dayNumber(t.createdAtMs);
+}
+
 interface Row {
+  /** The row as the tiers compare it (`comparedRow`: the processor's net under basis `net`). */
   readonly t: Transaction;
+  /** The row itself, as the discrepancies report it. */
+  readonly source: Transaction;
   readonly day: number;
   /** Index in the input discrepancies. */
   readonly at: number;
@@ -265,11 +295,22 @@ export function applyTiers(
   const processor: Row[] = [];
   const internal: Row[] = [];
   const dayNumber = dayNumbers(timeZone);
+  const netBasis = rules.fees.ledgerAmountBasis === 'net';
   match.discrepancies.forEach((d, at) => {
     if (d.kind === 'missing_in_internal' && d.processor)
-      processor.push({ t: d.processor, day: dayNumber(d.processor.createdAtMs), at });
+      processor.push({
+        t: comparedRow(d.processor, 'processor', netBasis),
+        source: d.processor,
+        day: tierDay(d.processor, dayNumber),
+        at,
+      });
     else if (d.kind === 'missing_in_processor' && d.internal)
-      internal.push({ t: d.internal, day: dayNumber(d.internal.createdAtMs), at });
+      internal.push({
+        t: d.internal,
+        source: d.internal,
+        day: tierDay(d.internal, dayNumber),
+        at,
+      });
   });
   const open = {
     p: new Uint8Array(processor.length).fill(1),
@@ -303,7 +344,7 @@ export function applyTiers(
       counts.missing_in_processor--;
       removed.add(l.at);
       const difference = p.t.amountMinor - l.t.amountMinor;
-      addTo(amountMinor, p.t.currency, p.t.amountMinor);
+      addTo(amountMinor, p.t.currency, p.source.amountMinor);
       addTo(absVarianceMinor, p.t.currency, abs(difference));
       const statusDiffers =
         p.t.status !== l.t.status ||
@@ -321,8 +362,8 @@ export function applyTiers(
         kind,
         transactionId: p.t.transactionId,
         side: 'both',
-        processor: p.t,
-        internal: l.t,
+        processor: p.source,
+        internal: l.source,
         differenceMinor: kind === 'matched_with_variance' ? difference : null,
         tier: tier.name,
       });
@@ -350,8 +391,8 @@ export function applyTiers(
             kind: 'ambiguous',
             transactionId: row.t.transactionId,
             side,
-            processor: side === 'processor' ? row.t : null,
-            internal: side === 'internal' ? row.t : null,
+            processor: side === 'processor' ? row.source : null,
+            internal: side === 'internal' ? row.source : null,
             differenceMinor: null,
             tier: tier.name,
             candidates: list.map((other) => (others[other] as Row).t.transactionId).sort(),
@@ -484,19 +525,20 @@ export function explainTransaction(
     const candidates: string[] = [];
     const refused: Array<{ transactionId: string; reason: string; distance: bigint }> = [];
     for (const other of others) {
+      const netBasis = rules.fees.ledgerAmountBasis === 'net';
       const pair = onProcessorSide
-        ? { processor: row, internal: other }
-        : { processor: other, internal: row };
+        ? { processor: comparedRow(row, 'processor', netBasis), internal: other }
+        : { processor: comparedRow(other, 'processor', netBasis), internal: row };
       const verdict = classifyTierPair(tier, {
         ...pair,
-        dayDistance: Math.abs(dayNumber(row.createdAtMs) - dayNumber(other.createdAtMs)),
+        dayDistance: Math.abs(tierDay(row, dayNumber) - tierDay(other, dayNumber)),
       });
       if (verdict === null) candidates.push(other.transactionId);
       else if (verdict !== 'key_missing' && verdict !== 'key_differs')
         refused.push({
           transactionId: other.transactionId,
           reason: TIER_REJECTION_TEXT[verdict],
-          distance: abs(row.amountMinor - other.amountMinor),
+          distance: abs(pair.processor.amountMinor - pair.internal.amountMinor),
         });
     }
     refused.sort((a, b) =>
@@ -550,4 +592,201 @@ export function explainTransaction(
 
 function notReached(tier: TierRule): TierExplanation {
   return { tier: tier.name, type: tier.type, verdict: 'not_reached', candidates: [], nearest: [] };
+}
+
+/**
+ * The second stage of the tiers (issue #14: "candidates include the open one-sided breaks carried
+ * in"): after the tiers paired D's own rows (`applyTiers`) and the carry-over paired carried
+ * breaks by id (`carryOver`), every tier runs, in order, between D's rows still one-sided and the
+ * carried breaks still open on the other side (never two D rows, never two carried rows).
+ * - A clean pair resolves the carried break as a late arrival (`resolved`, with the tier and the
+ *   D row's id) and D's row is counted in `timing`, as for a late arrival by id.
+ * - A pair inside a tolerance but not equal (or with another status) also resolves the carried
+ *   break, and D's row becomes the two-sided `matched_with_variance` (or `status_mismatch`) with
+ *   both rows: a break of date D, so the difference is reported, never hidden.
+ * - A D row with several candidates (or whose candidate another D row claims) becomes
+ *   `ambiguous`, listing the candidates; the carried breaks involved stay as they are.
+ * D's rows are paired first among themselves (stage one), so a D row with one D candidate and
+ * one carried candidate is paired with the D row. Pure and order-independent, like `applyTiers`.
+ * @param carry the result of `carryOver` on the tiered match (its `resolved`/`reclassified` breaks
+ *   are not offered again)
+ * @param carried every carried break the run loaded (`queryCarried`, with references)
+ * @param businessDate D (YYYY-MM-DD): lags are D − origin date
+ * @param timeZone zone of business dates for rows without one (see `tierDay`)
+ */
+export function tiersAgainstCarried(
+  carry: CarryResult,
+  carried: readonly CarriedBreak[],
+  rules: ProcessorRules,
+  businessDate: string,
+  timeZone: string,
+): CarryResult {
+  const decided = new Set([
+    ...carry.resolved.map((r) => r.breakId),
+    ...carry.reclassified.map((r) => r.breakId),
+  ]);
+  const waiting = carried.filter((c) => !decided.has(c.breakId));
+  if (rules.tiers.length === 0 || waiting.length === 0) return carry;
+  const dayNumber = dayNumbers(timeZone);
+  const netBasis = rules.fees.ledgerAmountBasis === 'net';
+  const match = carry.match as TieredMatchResult;
+  const dProcessor: Row[] = [];
+  const dInternal: Row[] = [];
+  match.discrepancies.forEach((d, at) => {
+    if (d.kind === 'missing_in_internal' && d.processor)
+      dProcessor.push({
+        t: comparedRow(d.processor, 'processor', netBasis),
+        source: d.processor,
+        day: tierDay(d.processor, dayNumber),
+        at,
+      });
+    else if (d.kind === 'missing_in_processor' && d.internal)
+      dInternal.push({
+        t: d.internal,
+        source: d.internal,
+        day: tierDay(d.internal, dayNumber),
+        at,
+      });
+  });
+  // Carried rows: `at` is the index in `waiting`.
+  const carriedRow = (c: CarriedBreak, at: number): Row => {
+    const side = c.kind === 'missing_in_internal' ? 'processor' : 'internal';
+    return {
+      t: comparedRow(c.row, side, netBasis),
+      source: c.row,
+      day: tierDay(c.row, dayNumber),
+      at,
+    };
+  };
+  const cProcessor: Row[] = [];
+  const cInternal: Row[] = [];
+  waiting.forEach((c, at) =>
+    (c.kind === 'missing_in_internal' ? cProcessor : cInternal).push(carriedRow(c, at)),
+  );
+
+  const counts: OutcomeCounts = { ...match.counts };
+  const removed = new Set<number>();
+  const replaced = new Map<number, Discrepancy>();
+  const resolved = [...carry.resolved];
+  const matchesByTier: Record<string, number> = { ...(match.matchesByTier ?? {}) };
+  const summaries = new Map((match.matches ?? []).map((m) => [m.tier, m]));
+  let timing = carry.timing;
+
+  // Two directions: D's processor rows against carried ledger rows, carried processor rows
+  // against D's ledger rows. `dSide` names which of the two pools holds D's rows.
+  const directions = [
+    { processor: dProcessor, internal: cInternal, dSide: 'processor' as const },
+    { processor: cProcessor, internal: dInternal, dSide: 'internal' as const },
+  ];
+  for (const { processor, internal, dSide } of directions) {
+    if (processor.length === 0 || internal.length === 0) continue;
+    const open = {
+      p: new Uint8Array(processor.length).fill(1),
+      l: new Uint8Array(internal.length).fill(1),
+    };
+    for (const tier of rules.tiers) {
+      const outcome = runTier(tier, processor, internal, open);
+      let clean = 0;
+      const amountMinor = new Map<string, bigint>();
+      const absVarianceMinor = new Map<string, bigint>();
+      for (const [pi, li] of outcome.pairs) {
+        open.p[pi] = 0;
+        open.l[li] = 0;
+        const p = processor[pi] as Row;
+        const l = internal[li] as Row;
+        const dRow = dSide === 'processor' ? p : l;
+        const cRow = dSide === 'processor' ? l : p;
+        const item = waiting[cRow.at] as CarriedBreak;
+        const dKind = dSide === 'processor' ? 'missing_in_internal' : 'missing_in_processor';
+        counts[dKind]--;
+        const difference = p.t.amountMinor - l.t.amountMinor;
+        addTo(amountMinor, p.t.currency, p.source.amountMinor);
+        addTo(absVarianceMinor, p.t.currency, abs(difference));
+        resolved.push({
+          breakId: item.breakId,
+          transactionId: item.row.transactionId,
+          lagDays: daysBetween(item.originDate, businessDate),
+          tier: tier.name,
+          pairedWith: dRow.source.transactionId,
+        });
+        const statusDiffers =
+          p.t.status !== l.t.status ||
+          (p.t.status === 'unknown' &&
+            p.t.rawStatus.trim().toLowerCase() !== l.t.rawStatus.trim().toLowerCase());
+        if (difference === 0n && !statusDiffers) {
+          timing++;
+          clean++;
+          removed.add(dRow.at);
+          continue;
+        }
+        const kind = difference !== 0n ? 'matched_with_variance' : 'status_mismatch';
+        counts[kind] = (counts[kind] ?? 0) + 1;
+        replaced.set(dRow.at, {
+          kind,
+          transactionId: p.source.transactionId,
+          side: 'both',
+          processor: p.source,
+          internal: l.source,
+          differenceMinor: kind === 'matched_with_variance' ? difference : null,
+          tier: tier.name,
+        });
+      }
+      // Ambiguity: D's rows involved become `ambiguous`; carried rows involved are closed for
+      // the later tiers (they stay open breaks).
+      const dFound = dSide === 'processor' ? outcome.ambiguousProcessor : outcome.ambiguousInternal;
+      const cFound = dSide === 'processor' ? outcome.ambiguousInternal : outcome.ambiguousProcessor;
+      const dRows = dSide === 'processor' ? processor : internal;
+      const cRows = dSide === 'processor' ? internal : processor;
+      for (const index of cFound.keys()) {
+        if (dSide === 'processor') open.l[index] = 0;
+        else open.p[index] = 0;
+      }
+      for (const [index, list] of dFound) {
+        if (dSide === 'processor') open.p[index] = 0;
+        else open.l[index] = 0;
+        const row = dRows[index] as Row;
+        const dKind = dSide === 'processor' ? 'missing_in_internal' : 'missing_in_processor';
+        counts[dKind]--;
+        counts.ambiguous = (counts.ambiguous ?? 0) + 1;
+        replaced.set(row.at, {
+          kind: 'ambiguous',
+          transactionId: row.source.transactionId,
+          side: dSide,
+          processor: dSide === 'processor' ? row.source : null,
+          internal: dSide === 'internal' ? row.source : null,
+          differenceMinor: null,
+          tier: tier.name,
+          candidates: list.map((other) => (cRows[other] as Row).source.transactionId).sort(),
+        });
+      }
+      if (outcome.pairs.length === 0) continue;
+      matchesByTier[tier.name] = (matchesByTier[tier.name] ?? 0) + clean;
+      const before = summaries.get(tier.name);
+      const merged = (a: ReadonlyMap<string, bigint> | undefined, b: Map<string, bigint>) => {
+        const out = new Map(a ?? []);
+        for (const [currency, minor] of b) addTo(out, currency, minor);
+        return out;
+      };
+      summaries.set(tier.name, {
+        tier: tier.name,
+        count: (before?.count ?? 0) + outcome.pairs.length,
+        amountMinor: merged(before?.amountMinor, amountMinor),
+        absVarianceMinor: merged(before?.absVarianceMinor, absVarianceMinor),
+      });
+    }
+  }
+  if (removed.size === 0 && replaced.size === 0) return carry;
+  const discrepancies: Discrepancy[] = [];
+  match.discrepancies.forEach((d, at) => {
+    if (removed.has(at)) return;
+    discrepancies.push(replaced.get(at) ?? d);
+  });
+  const tieredMatch: TieredMatchResult = {
+    ...match,
+    counts,
+    discrepancies,
+    matchesByTier,
+    matches: [...summaries.values()],
+  };
+  return { ...carry, match: tieredMatch, timing, resolved };
 }

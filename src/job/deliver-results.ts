@@ -16,18 +16,20 @@ import type { FxRates } from '../domain/fx-rates';
 import type { OutcomeCounts } from '../domain/discrepancy';
 import { describeError, ReconError } from '../domain/errors';
 import {
+  payoutsNeedAction,
   renderEmail,
   type DigestBreak,
   type DigestBreaks,
   type DigestDiscrepancy,
   type DigestLinks,
   type DigestQuality,
+  type DigestSettlement,
   type DigestSide,
   type RunDigest,
 } from '../reports/email-summary';
 import type { DeliveryChannel, DeliveryStore } from '../store/delivery-store';
 import type { RunStore, StoredRun } from '../store/run-store';
-import { openBreaksPathBeside } from '../reports/write-reports';
+import { openBreaksPathBeside, payoutsPathBeside } from '../reports/write-reports';
 import { repairStoredRunReports, type RunResult } from './run-reconciliation';
 
 /**
@@ -37,6 +39,15 @@ import { repairStoredRunReports, type RunResult } from './run-reconciliation';
 export function openBreaksObjectKey(date: string, processor: string, runId: string): string {
   const key = reportObjectKey(date, processor, runId, 'csv');
   return `${key.slice(0, key.lastIndexOf('/') + 1)}open_breaks_${processor}_${date}.csv`;
+}
+
+/**
+ * The object key of a run's payouts file (issue #15): beside its reports
+ * (`reports/{date}/{processor}/{run id}/payouts_{processor}_{date}.csv`).
+ */
+export function payoutsObjectKey(date: string, processor: string, runId: string): string {
+  const key = reportObjectKey(date, processor, runId, 'csv');
+  return `${key.slice(0, key.lastIndexOf('/') + 1)}payouts_${processor}_${date}.csv`;
 }
 
 /** A run to deliver: what the job returned, or what the store has for `recon deliver`. */
@@ -50,6 +61,11 @@ export interface DeliverableRun {
   readonly reportJsonPath: string | null;
   /** `open_breaks_{processor}_{date}.csv` beside the reports (uploaded with them). */
   readonly openBreaksPath?: string | null;
+  /**
+   * `payouts_{processor}_{date}.csv` beside the reports (uploaded with them when it exists: only
+   * a run with a settlement has one).
+   */
+  readonly payoutsPath?: string | null;
   /**
    * Hash of the run's `run_completed` audit entry (the chain head at its commit), shown in the
    * e-mail so it can be kept outside the database (`recon db verify-audit --expect-head`).
@@ -68,6 +84,7 @@ export function toDeliverable(result: RunResult): DeliverableRun {
     reportCsvPath: result.reports?.csv ?? null,
     reportJsonPath: result.reports?.json ?? null,
     openBreaksPath: result.reports?.openBreaks ?? null,
+    payoutsPath: result.reports?.payouts ?? null,
     auditHead: result.auditHead,
   };
 }
@@ -83,6 +100,7 @@ export function storedRunDeliverable(run: StoredRun): DeliverableRun {
     reportCsvPath: run.reportCsvPath,
     reportJsonPath: run.reportJsonPath,
     openBreaksPath: run.reportCsvPath ? openBreaksPathBeside(run.reportCsvPath) : null,
+    payoutsPath: run.reportCsvPath ? payoutsPathBeside(run.reportCsvPath) : null,
   };
 }
 
@@ -195,6 +213,46 @@ interface ReportJson {
   } | null;
   resolved_breaks?: ReportBreakJson[];
   open_breaks?: ReportBreakJson[];
+  /** Only for a run with a settlement (issue #15; see `settlementReportJson`). */
+  settlement?: ReportSettlementJson;
+}
+
+/** The subset of the JSON report's `settlement` block the e-mail reads. */
+export interface ReportSettlementJson {
+  groups: {
+    parent_id: string;
+    currency: string;
+    status: string;
+    parent_amount: string | null;
+    children_sum: string;
+    child_count: number;
+    difference: string | null;
+    bank: { status: string; difference: string | null } | null;
+  }[];
+  unmatched_bank_credits: { reference: string; amount: string; currency: string }[] | null;
+}
+
+/** The payouts part of a run's digest from its JSON report's `settlement` block. */
+export function digestSettlement(block: ReportSettlementJson): DigestSettlement {
+  return {
+    bankRead: block.unmatched_bank_credits !== null,
+    payouts: block.groups.map((g) => ({
+      parentId: g.parent_id,
+      currency: g.currency,
+      status: g.status,
+      parentAmount: g.parent_amount,
+      childrenSum: g.children_sum,
+      childCount: g.child_count,
+      difference: g.difference,
+      bankStatus: g.bank?.status ?? null,
+      bankDifference: g.bank?.difference ?? null,
+    })),
+    unmatchedCredits: (block.unmatched_bank_credits ?? []).map((c) => ({
+      reference: c.reference,
+      amount: c.amount,
+      currency: c.currency,
+    })),
+  };
 }
 
 /** A break of the JSON report (`resolved_breaks`, `open_breaks`; see `reportBreakJson`). */
@@ -360,6 +418,7 @@ function digestFromReport(
     auditHead: run.auditHead ?? null,
     ...(s.fees ? { fees: s.fees } : {}),
     breaks: digestBreaks(run, report),
+    ...(report.settlement ? { settlement: digestSettlement(report.settlement) } : {}),
   };
 }
 
@@ -442,13 +501,23 @@ export const emailChannel: ChannelPort<DeliveryDeps, JobDelivery> = {
   deliver: (deps, job) => sendSummaryEmail(deps, job),
 };
 
+/** A run's reports as local paths (the e-mail shows the payouts file only for a settlement). */
+function localLinks(run: DeliverableRun): DigestLinks {
+  return {
+    kind: 'local',
+    csv: run.reportCsvPath,
+    json: run.reportJsonPath,
+    ...(run.payoutsPath ? { payouts: run.payoutsPath } : {}),
+  };
+}
+
 async function uploadReports(deps: DeliveryDeps, job: JobDelivery): Promise<DeliveryAttempt[]> {
   const { runs, choice, links, failures, record } = job;
   const attempts: DeliveryAttempt[] = [];
   const log = deps.logger.child({ stage: 'delivery' });
 
   for (const run of runs) {
-    links.set(run, { kind: 'local', csv: run.reportCsvPath, json: run.reportJsonPath });
+    links.set(run, localLinks(run));
     const wanted = typeof choice.s3 === 'function' ? choice.s3(run) : choice.s3;
     if (!wanted || !deps.objectStore || !run.runId) continue;
     const runId = run.runId;
@@ -462,7 +531,7 @@ async function uploadReports(deps: DeliveryDeps, job: JobDelivery): Promise<Deli
       });
       continue;
     }
-    const urls: Partial<Record<'csv' | 'json' | 'open_breaks', string>> = {};
+    const urls: Partial<Record<'csv' | 'json' | 'open_breaks' | 'payouts', string>> = {};
     // The JSON is read once: the bytes checked are the bytes uploaded.
     const json = run.reportJsonPath ? await readFile(run.reportJsonPath).catch(() => null) : null;
     const refusal = json ? foreignReport(run, json) : null;
@@ -481,11 +550,13 @@ async function uploadReports(deps: DeliveryDeps, job: JobDelivery): Promise<Deli
       ['csv', run.reportCsvPath, 'text/csv; charset=utf-8'],
       ['json', run.reportJsonPath, 'application/json'],
       ['open_breaks', run.openBreaksPath ?? null, 'text/csv; charset=utf-8'],
+      ['payouts', run.payoutsPath ?? null, 'text/csv; charset=utf-8'],
     ] as const) {
       if (!path) continue;
-      // Runs reported before the open-breaks file existed have none: nothing owed for it.
+      // Runs reported before the open-breaks file existed have none, and only a run with a
+      // settlement has a payouts file: nothing owed for a file that is not there.
       if (
-        ext === 'open_breaks' &&
+        (ext === 'open_breaks' || ext === 'payouts') &&
         !(await stat(path).then(
           () => true,
           () => false,
@@ -495,7 +566,9 @@ async function uploadReports(deps: DeliveryDeps, job: JobDelivery): Promise<Deli
       const key =
         ext === 'open_breaks'
           ? openBreaksObjectKey(run.businessDate, run.processor, runId)
-          : reportObjectKey(run.businessDate, run.processor, runId, ext);
+          : ext === 'payouts'
+            ? payoutsObjectKey(run.businessDate, run.processor, runId)
+            : reportObjectKey(run.businessDate, run.processor, runId, ext);
       try {
         await deps.objectStore.put(key, ext === 'json' && json ? json : await readFile(path), type);
         const url = await deps.objectStore.presignGet(key, deps.presignExpirySeconds);
@@ -537,6 +610,7 @@ async function uploadReports(deps: DeliveryDeps, job: JobDelivery): Promise<Deli
         kind: 'presigned',
         csv: urls.csv ?? null,
         json: urls.json ?? null,
+        payouts: urls.payouts ?? null,
         expiresAt: expiry?.expiresAt.toISOString() ?? null,
         limitedByCredentials: expiry?.limitedByCredentials ?? false,
       });
@@ -593,7 +667,10 @@ async function sendSummaryEmail(deps: DeliveryDeps, job: JobDelivery): Promise<D
         }
       }
       const anyFailed = digests.some((d) => d.status === 'failed');
-      const anyBreaks = digests.some((d) => d.discrepancyCount > 0);
+      // Payouts that need a look count as discrepancies for the policy (issue #15).
+      const anyBreaks = digests.some(
+        (d) => d.discrepancyCount > 0 || (d.settlement ? payoutsNeedAction(d.settlement) : false),
+      );
       const wanted =
         deps.emailOn === 'always' || anyFailed || (deps.emailOn === 'discrepancies' && anyBreaks);
       const runIds = runs.flatMap((r) => (r.runId ? [r.runId] : []));
@@ -713,9 +790,7 @@ export async function deliverResults(
   const job: JobDelivery = {
     runs,
     choice,
-    links: new Map(
-      runs.map((run) => [run, { kind: 'local', csv: run.reportCsvPath, json: run.reportJsonPath }]),
-    ),
+    links: new Map(runs.map((run) => [run, localLinks(run)])),
     failures: [],
     record: async (delivery) => {
       await deps.deliveries.record(delivery).catch((error: unknown) => {

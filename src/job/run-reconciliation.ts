@@ -22,7 +22,7 @@ import {
 } from '../engine/match-transactions';
 import type { FxRates } from '../domain/fx-rates';
 import { NO_RULES, rulesFor, type MatchRules } from '../engine/rules';
-import type { TierMatchSummary } from '../engine/tiers';
+import { tiersAgainstCarried, type TierMatchSummary } from '../engine/tiers';
 import { summarizeReconciliation, type ReconciliationSummary } from '../engine/summarize';
 import { DEFAULT_FEE_RULES, type FeeRules } from '../engine/fee-rules';
 import { countBasisMismatchSuspected, feeVarianceIssue, findFeeVariances } from '../engine/fees';
@@ -60,6 +60,8 @@ import type { DatabaseConfig } from '../store/database-config';
 import { createRunStore } from '../store/open-store';
 import type { RunOutcome, RunStore, StoredRun } from '../store/run-store';
 import { carryOverInDatabase } from '../store/sql-engine';
+import { queryCarried } from '../store/carried-breaks';
+import { rewriteDiscrepancies } from '../store/run-store';
 import type { RunSettlement, SettlementSource } from '../engine/settlement';
 import { canonicalPayoutsSourceFor } from '../sources/settlement/canonical-payouts';
 import { inputPaths } from './build-sources';
@@ -130,8 +132,8 @@ export interface RunRequest {
   readonly cutoffs?: SourceCutoffs;
   /**
    * Fee rules per processor (issue #14 "Fees": amount basis, expected fee schedule, tolerance);
-   * a processor not listed gets `DEFAULT_FEE_RULES` (basis gross, no schedule). The postgres
-   * engine runs basis `gross` only (`checkEngine`).
+   * a processor not listed gets `DEFAULT_FEE_RULES` (basis gross, no schedule). Both engines
+   * run both bases.
    */
   readonly fees?: Partial<Record<ProcessorName, FeeRules>>;
   /**
@@ -161,24 +163,13 @@ export const DEFAULT_BREAK_SETTINGS: BreakSettings = {
 
 /**
  * @throws UsageError for `engine: 'postgres'` with `dryRun` (the SQL engine writes as it
- *   classifies), or with fee rules whose `ledgerAmountBasis` is `net` (the SQL engine compares
- *   the gross; fee schedules run outside the classification and work with both engines).
+ *   classifies).
  */
 function checkEngine(request: RunRequest): void {
   if (request.engine === 'postgres' && request.dryRun) {
     throw new UsageError(
       '--engine postgres classifies inside the database and stores as it goes; it cannot be combined with --dry-run (use the memory engine for dry runs)',
     );
-  }
-  if (request.engine === 'postgres') {
-    const net = request.processors.filter(
-      (processor) => feeRulesOf(request, processor).ledgerAmountBasis === 'net',
-    );
-    if (net.length > 0) {
-      throw new UsageError(
-        `--engine postgres compares the ledger with the processor's gross amount only; the fee rules of ${net.join(', ')} set ledger_amount_basis: net (use the memory engine)`,
-      );
-    }
   }
 }
 
@@ -582,19 +573,25 @@ export async function reconcileOne(
     // Open one-sided breaks of earlier dates, carried into this run: loaded here for the memory
     // engine; the postgres engine joins them in SQL inside its transaction (carryOverInDatabase).
     const breaksFrom = store ?? reader;
+    const ownRules = { ...rulesFor(request.rules ?? NO_RULES, processor), fees: feeRules };
+    const tiered = ownRules.tiers.length > 0;
     const carried: CarriedBreak[] =
       breaksFrom && request.engine !== 'postgres'
         ? await new BreakStore(await breaksFrom.database()).loadCarried(
             processor,
             businessDate,
             breakSettings.carryDays,
+            tiered,
           )
         : [];
     let timing = 0;
     // Everything after matching, the same for both engines: check the accounting, fold in the
     // carried breaks, summarize.
-    const ownRules = rulesFor(request.rules ?? NO_RULES, processor);
-    const conclude = (untiered: MatchResult, folded?: CarryResult): RunOutcome => {
+    const conclude = (
+      untiered: MatchResult,
+      folded?: CarryResult,
+      carriedIn: readonly CarriedBreak[] = carried,
+    ): RunOutcome => {
       // The rules file's tiers, on the rows the id join left unmatched (engine/tiers.ts).
       const raw = MATCH_ENGINES.memory.applyRules(
         untiered,
@@ -605,7 +602,16 @@ export async function reconcileOne(
       const broken = checkAccounting(raw);
       if (broken.length > 0)
         throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
-      const carry = folded ?? carryOver(raw, carried, businessDate);
+      // Carried breaks: paired by id (`carryOver`), then offered to the tiers.
+      const carry =
+        folded ??
+        tiersAgainstCarried(
+          carryOver(raw, carriedIn, businessDate, feeRules),
+          carriedIn,
+          ownRules,
+          businessDate,
+          request.timeZone,
+        );
       const match = carry.match;
       // Pairs of D's own rows on two business dates, plus carried breaks completed late.
       timing = raw.timing + carry.timing;
@@ -664,6 +670,7 @@ export async function reconcileOne(
         summary: stored.summary,
         issues,
         breaks: toReportBreaks(read, runId ?? '', false),
+        settlement,
       });
       files.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
       pending.files = files;
@@ -680,16 +687,36 @@ export async function reconcileOne(
       const sqlRunId = runId;
       const storedOutcome = await store.completeRunInDatabase(
         sqlRunId,
-        { processor: processorSide.table, internal: internalSide.table },
-        async (raw, tx) =>
-          conclude(
+        { processor: processorSide.table, internal: internalSide.table, fees: feeRules },
+        async (raw, tx) => {
+          if (!tiered)
+            return conclude(
+              raw,
+              await carryOverInDatabase(tx, sqlRunId, raw, {
+                processor,
+                businessDate,
+                carryDays: breakSettings.carryDays,
+                fees: feeRules,
+              }),
+            );
+          // With tiers: the SQL id join wrote its discrepancies; the tiers and the carry-over run
+          // here on that bounded remainder, exactly as for the memory engine, and the run's
+          // stored discrepancies are replaced by the result.
+          const tieredOutcome = conclude(
             raw,
-            await carryOverInDatabase(tx, sqlRunId, raw, {
+            undefined,
+            await queryCarried(
+              tx,
               processor,
               businessDate,
-              carryDays: breakSettings.carryDays,
-            }),
-          ),
+              breakSettings.carryDays,
+              undefined,
+              true,
+            ),
+          );
+          await rewriteDiscrepancies(tx, sqlRunId, tieredOutcome.match.discrepancies);
+          return tieredOutcome;
+        },
         async (stored, tx) => {
           await prepare(stored, tx);
           // Last chance to stop: an interruption now rolls the whole run back.
@@ -743,6 +770,7 @@ export async function reconcileOne(
           summary: outcome.summary,
           issues,
           breaks: read ? toReportBreaks(read, projectedId, true) : null,
+          settlement,
         });
       }
     }

@@ -45,6 +45,11 @@ export interface DigestLinks {
   readonly csv: string | null;
   readonly json: string | null;
   /**
+   * `payouts_{processor}_{date}.csv` (issue #15), shown only for a run with a settlement; absent
+   * or null when there is none (or its upload failed).
+   */
+  readonly payouts?: string | null;
+  /**
    * When presigned links stop working (ISO 8601 UTC): the requested lifetime, or earlier when
    * the AWS credentials that signed them expire first (`limitedByCredentials`). Null for paths.
    */
@@ -80,6 +85,41 @@ export interface DigestBreaks {
   readonly opened: readonly DigestBreak[];
   readonly open: readonly DigestBreak[];
   readonly resolved: readonly DigestBreak[];
+}
+
+/**
+ * One settlement group of a run for the e-mail's "Payouts" section (from the JSON report's
+ * `settlement` block): money as decimal strings in major units of `currency`. `status`: the
+ * group outcome (`group_matched`, `group_sum_mismatch`, `group_incomplete`, `parent_missing`,
+ * `unattributable`); `difference` = children sum − payout (null without arithmetic); `bankStatus`
+ * the payout's bank outcome (`payout_matched`, `payout_missing_in_bank`, `payout_amount_mismatch`,
+ * `payout_ambiguous`, `payout_pending`), null without a bank statement or without a payout;
+ * `bankDifference` = bank amount − payout.
+ */
+export interface DigestPayout {
+  readonly parentId: string;
+  readonly currency: string;
+  readonly status: string;
+  readonly parentAmount: string | null;
+  readonly childrenSum: string;
+  readonly childCount: number;
+  readonly difference: string | null;
+  readonly bankStatus: string | null;
+  readonly bankDifference: string | null;
+}
+
+/**
+ * What the e-mail says about a run's payouts (issue #15): its settlement groups, whether a bank
+ * statement was read, and the bank credits no payout claimed (decimal strings, major units).
+ */
+export interface DigestSettlement {
+  readonly bankRead: boolean;
+  readonly payouts: readonly DigestPayout[];
+  readonly unmatchedCredits: readonly {
+    readonly reference: string;
+    readonly amount: string;
+    readonly currency: string;
+  }[];
 }
 
 /** Everything the e-mail says about one (business date, processor) run. */
@@ -126,6 +166,8 @@ export interface RunDigest {
   >;
   /** Its breaks across days; absent for a report written before breaks were reported. */
   readonly breaks?: DigestBreaks | null;
+  /** Its payouts and bank leg (issue #15); absent for a run without a settlement. */
+  readonly settlement?: DigestSettlement | null;
 }
 
 /** How many lines each breaks list of the e-mail shows before `… and N more`. */
@@ -425,6 +467,7 @@ interface EmailModel {
   readonly failed: readonly { label: string; error: string }[];
   readonly action: readonly ActionSection[];
   readonly overview: readonly OverviewRow[];
+  readonly payouts: readonly PayoutsLine[];
   readonly largestHeading: string;
   readonly largestNote: string;
   readonly largest: readonly LargestRow[];
@@ -434,6 +477,7 @@ interface EmailModel {
     kind: 'presigned' | 'local';
     csv: string | null;
     json: string | null;
+    payouts: string | null;
   }[];
   readonly reportsNote: string | null;
   readonly footer: string;
@@ -538,6 +582,160 @@ function actionOf(d: RunDigest, breaks: DigestBreaks): ActionSection {
   };
 }
 
+/** One part of a run's payouts line; `problem` parts need someone to look (shown in red in HTML). */
+interface PayoutsPart {
+  readonly text: string;
+  readonly problem: boolean;
+}
+
+/** A run's line of the "Payouts" section: `stripe` and its parts, already display strings. */
+interface PayoutsLine {
+  readonly label: string;
+  readonly parts: readonly PayoutsPart[];
+}
+
+/** How many payouts (or credits) a part names before `and N more`. */
+export const PAYOUT_EXAMPLES = 3;
+
+/** A difference with its sign, grouped: `+20.00 USD`, `-0.10 USD`, `0.00 USD`. */
+function signedMoney(amount: string, currency: string): string {
+  const positive = !amount.startsWith('-') && !/^[0.]+$/.test(amount);
+  return `${positive ? '+' : ''}${money(amount, currency)}`;
+}
+
+/** `N word(s) (example, example, and K more)`, or null when there is none. */
+function payoutsPart(
+  count: number,
+  singular: string,
+  pluralWord: string,
+  examples: readonly string[],
+  problem: boolean,
+): PayoutsPart | null {
+  if (count === 0) return null;
+  const shown = examples.slice(0, PAYOUT_EXAMPLES);
+  const more = examples.length - shown.length;
+  const list = more > 0 ? [...shown, `and ${groupThousands(String(more))} more`] : shown;
+  return {
+    text: `${groupThousands(String(count))} ${count === 1 ? singular : pluralWord}${list.length ? ` (${list.join(', ')})` : ''}`,
+    problem,
+  };
+}
+
+/**
+ * The parts of one run's payouts line, e.g. `3 payouts, 2 in the bank, 1 mismatch (po_123 +20.00
+ * USD)`: the payouts (groups with a parent), how many arrived in the bank (or `no bank
+ * statement`), then only what is not zero: sum mismatches and incomplete groups with their
+ * difference, children whose payout was not fetched, unattributable payouts, payouts missing in
+ * the bank, arrived with another amount, ambiguous or not due yet, and unmatched bank credits.
+ */
+function payoutsParts(s: DigestSettlement): PayoutsPart[] {
+  const groups = (status: string): DigestPayout[] => s.payouts.filter((p) => p.status === status);
+  const bank = (status: string): DigestPayout[] => s.payouts.filter((p) => p.bankStatus === status);
+  const withDifference = (list: readonly DigestPayout[]): string[] =>
+    list.map((p) => `${p.parentId} ${signedMoney(p.difference ?? '0', p.currency)}`);
+  const withAmount = (list: readonly DigestPayout[]): string[] =>
+    list.map((p) => `${p.parentId} ${money(p.parentAmount ?? p.childrenSum, p.currency)}`);
+  const mismatch = groups('group_sum_mismatch');
+  const incomplete = groups('group_incomplete');
+  const orphans = groups('parent_missing');
+  const unattributable = groups('unattributable');
+  const wrongAmount = bank('payout_amount_mismatch');
+  const parts: (PayoutsPart | null)[] = [
+    payoutsPart(s.payouts.length - orphans.length, 'payout', 'payouts', [], false) ?? {
+      text: '0 payouts',
+      problem: false,
+    },
+    s.bankRead
+      ? {
+          text: `${groupThousands(String(bank('payout_matched').length))} in the bank`,
+          problem: false,
+        }
+      : { text: 'no bank statement', problem: false },
+    payoutsPart(mismatch.length, 'mismatch', 'mismatches', withDifference(mismatch), true),
+    payoutsPart(incomplete.length, 'incomplete', 'incomplete', withDifference(incomplete), false),
+    payoutsPart(
+      orphans.length,
+      'parent missing',
+      'parents missing',
+      orphans.map(
+        (p) =>
+          `${p.parentId}, ${p.childCount === 1 ? '1 child' : `${groupThousands(String(p.childCount))} children`}, ${money(p.childrenSum, p.currency)}`,
+      ),
+      true,
+    ),
+    payoutsPart(
+      unattributable.length,
+      'unattributable',
+      'unattributable',
+      withAmount(unattributable),
+      false,
+    ),
+    payoutsPart(
+      bank('payout_missing_in_bank').length,
+      'missing in the bank',
+      'missing in the bank',
+      withAmount(bank('payout_missing_in_bank')),
+      true,
+    ),
+    payoutsPart(
+      wrongAmount.length,
+      'amount mismatch in the bank',
+      'amount mismatches in the bank',
+      wrongAmount.map((p) => `${p.parentId} ${signedMoney(p.bankDifference ?? '0', p.currency)}`),
+      true,
+    ),
+    payoutsPart(
+      bank('payout_ambiguous').length,
+      'ambiguous in the bank',
+      'ambiguous in the bank',
+      withAmount(bank('payout_ambiguous')),
+      true,
+    ),
+    payoutsPart(
+      bank('payout_pending').length,
+      'not in the bank yet',
+      'not in the bank yet',
+      withAmount(bank('payout_pending')),
+      false,
+    ),
+    payoutsPart(
+      s.unmatchedCredits.length,
+      'unmatched bank credit',
+      'unmatched bank credits',
+      s.unmatchedCredits.map((c) => `${c.reference} ${money(c.amount, c.currency)}`),
+      true,
+    ),
+  ];
+  return parts.filter((part): part is PayoutsPart => part !== null);
+}
+
+/**
+ * Whether a run's payouts need someone to look (what the "Payouts" line shows in red): a sum
+ * mismatch, children without their payout, a payout missing in the bank, arrived with another
+ * amount or ambiguous, or an unmatched bank credit. `RECON_EMAIL_ON=discrepancies` sends for it.
+ */
+export function payoutsNeedAction(settlement: DigestSettlement): boolean {
+  return payoutsParts(settlement).some((part) => part.problem);
+}
+
+/**
+ * The "Payouts" section: one line per completed run with a settlement, labelled by its processor
+ * (and business date when the e-mail covers several); empty when no run has a settlement.
+ */
+function payoutsLines(digests: readonly RunDigest[]): PayoutsLine[] {
+  const oneDate = new Set(digests.map((d) => d.businessDate)).size <= 1;
+  return digests.flatMap((d) =>
+    d.status === 'completed' && d.settlement
+      ? [
+          {
+            label: oneDate ? d.processor : `${d.processor} ${d.businessDate}`,
+            parts: payoutsParts(d.settlement),
+          },
+        ]
+      : [],
+  );
+}
+
 function buildModel(
   digests: readonly RunDigest[],
   generatedAt: string,
@@ -555,6 +753,7 @@ function buildModel(
       d.status === 'completed' && d.breaks ? [actionOf(d, d.breaks)] : [],
     ),
     overview: digests.filter((d) => d.status === 'completed').map((d) => overviewRow(d, fx)),
+    payouts: payoutsLines(digests),
     largestHeading: largest.converted
       ? `Largest discrepancies (across processors, ${fx?.reportingCurrency ?? ''})`
       : 'Largest discrepancies (per processor and currency)',
@@ -575,6 +774,7 @@ function buildModel(
         kind: d.links.kind,
         csv: d.links.csv,
         json: d.links.json,
+        payouts: (d.settlement && d.links.payouts) || null,
       })),
     reportsNote: expiryNote(digests),
     footer: `Generated ${generatedAt} by recon.${auditHeadsNote(digests)}`,
@@ -629,6 +829,11 @@ export function renderEmailText(
     }
     lines.push('');
   }
+  if (m.payouts.length) {
+    lines.push('PAYOUTS');
+    for (const p of m.payouts) lines.push(`  ${p.label}: ${p.parts.map((x) => x.text).join(', ')}`);
+    lines.push('');
+  }
   if (m.largest.length) {
     lines.push(m.largestHeading.toUpperCase(), `  ${m.largestNote}`);
     let group: string | null = null;
@@ -659,6 +864,7 @@ export function renderEmailText(
   for (const r of m.reports) {
     if (r.csv) lines.push(`  ${r.label} CSV: ${r.csv}`);
     if (r.json) lines.push(`  ${r.label} JSON: ${r.json}`);
+    if (r.payouts) lines.push(`  ${r.label} payouts CSV: ${r.payouts}`);
   }
   lines.push('', m.footer);
   return lines.join('\n');
@@ -692,7 +898,8 @@ function riskSpan(risk: 'LOW' | 'MEDIUM' | 'HIGH' | null): string {
 
 /**
  * The HTML body, readable on a phone (fluid tables, no fixed widths): failures first, one
- * overview table (processor, matched, discrepancies by kind, at stake, risk), the largest
+ * overview table (processor, matched, discrepancies by kind, at stake, risk), the "Payouts" list
+ * (runs with a settlement only; what needs a look in red), the largest
  * discrepancies with both sides of each pair, data-quality findings, the trend chart (inline image
  * `cid:${chartCid}` when given) and the report links with their expiry. Every value from input or
  * configuration is HTML-escaped. Same content as `renderEmailText`.
@@ -760,6 +967,22 @@ export function renderEmailHtml(
         .join('')}</table>`,
     );
   }
+  if (m.payouts.length) {
+    parts.push(
+      `<h3 style="${H3}">Payouts</h3><ul class="payouts" style="font-size:13px;padding-left:20px">${m.payouts
+        .map(
+          (p) =>
+            `<li style="overflow-wrap:break-word"><strong>${e(p.label)}</strong>: ${p.parts
+              .map((x) =>
+                x.problem
+                  ? `<span style="color:#cf222e;font-weight:bold">${e(x.text)}</span>`
+                  : e(x.text),
+              )
+              .join(', ')}</li>`,
+        )
+        .join('')}</ul>`,
+    );
+  }
   if (m.largest.length) {
     const head = ['#', 'discrepancy', 'processor side / ledger side', 'at stake'];
     parts.push(
@@ -814,7 +1037,7 @@ export function renderEmailHtml(
               : r.kind === 'presigned'
                 ? `<a href="${e(target)}">${label}</a>`
                 : `<br>${label}: <code style="${CODE}">${e(target)}</code>`;
-          return `<li>${e(r.label)}: ${item('CSV', r.csv)} ${item('JSON', r.json)}</li>`;
+          return `<li>${e(r.label)}: ${item('CSV', r.csv)} ${item('JSON', r.json)}${r.payouts ? ` ${item('payouts CSV', r.payouts)}` : ''}</li>`;
         })
         .join('')}</ul>`,
     );

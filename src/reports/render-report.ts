@@ -8,7 +8,9 @@ import type { Transaction } from '../domain/transaction';
 import { ageBucket, isOneSided } from '../engine/break-lifecycle';
 import type { MatchResult } from '../engine/match-transactions';
 import { countBasisMismatchSuspected } from '../engine/fees';
+import type { RunSettlement } from '../engine/settlement';
 import { feeBlockJson, type ReconciliationSummary } from '../engine/summarize';
+import { settlementReportJson } from './render-payouts';
 import { escapeSpreadsheetText } from './spreadsheet-safe';
 
 /** What a report is about. `generatedAt` is an ISO 8601 UTC timestamp supplied by the caller. */
@@ -109,12 +111,15 @@ function breakOf(breaks: ReportBreaks | null | undefined, d: Discrepancy): Repor
 /**
  * Inputs of the report renderers: the engine's result, its summary, the findings and, when a
  * database is there (stored runs, dry runs with one), the breaks; `null`/absent: no break columns.
+ * `settlement` (issue #15): the run's payout groups and bank leg; `null`/absent: no `settlement`
+ * block in the JSON and no `payouts_{processor}_{date}.csv`.
  */
 export interface ReportInput {
   readonly match: MatchResult;
   readonly summary: ReconciliationSummary;
   readonly issues: readonly DataQualityIssue[];
   readonly breaks?: ReportBreaks | null;
+  readonly settlement?: RunSettlement | null;
 }
 
 /** Column order of the CSV report (one row per discrepancy). */
@@ -208,13 +213,15 @@ function sideJson(row: Transaction | null): object | null {
 
 /**
  * Renders the JSON report (an object ready for `JSON.stringify`): `report_metadata`,
- * Renders the JSON report (an object ready for `JSON.stringify`): `report_metadata`,
  * `reconciliation_summary` (with `counts.basis_mismatch_suspected` and the per-currency `fees`
  * block), `missing_transactions`, `discrepancies` (each with its break's id, status, origin date
  * and age; an `annotation` key when annotated), `data_quality`, `financial_impact`, then `breaks`
  * (the run's block, `null` without a database), `resolved_breaks` (resolved by this run, with
  * `lag_days` and `resolution`) and `open_breaks` (every open break of the processor after the
- * run). Money is decimal strings in major units with an ISO currency; never floats.
+ * run), and for a run with a settlement (issue #15) `settlement` last (`settlementReportJson`:
+ * the groups with their waterfall, bank leg and, when they do not balance, children; the counts;
+ * the unmatched bank credits). Money is decimal strings in major units with an ISO currency;
+ * never floats.
  */
 export function renderReportJson(context: ReportContext, input: ReportInput): object {
   const { match, summary, issues } = input;
@@ -300,6 +307,7 @@ export function renderReportJson(context: ReportContext, input: ReportInput): ob
     breaks: input.breaks ? input.breaks.block : null,
     resolved_breaks: input.breaks ? input.breaks.resolved.map(reportBreakJson) : [],
     open_breaks: input.breaks ? input.breaks.open.map(reportBreakJson) : [],
+    ...(input.settlement ? { settlement: settlementReportJson(input.settlement) } : {}),
   };
 }
 

@@ -7,37 +7,45 @@ import {
   type ReportContext,
   type ReportInput,
 } from './render-report';
+import { renderPayoutsCsv } from './render-payouts';
 import { reportsDirError } from './reports-dir';
 
 /**
  * Paths of a run's report files: the CSV and JSON reports and `open_breaks_{processor}_{date}.csv`
- * (every open break of the processor after the run, in the same folder).
+ * (every open break of the processor after the run, in the same folder), and
+ * `payouts_{processor}_{date}.csv` (issue #15: one row per settlement group) for a run with a
+ * settlement; `null` (or absent) when the run has none and no payouts file was written.
  */
 export interface ReportPaths {
   readonly csv: string;
   readonly json: string;
   readonly openBreaks: string;
+  readonly payouts?: string | null;
 }
 
 const REPORT_PREFIX = 'reconciliation_report_';
 const OPEN_BREAKS_PREFIX = 'open_breaks_';
+const PAYOUTS_PREFIX = 'payouts_';
 
 /**
  * Where the reports of `processor` on `businessDate` go:
- * `{reportsDir}/{processor}_{date}/reconciliation_report_{processor}_{date}.{csv,json}` and
- * `{reportsDir}/{processor}_{date}/open_breaks_{processor}_{date}.csv`.
+ * `{reportsDir}/{processor}_{date}/reconciliation_report_{processor}_{date}.{csv,json}`,
+ * `{reportsDir}/{processor}_{date}/open_breaks_{processor}_{date}.csv` and, for a run with a
+ * settlement, `{reportsDir}/{processor}_{date}/payouts_{processor}_{date}.csv` (always given here:
+ * whether it is written depends on the run).
  */
 export function reportPaths(
   reportsDir: string,
   processor: string,
   businessDate: string,
-): ReportPaths {
+): ReportPaths & { readonly payouts: string } {
   const dir = join(reportsDir, `${processor}_${businessDate}`);
   const base = `${REPORT_PREFIX}${processor}_${businessDate}`;
   return {
     csv: join(dir, `${base}.csv`),
     json: join(dir, `${base}.json`),
     openBreaks: join(dir, `${OPEN_BREAKS_PREFIX}${processor}_${businessDate}.csv`),
+    payouts: join(dir, `${PAYOUTS_PREFIX}${processor}_${businessDate}.csv`),
   };
 }
 
@@ -49,6 +57,17 @@ export function openBreaksPathBeside(reportCsvPath: string): string {
   const name = basename(reportCsvPath);
   const rest = name.startsWith(REPORT_PREFIX) ? name.slice(REPORT_PREFIX.length) : name;
   return join(dirname(reportCsvPath), `${OPEN_BREAKS_PREFIX}${rest}`);
+}
+
+/**
+ * The payouts file beside a stored run's CSV report (`…/reconciliation_report_P_D.csv` →
+ * `…/payouts_P_D.csv`), for runs known by their stored report paths (`recon deliver`). The file
+ * exists only for a run that had a settlement.
+ */
+export function payoutsPathBeside(reportCsvPath: string): string {
+  const name = basename(reportCsvPath);
+  const rest = name.startsWith(REPORT_PREFIX) ? name.slice(REPORT_PREFIX.length) : name;
+  return join(dirname(reportCsvPath), `${PAYOUTS_PREFIX}${rest}`);
 }
 
 /**
@@ -107,9 +126,10 @@ export interface PreparedReports {
 }
 
 /**
- * Renders the CSV and JSON reports and the open-breaks CSV of one run into pending files tagged with its run id (see
- * `PreparedReports`); nothing is visible at the final paths until `publish`, and on failure no
- * pending file is left behind.
+ * Renders the CSV and JSON reports and the open-breaks CSV of one run (and its payouts CSV when
+ * `input.settlement` is given; `paths.payouts` is null otherwise) into pending files tagged with
+ * its run id (see `PreparedReports`); nothing is visible at the final paths until `publish`, and
+ * on failure no pending file is left behind.
  * @throws ConfigError (unusable path, exit 2) or DependencyUnavailableError (disk full, exit 3):
  *   the file system's error translated by `reportsDirError`.
  */
@@ -118,19 +138,25 @@ export async function prepareReports(
   context: ReportContext,
   input: ReportInput,
 ): Promise<PreparedReports> {
-  const paths = reportPaths(reportsDir, context.processor, context.businessDate);
+  const all = reportPaths(reportsDir, context.processor, context.businessDate);
+  const settlement = input.settlement ?? null;
+  const paths: ReportPaths = { ...all, payouts: settlement ? all.payouts : null };
   const pendingCsv = `${paths.csv}${PENDING_SUFFIX}${context.runId}`;
   const pendingJson = `${paths.json}${PENDING_SUFFIX}${context.runId}`;
   const pendingOpen = `${paths.openBreaks}${PENDING_SUFFIX}${context.runId}`;
+  const pendingPayouts = settlement ? `${all.payouts}${PENDING_SUFFIX}${context.runId}` : null;
   try {
     await writeSynced(pendingCsv, renderReportCsv(input));
     await writeSynced(pendingOpen, renderOpenBreaksCsv(input.breaks));
+    if (settlement && pendingPayouts)
+      await writeSynced(pendingPayouts, renderPayoutsCsv(settlement));
     await writeSynced(pendingJson, [
       `${JSON.stringify(renderReportJson(context, input), null, 2)}\n`,
     ]);
   } catch (error) {
     await rm(pendingCsv, { force: true }).catch(() => undefined);
     await rm(pendingOpen, { force: true }).catch(() => undefined);
+    if (pendingPayouts) await rm(pendingPayouts, { force: true }).catch(() => undefined);
     // Nothing partial: the run's folder goes too when this left it empty (rmdir keeps a full one).
     await rmdir(dirname(paths.csv)).catch(() => undefined);
     throw await reportsDirError(error, reportsDir);
@@ -141,6 +167,10 @@ export async function prepareReports(
       try {
         await rename(pendingCsv, paths.csv);
         await rename(pendingOpen, paths.openBreaks);
+        // A run without a settlement leaves no payouts file of an earlier run of the date beside
+        // its reports (delivery would take it for this run's).
+        if (pendingPayouts) await rename(pendingPayouts, all.payouts);
+        else await rm(all.payouts, { force: true });
         await rename(pendingJson, paths.json);
         await syncDirectory(dirname(paths.csv));
       } catch (error) {
@@ -151,13 +181,14 @@ export async function prepareReports(
     discard: async () => {
       await rm(pendingCsv, { force: true }).catch(() => undefined);
       await rm(pendingOpen, { force: true }).catch(() => undefined);
+      if (pendingPayouts) await rm(pendingPayouts, { force: true }).catch(() => undefined);
       await rm(pendingJson, { force: true }).catch(() => undefined);
     },
   };
 }
 
 /**
- * Writes the report files of one run (CSV, JSON, open breaks) and publishes them at once (pending file + rename,
+ * Writes the report files of one run (CSV, JSON, open breaks, payouts) and publishes them at once (pending file + rename,
  * so a reader never sees half a report; a rerun replaces the previous files). For dry runs, which
  * commit nothing. Returns their paths.
  * @throws ConfigError or DependencyUnavailableError, as `prepareReports`.
@@ -194,7 +225,14 @@ export async function repairPendingReports(
   options: { readonly removeOthers: boolean },
 ): Promise<ReportRepair> {
   const dir = dirname(paths.csv);
-  const finals = new Set([basename(paths.csv), basename(paths.json), basename(paths.openBreaks)]);
+  // The payouts file is looked for beside the CSV whatever `paths.payouts` says: a crashed run
+  // with a settlement left one pending even when the caller's paths predate it.
+  const finals = new Set([
+    basename(paths.csv),
+    basename(paths.json),
+    basename(paths.openBreaks),
+    basename(paths.payouts ?? payoutsPathBeside(paths.csv)),
+  ]);
   let names: string[];
   try {
     names = await readdir(dir);

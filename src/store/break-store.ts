@@ -188,8 +188,9 @@ export class BreakStore {
     processor: string,
     businessDate: BusinessDate,
     carryDays: number,
+    details = false,
   ): Promise<CarriedBreak[]> {
-    return queryCarried(this.db, processor, businessDate, carryDays);
+    return queryCarried(this.db, processor, businessDate, carryDays, undefined, details);
   }
 
   /**

@@ -162,7 +162,15 @@ export async function syncBreaks(
       throw changedMeanwhile(item.breakId);
     }
     if (!row.again) {
-      await event(item.breakId, 'resolved', 'late arrival', { lag_days: item.lagDays });
+      await event(
+        item.breakId,
+        'resolved',
+        item.tier ? `late arrival, paired by tier ${item.tier}` : 'late arrival',
+        {
+          lag_days: item.lagDays,
+          ...(item.tier ? { tier: item.tier, paired_with: item.pairedWith ?? null } : {}),
+        },
+      );
       counts.resolved++;
     }
   }

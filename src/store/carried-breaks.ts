@@ -17,6 +17,8 @@ interface CarriedRow {
   merchant_id: string | null;
   description: string | null;
   line: number | null;
+  reference?: string | null;
+  business_date?: string | null;
 }
 
 /**
@@ -31,6 +33,10 @@ interface CarriedRow {
  * the join happens in the database and only candidate pairs come back. `carryOver` decides the
  * same for them as for the full list, since it skips every carried break without a counterpart.
  * Amounts are minor units; `created_at` is read back as UTC epoch milliseconds.
+ *
+ * With `details` (runs with rules-file tiers, which offer carried breaks as candidates), each
+ * row also gets its `reference` and business date, read from the discrepancy of the run that
+ * first saw the break (its business date there, else the break's origin date).
  */
 export async function queryCarried(
   db: SqlExecutor,
@@ -38,6 +44,7 @@ export async function queryCarried(
   businessDate: BusinessDate,
   carryDays: number,
   counterpartsOfRun?: string,
+  details = false,
 ): Promise<CarriedBreak[]> {
   const params = [
     processor,
@@ -75,6 +82,18 @@ export async function queryCarried(
             CASE WHEN o THEN b.processor_merchant_id ELSE b.internal_merchant_id END AS merchant_id,
             CASE WHEN o THEN b.processor_description ELSE b.internal_description END AS description,
             CASE WHEN o THEN b.processor_line ELSE b.internal_line END AS line
+            ${
+              details
+                ? `, (SELECT CASE WHEN o THEN d.processor_reference ELSE d.internal_reference END
+                       FROM discrepancies d
+                      WHERE d.break_id = b.id AND d.run_id = b.first_seen_run_id LIMIT 1) AS reference,
+                   COALESCE((SELECT (CASE WHEN o THEN d.processor_business_date
+                                          ELSE d.internal_business_date END)::text
+                               FROM discrepancies d
+                              WHERE d.break_id = b.id AND d.run_id = b.first_seen_run_id LIMIT 1),
+                            b.origin_date::text) AS business_date`
+                : ''
+            }
        FROM breaks b CROSS JOIN LATERAL (SELECT b.origin_kind = 'missing_in_internal' AS o) s
       WHERE b.processor = $1 AND b.origin_kind IN ('missing_in_internal', 'missing_in_processor')
         AND b.origin_date < $2::date AND b.origin_date >= $2::date - $3::int
@@ -103,6 +122,12 @@ export async function queryCarried(
       createdAtMs: row.created_at ? Date.parse(row.created_at) : 0,
       description: row.description,
       line: row.line ?? 0,
+      ...(details
+        ? {
+            reference: row.reference ?? null,
+            ...(row.business_date ? { businessDate: row.business_date } : {}),
+          }
+        : {}),
     };
     carried.push({
       breakId: row.id,

@@ -8,6 +8,7 @@ import { formatMinor, totalsToDecimalStrings } from '../domain/money';
 import type { Transaction } from '../domain/transaction';
 import type { TransactionRows } from '../domain/transaction-table';
 import type { MatchResult } from '../engine/match-transactions';
+import type { FeeRules } from '../engine/fee-rules';
 import type { ReconciliationSummary } from '../engine/summarize';
 import { EMPTY_BREAK_PLAN, syncBreaks, type BreakPlan } from './break-sync';
 import { chunkCopyRows } from './copy-csv';
@@ -193,6 +194,25 @@ function discrepancyRow(runId: string, d: Discrepancy): SqlValue[] {
     d.processor?.reference ?? null,
     d.internal?.reference ?? null,
   ];
+}
+
+/**
+ * Replaces the stored discrepancies of run `runId` with `discrepancies`, inside the run's
+ * transaction `tx`: the postgres engine uses it when the rules-file tiers (run in process on the
+ * bounded remainder of the SQL join, `engine/tiers.ts`) changed what its SQL wrote. The rows are
+ * written exactly as `completeRun` writes the memory engine's (COPY, the same columns).
+ */
+export async function rewriteDiscrepancies(
+  tx: SqlExecutor,
+  runId: string,
+  discrepancies: readonly Discrepancy[],
+): Promise<void> {
+  await tx.query(`DELETE FROM discrepancies WHERE run_id = $1`, [runId]);
+  await tx.copyFrom(
+    'discrepancies',
+    DISCREPANCY_COLUMNS,
+    chunkCopyRows(discrepancies, (d) => discrepancyRow(runId, d)),
+  );
 }
 
 function qualityRow(runId: string, issue: DataQualityIssue): SqlValue[] {
@@ -500,12 +520,15 @@ export class RunStore {
   }
 
   /**
-   * `completeRun` for the `postgres` engine (`sql-engine.ts`): in ONE transaction, stages both
-   * sides, classifies them in SQL (which inserts the discrepancies), then calls `conclude` with
-   * the match result and the transaction (carry-over runs there: `carryOverInDatabase`) to get
-   * the rest of the outcome (summary, findings, report paths; throwing there rolls everything
-   * back), stores it like `completeRun` and runs `beforeCommit` last (with the outcome and the
-   * transaction, as for `completeRun`). `options` as for `completeRun`. Returns the stored outcome, with the hash of its
+   * `completeRun` for the `postgres` engine (`sql-engine.ts`), in two transactions. The first
+   * stages both sides and classifies them in SQL (`classifyInDatabase`: staging tables only, its
+   * staged rows deleted before it commits). The second, the run's own, writes the discrepancies
+   * (COPY, as `completeRun` does), then calls `conclude` with the match result and the
+   * transaction (carry-over runs there: `carryOverInDatabase`) to get the rest of the outcome
+   * (summary, findings, report paths; throwing there rolls the run back), stores it like
+   * `completeRun` and runs `beforeCommit` last. No transaction mixes staging tables and run
+   * tables, which is what Citus needs to keep the distributed work parallel (docs/postgres-engine.md).
+   * `options` (lock, signal) apply to both. Returns the stored outcome, with the hash of its
    * `run_completed` audit entry.
    */
   async completeRunInDatabase(
@@ -513,6 +536,8 @@ export class RunStore {
     sides: {
       readonly processor: TransactionRows;
       readonly internal: TransactionRows;
+      /** The processor's fee rules (basis `net` compares the processor's net); default gross. */
+      readonly fees?: FeeRules;
     },
     conclude: (match: MatchResult, tx: SqlExecutor) => RunOutcome | Promise<RunOutcome>,
     beforeCommit?: (outcome: RunOutcome, tx: SqlExecutor) => Promise<void>,
@@ -520,8 +545,24 @@ export class RunStore {
   ): Promise<RunOutcome & { readonly auditHead: string }> {
     const db = await this.database();
     await ensureStagingTables(db);
+    // 1. Staging and classification, in a transaction of their own that touches the staging
+    //    tables only (distributed on Citus: a parallel multi-shard COPY, join and DELETE).
+    const match = await db.withTransaction(
+      (tx) =>
+        classifyInDatabase(tx, runId, sides.processor, sides.internal, {
+          ...(sides.fees ? { fees: sides.fees } : {}),
+        }),
+      options,
+    );
+    // 2. The run's own transaction, run tables only (coordinator tables on Citus): the
+    //    discrepancies (the bounded result of step 1), carry-over, run row, audit, breaks. A
+    //    failure here stores nothing; step 1 left nothing behind (its staged rows are deleted).
     return db.withTransaction(async (tx) => {
-      const match = await classifyInDatabase(tx, runId, sides.processor, sides.internal);
+      await tx.copyFrom(
+        'discrepancies',
+        DISCREPANCY_COLUMNS,
+        chunkCopyRows(match.discrepancies, (d) => discrepancyRow(runId, d)),
+      );
       const outcome = await conclude(match, tx);
       const auditHead = await this.finishCompletion(tx, runId, outcome);
       if (beforeCommit) await beforeCommit(outcome, tx);

@@ -9,6 +9,7 @@ import {
   type TimingPair,
 } from '../engine/match-transactions';
 import { annotateBasisMismatch } from '../engine/fees';
+import type { FeeRules } from '../engine/fee-rules';
 import { formatMinor } from '../domain/money';
 import { carryOver, type CarryResult } from '../engine/break-lifecycle';
 import { queryCarried } from './carried-breaks';
@@ -46,6 +47,7 @@ const STAGING_COLUMNS = [
   'description',
   'line',
   'business_day',
+  'compare_minor',
 ] as const;
 
 /**
@@ -59,6 +61,9 @@ const STAGING_COLUMNS = [
  * `business_day`: the row's business date under its side's cut-off as an epoch day (days since
  * 1970-01-01, computed in JavaScript by `TransactionTable.businessDayAt`; NULL without a cut-off):
  * a clean pair whose two days differ is `timing`, as in the memory engine.
+ * `compare_minor`: with fee rules of basis `net` only, the processor row's amount compared with
+ * the ledger (its net: reported, else gross − fee, else gross; `TransactionTable.netAt`); NULL
+ * otherwise, when `amount_minor` is compared.
  * `transaction_id` is collated "C": equality is the same bytewise equality as in JavaScript under
  * any deterministic collation, and sorting by it (the window below) is several times faster.
  * UNLOGGED: no WAL; the rows live only inside the run's transaction.
@@ -79,12 +84,13 @@ function stagingTableSql(table: string): string {
     fee_minor       bigint,
     description     text,
     line            integer NOT NULL,
-    business_day    integer
+    business_day    integer,
+    compare_minor   bigint
   )`;
 }
 
 /** Columns added to the staging tables after their first version (`recon db init` adds them). */
-const STAGING_ADDED_COLUMNS = `business_day integer`;
+const STAGING_ADDED_COLUMNS = ['business_day integer', 'compare_minor bigint'];
 
 /**
  * Creates the staging tables when missing, in a short transaction of its own (serialized by an
@@ -96,7 +102,7 @@ const STAGING_ADDED_COLUMNS = `business_day integer`;
 export async function ensureStagingTables(db: Database): Promise<void> {
   const [present] = await db.query<{ ok: boolean }>(
     `SELECT count(*) = 2 AS ok FROM pg_attribute
-      WHERE attrelid IN (to_regclass($1), to_regclass($2)) AND attname = 'business_day'
+      WHERE attrelid IN (to_regclass($1), to_regclass($2)) AND attname = 'compare_minor'
         AND NOT attisdropped`,
     [STAGING_TABLES.processor, STAGING_TABLES.internal],
   );
@@ -105,8 +111,9 @@ export async function ensureStagingTables(db: Database): Promise<void> {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('recon_staging_ddl', 0))`);
     for (const table of [STAGING_TABLES.processor, STAGING_TABLES.internal]) {
       await tx.query(stagingTableSql(table));
-      // Staging tables of an older version (schema 5 and before) lack the later columns.
-      await tx.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${STAGING_ADDED_COLUMNS}`);
+      // Staging tables of an older version (schema 6 and before) lack the later columns.
+      for (const column of STAGING_ADDED_COLUMNS)
+        await tx.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column}`);
     }
   });
 }
@@ -131,7 +138,11 @@ function exponentOf(currency: string, cache: Map<string, number | null>): number
  * (`CopyCsvWriter`; backslashes are quoted too, so `\.` is never read as end-of-data). No
  * `Transaction` or string per row.
  */
-function* stagingChunks(runId: string, rows: TransactionTable): Generator<Buffer> {
+function* stagingChunks(
+  runId: string,
+  rows: TransactionTable,
+  netBasis: boolean,
+): Generator<Buffer> {
   const exponents = new Map<string, number | null>();
   // `currency,exponent` per currency; `status,raw_status,status_key` per status; merchant_id.
   const currencyFields = rows.currencies.map(
@@ -164,6 +175,9 @@ function* stagingChunks(runId: string, rows: TransactionTable): Generator<Buffer
     const day = rows.businessDayAt(ordinal);
     if (day === null) out.null();
     else out.plain(String(day));
+    const net = netBasis ? rows.netAt(ordinal) : null;
+    if (net === null) out.null();
+    else out.plain(net.toString());
     const chunk = out.endRow();
     if (chunk) yield chunk;
   }
@@ -177,17 +191,13 @@ async function stageSide(
   table: string,
   runId: string,
   rows: TransactionTable,
+  netBasis = false,
 ): Promise<number> {
-  const written = await tx.copyFrom(table, STAGING_COLUMNS, stagingChunks(runId, rows));
+  const written = await tx.copyFrom(table, STAGING_COLUMNS, stagingChunks(runId, rows, netBasis));
   if (written !== rows.length) {
     throw new Error(`COPY staged ${written} rows into ${table}, expected ${rows.length}`);
   }
   return written;
-}
-
-/** Major-unit decimal of a minor-unit amount, with exactly `exponent` decimals (like `formatMinor`). */
-function major(minor: string, exponent: string): string {
-  return `round((${minor})::numeric / (10::numeric ^ ${exponent}), ${exponent})`;
 }
 
 /**
@@ -198,10 +208,11 @@ function major(minor: string, exponent: string): string {
  * Precedence as in the memory engine: currency, then amount, then fee (both present and
  * different: `fee_mismatch`; a NULL fee compares as unknown, i.e. not different), then canonical
  * status, then (both `unknown`) the normalized raw status; a clean pair whose rows'
- * `business_day`s differ is `timing` (returned with its ordinals, not written). Default fee rules
- * only (basis gross; the job refuses others with this engine, see `checkFeeRulesForEngine`). The discrepancies go straight into `discrepancies` (the
- * same columns `RunStore` COPYs for the memory engine); the statement returns the ordinals and
- * kind of each, plus the matched and written counts.
+ * `business_day`s differ is `timing`. The processor amount compared is `compare_minor` when
+ * staged (fee rules of basis `net`), else the gross. The statement reads the staging tables only
+ * and writes nothing: it returns the kind, ordinals and difference of each discrepancy and timing
+ * pair, plus the matched count (the run's transaction writes the discrepancies, see
+ * `RunStore.completeRunInDatabase`).
  */
 const CLASSIFY_SQL = `
 WITH p AS (
@@ -220,7 +231,7 @@ WITH p AS (
       WHEN i.ordinal IS NULL THEN CASE WHEN p.slot = 0 THEN 'missing_in_internal' ELSE 'duplicate' END
       WHEN p.ordinal IS NULL THEN CASE WHEN i.slot = 0 THEN 'missing_in_processor' ELSE 'duplicate' END
       WHEN p.currency <> i.currency THEN 'currency_mismatch'
-      WHEN p.amount_minor <> i.amount_minor THEN 'amount_mismatch'
+      WHEN COALESCE(p.compare_minor, p.amount_minor) <> i.amount_minor THEN 'amount_mismatch'
       WHEN p.fee_minor <> i.fee_minor THEN 'fee_mismatch'
       WHEN p.status <> i.status THEN 'status_mismatch'
       WHEN p.status = 'unknown' AND p.status_key <> i.status_key THEN 'status_mismatch'
@@ -228,59 +239,26 @@ WITH p AS (
       ELSE 'matched'
     END AS kind,
     p.fee_minor AS p_fee_minor, i.fee_minor AS i_fee_minor,
-    p.ordinal AS p_ordinal, p.transaction_id AS p_transaction_id, p.amount_minor AS p_amount_minor,
-    p.currency AS p_currency, p.exponent AS p_exponent, p.raw_status AS p_raw_status,
-    p.merchant_id AS p_merchant_id, p.created_at_ms AS p_created_at_ms,
-    p.description AS p_description, p.line AS p_line, p.business_day AS p_business_day,
-    i.ordinal AS i_ordinal, i.transaction_id AS i_transaction_id, i.amount_minor AS i_amount_minor,
-    i.currency AS i_currency, i.exponent AS i_exponent, i.raw_status AS i_raw_status,
-    i.merchant_id AS i_merchant_id, i.created_at_ms AS i_created_at_ms,
-    i.description AS i_description, i.line AS i_line, i.business_day AS i_business_day
+    COALESCE(p.compare_minor, p.amount_minor) AS p_compare_minor,
+    p.ordinal AS p_ordinal, i.ordinal AS i_ordinal, i.amount_minor AS i_amount_minor
   FROM p FULL JOIN i ON p.transaction_id = i.transaction_id AND p.slot = i.slot
-), breaks AS (
-  SELECT c.*,
-         CASE WHEN c.p_ordinal IS NULL THEN 'internal'
-              WHEN c.i_ordinal IS NULL THEN 'processor' ELSE 'both' END AS side,
-         CASE WHEN c.kind = 'amount_mismatch' THEN c.p_amount_minor - c.i_amount_minor
+), found AS (
+  SELECT c.kind, c.p_ordinal, c.i_ordinal,
+         CASE WHEN c.kind = 'amount_mismatch' THEN c.p_compare_minor - c.i_amount_minor
               WHEN c.kind = 'fee_mismatch' THEN c.p_fee_minor - c.i_fee_minor END
            AS difference_minor
     FROM classified c
    WHERE c.kind NOT IN ('matched', 'timing')
-), written AS (
-  INSERT INTO discrepancies (
-    run_id, kind, side, transaction_id, amount_minor, amount, currency, merchant_id, created_at,
-    processor_amount_minor, processor_amount, processor_currency, processor_status, processor_line,
-    internal_amount_minor, internal_amount, internal_currency, internal_status, internal_line,
-    difference_minor, difference, description, processor_business_date, internal_business_date)
-  SELECT $1, b.kind, b.side,
-         COALESCE(b.p_transaction_id, b.i_transaction_id),
-         COALESCE(b.p_amount_minor, b.i_amount_minor),
-         ${major('COALESCE(b.p_amount_minor, b.i_amount_minor)', 'COALESCE(b.p_exponent, b.i_exponent)')},
-         COALESCE(b.p_currency, b.i_currency),
-         CASE WHEN b.p_ordinal IS NOT NULL THEN b.p_merchant_id ELSE b.i_merchant_id END,
-         timestamptz '1970-01-01 00:00:00+00' + interval '1 millisecond' *
-           CASE WHEN b.p_ordinal IS NOT NULL THEN b.p_created_at_ms ELSE b.i_created_at_ms END,
-         b.p_amount_minor, ${major('b.p_amount_minor', 'b.p_exponent')}, b.p_currency,
-         b.p_raw_status, b.p_line,
-         b.i_amount_minor, ${major('b.i_amount_minor', 'b.i_exponent')}, b.i_currency,
-         b.i_raw_status, b.i_line,
-         b.difference_minor, ${major('b.difference_minor', 'b.p_exponent')},
-         CASE WHEN b.p_ordinal IS NOT NULL THEN b.p_description ELSE b.i_description END,
-         date '1970-01-01' + b.p_business_day, date '1970-01-01' + b.i_business_day
-    FROM breaks b
-  RETURNING 1
 )
 SELECT kind, p_ordinal, i_ordinal, difference_minor::text AS difference_minor, NULL AS n
-  FROM breaks
+  FROM found
 UNION ALL
 SELECT 'matched', NULL, NULL, NULL, count(*)::text FROM classified WHERE kind = 'matched'
 UNION ALL
-SELECT 'timing', p_ordinal, i_ordinal, NULL, NULL FROM classified WHERE kind = 'timing'
-UNION ALL
-SELECT 'written', NULL, NULL, NULL, count(*)::text FROM written`;
+SELECT 'timing', p_ordinal, i_ordinal, NULL, NULL FROM classified WHERE kind = 'timing'`;
 
 interface ClassifiedRow {
-  kind: OutcomeClass | 'timing' | 'written';
+  kind: OutcomeClass | 'timing';
   p_ordinal: number | null;
   i_ordinal: number | null;
   difference_minor: string | null;
@@ -295,25 +273,29 @@ function orderKey(row: ClassifiedRow): [number, number] {
 
 /**
  * Classifies `processor` against `internal` inside PostgreSQL, within the caller's transaction
- * `tx` (the run's transaction): stages both sides, runs `CLASSIFY_SQL` (which writes the run's
- * discrepancies into `discrepancies`), deletes the staged rows and returns the result in the
- * memory engine's shape and order, its `Discrepancy` rows built from the given tables (or arrays).
+ * `tx`: stages both sides, runs `CLASSIFY_SQL`, deletes the staged rows and returns the result in
+ * the memory engine's shape and order, its `Discrepancy` rows built from the given tables (or
+ * arrays). It touches the staging tables only, never a table of the run (`discrepancies`,
+ * `reconciliation_runs`, …): on Citus, where the staging tables are distributed, `tx` is then a
+ * transaction of distributed work only, and the run's own transaction (coordinator tables only)
+ * follows it (see `RunStore.completeRunInDatabase` and docs/postgres-engine.md).
  * `ensureStagingTables` must have run before. `work_mem` is raised for this transaction only so
  * the hash join and window sorts stay in memory.
- * @throws Error when the staged or written row counts do not add up (a bug); database errors as
- *   translated by the `SqlExecutor` (see `store-errors.ts`).
+ * @throws Error when the staged row counts do not add up (a bug); database errors as translated
+ *   by the `SqlExecutor` (see `store-errors.ts`).
  */
 export async function classifyInDatabase(
   tx: SqlExecutor,
   runId: string,
   processorRows: TransactionRows,
   internalRows: TransactionRows,
-  options: { workMem?: string } = {},
+  options: { workMem?: string; fees?: FeeRules } = {},
 ): Promise<MatchResult> {
   const processor = asTable(processorRows);
   const internal = asTable(internalRows);
+  const netBasis = options.fees?.ledgerAmountBasis === 'net';
   await tx.query(`SELECT set_config('work_mem', $1, true)`, [options.workMem ?? '256MB']);
-  await stageSide(tx, STAGING_TABLES.processor, runId, processor);
+  await stageSide(tx, STAGING_TABLES.processor, runId, processor, netBasis);
   await stageSide(tx, STAGING_TABLES.internal, runId, internal);
   const rows = await tx.query<ClassifiedRow>(CLASSIFY_SQL, [runId]);
   await tx.query(`DELETE FROM ${STAGING_TABLES.processor} WHERE run_id = $1`, [runId]);
@@ -323,10 +305,8 @@ export async function classifyInDatabase(
   const duplicates = { processor: 0, internal: 0 };
   const breaks: ClassifiedRow[] = [];
   const timingRows: { p: number; i: number }[] = [];
-  let written = -1;
   for (const row of rows) {
-    if (row.kind === 'written') written = Number(row.n);
-    else if (row.kind === 'matched') counts.matched = Number(row.n);
+    if (row.kind === 'matched') counts.matched = Number(row.n);
     else if (row.kind === 'timing') {
       if (row.p_ordinal === null || row.i_ordinal === null)
         throw new Error('the SQL engine returned a timing pair without both rows');
@@ -344,9 +324,6 @@ export async function classifyInDatabase(
       lagDays: Math.abs(id - pd),
     };
   });
-  if (written !== breaks.length) {
-    throw new Error(`the SQL engine wrote ${written} discrepancies, expected ${breaks.length}`);
-  }
   breaks.sort((a, b) => {
     const [ga, oa] = orderKey(a);
     const [gb, ob] = orderKey(b);
@@ -393,6 +370,8 @@ export interface CarryRequest {
   readonly businessDate: BusinessDate;
   /** `RECON_CARRY_DAYS`: breaks whose origin date is at most this many days before D. */
   readonly carryDays: number;
+  /** The processor's fee rules (basis `net` compares the processor's net); default gross. */
+  readonly fees?: FeeRules;
 }
 
 function minorDecimal(minor: bigint, currency: string): string {
@@ -424,7 +403,7 @@ export async function carryOverInDatabase(
     request.carryDays,
     runId,
   );
-  const result = carryOver(raw, carried, request.businessDate);
+  const result = carryOver(raw, carried, request.businessDate, request.fees);
   if (result.resolved.length === 0 && result.reclassified.length === 0) return result;
   const kindOf = new Map(carried.map((c) => [c.breakId, c.kind]));
   const other = (kind: string | undefined): string =>

@@ -133,16 +133,16 @@ describe('recon run --config (matching tiers)', () => {
     expect(result.stdout).toBe('');
   }, 60_000);
 
-  it('refuses tiers on the postgres engine with exit 2, naming each tier (case 9)', async () => {
+  it('runs the tiers on the postgres engine with the memory engine’s counts (case 8)', async () => {
     const dir = files(processor, ledger, tolerance(1));
     const file = join(dir, 'recon.config.yaml');
-    const result = await run(dir, ['--engine', 'postgres', '--config', file]);
-    expect(result.code).toBe(2);
-    expect(result.stderr.split('\n').filter((l) => l.startsWith('recon:'))).toEqual([
-      `recon: ${file}: processors.stripe.tiers[0]: tier 'by_reference' (exact) cannot run on the postgres engine yet; use --engine memory`,
-      `recon: ${file}: processors.stripe.tiers[1]: tier 'near_amount' (tolerance) cannot run on the postgres engine yet; use --engine memory`,
-    ]);
-  }, 60_000);
+    const memory = await run(dir, ['--config', file]);
+    const postgres = await run(dir, ['--engine', 'postgres', '--config', file]);
+    expect(postgres.stderr.split('\n').filter((l) => l.startsWith('recon:'))).toEqual([]);
+    expect(postgres.code).toBe(0);
+    expect(jsonLines(postgres.stdout)[0]?.counts).toEqual(jsonLines(memory.stdout)[0]?.counts);
+    expect(jsonLines(postgres.stdout)[0]?.counts).toMatchObject({ matched_with_variance: 1 });
+  }, 90_000);
 
   it('stores a run with tiers: counts and the rules hash survive, exit 0', async () => {
     const dir = files(processor, ledger, tolerance(1));

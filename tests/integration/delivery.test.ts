@@ -13,14 +13,20 @@ import {
   deliverResults,
   toDeliverable,
   openBreaksObjectKey,
+  payoutsObjectKey,
+  storedRunDeliverable,
   type DeliverableRun,
   type DeliveryDeps,
 } from '../../src/job/deliver-results';
+import { matchTransactions } from '../../src/engine/match-transactions';
+import { summarizeReconciliation } from '../../src/engine/summarize';
 import { runReconciliation, type RunRequest } from '../../src/job/run-reconciliation';
+import { writeReports } from '../../src/reports/write-reports';
 import { DeliveryStore } from '../../src/store/delivery-store';
 import { createRunStore } from '../../src/store/open-store';
 import type { RunStore } from '../../src/store/run-store';
 import { DEFAULT_HTTP_SETTINGS } from '../../src/sources/http/http-client';
+import { bankCredit, settlementOf, stripeNight } from '../unit/support/settlement-fixture';
 
 const DATE = '2025-09-30';
 const ROOT = resolve(__dirname, '..', '..');
@@ -516,5 +522,139 @@ describe('presigned link expiry under temporary credentials', () => {
       else process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = saved;
       await new Promise<void>((done) => credentials.close(() => done()));
     }
+  });
+});
+
+describe('a run with payouts (issue #15)', () => {
+  /** Rewrites the stored stripe run's reports with the settlement of `stripeNight()`. */
+  async function runWithPayouts(settlement = stripeNight()): Promise<DeliverableRun> {
+    const run = runs[0] as DeliverableRun;
+    const match = matchTransactions([], []);
+    const paths = await writeReports(
+      join(work, `payout-reports-${Math.random()}`),
+      {
+        runId: run.runId ?? '',
+        businessDate: run.businessDate,
+        processor: run.processor,
+        timeZone: 'UTC',
+        generatedAt: '2025-10-01T01:00:00.000Z',
+        appVersion: 'test',
+        dryRun: false,
+        sources: {
+          processor: { location: 'p.csv', rows: 0, invalidRows: 0 },
+          internal: { location: 'i.csv', rows: 0, invalidRows: 0 },
+        },
+      },
+      {
+        match,
+        summary: summarizeReconciliation(match, [], [], 0),
+        issues: [],
+        settlement,
+      },
+    );
+    return {
+      ...run,
+      reportCsvPath: paths.csv,
+      reportJsonPath: paths.json,
+      openBreaksPath: paths.openBreaks,
+      payoutsPath: paths.payouts ?? null,
+    };
+  }
+
+  it('uploads payouts_{processor}_{date}.csv beside the reports and e-mails the Payouts line', async () => {
+    const run = await runWithPayouts();
+    const outcome = await deliverResults(deps(), [run], { s3: true, email: true });
+    expect(outcome.failures).toEqual([]);
+    const key = payoutsObjectKey(DATE, 'stripe', run.runId ?? '');
+    expect(key).toBe(`reports/${DATE}/stripe/${run.runId ?? ''}/payouts_stripe_${DATE}.csv`);
+    const rows = await new DeliveryStore(() => store.database()).list(run.runId ?? '');
+    const uploaded = rows.filter((r) => r.target === key);
+    expect(uploaded.map((r) => [r.channel, r.status])).toEqual([['s3', 'sent']]);
+    const download = await fetch(uploaded[0]?.url ?? '');
+    expect(Buffer.from(await download.arrayBuffer())).toEqual(readFileSync(run.payoutsPath ?? ''));
+    const mail = received[0] as ParsedMail;
+    expect(mail.text).toContain(
+      '\nPAYOUTS\n  stripe: 4 payouts, 3 in the bank, 1 mismatch (po_2 +20.00 USD), 1 parent missing (po_9, 1 child, 38.80 USD), 1 unattributable (po_m 5,000 JPY), 1 missing in the bank (po_3 236.00 USD), 1 unmatched bank credit (B4 123.45 USD)\n\n',
+    );
+    expect(mail.html).toContain('<h3 style="font-size:15px;margin:16px 0 4px 0">Payouts</h3>');
+    // The presigned link of the payouts file, under Reports.
+    const link = /\n {2}stripe 2025-09-30 payouts CSV: (\S+)\n/.exec(mail.text ?? '')?.[1] ?? '';
+    expect(link).toContain(`/payouts_stripe_${DATE}.csv?`);
+    expect(link).toContain('X-Amz-Signature=');
+  });
+
+  it('uploads no payouts file and shows no Payouts section for a run without a settlement', async () => {
+    const run = runs[0] as DeliverableRun;
+    const payoutUploads = async (): Promise<number> =>
+      (await new DeliveryStore(() => store.database()).list(run.runId ?? '')).filter((r) =>
+        r.target.includes('/payouts_'),
+      ).length;
+    const before = await payoutUploads();
+    const outcome = await deliverResults(deps(), [run], { s3: true, email: true });
+    expect(outcome.failures).toEqual([]);
+    expect(await payoutUploads()).toBe(before);
+    expect((received[0] as ParsedMail).text).not.toContain('PAYOUTS');
+  });
+
+  it('finds the payouts file beside a stored run’s CSV report (recon deliver RUN_ID)', async () => {
+    const written = await runWithPayouts();
+    const stored = await store.getRun(written.runId ?? '');
+    if (!stored) throw new Error('stored run not found');
+    const run = storedRunDeliverable({
+      ...stored,
+      reportCsvPath: written.reportCsvPath,
+      reportJsonPath: written.reportJsonPath,
+    });
+    expect(run.payoutsPath).toBe(written.payoutsPath);
+    const outcome = await deliverResults(deps({ mailer: null }), [run], { s3: true, email: false });
+    expect(outcome.attempts.map((a) => [a.status, a.target])).toEqual([
+      ['sent', reportObjectKey(DATE, 'stripe', run.runId ?? '', 'csv')],
+      ['sent', reportObjectKey(DATE, 'stripe', run.runId ?? '', 'json')],
+      ['sent', openBreaksObjectKey(DATE, 'stripe', run.runId ?? '')],
+      ['sent', payoutsObjectKey(DATE, 'stripe', run.runId ?? '')],
+    ]);
+  });
+
+  it('sends under RECON_EMAIL_ON=discrepancies for payouts that need a look, not for balanced ones in the bank', async () => {
+    const problems = await runWithPayouts();
+    await deliverResults(deps({ emailOn: 'discrepancies' }), [problems], {
+      s3: false,
+      email: true,
+    });
+    expect(received).toHaveLength(1);
+    received.length = 0;
+    const balanced = await runWithPayouts(
+      settlementOf(
+        [
+          {
+            kind: 'stripe_payout',
+            key: 'po_1',
+            currency: 'USD',
+            amount: 1000n,
+            dueDate: '2025-10-02',
+            itemizable: true,
+          },
+        ],
+        [
+          {
+            id: 'txn_1',
+            parentKey: 'po_1',
+            category: 'charge',
+            currency: 'USD',
+            gross: 1000n,
+            net: 1000n,
+          },
+        ],
+        [bankCredit({ amount: 1000n, bankReference: 'B1', remittanceText: 'po_1' })],
+      ),
+    );
+    const outcome = await deliverResults(deps({ emailOn: 'discrepancies' }), [balanced], {
+      s3: false,
+      email: true,
+    });
+    expect(received).toHaveLength(0);
+    expect(outcome.attempts.map((a) => [a.channel, a.status, a.error])).toEqual([
+      ['email', 'skipped', 'RECON_EMAIL_ON=discrepancies: nothing to report'],
+    ]);
   });
 });

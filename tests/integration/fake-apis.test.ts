@@ -478,6 +478,127 @@ describe('fake ledger', () => {
   });
 });
 
+describe('fake payouts endpoints (issue #15)', () => {
+  const payout = (id: string, automatic: boolean, arrival: number) => ({
+    id,
+    object: 'payout' as const,
+    amount: 100,
+    arrival_date: arrival,
+    automatic,
+    balance_transaction: null,
+    created: arrival - 86400,
+    currency: 'usd',
+    description: null,
+    method: 'standard' as const,
+    statement_descriptor: null,
+    status: 'paid' as const,
+    type: 'bank_account' as const,
+  });
+
+  it('Stripe: filters payouts on arrival_date, serves a payout’s transactions, refuses manual and unknown payouts', async () => {
+    const stripe = track(
+      await startFakeStripe({
+        apiKey: 'sk_test_1',
+        transactions: [],
+        payouts: [payout('po_a', true, 1759363200), payout('po_m', false, 1759449600)],
+        payoutTransactions: { po_a: [] },
+      }),
+    );
+    const auth = { headers: { authorization: 'Bearer sk_test_1' } };
+    const day = await call(
+      `${stripe.baseUrl}/v1/payouts?arrival_date[gte]=1759363200&arrival_date[lt]=1759449600`,
+      auth,
+    );
+    expect([day.status, list(day.body, 'data').map((p) => p.id), at(day.body, 'url')]).toEqual([
+      200,
+      ['po_a'],
+      '/v1/payouts',
+    ]);
+    const own = await call(`${stripe.baseUrl}/v1/balance_transactions?payout=po_a`, auth);
+    expect(own.body).toEqual({
+      object: 'list',
+      url: '/v1/balance_transactions',
+      has_more: false,
+      data: [],
+    });
+    const manual = await call(`${stripe.baseUrl}/v1/balance_transactions?payout=po_m`, auth);
+    expect([manual.status, at(manual.body, 'error.message')]).toEqual([
+      400,
+      'Balance transaction history can only be filtered on automatic transfers, not manual.',
+    ]);
+    const unknown = await call(`${stripe.baseUrl}/v1/balance_transactions?payout=po_x`, auth);
+    expect([unknown.status, at(unknown.body, 'error.code')]).toEqual([404, 'resource_missing']);
+  });
+
+  it('Square: pages ListPayouts by created_at and ListPayoutEntries by payout, 404 for an unknown payout', async () => {
+    const money = { amount: 100, currency: 'USD' };
+    const square = track(
+      await startFakeSquare({
+        accessToken: 'tok',
+        payments: [],
+        payouts: [
+          {
+            id: 'po_1',
+            status: 'PAID',
+            location_id: 'L',
+            created_at: '2025-10-02T01:00:00Z',
+            amount_money: money,
+            type: 'BATCH',
+          },
+          {
+            id: 'po_2',
+            status: 'PAID',
+            location_id: 'L',
+            created_at: '2025-10-03T01:00:00Z',
+            amount_money: money,
+            type: 'BATCH',
+          },
+        ],
+        payoutEntries: [
+          {
+            id: 'e1',
+            payout_id: 'po_1',
+            effective_at: '2025-10-01T01:00:00Z',
+            type: 'CHARGE',
+            net_amount_money: money,
+          },
+          {
+            id: 'e2',
+            payout_id: 'po_1',
+            effective_at: '2025-10-01T02:00:00Z',
+            type: 'CHARGE',
+            net_amount_money: money,
+          },
+        ],
+      }),
+    );
+    const auth = { headers: { authorization: 'Bearer tok' } };
+    const day = await call(
+      `${square.baseUrl}/v2/payouts?begin_time=2025-10-02T00:00:00Z&end_time=2025-10-03T00:00:00Z`,
+      auth,
+    );
+    expect(list(day.body, 'payouts').map((p) => p.id)).toEqual(['po_1']);
+    const first = await call(
+      `${square.baseUrl}/v2/payouts/po_1/payout-entries?sort_order=ASC&limit=1`,
+      auth,
+    );
+    expect(list(first.body, 'payout_entries').map((e) => e.id)).toEqual(['e1']);
+    const cursor = String(at(first.body, 'cursor'));
+    const second = await call(
+      `${square.baseUrl}/v2/payouts/po_1/payout-entries?cursor=${cursor}`,
+      auth,
+    );
+    expect(second.body).toEqual({ payout_entries: [expect.objectContaining({ id: 'e2' })] });
+    const none = await call(`${square.baseUrl}/v2/payouts/po_2/payout-entries`, auth);
+    expect([none.status, none.body]).toEqual([200, {}]);
+    const unknown = await call(`${square.baseUrl}/v2/payouts/po_x/payout-entries`, auth);
+    expect([unknown.status, at(unknown.body, 'errors')]).toEqual([
+      404,
+      [{ category: 'INVALID_REQUEST_ERROR', code: 'NOT_FOUND', detail: 'Payout po_x not found.' }],
+    ]);
+  });
+});
+
 describe('fault timing and shutdown', () => {
   it('close() cancels a slow response promptly and leaves nothing running', async () => {
     const ledger = await startFakeLedger({

@@ -2,7 +2,6 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../src/config/logger';
-import { UsageError } from '../../src/domain/errors';
 import type { FeeRules } from '../../src/engine/fee-rules';
 import { emptyOutcomeCounts } from '../../src/engine/match-transactions';
 import { runReconciliation, type RunRequest } from '../../src/job/run-reconciliation';
@@ -141,19 +140,6 @@ describe('fees in a run (job level)', () => {
       amount_mismatch: 3,
     });
     expect(result?.basisMismatchSuspected).toBe(3);
-  });
-
-  it('refuses basis net with the postgres engine before reading anything (UsageError)', async () => {
-    await expect(
-      runReconciliation(
-        deps,
-        request(dir, { dryRun: false, engine: 'postgres', fees: { stripe: NET_STRIPE } }),
-      ),
-    ).rejects.toThrow(
-      new UsageError(
-        "--engine postgres compares the ledger with the processor's gross amount only; the fee rules of stripe set ledger_amount_basis: net (use the memory engine)",
-      ),
-    );
   });
 
   it('stores fee_mismatch the same way with both engines, with its count on the run row', async () => {

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PgliteDatabase } from '../../src/store/pglite-database';
 import { applySchema } from '../../src/store/schema';
-import { testBackends } from '../helpers/databases';
+import { dropTestSchema, testBackends } from '../helpers/databases';
+import { openDatabase } from '../../src/store/open-store';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -84,4 +85,40 @@ describe('schema upgrade from version 5 (matching rules, issue #14)', () => {
       await backend.cleanup();
     }
   });
+});
+
+describe('schema set-up in one of several schemas of a database', () => {
+  const postgres = testBackends().find((b) => b.name === 'postgres');
+  const maybe = postgres ? it : it.skip;
+
+  maybe(
+    'gives a second schema the new kinds even when another schema already has them',
+    async () => {
+      if (!postgres) return;
+      const configs = [await postgres.config(), await postgres.config()];
+      const dbs = [];
+      try {
+        for (const config of configs) dbs.push(await openDatabase(config, { initialise: true }));
+        const second = dbs[1];
+        if (!second) throw new Error('no second database');
+        const [run] = await second.query<{ id: string }>(
+          `INSERT INTO reconciliation_runs (run_date, processor_name) VALUES ('2025-09-01', 'stripe') RETURNING id::text`,
+        );
+        await second.query(
+          `INSERT INTO discrepancies (run_id, kind, side, transaction_id, amount_minor, amount, currency,
+                                    difference_minor, difference)
+         VALUES ($1, 'matched_with_variance', 'both', 'ch_9', 9999, 99.99, 'USD', -1, -0.01)`,
+          [run?.id ?? ''],
+        );
+        expect(
+          await second.query(`SELECT kind, difference_minor::text AS d FROM discrepancies`),
+        ).toEqual([{ kind: 'matched_with_variance', d: '-1' }]);
+      } finally {
+        for (const db of dbs) await db.close();
+        for (const config of configs)
+          if (config.kind === 'postgres' && config.settings.schema)
+            await dropTestSchema(config.settings.schema);
+      }
+    },
+  );
 });

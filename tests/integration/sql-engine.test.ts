@@ -388,6 +388,79 @@ describe.each(testBackends())('postgres engine on $name', (backend) => {
     }
   });
 
+  it('never mixes staging tables and run tables in one transaction (the order Citus needs)', async () => {
+    // Every transaction of a postgres-engine run through the job, statement by statement.
+    const transactions: string[][] = [];
+    const recording: Database = {
+      kind: db.kind,
+      description: db.description,
+      query: (sql, params) => db.query(sql, params),
+      copyFrom: (table, columns, chunks) => db.copyFrom(table, columns, chunks),
+      execScript: (sql) => db.execScript(sql),
+      tryLock: (key) => db.tryLock(key),
+      close: () => Promise.resolve(),
+      withTransaction: (fn, options) =>
+        db.withTransaction((tx) => {
+          const statements: string[] = [];
+          transactions.push(statements);
+          return fn({
+            query: (sql, params) => {
+              statements.push(sql);
+              return tx.query(sql, params);
+            },
+            copyFrom: (table, columns, chunks) => {
+              statements.push(`COPY ${table}`);
+              return tx.copyFrom(table, columns, chunks);
+            },
+          });
+        }, options),
+    };
+    const lockDir = config.kind === 'pglite' ? config.settings.lockDir : '';
+    const recordingStore = new RunStore(
+      () => Promise.resolve(recording),
+      (key) => (config.kind === 'pglite' ? tryFileLock(lockDir, key) : db.tryLock(key)),
+    );
+    const [result] = await runReconciliation(
+      {
+        store: recordingStore,
+        logger,
+        now: () => Date.parse('2025-10-01T01:00:00Z'),
+        apis: { http: DEFAULT_HTTP_SETTINGS },
+      },
+      {
+        dates: ['2025-09-30'],
+        processors: ['stripe'],
+        timeZone: 'UTC',
+        sources: {
+          processorSource: 'csv',
+          internalSource: 'csv',
+          dataDir: join(ROOT, 'data/samples'),
+        },
+        reportsDir: mkdtempSync(join(tmpdir(), 'recon-citus-order-')),
+        dryRun: false,
+        maxInvalidRate: '0.5',
+        appVersion: 'test',
+        engine: 'postgres',
+      },
+    );
+    expect(result?.status).toBe('completed');
+    const touches = (statements: string[], pattern: RegExp) =>
+      statements.some((sql) => pattern.test(sql));
+    const staging = /recon_stage_/;
+    const runTables =
+      /\b(discrepancies|reconciliation_runs|audit_log|breaks|break_events|data_quality_checks|deliveries)\b/;
+    const kinds = transactions.map((statements) =>
+      touches(statements, staging) ? 'staging' : touches(statements, runTables) ? 'run' : 'other',
+    );
+    // The classification ran in a transaction of its own, before the run's final transaction.
+    expect(kinds.filter((kind) => kind === 'staging')).toHaveLength(1);
+    expect(kinds.lastIndexOf('run')).toBeGreaterThan(kinds.indexOf('staging'));
+    const mixed = transactions.filter(
+      (statements) => touches(statements, staging) && touches(statements, runTables),
+    );
+    expect(mixed).toEqual([]);
+  });
+
   it('leaves no report file, final or temporary, when the memory engine run cannot be stored', async () => {
     const reportsDir = mkdtempSync(join(tmpdir(), 'recon-unstored-'));
     // The store fails after the report files have had time to be prepared.

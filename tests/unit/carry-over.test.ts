@@ -1,4 +1,5 @@
 import { carryOver, classifyPair, type CarriedBreak } from '../../src/engine/break-lifecycle';
+import { DEFAULT_FEE_RULES } from '../../src/engine/fee-rules';
 import { matchTransactions } from '../../src/engine/match-transactions';
 import { tx } from '../helpers/transactions';
 
@@ -92,5 +93,18 @@ describe('carry-over of one-sided breaks into a later run', () => {
     const day2 = matchTransactions([tx('x')], []);
     const result = carryOver(day2, [carried('b', 'missing_in_internal', tx('x'))], '2025-10-02');
     expect(result).toEqual({ match: day2, timing: 0, resolved: [], reclassified: [] });
+  });
+
+  it('compares a late processor row’s net with a carried ledger row under basis net', () => {
+    const net = { ...DEFAULT_FEE_RULES, ledgerAmountBasis: 'net' as const };
+    // The ledger booked 96.80 on 10-01; Stripe's row (gross 100.00, fee 3.20) arrives on 10-02.
+    const day2 = matchTransactions([tx('ch_1', { amountMinor: 10000n, feeMinor: 320n })], []);
+    const ledger = carried('b1', 'missing_in_processor', tx('ch_1', { amountMinor: 9680n }));
+    const onNet = carryOver(day2, [ledger], '2025-10-02', net);
+    expect(onNet.resolved).toEqual([{ breakId: 'b1', transactionId: 'ch_1', lagDays: 1 }]);
+    const onGross = carryOver(day2, [ledger], '2025-10-02');
+    expect(
+      onGross.reclassified.map((r) => [r.discrepancy.kind, r.discrepancy.differenceMinor]),
+    ).toEqual([['amount_mismatch', 320n]]);
   });
 });

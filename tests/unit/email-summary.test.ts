@@ -8,11 +8,15 @@ import {
   renderEmailText,
   renderSubject,
   BREAK_LINES,
+  payoutsNeedAction,
   type DigestBreak,
   type DigestBreaks,
   type DigestDiscrepancy,
+  type DigestPayout,
+  type DigestSettlement,
   type RunDigest,
 } from '../../src/reports/email-summary';
+import { payoutDigest, STRIPE_NIGHT_DIGEST } from './support/settlement-fixture';
 
 const RATES = parseFxRatesCsv(
   [
@@ -430,5 +434,223 @@ describe('the e-mail leads with the breaks that need action', () => {
     expect(html).toContain(
       '<td style="padding:6px 8px;border-bottom:1px solid #d8dee4;text-align:left;vertical-align:top;font-size:13px">31+</td>',
     );
+  });
+});
+
+describe('the Payouts section', () => {
+  const night = digest('stripe', [], { settlement: STRIPE_NIGHT_DIGEST });
+  const section = (text: string): string =>
+    text.slice(text.indexOf('PAYOUTS'), text.indexOf('\n\n', text.indexOf('PAYOUTS')) + 1);
+
+  it('tells per processor how many payouts balance, reached the bank and which do not, by how much (whole section)', () => {
+    const text = renderEmailText([night], '2025-10-07T01:00:00Z');
+    expect(section(text)).toBe(
+      [
+        'PAYOUTS',
+        '  stripe: 4 payouts, 3 in the bank, 1 mismatch (po_2 +20.00 USD), 1 parent missing (po_9, 1 child, 38.80 USD), 1 unattributable (po_m 5,000 JPY), 1 missing in the bank (po_3 236.00 USD), 1 unmatched bank credit (B4 123.45 USD)',
+        '',
+      ].join('\n'),
+    );
+    expect(text.indexOf('OVERVIEW')).toBeLessThan(text.indexOf('PAYOUTS'));
+    expect(text.indexOf('PAYOUTS')).toBeLessThan(text.indexOf('REPORTS'));
+  });
+
+  it('reads like the issue’s example for a simple night, and says when no bank statement was read', () => {
+    const simple = {
+      bankRead: true,
+      payouts: [
+        payoutDigest(
+          'po_1',
+          'group_matched',
+          '10.00',
+          '10.00',
+          1,
+          '0.00',
+          'payout_matched',
+          '0.00',
+        ),
+        payoutDigest(
+          'po_2',
+          'group_matched',
+          '10.00',
+          '10.00',
+          1,
+          '0.00',
+          'payout_matched',
+          '0.00',
+        ),
+        payoutDigest(
+          'po_123',
+          'group_sum_mismatch',
+          '80.00',
+          '100.00',
+          4,
+          '20.00',
+          'payout_pending',
+          null,
+        ),
+      ],
+      unmatchedCredits: [],
+    };
+    const noBank = {
+      bankRead: false,
+      payouts: [
+        payoutDigest('sq_1', 'group_incomplete', '50.00', '30.00', 1, '-20.00', null, null),
+      ],
+      unmatchedCredits: [],
+    };
+    const text = renderEmailText(
+      [
+        digest('stripe', [], { settlement: simple }),
+        digest('paypal', []),
+        digest('square', [], { settlement: noBank }),
+      ],
+      '2025-10-07T01:00:00Z',
+    );
+    expect(section(text)).toBe(
+      [
+        'PAYOUTS',
+        '  stripe: 3 payouts, 2 in the bank, 1 mismatch (po_123 +20.00 USD), 1 not in the bank yet (po_123 80.00 USD)',
+        '  square: 1 payout, no bank statement, 1 incomplete (sq_1 -20.00 USD)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('names at most three payouts per part, and each run’s date when the e-mail covers several', () => {
+    const many = Array.from({ length: 5 }, (_, n) =>
+      payoutDigest(
+        `po_${n}`,
+        'group_sum_mismatch',
+        '1.00',
+        '2.00',
+        1,
+        '1.00',
+        'payout_missing_in_bank',
+        null,
+      ),
+    );
+    const text = renderEmailText(
+      [
+        digest('stripe', [], {
+          settlement: { bankRead: true, payouts: many, unmatchedCredits: [] },
+        }),
+        digest('stripe', [], {
+          businessDate: '2025-10-01',
+          settlement: { bankRead: true, payouts: [], unmatchedCredits: [] },
+        }),
+      ],
+      '2025-10-07T01:00:00Z',
+    );
+    expect(section(text)).toBe(
+      [
+        'PAYOUTS',
+        '  stripe 2025-09-30: 5 payouts, 0 in the bank, 5 mismatches (po_0 +1.00 USD, po_1 +1.00 USD, po_2 +1.00 USD, and 2 more), 5 missing in the bank (po_0 1.00 USD, po_1 1.00 USD, po_2 1.00 USD, and 2 more)',
+        '  stripe 2025-10-01: 0 payouts, 0 in the bank',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('renders the same line in the HTML part, problems in red, escaped', () => {
+    const hostile = {
+      ...STRIPE_NIGHT_DIGEST,
+      unmatchedCredits: [{ reference: '<b>x</b>', amount: '1.00', currency: 'USD' }],
+    };
+    const html = renderEmailHtml(
+      [digest('stripe', [], { settlement: hostile })],
+      '2025-10-07T01:00:00Z',
+    );
+    const red = (text: string): string =>
+      `<span style="color:#cf222e;font-weight:bold">${text}</span>`;
+    expect(html).toContain(
+      '<h3 style="font-size:15px;margin:16px 0 4px 0">Payouts</h3><ul class="payouts" style="font-size:13px;padding-left:20px">' +
+        '<li style="overflow-wrap:break-word"><strong>stripe</strong>: 4 payouts, 3 in the bank, ' +
+        `${red('1 mismatch (po_2 +20.00 USD)')}, ${red('1 parent missing (po_9, 1 child, 38.80 USD)')}, ` +
+        `1 unattributable (po_m 5,000 JPY), ${red('1 missing in the bank (po_3 236.00 USD)')}, ` +
+        `${red('1 unmatched bank credit (&lt;b&gt;x&lt;/b&gt; 1.00 USD)')}</li></ul>`,
+    );
+    expect(html.indexOf('Overview')).toBeLessThan(html.indexOf('Payouts'));
+  });
+
+  it('links the payouts file under Reports for a run with a settlement only', () => {
+    const links = {
+      kind: 'local',
+      csv: '/r/a.csv',
+      json: '/r/a.json',
+      payouts: '/r/p.csv',
+    } as const;
+    const text = renderEmailText(
+      [
+        digest('stripe', [], { settlement: STRIPE_NIGHT_DIGEST, links }),
+        digest('paypal', [], { links }),
+      ],
+      '2025-10-07T01:00:00Z',
+    );
+    expect(text.slice(text.indexOf('REPORTS'), text.indexOf('\n\n', text.indexOf('REPORTS')))).toBe(
+      [
+        'REPORTS',
+        '  stripe 2025-09-30 CSV: /r/a.csv',
+        '  stripe 2025-09-30 JSON: /r/a.json',
+        '  stripe 2025-09-30 payouts CSV: /r/p.csv',
+        '  paypal 2025-09-30 CSV: /r/a.csv',
+        '  paypal 2025-09-30 JSON: /r/a.json',
+      ].join('\n'),
+    );
+    const html = renderEmailHtml(
+      [
+        digest('stripe', [], {
+          settlement: STRIPE_NIGHT_DIGEST,
+          links: { ...links, kind: 'presigned' },
+        }),
+      ],
+      '2025-10-07T01:00:00Z',
+    );
+    expect(html).toContain(
+      '<li>stripe 2025-09-30: <a href="/r/a.csv">CSV</a> <a href="/r/a.json">JSON</a> <a href="/r/p.csv">payouts CSV</a></li>',
+    );
+  });
+
+  it('needs action for mismatches, orphans and bank problems; not for incomplete, unattributable or pending payouts', () => {
+    const only = (...payouts: DigestPayout[]): DigestSettlement => ({
+      bankRead: true,
+      payouts,
+      unmatchedCredits: [],
+    });
+    expect(payoutsNeedAction(STRIPE_NIGHT_DIGEST)).toBe(true);
+    expect(
+      payoutsNeedAction(
+        only(
+          payoutDigest('a', 'group_matched', '1.00', '1.00', 1, '0.00', 'payout_matched', '0.00'),
+          payoutDigest('b', 'group_incomplete', '2.00', '1.00', 1, '-1.00', 'payout_pending', null),
+          payoutDigest('c', 'unattributable', '3.00', '0.00', 0, null, 'payout_pending', null),
+        ),
+      ),
+    ).toBe(false);
+    expect(
+      payoutsNeedAction(
+        only(
+          payoutDigest('d', 'group_matched', '1.00', '1.00', 1, '0.00', 'payout_ambiguous', null),
+        ),
+      ),
+    ).toBe(true);
+    expect(
+      payoutsNeedAction({
+        ...only(),
+        unmatchedCredits: [{ reference: 'B9', amount: '1.00', currency: 'USD' }],
+      }),
+    ).toBe(true);
+  });
+
+  it('is absent when no run has a settlement, and the e-mail is as before', () => {
+    const without = digest('stripe', []);
+    const text = renderEmailText([without], '2025-10-07T01:00:00Z');
+    const html = renderEmailHtml([without], '2025-10-07T01:00:00Z');
+    expect(text).not.toContain('PAYOUTS');
+    expect(html).not.toContain('Payouts');
+    expect(renderEmailText([{ ...without, settlement: null }], '2025-10-07T01:00:00Z')).toBe(text);
+    // A failed run's settlement is never shown (it has no report).
+    const failed = digest('stripe', [], { status: 'failed', settlement: STRIPE_NIGHT_DIGEST });
+    expect(renderEmailText([failed], '2025-10-07T01:00:00Z')).not.toContain('PAYOUTS');
   });
 });

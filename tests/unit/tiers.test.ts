@@ -9,8 +9,10 @@ import {
   type ProcessorRules,
   type ToleranceTier,
 } from '../../src/engine/rules';
-import { applyTiers, type TieredMatchResult } from '../../src/engine/tiers';
+import { applyTiers, tiersAgainstCarried, type TieredMatchResult } from '../../src/engine/tiers';
+import { carryOver, type CarriedBreak } from '../../src/engine/break-lifecycle';
 import { discrepancyImpact } from '../../src/engine/summarize';
+import { parseCutoff } from '../../src/domain/cutoff';
 import { tx } from '../helpers/transactions';
 
 const DAY = 86_400_000;
@@ -377,5 +379,150 @@ describe('order independence (property)', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('amount basis and business dates', () => {
+  const net = { ...DEFAULT_FEE_RULES, ledgerAmountBasis: 'net' as const };
+
+  it('compares the processor net with the ledger under basis net (gross 100.00, fee 3.20)', () => {
+    const processor = tx('ch_1', { amountMinor: 10000n, feeMinor: 320n, reference: 'INV-7' });
+    const ledger = tx('L-1', { amountMinor: 9679n, reference: 'inv-7' });
+    const netResult = run([processor], [ledger], { tiers: [tolerance()], fees: net });
+    expect(outcomes(netResult)).toEqual([
+      'matched_with_variance both ch_1/L-1 tier=near_amount diff=1',
+    ]);
+    // The same rows under basis gross are 3.21 apart: no pair.
+    expect(outcomes(run([processor], [ledger], rules(tolerance())))).toEqual([
+      'missing_in_internal processor ch_1/-',
+      'missing_in_processor internal -/L-1',
+    ]);
+  });
+
+  it('reports the processor row itself (its gross) in a pair made on the net', () => {
+    const processor = tx('ch_1', { amountMinor: 10000n, feeMinor: 320n, reference: 'INV-7' });
+    const ledger = tx('L-1', { amountMinor: 9680n, reference: 'INV-7' });
+    const result = run([processor], [ledger], { tiers: [byReference], fees: net });
+    expect(result.discrepancies).toEqual([]);
+    expect(result.matchesByTier).toEqual({ id: 0, by_reference: 1 });
+    expect(result.matches[1]?.amountMinor).toEqual(new Map([['USD', 10000n]]));
+  });
+
+  it('measures the date window on each row’s business date under its cut-off', () => {
+    // 23:30 UTC on 09-28 is 09-29 08:30 in Tokyo: under a Tokyo ledger cut-off the ledger row's
+    // business date is 09-29, one day from the processor's 09-30; in UTC it is two days.
+    const processor = tx('ch_1', { reference: 'R1' });
+    const ledger = tx('L-1', {
+      reference: 'R1',
+      amountMinor: 1001n,
+      createdAtMs: Date.parse('2025-09-28T23:30:00Z'),
+    });
+    const cutoffs = {
+      processor: parseCutoff('UTC 00:00', 'RECON_CUTOFF_STRIPE'),
+      internal: parseCutoff('Asia/Tokyo 00:00', 'RECON_CUTOFF_LEDGER'),
+    };
+    const volume = new Map([['USD', 1000n]]);
+    const own = rules(tolerance({ maxDays: 1 }));
+    const dated = applyTiers(matchTransactions([processor], [ledger], cutoffs), own, volume, 'UTC');
+    expect(outcomes(dated)).toEqual([
+      'matched_with_variance both ch_1/L-1 tier=near_amount diff=-1',
+    ]);
+    const undated = applyTiers(matchTransactions([processor], [ledger]), own, volume, 'UTC');
+    expect(outcomes(undated)).toEqual([
+      'missing_in_internal processor ch_1/-',
+      'missing_in_processor internal -/L-1',
+    ]);
+  });
+});
+
+describe('carried breaks as tier candidates (tiersAgainstCarried)', () => {
+  const carriedLedger = (id: string, overrides: Partial<Transaction>): CarriedBreak => ({
+    breakId: `b-${id}`,
+    kind: 'missing_in_processor',
+    originDate: '2025-09-29',
+    row: tx(id, { createdAtMs: SEP_30 - DAY, businessDate: '2025-09-29', ...overrides }),
+  });
+
+  function second(processor: readonly Transaction[], carried: readonly CarriedBreak[]) {
+    const own = rules(byReference, tolerance({ absMinor: 1n, maxDays: 1 }));
+    const first = run(processor, [], own);
+    return tiersAgainstCarried(
+      carryOver(first, carried, '2025-09-30'),
+      carried,
+      own,
+      '2025-09-30',
+      'UTC',
+    );
+  }
+
+  it('pairs a D row with a carried ledger break inside a tolerance: the break resolves, the variance is D’s break (case 1 across days)', () => {
+    const result = second(
+      [tx('ch_9', { amountMinor: 9999n, reference: 'inv-42' })],
+      [carriedLedger('INV-42', { amountMinor: 10000n, reference: 'INV-42' })],
+    );
+    expect(result.resolved).toEqual([
+      {
+        breakId: 'b-INV-42',
+        transactionId: 'INV-42',
+        lagDays: 1,
+        tier: 'near_amount',
+        pairedWith: 'ch_9',
+      },
+    ]);
+    expect(outcomes(result.match as TieredMatchResult)).toEqual([
+      'matched_with_variance both ch_9/INV-42 tier=near_amount diff=-1',
+    ]);
+    expect(result.match.counts).toMatchObject({ missing_in_internal: 0, matched_with_variance: 1 });
+    expect(result.timing).toBe(0);
+  });
+
+  it('resolves a carried break paired cleanly and counts D’s row as timing', () => {
+    const result = second(
+      [tx('ch_9', { reference: 'INV-42' })],
+      [carriedLedger('INV-42', { reference: 'INV-42' })],
+    );
+    expect(result.resolved).toEqual([
+      {
+        breakId: 'b-INV-42',
+        transactionId: 'INV-42',
+        lagDays: 1,
+        tier: 'by_reference',
+        pairedWith: 'ch_9',
+      },
+    ]);
+    expect(result.match.discrepancies).toEqual([]);
+    expect(result.timing).toBe(1);
+    expect((result.match as TieredMatchResult).matchesByTier).toEqual({
+      id: 0,
+      by_reference: 1,
+      near_amount: 0,
+    });
+  });
+
+  it('marks a D row with two carried candidates ambiguous and leaves both breaks open', () => {
+    const result = second(
+      [tx('ch_9', { reference: 'INV-42' })],
+      [
+        carriedLedger('L-1', { reference: 'INV-42' }),
+        carriedLedger('L-2', { reference: 'inv-42 ' }),
+      ],
+    );
+    expect(result.resolved).toEqual([]);
+    expect(outcomes(result.match as TieredMatchResult)).toEqual([
+      'ambiguous processor ch_9/- tier=by_reference candidates=L-1,L-2',
+    ]);
+  });
+
+  it('does not pair outside the date window (the carried row is three days old)', () => {
+    const old = carriedLedger('INV-42', {
+      reference: 'INV-42',
+      createdAtMs: SEP_30 - 3 * DAY,
+      businessDate: '2025-09-27',
+    });
+    const result = second([tx('ch_9', { amountMinor: 9999n, reference: 'INV-42' })], [old]);
+    expect(result.resolved).toEqual([]);
+    expect(outcomes(result.match as TieredMatchResult)).toEqual([
+      'missing_in_internal processor ch_9/-',
+    ]);
   });
 });

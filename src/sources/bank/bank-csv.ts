@@ -11,11 +11,18 @@ import {
 import { isCalendarDate } from '../../domain/calendar-dates';
 
 /** Date layouts a bank CSV export may use (`YYYY-MM-DD` is the default). */
-export type BankCsvDateFormat = 'YYYY-MM-DD' | 'DD.MM.YYYY' | 'DD/MM/YYYY' | 'MM/DD/YYYY';
+export const BANK_CSV_DATE_FORMATS = [
+  'YYYY-MM-DD',
+  'DD.MM.YYYY',
+  'DD/MM/YYYY',
+  'MM/DD/YYYY',
+] as const;
+export type BankCsvDateFormat = (typeof BANK_CSV_DATE_FORMATS)[number];
 
 /**
  * How to read one bank's CSV export: header names of its columns (matched trimmed and case-
- * insensitively). The rules file (issue #14) will provide this map; until then it is a plain value.
+ * insensitively). The rules file's top-level `bank_csv:` section provides it
+ * (`config/rules-file.ts`, snake_case keys: `booking_date`, `default_currency`, …).
  *
  * - The amount is either `amount` (signed: negative = debit; or unsigned with a `direction`
  *   column), or `credit` and `debit` (two unsigned columns, one of them filled per row). Amounts

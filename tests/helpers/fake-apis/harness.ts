@@ -24,6 +24,12 @@ export interface RequestContext {
 export interface HarnessOptions {
   /** Path of the list endpoint: only GETs to it are counted and receive faults. */
   readonly listPath: string;
+  /**
+   * Further list endpoints (e.g. Stripe `/v1/payouts`, Square `/v2/payouts/{id}/payout-entries`):
+   * GETs to a path this accepts are counted and receive faults too, in one sequence with
+   * `listPath`'s.
+   */
+  readonly isOtherListPath?: (path: string) => boolean;
   readonly faults: readonly Fault[] | undefined;
   /** Fault kinds this fake implements; others are rejected at start-up. */
   readonly supportedFaults: readonly FaultKind[];
@@ -134,7 +140,10 @@ export async function startHarness(options: HarnessOptions, handler: Handler): P
         };
         requests.push(recorded);
         const common = options.commonHeaders?.() ?? {};
-        const isList = recorded.method === 'GET' && recorded.path === options.listPath;
+        const isList =
+          recorded.method === 'GET' &&
+          (recorded.path === options.listPath ||
+            (options.isOtherListPath?.(recorded.path) ?? false));
         const index = isList ? ++listCount : undefined;
         const active = index === undefined ? [] : faultsAt(options.faults, index);
 

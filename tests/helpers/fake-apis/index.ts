@@ -6,8 +6,11 @@ export type {
   PaypalTransactionInfo,
   SquareMoney,
   SquarePayment,
+  SquarePayout,
+  SquarePayoutEntry,
   SquareProcessingFee,
   StripeBalanceTransaction,
+  StripePayout,
   StripeFeeDetail,
 } from './types';
 export { startFakeStripe, type FakeStripeOptions } from './stripe';

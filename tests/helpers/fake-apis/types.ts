@@ -91,6 +91,31 @@ export interface StripeBalanceTransaction {
   type: string;
 }
 
+/** A Stripe payout (https://docs.stripe.com/api/payouts/object), the fields the fake serves. */
+export interface StripePayout {
+  /** `po_…` */
+  id: string;
+  object: 'payout';
+  /** Integer minor units, positive for money sent to the bank. */
+  amount: number;
+  /** Unix seconds: midnight UTC of the expected arrival date. */
+  arrival_date: number;
+  /** `false` for a manual payout (created through the API or Dashboard). */
+  automatic: boolean;
+  /** `txn_…` of the payout's own balance transaction. */
+  balance_transaction: string | null;
+  /** Unix seconds. */
+  created: number;
+  /** Lower-case ISO code. */
+  currency: string;
+  description: string | null;
+  /** `standard` or `instant`. */
+  method: 'standard' | 'instant';
+  statement_descriptor: string | null;
+  status: 'paid' | 'pending' | 'in_transit' | 'canceled' | 'failed';
+  type: 'bank_account' | 'card';
+}
+
 // ---------------------------------------------------------------------------------------------
 // PayPal — paypal/paypal-rest-api-specifications openapi/reporting_transactions_v1.json
 
@@ -167,6 +192,41 @@ export interface SquarePayment {
   receipt_number?: string;
   receipt_url?: string;
   version_token?: string;
+}
+
+/**
+ * A Square payout (https://developer.squareup.com/reference/square/objects/Payout): `type` BATCH
+ * (has payout entries) or SIMPLE (none: it shows up as an entry of a later batch payout).
+ */
+export interface SquarePayout {
+  id: string;
+  status: 'SENT' | 'FAILED' | 'PAID';
+  location_id: string;
+  /** RFC 3339 UTC: when the payout was created and submitted (ListPayouts filters on it). */
+  created_at: string;
+  updated_at?: string;
+  /** Minor units; negative for a withdrawal. */
+  amount_money: SquareMoney;
+  destination?: { type: string; id: string };
+  version?: number;
+  type: 'BATCH' | 'SIMPLE';
+  /** `YYYY-MM-DD`. */
+  arrival_date?: string;
+  end_to_end_id?: string;
+}
+
+/** A Square payout entry (https://developer.squareup.com/reference/square/objects/PayoutEntry). */
+export interface SquarePayoutEntry {
+  id: string;
+  payout_id: string;
+  /** RFC 3339 UTC. */
+  effective_at: string;
+  /** `CHARGE`, `REFUND`, `FEE`, `ADJUSTMENT`, … (ActivityType). */
+  type: string;
+  gross_amount_money?: SquareMoney;
+  /** Square fees of the entry, negative when charged. */
+  fee_amount_money?: SquareMoney;
+  net_amount_money: SquareMoney;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ import { queryCarried } from '../store/carried-breaks';
 import { rewriteDiscrepancies } from '../store/run-store';
 import type { RunSettlement, SettlementSource } from '../engine/settlement';
 import { canonicalPayoutsSourceFor } from '../sources/settlement/canonical-payouts';
+import { settlementSourceFor } from '../sources/settlement/settlement-sources';
+import type { RetryObserver } from '../sources/http/http-client';
 import { inputPaths } from './build-sources';
 import { NO_BANK, reconcileSettlement, type BankSettings } from './settlement-leg';
 
@@ -251,25 +253,42 @@ export interface JobDeps {
 }
 
 /**
- * The settlement source of one run: `deps.settlementSources`' when it has one, else the
- * canonical payouts file of the date (`canonical-payouts.ts`) when the processor side is CSV and
- * the file exists, else `null` (no settlement leg: the run is exactly as without issue #15).
+ * The settlement source of one run, the first of: `deps.settlementSources`' (tests, other
+ * wiring); the one the processor input carries (`settlementSourceFor`: the Stripe or Square
+ * payouts API for an API processor side, the Adyen settlement details report for an Adyen CSV);
+ * the canonical payouts file of the date (`canonical-payouts.ts`) for a CSV processor side when
+ * it exists; else `null` (no settlement leg: the run is exactly as without issue #15).
+ * `observer` receives the API sources' retry lines.
+ * @throws what `settlementSourceFor` throws (ConfigError for missing credentials, …).
  */
-export function settlementSourceOf(
-  deps: Pick<JobDeps, 'settlementSources'>,
+export async function settlementSourceOf(
+  deps: Pick<JobDeps, 'settlementSources' | 'apis'>,
   request: Pick<RunRequest, 'sources'>,
   date: BusinessDate,
   processor: ProcessorName,
-): SettlementSource | null {
+  observer: RetryObserver = { warn: () => undefined },
+): Promise<SettlementSource | null> {
   const given = deps.settlementSources?.(date, processor) ?? null;
   if (given) return given;
-  if (request.sources.processorSource !== 'csv') return null;
+  const { sources } = request;
+  const processorFile = inputPaths(sources, date, processor).processor;
+  const carried = await settlementSourceFor(processor, {
+    businessDate: date,
+    processorSource: sources.processorSource,
+    ...(sources.processorSource === 'csv' ? { processorFile } : {}),
+    ...(sources.format !== undefined ? { format: sources.format } : {}),
+    ...(sources.processorEncoding !== undefined ? { encoding: sources.processorEncoding } : {}),
+    apis: deps.apis,
+    observer,
+  });
+  if (carried) return carried;
+  if (sources.processorSource !== 'csv') return null;
   return canonicalPayoutsSourceFor(
-    request.sources.dataDir,
+    sources.dataDir,
     date,
     processor,
-    inputPaths(request.sources, date, processor).processor,
-    request.sources.processorEncoding,
+    processorFile,
+    sources.processorEncoding,
   );
 }
 
@@ -536,7 +555,9 @@ export async function reconcileOne(
     checkInvalidRate(internalSide, request.maxInvalidRate);
     // The settlement leg (issue #15): payout groups and the bank statements, when the run has a
     // settlement source. Its findings (statement balance, …) are data-quality findings of the run.
-    const settlementSource = settlementSourceOf(deps, request, businessDate, processor);
+    const settlementSource = await settlementSourceOf(deps, request, businessDate, processor, {
+      warn: (details: object, message: string) => log.warn(details, message),
+    });
     let settlement: RunSettlement | null = null;
     if (settlementSource) {
       const leg = await untilAborted(

@@ -5,6 +5,7 @@ import {
   type SettlementRead,
   type SettlementSource,
 } from '../../src/engine/settlement';
+import { loadConfig } from '../../src/config/load-config';
 import { settlementSourceOf, type RunRequest } from '../../src/job/run-reconciliation';
 import { NO_BANK, reconcileSettlement } from '../../src/job/settlement-leg';
 import { CanonicalPayoutsSource } from '../../src/sources/settlement/canonical-payouts';
@@ -128,25 +129,35 @@ describe('the settlement leg of a run', () => {
 });
 
 describe('the settlement source of a run', () => {
+  const apis = loadConfig({}).apis;
   const request = (processorSource: 'csv' | 'api'): Pick<RunRequest, 'sources'> => ({
     sources: { processorSource, internalSource: 'csv', dataDir: SAMPLES },
   });
 
-  it('the source the wiring gives wins; else the canonical payouts file of a CSV run; else none', () => {
+  it('the source the wiring gives wins; else the canonical payouts file of a CSV run; else none', async () => {
     expect(
-      settlementSourceOf(
-        { settlementSources: () => SOURCE },
+      await settlementSourceOf(
+        { apis, settlementSources: () => SOURCE },
         request('csv'),
         '2025-10-06',
         'stripe',
       ),
     ).toBe(SOURCE);
-    const canonical = settlementSourceOf({}, request('csv'), '2025-10-06', 'stripe');
+    const canonical = await settlementSourceOf({ apis }, request('csv'), '2025-10-06', 'stripe');
     expect(canonical).toBeInstanceOf(CanonicalPayoutsSource);
     expect(canonical?.location).toBe(join(SAMPLES, '2025-10-06', 'payouts_stripe.csv'));
     expect(
-      settlementSourceOf({ settlementSources: () => null }, request('csv'), '2025-09-30', 'stripe'),
+      await settlementSourceOf(
+        { apis, settlementSources: () => null },
+        request('csv'),
+        '2025-09-30',
+        'stripe',
+      ),
     ).toBeNull();
-    expect(settlementSourceOf({}, request('api'), '2025-10-06', 'stripe')).toBeNull();
+    // PayPal's API carries no payouts; a Stripe API side without a key is refused (exit 2).
+    expect(await settlementSourceOf({ apis }, request('api'), '2025-10-06', 'paypal')).toBeNull();
+    await expect(
+      settlementSourceOf({ apis }, request('api'), '2025-10-06', 'stripe'),
+    ).rejects.toThrow('the stripe payouts source needs STRIPE_API_KEY');
   });
 });

@@ -42,7 +42,14 @@ export function runResultJson(result: RunResult, failOn?: FailOn): object {
     risk_level: result.summary?.riskLevel ?? null,
     compliance_status: result.summary?.complianceStatus ?? null,
     fees: result.summary?.fees ? feeBlockJson(result.summary.fees) : null,
-    reports: result.reports ? { csv: result.reports.csv, json: result.reports.json } : null,
+    reports: result.reports
+      ? {
+          csv: result.reports.csv,
+          json: result.reports.json,
+          // Issue #15: only a run with a settlement writes payouts_{processor}_{date}.csv.
+          ...(result.reports.payouts ? { payouts: result.reports.payouts } : {}),
+        }
+      : null,
     audit_head: result.auditHead,
     // Issue #15: only a run with a settlement source (payouts file or API) has the key.
     ...(result.settlement ? { settlement: settlementJson(result.settlement) } : {}),

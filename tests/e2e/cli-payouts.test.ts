@@ -224,6 +224,14 @@ describe.each(backends)('recon run with payouts and bank statements on $name', (
     // Each child is still matched to the ledger one to one: the refund the payout lacks is a
     // ledger-only break of its own.
     expect(line?.counts).toMatchObject({ matched: 6, missing_in_processor: 1 });
+    // The payouts report: one row per payout with its waterfall and bank leg.
+    const paths = line?.reports as { json: string; payouts?: string };
+    expect(readFileSync(String(paths.payouts), 'utf8').trim().split('\n')).toEqual([
+      '"parent_id","kind","currency","status","due_date","charges","fees","refunds","disputes","adjustments","payout","unexplained_residual","children_sum","child_count","difference","bank_status","bank_entry","bank_amount","bank_difference"',
+      '"po_1Sample1006A","stripe_payout","USD","group_matched","2025-10-06","1000.00","-30.00","-20.00","0.00","0.00","950.00","0.00","950.00","3","0.00","payout_matched","BNK1006A","950.00","0.00"',
+      '"po_1Sample1006B","stripe_payout","USD","group_sum_mismatch","2025-10-06","650.00","-20.00","0.00","0.00","0.00","600.00","30.00","630.00","2","30.00","payout_matched","BNK1006B","600.00","0.00"',
+      '"po_1Sample1002M","stripe_payout","USD","unattributable","2025-10-02","0.00","0.00","0.00","0.00","0.00","400.00",,"0.00","0",,"payout_missing_in_bank",,,',
+    ]);
     // The statement's balance check is a data-quality finding of the run (side bank).
     const report = JSON.parse(
       readFileSync(String((line?.reports as { json: string }).json), 'utf8'),
@@ -362,7 +370,9 @@ describe.each(backends)('recon run with payouts and bank statements on $name', (
       { ...env, RECON_BANK_DIR: camtDir },
     );
     expect(plain.code).toBe(0);
-    expect(Object.keys(jsonLines(plain.stdout)[0] ?? {})).not.toContain('settlement');
+    const plainRun = jsonLines(plain.stdout)[0] ?? {};
+    expect(Object.keys(plainRun)).not.toContain('settlement');
+    expect(Object.keys(plainRun.reports as object)).toEqual(['csv', 'json']);
     // Every completed run's settlement rows match what its audit entry recorded.
     const verify = await runCli(['db', 'verify-audit', '--json'], env);
     expect(verify.code).toBe(0);

@@ -67,7 +67,13 @@ import { canonicalPayoutsSourceFor } from '../sources/settlement/canonical-payou
 import { settlementSourceFor } from '../sources/settlement/settlement-sources';
 import type { RetryObserver } from '../sources/http/http-client';
 import { inputPaths } from './build-sources';
-import { NO_BANK, reconcileSettlement, type BankSettings } from './settlement-leg';
+import {
+  ledgerSplitLeg,
+  NO_BANK,
+  reconcileSettlement,
+  withGroups,
+  type BankSettings,
+} from './settlement-leg';
 
 /**
  * Repairs a crash between a run's COMMIT and the publishing of its report files (see
@@ -582,6 +588,18 @@ export async function reconcileOne(
         { bank_files: request.bank?.files },
         'bank statements given, but the run has no settlement source (no payouts file): not read',
       );
+    }
+    // The N:1 ledger split (rules file `group_key`): ledger_split groups join the settlement.
+    const groupKey = rulesFor(request.rules ?? NO_RULES, processor).groupKey;
+    if (groupKey) {
+      const split = ledgerSplitLeg(processorSide.table, internalSide.table, {
+        groupKey,
+        amountBasis: feeRulesOf(request, processor).ledgerAmountBasis,
+        businessDate,
+        location: processorSide.location,
+      });
+      settlement = withGroups(settlement, split.groups);
+      for (const issue of split.issues) issues.push(issue);
     }
 
     const invalidRows = processorSide.invalidCount + internalSide.invalidCount;

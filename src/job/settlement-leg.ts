@@ -11,7 +11,11 @@ import {
   type ExpectedPayout,
 } from '../engine/bank-matching';
 import { settlementCounts, type RunSettlement, type SettlementSource } from '../engine/settlement';
-import { buildSettlementGroups } from '../engine/settlement-groups';
+import { buildSettlementGroups, type SettlementGroupResult } from '../engine/settlement-groups';
+import { ledgerSplitGroups } from '../engine/ledger-split';
+import type { KeyField } from '../engine/rules';
+import type { Transaction } from '../domain/transaction';
+import type { TransactionTable } from '../domain/transaction-table';
 import type { BankFinding } from '../sources/bank/bank-entry';
 import type { BankCsvColumnMap } from '../sources/bank/bank-csv';
 import { readBankStatementFile } from '../sources/bank/read-bank-statement';
@@ -155,5 +159,68 @@ export async function reconcileSettlement(
       counts: settlementCounts(groups, matched),
     },
     issues,
+  };
+}
+
+/** Every row of `table` as a `Transaction`, in order. */
+function* rowsOf(table: TransactionTable): Generator<Transaction> {
+  for (let row = 0; row < table.length; row++) yield table.at(row);
+}
+
+/**
+ * The N:1 ledger split of a run (issue #15, `engine/ledger-split.ts`): with the processor's
+ * `group_key` (rules file), the ledger rows sharing a key are the children of the processor row
+ * carrying it (`ledger_split` groups, on `amountBasis`; no bank leg: they are not payouts). A key
+ * two processor rows carry is never guessed: a `settlement_row` warning (side `processor`,
+ * `location` the processor input) and no group.
+ */
+export function ledgerSplitLeg(
+  processor: TransactionTable,
+  ledger: TransactionTable,
+  options: {
+    groupKey: KeyField;
+    amountBasis: 'gross' | 'net';
+    businessDate: string;
+    location: string;
+  },
+): { groups: SettlementGroupResult[]; issues: DataQualityIssue[] } {
+  const split = ledgerSplitGroups(rowsOf(processor), rowsOf(ledger), {
+    groupKey: options.groupKey,
+    amountBasis: options.amountBasis,
+  });
+  const groups = buildSettlementGroups(split.parents, split.children, {
+    asOfDate: options.businessDate,
+    orphanKind: 'ledger_split',
+  });
+  const issues: DataQualityIssue[] = split.ambiguousKeys.map((a) => ({
+    side: 'processor',
+    location: options.location,
+    check: 'settlement_row',
+    severity: 'warning',
+    line: null,
+    field: options.groupKey,
+    reason: `${options.groupKey} '${a.key}' (${a.currency}) is carried by ${a.processorIds.length} processor rows (${a.processorIds.join(', ')}): no ledger split group (never guessed)`,
+    value: clipValue(a.key),
+    count: a.processorIds.length,
+  }));
+  return { groups, issues };
+}
+
+/**
+ * `settlement` with `extra` groups appended (the ledger split's), its counts recomputed; a new
+ * settlement without a bank leg when there was none.
+ */
+export function withGroups(
+  settlement: RunSettlement | null,
+  extra: readonly SettlementGroupResult[],
+): RunSettlement | null {
+  if (extra.length === 0) return settlement;
+  const groups = [...(settlement?.groups ?? []), ...extra];
+  const bank = settlement?.bank ?? null;
+  return {
+    groups,
+    bank,
+    bankEntries: settlement?.bankEntries ?? [],
+    counts: settlementCounts(groups, bank),
   };
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -377,5 +377,77 @@ describe.each(backends)('recon run with payouts and bank statements on $name', (
     const verify = await runCli(['db', 'verify-audit', '--json'], env);
     expect(verify.code).toBe(0);
     expect(jsonLines(verify.stdout)[0]).toMatchObject({ broken: null, problem: null });
+  });
+
+  it('the ledger split of the rules file (group_key) joins the settlement as ledger_split groups', async () => {
+    const data = join(work, `split-${backend.name.replace(/\W+/g, '-')}`);
+    mkdirSync(join(data, '2025-10-07'), { recursive: true });
+    const head = 'transaction_id,amount,currency,status,merchant_id,created_at,reference';
+    writeFileSync(
+      join(data, '2025-10-07', 'stripe.csv'),
+      `${head}\nch_9,100.00,USD,succeeded,m,2025-10-07T10:00:00Z,ORD-1\n`,
+    );
+    writeFileSync(
+      join(data, '2025-10-07', 'internal_stripe.csv'),
+      `${head}\nL1,60.00,USD,settled,m,2025-10-07T10:00:00Z,ORD-1\nL2,40.00,USD,settled,m,2025-10-07T10:00:00Z,ORD-1\n` +
+        `L3,10.00,USD,settled,m,2025-10-07T11:00:00Z,ORD-2\nL4,5.00,USD,settled,m,2025-10-07T11:00:00Z,ORD-2\n`,
+    );
+    const rules = join(data, 'rules.yaml');
+    writeFileSync(rules, 'processors:\n  stripe:\n    group_key: reference\n');
+    const result = await runCli(
+      [
+        'run',
+        '--date',
+        '2025-10-07',
+        '--processors',
+        'stripe',
+        '--data-dir',
+        data,
+        '--reports-dir',
+        reports,
+        '--config',
+        rules,
+        '--no-email',
+        '--json',
+      ],
+      env,
+    );
+    expect(result.code).toBe(0);
+    const split = (fields: Record<string, unknown>) => ({
+      kind: 'ledger_split',
+      currency: 'USD',
+      difference: null,
+      bank_entry: null,
+      ...fields,
+    });
+    expect(jsonLines(result.stdout)[0]?.settlement).toEqual({
+      groups: [
+        split({
+          parent_id: 'ORD-1',
+          parent_amount: '100.00',
+          children_sum: '100.00',
+          difference: '0.00',
+          child_count: 2,
+          status: 'group_matched',
+        }),
+        split({
+          parent_id: 'ORD-2',
+          parent_amount: null,
+          children_sum: '15.00',
+          child_count: 2,
+          status: 'parent_missing',
+        }),
+      ],
+      counts: {
+        ...SETTLEMENT_WITH_BANK.counts,
+        group_matched: 1,
+        group_sum_mismatch: 0,
+        parent_missing: 1,
+        unattributable: 0,
+        payout_matched: 0,
+        payout_missing_in_bank: 0,
+        bank_credit_unmatched: 0,
+      },
+    });
   });
 });

@@ -450,4 +450,40 @@ describe.each(backends)('recon run with payouts and bank statements on $name', (
       },
     });
   });
+
+  it('a bank CSV statement read with the rules file bank_csv map (detected from its header)', async () => {
+    const dir = join(work, `csv-${backend.name.replace(/\W+/g, '-')}`);
+    mkdirSync(dir, { recursive: true });
+    const statement = join(dir, 'statement.csv');
+    writeFileSync(
+      statement,
+      'Buchungstag;Valuta;Betrag;Referenz;Verwendungszweck\n' +
+        '06.10.2025;06.10.2025;950,00;BNK1006A;STRIPE TRANSFER po_1Sample1006A\n' +
+        '06.10.2025;06.10.2025;600,00;BNK1006B;STRIPE TRANSFER po_1Sample1006B\n' +
+        '06.10.2025;06.10.2025;1.234,56;BNK1006W;INCOMING WIRE ACME CORP\n' +
+        '06.10.2025;06.10.2025;-25,00;BNK1006F;ACCOUNT SERVICE FEE\n',
+    );
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(
+      rules,
+      [
+        'processors:',
+        '  stripe: {}',
+        'bank_csv:',
+        "  delimiter: ';'",
+        "  decimal_separator: ','",
+        '  date_format: DD.MM.YYYY',
+        '  booking_date: Buchungstag',
+        '  value_date: Valuta',
+        '  amount: Betrag',
+        '  default_currency: USD',
+        '  bank_reference: Referenz',
+        '  remittance_text: Verwendungszweck',
+        '',
+      ].join('\n'),
+    );
+    const result = await run(['--json', '--bank-file', statement, '--config', rules]);
+    expect(result.code).toBe(0);
+    expect(jsonLines(result.stdout)[0]?.settlement).toEqual(SETTLEMENT_WITH_BANK);
+  });
 });

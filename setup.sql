@@ -366,6 +366,9 @@ ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS internal_transaction_id text;
 ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS candidates jsonb;
 ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS processor_reference text;
 ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS internal_reference text;
+-- The discrepancy's annotation (issue #14 "Fees"): `basis_mismatch_suspected` on an amount_mismatch
+-- whose difference equals the processor's fee; NULL when not annotated (and before this column).
+ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS annotation text;
 -- The kind CHECKs of discrepancies and breaks, and the difference CHECK, for every kind of
 -- `DISCREPANCY_KINDS` (src/domain/discrepancy.ts: the lists below must equal it), including
 -- `fee_mismatch` (fees, above) and the tiers' kinds. Replaced only while they lack a kind, so

@@ -3,7 +3,7 @@ import { describeError } from '../domain/errors';
 import { totalsToDecimalStrings } from '../domain/money';
 import { feeBlockJson } from '../engine/summarize';
 import type { RunResult } from '../job/run-reconciliation';
-import type { TierMatchSummary } from '../engine/tiers';
+import { tierMatchesJson } from '../reports/render-report';
 import type { RunBreaks } from '../store/break-store';
 import type { StoredDelivery } from '../store/delivery-store';
 import type { StoredDiscrepancy, StoredRun } from '../store/run-store';
@@ -54,20 +54,6 @@ export function runResultJson(result: RunResult, failOn?: FailOn): object {
     // Issue #15: only a run with a settlement source (payouts file or API) has the key.
     ...(result.settlement ? { settlement: settlementJson(result.settlement) } : {}),
   };
-}
-
-/**
- * The `matches` block of `run --json` with rules-file tiers (README "Matching rules"): per tier,
- * in order (`id` first), the pairs it made and, per currency in major units, the sum of their
- * processor amounts and of their |variance|.
- */
-function tierMatchesJson(matches: readonly TierMatchSummary[]): object[] {
-  return matches.map((m) => ({
-    tier: m.tier,
-    count: m.count,
-    amount: totalsToDecimalStrings(new Map(m.amountMinor)),
-    abs_variance: totalsToDecimalStrings(new Map(m.absVarianceMinor)),
-  }));
 }
 
 /** The `breaks` block of `run --json` (README "Breaks across days"). */

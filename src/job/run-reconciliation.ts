@@ -54,7 +54,7 @@ import {
 } from '../store/break-store';
 import type { SqlExecutor } from '../store/database';
 import type { SourceReadResult, TransactionSource } from '../sources/transaction-source';
-import { SourceFactory, type SourceChoice } from './build-sources';
+import { SourceFactory, sourceChoiceOf, type SourceChoice } from './build-sources';
 import type { RunLock } from '../store/database';
 import type { DatabaseConfig } from '../store/database-config';
 import { createRunStore } from '../store/open-store';
@@ -427,7 +427,7 @@ export async function reconcileOne(
   businessDate: BusinessDate,
   processor: ProcessorName,
   sources: SourceFactory = new SourceFactory(
-    request.sources,
+    sourceChoiceOf(request),
     deps.apis,
     deps.logger,
     deps.progress,
@@ -710,6 +710,7 @@ export async function reconcileOne(
         issues,
         breaks: toReportBreaks(read, runId ?? '', false),
         settlement,
+        rulesFile: (request.rules?.source ?? null) !== null,
       });
       files.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
       pending.files = files;
@@ -810,6 +811,7 @@ export async function reconcileOne(
           issues,
           breaks: read ? toReportBreaks(read, projectedId, true) : null,
           settlement,
+          rulesFile: (request.rules?.source ?? null) !== null,
         });
       }
     }
@@ -911,7 +913,7 @@ export async function runReconciliation(deps: JobDeps, request: RunRequest): Pro
   checkEngine(request);
   await checkReportsDir(request.reportsDir); // before any input is read: a bad path stops it all
   const results: RunResult[] = [];
-  const sources = new SourceFactory(request.sources, deps.apis, deps.logger, deps.progress);
+  const sources = new SourceFactory(sourceChoiceOf(request), deps.apis, deps.logger, deps.progress);
   for (const date of request.dates) {
     for (const processor of request.processors) {
       if (deps.abort?.aborted) {

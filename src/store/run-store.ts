@@ -138,6 +138,7 @@ const DISCREPANCY_COLUMNS = [
   'candidates',
   'processor_reference',
   'internal_reference',
+  'annotation',
 ] as const;
 
 const QUALITY_COLUMNS = [
@@ -193,6 +194,7 @@ function discrepancyRow(runId: string, d: Discrepancy): SqlValue[] {
     d.candidates ? JSON.stringify(d.candidates) : null,
     d.processor?.reference ?? null,
     d.internal?.reference ?? null,
+    d.annotation ?? null,
   ];
 }
 

@@ -62,6 +62,18 @@ import type { RunOutcome, RunStore, StoredRun } from '../store/run-store';
 import { carryOverInDatabase } from '../store/sql-engine';
 import { queryCarried } from '../store/carried-breaks';
 import { rewriteDiscrepancies } from '../store/run-store';
+import type { RunSettlement, SettlementSource } from '../engine/settlement';
+import { canonicalPayoutsSourceFor } from '../sources/settlement/canonical-payouts';
+import { settlementSourceFor } from '../sources/settlement/settlement-sources';
+import type { RetryObserver } from '../sources/http/http-client';
+import { inputPaths } from './build-sources';
+import {
+  ledgerSplitLeg,
+  NO_BANK,
+  reconcileSettlement,
+  withGroups,
+  type BankSettings,
+} from './settlement-leg';
 
 /**
  * Repairs a crash between a run's COMMIT and the publishing of its report files (see
@@ -132,6 +144,11 @@ export interface RunRequest {
    * run both bases.
    */
   readonly fees?: Partial<Record<ProcessorName, FeeRules>>;
+  /**
+   * Bank statements for the payouts (issue #15: `--bank-file`, `RECON_BANK_DIR`, `--bank-format`,
+   * `--bank-window-days`); default `NO_BANK`. Read only by runs that have a settlement source.
+   */
+  readonly bank?: BankSettings;
 }
 
 /**
@@ -229,6 +246,56 @@ export interface JobDeps {
   readonly progress?: (line: string) => void;
   /** Aborted on SIGTERM/SIGINT (reason: an `InterruptedError`): the run stops, rolls back and fails. */
   readonly abort?: AbortSignal;
+  /**
+   * The settlement source of (date, processor) other than the canonical payouts file (the API
+   * settlement sources), or `null`; consulted first. Without one, or when it returns `null`, a
+   * run has a settlement leg only when `{data-dir}/{date}/payouts_{processor}.csv` exists (CSV
+   * processor side).
+   */
+  readonly settlementSources?: (
+    date: BusinessDate,
+    processor: ProcessorName,
+  ) => SettlementSource | null;
+}
+
+/**
+ * The settlement source of one run, the first of: `deps.settlementSources`' (tests, other
+ * wiring); the one the processor input carries (`settlementSourceFor`: the Stripe or Square
+ * payouts API for an API processor side, the Adyen settlement details report for an Adyen CSV);
+ * the canonical payouts file of the date (`canonical-payouts.ts`) for a CSV processor side when
+ * it exists; else `null` (no settlement leg: the run is exactly as without issue #15).
+ * `observer` receives the API sources' retry lines.
+ * @throws what `settlementSourceFor` throws (ConfigError for missing credentials, …).
+ */
+export async function settlementSourceOf(
+  deps: Pick<JobDeps, 'settlementSources' | 'apis'>,
+  request: Pick<RunRequest, 'sources'>,
+  date: BusinessDate,
+  processor: ProcessorName,
+  observer: RetryObserver = { warn: () => undefined },
+): Promise<SettlementSource | null> {
+  const given = deps.settlementSources?.(date, processor) ?? null;
+  if (given) return given;
+  const { sources } = request;
+  const processorFile = inputPaths(sources, date, processor).processor;
+  const carried = await settlementSourceFor(processor, {
+    businessDate: date,
+    processorSource: sources.processorSource,
+    ...(sources.processorSource === 'csv' ? { processorFile } : {}),
+    ...(sources.format !== undefined ? { format: sources.format } : {}),
+    ...(sources.processorEncoding !== undefined ? { encoding: sources.processorEncoding } : {}),
+    apis: deps.apis,
+    observer,
+  });
+  if (carried) return carried;
+  if (sources.processorSource !== 'csv') return null;
+  return canonicalPayoutsSourceFor(
+    sources.dataDir,
+    date,
+    processor,
+    processorFile,
+    sources.processorEncoding,
+  );
 }
 
 /** Rejects with the abort reason as soon as `signal` aborts; otherwise settles like `work`. */
@@ -326,6 +393,11 @@ export interface RunResult {
    * for dry runs and failed runs.
    */
   readonly auditHead: string | null;
+  /**
+   * The run's settlement leg (issue #15: payout groups, bank leg, counts); `null` (or absent) when
+   * the run has no settlement source, and for failed runs.
+   */
+  readonly settlement?: RunSettlement | null;
   readonly error: unknown;
 }
 
@@ -487,6 +559,48 @@ export async function reconcileOne(
     );
     checkInvalidRate(processorSide, request.maxInvalidRate);
     checkInvalidRate(internalSide, request.maxInvalidRate);
+    // The settlement leg (issue #15): payout groups and the bank statements, when the run has a
+    // settlement source. Its findings (statement balance, …) are data-quality findings of the run.
+    const settlementSource = await settlementSourceOf(deps, request, businessDate, processor, {
+      warn: (details: object, message: string) => log.warn(details, message),
+    });
+    let settlement: RunSettlement | null = null;
+    if (settlementSource) {
+      const leg = await untilAborted(
+        reconcileSettlement(
+          settlementSource,
+          request.bank ?? NO_BANK,
+          businessDate,
+          processor,
+          deps.abort,
+        ),
+        deps.abort,
+      );
+      settlement = leg.settlement;
+      for (const issue of leg.issues) issues.push(issue);
+      log.info(
+        { settlement_source: settlementSource.location, ...settlement.counts },
+        'settlement leg reconciled',
+      );
+    } else if ((request.bank?.files.length ?? 0) > 0) {
+      // --bank-file without payouts to match: say so rather than ignore the statement silently.
+      log.warn(
+        { bank_files: request.bank?.files },
+        'bank statements given, but the run has no settlement source (no payouts file): not read',
+      );
+    }
+    // The N:1 ledger split (rules file `group_key`): ledger_split groups join the settlement.
+    const groupKey = rulesFor(request.rules ?? NO_RULES, processor).groupKey;
+    if (groupKey) {
+      const split = ledgerSplitLeg(processorSide.table, internalSide.table, {
+        groupKey,
+        amountBasis: feeRulesOf(request, processor).ledgerAmountBasis,
+        businessDate,
+        location: processorSide.location,
+      });
+      settlement = withGroups(settlement, split.groups);
+      for (const issue of split.issues) issues.push(issue);
+    }
 
     const invalidRows = processorSide.invalidCount + internalSide.invalidCount;
     // Fee schedule check: the processor rows alone, the same for both engines.
@@ -559,6 +673,7 @@ export async function reconcileOne(
           resolved: carry.resolved,
           reclassified: carry.reclassified,
         },
+        settlement,
       };
     };
     const reportContext: ReportContext = {
@@ -594,6 +709,7 @@ export async function reconcileOne(
         summary: stored.summary,
         issues,
         breaks: toReportBreaks(read, runId ?? '', false),
+        settlement,
         rulesFile: (request.rules?.source ?? null) !== null,
       });
       files.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
@@ -694,6 +810,7 @@ export async function reconcileOne(
           summary: outcome.summary,
           issues,
           breaks: read ? toReportBreaks(read, projectedId, true) : null,
+          settlement,
           rulesFile: (request.rules?.source ?? null) !== null,
         });
       }
@@ -737,6 +854,7 @@ export async function reconcileOne(
       summary,
       reports,
       auditHead,
+      settlement,
       error: null,
     };
   } catch (caught) {

@@ -404,14 +404,17 @@ export async function readRunReportBreaks(
     age_days: number;
     first_seen_run_id: string;
   }>(
+    // An uncorrelated semi-join on the run's break ids (looked up by primary key): written as a
+    // subquery correlated with the run row, the planner probed the run's discrepancies once per
+    // break (34 s for the 20 000 breaks of a 1M-row run).
     `SELECT b.id::text, b.transaction_id, b.identity_scope, b.status,
             b.origin_date::text AS origin_date,
             greatest(0, r.run_date - b.origin_date)::int AS age_days,
             b.first_seen_run_id::text AS first_seen_run_id
-       FROM reconciliation_runs r
-       JOIN breaks b ON b.id IN (SELECT d.break_id FROM discrepancies d
-                                  WHERE d.run_id = r.id AND d.break_id IS NOT NULL)
-      WHERE r.id = $1::uuid`,
+       FROM breaks b
+       CROSS JOIN (SELECT run_date FROM reconciliation_runs WHERE id = $1::uuid) r
+      WHERE b.id IN (SELECT d.break_id FROM discrepancies d
+                      WHERE d.run_id = $1::uuid AND d.break_id IS NOT NULL)`,
     [runId],
   );
   const resolved = await db.query<BreakRow>(

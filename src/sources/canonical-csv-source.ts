@@ -113,7 +113,8 @@ export class CanonicalCsvSource implements StreamingTransactionSource {
   }
   /**
    * The same rows, findings and errors as `read`, batch by batch (`StreamedSide`): the valid rows
-   * of consecutive parser batches are gathered into tables of about `STREAMED_TABLE_ROWS` rows,
+   * of consecutive parser batches are gathered into tables of about `STREAMED_TABLE_ROWS` rows (a
+   * table is handed on once it holds that many: at most that plus one parser batch),
    * each with dictionaries of its own (so a table can be dropped once it is staged); the side
    * checks are left to the caller (`SideCheckAccumulator`). Memory: one table being filled, plus
    * the parser's batches in flight, plus the findings.
@@ -213,7 +214,7 @@ export class CanonicalCsvSource implements StreamingTransactionSource {
   }
 }
 
-/** Rows per table of `CanonicalCsvSource.readStreamed` (one segment of `TransactionTable`). */
+/** Rows per table of `CanonicalCsvSource.readStreamed` (at least; one `TransactionTable` segment). */
 export const STREAMED_TABLE_ROWS = 65_536;
 
 /** Options of `createCanonicalBatchValidator` (structured-cloneable: sent to the parser thread). */

@@ -70,8 +70,8 @@ export interface StreamedReadEnd {
 
 /**
  * One side read batch by batch (the postgres engine stages each batch as it is parsed, so Node
- * never holds the whole side). `tables` yields the valid rows in source order, in tables of at
- * most a few tens of thousands of rows; row `r` of a table is the side's row
+ * never holds the whole side). `tables` yields the valid rows in source order, in tables of a
+ * bounded size (a source that cannot stream yields one table: `streamWholeRead`); row `r` of a table is the side's row
  * `firstOrdinal + r`, where `firstOrdinal` is the number of valid rows in the tables before it.
  * Each table is yielded once and not used by the source afterwards. `end()` may be called once
  * `tables` is exhausted. Errors as `TransactionSource.read`, thrown by `tables`' iteration.

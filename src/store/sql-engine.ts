@@ -575,6 +575,11 @@ function stagedTransaction(row: StagedRow, side: 'p' | 'i'): Transaction | null 
   return day === null ? withMethod : { ...withMethod, businessDate: dateOfEpochDay(Number(day)) };
 }
 
+/** Rows fetched per page of the classification's cursor (`classifyStagedInDatabase`). */
+const CLASSIFIED_PAGE_ROWS = 5000;
+
+const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** What `classifyStagedInDatabase` returns: the match result and each side's duplicated ids. */
 export interface StagedClassification {
   readonly match: MatchResult;
@@ -587,8 +592,10 @@ export interface StagedClassification {
  * `tx`, which must touch the staging tables only (as `classifyInDatabase`): runs
  * `CLASSIFY_ROWS_SQL`, deletes the staged rows and returns the result in the memory engine's
  * shape and order, its `Discrepancy` rows and timing pairs built from the staged columns (equal
- * to those the memory engine builds from its tables). `work_mem` is raised and nested loops are
- * off for this transaction only (the join back to staging must be a hash join).
+ * to those the memory engine builds from its tables), fetched through a cursor a page at a time.
+ * `work_mem` is raised, nested loops are off and the cursor is planned for all its rows
+ * (`cursor_tuple_fraction` 1), for this transaction only: the join back to staging must be a
+ * hash join.
  * @throws Error when the result does not add up (a bug); database errors as translated.
  */
 export async function classifyStagedInDatabase(
@@ -598,18 +605,16 @@ export async function classifyStagedInDatabase(
   options: { workMem?: string } = {},
 ): Promise<StagedClassification> {
   await tx.query(
-    `SELECT set_config('work_mem', $1, true), set_config('enable_nestloop', 'off', true)`,
+    `SELECT set_config('work_mem', $1, true), set_config('enable_nestloop', 'off', true),
+            set_config('cursor_tuple_fraction', '1', true)`,
     [options.workMem ?? '256MB'],
   );
-  const rows = await tx.query<StagedRow>(CLASSIFY_ROWS_SQL, [runId]);
-  await deleteStagedRows(tx, runId);
-
   const counts = emptyOutcomeCounts();
   const duplicates = { processor: 0, internal: 0 };
   const duplicatedIds = { processor: 0, internal: 0 };
-  const breaks: StagedRow[] = [];
+  const found: { readonly key: [number, number]; readonly discrepancy: Discrepancy }[] = [];
   const timingPairs: { readonly ordinal: number; readonly pair: TimingPair }[] = [];
-  for (const row of rows) {
+  const take = (row: StagedRow): void => {
     if (row.kind === 'matched') counts.matched = Number(row.n);
     else if (row.kind === 'timing') {
       const pd = stagedText(row, 'p_business_day');
@@ -629,32 +634,44 @@ export async function classifyStagedInDatabase(
     } else {
       if (row.p_slot === 1) duplicatedIds.processor++;
       if (row.i_slot === -1) duplicatedIds.internal++;
-      breaks.push(row);
+      const { kind } = row;
+      const p = stagedTransaction(row, 'p');
+      const i = stagedTransaction(row, 'i');
+      const main = p ?? i;
+      if (!main) throw new Error(`the SQL engine returned a ${kind} without a row`);
+      counts[kind]++;
+      if (kind === 'duplicate') duplicates[p ? 'processor' : 'internal']++;
+      // The same annotation as the memory engine (one implementation: engine/fees.ts).
+      const discrepancy = annotateBasisMismatch({
+        kind,
+        transactionId: main.transactionId,
+        side: p && i ? 'both' : p ? 'processor' : 'internal',
+        processor: p,
+        internal: i,
+        differenceMinor: row.difference_minor === null ? null : BigInt(row.difference_minor),
+      });
+      found.push({ key: orderKey(row), discrepancy });
     }
+  };
+  // Through a cursor, a page at a time: the returned rows (about 1 KB each as driver objects)
+  // never all exist at once, only the `Discrepancy` rows built from them.
+  if (!UUID_SHAPE.test(runId)) throw new Error(`not a run id: ${runId}`);
+  await tx.query(
+    `DECLARE recon_classified NO SCROLL CURSOR FOR ${CLASSIFY_ROWS_SQL.replaceAll('$1', `'${runId}'::uuid`)}`,
+  );
+  for (;;) {
+    const page = await tx.query<StagedRow>(
+      `FETCH FORWARD ${CLASSIFIED_PAGE_ROWS} FROM recon_classified`,
+    );
+    for (const row of page) take(row);
+    if (page.length < CLASSIFIED_PAGE_ROWS) break;
   }
+  await tx.query(`CLOSE recon_classified`);
+  await deleteStagedRows(tx, runId);
+
   timingPairs.sort((a, b) => a.ordinal - b.ordinal);
-  breaks.sort((a, b) => {
-    const [ga, oa] = orderKey(a);
-    const [gb, ob] = orderKey(b);
-    return ga - gb || oa - ob;
-  });
-  const discrepancies = breaks.map((row): Discrepancy => {
-    const kind = row.kind as Discrepancy['kind'];
-    const p = stagedTransaction(row, 'p');
-    const i = stagedTransaction(row, 'i');
-    const main = p ?? i;
-    if (!main) throw new Error(`the SQL engine returned a ${kind} without a row`);
-    counts[kind]++;
-    if (kind === 'duplicate') duplicates[p ? 'processor' : 'internal']++;
-    return annotateBasisMismatch({
-      kind,
-      transactionId: main.transactionId,
-      side: p && i ? 'both' : p ? 'processor' : 'internal',
-      processor: p,
-      internal: i,
-      differenceMinor: row.difference_minor === null ? null : BigInt(row.difference_minor),
-    });
-  });
+  found.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1]);
+  const discrepancies = found.map((entry) => entry.discrepancy);
   return {
     match: {
       processorTransactions: staged.processor,

@@ -224,21 +224,7 @@ async function stageSide(
   return written;
 }
 
-/**
- * The classification, in one statement. Each side gets a `slot` by `row_number()` within its id:
- * 0 for the first row (ordinal order), then 1, 2, … on the processor side and -1, -2, … on the
- * ledger side. The full outer join on (transaction_id, slot) therefore pairs exactly the first
- * rows of an id present on both sides; every later row comes out unpaired and is a `duplicate`.
- * Precedence as in the memory engine: currency, then amount, then fee (both present and
- * different: `fee_mismatch`; a NULL fee compares as unknown, i.e. not different), then canonical
- * status, then (both `unknown`) the normalized raw status; a clean pair whose rows'
- * `business_day`s differ is `timing`. The processor amount compared is `compare_minor` when
- * staged (fee rules of basis `net`), else the gross. The statement reads the staging tables only
- * and writes nothing: it returns the kind, ordinals and difference of each discrepancy and timing
- * pair, plus the matched count (the run's transaction writes the discrepancies, see
- * `RunStore.completeRunInDatabase`).
- */
-/** The classification's CTEs `p`, `i` and `classified` (see `CLASSIFY_SQL`). */
+/** The classification's CTEs `p`, `i` and `classified` (see `CLASSIFY_SQL` below). */
 const CLASSIFIED_CTES = `
 WITH p AS (
   SELECT s.*, row_number() OVER w - 1 AS slot
@@ -270,6 +256,20 @@ WITH p AS (
   FROM p FULL JOIN i ON p.transaction_id = i.transaction_id AND p.slot = i.slot
 `;
 
+/**
+ * The classification, in one statement. Each side gets a `slot` by `row_number()` within its id:
+ * 0 for the first row (ordinal order), then 1, 2, … on the processor side and -1, -2, … on the
+ * ledger side. The full outer join on (transaction_id, slot) therefore pairs exactly the first
+ * rows of an id present on both sides; every later row comes out unpaired and is a `duplicate`.
+ * Precedence as in the memory engine: currency, then amount, then fee (both present and
+ * different: `fee_mismatch`; a NULL fee compares as unknown, i.e. not different), then canonical
+ * status, then (both `unknown`) the normalized raw status; a clean pair whose rows'
+ * `business_day`s differ is `timing`. The processor amount compared is `compare_minor` when
+ * staged (fee rules of basis `net`), else the gross. The statement reads the staging tables only
+ * and writes nothing: it returns the kind, ordinals and difference of each discrepancy and timing
+ * pair, plus the matched count (the run's transaction writes the discrepancies, see
+ * `RunStore.completeRunInDatabase`).
+ */
 const CLASSIFY_SQL = `${CLASSIFIED_CTES}), found AS (
   SELECT c.kind, c.p_ordinal, c.i_ordinal,
          CASE WHEN c.kind = 'amount_mismatch' THEN c.p_compare_minor - c.i_amount_minor

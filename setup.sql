@@ -366,6 +366,9 @@ ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS internal_transaction_id text;
 ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS candidates jsonb;
 ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS processor_reference text;
 ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS internal_reference text;
+-- The discrepancy's annotation (issue #14 "Fees"): `basis_mismatch_suspected` on an amount_mismatch
+-- whose difference equals the processor's fee; NULL when not annotated (and before this column).
+ALTER TABLE discrepancies ADD COLUMN IF NOT EXISTS annotation text;
 -- The kind CHECKs of discrepancies and breaks, and the difference CHECK, for every kind of
 -- `DISCREPANCY_KINDS` (src/domain/discrepancy.ts: the lists below must equal it), including
 -- `fee_mismatch` (fees, above) and the tiers' kinds. Replaced only while they lack a kind, so
@@ -436,6 +439,117 @@ ALTER TABLE deliveries ADD CONSTRAINT deliveries_channel_check
     CHECK (channel IN ('s3', 'email', 'slack', 'webhook', 'amqp'));
 
 -- ---------------------------------------------------------------------------------------------
+-- Payouts and bank statements (schema 7, issue #15). Written by the run's one final transaction
+-- (both engines), keyed by (run_id, seq): a rerun is a new run with rows of its own, the old
+-- run's rows stay with the superseded run. Money twice, as everywhere: `*_minor` bigint and the
+-- major-unit numeric computed from it with the currency's ISO 4217 exponent.
+-- The kind and status lists must equal SETTLEMENT_GROUP_KINDS, SETTLEMENT_GROUP_STATUSES
+-- (src/engine/settlement-groups.ts) and PayoutBankStatus (src/engine/bank-matching.ts).
+-- ---------------------------------------------------------------------------------------------
+-- The lines of the bank statements a run read (every entry, credits and debits, in file order).
+CREATE TABLE IF NOT EXISTS bank_entries (
+    run_id              uuid NOT NULL REFERENCES reconciliation_runs (id),
+    seq                 integer NOT NULL CHECK (seq >= 1),
+    statement_id        text NOT NULL,
+    account             text NOT NULL,
+    direction           text NOT NULL CHECK (direction IN ('credit', 'debit')),
+    amount_minor        bigint NOT NULL CHECK (amount_minor >= 0),
+    amount              numeric NOT NULL,
+    currency            char(3) NOT NULL,
+    booking_date        date,
+    value_date          date,
+    bank_reference      text,
+    customer_reference  text,
+    remittance_text     text,
+    reversal            boolean NOT NULL DEFAULT false,
+    type_code           text,
+    booked              boolean NOT NULL DEFAULT true,
+    line                integer CHECK (line >= 1),
+    xml_path            text,
+    -- The reference shown for the entry (`bank_entry` of the run --json contract).
+    reference           text NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+
+-- One row per settlement group (payout, Adyen batch) of a run, with its waterfall and bank leg.
+CREATE TABLE IF NOT EXISTS settlement_groups (
+    run_id                      uuid NOT NULL REFERENCES reconciliation_runs (id),
+    seq                         integer NOT NULL CHECK (seq >= 1),
+    processor                   text NOT NULL,
+    parent_id                   text NOT NULL,
+    kind                        text NOT NULL CHECK (kind IN
+        ('stripe_payout', 'adyen_batch', 'square_payout', 'paypal_payout', 'ledger_split')),
+    currency                    char(3) NOT NULL,
+    -- NULL for parent_missing (no parent fetched).
+    parent_amount_minor         bigint,
+    parent_amount               numeric,
+    children_sum_minor          bigint NOT NULL,
+    children_sum                numeric NOT NULL,
+    -- children_sum − parent_amount; NULL for parent_missing and unattributable.
+    difference_minor            bigint,
+    difference                  numeric,
+    child_count                 integer NOT NULL CHECK (child_count >= 0),
+    status                      text NOT NULL CHECK (status IN
+        ('group_matched', 'group_sum_mismatch', 'group_incomplete', 'parent_missing', 'unattributable')),
+    -- The payout's arrival or expected date (NULL: due now / no parent).
+    due_date                    date,
+    -- Payout waterfall, signed minor units of `currency`.
+    charges_minor               bigint NOT NULL,
+    fees_minor                  bigint NOT NULL,
+    refunds_minor               bigint NOT NULL,
+    disputes_minor              bigint NOT NULL,
+    adjustments_minor           bigint NOT NULL,
+    payout_minor                bigint NOT NULL,
+    unexplained_residual_minor  bigint NOT NULL,
+    -- Bank leg: NULL when the run read no bank statement, or the group is not a payout.
+    bank_status                 text CHECK (bank_status IN ('payout_matched', 'payout_missing_in_bank',
+        'payout_amount_mismatch', 'payout_ambiguous', 'payout_pending')),
+    bank_matched_by             text CHECK (bank_matched_by IN ('reference', 'amount_date')),
+    -- bank amount − payout amount (payout_matched: 0, payout_amount_mismatch: the difference).
+    bank_difference_minor       bigint,
+    bank_entry_seq              integer,
+    bank_entry_ref              text,
+    PRIMARY KEY (run_id, seq),
+    FOREIGN KEY (run_id, bank_entry_seq) REFERENCES bank_entries (run_id, seq),
+    CHECK (status IN ('parent_missing') OR parent_amount_minor IS NOT NULL),
+    CHECK (status IN ('parent_missing', 'unattributable') OR difference_minor IS NOT NULL)
+);
+CREATE INDEX IF NOT EXISTS ix_settlement_groups_parent ON settlement_groups (parent_id, processor);
+
+-- The children of each group (balance transactions, batch rows, payout entries), in input order.
+CREATE TABLE IF NOT EXISTS settlement_group_members (
+    run_id      uuid NOT NULL,
+    group_seq   integer NOT NULL,
+    seq         integer NOT NULL CHECK (seq >= 1),
+    child_id    text NOT NULL,
+    category    text NOT NULL CHECK (category IN ('charge', 'refund', 'dispute', 'fee', 'adjustment')),
+    currency    char(3) NOT NULL,
+    gross_minor bigint NOT NULL,
+    gross       numeric NOT NULL,
+    net_minor   bigint NOT NULL,
+    net         numeric NOT NULL,
+    PRIMARY KEY (run_id, group_seq, seq),
+    FOREIGN KEY (run_id, group_seq) REFERENCES settlement_groups (run_id, seq)
+);
+
+-- Bank statement findings are data-quality findings of the run on side 'bank' (schema 7). The
+-- side CHECK is replaced only while it lacks 'bank', so applying this again re-validates nothing.
+DO $side$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_constraint
+                WHERE contype = 'c' AND conrelid = to_regclass('data_quality_checks')
+                  AND conname = 'data_quality_checks_side_check'
+                  AND pg_get_constraintdef(oid) LIKE '%''bank''%') THEN
+        RETURN;
+    END IF;
+    ALTER TABLE data_quality_checks DROP CONSTRAINT IF EXISTS data_quality_checks_side_check;
+    ALTER TABLE data_quality_checks ADD CONSTRAINT data_quality_checks_side_check
+        CHECK (side IN ('processor', 'internal', 'bank'));
+END;
+$side$;
+-- End of schema 7 (payouts and bank statements).
+
+-- ---------------------------------------------------------------------------------------------
 -- Health checks and configuration.
 -- ---------------------------------------------------------------------------------------------
 CREATE TABLE IF NOT EXISTS system_health (
@@ -456,12 +570,12 @@ CREATE TABLE IF NOT EXISTS system_configuration (
 );
 
 INSERT INTO system_configuration (key, value, description) VALUES
-    ('schema_version', '6', 'Version of setup.sql applied to this database'),
+    ('schema_version', '7', 'Version of setup.sql applied to this database'),
     ('high_value_threshold', '1000',
      'Major-unit amount from which a missing transaction is listed in v_high_value_missing_transactions (per currency, never converted)')
 ON CONFLICT (key) DO NOTHING;
-UPDATE system_configuration SET value = '6', updated_at = now()
-    WHERE key = 'schema_version' AND value <> '6';
+UPDATE system_configuration SET value = '7', updated_at = now()
+    WHERE key = 'schema_version' AND value <> '7';
 
 -- ---------------------------------------------------------------------------------------------
 -- Views.

@@ -2,7 +2,9 @@
  * Throughput benchmark of the reconciliation job on seeded synthetic data.
  *
  * Usage: `npm run bench -- --rows 1000000 [--runs 3] [--seed 42] [--no-e2e] [--no-phases]
- *        [--no-duckdb] [--regenerate] [--carry N]`; `--carry N` also times database runs on both
+ *        [--no-duckdb] [--regenerate] [--carry N] [--config FILE] [--unmatched P]`; `--config
+ *        FILE` also times end-to-end dry runs with that rules file against the same runs without
+ *        (`--unmatched 2`: 2% of each side unmatched by id, in pairs the tiers can pair); `--carry N` also times database runs on both
  *        engines with N open breaks of the day before carried in, against the same runs without; `--rows 100000,1000000` runs each size in a child bench
  *        and prints the slope (wall seconds per 1M rows per side, ours and DuckDB's). With `DATABASE_URL` (and optionally `DB_SCHEMA`) set, the database
  * phases and the end-to-end run with a PostgreSQL server are measured too (the schema must have
@@ -43,7 +45,14 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { loadConfig } from '../src/config/load-config';
 import { STATUS_MAPS } from '../src/domain/status';
 import type { TransactionTable } from '../src/domain/transaction-table';
-import { checkAccounting, matchTables, type OutcomeCounts } from '../src/engine/match-transactions';
+import { loadRulesFile } from '../src/config/rules-file';
+import {
+  checkAccounting,
+  MATCH_ENGINES,
+  matchTables,
+  type OutcomeCounts,
+} from '../src/engine/match-transactions';
+import { rulesFor } from '../src/engine/rules';
 import { summarizeReconciliation } from '../src/engine/summarize';
 import { writeReports } from '../src/reports/write-reports';
 import { CanonicalCsvSource } from '../src/sources/canonical-csv-source';
@@ -69,6 +78,11 @@ Options:
   --carry N        also time end-to-end database runs (both engines) with N open breaks of the
                    day before carried into the run, against the same runs without (needs
                    DATABASE_URL); prints the growth (target ≤ 10%)
+  --config FILE    also time end-to-end dry runs with this rules file (matching tiers),
+                   interleaved with the same runs without; prints the growth (target ≤ 15%)
+  --unmatched P    generate P% of each side's rows unmatched by id, in pairs that the rules
+                   file's tiers can pair (same description; half of them 1 minor unit apart),
+                   instead of 0.4% unpaired missing rows per side
   -h, --help       print this help
 
 With DATABASE_URL set, the database phases and a run with PostgreSQL are measured too.
@@ -114,6 +128,11 @@ interface Manifest {
   readonly multiLineRecords: number;
   /** Physical start lines of every row of an id involved in a discrepancy, per side. */
   readonly lines: Record<string, { p: number[]; i: number[] }>;
+  /**
+   * `--unmatched`: the unmatched pairs a tier on the description can pair, with equal amounts
+   * (`exact`) and 1 minor unit apart (`variance`); absent without `--unmatched`.
+   */
+  readonly tierPairs?: { readonly exact: number; readonly variance: number };
 }
 
 interface Args {
@@ -134,6 +153,10 @@ interface Args {
   dir: string;
   /** `--carry N`: open breaks carried into the end-to-end database runs (0 = not measured). */
   carry: number;
+  /** `--config FILE`: a rules file for the tiers' end-to-end comparison (empty: not measured). */
+  config: string;
+  /** `--unmatched P`: percent of each side's rows unmatched by id, pairable by tiers (0: off). */
+  unmatched: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -152,6 +175,8 @@ function parseArgs(argv: readonly string[]): Args {
     plain: false,
     dir: '',
     carry: 0,
+    config: '',
+    unmatched: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -177,12 +202,21 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--plain') args.plain = true;
     else if (flag === '--dir') args.dir = value();
     else if (flag === '--carry') args.carry = Number.parseInt(value(), 10);
+    else if (flag === '--config') args.config = resolve(value());
+    else if (flag === '--unmatched') args.unmatched = Number(value());
     else throw new ScriptUsageError(`unknown option ${flag}`);
   }
   if (!(args.rows >= 1000)) throw new ScriptUsageError('--rows must be at least 1000');
   if (!(args.runs >= 1)) throw new ScriptUsageError('--runs must be at least 1');
   if (!(args.carry >= 0)) throw new ScriptUsageError('--carry must be a number of breaks (≥ 0)');
-  args.dir ||= join(DATA_ROOT, `${args.rows}-${args.seed}${args.plain ? '-plain' : ''}`);
+  if (!(args.unmatched >= 0 && args.unmatched <= 20))
+    throw new ScriptUsageError('--unmatched must be a percentage from 0 to 20');
+  if (args.config && !existsSync(args.config))
+    throw new ScriptUsageError(`--config ${args.config}: no such file`);
+  args.dir ||= join(
+    DATA_ROOT,
+    `${args.rows}-${args.seed}${args.plain ? '-plain' : ''}${args.unmatched ? `-u${args.unmatched}` : ''}`,
+  );
   return args;
 }
 
@@ -250,14 +284,22 @@ function shuffle(values: Uint32Array, random: () => number): void {
 }
 
 /** Writes both CSV files and the manifest into `dir`; returns the manifest. */
-function generate(rows: number, seed: number, dir: string, plain: boolean): Manifest {
+function generate(
+  rows: number,
+  seed: number,
+  dir: string,
+  plain: boolean,
+  unmatched = 0,
+): Manifest {
   const random = prng(seed);
   const n = (rate: number): number => Math.round(rows * rate);
-  const kMii = n(RATES.missing_in_internal);
+  // `--unmatched P`: as many ledger-only rows as processor-only rows, each the partner of one
+  // (see `partnerOf`), so that the rules file's tiers can pair them.
+  const kMii = unmatched > 0 ? n(unmatched / 100) : n(RATES.missing_in_internal);
   const kAmt = n(RATES.amount_mismatch);
   const kCur = n(RATES.currency_mismatch);
   const kSt = n(RATES.status_mismatch);
-  const kMip = n(RATES.missing_in_processor);
+  const kMip = unmatched > 0 ? kMii : n(RATES.missing_in_processor);
   const kDupP = n(RATES.duplicate_processor);
   const kDupI = n(RATES.duplicate_internal);
   const processorIds = rows - kDupP; // distinct ids on the processor side
@@ -298,6 +340,16 @@ function generate(rows: number, seed: number, dir: string, plain: boolean): Mani
     const d = random();
     descriptionKind[id] = d < 0.0005 ? 3 : d < 0.01 ? 2 : d < 0.1 ? 0 : 1;
   }
+  const miiFrom = normal;
+  const mipFrom = distinct - kMip;
+  /**
+   * With `--unmatched`: the processor-only id a ledger-only id stands for (the ledger booked the
+   * same payment under another id, with the same description and currency; every second one 1
+   * minor unit more), or -1.
+   */
+  const partnerOf = (id: number): number =>
+    unmatched > 0 && kind[id] === MISSING_IN_PROCESSOR ? miiFrom + (id - mipFrom) : -1;
+  if (unmatched > 0) for (let id = miiFrom; id < miiFrom + kMii; id++) descriptionKind[id] = 1;
   const idText = (id: number): string =>
     `ch_${(((id + 1) * 2654435761) >>> 0).toString(36).padStart(7, '0')}${id.toString(36)}`;
   const description = (id: number): string => {
@@ -314,9 +366,12 @@ function generate(rows: number, seed: number, dir: string, plain: boolean): Mani
   };
   const row = (id: number, side: 'p' | 'i'): string => {
     const k = kind[id] ?? NORMAL;
-    let c = currency[id] ?? 0;
-    let s = status[id] ?? 0;
-    let minor = amount[id] ?? 0;
+    const partner = partnerOf(id);
+    const from = partner >= 0 ? partner : id;
+    let c = currency[from] ?? 0;
+    let s = status[from] ?? 0;
+    let minor = amount[from] ?? 0;
+    if (partner >= 0 && (id - mipFrom) % 2 === 1) minor += minor < 0 ? -1 : 1;
     if (side === 'i') {
       if (k === AMOUNT) minor += delta[id] ?? 1;
       else if (k === CURRENCY) c = (c + 1 + ((delta[id] ?? 0) % 4)) % CURRENCIES.length;
@@ -327,8 +382,8 @@ function generate(rows: number, seed: number, dir: string, plain: boolean): Mani
     const statusText = (side === 'p' ? PROCESSOR_STATUS : INTERNAL_STATUS)[s] ?? 'pending';
     return (
       `${idText(id)},${major(minor, exponent)},${CURRENCIES[c] ?? 'USD'},${statusText},` +
-      `acct_${merchant[id] ?? 0},${new Date(DAY_START_MS + (created[id] ?? 0)).toISOString()},` +
-      `${fee},${csvCell(description(id))}\n`
+      `acct_${merchant[from] ?? 0},${new Date(DAY_START_MS + (created[from] ?? 0)).toISOString()},` +
+      `${fee},${csvCell(description(from))}\n`
     );
   };
 
@@ -394,6 +449,9 @@ function generate(rows: number, seed: number, dir: string, plain: boolean): Mani
     internalLineSum,
     multiLineRecords,
     lines,
+    ...(unmatched > 0
+      ? { tierPairs: { exact: Math.ceil(kMip / 2), variance: Math.floor(kMip / 2) } }
+      : {}),
   };
   const out = new FileWriter(join(dir, 'manifest.json'));
   out.write(JSON.stringify(manifest));
@@ -408,7 +466,7 @@ function loadOrGenerate(args: Args): Manifest {
     if (manifest.version === GENERATOR_VERSION) return manifest;
   }
   const start = performance.now();
-  const manifest = generate(args.rows, args.seed, args.dir, args.plain);
+  const manifest = generate(args.rows, args.seed, args.dir, args.plain, args.unmatched);
   console.log(
     `generated ${manifest.processorRows} processor + ${manifest.internalRows} ledger rows ` +
       `(${manifest.multiLineRecords} multi-line records) in ${seconds(start)} s → ${args.dir}`,
@@ -488,6 +546,18 @@ async function worker(args: Args, manifest: Manifest): Promise<void> {
     problems.push(...checkAccounting(result));
     return result;
   });
+  if (args.config) {
+    // The rules file's tiers on the rows the id join left unmatched (what `--config` adds).
+    const own = rulesFor(loadRulesFile(args.config), 'stripe');
+    const unmatched = match.counts.missing_in_internal + match.counts.missing_in_processor;
+    const tiered = await time(`tiers (${unmatched} unmatched rows)`, unmatched, () =>
+      MATCH_ENGINES.memory.applyRules(match, own, processor.table, 'UTC'),
+    );
+    problems.push(...checkAccounting(tiered).map((p) => `tiers: ${p}`));
+    const expected = tieredCounts(manifest);
+    if (expected)
+      problems.push(...compareCounts(expected, tiered.counts).map((p) => `tiers: ${p}`));
+  }
   const invalidRows = processor.invalidCount + internal.invalidCount;
   const summary = await time('summarize', totalRows, () =>
     summarizeReconciliation(match, processor.table, internal.table, invalidRows),
@@ -583,6 +653,7 @@ function runCli(
   manifest: Manifest,
   dryRun: boolean,
   extra: readonly string[] = [],
+  expected: OutcomeCounts | null = manifest.counts,
 ): E2eResult {
   const timeFile = join(args.dir, 'time.txt');
   const cli = [
@@ -630,7 +701,7 @@ function runCli(
         internal_transactions: number;
       })
     : undefined;
-  problems.push(...compareCounts(manifest.counts, parsed?.counts ?? null));
+  if (expected) problems.push(...compareCounts(expected, parsed?.counts ?? null));
   if (
     parsed &&
     (parsed.processor_transactions !== manifest.processorRows ||
@@ -983,6 +1054,79 @@ async function benchCarry(args: Args, manifest: Manifest): Promise<string[]> {
   return problems;
 }
 
+/**
+ * The counts a dry run with the bench's rules file (`data/samples/rules/bench-tiers.yaml`: an
+ * exact and a tolerance tier on the description) finds on `--unmatched` data: every generated
+ * unmatched pair paired, half cleanly and half with a variance; `null` (not checked) on other
+ * data, whose unpaired missing rows a tier may or may not pair by chance.
+ */
+function tieredCounts(manifest: Manifest): OutcomeCounts | null {
+  const pairs = manifest.tierPairs;
+  if (!pairs) return null;
+  const paired = pairs.exact + pairs.variance;
+  return {
+    ...manifest.counts,
+    matched: manifest.counts.matched + pairs.exact,
+    missing_in_internal: manifest.counts.missing_in_internal - paired,
+    missing_in_processor: manifest.counts.missing_in_processor - paired,
+    matched_with_variance: pairs.variance,
+    ambiguous: 0,
+  };
+}
+
+/**
+ * `--config FILE`: end-to-end dry runs (memory engine) without and with the rules file,
+ * interleaved so that machine load drifts into both alike; prints the medians and the growth
+ * (issue #14 target: ≤ 15%). Returns count problems.
+ */
+function benchRules(args: Args, manifest: Manifest): string[] {
+  const problems: string[] = [];
+  const totalRows = manifest.processorRows + manifest.internalRows;
+  const times: Record<'without' | 'with', E2eResult[]> = { without: [], with: [] };
+  for (let run = 0; run < args.runs; run++) {
+    for (const mode of ['without', 'with'] as const) {
+      const result =
+        mode === 'with'
+          ? runCli(args, manifest, true, ['--config', args.config], tieredCounts(manifest))
+          : runCli(args, manifest, true);
+      times[mode].push(result);
+      problems.push(...result.problems.map((p) => `rules ${mode} run ${run + 1}: ${p}`));
+    }
+  }
+  const without = median(times.without.map((r) => r.seconds));
+  const withRules = median(times.with.map((r) => r.seconds));
+  const growth = (100 * (withRules - without)) / without;
+  const unmatched = manifest.counts.missing_in_internal + manifest.counts.missing_in_processor;
+  printTable(
+    `Matching tiers: end to end --dry-run, memory engine, ${unmatched} rows unmatched after the id join (${((100 * unmatched) / totalRows).toFixed(2)}% of both sides), without and with --config ${args.config} (target ≤ 15% growth)`,
+    [
+      ...(['without', 'with'] as const).map((mode) => [
+        mode === 'with' ? 'with the rules file' : 'without a rules file',
+        median(times[mode].map((r) => r.seconds)).toFixed(2),
+        String(times[mode].length),
+        String(totalRows),
+        rate(totalRows, median(times[mode].map((r) => r.seconds))),
+        median(times[mode].map((r) => r.peakRssMb)).toFixed(0),
+      ]),
+      ['growth', `${growth.toFixed(1)}%`, '', '', '', ''],
+    ],
+  );
+  console.log(
+    `RULES ${JSON.stringify({
+      rows: args.rows,
+      config: args.config,
+      unmatched,
+      without,
+      with: withRules,
+      growthPercent: growth,
+      runsWithout: times.without.map((r) => r.seconds),
+      runsWith: times.with.map((r) => r.seconds),
+      checked: manifest.tierPairs !== undefined,
+    })}`,
+  );
+  return problems;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.sizes.length > 1) {
@@ -1025,6 +1169,7 @@ async function main(): Promise<void> {
           String(args.seed),
           '--dir',
           args.dir,
+          ...(args.config ? ['--config', args.config] : []),
         ],
         { encoding: 'utf8', maxBuffer: 1 << 26, env: process.env },
       );
@@ -1092,6 +1237,8 @@ async function main(): Promise<void> {
     }
     printTable('End to end (built CLI: node bin/recon run … --json; /usr/bin/time)', rows);
   }
+
+  if (args.config) problems.push(...benchRules(args, manifest));
 
   if (args.carry > 0) {
     if (!withDb) problems.push('--carry needs DATABASE_URL: carry-over not measured');

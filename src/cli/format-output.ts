@@ -3,11 +3,13 @@ import { describeError } from '../domain/errors';
 import { totalsToDecimalStrings } from '../domain/money';
 import { feeBlockJson } from '../engine/summarize';
 import type { RunResult } from '../job/run-reconciliation';
-import type { TierMatchSummary } from '../engine/tiers';
+import { tierMatchesJson } from '../reports/render-report';
 import type { RunBreaks } from '../store/break-store';
 import type { StoredDelivery } from '../store/delivery-store';
 import type { StoredDiscrepancy, StoredRun } from '../store/run-store';
 import { exitCodeOfRun, type FailOn } from './exit-codes';
+import { settlementJson, type RunSettlement, type SettlementCounts } from '../engine/settlement';
+import { SETTLEMENT_GROUP_STATUSES } from '../engine/settlement-groups';
 
 /** The `--json` object of one run (one line of stdout); `failOn`: `--fail-on`, for `exit_code`. */
 export function runResultJson(result: RunResult, failOn?: FailOn): object {
@@ -40,23 +42,18 @@ export function runResultJson(result: RunResult, failOn?: FailOn): object {
     risk_level: result.summary?.riskLevel ?? null,
     compliance_status: result.summary?.complianceStatus ?? null,
     fees: result.summary?.fees ? feeBlockJson(result.summary.fees) : null,
-    reports: result.reports ? { csv: result.reports.csv, json: result.reports.json } : null,
+    reports: result.reports
+      ? {
+          csv: result.reports.csv,
+          json: result.reports.json,
+          // Issue #15: only a run with a settlement writes payouts_{processor}_{date}.csv.
+          ...(result.reports.payouts ? { payouts: result.reports.payouts } : {}),
+        }
+      : null,
     audit_head: result.auditHead,
+    // Issue #15: only a run with a settlement source (payouts file or API) has the key.
+    ...(result.settlement ? { settlement: settlementJson(result.settlement) } : {}),
   };
-}
-
-/**
- * The `matches` block of `run --json` with rules-file tiers (README "Matching rules"): per tier,
- * in order (`id` first), the pairs it made and, per currency in major units, the sum of their
- * processor amounts and of their |variance|.
- */
-function tierMatchesJson(matches: readonly TierMatchSummary[]): object[] {
-  return matches.map((m) => ({
-    tier: m.tier,
-    count: m.count,
-    amount: totalsToDecimalStrings(new Map(m.amountMinor)),
-    abs_variance: totalsToDecimalStrings(new Map(m.absVarianceMinor)),
-  }));
 }
 
 /** The `breaks` block of `run --json` (README "Breaks across days"). */
@@ -85,6 +82,36 @@ export function runBreaksLine(breaks: RunBreaks, escalateDays: number): string {
   return `breaks: ${parts.join(', ')}`;
 }
 
+/**
+ * The one-line payouts summary of a run with a settlement leg (issue #15), e.g.
+ * `payouts: 3 (1 group matched, 1 group sum mismatch, 1 unattributable); bank: 2 payout matched,
+ * 1 payout missing in bank, 1 bank credit unmatched` (`bank: no statement` without one). Only
+ * counts above 0 are listed.
+ */
+export function settlementLine(settlement: RunSettlement): string {
+  const c = settlement.counts;
+  const list = (keys: readonly (keyof SettlementCounts)[]): string =>
+    keys
+      .filter((key) => c[key] > 0)
+      .map((key) => `${c[key]} ${key.replace(/_/g, ' ')}`)
+      .join(', ');
+  const groups = list(SETTLEMENT_GROUP_STATUSES);
+  const bank = settlement.bank
+    ? list([
+        'payout_matched',
+        'payout_amount_mismatch',
+        'payout_ambiguous',
+        'payout_missing_in_bank',
+        'bank_credit_unmatched',
+      ]) || 'nothing to match'
+    : 'no statement';
+  const pending = settlement.bank?.counts.payout_pending ?? 0;
+  return (
+    `payouts: ${settlement.groups.length}${groups ? ` (${groups})` : ''}; bank: ${bank}` +
+    (pending > 0 ? `, ${pending} payout pending` : '')
+  );
+}
+
 /** A short human summary of one run, a few lines, for stdout. */
 export function runResultText(result: RunResult): string {
   const head = `${result.processor} ${result.businessDate}`;
@@ -111,6 +138,7 @@ export function runResultText(result: RunResult): string {
   if (result.timing)
     lines.push(`  timing: ${result.timing} late arrival${result.timing === 1 ? '' : 's'} matched`);
   if (result.breaks) lines.push(`  ${runBreaksLine(result.breaks, result.breaks.escalate_days)}`);
+  if (result.settlement) lines.push(`  ${settlementLine(result.settlement)}`);
   if (result.runId)
     lines.push(
       `  run ${result.runId}${result.auditHead ? `, audit head ${result.auditHead}` : ''}`,

@@ -10,11 +10,14 @@ import { ConfigError, UsageError } from '../domain/errors';
 import { isProcessorName, KNOWN_PROCESSORS, type ProcessorName } from '../domain/status';
 import type { SourceKind } from '../job/build-sources';
 import type { EngineName, RunRequest } from '../job/run-reconciliation';
-import { loadRulesFile } from '../config/rules-file';
+import { loadRulesFile, type RulesFile } from '../config/rules-file';
 import { MATCH_ENGINES } from '../engine/match-transactions';
 import { NO_RULES, type MatchRules } from '../engine/rules';
 import { INPUT_ENCODINGS, parseInputEncoding, type InputEncoding } from '../sources/text-encoding';
 import type { FailOn } from './exit-codes';
+import { BANK_STATEMENT_FORMATS, type BankStatementFormat } from '../domain/bank-entry';
+import { DEFAULT_BANK_WINDOW_DAYS } from '../engine/bank-matching';
+import type { BankSettings } from '../job/settlement-leg';
 
 /** Log levels accepted by `--log-level` (pino's, plus `silent`). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -208,6 +211,41 @@ export interface RunOptions extends DateOptions {
   graceDays?: string;
   /** `--fail-on new|open`: exit 8 for breaks (read by the command, see `parseFailOn`). */
   failOn?: string;
+  /** `--bank-file FILE`, repeatable: bank statements for the payouts (issue #15). */
+  bankFile?: string[];
+  /** `--bank-format camt053|bai2|csv` (default: detected from the content). */
+  bankFormat?: string;
+  /** `--bank-window-days N` (default 3). */
+  bankWindowDays?: string;
+}
+
+/** Largest `--bank-window-days`: a month either side of a payout's arrival date. */
+const MAX_BANK_WINDOW_DAYS = 31;
+
+/**
+ * The bank statement settings of a run (issue #15): `--bank-file` (repeatable), else every file
+ * under `RECON_BANK_DIR/{date}/`; `--bank-format` (default: detected); `--bank-window-days`
+ * (default 3, at most 31).
+ * @throws UsageError for an unknown format or a window that is not a whole number from 0 to 31.
+ */
+export function parseBankSettings(options: RunOptions, env: NodeJS.ProcessEnv): BankSettings {
+  const format = options.bankFormat;
+  if (format !== undefined && !(BANK_STATEMENT_FORMATS as readonly string[]).includes(format))
+    throw new UsageError(
+      `--bank-format must be one of ${BANK_STATEMENT_FORMATS.join(', ')}, got '${format}'`,
+    );
+  const days = options.bankWindowDays;
+  if (days !== undefined && (!/^\d+$/.test(days) || Number(days) > MAX_BANK_WINDOW_DAYS))
+    throw new UsageError(
+      `--bank-window-days must be a whole number of days from 0 to ${MAX_BANK_WINDOW_DAYS}, got '${days}'`,
+    );
+  const dir = env.RECON_BANK_DIR ?? '';
+  return {
+    files: options.bankFile ?? [],
+    dir: dir === '' ? null : dir,
+    ...(format !== undefined ? { format: format as BankStatementFormat } : {}),
+    windowDays: days === undefined ? DEFAULT_BANK_WINDOW_DAYS : Number(days),
+  };
 }
 
 /**
@@ -222,7 +260,10 @@ export const DRY_RUN_REPORTS_SUBDIR = 'dry-run';
  * any side effect.
  * @throws ConfigError listing every problem of the file, or every rule the engine refuses (exit 2).
  */
-export function loadRunRules(path: string | null | undefined, engine: EngineName): MatchRules {
+export function loadRunRules(
+  path: string | null | undefined,
+  engine: EngineName,
+): MatchRules | RulesFile {
   if (!path) return NO_RULES;
   const rules = loadRulesFile(path);
   const refused = MATCH_ENGINES[engine].refusedRules(rules);
@@ -277,6 +318,9 @@ export function runRequestFrom(
   const graceDays = parseGraceDays(options.graceDays) ?? config.breaks.graceDays;
   parseFailOn(options.failOn); // checked with the other options, before anything runs
   const engine = parseEngine(options.engine, dryRun);
+  const rules = loadRunRules(options.config ?? config.rulesFile, engine);
+  // The rules file's `bank_csv:` map reads (and detects) bank statements in CSV.
+  const bankCsv = 'bankCsv' in rules ? rules.bankCsv : null;
   return {
     dates,
     processors,
@@ -298,11 +342,15 @@ export function runRequestFrom(
     reportsDir: resolveReportsDir(options.reportsDir, dryRun, config, env),
     dryRun,
     engine,
-    rules: loadRunRules(options.config ?? config.rulesFile, engine),
+    rules,
     maxInvalidRate: parseRate(options.maxInvalidRate ?? config.maxInvalidRate),
     appVersion,
     fx: config.fx,
     breaks: { ...config.breaks, graceDays },
     cutoffs: config.cutoffs,
+    bank: {
+      ...parseBankSettings(options, env),
+      ...(bankCsv ? { csvColumns: bankCsv } : {}),
+    },
   };
 }

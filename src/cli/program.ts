@@ -22,6 +22,7 @@ import { registerBreaksCommands } from './commands/breaks';
 import { registerDeliverCommand } from './commands/deliver';
 import { registerExplainCommand } from './commands/explain';
 import { registerHealthCommand } from './commands/health';
+import { registerPayoutsCommands } from './commands/payouts';
 import { registerRunCommand } from './commands/run';
 import { registerRunsCommands } from './commands/runs';
 import { registerScheduleCommand } from './commands/schedule';
@@ -44,6 +45,7 @@ const COMMANDS: readonly RegisterCommand[] = [
   registerDeliverCommand,
   registerBreaksCommands,
   registerExplainCommand,
+  registerPayoutsCommands,
 ];
 
 /**

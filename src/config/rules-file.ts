@@ -25,6 +25,7 @@ import { BANK_CSV_DATE_FORMATS, type BankCsvColumnMap } from '../sources/bank/ba
  * ```yaml
  * processors:
  *   stripe:                           # a processor recon knows (KNOWN_PROCESSORS)
+ *     key: {processor: reference, ledger: transaction_id, normalize: [trim, upper]}   # id join
  *     ledger_amount_basis: gross      # or net (fees, engine/fee-rules.ts)
  *     fee_schedule: [{currency: USD, payment_method: card, percentage_bps: 290, flat_minor: 30}]
  *     fee_tolerance_minor: 0
@@ -88,7 +89,13 @@ const FeeScheduleEntrySchema = z.strictObject({
   flat_minor: wholeNumber('minor units'),
 });
 
+const JoinKeySchema = z.strictObject(
+  { processor: keyField.optional(), ledger: keyField.optional(), normalize },
+  { error: 'a key: {processor: COLUMN, ledger: COLUMN, normalize: [...]}' },
+);
+
 const ProcessorSchema = z.strictObject({
+  key: JoinKeySchema.optional(),
   ledger_amount_basis: z.enum(['gross', 'net'], { error: 'gross or net' }).optional(),
   fee_schedule: z.array(FeeScheduleEntrySchema, { error: 'a list of fee entries' }).optional(),
   fee_tolerance_minor: wholeNumber('minor units').optional(),
@@ -325,7 +332,21 @@ export function parseRulesFile(file: string, text: string): RulesFile {
         })),
         toleranceMinor: BigInt(own.fee_tolerance_minor ?? 0),
       };
-      processors[name] = own.group_key ? { tiers, fees, groupKey: own.group_key } : { tiers, fees };
+      processors[name] = {
+        tiers,
+        fees,
+        ...(own.group_key ? { groupKey: own.group_key } : {}),
+        // The id join's key (README "Matching rules": keys); each side defaults to transaction_id.
+        ...(own.key
+          ? {
+              key: {
+                processorKey: own.key.processor ?? 'transaction_id',
+                ledgerKey: own.key.ledger ?? 'transaction_id',
+                normalize: own.key.normalize ?? [],
+              },
+            }
+          : {}),
+      };
     }
   }
   let bankCsv: BankCsvColumnMap | null = null;

@@ -6,6 +6,9 @@ import type { TransactionSide } from './transaction';
  * batch's net vs its payout), `footer_count` / `footer_total` (PayPal STL footers vs the body),
  * `non_transaction_rows` (rows read for a batch check but not matched). The fee checks add
  * `fee_variance` (a processor fee outside the expected fee schedule's tolerance, `engine/fees.ts`).
+ * The bank leg (issue #15, side `bank`) adds the bank statement checks of
+ * `sources/bank/bank-entry.ts` (`statement_balance`, `summary_total`, `entry_currency`,
+ * `unknown_type_code`) and `settlement_row` (a row a settlement source could not read as a child).
  */
 export type DataQualityCheckName =
   | 'invalid_row'
@@ -18,7 +21,12 @@ export type DataQualityCheckName =
   | 'footer_count'
   | 'footer_total'
   | 'non_transaction_rows'
-  | 'fee_variance';
+  | 'fee_variance'
+  | 'statement_balance'
+  | 'summary_total'
+  | 'entry_currency'
+  | 'unknown_type_code'
+  | 'settlement_row';
 
 /** `error`: the row was not reconciled; `warning`: reconciled but suspicious; `info`: a metric. */
 export type DataQualitySeverity = 'error' | 'warning' | 'info';
@@ -29,7 +37,8 @@ export type DataQualitySeverity = 'error' | 'warning' | 'info';
  * offending raw text (truncated to 200 characters); `count` a metric for file-level checks.
  */
 export interface DataQualityIssue {
-  readonly side: TransactionSide;
+  /** `bank`: a finding on a bank statement or a settlement source (issue #15). */
+  readonly side: TransactionSide | 'bank';
   readonly location: string;
   readonly check: DataQualityCheckName;
   readonly severity: DataQualitySeverity;

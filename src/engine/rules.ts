@@ -4,12 +4,16 @@
  * (`config/rules-file.ts`) produces it, the tiers (`engine/tiers.ts`) run it on the rows still
  * unmatched after the id join. Pure: no I/O, no clock. Amounts are bigint minor units.
  *
+ * The id join's key per processor (`JoinKeyRule`) is applied to both sides' rows before matching
+ * (`withJoinKey`), so both engines join on it unchanged.
+ *
  * A new rule type is declared here (type, `checkTier`, `classifyTierPair` / `tierThreshold`),
  * run in `engine/tiers.ts`, described in the README ("Matching rules") and, until the postgres
  * engine generates SQL for it, listed by `rulesTheSqlEngineCannotRun`.
  */
 
 import type { Transaction } from '../domain/transaction';
+import { TransactionTable } from '../domain/transaction-table';
 import { DEFAULT_FEE_RULES, type FeeRules } from './fee-rules';
 
 /** Canonical columns a tier may join on (both sides; `reference` is the optional CSV column). */
@@ -83,15 +87,28 @@ export interface ToleranceTier {
 export type TierRule = ExactTier | ToleranceTier;
 
 /**
+ * The join key of the exact id join (tier 0) of one processor (rules file `key`): which canonical
+ * column of the processor rows and of the ledger rows is joined on instead of `transaction_id`,
+ * normalized with `normalize` (both sides). Applied before matching by `withJoinKey`.
+ */
+export interface JoinKeyRule {
+  readonly processorKey: KeyField;
+  readonly ledgerKey: KeyField;
+  readonly normalize: readonly Normalization[];
+}
+
+/**
  * The rules of one processor: its tiers, run in order after the exact id join, its fee
- * settings (consumed by the fee checks, `engine/fees.ts`) and, optionally, `groupKey`: the
+ * settings (consumed by the fee checks, `engine/fees.ts`), optionally `groupKey`: the
  * canonical column whose value several ledger rows share when they book one processor row (the
- * N:1 ledger split of issue #15, `engine/ledger-split.ts`); absent: no ledger split.
+ * N:1 ledger split of issue #15, `engine/ledger-split.ts`; absent: no ledger split) and, when the
+ * rules file sets one, the join key of the id join (`key`; absent: `transaction_id` as read).
  */
 export interface ProcessorRules {
   readonly tiers: readonly TierRule[];
   readonly fees: FeeRules;
   readonly groupKey?: KeyField;
+  readonly key?: JoinKeyRule;
 }
 
 /**
@@ -174,6 +191,34 @@ export function tierKey(
 ): string | null {
   const key = normalizeKey(keyValue(row, field), normalize);
   return key === '' ? null : key;
+}
+
+/** Whether keying `side` by `field` with `normalize` changes nothing (`transaction_id` as read). */
+export function isIdentityKey(field: KeyField, normalize: readonly Normalization[]): boolean {
+  return field === 'transaction_id' && normalize.length === 0;
+}
+
+/**
+ * One side's rows keyed for the id join (tier 0, see `JoinKeyRule`): a new table with the same
+ * rows in the same order, each row's `transactionId` replaced by its normalized `field` (that
+ * value is then its id everywhere: duplicates, reports, breaks, the store), or kept as it is
+ * where that is empty (a row without a reference still has an identity). The cut-off is carried
+ * over. Returns `table` itself when the key is the identity (`isIdentityKey`). O(rows).
+ */
+export function withJoinKey(
+  table: TransactionTable,
+  field: KeyField,
+  normalize: readonly Normalization[],
+): TransactionTable {
+  if (isIdentityKey(field, normalize)) return table;
+  const keyed = new TransactionTable();
+  for (let row = 0; row < table.length; row++) {
+    const t = table.at(row);
+    const key = tierKey(t, field, normalize);
+    keyed.append(key === null || key === t.transactionId ? t : { ...t, transactionId: key });
+  }
+  keyed.setCutoff(table.cutoff);
+  return keyed;
 }
 
 function abs(minor: bigint): bigint {

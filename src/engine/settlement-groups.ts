@@ -11,9 +11,18 @@ import { formatMinor } from '../domain/money';
  * within `toleranceMinor` (default 0). `difference = children_sum − parent_amount`.
  */
 
-/** What produced the group; the JSON contract's `kind`. */
+/** What produced the group; the JSON contract's `kind` (`paypal_payout`: a canonical payouts file of PayPal). */
 export type SettlementGroupKind =
-  'stripe_payout' | 'adyen_batch' | 'square_payout' | 'ledger_split';
+  'stripe_payout' | 'adyen_batch' | 'square_payout' | 'paypal_payout' | 'ledger_split';
+
+/** Every group kind (the CHECK of `settlement_groups.kind` in setup.sql lists the same). */
+export const SETTLEMENT_GROUP_KINDS: readonly SettlementGroupKind[] = [
+  'stripe_payout',
+  'adyen_batch',
+  'square_payout',
+  'paypal_payout',
+  'ledger_split',
+];
 
 /**
  * Outcome of one group: `group_matched` (the children add up, within the tolerance);

@@ -254,6 +254,31 @@ function runTier(
   return { pairs, ambiguousProcessor, ambiguousInternal };
 }
 
+/**
+ * What a pair a tier made is: `null` when clean (equal compared amounts and statuses), else the
+ * two-sided discrepancy it becomes — `matched_with_variance` with processor − ledger on the
+ * compared amounts, or `status_mismatch` — both rows as the sources gave them, the tier named.
+ * Shared by both stages of the tiers (`applyTiers`, `tiersAgainstCarried`).
+ */
+function tierPairOutcome(p: Row, l: Row, tier: string): Discrepancy | null {
+  const difference = p.t.amountMinor - l.t.amountMinor;
+  const statusDiffers =
+    p.t.status !== l.t.status ||
+    (p.t.status === 'unknown' &&
+      p.t.rawStatus.trim().toLowerCase() !== l.t.rawStatus.trim().toLowerCase());
+  if (difference === 0n && !statusDiffers) return null;
+  const kind = difference !== 0n ? 'matched_with_variance' : 'status_mismatch';
+  return {
+    kind,
+    transactionId: p.source.transactionId,
+    side: 'both',
+    processor: p.source,
+    internal: l.source,
+    differenceMinor: kind === 'matched_with_variance' ? difference : null,
+    tier,
+  };
+}
+
 function addTo(map: Map<string, bigint>, currency: string, minor: bigint): void {
   map.set(currency, (map.get(currency) ?? 0n) + minor);
 }
@@ -343,30 +368,17 @@ export function applyTiers(
       counts.missing_in_internal--;
       counts.missing_in_processor--;
       removed.add(l.at);
-      const difference = p.t.amountMinor - l.t.amountMinor;
       addTo(amountMinor, p.t.currency, p.source.amountMinor);
-      addTo(absVarianceMinor, p.t.currency, abs(difference));
-      const statusDiffers =
-        p.t.status !== l.t.status ||
-        (p.t.status === 'unknown' &&
-          p.t.rawStatus.trim().toLowerCase() !== l.t.rawStatus.trim().toLowerCase());
-      if (difference === 0n && !statusDiffers) {
+      addTo(absVarianceMinor, p.t.currency, abs(p.t.amountMinor - l.t.amountMinor));
+      const pair = tierPairOutcome(p, l, tier.name);
+      if (pair === null) {
         counts.matched++;
         clean++;
         removed.add(p.at);
         continue;
       }
-      const kind = difference !== 0n ? 'matched_with_variance' : 'status_mismatch';
-      counts[kind] = (counts[kind] ?? 0) + 1;
-      replaced.set(p.at, {
-        kind,
-        transactionId: p.t.transactionId,
-        side: 'both',
-        processor: p.source,
-        internal: l.source,
-        differenceMinor: kind === 'matched_with_variance' ? difference : null,
-        tier: tier.name,
-      });
+      counts[pair.kind] = (counts[pair.kind] ?? 0) + 1;
+      replaced.set(p.at, pair);
     }
     const mark = (
       rows: readonly Row[],
@@ -699,9 +711,8 @@ export function tiersAgainstCarried(
         const item = waiting[cRow.at] as CarriedBreak;
         const dKind = dSide === 'processor' ? 'missing_in_internal' : 'missing_in_processor';
         counts[dKind]--;
-        const difference = p.t.amountMinor - l.t.amountMinor;
         addTo(amountMinor, p.t.currency, p.source.amountMinor);
-        addTo(absVarianceMinor, p.t.currency, abs(difference));
+        addTo(absVarianceMinor, p.t.currency, abs(p.t.amountMinor - l.t.amountMinor));
         resolved.push({
           breakId: item.breakId,
           transactionId: item.row.transactionId,
@@ -709,27 +720,15 @@ export function tiersAgainstCarried(
           tier: tier.name,
           pairedWith: dRow.source.transactionId,
         });
-        const statusDiffers =
-          p.t.status !== l.t.status ||
-          (p.t.status === 'unknown' &&
-            p.t.rawStatus.trim().toLowerCase() !== l.t.rawStatus.trim().toLowerCase());
-        if (difference === 0n && !statusDiffers) {
+        const pair = tierPairOutcome(p, l, tier.name);
+        if (pair === null) {
           timing++;
           clean++;
           removed.add(dRow.at);
           continue;
         }
-        const kind = difference !== 0n ? 'matched_with_variance' : 'status_mismatch';
-        counts[kind] = (counts[kind] ?? 0) + 1;
-        replaced.set(dRow.at, {
-          kind,
-          transactionId: p.source.transactionId,
-          side: 'both',
-          processor: p.source,
-          internal: l.source,
-          differenceMinor: kind === 'matched_with_variance' ? difference : null,
-          tier: tier.name,
-        });
+        counts[pair.kind] = (counts[pair.kind] ?? 0) + 1;
+        replaced.set(dRow.at, pair);
       }
       // Ambiguity: D's rows involved become `ambiguous`; carried rows involved are closed for
       // the later tiers (they stay open breaks).

@@ -4,6 +4,14 @@ import type { BusinessDate } from '../domain/business-date';
 import { ConfigError, UsageError } from '../domain/errors';
 import type { ProcessorName } from '../domain/status';
 import type { TransactionSide } from '../domain/transaction';
+import {
+  isIdentityKey,
+  withJoinKey,
+  type JoinKeyRule,
+  type KeyField,
+  type MatchRules,
+  type Normalization,
+} from '../engine/rules';
 import { CanonicalCsvSource } from '../sources/canonical-csv-source';
 import { DetectingCsvSource, formatByName } from '../sources/formats/format-registry';
 import { DEFAULT_FORMAT_SETTINGS, type FormatSettings } from '../sources/formats/processor-format';
@@ -18,7 +26,11 @@ import { DEFAULT_LEDGER_API_CONFIG, LedgerApiAdapter } from '../sources/http/led
 import { PaypalTransactionsAdapter } from '../sources/http/paypal-transactions';
 import { SquarePaymentsAdapter } from '../sources/http/square-payments';
 import { StripeBalanceTransactionsAdapter } from '../sources/http/stripe-balance-transactions';
-import type { TransactionSource } from '../sources/transaction-source';
+import type {
+  ReadContext,
+  SourceReadResult,
+  TransactionSource,
+} from '../sources/transaction-source';
 import type { InputEncoding } from '../sources/text-encoding';
 
 /** Where a side's transactions come from: CSV files, the HTTP API, or API pages saved earlier. */
@@ -46,6 +58,68 @@ export interface SourceChoice {
   /** Character encoding of each side's CSV files (`--encoding`, RECON_ENCODING); default utf-8. */
   readonly processorEncoding?: InputEncoding;
   readonly internalEncoding?: InputEncoding;
+  /**
+   * The rules file's id-join keys per processor (`processors.<p>.key`, README "Matching rules"):
+   * each side's rows are re-keyed after reading (`withJoinKey`). Absent: `transaction_id`.
+   */
+  readonly joinKeys?: Readonly<Partial<Record<ProcessorName, JoinKeyRule>>>;
+}
+
+/** The rules file's id-join keys of every processor that sets one (for `SourceChoice.joinKeys`). */
+export function joinKeysOf(rules: MatchRules): Partial<Record<ProcessorName, JoinKeyRule>> {
+  const keys: Partial<Record<ProcessorName, JoinKeyRule>> = {};
+  for (const [processor, own] of Object.entries(rules.processors))
+    if (own.key) keys[processor as ProcessorName] = own.key;
+  return keys;
+}
+
+/**
+ * The source choices of a request with the id-join keys of its rules (`joinKeysOf`): what the
+ * job and `recon explain` build their `SourceFactory` from, so that a rules file's `key` applies
+ * wherever its rules do. `rules` absent: no rules file.
+ */
+export function sourceChoiceOf(request: {
+  readonly sources: SourceChoice;
+  readonly rules?: MatchRules;
+}): SourceChoice {
+  return request.rules
+    ? { ...request.sources, joinKeys: joinKeysOf(request.rules) }
+    : request.sources;
+}
+
+/**
+ * A source whose rows are re-keyed for the id join after reading (`withJoinKey`): the join id of
+ * each row becomes its normalized `field`. Everything else (location, findings, counts) is the
+ * wrapped source's.
+ */
+class JoinKeySource implements TransactionSource {
+  constructor(
+    private readonly inner: TransactionSource,
+    private readonly field: KeyField,
+    private readonly normalize: readonly Normalization[],
+  ) {}
+
+  get side(): TransactionSide {
+    return this.inner.side;
+  }
+
+  get location(): string {
+    return this.inner.location;
+  }
+
+  async read(context: ReadContext): Promise<SourceReadResult> {
+    const read = await this.inner.read(context);
+    return { ...read, table: withJoinKey(read.table, this.field, this.normalize) };
+  }
+}
+
+function keyed(
+  source: TransactionSource,
+  key: JoinKeyRule | undefined,
+  field: 'processorKey' | 'ledgerKey',
+): TransactionSource {
+  if (!key || isIdentityKey(key[field], key.normalize)) return source;
+  return new JoinKeySource(source, key[field], key.normalize);
 }
 
 /** The CSV paths of one run. */
@@ -89,9 +163,18 @@ export class SourceFactory {
     reporter: FetchReporter = this.reporter,
   ): [TransactionSource, TransactionSource] {
     const paths = inputPaths(this.choice, date, processor);
+    const key = this.choice.joinKeys?.[processor];
     return [
-      this.build('processor', this.choice.processorSource, processor, paths.processor, reporter),
-      this.build('internal', this.choice.internalSource, processor, paths.internal, reporter),
+      keyed(
+        this.build('processor', this.choice.processorSource, processor, paths.processor, reporter),
+        key,
+        'processorKey',
+      ),
+      keyed(
+        this.build('internal', this.choice.internalSource, processor, paths.internal, reporter),
+        key,
+        'ledgerKey',
+      ),
     ];
   }
 

@@ -183,6 +183,8 @@ interface ReportJson {
     discrepancy_count: number;
     discrepancy_amounts: Record<string, string>;
     fees?: RunDigest['fees'];
+    /** With rules-file tiers only (see `tierMatchesJson`). */
+    matches?: RunDigest['matches'];
   };
   discrepancies: {
     kind: string;
@@ -346,7 +348,11 @@ function digestFromReport(
   const all: DigestDiscrepancy[] = report.discrepancies.map((d) => {
     const side = d.processor ?? d.internal;
     const amount =
-      (d.kind === 'amount_mismatch' || d.kind === 'fee_mismatch') && d.difference !== null
+      // The amount at stake, as `discrepancyImpact` computes it: the difference for these kinds.
+      (d.kind === 'amount_mismatch' ||
+        d.kind === 'fee_mismatch' ||
+        d.kind === 'matched_with_variance') &&
+      d.difference !== null
         ? d.difference
         : (side?.amount ?? '0');
     return {
@@ -417,6 +423,7 @@ function digestFromReport(
     supersedes,
     auditHead: run.auditHead ?? null,
     ...(s.fees ? { fees: s.fees } : {}),
+    ...(s.matches ? { matches: s.matches } : {}),
     breaks: digestBreaks(run, report),
     ...(report.settlement ? { settlement: digestSettlement(report.settlement) } : {}),
   };

@@ -72,7 +72,7 @@ import {
 } from '../sources/transaction-source';
 import { SideCheckAccumulator } from '../sources/side-checks';
 import type { TransactionTable } from '../domain/transaction-table';
-import { SourceFactory, type SourceChoice } from './build-sources';
+import { SourceFactory, sourceChoiceOf, type SourceChoice } from './build-sources';
 import type { RunLock } from '../store/database';
 import type { DatabaseConfig } from '../store/database-config';
 import { createRunStore } from '../store/open-store';
@@ -80,6 +80,18 @@ import type { RunOutcome, RunStore, StoredRun } from '../store/run-store';
 import { carryOverInDatabase } from '../store/sql-engine';
 import { queryCarried } from '../store/carried-breaks';
 import { rewriteDiscrepancies } from '../store/run-store';
+import type { RunSettlement, SettlementSource } from '../engine/settlement';
+import { canonicalPayoutsSourceFor } from '../sources/settlement/canonical-payouts';
+import { settlementSourceFor } from '../sources/settlement/settlement-sources';
+import type { RetryObserver } from '../sources/http/http-client';
+import { inputPaths } from './build-sources';
+import {
+  ledgerSplitLeg,
+  NO_BANK,
+  reconcileSettlement,
+  withGroups,
+  type BankSettings,
+} from './settlement-leg';
 
 /**
  * Repairs a crash between a run's COMMIT and the publishing of its report files (see
@@ -150,6 +162,11 @@ export interface RunRequest {
    * run both bases.
    */
   readonly fees?: Partial<Record<ProcessorName, FeeRules>>;
+  /**
+   * Bank statements for the payouts (issue #15: `--bank-file`, `RECON_BANK_DIR`, `--bank-format`,
+   * `--bank-window-days`); default `NO_BANK`. Read only by runs that have a settlement source.
+   */
+  readonly bank?: BankSettings;
 }
 
 /**
@@ -247,6 +264,56 @@ export interface JobDeps {
   readonly progress?: (line: string) => void;
   /** Aborted on SIGTERM/SIGINT (reason: an `InterruptedError`): the run stops, rolls back and fails. */
   readonly abort?: AbortSignal;
+  /**
+   * The settlement source of (date, processor) other than the canonical payouts file (the API
+   * settlement sources), or `null`; consulted first. Without one, or when it returns `null`, a
+   * run has a settlement leg only when `{data-dir}/{date}/payouts_{processor}.csv` exists (CSV
+   * processor side).
+   */
+  readonly settlementSources?: (
+    date: BusinessDate,
+    processor: ProcessorName,
+  ) => SettlementSource | null;
+}
+
+/**
+ * The settlement source of one run, the first of: `deps.settlementSources`' (tests, other
+ * wiring); the one the processor input carries (`settlementSourceFor`: the Stripe or Square
+ * payouts API for an API processor side, the Adyen settlement details report for an Adyen CSV);
+ * the canonical payouts file of the date (`canonical-payouts.ts`) for a CSV processor side when
+ * it exists; else `null` (no settlement leg: the run is exactly as without issue #15).
+ * `observer` receives the API sources' retry lines.
+ * @throws what `settlementSourceFor` throws (ConfigError for missing credentials, …).
+ */
+export async function settlementSourceOf(
+  deps: Pick<JobDeps, 'settlementSources' | 'apis'>,
+  request: Pick<RunRequest, 'sources'>,
+  date: BusinessDate,
+  processor: ProcessorName,
+  observer: RetryObserver = { warn: () => undefined },
+): Promise<SettlementSource | null> {
+  const given = deps.settlementSources?.(date, processor) ?? null;
+  if (given) return given;
+  const { sources } = request;
+  const processorFile = inputPaths(sources, date, processor).processor;
+  const carried = await settlementSourceFor(processor, {
+    businessDate: date,
+    processorSource: sources.processorSource,
+    ...(sources.processorSource === 'csv' ? { processorFile } : {}),
+    ...(sources.format !== undefined ? { format: sources.format } : {}),
+    ...(sources.processorEncoding !== undefined ? { encoding: sources.processorEncoding } : {}),
+    apis: deps.apis,
+    observer,
+  });
+  if (carried) return carried;
+  if (sources.processorSource !== 'csv') return null;
+  return canonicalPayoutsSourceFor(
+    sources.dataDir,
+    date,
+    processor,
+    processorFile,
+    sources.processorEncoding,
+  );
 }
 
 /** Rejects with the abort reason as soon as `signal` aborts; otherwise settles like `work`. */
@@ -344,6 +411,11 @@ export interface RunResult {
    * for dry runs and failed runs.
    */
   readonly auditHead: string | null;
+  /**
+   * The run's settlement leg (issue #15: payout groups, bank leg, counts); `null` (or absent) when
+   * the run has no settlement source, and for failed runs.
+   */
+  readonly settlement?: RunSettlement | null;
   readonly error: unknown;
 }
 
@@ -387,7 +459,7 @@ export async function reconcileOne(
   businessDate: BusinessDate,
   processor: ProcessorName,
   sources: SourceFactory = new SourceFactory(
-    request.sources,
+    sourceChoiceOf(request),
     deps.apis,
     deps.logger,
     deps.progress,
@@ -485,9 +557,12 @@ export async function reconcileOne(
       statusMap: STATUS_MAPS.internal,
       cutoff: cutoffOf(cutoffs, 'internal', processor),
     };
+    // The N:1 ledger split (rules file `group_key`) needs both sides whole.
+    const groupKey = rulesFor(request.rules ?? NO_RULES, processor).groupKey;
     // The postgres engine streams both sides into the database as they are read (issue #16,
-    // part 2: `completeStreamedRunInDatabase` below); only the memory engine reads them here.
-    const streamed = store !== null && request.engine === 'postgres';
+    // part 2: `completeStreamedRunInDatabase` below); only the memory engine reads them here, and
+    // a run with a ledger split (it matches in process then, with the same results).
+    const streamed = store !== null && request.engine === 'postgres' && !groupKey;
     let processorSide: SideCounts = {
       location: processorSource.location,
       rowCount: 0,
@@ -501,6 +576,52 @@ export async function reconcileOne(
       issues: [],
     };
     let tables: { processor: TransactionTable; internal: TransactionTable } | null = null;
+    // Run after both sides are read (and checked), by either path; its findings follow the
+    // sides' findings.
+    let settlement: RunSettlement | null = null;
+    const legIssues: DataQualityIssue[] = [];
+    const settleLeg = async (): Promise<void> => {
+      // The settlement leg (issue #15): payout groups and the bank statements, when the run has a
+      // settlement source. Its findings (statement balance, …) are data-quality findings of the run.
+      const settlementSource = await settlementSourceOf(deps, request, businessDate, processor, {
+        warn: (details: object, message: string) => log.warn(details, message),
+      });
+      if (settlementSource) {
+        const leg = await untilAborted(
+          reconcileSettlement(
+            settlementSource,
+            request.bank ?? NO_BANK,
+            businessDate,
+            processor,
+            deps.abort,
+          ),
+          deps.abort,
+        );
+        settlement = leg.settlement;
+        for (const issue of leg.issues) legIssues.push(issue);
+        log.info(
+          { settlement_source: settlementSource.location, ...settlement.counts },
+          'settlement leg reconciled',
+        );
+      } else if ((request.bank?.files.length ?? 0) > 0) {
+        // --bank-file without payouts to match: say so rather than ignore the statement silently.
+        log.warn(
+          { bank_files: request.bank?.files },
+          'bank statements given, but the run has no settlement source (no payouts file): not read',
+        );
+      }
+      // The N:1 ledger split (rules file `group_key`): ledger_split groups join the settlement.
+      if (groupKey && tables) {
+        const split = ledgerSplitLeg(tables.processor, tables.internal, {
+          groupKey,
+          amountBasis: feeRulesOf(request, processor).ledgerAmountBasis,
+          businessDate,
+          location: processorSide.location,
+        });
+        settlement = withGroups(settlement, split.groups);
+        for (const issue of split.issues) legIssues.push(issue);
+      }
+    };
     const feeRules = feeRulesOf(request, processor);
     if (!streamed) {
       // Both sides at once: large CSV files parse on worker threads, API fetches overlap. Both
@@ -533,6 +654,8 @@ export async function reconcileOne(
       logInputsRead(log, processorSide, internalSide);
       checkInvalidRate(processorSide, request.maxInvalidRate);
       checkInvalidRate(internalSide, request.maxInvalidRate);
+      await settleLeg();
+      for (const issue of legIssues) issues.push(issue);
       // Fee schedule check: the processor rows alone, the same for both engines.
       for (const variance of findFeeVariances(tables.processor, feeRules)) {
         issues.push(feeVarianceIssue(processorSide.location, variance));
@@ -548,7 +671,7 @@ export async function reconcileOne(
     const ownRules = { ...rulesFor(request.rules ?? NO_RULES, processor), fees: feeRules };
     const tiered = ownRules.tiers.length > 0;
     const carried: CarriedBreak[] =
-      breaksFrom && request.engine !== 'postgres'
+      breaksFrom && !streamed
         ? await new BreakStore(await breaksFrom.database()).loadCarried(
             processor,
             businessDate,
@@ -611,6 +734,7 @@ export async function reconcileOne(
           resolved: carry.resolved,
           reclassified: carry.reclassified,
         },
+        settlement,
       };
     };
     // Built when the reports are written: a streamed run knows its row counts only then.
@@ -648,6 +772,8 @@ export async function reconcileOne(
         summary: stored.summary,
         issues,
         breaks: toReportBreaks(read, runId ?? '', false),
+        settlement,
+        rulesFile: (request.rules?.source ?? null) !== null,
       });
       files.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
       pending.files = files;
@@ -691,7 +817,7 @@ export async function reconcileOne(
       }
       let ends: { processor: StreamedReadEnd; internal: StreamedReadEnd } | null = null;
       // The findings in the memory engine's order: processor side, ledger side (each with its
-      // side checks), then the fee variances (not for a run rejected for its invalid rows).
+      // side checks), then the settlement leg's, then the fee variances.
       const collectIssues = (
         duplicatedIds: { processor: number; internal: number },
         withVariances: boolean,
@@ -704,9 +830,11 @@ export async function reconcileOne(
             : checks[side].finish(end, duplicatedIds[side]);
           for (const issue of found) issues.push(issue);
         }
-        if (withVariances)
-          for (const variance of variances)
-            issues.push(feeVarianceIssue(processorSource.location, variance));
+        // A run rejected for its invalid rows stops before the settlement leg and the fee check.
+        if (!withVariances) return;
+        for (const issue of legIssues) issues.push(issue);
+        for (const variance of variances)
+          issues.push(feeVarianceIssue(processorSource.location, variance));
       };
       const storedOutcome = await store.completeStreamedRunInDatabase(
         sqlRunId,
@@ -728,6 +856,7 @@ export async function reconcileOne(
             collectIssues(await countDuplicatedIds(), false);
             throw error;
           }
+          await settleLeg();
         },
         async ({ match: raw, duplicatedIds }, tx) => {
           collectIssues(duplicatedIds, true);
@@ -811,6 +940,8 @@ export async function reconcileOne(
           summary: outcome.summary,
           issues,
           breaks: read ? toReportBreaks(read, projectedId, true) : null,
+          settlement,
+          rulesFile: (request.rules?.source ?? null) !== null,
         });
       }
     }
@@ -853,6 +984,7 @@ export async function reconcileOne(
       summary,
       reports,
       auditHead,
+      settlement,
       error: null,
     };
   } catch (caught) {
@@ -911,7 +1043,7 @@ export async function runReconciliation(deps: JobDeps, request: RunRequest): Pro
   checkEngine(request);
   await checkReportsDir(request.reportsDir); // before any input is read: a bad path stops it all
   const results: RunResult[] = [];
-  const sources = new SourceFactory(request.sources, deps.apis, deps.logger, deps.progress);
+  const sources = new SourceFactory(sourceChoiceOf(request), deps.apis, deps.logger, deps.progress);
   for (const date of request.dates) {
     for (const processor of request.processors) {
       if (deps.abort?.aborted) {

@@ -168,6 +168,20 @@ export interface RunDigest {
   readonly breaks?: DigestBreaks | null;
   /** Its payouts and bank leg (issue #15); absent for a run without a settlement. */
   readonly settlement?: DigestSettlement | null;
+  /**
+   * With rules-file tiers (JSON report `reconciliation_summary.matches`): per tier, in order (`id`
+   * first), the pairs it made and, per currency in major units, the sum of their processor
+   * amounts and of their |variance|. Absent for a run without tiers.
+   */
+  readonly matches?: readonly DigestTierMatches[];
+}
+
+/** One tier of a run's `matches` summary: money as decimal strings in major units, per currency. */
+export interface DigestTierMatches {
+  readonly tier: string;
+  readonly count: number;
+  readonly amount: Readonly<Record<string, string>>;
+  readonly abs_variance: Readonly<Record<string, string>>;
 }
 
 /** How many lines each breaks list of the e-mail shows before `… and N more`. */
@@ -314,6 +328,24 @@ interface OverviewRow {
   readonly inputs: string;
   /** The fee block in one line (`USD 100.00 gross, 3.20 fees, 96.80 net (320.00 bps)`), or null. */
   readonly fees: string | null;
+  /** One line per tier (`near_amount 2: USD 199.99, |variance| 0.01`); empty without tiers. */
+  readonly matches: readonly string[];
+}
+
+/**
+ * The `matches` summary of a run, one line per tier in order: `id 23`, or with pairs
+ * `near_amount 2: USD 199.99, |variance| 0.01; EUR 10.00, |variance| 0.00` (currencies sorted,
+ * never added together). Empty for a run without tiers.
+ */
+function matchesLines(d: RunDigest): string[] {
+  return (d.matches ?? []).map((m) => {
+    const currencies = Object.keys(m.amount).sort();
+    const sums = currencies.map(
+      (c) =>
+        `${c} ${groupThousands(m.amount[c] ?? '0')}, |variance| ${groupThousands(m.abs_variance[c] ?? new Big(0).toFixed(currencyExponent(c)))}`,
+    );
+    return `${m.tier} ${groupThousands(String(m.count))}${sums.length ? `: ${sums.join('; ')}` : ''}`;
+  });
 }
 
 /** The fee block of a run in one line, currencies in block order; null without fees reported. */
@@ -384,6 +416,7 @@ function overviewRow(d: RunDigest, fx: FxRates | null): OverviewRow {
     atStake: entries.length ? entries.map(([c, v]) => money(v, c)) : ['0'],
     atStakeReporting: reporting,
     fees: feesLine(d),
+    matches: matchesLines(d),
     inputs: `${groupThousands(String(d.processorTransactions))} processor, ${groupThousands(String(d.internalTransactions))} ledger transactions${d.invalidRows > 0 ? `, ${plural(d.invalidRows, 'invalid row')}` : ''}`,
   };
 }
@@ -825,6 +858,9 @@ export function renderEmailText(
         `    at stake      ${r.atStake.join(', ')}${r.atStakeReporting ? ` (${r.atStakeReporting})` : ''}`,
       );
       if (r.fees) lines.push(`    fees          ${r.fees}`);
+      r.matches.forEach((line, index) =>
+        lines.push(`    ${index === 0 ? 'matches       ' : '              '}${line}`),
+      );
       lines.push(`    inputs        ${r.inputs}`);
     }
     lines.push('');
@@ -957,7 +993,9 @@ export function renderEmailHtml(
             }<br><span style="${SMALL}">${e(r.inputs)}</span>${
               r.fees ? `<br><span style="${SMALL}">fees ${e(r.fees)}</span>` : ''
             }</td>` +
-            `<td style="${CELL};text-align:right">${e(r.matched)}<span class="lbl"> matched</span></td>` +
+            `<td style="${CELL};text-align:right">${e(r.matched)}<span class="lbl"> matched</span>${r.matches
+              .map((line) => `<br><span style="${SMALL}">${e(line)}</span>`)
+              .join('')}</td>` +
             `<td style="${CELL}"><strong>${e(r.breaks)}</strong><span class="lbl"> discrepancies</span> (${e(r.rate)})${r.kinds.map((k) => `<br><span style="${SMALL}">${e(k)}</span>`).join('')}</td>` +
             `<td style="${CELL};text-align:right;white-space:nowrap"><span class="lbl">at stake </span>${r.atStake.map(e).join('<br>')}${
               r.atStakeReporting ? `<br><span style="${SMALL}">${e(r.atStakeReporting)}</span>` : ''

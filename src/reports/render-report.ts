@@ -7,6 +7,7 @@ import { formatMinor, totalsToDecimalStrings } from '../domain/money';
 import type { Transaction } from '../domain/transaction';
 import { ageBucket, isOneSided } from '../engine/break-lifecycle';
 import type { MatchResult } from '../engine/match-transactions';
+import type { TierMatchSummary } from '../engine/tiers';
 import { countBasisMismatchSuspected } from '../engine/fees';
 import type { RunSettlement } from '../engine/settlement';
 import { feeBlockJson, type ReconciliationSummary } from '../engine/summarize';
@@ -120,6 +121,11 @@ export interface ReportInput {
   readonly issues: readonly DataQualityIssue[];
   readonly breaks?: ReportBreaks | null;
   readonly settlement?: RunSettlement | null;
+  /**
+   * The run used a rules file (`--config` / RECON_CONFIG, issue #14): the CSV report gains the
+   * `RULES_CSV_COLUMNS`. Absent or false: the CSV keeps exactly the columns it had before.
+   */
+  readonly rulesFile?: boolean;
 }
 
 /** Column order of the CSV report (one row per discrepancy). */
@@ -144,6 +150,22 @@ export const REPORT_CSV_COLUMNS = [
   'origin_date',
   'age_days',
 ] as const;
+
+/**
+ * Columns the CSV report adds after `REPORT_CSV_COLUMNS` for a run with a rules file: the tier
+ * that paired the rows (or found the ambiguity; empty for the id join), the ledger row's own id
+ * when it differs from `transaction_id` (tiers pair different ids), an ambiguous row's candidates
+ * (the other side's ids, sorted, joined with `;`) and the annotation (`basis_mismatch_suspected`).
+ */
+export const RULES_CSV_COLUMNS = [
+  'tier',
+  'internal_transaction_id',
+  'candidates',
+  'annotation',
+] as const;
+
+/** Separator of the ids in the CSV report's `candidates` cell. */
+export const CANDIDATES_SEPARATOR = ';';
 
 function amountOf(row: Transaction | null): string {
   return row ? formatMinor(row.amountMinor, currencyExponent(row.currency)) : '';
@@ -181,17 +203,37 @@ function csvCells(d: Discrepancy, breaks: ReportBreaks | null | undefined): stri
   ];
 }
 
+function rulesCells(d: Discrepancy): string[] {
+  return [
+    text(d.tier),
+    d.internal && d.internal.transactionId !== d.transactionId
+      ? text(d.internal.transactionId)
+      : '',
+    d.candidates ? text(d.candidates.join(CANDIDATES_SEPARATOR)) : '',
+    d.annotation ?? '',
+  ];
+}
+
 /**
  * Renders the CSV report in chunks of up to `rowsPerChunk` lines: a header, then one row per
- * discrepancy (its break's id, status, origin date and age last; empty without breaks). Every field is quoted and every input-derived text cell is spreadsheet-safe;
- * amounts are decimal strings in major units that we format from minor units.
+ * discrepancy (its break's id, status, origin date and age; empty without breaks), then, for a run
+ * with a rules file (`input.rulesFile`), the `RULES_CSV_COLUMNS`. Every field is quoted and every
+ * input-derived text cell is spreadsheet-safe; amounts are decimal strings in major units that we
+ * format from minor units.
  */
 export function* renderReportCsv(input: ReportInput, rowsPerChunk = 5000): Generator<string> {
-  yield stringify([[...REPORT_CSV_COLUMNS]], { quoted: true });
+  const rules = input.rulesFile === true;
+  yield stringify([[...REPORT_CSV_COLUMNS, ...(rules ? RULES_CSV_COLUMNS : [])]], {
+    quoted: true,
+  });
   const rows = input.match.discrepancies;
   for (let start = 0; start < rows.length; start += rowsPerChunk) {
     yield stringify(
-      rows.slice(start, start + rowsPerChunk).map((d) => csvCells(d, input.breaks)),
+      rows
+        .slice(start, start + rowsPerChunk)
+        .map((d) =>
+          rules ? [...csvCells(d, input.breaks), ...rulesCells(d)] : csvCells(d, input.breaks),
+        ),
       { quoted: true },
     );
   }
@@ -213,8 +255,8 @@ function sideJson(row: Transaction | null): object | null {
 
 /**
  * Renders the JSON report (an object ready for `JSON.stringify`): `report_metadata`,
- * `reconciliation_summary` (with `counts.basis_mismatch_suspected` and the per-currency `fees`
- * block), `missing_transactions`, `discrepancies` (each with its break's id, status, origin date
+ * `reconciliation_summary` (with `counts.basis_mismatch_suspected`, the per-currency `fees`
+ * block and, with rules-file tiers, `counts.matches_by_tier` and `matches`: `tierMatchesJson`), `missing_transactions`, `discrepancies` (each with its break's id, status, origin date
  * and age; an `annotation` key when annotated), `data_quality`, `financial_impact`, then `breaks`
  * (the run's block, `null` without a database), `resolved_breaks` (resolved by this run, with
  * `lag_days` and `resolution`) and `open_breaks` (every open break of the processor after the
@@ -244,7 +286,9 @@ export function renderReportJson(context: ReportContext, input: ReportInput): ob
       counts: {
         ...match.counts,
         basis_mismatch_suspected: countBasisMismatchSuspected(discrepancies),
+        ...(match.matchesByTier ? { matches_by_tier: match.matchesByTier } : {}),
       },
+      ...(match.matches ? { matches: tierMatchesJson(match.matches) } : {}),
       discrepancy_count: summary.discrepancyCount,
       processor_volume: totalsToDecimalStrings(summary.processorVolume),
       internal_volume: totalsToDecimalStrings(summary.internalVolume),
@@ -309,6 +353,29 @@ export function renderReportJson(context: ReportContext, input: ReportInput): ob
     open_breaks: input.breaks ? input.breaks.open.map(reportBreakJson) : [],
     ...(input.settlement ? { settlement: settlementReportJson(input.settlement) } : {}),
   };
+}
+
+/**
+ * The `matches` block of a run with rules-file tiers (README "Matching rules"), as `run --json`
+ * and the JSON report's `reconciliation_summary` print it: per tier, in order (`id` first), the
+ * pairs it made and, per currency in major units, the sum of their processor amounts and of
+ * their |variance|.
+ */
+export function tierMatchesJson(matches: readonly TierMatchSummary[]): TierMatchesJson[] {
+  return matches.map((m) => ({
+    tier: m.tier,
+    count: m.count,
+    amount: totalsToDecimalStrings(new Map(m.amountMinor)),
+    abs_variance: totalsToDecimalStrings(new Map(m.absVarianceMinor)),
+  }));
+}
+
+/** One tier of the `matches` block: money as decimal strings in major units, per currency. */
+export interface TierMatchesJson {
+  readonly tier: string;
+  readonly count: number;
+  readonly amount: Readonly<Record<string, string>>;
+  readonly abs_variance: Readonly<Record<string, string>>;
 }
 
 function breakFields(b: ReportBreakRef | null): object {

@@ -19,10 +19,8 @@ export interface CitusSetup {
   readonly version: string;
   /** Staging tables distributed now (empty when they already were). */
   readonly distributed: readonly string[];
-  /** Whether `reconciliation_runs` (and its foreign-key graph) was added to Citus metadata now. */
-  readonly runTablesAdded: boolean;
-  /** The database whose `citus.multi_shard_modify_mode` is now `sequential`. */
-  readonly sequentialDatabase: string;
+  /** The database whose `citus.multi_shard_modify_mode` setting was reset to the default. */
+  readonly database: string;
 }
 
 /**
@@ -38,12 +36,13 @@ export async function citusVersion(db: Pick<SqlExecutor, 'query'>): Promise<stri
 
 /**
  * Distributes both staging tables by `transaction_id`, co-located (so the window per id and the
- * full join on it run per shard pair on the workers), adds `reconciliation_runs` and the tables
- * linked to it by foreign keys to Citus metadata (so the classification statement may read the
- * distributed tables and write `discrepancies`), and sets `citus.multi_shard_modify_mode =
- * 'sequential'` for the current database: the engine's single run transaction runs a parallel
- * multi-shard statement and then writes coordinator tables, which Citus refuses in parallel mode
- * (see docs/postgres-engine.md for the transaction order that removes the need for this setting).
+ * full join on it run per shard pair on the workers), and resets the database's
+ * `citus.multi_shard_modify_mode` (earlier versions of this command set it to `sequential`). The
+ * run tables (`reconciliation_runs` and the tables linked to it) stay plain tables on the
+ * coordinator: the postgres engine stages and classifies in a transaction that touches the
+ * staging tables only, and writes the run in a transaction that touches the run tables only
+ * (`RunStore.completeRunInDatabase`), so no transaction follows a parallel multi-shard statement
+ * with a coordinator write (the error of issue #16) and the distributed work stays parallel.
  *
  * @param where the database's description, for messages.
  * @throws ConfigError (exit 2) when the citus extension is not installed, or when the staging
@@ -103,17 +102,11 @@ export async function setUpCitus(db: SqlExecutor, where: string): Promise<CitusS
         'drop both, run recon db init, then recon db init --citus',
     );
   }
-  const runs = await placement('reconciliation_runs');
-  if (runs === undefined) {
-    await db.query(
-      `SELECT citus_add_local_table_to_metadata('reconciliation_runs', cascade_via_foreign_keys => true)`,
-    );
-  }
   const [database] = await db.query<{ name: string }>(`SELECT current_database() AS name`);
   const name = database?.name ?? '';
   await db.query(
-    `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET citus.multi_shard_modify_mode = %L',
-       current_database(), 'sequential'); END $$`,
+    `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET citus.multi_shard_modify_mode',
+       current_database()); END $$`,
   );
-  return { version, distributed, runTablesAdded: runs === undefined, sequentialDatabase: name };
+  return { version, distributed, database: name };
 }

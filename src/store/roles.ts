@@ -13,6 +13,9 @@ const INSERT_TABLES = [
   'audit_log',
   'breaks',
   'break_events',
+  'settlement_groups',
+  'settlement_group_members',
+  'bank_entries',
 ];
 /**
  * Columns of `breaks` a run or `recon breaks resolve|reopen` changes: its lifecycle (status,

@@ -33,6 +33,14 @@ export interface RunResults {
   readonly discrepancies_sha256: string;
   readonly finding_rows: number;
   readonly findings_sha256: string;
+  /**
+   * Schema 7 (issue #15): the number of the run's settlement rows (`settlement_groups`,
+   * `settlement_group_members`, `bank_entries` together) and their digest. A run recorded before
+   * schema 7 has neither key in its audit entry: they are then not compared
+   * (`describeResultDifference`).
+   */
+  readonly settlement_rows: number;
+  readonly settlement_sha256: string;
 }
 
 /** The keys of `RunResults`, in the order differences are reported. */
@@ -60,7 +68,15 @@ export const RUN_RESULT_KEYS: readonly (keyof RunResults)[] = [
   'discrepancies_sha256',
   'finding_rows',
   'findings_sha256',
+  'settlement_rows',
+  'settlement_sha256',
 ];
+
+/** Keys added after runs were first recorded: compared only when the audit entry has them. */
+const KEYS_SINCE_SCHEMA_7: ReadonlySet<keyof RunResults> = new Set([
+  'settlement_rows',
+  'settlement_sha256',
+]);
 
 const UTC_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
 
@@ -101,6 +117,30 @@ const DISCREPANCY_TEXT = `json_build_array(d.kind, d.side, d.transaction_id, d.a
 const FINDING_TEXT = `json_build_array(q.side, q.source, q.check_name, q.severity, q.line, q.field,
     q.reason, q.value, q.count)::text`;
 
+/**
+ * The settlement rows of run `r` (schema 7) as one canonical text each, tagged by table: every
+ * column except `run_id`, amounts as stored, dates as text.
+ */
+const SETTLEMENT_ROWS = `(
+    SELECT json_build_array('group', g.seq, g.processor, g.parent_id, g.kind, g.currency::text,
+        g.parent_amount_minor, g.parent_amount::text, g.children_sum_minor, g.children_sum::text,
+        g.difference_minor, g.difference::text, g.child_count, g.status, g.due_date::text,
+        g.charges_minor, g.fees_minor, g.refunds_minor, g.disputes_minor, g.adjustments_minor,
+        g.payout_minor, g.unexplained_residual_minor, g.bank_status, g.bank_matched_by,
+        g.bank_difference_minor, g.bank_entry_seq, g.bank_entry_ref)::text AS t
+      FROM settlement_groups g WHERE g.run_id = r.id
+    UNION ALL
+    SELECT json_build_array('member', m.group_seq, m.seq, m.child_id, m.category, m.currency::text,
+        m.gross_minor, m.gross::text, m.net_minor, m.net::text)::text
+      FROM settlement_group_members m WHERE m.run_id = r.id
+    UNION ALL
+    SELECT json_build_array('bank_entry', b.seq, b.statement_id, b.account, b.direction,
+        b.amount_minor, b.amount::text, b.currency::text, b.booking_date::text, b.value_date::text,
+        b.bank_reference, b.customer_reference, b.remittance_text, b.reversal, b.type_code,
+        b.booked, b.line, b.xml_path, b.reference)::text
+      FROM bank_entries b WHERE b.run_id = r.id
+  ) s`;
+
 /** `RunResults` of the run `$1` as one JSON text column `results`; no row for an unknown run. */
 const RUN_RESULTS_SQL = `
 SELECT json_build_object(
@@ -126,7 +166,9 @@ SELECT json_build_object(
     'discrepancy_rows', (SELECT count(*) FROM discrepancies d WHERE d.run_id = r.id),
     'discrepancies_sha256', ${rowsDigestSql(DISCREPANCY_TEXT, 'FROM discrepancies d WHERE d.run_id = r.id')},
     'finding_rows', (SELECT count(*) FROM data_quality_checks q WHERE q.run_id = r.id),
-    'findings_sha256', ${rowsDigestSql(FINDING_TEXT, 'FROM data_quality_checks q WHERE q.run_id = r.id')}
+    'findings_sha256', ${rowsDigestSql(FINDING_TEXT, 'FROM data_quality_checks q WHERE q.run_id = r.id')},
+    'settlement_rows', (SELECT count(*) FROM ${SETTLEMENT_ROWS}),
+    'settlement_sha256', ${rowsDigestSql('s.t', `FROM ${SETTLEMENT_ROWS}`)}
   )::text AS results
   FROM reconciliation_runs r
  WHERE r.id = $1`;
@@ -157,12 +199,15 @@ function canonicalJson(value: unknown): string {
 /**
  * The first key (in `RUN_RESULT_KEYS` order) whose value differs between the results `now`
  * computed from the stored rows and those `recorded` in the audit entry, as
- * `key is <now>, recorded <recorded>`; `null` when all agree.
+ * `key is <now>, recorded <recorded>`; `null` when all agree. The keys of schema 7 are compared
+ * only when `recorded` has them (an entry written before).
  */
 export function describeResultDifference(now: RunResults, recorded: unknown): string | null {
   const old =
     recorded !== null && typeof recorded === 'object' ? (recorded as Record<string, unknown>) : {};
   for (const key of RUN_RESULT_KEYS) {
+    // A run recorded before schema 7 has no settlement keys (and no settlement rows).
+    if (KEYS_SINCE_SCHEMA_7.has(key) && !(key in old)) continue;
     const a = canonicalJson(now[key]);
     const b = canonicalJson(old[key]);
     if (a !== b) return `${key} is ${a.replace(/^"|"$/g, '')}, recorded ${b.replace(/^"|"$/g, '')}`;

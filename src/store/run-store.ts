@@ -14,6 +14,15 @@ import { EMPTY_BREAK_PLAN, syncBreaks, type BreakPlan } from './break-sync';
 import { chunkCopyRows } from './copy-csv';
 import { resolveIdPrefix, type IdTable } from './id-prefix';
 import { computeRunResults } from './run-digest';
+import type { RunSettlement } from '../engine/settlement';
+import {
+  listPayouts,
+  showPayout,
+  writeRunSettlement,
+  type PayoutFilter,
+  type StoredPayout,
+  type StoredPayoutDetail,
+} from './settlement-store';
 import {
   classifyInDatabase,
   classifyStagedInDatabase,
@@ -53,6 +62,11 @@ export interface RunOutcome {
   readonly reportJsonPath: string | null;
   /** What the run decided about carried breaks (`carryOver`); none carried when absent. */
   readonly breaks?: BreakPlan;
+  /**
+   * The run's settlement leg (issue #15: groups, bank entries, bank matches), stored in the same
+   * transaction (`settlement-store.ts`); absent or `null` for a run without payouts input.
+   */
+  readonly settlement?: RunSettlement | null;
 }
 
 /** A stored run as the CLI shows it. Money as decimal strings per currency; times ISO 8601 UTC. */
@@ -133,6 +147,7 @@ const DISCREPANCY_COLUMNS = [
   'candidates',
   'processor_reference',
   'internal_reference',
+  'annotation',
 ] as const;
 
 const QUALITY_COLUMNS = [
@@ -188,6 +203,7 @@ function discrepancyRow(runId: string, d: Discrepancy): SqlValue[] {
     d.candidates ? JSON.stringify(d.candidates) : null,
     d.processor?.reference ?? null,
     d.internal?.reference ?? null,
+    d.annotation ?? null,
   ];
 }
 
@@ -697,6 +713,8 @@ export class RunStore {
     );
     const run = runRows[0];
     if (!run) throw new Error(`run ${runId} does not exist`);
+    if (outcome.settlement)
+      await writeRunSettlement(tx, runId, run.processor_name, outcome.settlement);
     const superseded = await tx.query<{ id: string }>(
       `UPDATE reconciliation_runs SET status = 'superseded', superseded_by = $1
           WHERE run_date = $2 AND processor_name = $3 AND status = 'completed' AND id <> $1
@@ -865,6 +883,16 @@ export class RunStore {
    */
   async resolveRunId(input: string): Promise<string> {
     return resolveIdPrefix(await this.database(), RUN_IDS, input);
+  }
+
+  /** Payouts (settlement groups) of completed runs, see `listPayouts` (`settlement-store.ts`). */
+  async listPayouts(filter: PayoutFilter): Promise<StoredPayout[]> {
+    return listPayouts(await this.database(), filter);
+  }
+
+  /** The payout `parentId` of the latest completed run that has it, see `showPayout`. */
+  async showPayout(parentId: string, processor?: string): Promise<StoredPayoutDetail[]> {
+    return showPayout(await this.database(), parentId, processor);
   }
 
   /** A run's discrepancies, largest amount at stake first, at most `limit`. */

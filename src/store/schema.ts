@@ -14,9 +14,11 @@ import { ensureStagingTables, STAGING_TABLES } from './sql-engine';
  * `fee_mismatch` (CHECKs of `discrepancies` and `breaks`, `reconciliation_runs.fee_mismatch_count`);
  * `deliveries.channel` also takes `slack`, `webhook`, `amqp` (issue #17); matching rules
  * (issue #14): rules file SHA-256 and content on the run, `matched_with_variance` and `ambiguous`
- * kinds, tier, candidates and references on discrepancies.
+ * kinds, tier, candidates and references on discrepancies. 7: payouts and bank statements
+ * (issue #15): `settlement_groups`, `settlement_group_members`, `bank_entries`, and side `bank`
+ * for data-quality findings.
  */
-export const SCHEMA_VERSION = '6';
+export const SCHEMA_VERSION = '7';
 
 /** Tables `setup.sql` alters or replaces when they exist (ownership needed to apply it again). */
 const SCHEMA_TABLES = [
@@ -29,6 +31,9 @@ const SCHEMA_TABLES = [
   'system_configuration',
   'breaks',
   'break_events',
+  'settlement_groups',
+  'settlement_group_members',
+  'bank_entries',
   STAGING_TABLES.processor,
   STAGING_TABLES.internal,
 ];

@@ -44,6 +44,9 @@ const SAMPLE_STRIPE_RESULTS = {
   finding_rows: 2,
   // The findings name their input file by its path, which depends on where the repository is.
   findings_sha256: expect.stringMatching(HEX64) as string,
+  // No payouts that day: no settlement rows, the digest of nothing.
+  settlement_rows: 0,
+  settlement_sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
 };
 
 function runArgs(reports: string, ...extra: string[]): string[] {
@@ -372,7 +375,7 @@ describeServer('stored results under tampering, on a PostgreSQL server', () => {
       const version = await c.query<{ value: string }>(
         `SELECT value FROM system_configuration WHERE key = 'schema_version'`,
       );
-      expect(version.rows).toEqual([{ value: '6' }]);
+      expect(version.rows).toEqual([{ value: '7' }]);
       const verify = await runCli(['db', 'verify-audit', '--json'], env);
       expect(verify.code).toBe(0);
       expect(jsonLines(verify.stdout)[0]).toEqual({

@@ -142,6 +142,43 @@ describe('fees in a run (job level)', () => {
     expect(result?.basisMismatchSuspected).toBe(3);
   });
 
+  it('stores the basis_mismatch_suspected annotation on the discrepancy row, with both engines', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'recon-fees-annotation-'));
+    const store = createRunStore({
+      kind: 'pglite',
+      settings: { dataDir: 'memory://', lockDir: join(work, 'locks'), dirLockWaitMs: 0 },
+    });
+    try {
+      for (const engine of ['memory', 'postgres'] as const) {
+        const [result] = await runReconciliation(
+          { ...deps, store },
+          request(dir, { dryRun: false, engine, fees: { stripe: NET_STRIPE } }),
+        );
+        expect(result?.status).toBe('completed');
+        const rows = await (
+          await store.database()
+        ).query<{ kind: string; transaction_id: string; annotation: string | null }>(
+          `SELECT kind, transaction_id, annotation FROM discrepancies WHERE run_id = $1
+            ORDER BY transaction_id`,
+          [result?.runId ?? ''],
+        );
+        expect({ engine, rows }).toEqual({
+          engine,
+          rows: [
+            { kind: 'fee_mismatch', transaction_id: 'ch_fee', annotation: null },
+            {
+              kind: 'amount_mismatch',
+              transaction_id: 'ch_gross',
+              annotation: 'basis_mismatch_suspected',
+            },
+          ],
+        });
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   it('stores fee_mismatch the same way with both engines, with its count on the run row', async () => {
     const work = mkdtempSync(join(tmpdir(), 'recon-fees-store-'));
     const store = createRunStore({

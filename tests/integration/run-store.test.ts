@@ -142,13 +142,13 @@ describe.each(testBackends())('run store on $name', (backend) => {
       appVersion: 'test',
     });
 
-  it('applies setup.sql a second time without error and keeps schema version 6', async () => {
+  it('applies setup.sql a second time without error and keeps schema version 7', async () => {
     await applySchema(db);
     await expect(assertSchema(db)).resolves.toBeUndefined();
     const rows = await db.query<{ value: string }>(
       `SELECT value FROM system_configuration WHERE key = 'schema_version'`,
     );
-    expect(rows).toEqual([{ value: '6' }]);
+    expect(rows).toEqual([{ value: '7' }]);
     expect(readFileSync(setupSqlPath(), 'utf8')).toContain(
       'CREATE TABLE IF NOT EXISTS reconciliation_runs',
     );

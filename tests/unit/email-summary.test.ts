@@ -654,3 +654,76 @@ describe('the Payouts section', () => {
     expect(renderEmailText([failed], '2025-10-07T01:00:00Z')).not.toContain('PAYOUTS');
   });
 });
+
+describe('runs with rules-file tiers (issue #14)', () => {
+  const tiered = digest('stripe', [], {
+    processorTransactions: 1_204,
+    internalTransactions: 1_203,
+    counts: {
+      matched: 1_190,
+      missing_in_internal: 1,
+      missing_in_processor: 0,
+      amount_mismatch: 0,
+      currency_mismatch: 0,
+      status_mismatch: 0,
+      duplicate: 0,
+      fee_mismatch: 2,
+      matched_with_variance: 4,
+      ambiguous: 3,
+    },
+    discrepancyCount: 10,
+    discrepancyRate: '0.008333',
+    discrepancyAmounts: { USD: '150.04' },
+    matches: [
+      { tier: 'id', count: 1_180, amount: { USD: '118000.00' }, abs_variance: {} },
+      { tier: 'by_reference', count: 10, amount: { USD: '1000.00' }, abs_variance: {} },
+      {
+        tier: 'near_amount',
+        count: 4,
+        amount: { JPY: '1500', USD: '399.97' },
+        abs_variance: { JPY: '2', USD: '0.03' },
+      },
+      { tier: 'same_amount', count: 0, amount: {}, abs_variance: {} },
+    ],
+  });
+
+  it('lists each tier’s pairs, amounts and |variance| per currency, and the tier kinds (whole text)', () => {
+    expect(renderEmailText([tiered], '2025-10-01T01:00:00Z')).toBe(
+      [
+        'Reconciliation 2025-09-30 — 1 processor, 10 discrepancies, LOW risk',
+        '',
+        'OVERVIEW',
+        '  stripe 2025-09-30 — LOW risk',
+        '    matched       1,190',
+        '    discrepancies 10 (0.83%): 1 missing in internal, 2 fee mismatch, 4 matched with variance, 3 ambiguous',
+        '    at stake      150.04 USD',
+        '    matches       id 1,180: USD 118,000.00, |variance| 0.00',
+        '                  by_reference 10: USD 1,000.00, |variance| 0.00',
+        '                  near_amount 4: JPY 1,500, |variance| 2; USD 399.97, |variance| 0.03',
+        '                  same_amount 0',
+        '    inputs        1,204 processor, 1,203 ledger transactions',
+        '',
+        'REPORTS',
+        '',
+        'Generated 2025-10-01T01:00:00Z by recon.',
+      ].join('\n'),
+    );
+  });
+
+  it('shows the same tier lines under matched in the HTML overview, escaped', () => {
+    const html = renderEmailHtml([tiered], '2025-10-01T01:00:00Z');
+    const small = '<br><span style="color:#57606a;font-size:12px">';
+    expect(html).toContain(
+      `1,190<span class="lbl"> matched</span>${small}id 1,180: USD 118,000.00, |variance| 0.00</span>` +
+        `${small}by_reference 10: USD 1,000.00, |variance| 0.00</span>` +
+        `${small}near_amount 4: JPY 1,500, |variance| 2; USD 399.97, |variance| 0.03</span>` +
+        `${small}same_amount 0</span></td>`,
+    );
+  });
+
+  it('says nothing about tiers for a run without them', () => {
+    const text = renderEmailText([digest('stripe', [])], '2025-10-01T01:00:00Z');
+    expect(text).not.toContain('matches');
+    expect(text).toContain('    matched       1,234,000\n    discrepancies 0 (0.05%)\n');
+  });
+});

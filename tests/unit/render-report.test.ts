@@ -3,12 +3,16 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { DataQualityIssue } from '../../src/domain/data-quality';
 import type { Transaction } from '../../src/domain/transaction';
+import { DEFAULT_FEE_RULES } from '../../src/engine/fee-rules';
 import { matchTransactions } from '../../src/engine/match-transactions';
+import type { ProcessorRules, ToleranceTier } from '../../src/engine/rules';
+import { applyTiers } from '../../src/engine/tiers';
 import { summarizeReconciliation } from '../../src/engine/summarize';
 import {
   breakKeyOf,
   OPEN_BREAKS_CSV_COLUMNS,
   REPORT_CSV_COLUMNS,
+  RULES_CSV_COLUMNS,
   renderOpenBreaksCsv,
   renderReportCsv,
   renderReportJson,
@@ -665,5 +669,116 @@ describe('reports with breaks across days', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('reports of a run with a rules file (issue #14)', () => {
+  const context: ReportContext = {
+    runId: 'run-1',
+    businessDate: '2025-09-30',
+    processor: 'stripe',
+    timeZone: 'UTC',
+    generatedAt: '2025-10-01T02:00:00.000Z',
+    appVersion: '0.1.0',
+    dryRun: true,
+    sources: {
+      processor: { location: 'p.csv', rows: 3, invalidRows: 0 },
+      internal: { location: 'i.csv', rows: 4, invalidRows: 0 },
+    },
+  };
+  const nearAmount: ToleranceTier = {
+    type: 'tolerance',
+    name: 'near_amount',
+    processorKey: 'description',
+    ledgerKey: 'reference',
+    normalize: ['trim', 'upper'],
+    absMinor: 1n,
+    pctBps: 0,
+    base: 'max',
+    minDays: 0,
+    maxDays: 2,
+    allowSignChange: false,
+  };
+  const sameAmount: ToleranceTier = {
+    ...nearAmount,
+    name: 'same_amount',
+    processorKey: null,
+    ledgerKey: null,
+    normalize: [],
+    absMinor: 0n,
+  };
+  const processor = [
+    tx({ transactionId: 'ch_9', amountMinor: 9999n, description: 'inv-42', line: 2 }),
+    tx({ transactionId: 'p50', amountMinor: 5000n, line: 3 }),
+    tx({ transactionId: 'ch_fee', amountMinor: 10000n, feeMinor: 320n, line: 4 }),
+  ];
+  const internal = [
+    tx({ transactionId: 'INV-42', amountMinor: 10000n, reference: 'INV-42', line: 2 }),
+    tx({ transactionId: 'l50a', amountMinor: 5000n, line: 3 }),
+    tx({ transactionId: '=l50b', amountMinor: 5000n, line: 4 }),
+    tx({ transactionId: 'ch_fee', amountMinor: 9680n, line: 5 }),
+  ];
+
+  function tiered(rulesFile: boolean): ReportInput {
+    const own: ProcessorRules = { tiers: [nearAmount, sameAmount], fees: DEFAULT_FEE_RULES };
+    const match = applyTiers(
+      matchTransactions(processor, internal),
+      own,
+      new Map([['USD', 24999n]]),
+      'UTC',
+    );
+    return {
+      match,
+      summary: summarizeReconciliation(match, processor, internal, 0),
+      issues: [],
+      rulesFile,
+    };
+  }
+
+  it('adds tier, internal_transaction_id, candidates and annotation columns, spreadsheet-safe', () => {
+    const [header, ...rows] = parseCsv(renderCsv(tiered(true)));
+    expect(header).toEqual([...REPORT_CSV_COLUMNS, ...RULES_CSV_COLUMNS]);
+    expect(
+      rows.map((row) => [row[0], row[1], row[6], ...row.slice(REPORT_CSV_COLUMNS.length)]),
+    ).toEqual([
+      ['matched_with_variance', 'ch_9', '-0.01', 'near_amount', 'INV-42', '', ''],
+      ['amount_mismatch', 'ch_fee', '3.20', '', '', '', 'basis_mismatch_suspected'],
+      ['ambiguous', 'p50', '', 'same_amount', '', "'=l50b;l50a", ''],
+      ['ambiguous', 'l50a', '', 'same_amount', '', 'p50', ''],
+      ['ambiguous', "'=l50b", '', 'same_amount', '', 'p50', ''],
+    ]);
+  });
+
+  it('keeps the CSV columns of a run without a rules file, whatever the discrepancies', () => {
+    const [header, ...rows] = parseCsv(renderCsv(tiered(false)));
+    expect(header).toEqual([...REPORT_CSV_COLUMNS]);
+    for (const row of rows) expect(row).toHaveLength(REPORT_CSV_COLUMNS.length);
+  });
+
+  it('puts matches_by_tier in the counts and the per-tier matches in the JSON summary', () => {
+    const summary = (
+      JSON.parse(JSON.stringify(renderReportJson(context, tiered(true)))) as {
+        reconciliation_summary: { counts: object; matches: object };
+      }
+    ).reconciliation_summary;
+    expect(summary.counts).toEqual({
+      matched: 0,
+      missing_in_internal: 0,
+      missing_in_processor: 0,
+      amount_mismatch: 1,
+      currency_mismatch: 0,
+      status_mismatch: 0,
+      duplicate: 0,
+      fee_mismatch: 0,
+      matched_with_variance: 1,
+      ambiguous: 3,
+      basis_mismatch_suspected: 1,
+      matches_by_tier: { id: 0, near_amount: 0, same_amount: 0 },
+    });
+    expect(summary.matches).toEqual([
+      { tier: 'id', count: 0, amount: {}, abs_variance: {} },
+      { tier: 'near_amount', count: 1, amount: { USD: '99.99' }, abs_variance: { USD: '0.01' } },
+      { tier: 'same_amount', count: 0, amount: {}, abs_variance: {} },
+    ]);
   });
 });

@@ -259,3 +259,44 @@ describe('rules file', () => {
     expect(rulesTheSqlEngineCannotRun(rules)).toEqual([]);
   });
 });
+
+describe('rules file: the id join key per processor', () => {
+  it('reads key with each side defaulting to transaction_id and normalize to none', () => {
+    const rules = parseRulesFile(
+      'k.yaml',
+      [
+        'processors:',
+        '  stripe:',
+        '    key: {processor: reference, normalize: [trim, upper]}',
+        '  square:',
+        '    key: {ledger: reference}',
+        '  paypal:',
+        '    ledger_amount_basis: gross',
+      ].join('\n'),
+    );
+    expect(rules.processors.stripe?.key).toEqual({
+      processorKey: 'reference',
+      ledgerKey: 'transaction_id',
+      normalize: ['trim', 'upper'],
+    });
+    expect(rules.processors.square?.key).toEqual({
+      processorKey: 'transaction_id',
+      ledgerKey: 'reference',
+      normalize: [],
+    });
+    expect(rules.processors.paypal?.key).toBeUndefined();
+  });
+
+  it('lists an unknown column, an unknown normalization and an unknown key of key at once', () => {
+    const text = [
+      'processors:',
+      '  stripe:',
+      '    key: {processor: charge, ledger: reference, normalize: [lower], column: x}',
+    ].join('\n');
+    expect(problemsOf('k.yaml', text)).toEqual([
+      'k.yaml: processors.stripe.key.processor: expected one of transaction_id, reference, description, merchant_id',
+      'k.yaml: processors.stripe.key.normalize[0]: expected one of trim, upper, alnum',
+      'k.yaml: processors.stripe.key.column: unknown key (expected one of the documented keys)',
+    ]);
+  });
+});

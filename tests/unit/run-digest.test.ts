@@ -24,6 +24,8 @@ const results: RunResults = {
   discrepancies_sha256: 'a'.repeat(64),
   finding_rows: 2,
   findings_sha256: 'b'.repeat(64),
+  settlement_rows: 5,
+  settlement_sha256: 'c'.repeat(64),
 };
 
 describe('describeResultDifference', () => {
@@ -57,5 +59,15 @@ describe('describeResultDifference', () => {
     expect(describeResultDifference(results, partial)).toBe(
       `findings_sha256 is ${'b'.repeat(64)}, recorded undefined`,
     );
+  });
+
+  it('compares the settlement rows (schema 7) when the entry has them, and skips them in an older entry', () => {
+    expect(describeResultDifference({ ...results, settlement_rows: 4 }, results)).toBe(
+      'settlement_rows is 4, recorded 5',
+    );
+    const before7: Record<string, unknown> = { ...results };
+    delete before7.settlement_rows;
+    delete before7.settlement_sha256;
+    expect(describeResultDifference(results, before7)).toBeNull();
   });
 });

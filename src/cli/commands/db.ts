@@ -45,9 +45,8 @@ export function registerDbCommands(program: Command, ctx: CommandContext): void 
           logger.info({ database: database.description, citus }, 'citus set up');
           io.out(
             `citus ${citus.version}: staging tables distributed by transaction_id, co-located` +
-              `${citus.distributed.length === 0 ? ' (already)' : ''}; reconciliation_runs and ` +
-              `its foreign-key tables in Citus metadata${citus.runTablesAdded ? '' : ' (already)'}; ` +
-              `citus.multi_shard_modify_mode = sequential for database ${citus.sequentialDatabase}`,
+              `${citus.distributed.length === 0 ? ' (already)' : ''}; run tables stay on the ` +
+              `coordinator; citus.multi_shard_modify_mode at its default (parallel) for database ${citus.database}`,
           );
         }
       } finally {

@@ -6,7 +6,7 @@ import { STATUS_MAPS } from '../../domain/status';
 import { MATCH_ENGINES } from '../../engine/match-transactions';
 import { NO_RULES, rulesFor } from '../../engine/rules';
 import { explainTransaction, type Explanation } from '../../engine/tiers';
-import { SourceFactory } from '../../job/build-sources';
+import { SourceFactory, sourceChoiceOf } from '../../job/build-sources';
 import type { CommandContext } from '../command-context';
 import { runRequestFrom, type RunOptions } from '../options';
 
@@ -84,7 +84,7 @@ export function registerExplainCommand(program: Command, ctx: CommandContext): v
       if (!date || !processor || request.dates.length !== 1 || request.processors.length !== 1)
         throw new UsageError('recon explain needs exactly one --date and one processor');
       const id = options.id ?? '';
-      const sources = new SourceFactory(request.sources, config.apis, logger);
+      const sources = new SourceFactory(sourceChoiceOf(request), config.apis, logger);
       const [processorSource, internalSource] = sources.sourcesFor(date, processor);
       const context = { businessDate: date, timeZone: request.timeZone };
       const [p, i] = await Promise.all([

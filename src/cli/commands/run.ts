@@ -245,6 +245,16 @@ export function registerRunCommand(program: Command, ctx: CommandContext): void 
         'deprecated, no effect: a failed delivery exits 7 by default',
       ).conflicts('allowDeliveryFailure'),
     )
+    .option(
+      '--bank-file <file>',
+      'bank statement (camt.053, BAI2 or bank CSV) to match the payouts against; repeatable (default: every file under RECON_BANK_DIR/{date}/)',
+      (file: string, files: string[] = []) => [...files, file],
+    )
+    .option('--bank-format <format>', 'camt053, bai2 or csv (default: detected from the content)')
+    .option(
+      '--bank-window-days <days>',
+      'a payout matches a bank credit dated within this many days of its arrival date (default: 3)',
+    )
     .option('--json', 'print one JSON object per run on stdout')
     .action(async (options: RunOptions) => {
       const { config, logger, request, deliveryConfig } = loadRunSettings(ctx, options, Date.now());

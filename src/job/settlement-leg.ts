@@ -1,0 +1,226 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BankEntry, BankStatementFormat } from '../domain/bank-entry';
+import type { DataQualityIssue } from '../domain/data-quality';
+import { clipValue } from '../domain/data-quality';
+import { InputRejectedError } from '../domain/errors';
+import type { ProcessorName } from '../domain/status';
+import {
+  DEFAULT_BANK_WINDOW_DAYS,
+  matchPayoutsToBank,
+  type ExpectedPayout,
+} from '../engine/bank-matching';
+import { settlementCounts, type RunSettlement, type SettlementSource } from '../engine/settlement';
+import { buildSettlementGroups, type SettlementGroupResult } from '../engine/settlement-groups';
+import { ledgerSplitGroups } from '../engine/ledger-split';
+import type { KeyField } from '../engine/rules';
+import type { Transaction } from '../domain/transaction';
+import type { TransactionTable } from '../domain/transaction-table';
+import type { BankFinding } from '../sources/bank/bank-entry';
+import type { BankCsvColumnMap } from '../sources/bank/bank-csv';
+import { readBankStatementFile } from '../sources/bank/read-bank-statement';
+import { payoutKindOf } from '../sources/settlement/canonical-payouts';
+
+/**
+ * The bank statements of a run request (issue #15): `files` (`--bank-file`, repeatable: read for
+ * every date and processor of the request), else every file directly under `{dir}/{date}/`
+ * (`RECON_BANK_DIR`; hidden files skipped; a missing date folder means no statement yet);
+ * `format` (`--bank-format`, default: detected from the content); `windowDays`
+ * (`--bank-window-days`, default 3: ± calendar days around a payout's arrival date);
+ * `csvColumns`: the column map of a bank CSV export (the rules file's).
+ */
+export interface BankSettings {
+  readonly files: readonly string[];
+  readonly dir: string | null;
+  readonly format?: BankStatementFormat;
+  readonly windowDays: number;
+  readonly csvColumns?: BankCsvColumnMap;
+}
+
+/** No bank statements: the default of a run request. */
+export const NO_BANK: BankSettings = {
+  files: [],
+  dir: null,
+  windowDays: DEFAULT_BANK_WINDOW_DAYS,
+};
+
+/**
+ * The bank statement paths of `date`: `settings.files` when given, else the regular files
+ * directly under `{settings.dir}/{date}/` sorted by name (none when the folder does not exist).
+ * @throws InputRejectedError when `{dir}/{date}` exists but cannot be listed.
+ */
+export async function bankFilesFor(settings: BankSettings, date: string): Promise<string[]> {
+  if (settings.files.length > 0) return [...settings.files];
+  if (settings.dir === null) return [];
+  const folder = join(settings.dir, date);
+  try {
+    const entries = await readdir(folder, { withFileTypes: true });
+    return entries
+      .filter((entry) => entry.isFile() && !entry.name.startsWith('.'))
+      .map((entry) => join(folder, entry.name))
+      .sort();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    throw new InputRejectedError(
+      `bank statement folder ${folder} (RECON_BANK_DIR) cannot be read (${code ?? 'error'})`,
+      { location: folder },
+    );
+  }
+}
+
+/** A bank file's finding as a data-quality finding of the run (side `bank`). */
+function bankIssue(finding: BankFinding): DataQualityIssue {
+  return {
+    side: 'bank',
+    location: finding.location,
+    check: finding.check,
+    severity: finding.severity,
+    line: finding.line,
+    field: finding.field,
+    reason: finding.reason,
+    value: finding.value === null ? null : clipValue(finding.value),
+    count: finding.count,
+  };
+}
+
+/** What the settlement leg of one run produced: the settlement and its data-quality findings. */
+export interface SettlementLeg {
+  readonly settlement: RunSettlement;
+  readonly issues: readonly DataQualityIssue[];
+}
+
+/**
+ * The settlement leg of one run (processor × business date): reads `source` (parents and
+ * children), builds the groups (`asOfDate` = the business date, tolerance 0), reads the bank
+ * statements of `bank` for the date and matches every payout (a group with a positive parent
+ * amount; its expected date = its due date, else the business date) to one credit. Without a
+ * statement the bank leg is `null`. Findings: every bank file's (`statement_balance`, …) and the
+ * rows the source could not read (`settlement_row`).
+ * @throws InputRejectedError (exit 4) for a payouts input or bank file that cannot be read,
+ *   naming the file and the line or XML path; whatever `source.read` throws.
+ */
+export async function reconcileSettlement(
+  source: SettlementSource,
+  bank: BankSettings,
+  businessDate: string,
+  processor: ProcessorName,
+  signal?: AbortSignal,
+): Promise<SettlementLeg> {
+  const read = await source.read(signal);
+  const issues: DataQualityIssue[] = read.invalidRows.map((row) => ({
+    side: 'bank',
+    location: read.location,
+    check: 'settlement_row',
+    severity: 'error',
+    line: row.line,
+    field: null,
+    reason: row.reason,
+    value: null,
+    count: null,
+  }));
+  const groups = buildSettlementGroups(read.parents, read.children, {
+    asOfDate: businessDate,
+    orphanKind: payoutKindOf(processor),
+  });
+  const files = await bankFilesFor(bank, businessDate);
+  const entries: BankEntry[] = [];
+  for (const path of files) {
+    const parsed = await readBankStatementFile(path, {
+      format: bank.format,
+      csvColumns: bank.csvColumns,
+    });
+    // One by one: a spread overflows the stack on a large statement.
+    for (const entry of parsed.entries) entries.push(entry);
+    for (const finding of parsed.findings) issues.push(bankIssue(finding));
+  }
+  const payouts: ExpectedPayout[] = [];
+  for (const group of groups) {
+    if (group.parentAmount === null || group.parentAmount <= 0n) continue;
+    payouts.push({
+      id: group.parentId,
+      currency: group.currency,
+      amount: group.parentAmount,
+      expectedDate: group.dueDate ?? businessDate,
+    });
+  }
+  const matched =
+    files.length > 0
+      ? matchPayoutsToBank(payouts, entries, {
+          asOfDate: businessDate,
+          windowDays: bank.windowDays,
+        })
+      : null;
+  return {
+    settlement: {
+      groups,
+      bank: matched,
+      bankEntries: entries,
+      counts: settlementCounts(groups, matched),
+    },
+    issues,
+  };
+}
+
+/** Every row of `table` as a `Transaction`, in order. */
+function* rowsOf(table: TransactionTable): Generator<Transaction> {
+  for (let row = 0; row < table.length; row++) yield table.at(row);
+}
+
+/**
+ * The N:1 ledger split of a run (issue #15, `engine/ledger-split.ts`): with the processor's
+ * `group_key` (rules file), the ledger rows sharing a key are the children of the processor row
+ * carrying it (`ledger_split` groups, on `amountBasis`; no bank leg: they are not payouts). A key
+ * two processor rows carry is never guessed: a `settlement_row` warning (side `processor`,
+ * `location` the processor input) and no group.
+ */
+export function ledgerSplitLeg(
+  processor: TransactionTable,
+  ledger: TransactionTable,
+  options: {
+    groupKey: KeyField;
+    amountBasis: 'gross' | 'net';
+    businessDate: string;
+    location: string;
+  },
+): { groups: SettlementGroupResult[]; issues: DataQualityIssue[] } {
+  const split = ledgerSplitGroups(rowsOf(processor), rowsOf(ledger), {
+    groupKey: options.groupKey,
+    amountBasis: options.amountBasis,
+  });
+  const groups = buildSettlementGroups(split.parents, split.children, {
+    asOfDate: options.businessDate,
+    orphanKind: 'ledger_split',
+  });
+  const issues: DataQualityIssue[] = split.ambiguousKeys.map((a) => ({
+    side: 'processor',
+    location: options.location,
+    check: 'settlement_row',
+    severity: 'warning',
+    line: null,
+    field: options.groupKey,
+    reason: `${options.groupKey} '${a.key}' (${a.currency}) is carried by ${a.processorIds.length} processor rows (${a.processorIds.join(', ')}): no ledger split group (never guessed)`,
+    value: clipValue(a.key),
+    count: a.processorIds.length,
+  }));
+  return { groups, issues };
+}
+
+/**
+ * `settlement` with `extra` groups appended (the ledger split's), its counts recomputed; a new
+ * settlement without a bank leg when there was none.
+ */
+export function withGroups(
+  settlement: RunSettlement | null,
+  extra: readonly SettlementGroupResult[],
+): RunSettlement | null {
+  if (extra.length === 0) return settlement;
+  const groups = [...(settlement?.groups ?? []), ...extra];
+  const bank = settlement?.bank ?? null;
+  return {
+    groups,
+    bank,
+    bankEntries: settlement?.bankEntries ?? [],
+    counts: settlementCounts(groups, bank),
+  };
+}

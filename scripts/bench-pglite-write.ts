@@ -321,7 +321,8 @@ async function captureDiscrepancyCopy(
     description: 'capture stub',
     query: <Row extends object>(): Promise<Row[]> => Promise.reject(stop),
     copyFrom: (table, columns, chunks) => {
-      if (table === 'discrepancies') captured ??= { columns, chunks };
+      // RunStore writes discrepancies from a synchronous generator.
+      if (table === 'discrepancies' && Symbol.iterator in chunks) captured ??= { columns, chunks };
       return Promise.reject(stop);
     },
     withTransaction: <T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> => fn(stub),

@@ -1,5 +1,5 @@
 import Big from 'big.js';
-import { currencyExponent } from '../domain/currency';
+import { currencyExponent, type CurrencyCode } from '../domain/currency';
 import type { Discrepancy } from '../domain/discrepancy';
 import { convertToReporting, type FxRates } from '../domain/fx-rates';
 import { absMinor, addToTotals, formatMinor, type CurrencyTotals } from '../domain/money';
@@ -85,19 +85,58 @@ export function summarizeFees(processor: TransactionTable): CurrencyFees[] {
     .map((currency, index) => ({ currency, ...(sums[index] as (typeof sums)[number]) }))
     .filter((entry) => entry.first >= 0)
     .sort((a, b) => a.first - b.first)
-    .map((entry) => ({
-      currency: entry.currency,
-      grossMinor: entry.gross,
-      feesMinor: entry.fees,
-      netMinor: entry.net,
-      effectiveRateBps:
-        entry.gross <= 0n
-          ? null
-          : new Big(entry.fees.toString())
-              .times(10000)
-              .div(entry.gross.toString())
-              .toFixed(2, Big.roundHalfUp),
-    }));
+    .map((entry) => currencyFees(entry.currency, entry.gross, entry.fees, entry.net));
+}
+
+/** One currency's fee sums (minor units) with its effective rate (see `CurrencyFees`). */
+function currencyFees(currency: string, gross: bigint, fees: bigint, net: bigint): CurrencyFees {
+  return {
+    currency,
+    grossMinor: gross,
+    feesMinor: fees,
+    netMinor: net,
+    effectiveRateBps:
+      gross <= 0n
+        ? null
+        : new Big(fees.toString()).times(10000).div(gross.toString()).toFixed(2, Big.roundHalfUp),
+  };
+}
+
+/**
+ * The per-side totals a summary needs, gathered table by table when a side is read in batches
+ * (the postgres engine's streamed runs): volume per currency for both sides and the processor's
+ * fee block, exactly what `summarizeReconciliation` computes from whole tables (same sums, same
+ * order: currencies in the order of their first row).
+ */
+export class SideTotals {
+  private readonly volumeSums = new Map<CurrencyCode, bigint>();
+  private readonly feeSums = new Map<string, { gross: bigint; fees: bigint; net: bigint }>();
+
+  /** Adds the rows of `table`, the next rows of the side in order. `withFees`: processor side. */
+  add(table: TransactionTable, withFees: boolean): void {
+    for (const [currency, minor] of table.volumeByCurrency())
+      this.volumeSums.set(currency, (this.volumeSums.get(currency) ?? 0n) + minor);
+    if (!withFees) return;
+    for (const entry of summarizeFees(table)) {
+      const sum = this.feeSums.get(entry.currency) ?? { gross: 0n, fees: 0n, net: 0n };
+      sum.gross += entry.grossMinor;
+      sum.fees += entry.feesMinor;
+      sum.net += entry.netMinor;
+      this.feeSums.set(entry.currency, sum);
+    }
+  }
+
+  /** Σ amount per currency, minor units, in the order of each currency's first row. */
+  volume(): CurrencyTotals {
+    return new Map(this.volumeSums);
+  }
+
+  /** The fee block (`summarizeFees` of the whole side). */
+  fees(): CurrencyFees[] {
+    return [...this.feeSums].map(([currency, sum]) =>
+      currencyFees(currency, sum.gross, sum.fees, sum.net),
+    );
+  }
 }
 
 /** One currency of the fee block as JSON: decimal strings in major units (`run --json`, JSON report). */
@@ -163,6 +202,32 @@ export function summarizeReconciliation(
   invalidRows: number,
   fx?: SummaryFx,
 ): ReconciliationSummary {
+  return summarizeWithTotals(
+    result,
+    {
+      processorVolume: volume(processor),
+      internalVolume: volume(internal),
+      fees: summarizeFees(asTable(processor)),
+    },
+    invalidRows,
+    fx,
+  );
+}
+
+/**
+ * `summarizeReconciliation` from the sides' totals instead of their rows (a streamed run holds no
+ * side whole: see `SideTotals`). Same result for the same totals. Pure.
+ */
+export function summarizeWithTotals(
+  result: MatchResult,
+  totals: {
+    readonly processorVolume: CurrencyTotals;
+    readonly internalVolume: CurrencyTotals;
+    readonly fees: readonly CurrencyFees[];
+  },
+  invalidRows: number,
+  fx?: SummaryFx,
+): ReconciliationSummary {
   const discrepancyAmounts: CurrencyTotals = new Map();
   for (const d of result.discrepancies) {
     const impact = discrepancyImpact(d);
@@ -196,9 +261,9 @@ export function summarizeReconciliation(
 
   return {
     discrepancyCount,
-    processorVolume: volume(processor),
-    internalVolume: volume(internal),
-    fees: summarizeFees(asTable(processor)),
+    processorVolume: totals.processorVolume,
+    internalVolume: totals.internalVolume,
+    fees: [...totals.fees],
     discrepancyAmounts,
     discrepancyRate: rate.toFixed(6, Big.roundHalfUp),
     riskLevel,

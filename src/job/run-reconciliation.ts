@@ -22,10 +22,20 @@ import {
 } from '../engine/match-transactions';
 import type { FxRates } from '../domain/fx-rates';
 import { NO_RULES, rulesFor, type MatchRules } from '../engine/rules';
-import { tiersAgainstCarried, type TierMatchSummary } from '../engine/tiers';
-import { summarizeReconciliation, type ReconciliationSummary } from '../engine/summarize';
+import { applyTiers, tiersAgainstCarried, type TierMatchSummary } from '../engine/tiers';
+import {
+  SideTotals,
+  summarizeReconciliation,
+  summarizeWithTotals,
+  type ReconciliationSummary,
+} from '../engine/summarize';
 import { DEFAULT_FEE_RULES, type FeeRules } from '../engine/fee-rules';
-import { countBasisMismatchSuspected, feeVarianceIssue, findFeeVariances } from '../engine/fees';
+import {
+  countBasisMismatchSuspected,
+  feeVarianceIssue,
+  findFeeVariances,
+  type FeeVariance,
+} from '../engine/fees';
 import {
   openBreaksPathBeside,
   prepareReports,
@@ -53,7 +63,15 @@ import {
   type StoredBreak,
 } from '../store/break-store';
 import type { SqlExecutor } from '../store/database';
-import type { SourceReadResult, TransactionSource } from '../sources/transaction-source';
+import {
+  readSideStreamed,
+  type ReadContext,
+  type SourceReadResult,
+  type StreamedReadEnd,
+  type TransactionSource,
+} from '../sources/transaction-source';
+import { SideCheckAccumulator } from '../sources/side-checks';
+import type { TransactionTable } from '../domain/transaction-table';
 import { SourceFactory, sourceChoiceOf, type SourceChoice } from './build-sources';
 import type { RunLock } from '../store/database';
 import type { DatabaseConfig } from '../store/database-config';
@@ -401,7 +419,21 @@ export interface RunResult {
   readonly error: unknown;
 }
 
-function checkInvalidRate(side: SourceReadResult, maxRate: string): void {
+/** One side's counts and findings (`SourceReadResult` without its rows). */
+type SideCounts = Pick<SourceReadResult, 'location' | 'rowCount' | 'invalidCount' | 'issues'>;
+
+function logInputsRead(log: Logger, processorSide: SideCounts, internalSide: SideCounts): void {
+  log.info(
+    {
+      processor_rows: processorSide.rowCount,
+      internal_rows: internalSide.rowCount,
+      invalid_rows: processorSide.invalidCount + internalSide.invalidCount,
+    },
+    'inputs read',
+  );
+}
+
+function checkInvalidRate(side: SideCounts, maxRate: string): void {
   if (side.rowCount === 0 || side.invalidCount === 0) return;
   const rate = new Big(side.invalidCount).div(side.rowCount);
   if (rate.gt(maxRate)) {
@@ -515,99 +547,123 @@ export async function reconcileOne(
 
     const context = { businessDate, timeZone: request.timeZone };
     const cutoffs = request.cutoffs ?? calendarDayCutoffs(request.timeZone);
-    // Both sides at once: large CSV files parse on worker threads, API fetches overlap. Both
-    // are awaited, so that when both fail the processor side's error is the one reported, every
-    // time (the other is logged).
-    const [processorRead, internalRead] = await untilAborted(
-      Promise.allSettled([
-        processorSource.read({
-          ...context,
-          statusMap: STATUS_MAPS[processor],
-          cutoff: cutoffOf(cutoffs, 'processor', processor),
-        }),
-        internalSource.read({
-          ...context,
-          statusMap: STATUS_MAPS.internal,
-          cutoff: cutoffOf(cutoffs, 'internal', processor),
-        }),
-      ]),
-      deps.abort,
-    );
-    if (processorRead.status === 'rejected') {
-      if (internalRead.status === 'rejected') {
-        log.error({ err_message: describeError(internalRead.reason) }, 'ledger side failed too');
-      }
-      throw processorRead.reason;
-    }
-    if (internalRead.status === 'rejected') throw internalRead.reason;
-    const processorSide = processorRead.value;
-    const internalSide = internalRead.value;
-    // Matching looks up ledger ids only: the processor side's id index (hundreds of MB at 10M
-    // rows) is not needed any more; its row states (duplicates) stay.
-    processorSide.table.dropIdIndex();
-    // One by one: a spread passes every finding as an argument, and a million of them overflow
-    // the stack.
-    for (const issue of processorSide.issues) issues.push(issue);
-    for (const issue of internalSide.issues) issues.push(issue);
-    log.info(
-      {
-        processor_rows: processorSide.rowCount,
-        internal_rows: internalSide.rowCount,
-        invalid_rows: processorSide.invalidCount + internalSide.invalidCount,
-      },
-      'inputs read',
-    );
-    checkInvalidRate(processorSide, request.maxInvalidRate);
-    checkInvalidRate(internalSide, request.maxInvalidRate);
-    // The settlement leg (issue #15): payout groups and the bank statements, when the run has a
-    // settlement source. Its findings (statement balance, …) are data-quality findings of the run.
-    const settlementSource = await settlementSourceOf(deps, request, businessDate, processor, {
-      warn: (details: object, message: string) => log.warn(details, message),
-    });
+    const processorContext: ReadContext = {
+      ...context,
+      statusMap: STATUS_MAPS[processor],
+      cutoff: cutoffOf(cutoffs, 'processor', processor),
+    };
+    const internalContext: ReadContext = {
+      ...context,
+      statusMap: STATUS_MAPS.internal,
+      cutoff: cutoffOf(cutoffs, 'internal', processor),
+    };
+    // The N:1 ledger split (rules file `group_key`) needs both sides whole.
+    const groupKey = rulesFor(request.rules ?? NO_RULES, processor).groupKey;
+    // The postgres engine streams both sides into the database as they are read (issue #16,
+    // part 2: `completeStreamedRunInDatabase` below); only the memory engine reads them here, and
+    // a run with a ledger split (it matches in process then, with the same results).
+    const streamed = store !== null && request.engine === 'postgres' && !groupKey;
+    let processorSide: SideCounts = {
+      location: processorSource.location,
+      rowCount: 0,
+      invalidCount: 0,
+      issues: [],
+    };
+    let internalSide: SideCounts = {
+      location: internalSource.location,
+      rowCount: 0,
+      invalidCount: 0,
+      issues: [],
+    };
+    let tables: { processor: TransactionTable; internal: TransactionTable } | null = null;
+    // Run after both sides are read (and checked), by either path; its findings follow the
+    // sides' findings.
     let settlement: RunSettlement | null = null;
-    if (settlementSource) {
-      const leg = await untilAborted(
-        reconcileSettlement(
-          settlementSource,
-          request.bank ?? NO_BANK,
-          businessDate,
-          processor,
+    const legIssues: DataQualityIssue[] = [];
+    const settleLeg = async (): Promise<void> => {
+      // The settlement leg (issue #15): payout groups and the bank statements, when the run has a
+      // settlement source. Its findings (statement balance, …) are data-quality findings of the run.
+      const settlementSource = await settlementSourceOf(deps, request, businessDate, processor, {
+        warn: (details: object, message: string) => log.warn(details, message),
+      });
+      if (settlementSource) {
+        const leg = await untilAborted(
+          reconcileSettlement(
+            settlementSource,
+            request.bank ?? NO_BANK,
+            businessDate,
+            processor,
+            deps.abort,
+          ),
           deps.abort,
-        ),
+        );
+        settlement = leg.settlement;
+        for (const issue of leg.issues) legIssues.push(issue);
+        log.info(
+          { settlement_source: settlementSource.location, ...settlement.counts },
+          'settlement leg reconciled',
+        );
+      } else if ((request.bank?.files.length ?? 0) > 0) {
+        // --bank-file without payouts to match: say so rather than ignore the statement silently.
+        log.warn(
+          { bank_files: request.bank?.files },
+          'bank statements given, but the run has no settlement source (no payouts file): not read',
+        );
+      }
+      // The N:1 ledger split (rules file `group_key`): ledger_split groups join the settlement.
+      if (groupKey && tables) {
+        const split = ledgerSplitLeg(tables.processor, tables.internal, {
+          groupKey,
+          amountBasis: feeRulesOf(request, processor).ledgerAmountBasis,
+          businessDate,
+          location: processorSide.location,
+        });
+        settlement = withGroups(settlement, split.groups);
+        for (const issue of split.issues) legIssues.push(issue);
+      }
+    };
+    const feeRules = feeRulesOf(request, processor);
+    if (!streamed) {
+      // Both sides at once: large CSV files parse on worker threads, API fetches overlap. Both
+      // are awaited, so that when both fail the processor side's error is the one reported, every
+      // time (the other is logged).
+      const [processorRead, internalRead] = await untilAborted(
+        Promise.allSettled([
+          processorSource.read(processorContext),
+          internalSource.read(internalContext),
+        ]),
         deps.abort,
       );
-      settlement = leg.settlement;
-      for (const issue of leg.issues) issues.push(issue);
-      log.info(
-        { settlement_source: settlementSource.location, ...settlement.counts },
-        'settlement leg reconciled',
-      );
-    } else if ((request.bank?.files.length ?? 0) > 0) {
-      // --bank-file without payouts to match: say so rather than ignore the statement silently.
-      log.warn(
-        { bank_files: request.bank?.files },
-        'bank statements given, but the run has no settlement source (no payouts file): not read',
-      );
+      if (processorRead.status === 'rejected') {
+        if (internalRead.status === 'rejected') {
+          log.error({ err_message: describeError(internalRead.reason) }, 'ledger side failed too');
+        }
+        throw processorRead.reason;
+      }
+      if (internalRead.status === 'rejected') throw internalRead.reason;
+      processorSide = processorRead.value;
+      internalSide = internalRead.value;
+      tables = { processor: processorRead.value.table, internal: internalRead.value.table };
+      // Matching looks up ledger ids only: the processor side's id index (hundreds of MB at 10M
+      // rows) is not needed any more; its row states (duplicates) stay.
+      tables.processor.dropIdIndex();
+      // One by one: a spread passes every finding as an argument, and a million of them overflow
+      // the stack.
+      for (const issue of processorSide.issues) issues.push(issue);
+      for (const issue of internalSide.issues) issues.push(issue);
+      logInputsRead(log, processorSide, internalSide);
+      checkInvalidRate(processorSide, request.maxInvalidRate);
+      checkInvalidRate(internalSide, request.maxInvalidRate);
+      await settleLeg();
+      for (const issue of legIssues) issues.push(issue);
+      // Fee schedule check: the processor rows alone, the same for both engines.
+      for (const variance of findFeeVariances(tables.processor, feeRules)) {
+        issues.push(feeVarianceIssue(processorSide.location, variance));
+      }
     }
-    // The N:1 ledger split (rules file `group_key`): ledger_split groups join the settlement.
-    const groupKey = rulesFor(request.rules ?? NO_RULES, processor).groupKey;
-    if (groupKey) {
-      const split = ledgerSplitLeg(processorSide.table, internalSide.table, {
-        groupKey,
-        amountBasis: feeRulesOf(request, processor).ledgerAmountBasis,
-        businessDate,
-        location: processorSide.location,
-      });
-      settlement = withGroups(settlement, split.groups);
-      for (const issue of split.issues) issues.push(issue);
-    }
-
-    const invalidRows = processorSide.invalidCount + internalSide.invalidCount;
-    // Fee schedule check: the processor rows alone, the same for both engines.
-    const feeRules = feeRulesOf(request, processor);
-    for (const variance of findFeeVariances(processorSide.table, feeRules)) {
-      issues.push(feeVarianceIssue(processorSide.location, variance));
-    }
+    let invalidRows = processorSide.invalidCount + internalSide.invalidCount;
+    // A streamed run's side totals, gathered as its tables are staged (summary, tiers).
+    const streamTotals = { processor: new SideTotals(), internal: new SideTotals() };
     const expected = reportPaths(request.reportsDir, processor, businessDate);
     // Open one-sided breaks of earlier dates, carried into this run: loaded here for the memory
     // engine; the postgres engine joins them in SQL inside its transaction (carryOverInDatabase).
@@ -615,7 +671,7 @@ export async function reconcileOne(
     const ownRules = { ...rulesFor(request.rules ?? NO_RULES, processor), fees: feeRules };
     const tiered = ownRules.tiers.length > 0;
     const carried: CarriedBreak[] =
-      breaksFrom && request.engine !== 'postgres'
+      breaksFrom && !streamed
         ? await new BreakStore(await breaksFrom.database()).loadCarried(
             processor,
             businessDate,
@@ -632,12 +688,11 @@ export async function reconcileOne(
       carriedIn: readonly CarriedBreak[] = carried,
     ): RunOutcome => {
       // The rules file's tiers, on the rows the id join left unmatched (engine/tiers.ts).
-      const raw = MATCH_ENGINES.memory.applyRules(
-        untiered,
-        ownRules,
-        processorSide.table,
-        request.timeZone,
-      );
+      const raw = tables
+        ? MATCH_ENGINES.memory.applyRules(untiered, ownRules, tables.processor, request.timeZone)
+        : tiered
+          ? applyTiers(untiered, ownRules, streamTotals.processor.volume(), request.timeZone)
+          : untiered;
       const broken = checkAccounting(raw);
       if (broken.length > 0)
         throw new ReconError('INTERNAL', `reconciliation does not balance: ${broken.join('; ')}`);
@@ -654,13 +709,19 @@ export async function reconcileOne(
       const match = carry.match;
       // Pairs of D's own rows on two business dates, plus carried breaks completed late.
       timing = raw.timing + carry.timing;
-      const summary = summarizeReconciliation(
-        match,
-        processorSide.table,
-        internalSide.table,
-        invalidRows,
-        request.fx ? { rates: request.fx, businessDate } : undefined,
-      );
+      const fx = request.fx ? { rates: request.fx, businessDate } : undefined;
+      const summary = tables
+        ? summarizeReconciliation(match, tables.processor, tables.internal, invalidRows, fx)
+        : summarizeWithTotals(
+            match,
+            {
+              processorVolume: streamTotals.processor.volume(),
+              internalVolume: streamTotals.internal.volume(),
+              fees: streamTotals.processor.fees(),
+            },
+            invalidRows,
+            fx,
+          );
       return {
         match,
         summary,
@@ -676,8 +737,10 @@ export async function reconcileOne(
         settlement,
       };
     };
-    const reportContext: ReportContext = {
-      runId,
+    // Built when the reports are written: a streamed run knows its row counts only then.
+    const reportRunId = runId;
+    const reportContext = (): ReportContext => ({
+      runId: reportRunId,
       businessDate,
       processor,
       timeZone: request.timeZone,
@@ -696,7 +759,7 @@ export async function reconcileOne(
           invalidRows: internalSide.invalidCount,
         },
       },
-    };
+    });
     let reports: ReportPaths | null = null;
     let breaks: RunBreaks | null = null;
     // Inside the run's final transaction, once its breaks are synced (their ids exist only now):
@@ -704,7 +767,7 @@ export async function reconcileOne(
     const prepare = async (stored: RunOutcome, tx: SqlExecutor): Promise<void> => {
       const read = await readRunReportBreaks(tx, runId ?? '', breakSettings.escalateDays);
       breaks = read.summary;
-      const files = prepareReports(request.reportsDir, reportContext, {
+      const files = prepareReports(request.reportsDir, reportContext(), {
         match: stored.match,
         summary: stored.summary,
         issues,
@@ -722,13 +785,81 @@ export async function reconcileOne(
     // publishing is repaired by the next run or `recon deliver` (`repairReports`).
     let outcome: RunOutcome;
     let auditHead: string | null = null;
-    if (store && request.engine === 'postgres') {
+    if (store && streamed) {
       deps.abort?.throwIfAborted();
       const sqlRunId = runId;
-      const storedOutcome = await store.completeRunInDatabase(
+      // Each side is read batch by batch and staged as it comes; Node keeps only what the
+      // summary and the findings need (side totals, fee variances, the side checks' findings).
+      const checks = {
+        processor: new SideCheckAccumulator(
+          'processor',
+          processorSource.location,
+          processorContext,
+        ),
+        internal: new SideCheckAccumulator('internal', internalSource.location, internalContext),
+      };
+      const reads = {
+        processor: readSideStreamed(processorSource, processorContext),
+        internal: readSideStreamed(internalSource, internalContext),
+      };
+      const variances: FeeVariance[] = [];
+      async function* tap(
+        side: 'processor' | 'internal',
+        sideTables: AsyncIterable<TransactionTable>,
+      ): AsyncGenerator<TransactionTable> {
+        for await (const table of sideTables) {
+          checks[side].add(table);
+          streamTotals[side].add(table, side === 'processor');
+          if (side === 'processor')
+            for (const variance of findFeeVariances(table, feeRules)) variances.push(variance);
+          yield table;
+        }
+      }
+      let ends: { processor: StreamedReadEnd; internal: StreamedReadEnd } | null = null;
+      // The findings in the memory engine's order: processor side, ledger side (each with its
+      // side checks), then the settlement leg's, then the fee variances.
+      const collectIssues = (
+        duplicatedIds: { processor: number; internal: number },
+        withVariances: boolean,
+      ): void => {
+        if (!ends) return;
+        for (const side of ['processor', 'internal'] as const) {
+          const end = ends[side];
+          const found = end.sideChecked
+            ? end.issues
+            : checks[side].finish(end, duplicatedIds[side]);
+          for (const issue of found) issues.push(issue);
+        }
+        // A run rejected for its invalid rows stops before the settlement leg and the fee check.
+        if (!withVariances) return;
+        for (const issue of legIssues) issues.push(issue);
+        for (const variance of variances)
+          issues.push(feeVarianceIssue(processorSource.location, variance));
+      };
+      const storedOutcome = await store.completeStreamedRunInDatabase(
         sqlRunId,
-        { processor: processorSide.table, internal: internalSide.table, fees: feeRules },
-        async (raw, tx) => {
+        {
+          processor: tap('processor', reads.processor.tables),
+          internal: tap('internal', reads.internal.tables),
+          fees: feeRules,
+        },
+        async (_rows, countDuplicatedIds) => {
+          ends = { processor: reads.processor.end(), internal: reads.internal.end() };
+          processorSide = { location: processorSource.location, ...ends.processor };
+          internalSide = { location: internalSource.location, ...ends.internal };
+          invalidRows = processorSide.invalidCount + internalSide.invalidCount;
+          logInputsRead(log, processorSide, internalSide);
+          try {
+            checkInvalidRate(processorSide, request.maxInvalidRate);
+            checkInvalidRate(internalSide, request.maxInvalidRate);
+          } catch (error) {
+            collectIssues(await countDuplicatedIds(), false);
+            throw error;
+          }
+          await settleLeg();
+        },
+        async ({ match: raw, duplicatedIds }, tx) => {
+          collectIssues(duplicatedIds, true);
           if (!tiered)
             return conclude(
               raw,
@@ -768,9 +899,8 @@ export async function reconcileOne(
       auditHead = storedOutcome.auditHead;
       committed = true;
     } else {
-      outcome = conclude(
-        MATCH_ENGINES.memory.match(processorSide.table, internalSide.table, feeRules),
-      );
+      if (!tables) throw new Error('the memory engine runs on sides read whole');
+      outcome = conclude(MATCH_ENGINES.memory.match(tables.processor, tables.internal, feeRules));
       if (store) {
         deps.abort?.throwIfAborted();
         const stored = outcome;
@@ -805,7 +935,7 @@ export async function reconcileOne(
             )
           : null;
         breaks = read?.summary ?? null;
-        reports = await writeReports(request.reportsDir, reportContext, {
+        reports = await writeReports(request.reportsDir, reportContext(), {
           match: outcome.match,
           summary: outcome.summary,
           issues,

@@ -17,7 +17,12 @@ import { printable, type InputEncoding } from './text-encoding';
 import { ColumnBuilder, type TransactionColumns } from '../domain/transaction-columns';
 import { TransactionTable } from '../domain/transaction-table';
 import { addSideChecks } from './side-checks';
-import type { ReadContext, SourceReadResult, TransactionSource } from './transaction-source';
+import type {
+  ReadContext,
+  SourceReadResult,
+  StreamedSide,
+  StreamingTransactionSource,
+} from './transaction-source';
 
 /** Columns every canonical CSV must have (by name, any order, case-insensitive). */
 export const CANONICAL_REQUIRED_COLUMNS = [
@@ -50,7 +55,7 @@ const AMOUNT_REASONS: Record<AmountRejection, string> = {
  * units parsed exactly to minor units with the currency's ISO 4217 exponent; `created_at` is ISO
  * 8601 with an offset or `Z`. The format is documented in the README ("Canonical CSV format").
  */
-export class CanonicalCsvSource implements TransactionSource {
+export class CanonicalCsvSource implements StreamingTransactionSource {
   constructor(
     readonly side: TransactionSide,
     readonly location: string,
@@ -106,7 +111,111 @@ export class CanonicalCsvSource implements TransactionSource {
       context,
     );
   }
+  /**
+   * The same rows, findings and errors as `read`, batch by batch (`StreamedSide`): the valid rows
+   * of consecutive parser batches are gathered into tables of about `STREAMED_TABLE_ROWS` rows (a
+   * table is handed on once it holds that many: at most that plus one parser batch),
+   * each with dictionaries of its own (so a table can be dropped once it is staged); the side
+   * checks are left to the caller (`SideCheckAccumulator`). Memory: one table being filled, plus
+   * the parser's batches in flight, plus the findings.
+   * @throws InputRejectedError (from `tables`' iteration) as `read`.
+   */
+  readStreamed(context: ReadContext): StreamedSide {
+    const what = this.side === 'processor' ? 'processor input' : 'internal ledger input';
+    const totals = { rowCount: 0, invalidCount: 0, done: false };
+    const issues: DataQualityIssue[] = [];
+    const location = this.location;
+    const encoding = this.encoding;
+    const spec: BatchTransformSpec<ValidatorOptions> = {
+      module: __filename,
+      name: 'createCanonicalBatchValidator',
+      options: { side: this.side, location: this.location, statusMap: context.statusMap },
+    };
+    async function* tables(): AsyncGenerator<TransactionTable> {
+      let headerSeen = false;
+      // The file's dictionaries (what the batches' indexes point into), in order of first use.
+      const fileCurrencies: CurrencyCode[] = [];
+      const fileStatuses: StatusInfo[] = [];
+      const fileMerchants: string[] = [];
+      let table = new TransactionTable();
+      // File index → index in `table`'s dictionaries (-1: not used by `table` yet).
+      let maps = {
+        currencies: [] as number[],
+        statuses: [] as number[],
+        merchants: [] as number[],
+      };
+      const mapUsed = (
+        used: ArrayLike<number>,
+        length: number,
+        map: number[],
+        add: (fileIndex: number) => number,
+      ): void => {
+        for (let r = 0; r < length; r++) {
+          const index = used[r] as number;
+          if (map[index] === undefined || map[index] < 0) map[index] = add(index);
+        }
+      };
+      for await (const batch of readTransformedCsvBatches<ValidatedBatch, ValidatorOptions>(
+        location,
+        what,
+        spec,
+        encoding,
+      )) {
+        if (batch.header) {
+          mapHeader(batch.header, location, what);
+          headerSeen = true;
+        }
+        totals.rowCount += batch.rowCount;
+        totals.invalidCount += batch.invalidCount;
+        for (const issue of batch.issues) issues.push(issue);
+        for (const code of batch.newCurrencies) fileCurrencies.push(code);
+        for (const status of batch.newStatuses) fileStatuses.push(status);
+        for (const merchant of batch.newMerchants) fileMerchants.push(merchant);
+        const { columns } = batch;
+        const t = table;
+        mapUsed(columns.currencies, columns.length, maps.currencies, (i) =>
+          t.currencyIndex(fileCurrencies[i] as CurrencyCode),
+        );
+        mapUsed(columns.statuses, columns.length, maps.statuses, (i) => {
+          const status = fileStatuses[i] as StatusInfo;
+          return t.statusIndex(status.status, status.raw);
+        });
+        mapUsed(columns.merchants, columns.length, maps.merchants, (i) =>
+          t.merchantIndex(fileMerchants[i] as string),
+        );
+        table.appendColumns(columns, maps);
+        if (table.length >= STREAMED_TABLE_ROWS) {
+          yield table;
+          table = new TransactionTable();
+          maps = { currencies: [], statuses: [], merchants: [] };
+        }
+      }
+      if (!headerSeen) {
+        throw new InputRejectedError(`${what} ${location} is empty: expected a header row`, {
+          location,
+          line: 1,
+        });
+      }
+      if (table.length > 0) yield table;
+      totals.done = true;
+    }
+    return {
+      tables: tables(),
+      end: () => {
+        if (!totals.done) throw new Error(`${location}: end() before its tables were read`);
+        return {
+          rowCount: totals.rowCount,
+          invalidCount: totals.invalidCount,
+          issues,
+          sideChecked: false,
+        };
+      },
+    };
+  }
 }
+
+/** Rows per table of `CanonicalCsvSource.readStreamed` (at least; one `TransactionTable` segment). */
+export const STREAMED_TABLE_ROWS = 65_536;
 
 /** Options of `createCanonicalBatchValidator` (structured-cloneable: sent to the parser thread). */
 export interface ValidatorOptions {

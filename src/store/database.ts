@@ -10,14 +10,15 @@ export interface SqlExecutor {
   /**
    * Bulk-loads rows with `COPY table (columns) FROM STDIN (FORMAT csv)`. `chunks` yields CSV
    * text, as strings or UTF-8 bytes, each ending at a row boundary (see `copy-csv.ts`). Returns
-   * the number of rows written.
+   * the number of rows written. `chunks` may be asynchronous (the postgres engine streams rows
+   * into its staging tables as they are parsed); an error it throws ends the COPY, which then
+   * writes nothing, and is rethrown as it is.
    */
-  copyFrom(
-    table: string,
-    columns: readonly string[],
-    chunks: Iterable<string | Uint8Array>,
-  ): Promise<number>;
+  copyFrom(table: string, columns: readonly string[], chunks: CopyChunks): Promise<number>;
 }
+
+/** What `SqlExecutor.copyFrom` reads: CSV text in pieces, synchronously or not. */
+export type CopyChunks = Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>;
 
 /** A value bound to a query parameter. Money travels as decimal or integer strings, never floats. */
 export type SqlValue = string | number | boolean | null;

@@ -3,7 +3,14 @@ import { join, resolve } from 'node:path';
 import { PGlite, type Transaction as PGliteTransaction } from '@electric-sql/pglite';
 import lockfile from 'proper-lockfile';
 import { DependencyUnavailableError, RunLockLostError } from '../domain/errors';
-import type { Database, RunLock, SqlExecutor, SqlValue, TransactionOptions } from './database';
+import type {
+  CopyChunks,
+  Database,
+  RunLock,
+  SqlExecutor,
+  SqlValue,
+  TransactionOptions,
+} from './database';
 import { translateDatabaseError } from './store-errors';
 
 /** Settings of the embedded store. `dataDir` `memory://` keeps everything in memory (tests). */
@@ -36,13 +43,16 @@ class PgliteExecutor implements SqlExecutor {
     }
   }
 
-  async copyFrom(
-    table: string,
-    columns: readonly string[],
-    chunks: Iterable<string | Uint8Array>,
-  ): Promise<number> {
+  async copyFrom(table: string, columns: readonly string[], chunks: CopyChunks): Promise<number> {
     this.signal?.throwIfAborted();
-    const blob = new Blob(Array.from(chunks));
+    // PGlite reads a COPY from one blob: an asynchronous source is collected first (PGlite is
+    // for small databases and tests; the server streams).
+    let parts: (string | Uint8Array)[];
+    if (Symbol.asyncIterator in chunks) {
+      parts = [];
+      for await (const chunk of chunks) parts.push(chunk);
+    } else parts = Array.from(chunks);
+    const blob = new Blob(parts);
     try {
       const result = await this.db.query(
         `COPY ${table} (${columns.join(', ')}) FROM '/dev/blob' WITH (FORMAT csv)`,

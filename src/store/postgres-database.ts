@@ -3,7 +3,14 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
 import { RunLockLostError } from '../domain/errors';
-import type { Database, RunLock, SqlExecutor, SqlValue, TransactionOptions } from './database';
+import type {
+  CopyChunks,
+  Database,
+  RunLock,
+  SqlExecutor,
+  SqlValue,
+  TransactionOptions,
+} from './database';
 import { readTlsFile } from './connection-url';
 import { translateDatabaseError } from './store-errors';
 
@@ -174,11 +181,7 @@ class PgExecutor implements SqlExecutor {
     }
   }
 
-  async copyFrom(
-    table: string,
-    columns: readonly string[],
-    chunks: Iterable<string | Uint8Array>,
-  ): Promise<number> {
+  async copyFrom(table: string, columns: readonly string[], chunks: CopyChunks): Promise<number> {
     if (this.client instanceof pg.Pool) {
       let client: pg.PoolClient;
       try {

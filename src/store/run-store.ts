@@ -6,7 +6,7 @@ import { RunInProgressError, RunLockLostError } from '../domain/errors';
 import { redactSecretsIn } from '../domain/redact';
 import { formatMinor, totalsToDecimalStrings } from '../domain/money';
 import type { Transaction } from '../domain/transaction';
-import type { TransactionRows } from '../domain/transaction-table';
+import type { TransactionRows, TransactionTable } from '../domain/transaction-table';
 import type { MatchResult } from '../engine/match-transactions';
 import type { FeeRules } from '../engine/fee-rules';
 import type { ReconciliationSummary } from '../engine/summarize';
@@ -23,7 +23,16 @@ import {
   type StoredPayout,
   type StoredPayoutDetail,
 } from './settlement-store';
-import { classifyInDatabase, ensureStagingTables } from './sql-engine';
+import {
+  classifyInDatabase,
+  classifyStagedInDatabase,
+  countStagedDuplicatedIds,
+  deleteStagedRows,
+  ensureStagingTables,
+  stagedRunIds,
+  stageStreamedSide,
+  type StagedClassification,
+} from './sql-engine';
 import type { Database, RunLock, SqlExecutor, SqlValue, TransactionOptions } from './database';
 
 /** Status of a stored run. `abandoned`: its process died while it was `running`. */
@@ -570,6 +579,111 @@ export class RunStore {
       if (beforeCommit) await beforeCommit(outcome, tx);
       return { ...outcome, auditHead };
     }, options);
+  }
+
+  /**
+   * `completeRunInDatabase` for a streamed run (issue #16, part 2): neither side is held in Node.
+   * 1. Staged rows of runs that are no longer `running` (a process that died between its COPY
+   *    and its clean-up) are deleted: their ids are read from the staging tables, their status
+   *    from `reconciliation_runs`, in separate statements.
+   * 2. Both sides are COPYed into staging as their tables arrive (`stageStreamedSide`), at once,
+   *    each on a pooled connection of its own and committed when its COPY ends (no transaction
+   *    of the run's is open meanwhile). When one side fails the other is stopped; the processor
+   *    side's error is thrown when both failed by themselves.
+   * 3. `staged` is called with the staged row counts and a way to count each side's duplicated
+   *    ids: it decides whether the run goes on (e.g. the invalid-row rate: throwing stops the run).
+   * 4. One transaction on the staging tables only classifies (`classifyStagedInDatabase`) and
+   *    deletes the staged rows; 5. the run's own transaction, on run tables only, is the one of
+   *    `completeRunInDatabase` (discrepancies, `conclude`, run row, audit, `beforeCommit`).
+   * Whatever fails after step 2 began, the run's staged rows are deleted before this returns (a
+   * crash instead leaves them for step 1 of a later run). `options` (lock, signal) apply to the
+   * transactions; the signal also stops the COPYs.
+   */
+  async completeStreamedRunInDatabase(
+    runId: string,
+    sides: {
+      readonly processor: AsyncIterable<TransactionTable>;
+      readonly internal: AsyncIterable<TransactionTable>;
+      /** The processor's fee rules (basis `net` compares the processor's net); default gross. */
+      readonly fees?: FeeRules;
+    },
+    staged: (
+      rows: { readonly processor: number; readonly internal: number },
+      countDuplicatedIds: () => Promise<{ processor: number; internal: number }>,
+    ) => Promise<void>,
+    conclude: (
+      classified: StagedClassification,
+      tx: SqlExecutor,
+    ) => RunOutcome | Promise<RunOutcome>,
+    beforeCommit?: (outcome: RunOutcome, tx: SqlExecutor) => Promise<void>,
+    options: TransactionOptions = {},
+  ): Promise<RunOutcome & { readonly auditHead: string }> {
+    const db = await this.database();
+    await ensureStagingTables(db);
+    await this.deleteStaleStagedRows(db);
+    let stagedRowsLeft = true;
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (options.signal?.aborted) onAbort();
+      const stage = (
+        side: 'processor' | 'internal',
+        tables: AsyncIterable<TransactionTable>,
+      ): Promise<number> =>
+        stageStreamedSide(db, side, runId, tables, {
+          netBasis: side === 'processor' && sides.fees?.ledgerAmountBasis === 'net',
+          signal: stop.signal,
+        }).catch((error: unknown) => {
+          // The other side stops at its next table, with this error.
+          if (!stop.signal.aborted) stop.abort(error);
+          throw error;
+        });
+      const [processor, internal] = await Promise.allSettled([
+        stage('processor', sides.processor),
+        stage('internal', sides.internal),
+      ]);
+      if (processor.status === 'rejected') throw processor.reason;
+      if (internal.status === 'rejected') throw internal.reason;
+      const rows = { processor: processor.value, internal: internal.value };
+      await staged(rows, () => countStagedDuplicatedIds(db, runId));
+      options.signal?.throwIfAborted();
+      const classified = await db.withTransaction(
+        (tx) => classifyStagedInDatabase(tx, runId, rows),
+        options,
+      );
+      stagedRowsLeft = false;
+      return await db.withTransaction(async (tx) => {
+        await tx.copyFrom(
+          'discrepancies',
+          DISCREPANCY_COLUMNS,
+          chunkCopyRows(classified.match.discrepancies, (d) => discrepancyRow(runId, d)),
+        );
+        const outcome = await conclude(classified, tx);
+        const auditHead = await this.finishCompletion(tx, runId, outcome);
+        if (beforeCommit) await beforeCommit(outcome, tx);
+        return { ...outcome, auditHead };
+      }, options);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      // A COPY committed before the run failed: its rows must not outlive the run.
+      if (stagedRowsLeft) await deleteStagedRows(db, runId);
+    }
+  }
+
+  /**
+   * Deletes the staged rows of every run that is no longer `running` (see
+   * `completeStreamedRunInDatabase`, step 1). No statement touches both staging and run tables.
+   */
+  private async deleteStaleStagedRows(db: Database): Promise<void> {
+    const ids = await stagedRunIds(db);
+    if (ids.length === 0) return;
+    const running = await db.query<{ id: string }>(
+      `SELECT id::text FROM reconciliation_runs WHERE id = ANY($1::uuid[]) AND status = 'running'`,
+      [`{${ids.join(',')}}`],
+    );
+    const live = new Set(running.map((row) => row.id));
+    for (const id of ids) if (!live.has(id)) await deleteStagedRows(db, id);
   }
 
   /**

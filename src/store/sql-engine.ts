@@ -1,6 +1,7 @@
 import type { BusinessDate } from '../domain/business-date';
 import { currencyExponent } from '../domain/currency';
 import type { Discrepancy, OutcomeClass } from '../domain/discrepancy';
+import type { CanonicalStatus, Transaction, TransactionSide } from '../domain/transaction';
 import { asTable, type TransactionRows, type TransactionTable } from '../domain/transaction-table';
 import { dateOfEpochDay } from '../domain/cutoff';
 import {
@@ -48,6 +49,9 @@ const STAGING_COLUMNS = [
   'line',
   'business_day',
   'compare_minor',
+  'net_minor',
+  'reference',
+  'payment_method',
 ] as const;
 
 /**
@@ -64,6 +68,9 @@ const STAGING_COLUMNS = [
  * `compare_minor`: with fee rules of basis `net` only, the processor row's amount compared with
  * the ledger (its net: reported, else gross − fee, else gross; `TransactionTable.netAt`); NULL
  * otherwise, when `amount_minor` is compared.
+ * `net_minor`, `reference`, `payment_method`: the row's reported net, canonical reference and
+ * payment method (NULL when the source gave none), so that a streamed run can build the
+ * `Transaction`s of its discrepancies from staging alone (`classifyStagedInDatabase`).
  * `transaction_id` is collated "C": equality is the same bytewise equality as in JavaScript under
  * any deterministic collation, and sorting by it (the window below) is several times faster.
  * UNLOGGED: no WAL; the rows live only inside the run's transaction.
@@ -85,12 +92,24 @@ function stagingTableSql(table: string): string {
     description     text,
     line            integer NOT NULL,
     business_day    integer,
-    compare_minor   bigint
+    compare_minor   bigint,
+    net_minor       bigint,
+    reference       text,
+    payment_method  text
   )`;
 }
 
 /** Columns added to the staging tables after their first version (`recon db init` adds them). */
-const STAGING_ADDED_COLUMNS = ['business_day integer', 'compare_minor bigint'];
+const STAGING_ADDED_COLUMNS = [
+  'business_day integer',
+  'compare_minor bigint',
+  'net_minor bigint',
+  'reference text',
+  'payment_method text',
+];
+
+/** The column added last (`ensureStagingTables` looks it up to see whether both tables are current). */
+const NEWEST_STAGING_COLUMN = 'payment_method';
 
 /**
  * Creates the staging tables when missing, in a short transaction of its own (serialized by an
@@ -102,9 +121,9 @@ const STAGING_ADDED_COLUMNS = ['business_day integer', 'compare_minor bigint'];
 export async function ensureStagingTables(db: Database): Promise<void> {
   const [present] = await db.query<{ ok: boolean }>(
     `SELECT count(*) = 2 AS ok FROM pg_attribute
-      WHERE attrelid IN (to_regclass($1), to_regclass($2)) AND attname = 'compare_minor'
+      WHERE attrelid IN (to_regclass($1), to_regclass($2)) AND attname = $3
         AND NOT attisdropped`,
-    [STAGING_TABLES.processor, STAGING_TABLES.internal],
+    [STAGING_TABLES.processor, STAGING_TABLES.internal, NEWEST_STAGING_COLUMN],
   );
   if (present?.ok === true) return;
   await db.withTransaction(async (tx) => {
@@ -142,6 +161,7 @@ function* stagingChunks(
   runId: string,
   rows: TransactionTable,
   netBasis: boolean,
+  firstOrdinal = 0,
 ): Generator<Buffer> {
   const exponents = new Map<string, number | null>();
   // `currency,exponent` per currency; `status,raw_status,status_key` per status; merchant_id.
@@ -160,7 +180,7 @@ function* stagingChunks(
     const fee = rows.feeAt(ordinal);
     out
       .plain(runId)
-      .plain(String(ordinal))
+      .plain(String(firstOrdinal + ordinal))
       .bytes(id, 0, id.length)
       .plain(rows.amountAt(ordinal).toString())
       .plain(currencyFields[rows.currencyIndexAt(ordinal)] as string)
@@ -178,6 +198,10 @@ function* stagingChunks(
     const net = netBasis ? rows.netAt(ordinal) : null;
     if (net === null) out.null();
     else out.plain(net.toString());
+    const reportedNet = rows.reportedNetAt(ordinal);
+    if (reportedNet === null) out.null();
+    else out.plain(reportedNet.toString());
+    out.plain(csvField(rows.referenceAt(ordinal))).plain(csvField(rows.paymentMethodAt(ordinal)));
     const chunk = out.endRow();
     if (chunk) yield chunk;
   }
@@ -200,21 +224,8 @@ async function stageSide(
   return written;
 }
 
-/**
- * The classification, in one statement. Each side gets a `slot` by `row_number()` within its id:
- * 0 for the first row (ordinal order), then 1, 2, … on the processor side and -1, -2, … on the
- * ledger side. The full outer join on (transaction_id, slot) therefore pairs exactly the first
- * rows of an id present on both sides; every later row comes out unpaired and is a `duplicate`.
- * Precedence as in the memory engine: currency, then amount, then fee (both present and
- * different: `fee_mismatch`; a NULL fee compares as unknown, i.e. not different), then canonical
- * status, then (both `unknown`) the normalized raw status; a clean pair whose rows'
- * `business_day`s differ is `timing`. The processor amount compared is `compare_minor` when
- * staged (fee rules of basis `net`), else the gross. The statement reads the staging tables only
- * and writes nothing: it returns the kind, ordinals and difference of each discrepancy and timing
- * pair, plus the matched count (the run's transaction writes the discrepancies, see
- * `RunStore.completeRunInDatabase`).
- */
-const CLASSIFY_SQL = `
+/** The classification's CTEs `p`, `i` and `classified` (see `CLASSIFY_SQL` below). */
+const CLASSIFIED_CTES = `
 WITH p AS (
   SELECT s.*, row_number() OVER w - 1 AS slot
     FROM ${STAGING_TABLES.processor} s
@@ -240,9 +251,26 @@ WITH p AS (
     END AS kind,
     p.fee_minor AS p_fee_minor, i.fee_minor AS i_fee_minor,
     COALESCE(p.compare_minor, p.amount_minor) AS p_compare_minor,
-    p.ordinal AS p_ordinal, i.ordinal AS i_ordinal, i.amount_minor AS i_amount_minor
+    p.ordinal AS p_ordinal, i.ordinal AS i_ordinal, i.amount_minor AS i_amount_minor,
+    p.slot AS p_slot, i.slot AS i_slot
   FROM p FULL JOIN i ON p.transaction_id = i.transaction_id AND p.slot = i.slot
-), found AS (
+`;
+
+/**
+ * The classification, in one statement. Each side gets a `slot` by `row_number()` within its id:
+ * 0 for the first row (ordinal order), then 1, 2, … on the processor side and -1, -2, … on the
+ * ledger side. The full outer join on (transaction_id, slot) therefore pairs exactly the first
+ * rows of an id present on both sides; every later row comes out unpaired and is a `duplicate`.
+ * Precedence as in the memory engine: currency, then amount, then fee (both present and
+ * different: `fee_mismatch`; a NULL fee compares as unknown, i.e. not different), then canonical
+ * status, then (both `unknown`) the normalized raw status; a clean pair whose rows'
+ * `business_day`s differ is `timing`. The processor amount compared is `compare_minor` when
+ * staged (fee rules of basis `net`), else the gross. The statement reads the staging tables only
+ * and writes nothing: it returns the kind, ordinals and difference of each discrepancy and timing
+ * pair, plus the matched count (the run's transaction writes the discrepancies, see
+ * `RunStore.completeRunInDatabase`).
+ */
+const CLASSIFY_SQL = `${CLASSIFIED_CTES}), found AS (
   SELECT c.kind, c.p_ordinal, c.i_ordinal,
          CASE WHEN c.kind = 'amount_mismatch' THEN c.p_compare_minor - c.i_amount_minor
               WHEN c.kind = 'fee_mismatch' THEN c.p_fee_minor - c.i_fee_minor END
@@ -355,6 +383,306 @@ export async function classifyInDatabase(
     timingPairs,
     duplicates,
     discrepancies,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streamed runs (issue #16, part 2): each side is COPYed into staging as it is parsed, on a
+// connection of its own, and the discrepancies come back from staging with every column a
+// `Discrepancy` needs, so Node never holds either side.
+// ---------------------------------------------------------------------------------------------
+
+/** Which staging table holds `side`. */
+function stagingTableOf(side: TransactionSide): string {
+  return side === 'processor' ? STAGING_TABLES.processor : STAGING_TABLES.internal;
+}
+
+/**
+ * COPYs one side into its staging table under `runId` as its tables arrive (`tables`: the side's
+ * rows in order, see `StreamedSide`), numbering the rows 0, 1, … across tables. Runs on
+ * `executor` outside any transaction of the caller (on a server: a pooled connection of its own
+ * for the COPY, committed when it ends; the caller deletes the rows, see
+ * `RunStore.completeStreamedRunInDatabase`). `netBasis`: stage each processor row's net as
+ * `compare_minor` (fee rules of basis `net`). `signal`: checked before each table; aborting it
+ * ends the COPY (nothing of it is committed) with its reason. Memory: one table and one ~1 MiB
+ * chunk at a time. Returns the rows staged.
+ * @throws whatever `tables` throws (e.g. `InputRejectedError`), the signal's reason, database
+ *   errors as translated by the executor; Error when COPY's count differs (a bug).
+ */
+export async function stageStreamedSide(
+  executor: SqlExecutor,
+  side: TransactionSide,
+  runId: string,
+  tables: AsyncIterable<TransactionTable>,
+  options: { readonly netBasis?: boolean; readonly signal?: AbortSignal } = {},
+): Promise<number> {
+  let staged = 0;
+  const netBasis = options.netBasis === true;
+  async function* chunks(): AsyncGenerator<Buffer> {
+    for await (const table of tables) {
+      options.signal?.throwIfAborted();
+      yield* stagingChunks(runId, table, netBasis, staged);
+      staged += table.length;
+    }
+    options.signal?.throwIfAborted();
+  }
+  const table = stagingTableOf(side);
+  const written = await executor.copyFrom(table, STAGING_COLUMNS, chunks());
+  if (written !== staged) {
+    throw new Error(`COPY staged ${written} rows into ${table}, expected ${staged}`);
+  }
+  return staged;
+}
+
+/**
+ * Deletes the staged rows of `runId` from both staging tables (staging tables only; each DELETE
+ * commits on its own).
+ */
+export async function deleteStagedRows(executor: SqlExecutor, runId: string): Promise<void> {
+  for (const table of [STAGING_TABLES.processor, STAGING_TABLES.internal])
+    await executor.query(`DELETE FROM ${table} WHERE run_id = $1`, [runId]);
+}
+
+/**
+ * The run ids that have rows in the staging tables (a statement on the staging tables only).
+ * Used to find rows left by a streamed run that died between its COPY and its clean-up.
+ */
+export async function stagedRunIds(executor: SqlExecutor): Promise<string[]> {
+  const rows = await executor.query<{ run_id: string }>(
+    `SELECT run_id::text AS run_id FROM ${STAGING_TABLES.processor}
+     UNION SELECT run_id::text FROM ${STAGING_TABLES.internal}`,
+  );
+  return rows.map((row) => row.run_id);
+}
+
+/**
+ * How many distinct ids occur more than once among the staged rows of `runId`, per side (the
+ * `duplicate_ids` finding of a streamed side; a statement on the staging tables only). The
+ * classification returns the same numbers (`StagedClassification.duplicatedIds`); this is for a
+ * run rejected before it classifies.
+ */
+export async function countStagedDuplicatedIds(
+  executor: SqlExecutor,
+  runId: string,
+): Promise<{ processor: number; internal: number }> {
+  const count = async (table: string): Promise<number> => {
+    const rows = await executor.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM (
+         SELECT 1 FROM ${table} WHERE run_id = $1 GROUP BY transaction_id HAVING count(*) > 1) d`,
+      [runId],
+    );
+    return Number(rows[0]?.n ?? 0);
+  };
+  return {
+    processor: await count(STAGING_TABLES.processor),
+    internal: await count(STAGING_TABLES.internal),
+  };
+}
+
+/** The staged columns a `Transaction` is rebuilt from, with the casts that keep them exact. */
+const ROW_FIELDS = [
+  ['transaction_id', ''],
+  ['amount_minor', '::text'],
+  ['currency', ''],
+  ['status', ''],
+  ['raw_status', ''],
+  ['merchant_id', ''],
+  ['created_at_ms', '::text'],
+  ['fee_minor', '::text'],
+  ['net_minor', '::text'],
+  ['description', ''],
+  ['reference', ''],
+  ['payment_method', ''],
+  ['line', ''],
+  ['business_day', ''],
+] as const;
+
+type RowField = (typeof ROW_FIELDS)[number][0];
+
+const sideColumns = (alias: string, prefix: string): string =>
+  ROW_FIELDS.map(([name, cast]) => `${alias}.${name}${cast} AS ${prefix}_${name}`).join(', ');
+
+/**
+ * `CLASSIFY_SQL` for a streamed run: the same classification (`CLASSIFIED_CTES`), but every
+ * discrepancy and timing pair comes back with both its staged rows (joined back by ordinal), so
+ * the caller builds the `Discrepancy` rows from them; plus the matched count. `p_slot` 1 /
+ * `i_slot` -1 mark the second row of a duplicated id (one per duplicated id and side).
+ */
+const CLASSIFY_ROWS_SQL = `${CLASSIFIED_CTES}), found AS (
+  SELECT c.kind, c.p_ordinal, c.i_ordinal, c.p_slot, c.i_slot,
+         CASE WHEN c.kind = 'amount_mismatch' THEN c.p_compare_minor - c.i_amount_minor
+              WHEN c.kind = 'fee_mismatch' THEN c.p_fee_minor - c.i_fee_minor END
+           AS difference_minor
+    FROM classified c
+   WHERE c.kind <> 'matched'
+)
+SELECT f.kind, f.p_ordinal, f.i_ordinal, f.p_slot::integer AS p_slot, f.i_slot::integer AS i_slot,
+       f.difference_minor::text AS difference_minor, NULL::text AS n,
+       ${sideColumns('sp', 'p')},
+       ${sideColumns('si', 'i')}
+  FROM found f
+  LEFT JOIN ${STAGING_TABLES.processor} sp ON sp.run_id = $1 AND sp.ordinal = f.p_ordinal
+  LEFT JOIN ${STAGING_TABLES.internal} si ON si.run_id = $1 AND si.ordinal = f.i_ordinal
+UNION ALL
+SELECT 'matched', NULL, NULL, NULL, NULL, NULL, count(*)::text,
+       ${ROW_FIELDS.map(() => 'NULL').join(', ')},
+       ${ROW_FIELDS.map(() => 'NULL').join(', ')}
+  FROM classified WHERE kind = 'matched'`;
+
+type StagedRow = ClassifiedRow & {
+  readonly p_slot: number | null;
+  readonly i_slot: number | null;
+} & { readonly [K in `${'p' | 'i'}_${RowField}`]: string | number | null };
+
+function stagedText(row: StagedRow, key: `${'p' | 'i'}_${RowField}`): string | null {
+  const value = row[key];
+  return value === null ? null : String(value);
+}
+
+/**
+ * The `Transaction` of one side of a returned row, equal to what `TransactionTable.atWithBusinessDate`
+ * gives for the staged row (optional keys only when the source gave them); `null` when the row
+ * has no such side.
+ */
+function stagedTransaction(row: StagedRow, side: 'p' | 'i'): Transaction | null {
+  const id = stagedText(row, `${side}_transaction_id`);
+  if (id === null) return null;
+  const required = (field: RowField): string => {
+    const value = stagedText(row, `${side}_${field}`);
+    if (value === null) throw new Error(`staged row ${id} has no ${field}`);
+    return value;
+  };
+  const fee = stagedText(row, `${side}_fee_minor`);
+  const net = stagedText(row, `${side}_net_minor`);
+  const reference = stagedText(row, `${side}_reference`);
+  const method = stagedText(row, `${side}_payment_method`);
+  const day = stagedText(row, `${side}_business_day`);
+  const base: Transaction = {
+    transactionId: id,
+    amountMinor: BigInt(required('amount_minor')),
+    currency: required('currency'),
+    feeMinor: fee === null ? null : BigInt(fee),
+    status: required('status') as CanonicalStatus,
+    rawStatus: required('raw_status'),
+    merchantId: required('merchant_id'),
+    createdAtMs: Number(required('created_at_ms')),
+    description: stagedText(row, `${side}_description`),
+    line: Number(required('line')),
+    ...(reference !== null ? { reference } : {}),
+  };
+  const withNet = net === null ? base : { ...base, netMinor: BigInt(net) };
+  const withMethod = method === null ? withNet : { ...withNet, paymentMethod: method };
+  return day === null ? withMethod : { ...withMethod, businessDate: dateOfEpochDay(Number(day)) };
+}
+
+/** Rows fetched per page of the classification's cursor (`classifyStagedInDatabase`). */
+const CLASSIFIED_PAGE_ROWS = 5000;
+
+const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What `classifyStagedInDatabase` returns: the match result and each side's duplicated ids. */
+export interface StagedClassification {
+  readonly match: MatchResult;
+  /** Distinct ids that occur more than once, per side (the `duplicate_ids` findings). */
+  readonly duplicatedIds: { readonly processor: number; readonly internal: number };
+}
+
+/**
+ * Classifies the rows staged under `runId` (`stageStreamedSide`, `staged` rows per side) inside
+ * `tx`, which must touch the staging tables only (as `classifyInDatabase`): runs
+ * `CLASSIFY_ROWS_SQL`, deletes the staged rows and returns the result in the memory engine's
+ * shape and order, its `Discrepancy` rows and timing pairs built from the staged columns (equal
+ * to those the memory engine builds from its tables), fetched through a cursor a page at a time.
+ * `work_mem` is raised, nested loops are off and the cursor is planned for all its rows
+ * (`cursor_tuple_fraction` 1), for this transaction only: the join back to staging must be a
+ * hash join.
+ * @throws Error when the result does not add up (a bug); database errors as translated.
+ */
+export async function classifyStagedInDatabase(
+  tx: SqlExecutor,
+  runId: string,
+  staged: { readonly processor: number; readonly internal: number },
+  options: { workMem?: string } = {},
+): Promise<StagedClassification> {
+  await tx.query(
+    `SELECT set_config('work_mem', $1, true), set_config('enable_nestloop', 'off', true),
+            set_config('cursor_tuple_fraction', '1', true)`,
+    [options.workMem ?? '256MB'],
+  );
+  const counts = emptyOutcomeCounts();
+  const duplicates = { processor: 0, internal: 0 };
+  const duplicatedIds = { processor: 0, internal: 0 };
+  const found: { readonly key: [number, number]; readonly discrepancy: Discrepancy }[] = [];
+  const timingPairs: { readonly ordinal: number; readonly pair: TimingPair }[] = [];
+  const take = (row: StagedRow): void => {
+    if (row.kind === 'matched') counts.matched = Number(row.n);
+    else if (row.kind === 'timing') {
+      const pd = stagedText(row, 'p_business_day');
+      const id = stagedText(row, 'i_business_day');
+      const transactionId = stagedText(row, 'p_transaction_id');
+      if (row.p_ordinal === null || pd === null || id === null || transactionId === null)
+        throw new Error('the SQL engine returned a timing pair without both rows');
+      timingPairs.push({
+        ordinal: row.p_ordinal,
+        pair: {
+          transactionId,
+          processorBusinessDate: dateOfEpochDay(Number(pd)),
+          internalBusinessDate: dateOfEpochDay(Number(id)),
+          lagDays: Math.abs(Number(id) - Number(pd)),
+        },
+      });
+    } else {
+      if (row.p_slot === 1) duplicatedIds.processor++;
+      if (row.i_slot === -1) duplicatedIds.internal++;
+      const { kind } = row;
+      const p = stagedTransaction(row, 'p');
+      const i = stagedTransaction(row, 'i');
+      const main = p ?? i;
+      if (!main) throw new Error(`the SQL engine returned a ${kind} without a row`);
+      counts[kind]++;
+      if (kind === 'duplicate') duplicates[p ? 'processor' : 'internal']++;
+      // The same annotation as the memory engine (one implementation: engine/fees.ts).
+      const discrepancy = annotateBasisMismatch({
+        kind,
+        transactionId: main.transactionId,
+        side: p && i ? 'both' : p ? 'processor' : 'internal',
+        processor: p,
+        internal: i,
+        differenceMinor: row.difference_minor === null ? null : BigInt(row.difference_minor),
+      });
+      found.push({ key: orderKey(row), discrepancy });
+    }
+  };
+  // Through a cursor, a page at a time: the returned rows (about 1 KB each as driver objects)
+  // never all exist at once, only the `Discrepancy` rows built from them.
+  if (!UUID_SHAPE.test(runId)) throw new Error(`not a run id: ${runId}`);
+  await tx.query(
+    `DECLARE recon_classified NO SCROLL CURSOR FOR ${CLASSIFY_ROWS_SQL.replaceAll('$1', `'${runId}'::uuid`)}`,
+  );
+  for (;;) {
+    const page = await tx.query<StagedRow>(
+      `FETCH FORWARD ${CLASSIFIED_PAGE_ROWS} FROM recon_classified`,
+    );
+    for (const row of page) take(row);
+    if (page.length < CLASSIFIED_PAGE_ROWS) break;
+  }
+  await tx.query(`CLOSE recon_classified`);
+  await deleteStagedRows(tx, runId);
+
+  timingPairs.sort((a, b) => a.ordinal - b.ordinal);
+  found.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1]);
+  const discrepancies = found.map((entry) => entry.discrepancy);
+  return {
+    match: {
+      processorTransactions: staged.processor,
+      internalTransactions: staged.internal,
+      counts,
+      timing: timingPairs.length,
+      timingPairs: timingPairs.map(({ pair }) => pair),
+      duplicates,
+      discrepancies,
+    },
+    duplicatedIds,
   };
 }
 

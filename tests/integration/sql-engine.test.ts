@@ -243,7 +243,47 @@ describe.each(testBackends())('postgres engine on $name', (backend) => {
     expect(await storedDiscrepancies(sqlRun)).toEqual(await storedDiscrepancies(memoryRun));
     expect(await storedCounts(sqlRun)).toEqual(await storedCounts(memoryRun));
     expect(await stagedRows()).toBe(0);
+
+    // The streamed path: each side staged in tables of a few rows (duplicates of an id fall in
+    // different tables), the discrepancies rebuilt from the staged columns.
+    const streamedRun = await start();
+    const streamed = await store.completeStreamedRunInDatabase(
+      streamedRun,
+      {
+        processor: batchesOf(processor, cutoffs?.processor ?? null, 7),
+        internal: batchesOf(internal, cutoffs?.internal ?? null, 11),
+      },
+      async (rows) => {
+        expect(rows).toEqual({ processor: processor.length, internal: internal.length });
+        expect(await stagedRows()).toBe(processor.length + internal.length);
+      },
+      ({ match, duplicatedIds }) => {
+        expect(duplicatedIds).toEqual({
+          processor: tables.processor.duplicatedIds,
+          internal: tables.internal.duplicatedIds,
+        });
+        return outcomeOf(match, processor, internal);
+      },
+    );
+    expect(streamed.match).toEqual(memory);
+    expect(await storedDiscrepancies(streamedRun)).toEqual(await storedDiscrepancies(memoryRun));
+    expect(await storedCounts(streamedRun)).toEqual(await storedCounts(memoryRun));
+    expect(await stagedRows()).toBe(0);
     return memory;
+  }
+
+  /** `rows` as consecutive tables of 1 … `size` rows (varying), each with `cutoff`. */
+  async function* batchesOf(
+    rows: readonly Transaction[],
+    cutoff: Cutoff | null,
+    size: number,
+  ): AsyncGenerator<TransactionTable> {
+    for (let at = 0, n = 1; at < rows.length; at += n, n = (n % size) + 1) {
+      const table = TransactionTable.fromTransactions(rows.slice(at, at + n));
+      table.setCutoff(cutoff);
+      await Promise.resolve();
+      yield table;
+    }
   }
 
   it('finds exactly the discrepancies of the memory engine on generated data with every class', async () => {

@@ -4,7 +4,14 @@ import type { TransactionSide } from '../../domain/transaction';
 import { CANONICAL_REQUIRED_COLUMNS, CanonicalCsvSource } from '../canonical-csv-source';
 import { readFirstRecord } from '../csv-records';
 import { printable, type InputEncoding } from '../text-encoding';
-import type { ReadContext, SourceReadResult, TransactionSource } from '../transaction-source';
+import type { TransactionTable } from '../../domain/transaction-table';
+import {
+  streamWholeRead,
+  type ReadContext,
+  type SourceReadResult,
+  type StreamedSide,
+  type StreamingTransactionSource,
+} from '../transaction-source';
 import { ADYEN_SETTLEMENT_DETAIL } from './adyen-settlement-detail';
 import { FormatCsvSource } from './format-csv-source';
 import { PAYPAL_ACTIVITY } from './paypal-activity';
@@ -88,7 +95,7 @@ export async function peekFirstRecord(
  * (`--format` when given, else detection) and delegates to `CanonicalCsvSource` or a
  * `FormatCsvSource`. A detected processor format must belong to the processor being reconciled.
  */
-export class DetectingCsvSource implements TransactionSource {
+export class DetectingCsvSource implements StreamingTransactionSource {
   constructor(
     readonly side: TransactionSide,
     readonly location: string,
@@ -105,6 +112,52 @@ export class DetectingCsvSource implements TransactionSource {
    *   known formats and their columns), or a format of another processor.
    */
   async read(context: ReadContext): Promise<SourceReadResult> {
+    const format = await this.chooseFormat();
+    if (!('processor' in format)) {
+      return new CanonicalCsvSource(this.side, this.location, this.encoding).read(context);
+    }
+    return new FormatCsvSource(this.side, this.location, format, this.settings, this.encoding).read(
+      context,
+    );
+  }
+
+  /**
+   * `read` batch by batch: a canonical file streams (`CanonicalCsvSource.readStreamed`); a
+   * processor's own export is read whole and yielded as one table (`streamWholeRead`). Errors as
+   * `read`, from the tables' iteration.
+   */
+  readStreamed(context: ReadContext): StreamedSide {
+    let inner: StreamedSide | null = null;
+    const tables = async function* (this: DetectingCsvSource): AsyncGenerator<TransactionTable> {
+      const format = await this.chooseFormat();
+      inner = !('processor' in format)
+        ? new CanonicalCsvSource(this.side, this.location, this.encoding).readStreamed(context)
+        : streamWholeRead(() =>
+            new FormatCsvSource(
+              this.side,
+              this.location,
+              format,
+              this.settings,
+              this.encoding,
+            ).read(context),
+          );
+      yield* inner.tables;
+    }.call(this);
+    return {
+      tables,
+      end: () => {
+        if (!inner) throw new Error(`${this.location}: end() before its tables were read`);
+        return inner.end();
+      },
+    };
+  }
+
+  /**
+   * The file's format: `--format` when given, else detected from its first record; a processor
+   * format must be the run's processor's.
+   * @throws InputRejectedError as `read`.
+   */
+  private async chooseFormat(): Promise<ChosenFormat> {
     const what = this.side === 'processor' ? 'processor input' : 'internal ledger input';
     let format: ChosenFormat;
     if (this.formatName !== undefined) format = formatByName(this.formatName);
@@ -127,9 +180,7 @@ export class DetectingCsvSource implements TransactionSource {
       }
       format = detected;
     }
-    if (!('processor' in format)) {
-      return new CanonicalCsvSource(this.side, this.location, this.encoding).read(context);
-    }
+    if (!('processor' in format)) return format;
     if (format.processor !== this.processor) {
       throw new InputRejectedError(
         `${what} ${this.location} is in format ${format.name} (${format.title}) ` +
@@ -137,8 +188,6 @@ export class DetectingCsvSource implements TransactionSource {
         { location: this.location, line: 1 },
       );
     }
-    return new FormatCsvSource(this.side, this.location, format, this.settings, this.encoding).read(
-      context,
-    );
+    return format;
   }
 }

@@ -218,13 +218,15 @@ export async function syncBreaks(
   }
 
   // 3. The run's discrepancies: seen on their break, or a new break. One row per identity (the
-  // first discrepancy of it, by kind then id) describes the break.
+  // first discrepancy of it, by kind then by its rows' lines in the files, so the same input
+  // always gives the same description) describes the break.
   const identities = `(SELECT DISTINCT ON (d.transaction_id, ${SCOPE_OF_D})
               d.*, ${SCOPE_OF_D} AS scope
          FROM discrepancies d WHERE d.run_id = $1
         ORDER BY d.transaction_id, ${SCOPE_OF_D},
                  array_position(ARRAY['amount_mismatch', 'currency_mismatch', 'status_mismatch',
-                   'missing_in_internal', 'missing_in_processor', 'duplicate'], d.kind), d.id)`;
+                   'missing_in_internal', 'missing_in_processor', 'duplicate'], d.kind),
+                 d.processor_line NULLS LAST, d.internal_line NULLS LAST, d.id)`;
   // A break is the identity's when it is pending/open with that identity, when the superseded
   // run saw it, or when a run of this same date opened it (origin date D, origin identity): the
   // last keeps a break of D that a later date resolved or reclassified the same break when D is

@@ -88,6 +88,27 @@ describe.each(testBackends())('breaks across days on $name', (backend) => {
         GROUP BY 1 ORDER BY 1`,
     );
 
+  it('describes a break by the first of its rows in file order, every time (duplicates of one id)', async () => {
+    // Three processor rows of one id: the first is matched, the second (20.00) and third (30.00)
+    // are duplicates, one identity: the break is the second row's, whatever ids the rows get.
+    const amounts: string[] = [];
+    for (let day = 1; day <= 8; day++) {
+      const date = `2024-03-${String(day).padStart(2, '0')}`;
+      const id = `dup-${day}`;
+      await runDay(
+        date,
+        [tx(id), tx(id, { amountMinor: 2000n }), tx(id, { amountMinor: 3000n })],
+        [tx(id)],
+        { name: 'paypal' },
+      );
+      const found = (await breaks.listBreaks({ processor: 'paypal', status: 'all' })).find(
+        (b) => b.transactionId === id,
+      );
+      amounts.push(found?.amount ?? '?');
+    }
+    expect(amounts).toEqual(Array(8).fill('20.00'));
+  });
+
   it('resolves a late arrival and reclassifies a late counterpart with another amount, keeping ids', async () => {
     const day1 = await runDay(
       '2025-10-01',

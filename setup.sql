@@ -203,7 +203,11 @@ DECLARE
     last_seq bigint;
     last_hash text;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtextextended('recon-audit-chain', 0));
+    -- One chain per schema: deployments sharing a database in separate schemas do not wait on
+    -- each other's audit entries (the key of `public` is the one of earlier versions).
+    PERFORM pg_advisory_xact_lock(hashtextextended(
+        CASE WHEN current_schema() = 'public' THEN 'recon-audit-chain'
+             ELSE 'recon-audit-chain/' || current_schema() END, 0));
     SELECT a.seq, a.entry_hash INTO last_seq, last_hash
       FROM audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1;
     NEW.seq := coalesce(last_seq, 0) + 1;

@@ -78,7 +78,7 @@ function clientConfig(settings: PostgresSettings): pg.ClientConfig {
     connectionTimeoutMillis: settings.connectTimeoutMs,
     statement_timeout: settings.statementTimeoutMs,
     query_timeout: settings.statementTimeoutMs + 5000,
-    application_name: 'recon',
+    application_name: applicationName('recon', settings.schema),
     options: `-c search_path=${settings.schema}`,
     ssl: sslConfig(settings),
     // A silently dropped peer (failover, NAT timeout) is noticed instead of waited on forever.
@@ -89,6 +89,23 @@ function clientConfig(settings: PostgresSettings): pg.ClientConfig {
 
 /** Application name of the run-lock sessions in `pg_stat_activity` (one per running run). */
 export const RUN_LOCK_APPLICATION_NAME = 'recon-run-lock';
+
+/**
+ * `base` for the default schema (`public`), else `base:<schema>`: the sessions of deployments
+ * that share a database in separate schemas are told apart in `pg_stat_activity`.
+ */
+export function applicationName(base: string, schema: string): string {
+  return schema === 'public' ? base : `${base}:${schema}`;
+}
+
+/**
+ * The advisory-lock key of the run lock `key` in `schema`: `key` itself in `public`, else
+ * `<schema>/<key>`, so runs of the same date and processor in two schemas of one database (two
+ * deployments) do not block each other.
+ */
+export function runLockKey(key: string, schema: string): string {
+  return schema === 'public' ? key : `${schema}/${key}`;
+}
 
 /**
  * A session-level advisory lock held by a dedicated connection (the run's "lock session").
@@ -329,7 +346,8 @@ export class PostgresDatabase extends PgExecutor implements Database {
   }
 
   /**
-   * Session-level advisory lock on a dedicated connection (application_name `recon-run-lock`);
+   * Session-level advisory lock on a dedicated connection (application_name `recon-run-lock`,
+   * `recon-run-lock:<schema>` outside `public`; key `runLockKey`);
    * released on unlock or disconnect. The session is kept alive: TCP keepalives, and neither
    * `idle_session_timeout` nor `idle_in_transaction_session_timeout` apply to it. Should it die
    * anyway, the lock is reported lost and the run cannot commit (see `withTransaction`).
@@ -337,8 +355,9 @@ export class PostgresDatabase extends PgExecutor implements Database {
   async tryLock(key: string): Promise<RunLock | null> {
     const client = new pg.Client({
       ...clientConfig(this.settings),
-      application_name: RUN_LOCK_APPLICATION_NAME,
+      application_name: applicationName(RUN_LOCK_APPLICATION_NAME, this.settings.schema),
     });
+    const lockKey = runLockKey(key, this.settings.schema);
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -347,7 +366,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
       await client.query(`SET idle_session_timeout = 0`).catch(() => undefined);
       const result = await client.query<{ locked: boolean }>(
         'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
-        [key],
+        [lockKey],
       );
       if (result.rows[0]?.locked !== true) {
         await client.end();
@@ -357,7 +376,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
       await client.end().catch(() => undefined);
       throw translateDatabaseError(error, this.description);
     }
-    return new AdvisoryRunLock(client, key, this);
+    return new AdvisoryRunLock(client, lockKey, this);
   }
 
   async close(): Promise<void> {

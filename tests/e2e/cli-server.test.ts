@@ -148,7 +148,7 @@ describeServer('recon CLI on a PostgreSQL server (TEST_DATABASE_URL)', () => {
     await holder.connect();
     try {
       await holder.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [
-        `recon-run_${DATE}_paypal`,
+        `${schema}/recon-run_${DATE}_paypal`,
       ]);
       const result = await runCli(
         [

@@ -177,7 +177,7 @@ describeServer('commit points on a PostgreSQL server (TEST_DATABASE_URL)', () =>
       );
       const pid = await waitForBackend(
         client,
-        `query = 'COMMIT' AND wait_event = 'PgSleep'`,
+        `query = 'COMMIT' AND wait_event = 'PgSleep' AND application_name LIKE 'recon%:${env.DB_SCHEMA ?? ''}'`,
         20_000,
         second.exited,
       );
@@ -227,7 +227,7 @@ describeServer('commit points on a PostgreSQL server (TEST_DATABASE_URL)', () =>
       );
       const pid = await waitForBackend(
         client,
-        `state = 'active' AND query LIKE 'COPY discrepancies%'`,
+        `state = 'active' AND query LIKE 'COPY discrepancies%' AND application_name LIKE 'recon%:${env.DB_SCHEMA ?? ''}'`,
         20_000,
         run.exited,
       );

@@ -15,7 +15,7 @@ import { reconcileOne, type JobDeps, type RunRequest } from '../../src/job/run-r
 import { verifyAuditChain } from '../../src/store/audit-chain';
 import type { Database } from '../../src/store/database';
 import { createRunStore, openDatabase } from '../../src/store/open-store';
-import { RUN_LOCK_APPLICATION_NAME } from '../../src/store/postgres-database';
+import { applicationName, RUN_LOCK_APPLICATION_NAME } from '../../src/store/postgres-database';
 import { RunStore } from '../../src/store/run-store';
 import type { TransactionSource } from '../../src/sources/transaction-source';
 import { DEFAULT_HTTP_SETTINGS } from '../../src/sources/http/http-client';
@@ -147,7 +147,7 @@ describeServer('losing the run lock on a PostgreSQL server (TEST_DATABASE_URL)',
     );
     const lockPid = await waitForBackend(
       client,
-      `application_name = '${RUN_LOCK_APPLICATION_NAME}'`,
+      `application_name = '${applicationName(RUN_LOCK_APPLICATION_NAME, schema)}'`,
       10_000,
     );
     for (let i = 0; i < 200; i++) {

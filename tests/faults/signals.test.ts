@@ -71,7 +71,7 @@ describeServer('signals while a run is being stored (TEST_DATABASE_URL)', () => 
       );
       await waitForBackend(
         client,
-        `state = 'active' AND query LIKE 'COPY discrepancies%'`,
+        `state = 'active' AND query LIKE 'COPY discrepancies%' AND application_name LIKE 'recon%:${schema}'`,
         20_000,
         run.exited,
       );

@@ -121,4 +121,33 @@ describe('schema set-up in one of several schemas of a database', () => {
       }
     },
   );
+  maybe(
+    'lets runs of one date and processor in two schemas hold their run locks at once',
+    async () => {
+      if (!postgres) return;
+      const configs = [await postgres.config(), await postgres.config()];
+      const dbs = [];
+      const locks = [];
+      try {
+        for (const config of configs) dbs.push(await openDatabase(config, { initialise: true }));
+        const [first, second] = dbs;
+        if (!first || !second) throw new Error('no databases');
+        const key = 'recon-run_2025-09-30_stripe';
+        const a = await first.tryLock(key);
+        if (a) locks.push(a);
+        const b = await second.tryLock(key);
+        if (b) locks.push(b);
+        const again = await first.tryLock(key);
+        if (again) locks.push(again);
+        // Each schema has its own lock; within one schema the second taker is refused.
+        expect([a !== null, b !== null, again !== null]).toEqual([true, true, false]);
+      } finally {
+        for (const lock of locks) await lock.release();
+        for (const db of dbs) await db.close();
+        for (const config of configs)
+          if (config.kind === 'postgres' && config.settings.schema)
+            await dropTestSchema(config.settings.schema);
+      }
+    },
+  );
 });

@@ -11,6 +11,7 @@ import type { TierMatchSummary } from '../engine/tiers';
 import { countBasisMismatchSuspected } from '../engine/fees';
 import type { RunSettlement } from '../engine/settlement';
 import { feeBlockJson, type ReconciliationSummary } from '../engine/summarize';
+import { JsonStream } from './json-chunks';
 import { settlementReportJson } from './render-payouts';
 import { escapeSpreadsheetText } from './spreadsheet-safe';
 
@@ -254,7 +255,9 @@ function sideJson(row: Transaction | null): object | null {
 }
 
 /**
- * Renders the JSON report (an object ready for `JSON.stringify`): `report_metadata`,
+ * Renders the JSON report (an object ready for `JSON.stringify`, or for `jsonChunks`, which writes
+ * it in pieces: its arrays of discrepancies, missing transactions, findings and breaks are
+ * `JsonStream`s, each item rendered only as it is written): `report_metadata`,
  * `reconciliation_summary` (with `counts.basis_mismatch_suspected`, the per-currency `fees`
  * block and, with rules-file tiers, `counts.matches_by_tier` and `matches`: `tierMatchesJson`), `missing_transactions`, `discrepancies` (each with its break's id, status, origin date
  * and age; an `annotation` key when annotated), `data_quality`, `financial_impact`, then `breaks`
@@ -295,16 +298,19 @@ export function renderReportJson(context: ReportContext, input: ReportInput): ob
       discrepancy_amounts: totalsToDecimalStrings(summary.discrepancyAmounts),
       ...(summary.fees ? { fees: feeBlockJson(summary.fees) } : {}),
     },
-    missing_transactions: discrepancies
-      .filter((d) => d.kind === 'missing_in_internal' && d.processor)
-      .map((d) => ({
-        transaction_id: d.transactionId,
-        amount: amountOf(d.processor),
-        currency: d.processor?.currency,
-        merchant_id: d.processor?.merchantId,
-        created_at: d.processor ? formatInstant(d.processor.createdAtMs) : null,
-      })),
-    discrepancies: discrepancies.map((d) => {
+    missing_transactions: new JsonStream(function* () {
+      for (const d of discrepancies) {
+        if (d.kind !== 'missing_in_internal' || !d.processor) continue;
+        yield {
+          transaction_id: d.transactionId,
+          amount: amountOf(d.processor),
+          currency: d.processor.currency,
+          merchant_id: d.processor.merchantId,
+          created_at: formatInstant(d.processor.createdAtMs),
+        };
+      }
+    }),
+    discrepancies: mapStream(discrepancies, (d) => {
       const main = d.processor ?? d.internal;
       return {
         kind: d.kind,
@@ -330,7 +336,7 @@ export function renderReportJson(context: ReportContext, input: ReportInput): ob
     data_quality: {
       processor: context.sources.processor,
       internal: context.sources.internal,
-      findings: issues.map((issue) => ({
+      findings: mapStream(issues, (issue) => ({
         side: issue.side,
         source: issue.location,
         check: issue.check,
@@ -349,10 +355,17 @@ export function renderReportJson(context: ReportContext, input: ReportInput): ob
       discrepancy_amounts: totalsToDecimalStrings(summary.discrepancyAmounts),
     },
     breaks: input.breaks ? input.breaks.block : null,
-    resolved_breaks: input.breaks ? input.breaks.resolved.map(reportBreakJson) : [],
-    open_breaks: input.breaks ? input.breaks.open.map(reportBreakJson) : [],
+    resolved_breaks: mapStream(input.breaks?.resolved ?? [], reportBreakJson),
+    open_breaks: mapStream(input.breaks?.open ?? [], reportBreakJson),
     ...(input.settlement ? { settlement: settlementReportJson(input.settlement) } : {}),
   };
+}
+
+/** `items.map(render)` as a `JsonStream`: each item rendered only when it is written. */
+function mapStream<T, U>(items: readonly T[], render: (item: T) => U): JsonStream<U> {
+  return new JsonStream(function* () {
+    for (const item of items) yield render(item);
+  });
 }
 
 /**

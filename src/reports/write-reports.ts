@@ -7,6 +7,7 @@ import {
   type ReportContext,
   type ReportInput,
 } from './render-report';
+import { jsonChunks } from './json-chunks';
 import { renderPayoutsCsv } from './render-payouts';
 import { reportsDirError } from './reports-dir';
 
@@ -150,9 +151,8 @@ export async function prepareReports(
     await writeSynced(pendingOpen, renderOpenBreaksCsv(input.breaks));
     if (settlement && pendingPayouts)
       await writeSynced(pendingPayouts, renderPayoutsCsv(settlement));
-    await writeSynced(pendingJson, [
-      `${JSON.stringify(renderReportJson(context, input), null, 2)}\n`,
-    ]);
+    // Written item by item (`jsonChunks`): the same text as `JSON.stringify(…, null, 2)`.
+    await writeSynced(pendingJson, jsonChunks(renderReportJson(context, input), '\n'));
   } catch (error) {
     await rm(pendingCsv, { force: true }).catch(() => undefined);
     await rm(pendingOpen, { force: true }).catch(() => undefined);

@@ -58,6 +58,7 @@ import { calendarDayCutoffs, cutoffOf, type SourceCutoffs } from '../domain/cuto
 import {
   BreakStore,
   readRunReportBreaks,
+  type PagedBreaks,
   type RunBreaks,
   type RunReportBreaks,
   type StoredBreak,
@@ -231,7 +232,13 @@ export function toReportBreaks(
       ]),
     ),
     resolved: read.resolved.map(view),
-    open: read.open.map(view),
+    open: Array.isArray(read.open)
+      ? (read.open as readonly StoredBreak[]).map(view)
+      : {
+          pages: async function* () {
+            for await (const page of (read.open as PagedBreaks).pages()) yield page.map(view);
+          },
+        },
   };
 }
 
@@ -765,7 +772,10 @@ export async function reconcileOne(
     // Inside the run's final transaction, once its breaks are synced (their ids exist only now):
     // reads them and renders the report files into pending files tagged with the run id.
     const prepare = async (stored: RunOutcome, tx: SqlExecutor): Promise<void> => {
-      const read = await readRunReportBreaks(tx, runId ?? '', breakSettings.escalateDays);
+      // Open breaks are read a page at a time while the files are written (a cursor of `tx`).
+      const read = await readRunReportBreaks(tx, runId ?? '', breakSettings.escalateDays, {
+        paged: true,
+      });
       breaks = read.summary;
       const files = prepareReports(request.reportsDir, reportContext(), {
         match: stored.match,

@@ -92,7 +92,37 @@ export interface ReportBreaks {
   /** By `breakKeyOf(transaction id, scope)`. */
   readonly byIdentity: ReadonlyMap<string, ReportBreakRef>;
   readonly resolved: readonly ReportBreak[];
-  readonly open: readonly ReportBreak[];
+  /**
+   * Every open break of the processor after the run: in memory, or read a page at a time as the
+   * files are written (a stored run's may be hundreds of thousands: `PagedRows`).
+   */
+  readonly open: readonly ReportBreak[] | PagedRows<ReportBreak>;
+}
+
+/**
+ * Rows read a page at a time while a report is written, never all held: each `pages()` reads
+ * them from the start again and gives the same rows in the same order (e.g. a scrollable cursor
+ * of the run's transaction, `readRunReportBreaks`).
+ */
+export interface PagedRows<T> {
+  readonly pages: () => AsyncIterable<readonly T[]>;
+}
+
+/** The rows of `rows`, one by one (a page at a time when paged). */
+export async function* eachRow<T>(rows: readonly T[] | PagedRows<T>): AsyncGenerator<T> {
+  if (Array.isArray(rows)) {
+    yield* rows as readonly T[];
+    return;
+  }
+  for await (const page of (rows as PagedRows<T>).pages()) yield* page;
+}
+
+/** A `JsonStream` of `rows`: in memory, or a page at a time when paged. */
+function rowStream<T, U>(rows: readonly T[] | PagedRows<T>, render: (item: T) => U): JsonStream<U> {
+  if (Array.isArray(rows)) return mapStream(rows as readonly T[], render);
+  return new JsonStream(async function* () {
+    for await (const row of eachRow(rows)) yield render(row);
+  });
 }
 
 /**
@@ -356,7 +386,7 @@ export function renderReportJson(context: ReportContext, input: ReportInput): ob
     },
     breaks: input.breaks ? input.breaks.block : null,
     resolved_breaks: mapStream(input.breaks?.resolved ?? [], reportBreakJson),
-    open_breaks: mapStream(input.breaks?.open ?? [], reportBreakJson),
+    open_breaks: rowStream(input.breaks?.open ?? [], reportBreakJson),
     ...(input.settlement ? { settlement: settlementReportJson(input.settlement) } : {}),
   };
 }
@@ -446,33 +476,39 @@ export const OPEN_BREAKS_CSV_COLUMNS = [
   'age_bucket',
 ] as const;
 
+/** One row of `open_breaks_{processor}_{date}.csv` (see `OPEN_BREAKS_CSV_COLUMNS`). */
+function openBreakCells(b: ReportBreak): string[] {
+  const json = reportBreakJson(b);
+  return OPEN_BREAKS_CSV_COLUMNS.map((column) => {
+    if (column === 'age_bucket') return ageBucket(b.ageDays);
+    const value = json[column];
+    if (value === null || value === undefined) return '';
+    // Text from input or people (ids, --by) is made spreadsheet-safe; ours (amounts) is not.
+    return column === 'transaction_id' || column === 'resolved_by'
+      ? escapeSpreadsheetText(String(value))
+      : String(value);
+  });
+}
+
 /**
- * Renders `open_breaks_{processor}_{date}.csv` in chunks: a header, then one row per open break of
- * the processor after the run, oldest origin first, with its age against the run's business date
- * (the file ops work from). Quoted and spreadsheet-safe like the report; header only without
- * breaks (a dry run without a database).
+ * Renders `open_breaks_{processor}_{date}.csv` in chunks of up to `rowsPerChunk` rows: a header,
+ * then one row per open break of the processor after the run, oldest origin first, with its age
+ * against the run's business date (the file ops work from). Quoted and spreadsheet-safe like the
+ * report; header only without breaks (a dry run without a database). Paged breaks
+ * (`PagedRows`) are read a page at a time as the file is written.
  */
-export function* renderOpenBreaksCsv(
+export async function* renderOpenBreaksCsv(
   breaks: ReportBreaks | null | undefined,
   rowsPerChunk = 5000,
-): Generator<string> {
+): AsyncGenerator<string> {
   yield stringify([[...OPEN_BREAKS_CSV_COLUMNS]], { quoted: true });
-  const rows = breaks?.open ?? [];
-  for (let start = 0; start < rows.length; start += rowsPerChunk) {
-    yield stringify(
-      rows.slice(start, start + rowsPerChunk).map((b) => {
-        const json = reportBreakJson(b);
-        return OPEN_BREAKS_CSV_COLUMNS.map((column) => {
-          if (column === 'age_bucket') return ageBucket(b.ageDays);
-          const value = json[column];
-          if (value === null || value === undefined) return '';
-          // Text from input or people (ids, --by) is made spreadsheet-safe; ours (amounts) is not.
-          return column === 'transaction_id' || column === 'resolved_by'
-            ? escapeSpreadsheetText(String(value))
-            : String(value);
-        });
-      }),
-      { quoted: true },
-    );
+  let rows: string[][] = [];
+  for await (const b of eachRow(breaks?.open ?? [])) {
+    rows.push(openBreakCells(b));
+    if (rows.length >= rowsPerChunk) {
+      yield stringify(rows, { quoted: true });
+      rows = [];
+    }
   }
+  if (rows.length > 0) yield stringify(rows, { quoted: true });
 }

@@ -82,11 +82,14 @@ export const PENDING_SUFFIX = '.pending-';
 const RUN_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Writes `chunks` to `target` (created or truncated) and fsyncs it; removes it on failure. */
-async function writeSynced(target: string, chunks: Iterable<string>): Promise<void> {
+async function writeSynced(
+  target: string,
+  chunks: Iterable<string> | AsyncIterable<string>,
+): Promise<void> {
   await mkdir(dirname(target), { recursive: true });
   const handle = await open(target, 'w');
   try {
-    for (const chunk of chunks) await handle.write(chunk);
+    for await (const chunk of chunks) await handle.write(chunk);
     await handle.sync();
   } catch (error) {
     await handle.close();

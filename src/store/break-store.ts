@@ -96,7 +96,44 @@ export interface RunReportBreaks {
   readonly summary: RunBreaks;
   readonly linked: readonly LinkedBreak[];
   readonly resolved: readonly StoredBreak[];
-  readonly open: readonly StoredBreak[];
+  /** In memory, or (`paged`) read a page at a time by each `pages()` call: see `PagedBreaks`. */
+  readonly open: readonly StoredBreak[] | PagedBreaks;
+}
+
+/**
+ * Breaks read a page at a time from a scrollable cursor of the transaction they were read in:
+ * each `pages()` reads them from the first again (the same rows in the same order: a cursor's
+ * result is fixed when it is opened), at most `REPORT_PAGE_ROWS` per page. Usable only while that
+ * transaction is open, one `pages()` at a time.
+ */
+export interface PagedBreaks {
+  readonly pages: () => AsyncIterable<readonly StoredBreak[]>;
+}
+
+/** Rows per page of the cursors of `readRunReportBreaks` with `paged`. */
+const REPORT_PAGE_ROWS = 5000;
+
+const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `sql` with `$1` replaced by the run id as a literal (a cursor is declared without parameters). */
+function withRunId(sql: string, runId: string): string {
+  if (!UUID_SHAPE.test(runId)) throw new Error(`not a run id: ${runId}`);
+  return sql.replaceAll('$1', `'${runId}'::uuid`);
+}
+
+/** Every row of `sql` through a cursor of `db`'s transaction, a page at a time. */
+async function* cursorPages<T extends object>(
+  db: SqlExecutor,
+  name: string,
+  sql: string,
+): AsyncGenerator<readonly T[]> {
+  await db.query(`DECLARE ${name} NO SCROLL CURSOR FOR ${sql}`);
+  for (;;) {
+    const page = await db.query<T>(`FETCH FORWARD ${REPORT_PAGE_ROWS} FROM ${name}`);
+    if (page.length > 0) yield page;
+    if (page.length < REPORT_PAGE_ROWS) break;
+  }
+  await db.query(`CLOSE ${name}`);
 }
 
 interface BreakRow {
@@ -387,51 +424,22 @@ export async function runBreaksOf(
 /**
  * Everything the reports of run `runId` say about breaks (`RunReportBreaks`), read through `db`
  * (the run's final transaction, after `syncBreaks`). Read-only. Open breaks ordered by origin
- * date, transaction id, id; resolved ones likewise.
+ * date, transaction id, id; resolved ones likewise. `paged` (a stored run's reports, written
+ * inside that transaction): the linked breaks are read through a cursor a page at a time and the
+ * open breaks are left in a scrollable cursor (`PagedBreaks`), so a large run never holds all of
+ * its driver rows, nor its open breaks, at once; `db` must then be a transaction that stays
+ * open while the reports are written.
  */
 export async function readRunReportBreaks(
   db: SqlExecutor,
   runId: string,
   escalateDays: number,
+  options: { readonly paged?: boolean } = {},
 ): Promise<RunReportBreaks> {
   const summary = await runBreaksOf(db, runId, escalateDays);
-  const linked = await db.query<{
-    id: string;
-    transaction_id: string;
-    identity_scope: 'processor' | 'internal' | 'both';
-    status: BreakStatus;
-    origin_date: string;
-    age_days: number;
-    first_seen_run_id: string;
-  }>(
-    // An uncorrelated semi-join on the run's break ids (looked up by primary key): written as a
-    // subquery correlated with the run row, the planner probed the run's discrepancies once per
-    // break (34 s for the 20 000 breaks of a 1M-row run).
-    `SELECT b.id::text, b.transaction_id, b.identity_scope, b.status,
-            b.origin_date::text AS origin_date,
-            greatest(0, r.run_date - b.origin_date)::int AS age_days,
-            b.first_seen_run_id::text AS first_seen_run_id
-       FROM breaks b
-       CROSS JOIN (SELECT run_date FROM reconciliation_runs WHERE id = $1::uuid) r
-      WHERE b.id IN (SELECT d.break_id FROM discrepancies d
-                      WHERE d.run_id = $1::uuid AND d.break_id IS NOT NULL)`,
-    [runId],
-  );
-  const resolved = await db.query<BreakRow>(
-    `${BREAK_SELECT_AS_OF_RUN} WHERE b.resolved_run_id = $1::uuid
-      ORDER BY b.origin_date, b.transaction_id, b.id`,
-    [runId],
-  );
-  const open = await db.query<BreakRow>(
-    `${BREAK_SELECT_AS_OF_RUN}
-      WHERE b.status = 'open'
-        AND b.processor = (SELECT r.processor_name FROM reconciliation_runs r WHERE r.id = $1::uuid)
-      ORDER BY b.origin_date, b.transaction_id, b.id`,
-    [runId],
-  );
-  return {
-    summary,
-    linked: linked.map((row) => ({
+  const linked: LinkedBreak[] = [];
+  const link = (row: LinkedRow): void => {
+    linked.push({
       breakId: row.id,
       transactionId: row.transaction_id,
       scope: row.identity_scope,
@@ -439,11 +447,71 @@ export async function readRunReportBreaks(
       originDate: row.origin_date,
       ageDays: row.age_days,
       firstSeenRunId: row.first_seen_run_id,
-    })),
-    resolved: resolved.map(toStoredBreak),
-    open: open.map(toStoredBreak),
+    });
   };
+  if (options.paged === true) {
+    for await (const page of cursorPages<LinkedRow>(
+      db,
+      'recon_report_linked',
+      withRunId(LINKED_SQL, runId),
+    ))
+      for (const row of page) link(row);
+  } else for (const row of await db.query<LinkedRow>(LINKED_SQL, [runId])) link(row);
+  const resolved = await db.query<BreakRow>(
+    `${BREAK_SELECT_AS_OF_RUN} WHERE b.resolved_run_id = $1::uuid
+      ORDER BY b.origin_date, b.transaction_id, b.id`,
+    [runId],
+  );
+  if (options.paged !== true) {
+    const open = await db.query<BreakRow>(OPEN_SQL, [runId]);
+    return {
+      summary,
+      linked,
+      resolved: resolved.map(toStoredBreak),
+      open: open.map(toStoredBreak),
+    };
+  }
+  // One scrollable cursor, read again from its first row by each `pages()`: every file that
+  // lists the open breaks lists the same ones, as one read would.
+  const cursor = 'recon_report_open';
+  await db.query(`DECLARE ${cursor} SCROLL CURSOR FOR ${withRunId(OPEN_SQL, runId)}`);
+  const pages = async function* (): AsyncGenerator<readonly StoredBreak[]> {
+    await db.query(`MOVE ABSOLUTE 0 IN ${cursor}`);
+    for (;;) {
+      const page = await db.query<BreakRow>(`FETCH FORWARD ${REPORT_PAGE_ROWS} FROM ${cursor}`);
+      if (page.length > 0) yield page.map(toStoredBreak);
+      if (page.length < REPORT_PAGE_ROWS) return;
+    }
+  };
+  return { summary, linked, resolved: resolved.map(toStoredBreak), open: { pages } };
 }
+
+interface LinkedRow {
+  id: string;
+  transaction_id: string;
+  identity_scope: 'processor' | 'internal' | 'both';
+  status: BreakStatus;
+  origin_date: string;
+  age_days: number;
+  first_seen_run_id: string;
+}
+
+// An uncorrelated semi-join on the run's break ids (looked up by primary key): written as a
+// subquery correlated with the run row, the planner probed the run's discrepancies once per
+// break (34 s for the 20 000 breaks of a 1M-row run).
+const LINKED_SQL = `SELECT b.id::text, b.transaction_id, b.identity_scope, b.status,
+            b.origin_date::text AS origin_date,
+            greatest(0, r.run_date - b.origin_date)::int AS age_days,
+            b.first_seen_run_id::text AS first_seen_run_id
+       FROM breaks b
+       CROSS JOIN (SELECT run_date FROM reconciliation_runs WHERE id = $1::uuid) r
+      WHERE b.id IN (SELECT d.break_id FROM discrepancies d
+                      WHERE d.run_id = $1::uuid AND d.break_id IS NOT NULL)`;
+
+const OPEN_SQL = `${BREAK_SELECT_AS_OF_RUN}
+      WHERE b.status = 'open'
+        AND b.processor = (SELECT r.processor_name FROM reconciliation_runs r WHERE r.id = $1::uuid)
+      ORDER BY b.origin_date, b.transaction_id, b.id`;
 
 async function findIn(db: SqlExecutor, idOrPrefix: string, lock = false): Promise<StoredBreak> {
   const prefix = idOrPrefix.trim().toLowerCase();

@@ -3,11 +3,17 @@ import { jsonChunks, JsonStream } from '../../src/reports/json-chunks';
 
 /** The document with every stream replaced by its array (what `JSON.stringify` sees). */
 function materialized(value: unknown): unknown {
-  if (value instanceof JsonStream) return [...value.values()].map(materialized);
+  if (value instanceof JsonStream) return value.toJSON().map(materialized);
   if (Array.isArray(value)) return value.map(materialized);
   if (typeof value === 'object' && value !== null)
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, materialized(v)]));
   return value;
+}
+
+async function collect(chunks: AsyncIterable<string>): Promise<string[]> {
+  const all: string[] = [];
+  for await (const chunk of chunks) all.push(chunk);
+  return all;
 }
 
 /** JSON values where some arrays (at any depth) are streams, with `undefined` members too. */
@@ -27,21 +33,25 @@ const documents = fc.letrec((tie) => ({
 }));
 
 describe('jsonChunks', () => {
-  it('writes exactly the text of JSON.stringify(document, null, 2) for generated documents with streams at any depth', () => {
-    fc.assert(
-      fc.property(documents.value, fc.integer({ min: 1, max: 64 }), (document, chunkChars) => {
-        const chunks = [...jsonChunks(document, '\n', chunkChars)];
-        expect(chunks.join('')).toBe(`${JSON.stringify(materialized(document), null, 2)}\n`);
-        // Every chunk but the last reaches the size asked for; none is empty.
-        for (const chunk of chunks.slice(0, -1))
-          expect(chunk.length).toBeGreaterThanOrEqual(chunkChars);
-        for (const chunk of chunks) expect(chunk.length).toBeGreaterThan(0);
-      }),
+  it('writes exactly the text of JSON.stringify(document, null, 2) for generated documents with streams at any depth', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        documents.value,
+        fc.integer({ min: 1, max: 64 }),
+        async (document, chunkChars) => {
+          const chunks = await collect(jsonChunks(document, '\n', chunkChars));
+          expect(chunks.join('')).toBe(`${JSON.stringify(materialized(document), null, 2)}\n`);
+          // Every chunk but the last reaches the size asked for; none is empty.
+          for (const chunk of chunks.slice(0, -1))
+            expect(chunk.length).toBeGreaterThanOrEqual(chunkChars);
+          for (const chunk of chunks) expect(chunk.length).toBeGreaterThan(0);
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
-  it('writes a report-shaped document (empty and non-empty streams, undefined members, nested objects) as JSON.stringify does', () => {
+  it('writes a report-shaped document (empty and non-empty streams, undefined members, nested objects) as JSON.stringify does', async () => {
     const document = {
       report_metadata: { run_id: 'r', dry_run: false, skipped: undefined },
       summary: { counts: { matched: 1 }, fees: undefined },
@@ -52,13 +62,33 @@ describe('jsonChunks', () => {
       data_quality: { findings: new JsonStream(() => []), processor: { rows: 3 } },
       open_breaks: new JsonStream(() => [undefined, 'x']),
     };
-    expect([...jsonChunks(document, '\n', 1)].join('')).toBe(
+    expect((await collect(jsonChunks(document, '\n', 1))).join('')).toBe(
       `${JSON.stringify(document, null, 2)}\n`,
     );
-    expect([...jsonChunks(document)]).toEqual([`${JSON.stringify(document, null, 2)}`]);
+    expect(await collect(jsonChunks(document))).toEqual([`${JSON.stringify(document, null, 2)}`]);
   });
 
-  it('produces the items of a stream only while writing it, one at a time', () => {
+  it('writes a stream of an async iterable (rows read page by page) as the same array in memory', async () => {
+    const rows = [
+      { id: 'a', n: 1 },
+      { id: 'b', n: null },
+    ];
+    const paged = {
+      open: new JsonStream(async function* () {
+        for (const row of rows) {
+          await Promise.resolve();
+          yield row;
+        }
+      }),
+      empty: new JsonStream(async function* () {}),
+    };
+    expect((await collect(jsonChunks(paged, '\n', 1))).join('')).toBe(
+      `${JSON.stringify({ open: rows, empty: [] }, null, 2)}\n`,
+    );
+    expect(() => JSON.stringify(paged)).toThrow(/async iterable/);
+  });
+
+  it('produces the items of a stream only while writing it, one at a time', async () => {
     const produced: number[] = [];
     const document = {
       items: new JsonStream(function* () {
@@ -70,10 +100,9 @@ describe('jsonChunks', () => {
     };
     const chunks = jsonChunks(document, '', 1);
     expect(produced).toEqual([]);
-    chunks.next();
-    chunks.next();
+    await chunks.next();
     expect(produced).toEqual([0]);
-    expect([...chunks].length).toBeGreaterThan(0);
+    expect((await collect(chunks)).length).toBeGreaterThan(0);
     expect(produced).toEqual([0, 1, 2]);
   });
 });

@@ -21,6 +21,7 @@ import {
   type ReportContext,
   type ReportInput,
 } from '../../src/reports/render-report';
+import { jsonChunks } from '../../src/reports/json-chunks';
 import { escapeSpreadsheetText } from '../../src/reports/spreadsheet-safe';
 import { makeTransaction as tx } from './support/make-transaction';
 
@@ -43,6 +44,12 @@ function input(
 ): ReportInput {
   const match = matchTransactions(processor, internal);
   return { match, summary: summarizeReconciliation(match, processor, internal, 0), issues };
+}
+
+async function collect(chunks: AsyncIterable<string>): Promise<string[]> {
+  const all: string[] = [];
+  for await (const chunk of chunks) all.push(chunk);
+  return all;
 }
 
 function renderCsv(report: ReportInput, rowsPerChunk?: number): string {
@@ -650,18 +657,45 @@ describe('reports with breaks across days', () => {
     ]);
   });
 
-  it('renders no break fields and null or empty break sections without a database', () => {
+  it('renders no break fields and null or empty break sections without a database', async () => {
     const json = JSON.parse(
       JSON.stringify(renderReportJson(context, { ...report(), breaks: null })),
     ) as Record<string, unknown>;
     expect([json.breaks, json.resolved_breaks, json.open_breaks]).toEqual([null, [], []]);
-    expect([...renderOpenBreaksCsv(null)].join('')).toBe(
+    expect((await collect(renderOpenBreaksCsv(null))).join('')).toBe(
       `${OPEN_BREAKS_CSV_COLUMNS.map((c) => `"${c}"`).join(',')}\n`,
     );
   });
 
-  it('writes the open-breaks CSV: the breaks list columns, the age bucket, spreadsheet-safe', () => {
-    expect([...renderOpenBreaksCsv(breaks, 1)].join('')).toBe(
+  it('writes open breaks read a page at a time exactly as the same breaks in memory (open-breaks CSV and JSON report)', async () => {
+    const open = breaks.open as readonly ReportBreak[];
+    // Pages of one break, read again from the first by each pass, as the run's cursor does.
+    let passes = 0;
+    const paged: ReportBreaks = {
+      ...breaks,
+      open: {
+        pages: async function* () {
+          passes++;
+          for (const b of open) {
+            await Promise.resolve();
+            yield [b];
+          }
+        },
+      },
+    };
+    const whole = { ...report(), breaks };
+    const byPages = { ...report(), breaks: paged };
+    expect((await collect(renderOpenBreaksCsv(paged, 1))).join('')).toBe(
+      (await collect(renderOpenBreaksCsv(breaks, 1))).join(''),
+    );
+    expect((await collect(jsonChunks(renderReportJson(context, byPages), '\n', 10))).join('')).toBe(
+      `${JSON.stringify(renderReportJson(context, whole), null, 2)}\n`,
+    );
+    expect(passes).toBe(2);
+  });
+
+  it('writes the open-breaks CSV: the breaks list columns, the age bucket, spreadsheet-safe', async () => {
+    expect((await collect(renderOpenBreaksCsv(breaks, 1))).join('')).toBe(
       [
         '"break_id","processor","transaction_id","kind","side","status","origin_date","age_days","amount","currency","first_seen_run_id","last_seen_run_id","resolved_run_id","resolution","lag_days","resolved_by","age_bucket"',
         '"b0000000-0000-4000-8000-000000000001","stripe","\'=HYPERLINK(""x"")","missing_in_internal","processor","open","2025-09-30","9","-12.50","USD","run-0","run-1",,,,,"8-30"',

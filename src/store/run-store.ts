@@ -586,10 +586,10 @@ export class RunStore {
    * 1. Staged rows of runs that are no longer `running` (a process that died between its COPY
    *    and its clean-up) are deleted: their ids are read from the staging tables, their status
    *    from `reconciliation_runs`, in separate statements.
-   * 2. Both sides are COPYed into staging as their tables arrive (`stageStreamedSide`), at once,
-   *    each on a pooled connection of its own and committed when its COPY ends (no transaction
-   *    of the run's is open meanwhile). When one side fails the other is stopped; the processor
-   *    side's error is thrown when both failed by themselves.
+   * 2. Both sides are COPYed into staging as their tables arrive (`stageStreamedSide`), the
+   *    processor side first, then the ledger side (one side's parse in memory at a time), each
+   *    on a pooled connection and committed when its COPY ends (no transaction of the run's is
+   *    open meanwhile). When the processor side fails the ledger side is not read.
    * 3. `staged` is called with the staged row counts and a way to count each side's duplicated
    *    ids: it decides whether the run goes on (e.g. the invalid-row rate: throwing stops the run).
    * 4. One transaction on the staging tables only classifies (`classifyStagedInDatabase`) and
@@ -634,18 +634,13 @@ export class RunStore {
         stageStreamedSide(db, side, runId, tables, {
           netBasis: side === 'processor' && sides.fees?.ledgerAmountBasis === 'net',
           signal: stop.signal,
-        }).catch((error: unknown) => {
-          // The other side stops at its next table, with this error.
-          if (!stop.signal.aborted) stop.abort(error);
-          throw error;
         });
-      const [processor, internal] = await Promise.allSettled([
-        stage('processor', sides.processor),
-        stage('internal', sides.internal),
-      ]);
-      if (processor.status === 'rejected') throw processor.reason;
-      if (internal.status === 'rejected') throw internal.reason;
-      const rows = { processor: processor.value, internal: internal.value };
+      // One side after the other (issue #16, the memory bound): only one side's parser thread,
+      // batches and table exist at a time, which halves the peak of the staging; the database's
+      // COPY and the classification, not the parse, are most of the wall time.
+      const processor = await stage('processor', sides.processor);
+      const internal = await stage('internal', sides.internal);
+      const rows = { processor, internal };
       await staged(rows, () => countStagedDuplicatedIds(db, runId));
       options.signal?.throwIfAborted();
       const classified = await db.withTransaction(

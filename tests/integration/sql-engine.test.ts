@@ -365,6 +365,54 @@ describe.each(testBackends())('postgres engine on $name', (backend) => {
     await assertSameAsMemory([], processor);
   });
 
+  it('stages the processor side whole before it reads the ledger side, and never reads the ledger side when the processor side fails', async () => {
+    const { processor, internal } = generateSides(11, 60);
+    const events: string[] = [];
+    async function* traced(
+      side: string,
+      tables: AsyncIterable<TransactionTable>,
+      failAfter?: number,
+    ): AsyncGenerator<TransactionTable> {
+      let n = 0;
+      for await (const table of tables) {
+        if (failAfter !== undefined && n === failAfter) throw new Error(`${side} file broken`);
+        events.push(`${side} ${n++}`);
+        yield table;
+      }
+      events.push(`${side} end`);
+    }
+    const runId = await start();
+    await store.completeStreamedRunInDatabase(
+      runId,
+      {
+        processor: traced('processor', batchesOf(processor, null, 30)),
+        internal: traced('internal', batchesOf(internal, null, 30)),
+      },
+      () => Promise.resolve(),
+      ({ match }) => outcomeOf(match, processor, internal),
+    );
+    const firstLedger = events.indexOf('internal 0');
+    expect(events.indexOf('processor end')).toBeLessThan(firstLedger);
+    expect(firstLedger).toBeGreaterThan(0);
+
+    events.length = 0;
+    const failing = await start();
+    await expect(
+      store.completeStreamedRunInDatabase(
+        failing,
+        {
+          processor: traced('processor', batchesOf(processor, null, 30), 2),
+          internal: traced('internal', batchesOf(internal, null, 30)),
+        },
+        () => Promise.resolve(),
+        ({ match }) => outcomeOf(match, processor, internal),
+      ),
+    ).rejects.toThrow('processor file broken');
+    expect(events).toEqual(['processor 0', 'processor 1']);
+    expect(await stagedRows()).toBe(0);
+    await store.failRun(failing, 'test');
+  });
+
   it('rolls everything back, staging included, when the run cannot be concluded', async () => {
     const { processor, internal } = generateSides(9, 200);
     const runId = await start();

@@ -575,6 +575,13 @@ export async function* readCsvRecords(
 /** Files at least this large are parsed on a worker thread (see `parseInWorker`). */
 const WORKER_MIN_BYTES = 8 << 20;
 
+/**
+ * Heap limits of a parsing worker (issue #16, the memory bound): a young generation of 16 MB
+ * instead of V8's default (up to 48 MB on 64-bit); the parse's garbage is short-lived, so this
+ * trades a few more scavenges for a smaller thread (see BENCHMARKS.md "Issue #16: the memory bound").
+ */
+const PARSER_RESOURCE_LIMITS = { maxYoungGenerationSizeMb: 16 } as const;
+
 /** Batches the worker may send ahead of the consumer (bounds memory). */
 const MAX_BATCHES_IN_FLIGHT = 8;
 
@@ -808,7 +815,10 @@ async function* parseInWorker(
 ): AsyncGenerator<unknown> {
   const consumed = new Int32Array(new SharedArrayBuffer(4));
   const input: WorkerInput = { reconCsvWorker: true, path, encoding, consumed, transform };
-  const worker = new Worker(__filename, { workerData: input });
+  const worker = new Worker(__filename, {
+    workerData: input,
+    resourceLimits: PARSER_RESOURCE_LIMITS,
+  });
   const queue: (WorkerMessage | { type: 'exit'; code: number })[] = [];
   let head = 0;
   let wake: (() => void) | undefined;

@@ -544,7 +544,11 @@ function stagedText(row: StagedRow, key: `${'p' | 'i'}_${RowField}`): string | n
  * gives for the staged row (optional keys only when the source gave them); `null` when the row
  * has no such side.
  */
-function stagedTransaction(row: StagedRow, side: 'p' | 'i'): Transaction | null {
+function stagedTransaction(
+  row: StagedRow,
+  side: 'p' | 'i',
+  intern: (text: string) => string = (text) => text,
+): Transaction | null {
   const id = stagedText(row, `${side}_transaction_id`);
   if (id === null) return null;
   const required = (field: RowField): string => {
@@ -560,11 +564,11 @@ function stagedTransaction(row: StagedRow, side: 'p' | 'i'): Transaction | null 
   const base: Transaction = {
     transactionId: id,
     amountMinor: BigInt(required('amount_minor')),
-    currency: required('currency'),
+    currency: intern(required('currency')),
     feeMinor: fee === null ? null : BigInt(fee),
-    status: required('status') as CanonicalStatus,
-    rawStatus: required('raw_status'),
-    merchantId: required('merchant_id'),
+    status: intern(required('status')) as CanonicalStatus,
+    rawStatus: intern(required('raw_status')),
+    merchantId: intern(required('merchant_id')),
     createdAtMs: Number(required('created_at_ms')),
     description: stagedText(row, `${side}_description`),
     line: Number(required('line')),
@@ -572,7 +576,26 @@ function stagedTransaction(row: StagedRow, side: 'p' | 'i'): Transaction | null 
   };
   const withNet = net === null ? base : { ...base, netMinor: BigInt(net) };
   const withMethod = method === null ? withNet : { ...withNet, paymentMethod: method };
-  return day === null ? withMethod : { ...withMethod, businessDate: dateOfEpochDay(Number(day)) };
+  return day === null
+    ? withMethod
+    : { ...withMethod, businessDate: intern(dateOfEpochDay(Number(day))) };
+}
+
+/** Most distinct texts `interner` keeps (beyond that, texts are used as they come). */
+const INTERNED_TEXTS = 65_536;
+
+/**
+ * One string per distinct text (currencies, statuses, merchants, dates repeat across a run's
+ * discrepancies; the driver gives each row its own copies), up to `INTERNED_TEXTS` texts.
+ */
+function interner(): (text: string) => string {
+  const seen = new Map<string, string>();
+  return (text) => {
+    const known = seen.get(text);
+    if (known !== undefined) return known;
+    if (seen.size < INTERNED_TEXTS) seen.set(text, text);
+    return text;
+  };
 }
 
 /** Rows fetched per page of the classification's cursor (`classifyStagedInDatabase`). */
@@ -614,6 +637,7 @@ export async function classifyStagedInDatabase(
   const duplicatedIds = { processor: 0, internal: 0 };
   const found: { readonly key: [number, number]; readonly discrepancy: Discrepancy }[] = [];
   const timingPairs: { readonly ordinal: number; readonly pair: TimingPair }[] = [];
+  const intern = interner();
   const take = (row: StagedRow): void => {
     if (row.kind === 'matched') counts.matched = Number(row.n);
     else if (row.kind === 'timing') {
@@ -635,8 +659,8 @@ export async function classifyStagedInDatabase(
       if (row.p_slot === 1) duplicatedIds.processor++;
       if (row.i_slot === -1) duplicatedIds.internal++;
       const { kind } = row;
-      const p = stagedTransaction(row, 'p');
-      const i = stagedTransaction(row, 'i');
+      const p = stagedTransaction(row, 'p', intern);
+      const i = stagedTransaction(row, 'i', intern);
       const main = p ?? i;
       if (!main) throw new Error(`the SQL engine returned a ${kind} without a row`);
       counts[kind]++;

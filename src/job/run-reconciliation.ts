@@ -47,6 +47,7 @@ import {
 } from '../reports/write-reports';
 import {
   breakKeyOf,
+  type PagedRows,
   type ReportBreak,
   type ReportBreaks,
   type ReportContext,
@@ -211,6 +212,16 @@ export function toReportBreaks(
 ): ReportBreaks {
   const idOf = (breakId: string, firstSeenRunId: string | null): string | null =>
     projected && firstSeenRunId === runId ? null : breakId;
+  const viewOf = (
+    breaks: readonly StoredBreak[] | PagedBreaks,
+  ): readonly ReportBreak[] | PagedRows<ReportBreak> =>
+    Array.isArray(breaks)
+      ? (breaks as readonly StoredBreak[]).map(view)
+      : {
+          pages: async function* () {
+            for await (const page of (breaks as PagedBreaks).pages()) yield page.map(view);
+          },
+        };
   const view = (b: StoredBreak): ReportBreak => ({
     ...b,
     breakId: idOf(b.breakId, b.firstSeenRunId),
@@ -231,14 +242,8 @@ export function toReportBreaks(
         },
       ]),
     ),
-    resolved: read.resolved.map(view),
-    open: Array.isArray(read.open)
-      ? (read.open as readonly StoredBreak[]).map(view)
-      : {
-          pages: async function* () {
-            for await (const page of (read.open as PagedBreaks).pages()) yield page.map(view);
-          },
-        },
+    resolved: viewOf(read.resolved),
+    open: viewOf(read.open),
   };
 }
 

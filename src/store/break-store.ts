@@ -95,8 +95,9 @@ export interface LinkedBreak {
 export interface RunReportBreaks {
   readonly summary: RunBreaks;
   readonly linked: readonly LinkedBreak[];
-  readonly resolved: readonly StoredBreak[];
-  /** In memory, or (`paged`) read a page at a time by each `pages()` call: see `PagedBreaks`. */
+  /** Resolved by the run; in memory, or (`paged`) read a page at a time: see `PagedBreaks`. */
+  readonly resolved: readonly StoredBreak[] | PagedBreaks;
+  /** Open after the run; in memory, or (`paged`) read a page at a time. */
   readonly open: readonly StoredBreak[] | PagedBreaks;
 }
 
@@ -110,8 +111,11 @@ export interface PagedBreaks {
   readonly pages: () => AsyncIterable<readonly StoredBreak[]>;
 }
 
-/** Rows per page of the cursors of `readRunReportBreaks` with `paged`. */
-const REPORT_PAGE_ROWS = 5000;
+/**
+ * Rows per page of the cursors of `readRunReportBreaks` with `paged`: small, so that a page dies
+ * young in V8's heap (a large page outlives a scavenge and is left as old-space garbage).
+ */
+const REPORT_PAGE_ROWS = 1000;
 
 const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -425,8 +429,8 @@ export async function runBreaksOf(
  * Everything the reports of run `runId` say about breaks (`RunReportBreaks`), read through `db`
  * (the run's final transaction, after `syncBreaks`). Read-only. Open breaks ordered by origin
  * date, transaction id, id; resolved ones likewise. `paged` (a stored run's reports, written
- * inside that transaction): the linked breaks are read through a cursor a page at a time and the
- * open breaks are left in a scrollable cursor (`PagedBreaks`), so a large run never holds all of
+ * inside that transaction): the linked breaks are read through a cursor a page at a time, the
+ * resolved and open ones are left in scrollable cursors (`PagedBreaks`), so a large run never holds all of
  * its driver rows, nor its open breaks, at once; `db` must then be a transaction that stays
  * open while the reports are written.
  */
@@ -457,12 +461,8 @@ export async function readRunReportBreaks(
     ))
       for (const row of page) link(row);
   } else for (const row of await db.query<LinkedRow>(LINKED_SQL, [runId])) link(row);
-  const resolved = await db.query<BreakRow>(
-    `${BREAK_SELECT_AS_OF_RUN} WHERE b.resolved_run_id = $1::uuid
-      ORDER BY b.origin_date, b.transaction_id, b.id`,
-    [runId],
-  );
   if (options.paged !== true) {
+    const resolved = await db.query<BreakRow>(RESOLVED_SQL, [runId]);
     const open = await db.query<BreakRow>(OPEN_SQL, [runId]);
     return {
       summary,
@@ -471,10 +471,20 @@ export async function readRunReportBreaks(
       open: open.map(toStoredBreak),
     };
   }
-  // One scrollable cursor, read again from its first row by each `pages()`: every file that
-  // lists the open breaks lists the same ones, as one read would.
-  const cursor = 'recon_report_open';
-  await db.query(`DECLARE ${cursor} SCROLL CURSOR FOR ${withRunId(OPEN_SQL, runId)}`);
+  return {
+    summary,
+    linked,
+    resolved: await scrollPages(db, 'recon_report_resolved', withRunId(RESOLVED_SQL, runId)),
+    open: await scrollPages(db, 'recon_report_open', withRunId(OPEN_SQL, runId)),
+  };
+}
+
+/**
+ * The breaks of `sql` left in a scrollable cursor of `db`'s transaction, read again from its first
+ * row by each `pages()`: every file that lists them lists the same ones, as one read would.
+ */
+async function scrollPages(db: SqlExecutor, cursor: string, sql: string): Promise<PagedBreaks> {
+  await db.query(`DECLARE ${cursor} SCROLL CURSOR FOR ${sql}`);
   const pages = async function* (): AsyncGenerator<readonly StoredBreak[]> {
     await db.query(`MOVE ABSOLUTE 0 IN ${cursor}`);
     for (;;) {
@@ -483,7 +493,7 @@ export async function readRunReportBreaks(
       if (page.length < REPORT_PAGE_ROWS) return;
     }
   };
-  return { summary, linked, resolved: resolved.map(toStoredBreak), open: { pages } };
+  return { pages };
 }
 
 interface LinkedRow {
@@ -507,6 +517,9 @@ const LINKED_SQL = `SELECT b.id::text, b.transaction_id, b.identity_scope, b.sta
        CROSS JOIN (SELECT run_date FROM reconciliation_runs WHERE id = $1::uuid) r
       WHERE b.id IN (SELECT d.break_id FROM discrepancies d
                       WHERE d.run_id = $1::uuid AND d.break_id IS NOT NULL)`;
+
+const RESOLVED_SQL = `${BREAK_SELECT_AS_OF_RUN} WHERE b.resolved_run_id = $1::uuid
+      ORDER BY b.origin_date, b.transaction_id, b.id`;
 
 const OPEN_SQL = `${BREAK_SELECT_AS_OF_RUN}
       WHERE b.status = 'open'

@@ -599,7 +599,7 @@ function interner(): (text: string) => string {
 }
 
 /** Rows fetched per page of the classification's cursor (`classifyStagedInDatabase`). */
-const CLASSIFIED_PAGE_ROWS = 5000;
+const CLASSIFIED_PAGE_ROWS = 1000;
 
 const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

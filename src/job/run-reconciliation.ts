@@ -92,6 +92,8 @@ import {
   withGroups,
   type BankSettings,
 } from './settlement-leg';
+import type { CarriedPayout } from '../engine/settlement-breaks';
+import { loadCarriedPayouts, readRunSettlementBreaks } from '../store/settlement-break-store';
 
 /**
  * Repairs a crash between a run's COMMIT and the publishing of its report files (see
@@ -536,6 +538,17 @@ export async function reconcileOne(
         )
       : randomUUID();
     log = log.child({ run_id: runId });
+    // Payouts of earlier dates still pending or missing in the bank (schema 8), offered to this
+    // run's bank statement entries; read before any transaction of the run.
+    const settlementDb = store ?? reader;
+    const carriedPayouts: CarriedPayout[] = settlementDb
+      ? await loadCarriedPayouts(
+          await settlementDb.database(),
+          processor,
+          businessDate,
+          breakSettings.carryDays,
+        )
+      : [];
     log.info(
       {
         dry_run: request.dryRun,
@@ -586,7 +599,7 @@ export async function reconcileOne(
       const settlementSource = await settlementSourceOf(deps, request, businessDate, processor, {
         warn: (details: object, message: string) => log.warn(details, message),
       });
-      if (settlementSource) {
+      if (settlementSource || carriedPayouts.length > 0) {
         const leg = await untilAborted(
           reconcileSettlement(
             settlementSource,
@@ -594,13 +607,18 @@ export async function reconcileOne(
             businessDate,
             processor,
             deps.abort,
+            carriedPayouts,
           ),
           deps.abort,
         );
         settlement = leg.settlement;
         for (const issue of leg.issues) legIssues.push(issue);
         log.info(
-          { settlement_source: settlementSource.location, ...settlement.counts },
+          {
+            settlement_source: settlementSource?.location ?? null,
+            carried_payouts: carriedPayouts.length,
+            ...settlement.counts,
+          },
           'settlement leg reconciled',
         );
       } else if ((request.bank?.files.length ?? 0) > 0) {
@@ -767,6 +785,8 @@ export async function reconcileOne(
     const prepare = async (stored: RunOutcome, tx: SqlExecutor): Promise<void> => {
       const read = await readRunReportBreaks(tx, runId ?? '', breakSettings.escalateDays);
       breaks = read.summary;
+      if (settlement)
+        settlement = { ...settlement, breaks: await readRunSettlementBreaks(tx, runId ?? '') };
       const files = prepareReports(request.reportsDir, reportContext(), {
         match: stored.match,
         summary: stored.summary,
@@ -930,7 +950,19 @@ export async function reconcileOne(
                 appVersion: request.appVersion,
               },
               outcome,
-              (tx) => readRunReportBreaks(tx, projectedId, breakSettings.escalateDays),
+              async (tx) => {
+                const projected = await readRunReportBreaks(
+                  tx,
+                  projectedId,
+                  breakSettings.escalateDays,
+                );
+                if (settlement)
+                  settlement = {
+                    ...settlement,
+                    breaks: await readRunSettlementBreaks(tx, projectedId),
+                  };
+                return projected;
+              },
               { signal: deps.abort },
             )
           : null;

@@ -147,8 +147,9 @@ function creditObservation(entry: BankEntry, matchedWith: string | null): Settle
  * Every identity the run (of `processor`) observed in `settlement`, first observation of an
  * identity kept (a payout id listed twice is described by its first row): its groups (except
  * `unattributable`), the bank results of its own payouts and of the carried ones, the credits a
- * payout matched (fine) and the credits left unmatched. Without a bank leg, no payout or credit
- * identity is observed (a run that read no statement says nothing about the bank).
+ * payout matched (fine) and the credits left unmatched. Without a bank leg the day's own payouts
+ * and credits are not observed (a run that read no statement says nothing about them); its
+ * carried payouts are (decided against no entries: pending, then missing once the window passed).
  */
 export function settlementObservations(
   settlement: RunSettlement,

@@ -270,7 +270,12 @@ export function settlementBreakJson(b: StoredSettlementBreak): object {
 }
 
 /** One line of the e-mail: `po_123 missing in bank, 4 days` (kind in words, age in days). */
-export function settlementBreakLine(b: StoredSettlementBreak): string {
+export function settlementBreakLine(
+  b: Pick<
+    StoredSettlementBreak,
+    'subject' | 'subjectId' | 'account' | 'kind' | 'difference' | 'currency' | 'amount' | 'ageDays'
+  >,
+): string {
   const what: Record<SettlementBreakKind, string> = {
     group_sum_mismatch: `does not balance (${b.difference ?? '?'} ${b.currency})`,
     group_incomplete: 'incomplete',

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { digestSettlement, type ReportSettlementJson } from '../../src/job/deliver-results';
 import { jsonLines, ROOT, runCli } from '../helpers/cli';
 import { createTestSchema, dropTestSchema, TEST_DATABASE_URL } from '../helpers/databases';
 
@@ -193,6 +194,10 @@ describe.each(backends)('payout breaks across days on $name', (backend) => {
     expect(report.settlement.breaks.open.map((b) => [b.subject_id, b.kind, b.age_days])).toEqual([
       ['po_1Sample1013A', 'payout_missing_in_bank', 4],
     ]);
+    // The e-mail's Payouts line names it with its age.
+    expect(digestSettlement(report.settlement as unknown as ReportSettlementJson)).toMatchObject({
+      carriedBreaks: ['po_1Sample1013A missing in bank, 4 days'],
+    });
   });
 
   it("day 5's statement has the credit (value date inside the window): the carried break is resolved with a reason; the credit is not unmatched", async () => {

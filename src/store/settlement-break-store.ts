@@ -129,7 +129,7 @@ function resolutionReason(o: SettlementObservation, date: string): string {
  * 3. breaks of origin date D the superseded run saw and this one does not: `not_seen_on_rerun`;
  *    pending groups whose due date passed open.
  * Every change is a `settlement_break_events` row; one `settlement_breaks_synced` audit entry per
- * run records the counts.
+ * run with a settlement leg (or that changed a break) records the counts.
  */
 export async function syncSettlementBreaks(
   tx: SqlExecutor,
@@ -324,7 +324,10 @@ export async function syncSettlementBreaks(
   );
   for (const { id } of promoted) await event(id, 'seen', null, { status: 'open' });
   counts.promoted = promoted.length;
-  await audit(tx, 'settlement_breaks_synced', runId, counts);
+  // A run without a settlement leg that changed nothing records nothing (most runs of most
+  // processors): the audit log stays as it was before schema 8 for them.
+  if (settlement || Object.values(counts).some((n) => n > 0))
+    await audit(tx, 'settlement_breaks_synced', runId, counts);
 }
 
 interface BreakRow {

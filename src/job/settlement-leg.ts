@@ -13,6 +13,7 @@ import {
   type PayoutBankResult,
 } from '../engine/bank-matching';
 import {
+  bankCreditIdentity,
   payoutIdentity,
   type CarriedPayout,
   type CarriedPayoutResult,
@@ -129,6 +130,9 @@ function bankResultOfPayouts(
  * `bank` nor in the counts (the run's own payouts); a credit a carried payout matched is not
  * `bank_credit_unmatched`. Without a statement the bank leg is `null`, and carried payouts are
  * decided against no entries (pending until their window passes, then missing in the bank).
+ * `claimedElsewhere`: bank-credit identities (`bankCreditIdentity`) that payouts of the other
+ * processors of the same run request match on the same statements (a statement shared by
+ * several processors): not `bank_credit_unmatched` here (their runs match them).
  * Findings: every bank file's (`statement_balance`, …) and the rows the source could not read
  * (`settlement_row`).
  * @throws InputRejectedError (exit 4) for a payouts input or bank file that cannot be read,
@@ -141,6 +145,7 @@ export async function reconcileSettlement(
   processor: ProcessorName,
   signal?: AbortSignal,
   carried: readonly CarriedPayout[] = [],
+  claimedElsewhere: ReadonlySet<string> = new Set(),
 ): Promise<SettlementLeg> {
   const read = source
     ? await source.read(signal)
@@ -193,9 +198,13 @@ export async function reconcileSettlement(
     all.length > 0 || files.length > 0
       ? matchPayoutsToBank(all, entries, { asOfDate: businessDate, windowDays: bank.windowDays })
       : null;
+  const unmatched =
+    matched && claimedElsewhere.size > 0
+      ? matched.unmatchedCredits.filter((e) => !claimedElsewhere.has(bankCreditIdentity(e)))
+      : (matched?.unmatchedCredits ?? []);
   const ownBank =
     matched && files.length > 0
-      ? bankResultOfPayouts(matched.payouts.slice(0, ownCount), matched.unmatchedCredits)
+      ? bankResultOfPayouts(matched.payouts.slice(0, ownCount), unmatched)
       : null;
   const carriedResults: CarriedPayoutResult[] = matched
     ? offered.map((c, index) => ({
@@ -214,6 +223,23 @@ export async function reconcileSettlement(
     },
     issues,
   };
+}
+
+/**
+ * The bank credits the payouts of `leg` (the day's own and the carried ones) matched or found
+ * with another amount, as bank-credit identities (`bankCreditIdentity`): what this processor
+ * claims of a statement it shares with others.
+ */
+export function claimedCredits(leg: SettlementLeg): Set<string> {
+  const claimed = new Set<string>();
+  const results = [
+    ...(leg.settlement.bank?.payouts ?? []),
+    ...(leg.settlement.carried ?? []).map((c) => c.result),
+  ];
+  for (const result of results)
+    if (result.bankEntry && result.status !== 'payout_ambiguous')
+      claimed.add(bankCreditIdentity(result.bankEntry));
+  return claimed;
 }
 
 /** Every row of `table` as a `Transaction`, in order. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -264,6 +264,98 @@ describe.each(backends)('payout breaks across days on $name', (backend) => {
     expect((await breaks('--status', 'all')).map((b) => [b.break_id, b.status, b.kind])).toEqual([
       [breakId, 'resolved', 'payout_missing_in_bank'],
     ]);
+  });
+
+  it("one statement shared by two processors in one run request: neither run reports the other's payout credit as unmatched", async () => {
+    const date = '2025-11-03';
+    const dir = join(work, `shared-${backend.name.replace(/\W+/g, '-')}`);
+    mkdirSync(join(dir, date), { recursive: true });
+    const head = 'transaction_id,amount,currency,status,merchant_id,created_at,fee,description';
+    const side = (processor: string, id: string, amount: string, fee: string, payout: string) => {
+      writeFileSync(
+        join(dir, date, `${processor}.csv`),
+        `${head},payout_id\n${id},${amount},USD,${processor === 'stripe' ? 'succeeded' : 'COMPLETED'},m1,${date}T10:00:00Z,${fee},Order,${payout}\n`,
+      );
+      writeFileSync(
+        join(dir, date, `internal_${processor}.csv`),
+        `${head}\n${id},${amount},USD,settled,m1,${date}T10:00:02Z,${fee},Order\n`,
+      );
+    };
+    side('stripe', 'ch_s1103', '100.00', '3.00', 'po_S1103');
+    side('square', 'sq_1103', '50.00', '1.50', 'sq_P1103');
+    writeFileSync(
+      join(dir, date, 'payouts_stripe.csv'),
+      `payout_id,currency,amount,arrival_date\npo_S1103,USD,97.00,${date}\n`,
+    );
+    writeFileSync(
+      join(dir, date, 'payouts_square.csv'),
+      `payout_id,currency,amount,arrival_date\nsq_P1103,USD,48.50,${date}\n`,
+    );
+    const statement = join(dir, 'statement.csv');
+    writeFileSync(
+      statement,
+      'Buchungstag;Valuta;Betrag;Referenz;Verwendungszweck\n' +
+        '03.11.2025;03.11.2025;97,00;BNKS1103;STRIPE TRANSFER po_S1103\n' +
+        '03.11.2025;03.11.2025;48,50;BNKQ1103;SQUARE PAYOUT sq_P1103\n',
+    );
+    const rules = join(dir, 'rules.yaml');
+    writeFileSync(
+      rules,
+      [
+        'processors:',
+        '  stripe: {}',
+        '  square: {}',
+        'bank_csv:',
+        "  delimiter: ';'",
+        "  decimal_separator: ','",
+        '  date_format: DD.MM.YYYY',
+        '  booking_date: Buchungstag',
+        '  value_date: Valuta',
+        '  amount: Betrag',
+        '  default_currency: USD',
+        '  bank_reference: Referenz',
+        '  remittance_text: Verwendungszweck',
+        '',
+      ].join('\n'),
+    );
+    const result = await runCli(
+      [
+        'run',
+        '--date',
+        date,
+        '--processors',
+        'stripe',
+        'square',
+        '--data-dir',
+        dir,
+        '--reports-dir',
+        reports,
+        '--no-email',
+        '--json',
+        '--log-level',
+        'silent',
+        '--bank-file',
+        statement,
+        '--config',
+        rules,
+      ],
+      env,
+    );
+    expect(result.code).toBe(0);
+    expect(
+      jsonLines(result.stdout).map((line) => {
+        const c = (line.settlement as { counts: Json }).counts;
+        return [line.processor, c.payout_matched, c.bank_credit_unmatched];
+      }),
+    ).toEqual([
+      ['stripe', 1, 0],
+      ['square', 1, 0],
+    ]);
+    expect(
+      (await breaks('--status', 'all', '--kind', 'bank_credit_unmatched')).filter((b) =>
+        String(b.subject_id).endsWith('1103'),
+      ),
+    ).toEqual([]);
   });
 
   it('group_sum_mismatch open, resolved and reopened by hand with the refusal rules of recon breaks (exit 2)', async () => {

@@ -645,6 +645,8 @@ CREATE OR REPLACE TRIGGER settlement_break_events_no_update_delete
 CREATE OR REPLACE TRIGGER settlement_break_events_no_truncate
     BEFORE TRUNCATE ON settlement_break_events
     FOR EACH STATEMENT EXECUTE FUNCTION reject_settlement_break_events_change();
+-- A credit no payout matched opens a break only when no other run read the same entry before.
+CREATE INDEX IF NOT EXISTS ix_bank_entries_reference ON bank_entries (reference, amount_minor);
 -- End of schema 8 (settlement breaks).
 
 -- ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import type { BankEntry } from '../domain/bank-entry';
 import { currencyExponent } from '../domain/currency';
-import { UsageError } from '../domain/errors';
+import { RunLockLostError, UsageError } from '../domain/errors';
 import { formatMinor } from '../domain/money';
 import { bankEntryReference } from '../engine/bank-matching';
 import {
@@ -120,11 +120,13 @@ function resolutionReason(o: SettlementObservation, date: string): string {
  * date and processor is superseded. `settlement` null: the run observed no settlement. Steps:
  * 1. a rerun reopens what the run it supersedes resolved as matched and this one does not match;
  * 2. each observed identity (`settlementObservations`): a break observation is `seen` on the
- *    identity's pending/open break, on the break the superseded run saw, or on the break a run of
- *    this date opened (whatever its status since: one resolved later or by hand stays so; one
- *    resolved `not_seen_on_rerun` reopens), its kind and amounts updated unless a run of a later
- *    date saw it last; or `opened` as a new break (`pending` for `payout_pending` and
- *    `group_incomplete`). A fine observation resolves the identity's pending/open break
+ *    identity's break — its pending/open one, else the one the superseded run saw or resolved,
+ *    else its latest (identities name one real payout or statement entry: whatever its status
+ *    since, one resolved by a later date or by hand stays so; one resolved `not_seen_on_rerun`
+ *    reopens) —, its kind and amounts updated unless a run of a later date saw it last; or
+ *    `opened` as a new break (`pending` for `payout_pending` and `group_incomplete`), except for
+ *    a credit that a completed run of another date or processor read already (it was matched
+ *    there). A fine observation resolves the identity's pending/open break
  *    (`matched`, with the lag in days and a reason naming the run's date and the bank entry);
  * 3. breaks of origin date D the superseded run saw and this one does not: `not_seen_on_rerun`;
  *    pending groups whose due date passed open.
@@ -192,11 +194,11 @@ export async function syncSettlementBreaks(
               b.origin_date::text AS origin_date, s.run_date::text AS seen_date
          FROM settlement_breaks b JOIN reconciliation_runs s ON s.id = b.last_seen_run_id
         WHERE b.identity = $1
-          AND (b.status IN ('pending', 'open') OR b.last_seen_run_id = $2::uuid
-               OR b.resolved_run_id = $2::uuid OR b.origin_date = $3::date)
-        ORDER BY (b.status IN ('pending', 'open')) DESC, b.origin_date DESC, b.created_at DESC
+        ORDER BY (b.status IN ('pending', 'open')) DESC,
+                 (b.last_seen_run_id = $2::uuid OR b.resolved_run_id = $2::uuid) IS TRUE DESC,
+                 b.origin_date DESC, b.created_at DESC
         LIMIT 1`,
-      [o.identity, previous, date],
+      [o.identity, previous],
     );
     const active = found?.status === 'pending' || found?.status === 'open';
     if (o.kind === null) {
@@ -268,32 +270,38 @@ export async function syncSettlementBreaks(
       }
       continue;
     }
-    const status = statusOfKind(kind);
     const e = o.entry && o.subject === 'bank_credit' ? o.entry : null;
-    const [inserted] = await tx.query<{ id: string }>(
-      `INSERT INTO settlement_breaks (identity, subject, processor, subject_id, kind, origin_kind,
+    // A credit without a break that another run (an earlier date, another processor) read
+    // already was matched there (unmatched, it would have a break): a statement sent again or
+    // a cumulative one does not make it unmatched.
+    if (e && (await readElsewhere(tx, e, date, processor))) continue;
+    const status = statusOfKind(kind);
+    const [inserted] = await insertOrLost(o.identity, () =>
+      tx.query<{ id: string }>(
+        `INSERT INTO settlement_breaks (identity, subject, processor, subject_id, kind, origin_kind,
               status, origin_date, currency, amount_minor, amount, difference_minor, difference,
               expected_date, account, value_date, entry_reference, bank_entry,
               first_seen_run_id, last_seen_run_id)
        VALUES ($1, $2, $3, $4, $5, $5, $6, $7::date, $8, $9, $10, $11, $12, $13::date, $14,
                $15::date, $16, $17::jsonb, $18, $18)
        RETURNING id::text`,
-      [
-        o.identity,
-        o.subject,
-        processor,
-        o.subjectId,
-        kind,
-        status,
-        date,
-        o.currency,
-        ...values.slice(1),
-        e?.account ?? null,
-        e ? (e.valueDate ?? e.bookingDate) : null,
-        e ? bankEntryReference(e) : null,
-        e ? JSON.stringify(entryJson(e)) : null,
-        runId,
-      ],
+        [
+          o.identity,
+          o.subject,
+          processor,
+          o.subjectId,
+          kind,
+          status,
+          date,
+          o.currency,
+          ...values.slice(1),
+          e?.account ?? null,
+          e ? (e.valueDate ?? e.bookingDate) : null,
+          e ? bankEntryReference(e) : null,
+          e ? JSON.stringify(entryJson(e)) : null,
+          runId,
+        ],
+      ),
     );
     if (!inserted) throw new Error('INSERT … RETURNING id returned no row');
     await event(inserted.id, 'opened', null, { kind, status });
@@ -328,6 +336,54 @@ export async function syncSettlementBreaks(
   // processors): the audit log stays as it was before schema 8 for them.
   if (settlement || Object.values(counts).some((n) => n > 0))
     await audit(tx, 'settlement_breaks_synced', runId, counts);
+}
+
+/**
+ * True when a completed run other than those of (`date`, `processor`) read the statement entry
+ * `e` (same account, entry key, value date, amount and currency): see `syncSettlementBreaks`.
+ */
+async function readElsewhere(
+  tx: SqlExecutor,
+  e: BankEntry,
+  date: string,
+  processor: string,
+): Promise<boolean> {
+  const rows = await tx.query<{ found: number }>(
+    `SELECT 1 AS found FROM bank_entries x JOIN reconciliation_runs r ON r.id = x.run_id
+      WHERE x.reference = $1 AND x.amount_minor = $2::bigint AND x.account = $3
+        AND trim(x.currency) = $4 AND x.direction = 'credit'
+        AND coalesce(x.value_date, x.booking_date) IS NOT DISTINCT FROM $5::date
+        AND r.status = 'completed' AND NOT (r.run_date = $6::date AND r.processor_name = $7)
+      LIMIT 1`,
+    [
+      bankEntryReference(e),
+      e.amount.toString(),
+      e.account,
+      e.currency,
+      e.valueDate ?? e.bookingDate,
+      date,
+      processor,
+    ],
+  );
+  return rows.length > 0;
+}
+
+/**
+ * Runs `insert` of a new break of `identity`; a unique violation (another process opened a break
+ * of the same identity meanwhile: a bank credit seen by two processors' runs at once) becomes a
+ * `RunLockLostError` (the run rolls back and says why; a rerun sees that break), not a bug.
+ */
+async function insertOrLost<T>(identity: string, insert: () => Promise<T>): Promise<T> {
+  try {
+    return await insert();
+  } catch (error) {
+    if ((error as { code?: unknown } | null)?.code === '23505')
+      throw new RunLockLostError(
+        `settlement break ${identity} was opened by another process while the run was in progress; the run's results were rolled back (run it again)`,
+        { cause: error },
+      );
+    throw error;
+  }
 }
 
 interface BreakRow {

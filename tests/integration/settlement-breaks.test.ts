@@ -147,6 +147,49 @@ describe.each(testBackends())('settlement breaks on $name', (backend) => {
     expect(await rows(`subject = 'payout'`)).toEqual([]);
   });
 
+  it('a statement sent again: a credit matched on an earlier date is not unmatched later, and one resolved by hand stays resolved when it shows up again', async () => {
+    const matched = credit('BNK-RS1', 7000n, 'STRIPE TRANSFER po_RS1', '2025-09-20');
+    const stray = credit('BNK-RS2', 4200n, 'UNKNOWN SENDER', '2025-09-20');
+    await complete(
+      'stripe',
+      '2025-09-20',
+      bankOnly(
+        [{ id: 'po_RS1', currency: 'USD', amount: 7000n, expectedDate: '2025-09-20' }],
+        [matched, stray],
+        '2025-09-20',
+      ),
+    );
+    const strayBreak = () => rows(`subject_id = 'BNK-RS2'`);
+    expect((await strayBreak()).map((r) => r.status)).toEqual(['open']);
+    const [{ id } = { id: '' }] = await db.query<{ id: string }>(
+      `SELECT id::text FROM settlement_breaks WHERE subject_id = 'BNK-RS2'`,
+    );
+    await new SettlementBreakStore(db, audit).applyManual(
+      id,
+      { type: 'resolve', writeOff: false },
+      'ops',
+      'interest',
+    );
+    // The next day's statement repeats both entries; no payout of that day claims them.
+    await complete('stripe', '2025-09-21', bankOnly([], [matched, stray], '2025-09-21'));
+    expect(await rows(`subject_id IN ('BNK-RS1', 'BNK-RS2')`)).toEqual([
+      {
+        subject: 'bank_credit',
+        processor: 'stripe',
+        subject_id: 'BNK-RS2',
+        kind: 'bank_credit_unmatched',
+        status: 'resolved',
+        origin_date: '2025-09-20',
+        amount: '42.00',
+        account: '123456789',
+        value_date: '2025-09-20',
+        resolution: 'manual',
+        resolution_reason: 'interest',
+        lag_days: null,
+      },
+    ]);
+  });
+
   it('a group still incomplete is pending; once its payout is due a later run of the processor opens it', async () => {
     const groups = buildSettlementGroups(
       [

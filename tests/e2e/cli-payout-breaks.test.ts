@@ -364,6 +364,41 @@ describe.each(backends)('payout breaks across days on $name', (backend) => {
         String(b.subject_id).endsWith('1103'),
       ),
     ).toEqual([]);
+    // A payouts file that cannot be read fails that processor's run only (exit 4), as before.
+    writeFileSync(
+      join(dir, date, 'payouts_stripe.csv'),
+      `payout_id,currency,amount,arrival_date\npo_S1103,USD,ninety,${date}\n`,
+    );
+    const broken = await runCli(
+      [
+        'run',
+        '--date',
+        date,
+        '--processors',
+        'stripe',
+        'square',
+        '--data-dir',
+        dir,
+        '--reports-dir',
+        reports,
+        '--no-email',
+        '--json',
+        '--log-level',
+        'silent',
+        '--bank-file',
+        statement,
+        '--config',
+        rules,
+      ],
+      env,
+    );
+    expect(broken.code).toBe(4);
+    expect(
+      jsonLines(broken.stdout).map((line) => [line.processor, line.status, line.exit_code]),
+    ).toEqual([
+      ['stripe', 'failed', 4],
+      ['square', 'completed', 0],
+    ]);
   });
 
   it('group_sum_mismatch open, resolved and reopened by hand with the refusal rules of recon breaks (exit 2)', async () => {

@@ -554,6 +554,102 @@ $side$;
 -- End of schema 7 (payouts and bank statements).
 
 -- ---------------------------------------------------------------------------------------------
+-- Settlement breaks across days (schema 8, issue #15): the group and bank outcomes of the
+-- settlement leg take part in the break lifecycle of `breaks` (pending → open → resolved |
+-- written_off, reopened by hand), carried until matched and aged. Identity (`identity`, a JSON
+-- array, src/engine/settlement-breaks.ts): ["group", processor, parent id, currency] for a group
+-- outcome, ["payout", processor, payout id, currency] for a payout's bank outcome,
+-- ["bank_credit", account, entry key, value date, amount minor, currency] for a statement credit
+-- no payout matched (processor-agnostic: a run of any processor that matches the entry resolves
+-- it; `processor` is the processor of the run that last saw it). At most one break per identity
+-- is pending or open (ux_settlement_breaks_one_active). Updated only by the run's final
+-- transaction and by `recon payouts resolve|reopen`; every change is a settlement_break_events row.
+-- ---------------------------------------------------------------------------------------------
+CREATE TABLE IF NOT EXISTS settlement_breaks (
+    id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    identity            text NOT NULL,
+    subject             text NOT NULL CHECK (subject IN ('group', 'payout', 'bank_credit')),
+    processor           text NOT NULL,
+    -- The parent (payout) id, or the statement entry's key for a bank credit.
+    subject_id          text NOT NULL,
+    kind                text NOT NULL CHECK (kind IN ('group_sum_mismatch', 'group_incomplete',
+        'parent_missing', 'payout_missing_in_bank', 'payout_pending', 'payout_amount_mismatch',
+        'payout_ambiguous', 'bank_credit_unmatched')),
+    origin_kind         text NOT NULL CHECK (origin_kind IN ('group_sum_mismatch', 'group_incomplete',
+        'parent_missing', 'payout_missing_in_bank', 'payout_pending', 'payout_amount_mismatch',
+        'payout_ambiguous', 'bank_credit_unmatched')),
+    status              text NOT NULL CHECK (status IN ('pending', 'open', 'resolved', 'written_off')),
+    origin_date         date NOT NULL,
+    -- The payout (parent) amount, the children sum of a parent_missing group, or the credit.
+    currency            char(3) NOT NULL,
+    amount_minor        bigint NOT NULL,
+    amount              numeric NOT NULL,
+    -- Group: children_sum − parent_amount; payout: bank amount − payout amount; else NULL.
+    difference_minor    bigint,
+    difference          numeric,
+    -- Payouts and groups: the arrival or expected date (the bank window is counted from it).
+    expected_date       date,
+    -- Bank credits: the statement entry (every field of it in bank_entry, amounts as strings).
+    account             text,
+    value_date          date,
+    entry_reference     text,
+    bank_entry          jsonb,
+    first_seen_run_id   uuid NOT NULL REFERENCES reconciliation_runs (id),
+    last_seen_run_id    uuid NOT NULL REFERENCES reconciliation_runs (id),
+    resolved_run_id     uuid REFERENCES reconciliation_runs (id),
+    resolution          text CHECK (resolution IN ('matched', 'manual', 'written_off', 'not_seen_on_rerun')),
+    resolution_reason   text,
+    lag_days            integer CHECK (lag_days >= 0),
+    resolved_by         text,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    resolved_at         timestamptz,
+    CHECK ((status IN ('resolved', 'written_off')) = (resolution IS NOT NULL)),
+    CHECK (status <> 'written_off' OR resolution = 'written_off'),
+    CHECK ((subject = 'bank_credit') = (kind = 'bank_credit_unmatched'))
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ux_settlement_breaks_one_active
+    ON settlement_breaks (identity) WHERE status IN ('pending', 'open');
+CREATE INDEX IF NOT EXISTS ix_settlement_breaks_identity ON settlement_breaks (identity, origin_date);
+CREATE INDEX IF NOT EXISTS ix_settlement_breaks_processor_status
+    ON settlement_breaks (processor, status, origin_date);
+CREATE INDEX IF NOT EXISTS ix_settlement_breaks_last_seen ON settlement_breaks (last_seen_run_id);
+CREATE INDEX IF NOT EXISTS ix_settlement_breaks_resolved_run ON settlement_breaks (resolved_run_id);
+
+-- Append-only history of every settlement break: UPDATE, DELETE and TRUNCATE are rejected.
+CREATE TABLE IF NOT EXISTS settlement_break_events (
+    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    break_id     uuid NOT NULL REFERENCES settlement_breaks (id),
+    run_id       uuid REFERENCES reconciliation_runs (id),
+    event        text NOT NULL CHECK (event IN ('opened', 'seen', 'reclassified', 'resolved',
+                     'written_off', 'reopened', 'commented')),
+    actor        text NOT NULL,
+    reason       text,
+    details      jsonb NOT NULL DEFAULT '{}'::jsonb,
+    occurred_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS ix_settlement_break_events_break
+    ON settlement_break_events (break_id, occurred_at);
+CREATE INDEX IF NOT EXISTS ix_settlement_break_events_run ON settlement_break_events (run_id);
+
+CREATE OR REPLACE FUNCTION reject_settlement_break_events_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'settlement_break_events is append-only: % is not allowed', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$;
+CREATE OR REPLACE TRIGGER settlement_break_events_no_update_delete
+    BEFORE UPDATE OR DELETE ON settlement_break_events
+    FOR EACH ROW EXECUTE FUNCTION reject_settlement_break_events_change();
+CREATE OR REPLACE TRIGGER settlement_break_events_no_truncate
+    BEFORE TRUNCATE ON settlement_break_events
+    FOR EACH STATEMENT EXECUTE FUNCTION reject_settlement_break_events_change();
+-- A credit no payout matched opens a break only when no other run read the same entry before.
+CREATE INDEX IF NOT EXISTS ix_bank_entries_reference ON bank_entries (reference, amount_minor);
+-- End of schema 8 (settlement breaks).
+
+-- ---------------------------------------------------------------------------------------------
 -- Health checks and configuration.
 -- ---------------------------------------------------------------------------------------------
 CREATE TABLE IF NOT EXISTS system_health (
@@ -574,12 +670,12 @@ CREATE TABLE IF NOT EXISTS system_configuration (
 );
 
 INSERT INTO system_configuration (key, value, description) VALUES
-    ('schema_version', '7', 'Version of setup.sql applied to this database'),
+    ('schema_version', '8', 'Version of setup.sql applied to this database'),
     ('high_value_threshold', '1000',
      'Major-unit amount from which a missing transaction is listed in v_high_value_missing_transactions (per currency, never converted)')
 ON CONFLICT (key) DO NOTHING;
-UPDATE system_configuration SET value = '7', updated_at = now()
-    WHERE key = 'schema_version' AND value <> '7';
+UPDATE system_configuration SET value = '8', updated_at = now()
+    WHERE key = 'schema_version' AND value <> '8';
 
 -- ---------------------------------------------------------------------------------------------
 -- Views.

@@ -111,18 +111,23 @@ export function breaksTrip(breaks: FailOnBreaks | null | undefined, failOn: Fail
 /**
  * The exit code of one run's outcome: `exitCodeFor` its error when it failed; 8 (`EXIT_BREAKS`)
  * when it completed and `failOn` is set and its breaks trip it (`breaksTrip`; a dry run's
- * breaks too, when it read them); else 0.
+ * breaks too, when it read them) or its settlement breaks do (schema 8: `settlement.breaks.counts`,
+ * the same rule: `new` counts new open ones, `open` every open one of the processor); else 0.
  */
 export function exitCodeOfRun(
   result: {
     readonly status: string;
     readonly error: unknown;
     readonly breaks?: FailOnBreaks | null;
+    readonly settlement?: { readonly breaks?: { readonly counts: FailOnBreaks } } | null;
   },
   failOn?: FailOn,
 ): number {
   if (result.status !== 'completed') return exitCodeFor(result.error);
-  return failOn && breaksTrip(result.breaks, failOn) ? EXIT_BREAKS : EXIT_OK;
+  if (!failOn) return EXIT_OK;
+  const trips =
+    breaksTrip(result.breaks, failOn) || breaksTrip(result.settlement?.breaks?.counts, failOn);
+  return trips ? EXIT_BREAKS : EXIT_OK;
 }
 
 /**

@@ -139,6 +139,11 @@ export function runResultText(result: RunResult): string {
     lines.push(`  timing: ${result.timing} late arrival${result.timing === 1 ? '' : 's'} matched`);
   if (result.breaks) lines.push(`  ${runBreaksLine(result.breaks, result.breaks.escalate_days)}`);
   if (result.settlement) lines.push(`  ${settlementLine(result.settlement)}`);
+  const payoutBreaks = result.settlement?.breaks?.counts;
+  if (payoutBreaks)
+    lines.push(
+      `  payout breaks: ${payoutBreaks.new} new, ${payoutBreaks.resolved} resolved, ${payoutBreaks.open} open, ${payoutBreaks.pending} pending`,
+    );
   if (result.runId)
     lines.push(
       `  run ${result.runId}${result.auditHead ? `, audit head ${result.auditHead}` : ''}`,

@@ -13,6 +13,7 @@ import {
   type SettlementGroupStatus,
   type SettlementParent,
 } from './settlement-groups';
+import type { CarriedPayoutResult, RunSettlementBreaks } from './settlement-breaks';
 
 /**
  * What a settlement source read for one processor and business date (issue #15): payout parents
@@ -52,6 +53,14 @@ export interface RunSettlement {
   readonly bank: BankMatchResult | null;
   readonly bankEntries: readonly BankEntry[];
   readonly counts: SettlementCounts;
+  /**
+   * Payouts of earlier dates still pending or missing in the bank (their breaks), offered to
+   * this run's statement entries with its own payouts (schema 8): what the statements said of
+   * each. Not part of `bank` nor of `counts` (those are the run's own payouts); empty when none.
+   */
+  readonly carried?: readonly CarriedPayoutResult[];
+  /** The run's settlement breaks, once its final transaction synced them (reports, `--json`). */
+  readonly breaks?: RunSettlementBreaks;
 }
 
 /** The bank result of the payout `parentId` in `currency`, or null (no bank leg, or not a payout). */
@@ -85,9 +94,22 @@ export function settlementCounts(
 
 /**
  * The `settlement` block of `recon run --json` (issue #15 contract): `groups` (amounts as exact
- * decimal strings, `bank_entry` the matched statement entry's reference or null) and `counts`.
+ * decimal strings, `bank_entry` the matched statement entry's reference or null) and `counts`;
+ * for a stored run also `breaks` (schema 8: `new`, `new_open`, `open`, `resolved`, `pending`
+ * settlement breaks, see `SettlementBreakCounts`).
  */
 export function settlementJson(settlement: RunSettlement): {
+  groups: ReturnType<typeof settlementGroupJson>[];
+  counts: SettlementCounts;
+  breaks?: RunSettlementBreaks['counts'];
+} {
+  return {
+    ...settlementBlock(settlement),
+    ...(settlement.breaks ? { breaks: settlement.breaks.counts } : {}),
+  };
+}
+
+function settlementBlock(settlement: RunSettlement): {
   groups: ReturnType<typeof settlementGroupJson>[];
   counts: SettlementCounts;
 } {

@@ -1,4 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
+import {
+  settlementBreakLine,
+  type SettlementBreakKind,
+  type SettlementSubject,
+} from '../engine/settlement-breaks';
 import { basename } from 'node:path';
 import type { EmailPolicy } from '../config/delivery-config';
 import type { Logger } from '../config/logger';
@@ -232,6 +237,19 @@ export interface ReportSettlementJson {
     bank: { status: string; difference: string | null } | null;
   }[];
   unmatched_bank_credits: { reference: string; amount: string; currency: string }[] | null;
+  /** Settlement breaks (schema 8; absent before): the open ones of the processor after the run. */
+  breaks?: {
+    open: {
+      subject: SettlementSubject;
+      subject_id: string;
+      account: string | null;
+      kind: SettlementBreakKind;
+      difference: string | null;
+      currency: string;
+      amount: string;
+      age_days: number;
+    }[];
+  };
 }
 
 /** The payouts part of a run's digest from its JSON report's `settlement` block. */
@@ -254,6 +272,25 @@ export function digestSettlement(block: ReportSettlementJson): DigestSettlement 
       amount: c.amount,
       currency: c.currency,
     })),
+    // The run's own new breaks are in the parts above already: only those of earlier dates.
+    ...(block.breaks
+      ? {
+          carriedBreaks: block.breaks.open
+            .filter((b) => b.age_days > 0)
+            .map((b) =>
+              settlementBreakLine({
+                subject: b.subject,
+                subjectId: b.subject_id,
+                account: b.account,
+                kind: b.kind,
+                difference: b.difference,
+                currency: b.currency,
+                amount: b.amount,
+                ageDays: b.age_days,
+              }),
+            ),
+        }
+      : {}),
   };
 }
 

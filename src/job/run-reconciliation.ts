@@ -88,12 +88,15 @@ import { settlementSourceFor } from '../sources/settlement/settlement-sources';
 import type { RetryObserver } from '../sources/http/http-client';
 import { inputPaths } from './build-sources';
 import {
+  claimedCredits,
   ledgerSplitLeg,
   NO_BANK,
   reconcileSettlement,
   withGroups,
   type BankSettings,
 } from './settlement-leg';
+import type { CarriedPayout } from '../engine/settlement-breaks';
+import { loadCarriedPayouts, readRunSettlementBreaks } from '../store/settlement-break-store';
 
 /**
  * Repairs a crash between a run's COMMIT and the publishing of its report files (see
@@ -476,6 +479,7 @@ export async function reconcileOne(
     deps.logger,
     deps.progress,
   ),
+  claimedElsewhere: ReadonlySet<string> = new Set(),
 ): Promise<RunResult> {
   const base = {
     businessDate,
@@ -548,6 +552,17 @@ export async function reconcileOne(
         )
       : randomUUID();
     log = log.child({ run_id: runId });
+    // Payouts of earlier dates still pending or missing in the bank (schema 8), offered to this
+    // run's bank statement entries; read before any transaction of the run.
+    const settlementDb = store ?? reader;
+    const carriedPayouts: CarriedPayout[] = settlementDb
+      ? await loadCarriedPayouts(
+          await settlementDb.database(),
+          processor,
+          businessDate,
+          breakSettings.carryDays,
+        )
+      : [];
     log.info(
       {
         dry_run: request.dryRun,
@@ -598,7 +613,7 @@ export async function reconcileOne(
       const settlementSource = await settlementSourceOf(deps, request, businessDate, processor, {
         warn: (details: object, message: string) => log.warn(details, message),
       });
-      if (settlementSource) {
+      if (settlementSource || carriedPayouts.length > 0) {
         const leg = await untilAborted(
           reconcileSettlement(
             settlementSource,
@@ -606,13 +621,19 @@ export async function reconcileOne(
             businessDate,
             processor,
             deps.abort,
+            carriedPayouts,
+            claimedElsewhere,
           ),
           deps.abort,
         );
         settlement = leg.settlement;
         for (const issue of leg.issues) legIssues.push(issue);
         log.info(
-          { settlement_source: settlementSource.location, ...settlement.counts },
+          {
+            settlement_source: settlementSource?.location ?? null,
+            carried_payouts: carriedPayouts.length,
+            ...settlement.counts,
+          },
           'settlement leg reconciled',
         );
       } else if ((request.bank?.files.length ?? 0) > 0) {
@@ -782,6 +803,8 @@ export async function reconcileOne(
         paged: true,
       });
       breaks = read.summary;
+      if (settlement)
+        settlement = { ...settlement, breaks: await readRunSettlementBreaks(tx, runId ?? '') };
       const files = prepareReports(request.reportsDir, reportContext(), {
         match: stored.match,
         summary: stored.summary,
@@ -945,7 +968,19 @@ export async function reconcileOne(
                 appVersion: request.appVersion,
               },
               outcome,
-              (tx) => readRunReportBreaks(tx, projectedId, breakSettings.escalateDays),
+              async (tx) => {
+                const projected = await readRunReportBreaks(
+                  tx,
+                  projectedId,
+                  breakSettings.escalateDays,
+                );
+                if (settlement)
+                  settlement = {
+                    ...settlement,
+                    breaks: await readRunSettlementBreaks(tx, projectedId),
+                  };
+                return projected;
+              },
               { signal: deps.abort },
             )
           : null;
@@ -1051,21 +1086,83 @@ function notStarted(
 }
 
 /**
+ * A statement shared by the processors of one run request (issue #15): for each processor of
+ * `date` with a settlement leg, the bank credits its payouts (own and carried) claim on the
+ * date's statements (`claimedCredits`), computed before the runs so that a credit another
+ * processor's payout matches is not `bank_credit_unmatched` in the first one's run. Each
+ * settlement source is read once: the returned `deps` hand the runs the same read. A processor
+ * whose settlement leg cannot be built here claims nothing (its own run reports why).
+ */
+async function sharedStatementClaims(
+  deps: JobDeps,
+  request: RunRequest,
+  date: BusinessDate,
+): Promise<{ deps: JobDeps; claims: Map<ProcessorName, Set<string>> }> {
+  const memo = new Map<ProcessorName, SettlementSource>();
+  const claims = new Map<ProcessorName, Set<string>>();
+  const bank = request.bank ?? NO_BANK;
+  const store = request.dryRun && request.engine === 'postgres' ? null : deps.store;
+  const carryDays = (request.breaks ?? DEFAULT_BREAK_SETTINGS).carryDays;
+  for (const processor of request.processors) {
+    try {
+      const source = await settlementSourceOf(deps, request, date, processor);
+      const carried = store
+        ? await loadCarriedPayouts(await store.database(), processor, date, carryDays)
+        : [];
+      if (!source && carried.length === 0) continue;
+      let once: SettlementSource | null = null;
+      if (source) {
+        const read = source.read(deps.abort);
+        read.catch(() => undefined); // the run awaits it and reports a failure
+        once = { location: source.location, read: () => read };
+        memo.set(processor, once);
+      }
+      const leg = await reconcileSettlement(once, bank, date, processor, deps.abort, carried);
+      claims.set(processor, claimedCredits(leg));
+    } catch (error) {
+      deps.logger.debug(
+        { business_date: date, processor, err_message: describeError(error) },
+        'shared statement: no claims of this processor (its run reports why)',
+      );
+    }
+  }
+  const given = deps.settlementSources;
+  return {
+    deps: {
+      ...deps,
+      settlementSources: (d, p) => (d === date ? memo.get(p) : undefined) ?? given?.(d, p) ?? null,
+    },
+    claims,
+  };
+}
+
+/**
  * Runs every (date, processor) of `request` in order — dates outer, processors inner — each
- * independently: one failing does not stop the others. Returns one result per run.
+ * independently: one failing does not stop the others. Returns one result per run. With several
+ * processors and bank statements, a date's statements are shared: each run leaves out of its
+ * `bank_credit_unmatched` the credits the other processors' payouts match (`sharedStatementClaims`).
  */
 export async function runReconciliation(deps: JobDeps, request: RunRequest): Promise<RunResult[]> {
   checkEngine(request);
   await checkReportsDir(request.reportsDir); // before any input is read: a bad path stops it all
   const results: RunResult[] = [];
   const sources = new SourceFactory(sourceChoiceOf(request), deps.apis, deps.logger, deps.progress);
+  const bank = request.bank ?? NO_BANK;
+  const shared = request.processors.length > 1 && (bank.files.length > 0 || bank.dir !== null);
   for (const date of request.dates) {
+    const { deps: dateDeps, claims } =
+      shared && !deps.abort?.aborted
+        ? await sharedStatementClaims(deps, request, date)
+        : { deps, claims: new Map<ProcessorName, Set<string>>() };
     for (const processor of request.processors) {
       if (deps.abort?.aborted) {
         results.push({ ...notStarted(date, processor, request.dryRun), error: deps.abort.reason });
         continue;
       }
-      results.push(await reconcileOne(deps, request, date, processor, sources));
+      const elsewhere = new Set<string>();
+      for (const [other, claimed] of claims)
+        if (other !== processor) for (const identity of claimed) elsewhere.add(identity);
+      results.push(await reconcileOne(dateDeps, request, date, processor, sources, elsewhere));
     }
   }
   return results;

@@ -8,8 +8,16 @@ import type { ProcessorName } from '../domain/status';
 import {
   DEFAULT_BANK_WINDOW_DAYS,
   matchPayoutsToBank,
+  type BankMatchResult,
   type ExpectedPayout,
+  type PayoutBankResult,
 } from '../engine/bank-matching';
+import {
+  bankCreditIdentity,
+  payoutIdentity,
+  type CarriedPayout,
+  type CarriedPayoutResult,
+} from '../engine/settlement-breaks';
 import { settlementCounts, type RunSettlement, type SettlementSource } from '../engine/settlement';
 import { buildSettlementGroups, type SettlementGroupResult } from '../engine/settlement-groups';
 import { ledgerSplitGroups } from '../engine/ledger-split';
@@ -90,24 +98,58 @@ export interface SettlementLeg {
   readonly issues: readonly DataQualityIssue[];
 }
 
+/** The bank outcome counts of `results` (with `unmatchedCredits`), every key present. */
+function bankResultOfPayouts(
+  results: readonly PayoutBankResult[],
+  unmatchedCredits: readonly BankEntry[],
+): BankMatchResult {
+  const count = (status: PayoutBankResult['status']): number =>
+    results.filter((result) => result.status === status).length;
+  return {
+    payouts: results,
+    unmatchedCredits,
+    counts: {
+      payout_matched: count('payout_matched'),
+      payout_missing_in_bank: count('payout_missing_in_bank'),
+      bank_credit_unmatched: unmatchedCredits.length,
+      payout_amount_mismatch: count('payout_amount_mismatch'),
+      payout_ambiguous: count('payout_ambiguous'),
+      payout_pending: count('payout_pending'),
+    },
+  };
+}
+
 /**
  * The settlement leg of one run (processor × business date): reads `source` (parents and
- * children), builds the groups (`asOfDate` = the business date, tolerance 0), reads the bank
- * statements of `bank` for the date and matches every payout (a group with a positive parent
- * amount; its expected date = its due date, else the business date) to one credit. Without a
- * statement the bank leg is `null`. Findings: every bank file's (`statement_balance`, …) and the
- * rows the source could not read (`settlement_row`).
+ * children; none without a source), builds the groups (`asOfDate` = the business date, tolerance
+ * 0), reads the bank statements of `bank` for the date and matches every payout (a group with a
+ * positive parent amount; its expected date = its due date, else the business date) to one
+ * credit. `carried` (schema 8): payouts of earlier dates whose breaks are still pending or open,
+ * offered to the same entries together with the day's own payouts (same window rule; a carried
+ * payout the day lists again is the day's own), their results in `settlement.carried`, not in
+ * `bank` nor in the counts (the run's own payouts); a credit a carried payout matched is not
+ * `bank_credit_unmatched`. Without a statement the bank leg is `null`, and carried payouts are
+ * decided against no entries (pending until their window passes, then missing in the bank).
+ * `claimedElsewhere`: bank-credit identities (`bankCreditIdentity`) that payouts of the other
+ * processors of the same run request match on the same statements (a statement shared by
+ * several processors): not `bank_credit_unmatched` here (their runs match them).
+ * Findings: every bank file's (`statement_balance`, …) and the rows the source could not read
+ * (`settlement_row`).
  * @throws InputRejectedError (exit 4) for a payouts input or bank file that cannot be read,
  *   naming the file and the line or XML path; whatever `source.read` throws.
  */
 export async function reconcileSettlement(
-  source: SettlementSource,
+  source: SettlementSource | null,
   bank: BankSettings,
   businessDate: string,
   processor: ProcessorName,
   signal?: AbortSignal,
+  carried: readonly CarriedPayout[] = [],
+  claimedElsewhere: ReadonlySet<string> = new Set(),
 ): Promise<SettlementLeg> {
-  const read = await source.read(signal);
+  const read = source
+    ? await source.read(signal)
+    : { location: '', parents: [], children: [], invalidRows: [] };
   const issues: DataQualityIssue[] = read.invalidRows.map((row) => ({
     side: 'bank',
     location: read.location,
@@ -135,6 +177,7 @@ export async function reconcileSettlement(
     for (const finding of parsed.findings) issues.push(bankIssue(finding));
   }
   const payouts: ExpectedPayout[] = [];
+  const own = new Set<string>();
   for (const group of groups) {
     if (group.parentAmount === null || group.parentAmount <= 0n) continue;
     payouts.push({
@@ -143,23 +186,60 @@ export async function reconcileSettlement(
       amount: group.parentAmount,
       expectedDate: group.dueDate ?? businessDate,
     });
+    own.add(payoutIdentity(processor, group.parentId, group.currency));
   }
+  const offered = carried.filter(
+    (c) => !own.has(payoutIdentity(processor, c.payout.id, c.payout.currency)),
+  );
+  const ownCount = files.length > 0 ? payouts.length : 0;
+  const all =
+    files.length > 0 ? [...payouts, ...offered.map((c) => c.payout)] : offered.map((c) => c.payout);
   const matched =
-    files.length > 0
-      ? matchPayoutsToBank(payouts, entries, {
-          asOfDate: businessDate,
-          windowDays: bank.windowDays,
-        })
+    all.length > 0 || files.length > 0
+      ? matchPayoutsToBank(all, entries, { asOfDate: businessDate, windowDays: bank.windowDays })
       : null;
+  const unmatched =
+    matched && claimedElsewhere.size > 0
+      ? matched.unmatchedCredits.filter((e) => !claimedElsewhere.has(bankCreditIdentity(e)))
+      : (matched?.unmatchedCredits ?? []);
+  const ownBank =
+    matched && files.length > 0
+      ? bankResultOfPayouts(matched.payouts.slice(0, ownCount), unmatched)
+      : null;
+  const carriedResults: CarriedPayoutResult[] = matched
+    ? offered.map((c, index) => ({
+        breakId: c.breakId,
+        originDate: c.originDate,
+        result: matched.payouts[ownCount + index] as PayoutBankResult,
+      }))
+    : [];
   return {
     settlement: {
       groups,
-      bank: matched,
+      bank: ownBank,
       bankEntries: entries,
-      counts: settlementCounts(groups, matched),
+      counts: settlementCounts(groups, ownBank),
+      carried: carriedResults,
     },
     issues,
   };
+}
+
+/**
+ * The bank credits the payouts of `leg` (the day's own and the carried ones) matched or found
+ * with another amount, as bank-credit identities (`bankCreditIdentity`): what this processor
+ * claims of a statement it shares with others.
+ */
+export function claimedCredits(leg: SettlementLeg): Set<string> {
+  const claimed = new Set<string>();
+  const results = [
+    ...(leg.settlement.bank?.payouts ?? []),
+    ...(leg.settlement.carried ?? []).map((c) => c.result),
+  ];
+  for (const result of results)
+    if (result.bankEntry && result.status !== 'payout_ambiguous')
+      claimed.add(bankCreditIdentity(result.bankEntry));
+  return claimed;
 }
 
 /** Every row of `table` as a `Transaction`, in order. */
@@ -222,5 +302,6 @@ export function withGroups(
     bank,
     bankEntries: settlement?.bankEntries ?? [],
     counts: settlementCounts(groups, bank),
+    carried: settlement?.carried ?? [],
   };
 }

@@ -120,6 +120,12 @@ export interface DigestSettlement {
     readonly amount: string;
     readonly currency: string;
   }[];
+  /**
+   * Open settlement breaks of the processor from earlier dates (schema 8), one line each as
+   * `settlementBreakLine` writes it (`po_123 missing in bank, 4 days`), oldest first; absent for
+   * a report without settlement breaks.
+   */
+  readonly carriedBreaks?: readonly string[];
 }
 
 /** Everything the e-mail says about one (business date, processor) run. */
@@ -659,7 +665,8 @@ function payoutsPart(
  * USD)`: the payouts (groups with a parent), how many arrived in the bank (or `no bank
  * statement`), then only what is not zero: sum mismatches and incomplete groups with their
  * difference, children whose payout was not fetched, unattributable payouts, payouts missing in
- * the bank, arrived with another amount, ambiguous or not due yet, and unmatched bank credits.
+ * the bank, arrived with another amount, ambiguous or not due yet, unmatched bank credits, and
+ * the open settlement breaks of earlier dates with their age (`po_123 missing in bank, 4 days`).
  */
 function payoutsParts(s: DigestSettlement): PayoutsPart[] {
   const groups = (status: string): DigestPayout[] => s.payouts.filter((p) => p.status === status);
@@ -736,6 +743,13 @@ function payoutsParts(s: DigestSettlement): PayoutsPart[] {
       'unmatched bank credit',
       'unmatched bank credits',
       s.unmatchedCredits.map((c) => `${c.reference} ${money(c.amount, c.currency)}`),
+      true,
+    ),
+    payoutsPart(
+      s.carriedBreaks?.length ?? 0,
+      'open break from earlier dates',
+      'open breaks from earlier dates',
+      s.carriedBreaks ?? [],
       true,
     ),
   ];

@@ -14,6 +14,7 @@ import type {
   SettlementGroupStatus,
 } from '../engine/settlement-groups';
 import { escapeSpreadsheetText } from './spreadsheet-safe';
+import { settlementBreakJson, type SettlementBreakCounts } from '../engine/settlement-breaks';
 
 /**
  * The payouts report of issue #15: `payouts_{processor}_{date}.csv` (one row per settlement
@@ -163,6 +164,13 @@ export interface SettlementReportJson {
   })[];
   readonly counts: ReturnType<typeof settlementJson>['counts'];
   readonly unmatched_bank_credits: readonly ReturnType<typeof creditJson>[] | null;
+  /** The run's settlement breaks (schema 8); absent for a run that stored none (dry run). */
+  readonly breaks?: {
+    readonly counts: SettlementBreakCounts;
+    readonly open: readonly object[];
+    readonly pending: readonly object[];
+    readonly resolved: readonly object[];
+  };
 }
 
 /**
@@ -173,7 +181,9 @@ export interface SettlementReportJson {
  * `difference` = bank − payout, the `candidates` of an ambiguous payout) and `children` (listed
  * for `group_sum_mismatch`, `group_incomplete` and `parent_missing`: `id`, `category`, `gross`,
  * `net`; null otherwise); then `unmatched_bank_credits` (every booked credit no payout claimed, in
- * statement order; null when no statement was read).
+ * statement order; null when no statement was read); for a stored run, `breaks` (schema 8): the
+ * settlement break counts of `run --json` and the `open`, `pending` breaks of the processor after
+ * the run and those it `resolved` (`settlementBreakJson`, aged against the run's date).
  */
 export function settlementReportJson(settlement: RunSettlement): SettlementReportJson {
   const contract = settlementJson(settlement);
@@ -197,6 +207,20 @@ export function settlementReportJson(settlement: RunSettlement): SettlementRepor
     unmatched_bank_credits: settlement.bank
       ? settlement.bank.unmatchedCredits.map(creditJson)
       : null,
+    ...(settlement.breaks
+      ? {
+          breaks: {
+            counts: settlement.breaks.counts,
+            open: settlement.breaks.active
+              .filter((b) => b.status === 'open')
+              .map(settlementBreakJson),
+            pending: settlement.breaks.active
+              .filter((b) => b.status === 'pending')
+              .map(settlementBreakJson),
+            resolved: settlement.breaks.resolved.map(settlementBreakJson),
+          },
+        }
+      : {}),
   };
 }
 

@@ -16,6 +16,8 @@ const INSERT_TABLES = [
   'settlement_groups',
   'settlement_group_members',
   'bank_entries',
+  'settlement_breaks',
+  'settlement_break_events',
 ];
 /**
  * Columns of `breaks` a run or `recon breaks resolve|reopen` changes: its lifecycle (status,
@@ -55,6 +57,29 @@ const BREAK_UPDATE_COLUMNS = [
   'updated_at',
   'resolved_at',
 ];
+/**
+ * Columns of `settlement_breaks` a run or `recon payouts resolve|reopen` changes: its lifecycle
+ * (status, kind, amounts as last seen, processor of the run that last saw a bank credit, runs,
+ * resolution). Never its id, identity, subject, origin date or first run.
+ */
+const SETTLEMENT_BREAK_UPDATE_COLUMNS = [
+  'status',
+  'kind',
+  'processor',
+  'amount_minor',
+  'amount',
+  'difference_minor',
+  'difference',
+  'expected_date',
+  'last_seen_run_id',
+  'resolved_run_id',
+  'resolution',
+  'resolution_reason',
+  'lag_days',
+  'resolved_by',
+  'updated_at',
+  'resolved_at',
+];
 const UPDATE_TABLES = ['reconciliation_runs'];
 /** Tables the job deletes from: expired health checks (RECON_HEALTH_RETENTION_DAYS). */
 const DELETE_TABLES = ['system_health'];
@@ -74,8 +99,9 @@ const VIEWS = [
  * Creates (if missing) an owner role (NOLOGIN) that owns the schema's objects and an app role
  * (LOGIN) the job connects as, then grants the app role exactly what the job needs: SELECT and
  * INSERT everywhere it writes (no UPDATE or DELETE on results: discrepancies, findings,
- * deliveries, audit_log, break_events), UPDATE only on `reconciliation_runs` (whose trigger keeps
- * a completed run's results final), on the lifecycle columns of `breaks` and on
+ * deliveries, audit_log, break_events, settlement_break_events), UPDATE only on
+ * `reconciliation_runs` (whose trigger keeps a completed run's results final), on the lifecycle
+ * columns of `breaks` and `settlement_breaks` and on
  * `discrepancies.break_id`, DELETE only on `system_health` (retention of health checks), and SELECT,
  * INSERT, DELETE on the postgres engine's staging tables (created by `applySchema`; no CREATE on
  * the schema). On `audit_log` no UPDATE, DELETE or TRUNCATE (the triggers reject those for
@@ -137,6 +163,9 @@ export async function setUpRoles(
       `GRANT SELECT, INSERT, UPDATE ON ${UPDATE_TABLES.map((t) => `${s}.${t}`).join(', ')} TO ${app}`,
     );
     await tx.query(`GRANT UPDATE (${BREAK_UPDATE_COLUMNS.join(', ')}) ON ${s}.breaks TO ${app}`);
+    await tx.query(
+      `GRANT UPDATE (${SETTLEMENT_BREAK_UPDATE_COLUMNS.join(', ')}) ON ${s}.settlement_breaks TO ${app}`,
+    );
     // A run links its discrepancies to their breaks in its own transaction (nothing else).
     await tx.query(`GRANT UPDATE (break_id) ON ${s}.discrepancies TO ${app}`);
     await tx.query(`GRANT DELETE ON ${DELETE_TABLES.map((t) => `${s}.${t}`).join(', ')} TO ${app}`);

@@ -23,6 +23,7 @@ import {
   type StoredPayout,
   type StoredPayoutDetail,
 } from './settlement-store';
+import { syncSettlementBreaks } from './settlement-break-store';
 import {
   classifyInDatabase,
   classifyStagedInDatabase,
@@ -710,6 +711,8 @@ export class RunStore {
     if (!run) throw new Error(`run ${runId} does not exist`);
     if (outcome.settlement)
       await writeRunSettlement(tx, runId, run.processor_name, outcome.settlement);
+    // Settlement breaks across days (schema 8): before the previous run of the date is superseded.
+    await syncSettlementBreaks(tx, runId, outcome.settlement ?? null, audit);
     const superseded = await tx.query<{ id: string }>(
       `UPDATE reconciliation_runs SET status = 'superseded', superseded_by = $1
           WHERE run_date = $2 AND processor_name = $3 AND status = 'completed' AND id <> $1

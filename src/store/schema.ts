@@ -16,9 +16,10 @@ import { ensureStagingTables, STAGING_TABLES } from './sql-engine';
  * (issue #14): rules file SHA-256 and content on the run, `matched_with_variance` and `ambiguous`
  * kinds, tier, candidates and references on discrepancies. 7: payouts and bank statements
  * (issue #15): `settlement_groups`, `settlement_group_members`, `bank_entries`, and side `bank`
- * for data-quality findings.
+ * for data-quality findings. 8: settlement breaks across days (issue #15): `settlement_breaks` and
+ * append-only `settlement_break_events` (group and bank outcomes carried, aged, resolvable by hand).
  */
-export const SCHEMA_VERSION = '7';
+export const SCHEMA_VERSION = '8';
 
 /** Tables `setup.sql` alters or replaces when they exist (ownership needed to apply it again). */
 const SCHEMA_TABLES = [
@@ -34,6 +35,8 @@ const SCHEMA_TABLES = [
   'settlement_groups',
   'settlement_group_members',
   'bank_entries',
+  'settlement_breaks',
+  'settlement_break_events',
   STAGING_TABLES.processor,
   STAGING_TABLES.internal,
 ];

@@ -111,6 +111,15 @@ const SETTLEMENT_WITH_BANK = {
   },
 };
 
+/** The `breaks` counts of a run's settlement block (schema 8: settlement breaks across days). */
+const breaks = (fresh: number, open: number) => ({
+  new: fresh,
+  new_open: fresh,
+  open,
+  resolved: 0,
+  pending: 0,
+});
+
 const waterfall = (fields: Record<string, string>) => ({
   charges: '0.00',
   fees: '0.00',
@@ -220,7 +229,9 @@ describe.each(backends)('recon run with payouts and bank statements on $name', (
     const result = await run(['--json'], { RECON_BANK_DIR: camtDir });
     expect(result.code).toBe(0);
     const [line] = jsonLines(result.stdout);
-    expect(line?.settlement).toEqual(SETTLEMENT_WITH_BANK);
+    // Settlement breaks: the group that does not balance, the payout missing in the bank and the
+    // credit no payout matched.
+    expect(line?.settlement).toEqual({ ...SETTLEMENT_WITH_BANK, breaks: breaks(3, 3) });
     // Each child is still matched to the ledger one to one: the refund the payout lacks is a
     // ledger-only break of its own.
     expect(line?.counts).toMatchObject({ matched: 6, missing_in_processor: 1 });
@@ -266,7 +277,7 @@ describe.each(backends)('recon run with payouts and bank statements on $name', (
     const result = await run(['--json', '--engine', 'postgres', '--bank-file', bai2File]);
     expect(result.code).toBe(0);
     const [line] = jsonLines(result.stdout);
-    expect(line?.settlement).toEqual(SETTLEMENT_WITH_BANK);
+    expect(line?.settlement).toEqual({ ...SETTLEMENT_WITH_BANK, breaks: breaks(3, 3) });
     const list = await runCli(['payouts', 'list', '--json'], env);
     expect(JSON.parse(list.stdout)).toEqual(listed(String(line?.run_id)));
   });
@@ -352,6 +363,9 @@ describe.each(backends)('recon run with payouts and bank statements on $name', (
         payout_missing_in_bank: 0,
         bank_credit_unmatched: 0,
       },
+      // Without a statement the rerun says nothing of the bank: only the group break is seen
+      // (the bank breaks only the replaced run saw are resolved not_seen_on_rerun).
+      breaks: breaks(1, 1),
     });
     const plain = await runCli(
       [
@@ -448,6 +462,8 @@ describe.each(backends)('recon run with payouts and bank statements on $name', (
         payout_missing_in_bank: 0,
         bank_credit_unmatched: 0,
       },
+      // ORD-2 (parent_missing) is new; the 2025-10-06 group break is still open.
+      breaks: breaks(1, 2),
     });
   });
 
@@ -484,6 +500,11 @@ describe.each(backends)('recon run with payouts and bank statements on $name', (
     );
     const result = await run(['--json', '--bank-file', statement, '--config', rules]);
     expect(result.code).toBe(0);
-    expect(jsonLines(result.stdout)[0]?.settlement).toEqual(SETTLEMENT_WITH_BANK);
+    // The CSV's credit is another statement entry (another account) than the camt.053 one: a
+    // new break; the 2025-10-07 parent_missing group is still open.
+    expect(jsonLines(result.stdout)[0]?.settlement).toEqual({
+      ...SETTLEMENT_WITH_BANK,
+      breaks: breaks(3, 4),
+    });
   });
 });

@@ -375,7 +375,7 @@ describeServer('stored results under tampering, on a PostgreSQL server', () => {
       const version = await c.query<{ value: string }>(
         `SELECT value FROM system_configuration WHERE key = 'schema_version'`,
       );
-      expect(version.rows).toEqual([{ value: '7' }]);
+      expect(version.rows).toEqual([{ value: '8' }]);
       const verify = await runCli(['db', 'verify-audit', '--json'], env);
       expect(verify.code).toBe(0);
       expect(jsonLines(verify.stdout)[0]).toEqual({

@@ -296,7 +296,7 @@ describe('schema upgrade from version 5', () => {
         await db.query(`SELECT value FROM system_configuration WHERE key = 'schema_version'`),
         await db.query(`SELECT channel FROM deliveries ORDER BY channel`),
       ]).toEqual([
-        [{ value: '7' }],
+        [{ value: '8' }],
         [{ channel: 'amqp' }, { channel: 's3' }, { channel: 'slack' }, { channel: 'webhook' }],
       ]);
     } finally {

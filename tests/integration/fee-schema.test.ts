@@ -62,7 +62,7 @@ describe.each(testBackends())('schema upgrade from version 5 to 6 (fees) on $nam
 
     expect(
       await db.query(`SELECT value FROM system_configuration WHERE key = 'schema_version'`),
-    ).toEqual([{ value: '7' }]);
+    ).toEqual([{ value: '8' }]);
     expect(await feeChecks(db)).toEqual([
       { name: 'breaks_kind_check', fee: true },
       { name: 'breaks_origin_kind_check', fee: true },

@@ -29,7 +29,7 @@ describe('schema upgrade from version 5 (matching rules, issue #14)', () => {
       await applySchema(db); // idempotent
       expect(
         await db.query(`SELECT value FROM system_configuration WHERE key = 'schema_version'`),
-      ).toEqual([{ value: '7' }]);
+      ).toEqual([{ value: '8' }]);
       await db.query(
         `INSERT INTO discrepancies (run_id, kind, side, transaction_id, amount_minor, amount, currency,
                                     difference_minor, difference, tier, internal_transaction_id)

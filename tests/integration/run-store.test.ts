@@ -148,7 +148,7 @@ describe.each(testBackends())('run store on $name', (backend) => {
     const rows = await db.query<{ value: string }>(
       `SELECT value FROM system_configuration WHERE key = 'schema_version'`,
     );
-    expect(rows).toEqual([{ value: '7' }]);
+    expect(rows).toEqual([{ value: '8' }]);
     expect(readFileSync(setupSqlPath(), 'utf8')).toContain(
       'CREATE TABLE IF NOT EXISTS reconciliation_runs',
     );

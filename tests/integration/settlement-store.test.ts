@@ -366,7 +366,7 @@ describe('schema upgrade from version 6 (payouts and bank statements, issue #15)
       await applySchema(db); // idempotent
       expect(
         await db.query(`SELECT value FROM system_configuration WHERE key = 'schema_version'`),
-      ).toEqual([{ value: '7' }]);
+      ).toEqual([{ value: '8' }]);
       await db.query(
         `INSERT INTO data_quality_checks (run_id, side, source, check_name, severity, reason)
          VALUES ($1, 'bank', 's.xml', 'statement_balance', 'info', 'new')`,

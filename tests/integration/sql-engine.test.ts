@@ -649,7 +649,7 @@ describe('schema upgrade from version 5 (business dates of discrepancy rows)', (
           [STAGING_TABLES.internal, STAGING_TABLES.processor],
         ),
       }).toEqual({
-        version: [{ value: '7' }],
+        version: [{ value: '8' }],
         rows: [
           { transaction_id: 'old', processor_business_date: null, internal_business_date: null },
         ],

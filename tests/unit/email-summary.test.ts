@@ -517,6 +517,26 @@ describe('the Payouts section', () => {
     );
   });
 
+  it('lists the open settlement breaks of earlier dates with their age (payout breaks across days)', () => {
+    const carried = {
+      bankRead: true,
+      payouts: [],
+      unmatchedCredits: [],
+      carriedBreaks: ['po_1Sample1013A missing in bank, 4 days'],
+    };
+    const text = renderEmailText(
+      [digest('stripe', [], { settlement: carried })],
+      '2025-10-18T01:00:00Z',
+    );
+    expect(section(text)).toBe(
+      [
+        'PAYOUTS',
+        '  stripe: 0 payouts, 0 in the bank, 1 open break from earlier dates (po_1Sample1013A missing in bank, 4 days)',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('names at most three payouts per part, and each run’s date when the e-mail covers several', () => {
     const many = Array.from({ length: 5 }, (_, n) =>
       payoutDigest(

@@ -46,6 +46,21 @@ describe('--fail-on new|open', () => {
     ]).toEqual([8, 0, 0, false]);
   });
 
+  it('counts settlement breaks (payouts, groups, bank credits) like transaction breaks', () => {
+    const withSettlement = (counts: { new: number; new_open: number; open: number }) => ({
+      ...completed(breaks({ new: 0, new_open: 0, open: 0 })),
+      settlement: { breaks: { counts: { ...counts, resolved: 0, pending: 0 } } },
+    });
+    expect([
+      exitCodeOfRun(withSettlement({ new: 1, new_open: 1, open: 1 }), 'new'),
+      // a payout still pending in its window is new but not open
+      exitCodeOfRun(withSettlement({ new: 1, new_open: 0, open: 0 }), 'new'),
+      exitCodeOfRun(withSettlement({ new: 0, new_open: 0, open: 2 }), 'open'),
+      exitCodeOfRun(withSettlement({ new: 0, new_open: 0, open: 0 }), 'open'),
+      exitCodeOfRun(withSettlement({ new: 1, new_open: 1, open: 1 })),
+    ]).toEqual([8, 0, 8, 0, 0]);
+  });
+
   it('is off by default, and never replaces the code of a failed run', () => {
     const failed = { status: 'failed', error: new UsageError('bad'), breaks: null };
     expect([

@@ -1,4 +1,5 @@
 import { renderTable, runResultText, runsTable } from '../../src/cli/format-output';
+import { settlementCounts } from '../../src/engine/settlement';
 import type { RunResult } from '../../src/job/run-reconciliation';
 import type { StoredRun } from '../../src/store/run-store';
 
@@ -145,5 +146,27 @@ describe('runResultText', () => {
         '  at stake: 12.50 USD',
       ].join('\n'),
     );
+  });
+
+  it('says what the run did to payout breaks after its payouts line', () => {
+    const settlement = {
+      groups: [],
+      bank: null,
+      bankEntries: [],
+      counts: settlementCounts([], null),
+      breaks: {
+        counts: { new: 1, new_open: 0, open: 2, resolved: 1, pending: 1 },
+        active: [],
+        resolved: [],
+      },
+    };
+    expect(
+      runResultText({ ...result, settlement })
+        .split('\n')
+        .slice(2),
+    ).toEqual([
+      '  payouts: 0; bank: no statement',
+      '  payout breaks: 1 new, 1 resolved, 2 open, 1 pending',
+    ]);
   });
 });

@@ -8,6 +8,7 @@ import { printable } from '../../sources/text-encoding';
 import type { CommandContext } from '../command-context';
 import { renderTable } from '../format-output';
 import { parseProcessors, toLimit } from '../options';
+import { registerPayoutBreaksCommands } from './payout-breaks';
 
 /** The bank outcomes a payout can have (`--status` takes these and the group outcomes). */
 const BANK_STATUSES = [
@@ -165,7 +166,8 @@ export function payoutDetailText(payout: StoredPayoutDetail): string {
 
 /**
  * Registers `recon payouts list` and `recon payouts show`: the stored payouts (settlement groups,
- * issue #15) of completed runs, with their waterfall, children and bank entry.
+ * issue #15) of completed runs, with their waterfall, children and bank entry; and the settlement
+ * breaks across days (`payouts breaks|break|resolve|reopen|comment`, `payout-breaks.ts`).
  */
 export function registerPayoutsCommands(program: Command, ctx: CommandContext): void {
   const { io } = ctx;
@@ -260,4 +262,5 @@ export function registerPayoutsCommands(program: Command, ctx: CommandContext): 
         await store.close();
       }
     });
+  registerPayoutBreaksCommands(payouts, ctx);
 }

@@ -219,6 +219,70 @@ export class ColumnBuilder implements TransactionColumns {
       );
     }
     this.descriptionEnd[r] = this.descriptionUsed;
+    this.finishRow(r, flag, amountMinor, currency, feeMinor, status, merchant, createdAtMs, line);
+    if (netMinor !== null) this.setNet(r, netMinor);
+    if (reference !== null) this.references.set(r, reference);
+  }
+
+  /**
+   * `push` of a row whose id and description are UTF-8 bytes of `source` (`[idStart, idEnd)`,
+   * `[descriptionStart, descriptionEnd)`; `descriptionStart` < 0: no description), copied without
+   * making strings; no net. The same row as `push` of their text.
+   * @throws Error when the builder already holds `maxRows` rows (a bug in the caller).
+   */
+  pushBytes(
+    source: Uint8Array,
+    idStart: number,
+    idEnd: number,
+    amountMinor: bigint,
+    currency: number,
+    feeMinor: bigint | null,
+    status: number,
+    merchant: number,
+    createdAtMs: number,
+    descriptionStart: number,
+    descriptionEnd: number,
+    line: number,
+    reference: string | null,
+  ): void {
+    const r = this.length;
+    this.ensureRows(r + 1);
+    const idLength = idEnd - idStart;
+    this.idBytes = ColumnBuilder.grownBytes(this.idBytes, this.idUsed, this.idUsed + idLength);
+    const ids = this.idBytes;
+    const idAt = this.idUsed;
+    for (let k = 0; k < idLength; k++) ids[idAt + k] = source[idStart + k] as number;
+    this.idUsed = idAt + idLength;
+    this.idEnd[r] = this.idUsed;
+    this.idHash[r] = hashIdBytes(ids, idAt, this.idUsed);
+    let flag = 0;
+    if (descriptionStart >= 0) {
+      flag = HAS_DESCRIPTION;
+      const length = descriptionEnd - descriptionStart;
+      const used = this.descriptionUsed;
+      this.descriptionBytes = ColumnBuilder.grownBytes(this.descriptionBytes, used, used + length);
+      const out = this.descriptionBytes;
+      for (let k = 0; k < length; k++) out[used + k] = source[descriptionStart + k] as number;
+      this.descriptionUsed = used + length;
+    }
+    this.descriptionEnd[r] = this.descriptionUsed;
+    this.finishRow(r, flag, amountMinor, currency, feeMinor, status, merchant, createdAtMs, line);
+    if (reference !== null) this.references.set(r, reference);
+  }
+
+  /** The columns of row `r` after its id and description (and `length`). */
+  private finishRow(
+    r: number,
+    flags: number,
+    amountMinor: bigint,
+    currency: number,
+    feeMinor: bigint | null,
+    status: number,
+    merchant: number,
+    createdAtMs: number,
+    line: number,
+  ): void {
+    let flag = flags;
     if (amountMinor >= INT64_MIN && amountMinor <= INT64_MAX) this.amounts[r] = amountMinor;
     else {
       flag |= AMOUNT_WIDE;
@@ -232,22 +296,24 @@ export class ColumnBuilder implements TransactionColumns {
         this.wideFees.set(r, feeMinor);
       }
     }
-    if (netMinor !== null) {
-      flag |= HAS_NET;
-      if (netMinor >= INT64_MIN && netMinor <= INT64_MAX) this.nets[r] = netMinor;
-      else {
-        flag |= NET_WIDE;
-        this.wideNets.set(r, netMinor);
-      }
-    }
     this.flags[r] = flag;
     this.currencies[r] = currency;
     this.statuses[r] = status;
     this.merchants[r] = merchant;
     this.createdAt[r] = createdAtMs;
     this.lines[r] = line;
-    if (reference !== null) this.references.set(r, reference);
     this.length = r + 1;
+  }
+
+  /** Sets the net of row `r` (after `finishRow`). */
+  private setNet(r: number, netMinor: bigint): void {
+    let flag = (this.flags[r] as number) | HAS_NET;
+    if (netMinor >= INT64_MIN && netMinor <= INT64_MAX) this.nets[r] = netMinor;
+    else {
+      flag |= NET_WIDE;
+      this.wideNets.set(r, netMinor);
+    }
+    this.flags[r] = flag;
   }
 
   /**

@@ -141,6 +141,72 @@ export class ColumnBuilder implements TransactionColumns {
     this.lines = new Uint32Array(n);
   }
 
+  /**
+   * A builder holding `columns` as they are (no copy: their arrays become its own), growable up
+   * to `maxRows`; for columns that crossed from another thread (a `Buffer` arrives as a plain
+   * `Uint8Array` and is wrapped again).
+   * @throws Error when `columns` hold more than `maxRows` rows.
+   */
+  static adopt(columns: TransactionColumns, maxRows: number): ColumnBuilder {
+    if (columns.length > maxRows) throw new Error(`column builder full (${maxRows} rows)`);
+    const builder = new ColumnBuilder(1, maxRows);
+    const asBuffer = (bytes: Uint8Array): Buffer =>
+      Buffer.isBuffer(bytes)
+        ? bytes
+        : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    builder.idHash = columns.idHash;
+    builder.idEnd = columns.idEnd;
+    builder.idBytes = asBuffer(columns.idBytes);
+    builder.descriptionEnd = columns.descriptionEnd;
+    builder.descriptionBytes = asBuffer(columns.descriptionBytes);
+    builder.amounts = columns.amounts;
+    builder.fees = columns.fees;
+    builder.nets = columns.nets;
+    builder.flags = columns.flags;
+    builder.currencies = columns.currencies;
+    builder.statuses = columns.statuses;
+    builder.merchants = columns.merchants;
+    builder.createdAt = columns.createdAt;
+    builder.lines = columns.lines;
+    for (const [r, value] of columns.wideAmounts) builder.wideAmounts.set(r, value);
+    for (const [r, value] of columns.wideFees) builder.wideFees.set(r, value);
+    for (const [r, value] of columns.wideNets) builder.wideNets.set(r, value);
+    if (columns.references) {
+      for (const [r, value] of columns.references) builder.references.set(r, value);
+    }
+    const n = columns.length;
+    builder.length = n;
+    builder.idUsed = n === 0 ? 0 : (columns.idEnd[n - 1] as number);
+    builder.descriptionUsed = n === 0 ? 0 : (columns.descriptionEnd[n - 1] as number);
+    builder.capacity = Math.min(
+      maxRows,
+      columns.idHash.length,
+      columns.idEnd.length,
+      columns.descriptionEnd.length,
+      columns.amounts.length,
+      columns.fees.length,
+      columns.nets.length,
+      columns.flags.length,
+      columns.currencies.length,
+      columns.statuses.length,
+      columns.merchants.length,
+      columns.createdAt.length,
+      columns.lines.length,
+    );
+    if (builder.capacity < n) throw new Error('adopted columns shorter than their length');
+    return builder;
+  }
+
+  /** Translates the dictionary indexes of every row through `maps`, in place. */
+  translateDictionaries(maps: DictionaryMaps): void {
+    const { currencies, statuses, merchants } = maps;
+    for (let r = 0; r < this.length; r++) {
+      this.currencies[r] = currencies[this.currencies[r] as number] as number;
+      this.statuses[r] = statuses[this.statuses[r] as number] as number;
+      this.merchants[r] = merchants[this.merchants[r] as number] as number;
+    }
+  }
+
   /** Rows that can still be added. */
   get room(): number {
     return this.maxRows - this.length;

@@ -29,7 +29,8 @@ export interface StatusEntry {
 }
 
 const SEGMENT_BITS = 16;
-const SEGMENT_ROWS = 1 << SEGMENT_BITS;
+/** Rows per segment of a `TransactionTable` (columns of this many rows are adopted whole). */
+export const SEGMENT_ROWS = 1 << SEGMENT_BITS;
 const SEGMENT_MASK = SEGMENT_ROWS - 1;
 /** Rows probed together by `firstRowsOf`. */
 const PROBE_GROUP = 32;
@@ -163,6 +164,37 @@ export class TransactionTable {
       this.length += to - from;
       from = to;
     }
+  }
+
+  /**
+   * `appendColumns`, without copying when `columns` start a segment (this table's length is a
+   * multiple of `SEGMENT_ROWS` and they hold at most that many rows): their arrays become the
+   * segment, their dictionary indexes translated in place. Takes ownership: the caller must not
+   * use `columns` (or the arrays in it) afterwards. Same table as `appendColumns`.
+   */
+  adoptColumns(columns: TransactionColumns, maps: DictionaryMaps): void {
+    if (
+      (this.length & SEGMENT_MASK) !== 0 ||
+      columns.length === 0 ||
+      columns.length > SEGMENT_ROWS
+    ) {
+      this.appendColumns(columns, maps);
+      return;
+    }
+    const segment = ColumnBuilder.adopt(columns, SEGMENT_ROWS);
+    segment.translateDictionaries(maps);
+    this.segments.push(segment);
+    this.indexRows(this.length, this.length + columns.length);
+    this.length += columns.length;
+  }
+
+  /**
+   * Sizes the id index for about `ids` distinct ids up front (a hint: it grows as needed either
+   * way), so that it is not rebuilt over and over as a large side is appended.
+   */
+  reserveIds(ids: number): void {
+    this.growRowStates(ids);
+    this.reserveSlots(ids);
   }
 
   private growRowStates(rows: number): void {

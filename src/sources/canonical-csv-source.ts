@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { normalizeCurrency, currencyExponent, type CurrencyCode } from '../domain/currency';
 import { clipValue, type DataQualityIssue } from '../domain/data-quality';
 import { InputRejectedError } from '../domain/errors';
@@ -16,13 +17,14 @@ import {
   recordFields,
   textFaultReason,
   type RawRecords,
+  type BatchTransform,
   type BatchTransformSpec,
   type CsvFieldBatch,
   type TransformedBatch,
 } from './csv-records';
 import { printable, type InputEncoding } from './text-encoding';
 import { ColumnBuilder, hashIdBytes, type TransactionColumns } from '../domain/transaction-columns';
-import { TransactionTable } from '../domain/transaction-table';
+import { SEGMENT_ROWS, TransactionTable } from '../domain/transaction-table';
 import { addSideChecks } from './side-checks';
 import type {
   ReadContext,
@@ -88,6 +90,12 @@ export class CanonicalCsvSource implements StreamingTransactionSource {
       options: { side: this.side, location: this.location, statusMap: context.statusMap },
       rawRecords: true,
     };
+    // The file's size, to size the table's id index once the first rows show the bytes per row.
+    const size = await stat(this.location).then(
+      (info) => info.size,
+      () => 0,
+    );
+    let reserved = false;
     for await (const batch of readTransformedCsvBatches<ValidatedBatch, ValidatorOptions>(
       this.location,
       what,
@@ -100,13 +108,17 @@ export class CanonicalCsvSource implements StreamingTransactionSource {
         headerSeen = true;
       }
       rowCount += batch.rowCount;
+      if (!reserved && rowCount >= RESERVE_AFTER_ROWS && batch.inputEnd) {
+        reserved = true;
+        table.reserveIds(Math.ceil((rowCount * size) / batch.inputEnd));
+      }
       invalidCount += batch.invalidCount;
       for (const issue of batch.issues) issues.push(issue);
       for (const code of batch.newCurrencies) currencies.push(table.currencyIndex(code));
       for (const s of batch.newStatuses) statuses.push(table.statusIndex(s.status, s.raw));
       for (const merchant of batch.newMerchants) merchants.push(table.merchantIndex(merchant));
-      // Copies the columns and indexes their ids while the parser thread reads on.
-      table.appendColumns(batch.columns, maps);
+      // Adopts the columns as segments and indexes their ids while the parser thread reads on.
+      for (const columns of batch.columns) table.adoptColumns(columns, maps);
     }
     if (!headerSeen) {
       throw new InputRejectedError(`${what} ${this.location} is empty: expected a header row`, {
@@ -121,8 +133,8 @@ export class CanonicalCsvSource implements StreamingTransactionSource {
   }
   /**
    * The same rows, findings and errors as `read`, batch by batch (`StreamedSide`): the valid rows
-   * of consecutive parser batches are gathered into tables of about `STREAMED_TABLE_ROWS` rows (a
-   * table is handed on once it holds that many: at most that plus one parser batch),
+   * of consecutive parser batches are gathered into tables of `STREAMED_TABLE_ROWS` rows (one set
+   * of columns from the validator each, adopted without a copy; the file's last table fewer),
    * each with dictionaries of its own (so a table can be dropped once it is staged); the side
    * checks are left to the caller (`SideCheckAccumulator`). Memory: one table being filled, plus
    * the parser's batches in flight, plus the findings.
@@ -180,23 +192,24 @@ export class CanonicalCsvSource implements StreamingTransactionSource {
         for (const code of batch.newCurrencies) fileCurrencies.push(code);
         for (const status of batch.newStatuses) fileStatuses.push(status);
         for (const merchant of batch.newMerchants) fileMerchants.push(merchant);
-        const { columns } = batch;
-        const t = table;
-        mapUsed(columns.currencies, columns.length, maps.currencies, (i) =>
-          t.currencyIndex(fileCurrencies[i] as CurrencyCode),
-        );
-        mapUsed(columns.statuses, columns.length, maps.statuses, (i) => {
-          const status = fileStatuses[i] as StatusInfo;
-          return t.statusIndex(status.status, status.raw);
-        });
-        mapUsed(columns.merchants, columns.length, maps.merchants, (i) =>
-          t.merchantIndex(fileMerchants[i] as string),
-        );
-        table.appendColumns(columns, maps);
-        if (table.length >= STREAMED_TABLE_ROWS) {
-          yield table;
-          table = new TransactionTable();
-          maps = { currencies: [], statuses: [], merchants: [] };
+        for (const columns of batch.columns) {
+          const t = table;
+          mapUsed(columns.currencies, columns.length, maps.currencies, (i) =>
+            t.currencyIndex(fileCurrencies[i] as CurrencyCode),
+          );
+          mapUsed(columns.statuses, columns.length, maps.statuses, (i) => {
+            const status = fileStatuses[i] as StatusInfo;
+            return t.statusIndex(status.status, status.raw);
+          });
+          mapUsed(columns.merchants, columns.length, maps.merchants, (i) =>
+            t.merchantIndex(fileMerchants[i] as string),
+          );
+          table.adoptColumns(columns, maps);
+          if (table.length >= STREAMED_TABLE_ROWS) {
+            yield table;
+            table = new TransactionTable();
+            maps = { currencies: [], statuses: [], merchants: [] };
+          }
         }
       }
       if (!headerSeen) {
@@ -223,6 +236,9 @@ export class CanonicalCsvSource implements StreamingTransactionSource {
   }
 }
 
+/** `read` sizes its table's id index for the whole file after this many rows. */
+const RESERVE_AFTER_ROWS = 4096;
+
 /** Rows per table of `CanonicalCsvSource.readStreamed` (at least; one `TransactionTable` segment). */
 export const STREAMED_TABLE_ROWS = 65_536;
 
@@ -237,19 +253,24 @@ export interface ValidatorOptions {
  * The valid rows of one batch in columnar form (what crosses from the parser thread: typed arrays
  * and two byte buffers, moved rather than copied), plus the batch's issues and counts in file order.
  *
- * `columns` hold the rows (see `TransactionColumns`); their currency, status and merchant indexes
- * point into per-file tables to which `new…` are appended, in order, before the batch's rows are
- * read. `header`: the raw header fields, in the batch that holds them.
+ * `columns` hold the rows (see `TransactionColumns`) of the file so far not yet sent, in sets of
+ * exactly `SEGMENT_ROWS` rows (a table adopts each as a segment, no copy), the last set of the file
+ * (sent by the validator's `end`) possibly fewer; a batch may carry none. Their currency, status
+ * and merchant indexes point into per-file tables to which `new…` are appended, in order, before
+ * or with the batch that holds the rows. `header`: the raw header fields, in the batch that holds
+ * them.
  */
 export interface ValidatedBatch {
   readonly header: string[] | null;
   readonly rowCount: number;
   readonly invalidCount: number;
   readonly issues: DataQualityIssue[];
-  readonly columns: TransactionColumns;
+  readonly columns: TransactionColumns[];
   readonly newCurrencies: CurrencyCode[];
   readonly newStatuses: StatusInfo[];
   readonly newMerchants: string[];
+  /** The file offset just after the batch's last record, when known (`CsvFieldBatch.end`). */
+  readonly inputEnd?: number;
 }
 
 /**
@@ -259,8 +280,10 @@ export interface ValidatedBatch {
  */
 export function createCanonicalBatchValidator(
   options: ValidatorOptions,
-): (batch: CsvFieldBatch) => TransformedBatch<ValidatedBatch> {
+): BatchTransform<ValidatedBatch> {
   const { side, location } = options;
+  // The rows not sent yet: the first set grows from a small capacity (small files stay small).
+  let columnsOut = new ColumnBuilder(4096, SEGMENT_ROWS);
   const lookups = new RowLookups(options.statusMap);
   let columns: ColumnIndexes | undefined;
   let headerNames: string[] = [];
@@ -283,11 +306,10 @@ export function createCanonicalBatchValidator(
     });
   };
 
-  return (batch) => {
+  const validate = (batch: CsvFieldBatch): TransformedBatch<ValidatedBatch> => {
     const { fields, counts } = batch;
-    const capacity = batch.length;
     const issues: DataQualityIssue[] = [];
-    const columnsOut = new ColumnBuilder(capacity);
+    const full: ColumnBuilder[] = [];
     const newCurrencies: CurrencyCode[] = [];
     const newStatuses: StatusInfo[] = [];
     const newMerchants: string[] = [];
@@ -329,6 +351,10 @@ export function createCanonicalBatchValidator(
       } else if (count !== width) {
         issue(null, `row has ${count} fields, header has ${width}`, null);
       } else {
+        if (columnsOut.room === 0) {
+          full.push(columnsOut);
+          columnsOut = new ColumnBuilder(SEGMENT_ROWS);
+        }
         // A raw record's row is validated from its bytes; when that cannot decide (any doubt,
         // any invalid field), from its text, which reports the issues.
         let status: StatusLookup | null | undefined =
@@ -366,14 +392,31 @@ export function createCanonicalBatchValidator(
       rowCount,
       invalidCount,
       issues,
-      columns: columnsOut.toColumns(),
+      columns: full.map((builder) => builder.toColumns()),
       newCurrencies,
       newStatuses,
       newMerchants,
+      ...(batch.end === undefined ? {} : { inputEnd: batch.end }),
     };
-    const transfer = columnsOut.transferList();
-    return { value, transfer };
+    return { value, transfer: full.flatMap((builder) => builder.transferList()) };
   };
+  const end = (): TransformedBatch<ValidatedBatch> | undefined => {
+    if (columnsOut.length === 0) return undefined;
+    const last = columnsOut;
+    columnsOut = new ColumnBuilder(1);
+    const value: ValidatedBatch = {
+      header: null,
+      rowCount: 0,
+      invalidCount: 0,
+      issues: [],
+      columns: [last.toColumns()],
+      newCurrencies: [],
+      newStatuses: [],
+      newMerchants: [],
+    };
+    return { value, transfer: last.transferList() };
+  };
+  return Object.assign(validate, { end });
 }
 
 /** Field positions of the canonical columns; -1 for an absent optional column. */

@@ -110,6 +110,8 @@ export interface CsvFieldBatch {
   readonly length: number;
   /** Fields that are not text, by increasing `record` (see `TextFault`); usually empty. */
   readonly faults: TextFault[];
+  /** The file offset just after the batch's last record (how far the file has been read). */
+  readonly end?: number;
   /**
    * Records left as bytes (only when the parser was asked for them, `CsvParserOptions.rawRecords`):
    * record `r` is one when `raw.at[r] >= 0`, and its fields are then not in `fields`.
@@ -740,6 +742,7 @@ class LineNumberingParser extends Transform implements PlainRecordSink {
       lines: this.lines.subarray(0, this.length),
       length: this.length,
       faults: this.faults,
+      end: this.recordStart,
       ...(this.rawAt && this.rawBytes
         ? {
             raw: {
@@ -909,7 +912,8 @@ function rejection(error: unknown, path: string, what: string): InputRejectedErr
 /**
  * A per-file transformation of flat batches that may run on the parser thread: `module` (the
  * absolute path of a compiled CommonJS module, e.g. the caller's `__filename`) exports `name`, a
- * factory `(options) => (batch) => { value, transfer }`; `options` must be structured-cloneable.
+ * factory `(options) => (batch) => { value, transfer }` (a `BatchTransform`, which may have an
+ * `end`); `options` must be structured-cloneable.
  * `transfer` lists the `ArrayBuffer`s of `value` to move instead of copy.
  */
 export interface BatchTransformSpec<Options> {
@@ -926,7 +930,13 @@ export interface TransformedBatch<T> {
   readonly transfer: ArrayBuffer[];
 }
 
-type BatchTransform = (batch: CsvFieldBatch) => TransformedBatch<unknown>;
+/**
+ * A batch transform; its optional `end` is called once after the last batch (not after an error),
+ * and what it returns is yielded after the last batch's value (rows it held back, for instance).
+ */
+export type BatchTransform<T = unknown> = ((batch: CsvFieldBatch) => TransformedBatch<T>) & {
+  readonly end?: () => TransformedBatch<T> | undefined;
+};
 
 function loadTransform(spec: BatchTransformSpec<unknown>): BatchTransform {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -958,6 +968,8 @@ export async function* readTransformedCsvBatches<T, Options>(
       const transform = loadTransform(spec);
       const batches = parseHere(path, encoding, { rawRecords: spec.rawRecords === true });
       for await (const batch of batches) yield transform(batch).value as T;
+      const last = transform.end?.();
+      if (last) yield last.value as T;
     }
   } catch (error) {
     throw rejection(error, path, what);
@@ -1103,6 +1115,10 @@ async function runCsvWorker(input: WorkerInput): Promise<void> {
         Atomics.wait(consumed, 0, done, 1000);
         done = Atomics.load(consumed, 0);
       }
+    }
+    const last = transform?.end?.();
+    if (last) {
+      port.postMessage({ type: 'batch', batch: last.value } satisfies WorkerMessage, last.transfer);
     }
     port.postMessage({ type: 'done' } satisfies WorkerMessage);
   } catch (error) {

@@ -49,8 +49,10 @@ async function validate(chunks: readonly Buffer[], rawRecords: boolean): Promise
     for (const code of value.newCurrencies) maps.currencies.push(table.currencyIndex(code));
     for (const s of value.newStatuses) maps.statuses.push(table.statusIndex(s.status, s.raw));
     for (const m of value.newMerchants) maps.merchants.push(table.merchantIndex(m));
-    table.appendColumns(value.columns, maps);
+    for (const columns of value.columns) table.adoptColumns(columns, maps);
   }
+  const last = validator.end?.();
+  if (last) for (const columns of last.value.columns) table.adoptColumns(columns, maps);
   const rows = Array.from({ length: table.length }, (_, i) => table.at(i));
   return {
     header,

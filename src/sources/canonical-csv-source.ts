@@ -931,6 +931,20 @@ function trimmed(bytes: Buffer, start: number, end: number): boolean {
   return s === e || ((bytes[s] as number) < 0x80 && (bytes[e - 1] as number) < 0x80);
 }
 
+/** `trimmed` of field `index` of the raw record whose bounds start at `bounds[first]`. */
+function trimmedField(bytes: Buffer, bounds: Uint32Array, first: number, index: number): boolean {
+  return trimmed(
+    bytes,
+    bounds[first + 2 * index] as number,
+    bounds[first + 2 * index + 1] as number,
+  );
+}
+
+/** `trimmedField`, and the trimmed field is not empty. */
+function requiredBytes(bytes: Buffer, bounds: Uint32Array, first: number, index: number): boolean {
+  return trimmedField(bytes, bounds, first, index) && trimStart !== trimEnd;
+}
+
 /**
  * `parseRow` of a raw record (fields as bytes, `RawRecords`) that is certainly valid: appends it
  * to `out` exactly as `parseRow` would and returns its status entry. Returns `null`, having done
@@ -947,53 +961,30 @@ function parseRawRow(
   out: ColumnBuilder,
 ): StatusLookup | null {
   const { bytes, bounds } = raw;
-  const fieldStart = (index: number): number => bounds[first + 2 * index] as number;
-  const fieldEnd = (index: number): number => bounds[first + 2 * index + 1] as number;
   // Required fields: non-empty once trimmed.
-  if (!trimmed(bytes, fieldStart(columns.transactionId), fieldEnd(columns.transactionId)))
-    return null;
+  if (!requiredBytes(bytes, bounds, first, columns.transactionId)) return null;
   const idStart = trimStart;
   const idEnd = trimEnd;
-  if (idStart === idEnd || idEnd - idStart > MAX_TRANSACTION_ID_BYTES) return null;
-  if (
-    !trimmed(bytes, fieldStart(columns.currency), fieldEnd(columns.currency)) ||
-    trimStart === trimEnd
-  )
-    return null;
+  if (idEnd - idStart > MAX_TRANSACTION_ID_BYTES) return null;
+  if (!requiredBytes(bytes, bounds, first, columns.currency)) return null;
   const currencyInfo = lookups.currencyOfBytes(bytes, trimStart, trimEnd);
   if (currencyInfo === null) return null;
   const exponent = currencyInfo.exponent;
-  if (
-    !trimmed(bytes, fieldStart(columns.amount), fieldEnd(columns.amount)) ||
-    trimStart === trimEnd
-  )
-    return null;
+  if (!requiredBytes(bytes, bounds, first, columns.amount)) return null;
   const amountMinor = parseMinorBytes(bytes, trimStart, trimEnd, exponent);
   if (typeof amountMinor !== 'bigint') return null;
-  if (
-    !trimmed(bytes, fieldStart(columns.status), fieldEnd(columns.status)) ||
-    trimStart === trimEnd
-  )
-    return null;
+  if (!requiredBytes(bytes, bounds, first, columns.status)) return null;
   const statusStart = trimStart;
   const statusEnd = trimEnd;
-  if (
-    !trimmed(bytes, fieldStart(columns.merchantId), fieldEnd(columns.merchantId)) ||
-    trimStart === trimEnd
-  )
-    return null;
+  if (!requiredBytes(bytes, bounds, first, columns.merchantId)) return null;
   const merchantStart = trimStart;
   const merchantEnd = trimEnd;
-  if (
-    !trimmed(bytes, fieldStart(columns.createdAt), fieldEnd(columns.createdAt)) ||
-    trimStart === trimEnd
-  )
-    return null;
+  if (!requiredBytes(bytes, bounds, first, columns.createdAt)) return null;
   const createdAtMs = lookups.instantOfBytes(bytes, trimStart, trimEnd);
   if (createdAtMs === undefined) return null;
   let feeMinor: bigint | null = null;
   if (columns.fee !== -1) {
-    if (!trimmed(bytes, fieldStart(columns.fee), fieldEnd(columns.fee))) return null;
+    if (!trimmedField(bytes, bounds, first, columns.fee)) return null;
     if (trimStart !== trimEnd) {
       const fee = parseMinorBytes(bytes, trimStart, trimEnd, exponent);
       if (typeof fee !== 'bigint') return null;
@@ -1003,8 +994,7 @@ function parseRawRow(
   let descriptionStart = -1;
   let descriptionEnd = -1;
   if (columns.description !== -1) {
-    if (!trimmed(bytes, fieldStart(columns.description), fieldEnd(columns.description)))
-      return null;
+    if (!trimmedField(bytes, bounds, first, columns.description)) return null;
     if (trimStart !== trimEnd) {
       descriptionStart = trimStart;
       descriptionEnd = trimEnd;
@@ -1012,7 +1002,7 @@ function parseRawRow(
   }
   let reference: string | null = null;
   if (columns.reference !== -1) {
-    if (!trimmed(bytes, fieldStart(columns.reference), fieldEnd(columns.reference))) return null;
+    if (!trimmedField(bytes, bounds, first, columns.reference)) return null;
     if (trimStart !== trimEnd) reference = bytes.toString('utf8', trimStart, trimEnd);
   }
   const status = lookups.statusOfBytes(bytes, statusStart, statusEnd);

@@ -77,6 +77,9 @@ const LF = 0x0a;
 /** Bytes read from the file per chunk: fewer, larger chunks mean less per-chunk overhead. */
 const READ_CHUNK_BYTES = 1 << 20;
 
+/** Bytes per chunk when only the first record is wanted (`readFirstRecord`). */
+const FIRST_RECORD_CHUNK_BYTES = 64 << 10;
+
 /**
  * Line breaks inside a field: `physical` counts CRLF, LF and a lone CR once each; `crlf` counts
  * the CRLF pairs, which csv-parse's line counter counts twice inside quoted fields.
@@ -839,7 +842,8 @@ export async function readFirstRecord(
 ): Promise<string[] | undefined> {
   await assertReadableFile(path, what);
   try {
-    for await (const batch of parseHere(path, encoding)) {
+    // Small chunks: the header is in the first one, and csv-parse parses the whole first chunk.
+    for await (const batch of parseHere(path, encoding, {}, FIRST_RECORD_CHUNK_BYTES)) {
       let at = 0;
       for (let r = 0; r < batch.length; r++) {
         const end = at + (batch.counts[r] as number);
@@ -980,8 +984,9 @@ function parseHere(
   path: string,
   encoding: InputEncoding,
   options: CsvParserOptions = {},
+  chunkBytes: number = READ_CHUNK_BYTES,
 ): AsyncIterable<CsvFieldBatch> {
-  const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+  const stream = createReadStream(path, { highWaterMark: chunkBytes });
   const parser = stream.pipe(new LineNumberingParser(encoding, options));
   // `pipe` does not forward read errors; end the parse with them instead of waiting forever.
   stream.on('error', (error) => parser.destroy(error));

@@ -220,8 +220,16 @@ export class TransactionTable {
     const segment = this.segments[from >>> SEGMENT_BITS] as ColumnBuilder;
     const { idHash, idEnd, idBytes } = segment;
     const base = from - (from & SEGMENT_MASK);
+    let touched = 0;
     for (let row = from; row < to; row++) {
       const r = row - base;
+      if ((row - from) % PROBE_GROUP === 0) {
+        // Load the next group's slots side by side (independent cache misses) before the
+        // inserts, which depend on one another (as `firstRowsOf` does).
+        const end = Math.min(to - base, r + PROBE_GROUP);
+        for (let k = r; k < end; k++)
+          touched ^= slots[2 * ((idHash[k] as number) & mask) + 1] as number;
+      }
       const hash = idHash[r] as number;
       const start = r === 0 ? 0 : (idEnd[r - 1] as number);
       const length = (idEnd[r] as number) - start;
@@ -246,6 +254,7 @@ export class TransactionTable {
         slot = (slot + 1) & mask;
       }
     }
+    warmed.sink ^= touched;
   }
 
   /** Whether row `row`'s id is the `length` bytes of `bytes` from `start`. */

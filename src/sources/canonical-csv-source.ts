@@ -276,7 +276,10 @@ export interface ValidatedBatch {
 /**
  * Returns the per-file validator of canonical CSV batches (a `BatchTransformSpec` factory: it runs
  * on the parser thread for large files). The first record is the header; every further record is
- * validated exactly as before (same issues, same order, same transactions).
+ * validated exactly as before (same issues, same order, same transactions): a raw record
+ * (`CsvFieldBatch.raw`) from its bytes when they decide (`parseRawRow`), else from its text. The
+ * valid rows are sent in sets of `SEGMENT_ROWS` (see `ValidatedBatch.columns`); its `end` sends
+ * the last, smaller set and must be called after the last batch.
  */
 export function createCanonicalBatchValidator(
   options: ValidatorOptions,

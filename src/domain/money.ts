@@ -84,6 +84,52 @@ export function parseMinorOrRejection(text: string, exponent: number): bigint | 
 }
 
 /**
+ * `parseMinorOrRejection` of the text whose UTF-8 bytes are `bytes[start, end)`, without making
+ * the string for the usual short amount (it runs for the amounts of every row of a large file):
+ * the same minor units or rejection as `parseMinorOrRejection(bytes.toString('utf8', start, end),
+ * exponent)` for every input (tests/unit/money.test.ts compares them).
+ */
+export function parseMinorBytes(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  exponent: number,
+): bigint | AmountRejection {
+  const negative = bytes[start] === 45; /* - */
+  const wholeStart = negative ? start + 1 : start;
+  let dot = -1;
+  for (let at = wholeStart; at < end; at++) {
+    const code = bytes[at] as number;
+    if (code >= 48 && code <= 57) continue;
+    if (code === 46 /* . */ && dot === -1) {
+      dot = at;
+      continue;
+    }
+    dot = -2;
+    break;
+  }
+  const wholeEnd = dot === -1 ? end : dot;
+  const fractionDigits = dot < 0 ? 0 : end - dot - 1;
+  if (
+    dot === -2 ||
+    end === start ||
+    wholeEnd === wholeStart ||
+    dot === end - 1 ||
+    fractionDigits > exponent ||
+    wholeEnd - wholeStart + exponent > SMALL_DIGITS
+  ) {
+    // Anything but a short plain decimal: the text's own parser decides (same result).
+    return parseMinorOrRejection(bytes.toString('utf8', start, end), exponent);
+  }
+  let value = 0;
+  for (let at = wholeStart; at < wholeEnd; at++) value = value * 10 + ((bytes[at] as number) - 48);
+  for (let at = dot + 1; at < dot + 1 + fractionDigits; at++)
+    value = value * 10 + ((bytes[at] as number) - 48);
+  for (let pad = fractionDigits; pad < exponent; pad++) value *= 10;
+  return BigInt(negative ? -value : value);
+}
+
+/**
  * Formats integer minor units as a decimal string in major units with exactly `exponent`
  * decimals: `(1234n, 2)` → `"12.34"`, `(-5n, 2)` → `"-0.05"`, `(1500n, 0)` → `"1500"`.
  */

@@ -141,6 +141,72 @@ export class ColumnBuilder implements TransactionColumns {
     this.lines = new Uint32Array(n);
   }
 
+  /**
+   * A builder holding `columns` as they are (no copy: their arrays become its own), growable up
+   * to `maxRows`; for columns that crossed from another thread (a `Buffer` arrives as a plain
+   * `Uint8Array` and is wrapped again).
+   * @throws Error when `columns` hold more than `maxRows` rows.
+   */
+  static adopt(columns: TransactionColumns, maxRows: number): ColumnBuilder {
+    if (columns.length > maxRows) throw new Error(`column builder full (${maxRows} rows)`);
+    const builder = new ColumnBuilder(1, maxRows);
+    const asBuffer = (bytes: Uint8Array): Buffer =>
+      Buffer.isBuffer(bytes)
+        ? bytes
+        : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    builder.idHash = columns.idHash;
+    builder.idEnd = columns.idEnd;
+    builder.idBytes = asBuffer(columns.idBytes);
+    builder.descriptionEnd = columns.descriptionEnd;
+    builder.descriptionBytes = asBuffer(columns.descriptionBytes);
+    builder.amounts = columns.amounts;
+    builder.fees = columns.fees;
+    builder.nets = columns.nets;
+    builder.flags = columns.flags;
+    builder.currencies = columns.currencies;
+    builder.statuses = columns.statuses;
+    builder.merchants = columns.merchants;
+    builder.createdAt = columns.createdAt;
+    builder.lines = columns.lines;
+    for (const [r, value] of columns.wideAmounts) builder.wideAmounts.set(r, value);
+    for (const [r, value] of columns.wideFees) builder.wideFees.set(r, value);
+    for (const [r, value] of columns.wideNets) builder.wideNets.set(r, value);
+    if (columns.references) {
+      for (const [r, value] of columns.references) builder.references.set(r, value);
+    }
+    const n = columns.length;
+    builder.length = n;
+    builder.idUsed = n === 0 ? 0 : (columns.idEnd[n - 1] as number);
+    builder.descriptionUsed = n === 0 ? 0 : (columns.descriptionEnd[n - 1] as number);
+    builder.capacity = Math.min(
+      maxRows,
+      columns.idHash.length,
+      columns.idEnd.length,
+      columns.descriptionEnd.length,
+      columns.amounts.length,
+      columns.fees.length,
+      columns.nets.length,
+      columns.flags.length,
+      columns.currencies.length,
+      columns.statuses.length,
+      columns.merchants.length,
+      columns.createdAt.length,
+      columns.lines.length,
+    );
+    if (builder.capacity < n) throw new Error('adopted columns shorter than their length');
+    return builder;
+  }
+
+  /** Translates the dictionary indexes of every row through `maps`, in place. */
+  translateDictionaries(maps: DictionaryMaps): void {
+    const { currencies, statuses, merchants } = maps;
+    for (let r = 0; r < this.length; r++) {
+      this.currencies[r] = currencies[this.currencies[r] as number] as number;
+      this.statuses[r] = statuses[this.statuses[r] as number] as number;
+      this.merchants[r] = merchants[this.merchants[r] as number] as number;
+    }
+  }
+
   /** Rows that can still be added. */
   get room(): number {
     return this.maxRows - this.length;
@@ -219,6 +285,70 @@ export class ColumnBuilder implements TransactionColumns {
       );
     }
     this.descriptionEnd[r] = this.descriptionUsed;
+    this.finishRow(r, flag, amountMinor, currency, feeMinor, status, merchant, createdAtMs, line);
+    if (netMinor !== null) this.setNet(r, netMinor);
+    if (reference !== null) this.references.set(r, reference);
+  }
+
+  /**
+   * `push` of a row whose id and description are UTF-8 bytes of `source` (`[idStart, idEnd)`,
+   * `[descriptionStart, descriptionEnd)`; `descriptionStart` < 0: no description), copied without
+   * making strings; no net. The same row as `push` of their text.
+   * @throws Error when the builder already holds `maxRows` rows (a bug in the caller).
+   */
+  pushBytes(
+    source: Uint8Array,
+    idStart: number,
+    idEnd: number,
+    amountMinor: bigint,
+    currency: number,
+    feeMinor: bigint | null,
+    status: number,
+    merchant: number,
+    createdAtMs: number,
+    descriptionStart: number,
+    descriptionEnd: number,
+    line: number,
+    reference: string | null,
+  ): void {
+    const r = this.length;
+    this.ensureRows(r + 1);
+    const idLength = idEnd - idStart;
+    this.idBytes = ColumnBuilder.grownBytes(this.idBytes, this.idUsed, this.idUsed + idLength);
+    const ids = this.idBytes;
+    const idAt = this.idUsed;
+    for (let k = 0; k < idLength; k++) ids[idAt + k] = source[idStart + k] as number;
+    this.idUsed = idAt + idLength;
+    this.idEnd[r] = this.idUsed;
+    this.idHash[r] = hashIdBytes(ids, idAt, this.idUsed);
+    let flag = 0;
+    if (descriptionStart >= 0) {
+      flag = HAS_DESCRIPTION;
+      const length = descriptionEnd - descriptionStart;
+      const used = this.descriptionUsed;
+      this.descriptionBytes = ColumnBuilder.grownBytes(this.descriptionBytes, used, used + length);
+      const out = this.descriptionBytes;
+      for (let k = 0; k < length; k++) out[used + k] = source[descriptionStart + k] as number;
+      this.descriptionUsed = used + length;
+    }
+    this.descriptionEnd[r] = this.descriptionUsed;
+    this.finishRow(r, flag, amountMinor, currency, feeMinor, status, merchant, createdAtMs, line);
+    if (reference !== null) this.references.set(r, reference);
+  }
+
+  /** The columns of row `r` after its id and description (and `length`). */
+  private finishRow(
+    r: number,
+    flags: number,
+    amountMinor: bigint,
+    currency: number,
+    feeMinor: bigint | null,
+    status: number,
+    merchant: number,
+    createdAtMs: number,
+    line: number,
+  ): void {
+    let flag = flags;
     if (amountMinor >= INT64_MIN && amountMinor <= INT64_MAX) this.amounts[r] = amountMinor;
     else {
       flag |= AMOUNT_WIDE;
@@ -232,22 +362,24 @@ export class ColumnBuilder implements TransactionColumns {
         this.wideFees.set(r, feeMinor);
       }
     }
-    if (netMinor !== null) {
-      flag |= HAS_NET;
-      if (netMinor >= INT64_MIN && netMinor <= INT64_MAX) this.nets[r] = netMinor;
-      else {
-        flag |= NET_WIDE;
-        this.wideNets.set(r, netMinor);
-      }
-    }
     this.flags[r] = flag;
     this.currencies[r] = currency;
     this.statuses[r] = status;
     this.merchants[r] = merchant;
     this.createdAt[r] = createdAtMs;
     this.lines[r] = line;
-    if (reference !== null) this.references.set(r, reference);
     this.length = r + 1;
+  }
+
+  /** Sets the net of row `r` (after `finishRow`). */
+  private setNet(r: number, netMinor: bigint): void {
+    let flag = (this.flags[r] as number) | HAS_NET;
+    if (netMinor >= INT64_MIN && netMinor <= INT64_MAX) this.nets[r] = netMinor;
+    else {
+      flag |= NET_WIDE;
+      this.wideNets.set(r, netMinor);
+    }
+    this.flags[r] = flag;
   }
 
   /**

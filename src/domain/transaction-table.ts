@@ -29,7 +29,8 @@ export interface StatusEntry {
 }
 
 const SEGMENT_BITS = 16;
-const SEGMENT_ROWS = 1 << SEGMENT_BITS;
+/** Rows per segment of a `TransactionTable` (columns of this many rows are adopted whole). */
+export const SEGMENT_ROWS = 1 << SEGMENT_BITS;
 const SEGMENT_MASK = SEGMENT_ROWS - 1;
 /** Rows probed together by `firstRowsOf`. */
 const PROBE_GROUP = 32;
@@ -165,6 +166,37 @@ export class TransactionTable {
     }
   }
 
+  /**
+   * `appendColumns`, without copying when `columns` start a segment (this table's length is a
+   * multiple of `SEGMENT_ROWS` and they hold at most that many rows): their arrays become the
+   * segment, their dictionary indexes translated in place. Takes ownership: the caller must not
+   * use `columns` (or the arrays in it) afterwards. Same table as `appendColumns`.
+   */
+  adoptColumns(columns: TransactionColumns, maps: DictionaryMaps): void {
+    if (
+      (this.length & SEGMENT_MASK) !== 0 ||
+      columns.length === 0 ||
+      columns.length > SEGMENT_ROWS
+    ) {
+      this.appendColumns(columns, maps);
+      return;
+    }
+    const segment = ColumnBuilder.adopt(columns, SEGMENT_ROWS);
+    segment.translateDictionaries(maps);
+    this.segments.push(segment);
+    this.indexRows(this.length, this.length + columns.length);
+    this.length += columns.length;
+  }
+
+  /**
+   * Sizes the id index for about `ids` distinct ids up front (a hint: it grows as needed either
+   * way), so that it is not rebuilt over and over as a large side is appended.
+   */
+  reserveIds(ids: number): void {
+    this.growRowStates(ids);
+    this.reserveSlots(ids);
+  }
+
   private growRowStates(rows: number): void {
     if (rows <= this.rowStates.length) return;
     let n = this.rowStates.length;
@@ -188,8 +220,16 @@ export class TransactionTable {
     const segment = this.segments[from >>> SEGMENT_BITS] as ColumnBuilder;
     const { idHash, idEnd, idBytes } = segment;
     const base = from - (from & SEGMENT_MASK);
+    let touched = 0;
     for (let row = from; row < to; row++) {
       const r = row - base;
+      if ((row - from) % PROBE_GROUP === 0) {
+        // Load the next group's slots side by side (independent cache misses) before the
+        // inserts, which depend on one another (as `firstRowsOf` does).
+        const end = Math.min(to - base, r + PROBE_GROUP);
+        for (let k = r; k < end; k++)
+          touched ^= slots[2 * ((idHash[k] as number) & mask) + 1] as number;
+      }
       const hash = idHash[r] as number;
       const start = r === 0 ? 0 : (idEnd[r - 1] as number);
       const length = (idEnd[r] as number) - start;
@@ -214,6 +254,7 @@ export class TransactionTable {
         slot = (slot + 1) & mask;
       }
     }
+    warmed.sink ^= touched;
   }
 
   /** Whether row `row`'s id is the `length` bytes of `bytes` from `start`. */

@@ -1,21 +1,30 @@
+import { stat } from 'node:fs/promises';
 import { normalizeCurrency, currencyExponent, type CurrencyCode } from '../domain/currency';
 import { clipValue, type DataQualityIssue } from '../domain/data-quality';
 import { InputRejectedError } from '../domain/errors';
-import { parseMinorOrRejection, type AmountRejection } from '../domain/money';
-import { MAX_AMOUNT_MINOR, overlongIdBytes, overlongIdReason } from '../domain/input-limits';
+import { parseMinorBytes, parseMinorOrRejection, type AmountRejection } from '../domain/money';
+import {
+  MAX_AMOUNT_MINOR,
+  MAX_TRANSACTION_ID_BYTES,
+  overlongIdBytes,
+  overlongIdReason,
+} from '../domain/input-limits';
 import { parseIsoInstant } from '../domain/business-date';
 import { mapStatus, type StatusMap } from '../domain/status';
 import type { CanonicalStatus, TransactionSide } from '../domain/transaction';
 import {
   readTransformedCsvBatches,
+  recordFields,
   textFaultReason,
+  type RawRecords,
+  type BatchTransform,
   type BatchTransformSpec,
   type CsvFieldBatch,
   type TransformedBatch,
 } from './csv-records';
 import { printable, type InputEncoding } from './text-encoding';
-import { ColumnBuilder, type TransactionColumns } from '../domain/transaction-columns';
-import { TransactionTable } from '../domain/transaction-table';
+import { ColumnBuilder, hashIdBytes, type TransactionColumns } from '../domain/transaction-columns';
+import { SEGMENT_ROWS, TransactionTable } from '../domain/transaction-table';
 import { addSideChecks } from './side-checks';
 import type {
   ReadContext,
@@ -79,7 +88,14 @@ export class CanonicalCsvSource implements StreamingTransactionSource {
       module: __filename,
       name: 'createCanonicalBatchValidator',
       options: { side: this.side, location: this.location, statusMap: context.statusMap },
+      rawRecords: true,
     };
+    // The file's size, to size the table's id index once the first rows show the bytes per row.
+    const size = await stat(this.location).then(
+      (info) => info.size,
+      () => 0,
+    );
+    let reserved = false;
     for await (const batch of readTransformedCsvBatches<ValidatedBatch, ValidatorOptions>(
       this.location,
       what,
@@ -92,13 +108,17 @@ export class CanonicalCsvSource implements StreamingTransactionSource {
         headerSeen = true;
       }
       rowCount += batch.rowCount;
+      if (!reserved && rowCount >= RESERVE_AFTER_ROWS && batch.inputEnd) {
+        reserved = true;
+        table.reserveIds(Math.ceil((rowCount * size) / batch.inputEnd));
+      }
       invalidCount += batch.invalidCount;
       for (const issue of batch.issues) issues.push(issue);
       for (const code of batch.newCurrencies) currencies.push(table.currencyIndex(code));
       for (const s of batch.newStatuses) statuses.push(table.statusIndex(s.status, s.raw));
       for (const merchant of batch.newMerchants) merchants.push(table.merchantIndex(merchant));
-      // Copies the columns and indexes their ids while the parser thread reads on.
-      table.appendColumns(batch.columns, maps);
+      // Adopts the columns as segments and indexes their ids while the parser thread reads on.
+      for (const columns of batch.columns) table.adoptColumns(columns, maps);
     }
     if (!headerSeen) {
       throw new InputRejectedError(`${what} ${this.location} is empty: expected a header row`, {
@@ -113,8 +133,8 @@ export class CanonicalCsvSource implements StreamingTransactionSource {
   }
   /**
    * The same rows, findings and errors as `read`, batch by batch (`StreamedSide`): the valid rows
-   * of consecutive parser batches are gathered into tables of about `STREAMED_TABLE_ROWS` rows (a
-   * table is handed on once it holds that many: at most that plus one parser batch),
+   * of consecutive parser batches are gathered into tables of `STREAMED_TABLE_ROWS` rows (one set
+   * of columns from the validator each, adopted without a copy; the file's last table fewer),
    * each with dictionaries of its own (so a table can be dropped once it is staged); the side
    * checks are left to the caller (`SideCheckAccumulator`). Memory: one table being filled, plus
    * the parser's batches in flight, plus the findings.
@@ -130,6 +150,7 @@ export class CanonicalCsvSource implements StreamingTransactionSource {
       module: __filename,
       name: 'createCanonicalBatchValidator',
       options: { side: this.side, location: this.location, statusMap: context.statusMap },
+      rawRecords: true,
     };
     async function* tables(): AsyncGenerator<TransactionTable> {
       let headerSeen = false;
@@ -171,23 +192,24 @@ export class CanonicalCsvSource implements StreamingTransactionSource {
         for (const code of batch.newCurrencies) fileCurrencies.push(code);
         for (const status of batch.newStatuses) fileStatuses.push(status);
         for (const merchant of batch.newMerchants) fileMerchants.push(merchant);
-        const { columns } = batch;
-        const t = table;
-        mapUsed(columns.currencies, columns.length, maps.currencies, (i) =>
-          t.currencyIndex(fileCurrencies[i] as CurrencyCode),
-        );
-        mapUsed(columns.statuses, columns.length, maps.statuses, (i) => {
-          const status = fileStatuses[i] as StatusInfo;
-          return t.statusIndex(status.status, status.raw);
-        });
-        mapUsed(columns.merchants, columns.length, maps.merchants, (i) =>
-          t.merchantIndex(fileMerchants[i] as string),
-        );
-        table.appendColumns(columns, maps);
-        if (table.length >= STREAMED_TABLE_ROWS) {
-          yield table;
-          table = new TransactionTable();
-          maps = { currencies: [], statuses: [], merchants: [] };
+        for (const columns of batch.columns) {
+          const t = table;
+          mapUsed(columns.currencies, columns.length, maps.currencies, (i) =>
+            t.currencyIndex(fileCurrencies[i] as CurrencyCode),
+          );
+          mapUsed(columns.statuses, columns.length, maps.statuses, (i) => {
+            const status = fileStatuses[i] as StatusInfo;
+            return t.statusIndex(status.status, status.raw);
+          });
+          mapUsed(columns.merchants, columns.length, maps.merchants, (i) =>
+            t.merchantIndex(fileMerchants[i] as string),
+          );
+          table.adoptColumns(columns, maps);
+          if (table.length >= STREAMED_TABLE_ROWS) {
+            yield table;
+            table = new TransactionTable();
+            maps = { currencies: [], statuses: [], merchants: [] };
+          }
         }
       }
       if (!headerSeen) {
@@ -214,6 +236,9 @@ export class CanonicalCsvSource implements StreamingTransactionSource {
   }
 }
 
+/** `read` sizes its table's id index for the whole file after this many rows. */
+const RESERVE_AFTER_ROWS = 4096;
+
 /** Rows per table of `CanonicalCsvSource.readStreamed` (at least; one `TransactionTable` segment). */
 export const STREAMED_TABLE_ROWS = 65_536;
 
@@ -228,30 +253,40 @@ export interface ValidatorOptions {
  * The valid rows of one batch in columnar form (what crosses from the parser thread: typed arrays
  * and two byte buffers, moved rather than copied), plus the batch's issues and counts in file order.
  *
- * `columns` hold the rows (see `TransactionColumns`); their currency, status and merchant indexes
- * point into per-file tables to which `new…` are appended, in order, before the batch's rows are
- * read. `header`: the raw header fields, in the batch that holds them.
+ * `columns` hold the rows (see `TransactionColumns`) of the file so far not yet sent, in sets of
+ * exactly `SEGMENT_ROWS` rows (a table adopts each as a segment, no copy), the last set of the file
+ * (sent by the validator's `end`) possibly fewer; a batch may carry none. Their currency, status
+ * and merchant indexes point into per-file tables to which `new…` are appended, in order, before
+ * or with the batch that holds the rows. `header`: the raw header fields, in the batch that holds
+ * them.
  */
 export interface ValidatedBatch {
   readonly header: string[] | null;
   readonly rowCount: number;
   readonly invalidCount: number;
   readonly issues: DataQualityIssue[];
-  readonly columns: TransactionColumns;
+  readonly columns: TransactionColumns[];
   readonly newCurrencies: CurrencyCode[];
   readonly newStatuses: StatusInfo[];
   readonly newMerchants: string[];
+  /** The file offset just after the batch's last record, when known (`CsvFieldBatch.end`). */
+  readonly inputEnd?: number;
 }
 
 /**
  * Returns the per-file validator of canonical CSV batches (a `BatchTransformSpec` factory: it runs
  * on the parser thread for large files). The first record is the header; every further record is
- * validated exactly as before (same issues, same order, same transactions).
+ * validated exactly as before (same issues, same order, same transactions): a raw record
+ * (`CsvFieldBatch.raw`) from its bytes when they decide (`parseRawRow`), else from its text. The
+ * valid rows are sent in sets of `SEGMENT_ROWS` (see `ValidatedBatch.columns`); its `end` sends
+ * the last, smaller set and must be called after the last batch.
  */
 export function createCanonicalBatchValidator(
   options: ValidatorOptions,
-): (batch: CsvFieldBatch) => TransformedBatch<ValidatedBatch> {
+): BatchTransform<ValidatedBatch> {
   const { side, location } = options;
+  // The rows not sent yet: the first set grows from a small capacity (small files stay small).
+  let columnsOut = new ColumnBuilder(4096, SEGMENT_ROWS);
   const lookups = new RowLookups(options.statusMap);
   let columns: ColumnIndexes | undefined;
   let headerNames: string[] = [];
@@ -274,11 +309,10 @@ export function createCanonicalBatchValidator(
     });
   };
 
-  return (batch) => {
+  const validate = (batch: CsvFieldBatch): TransformedBatch<ValidatedBatch> => {
     const { fields, counts } = batch;
-    const capacity = batch.length;
     const issues: DataQualityIssue[] = [];
-    const columnsOut = new ColumnBuilder(capacity);
+    const full: ColumnBuilder[] = [];
     const newCurrencies: CurrencyCode[] = [];
     const newStatuses: StatusInfo[] = [];
     const newMerchants: string[] = [];
@@ -286,14 +320,19 @@ export function createCanonicalBatchValidator(
     let header: string[] | null = null;
     let rowCount = 0;
     let invalidCount = 0;
-    let at = 0;
-    const { faults } = batch;
+    let next = 0;
+    const { faults, raw } = batch;
+    const rawAt = raw ? raw.at : undefined;
     let faultAt = 0;
-    for (let r = 0; r < batch.length; r++, at += counts[r - 1] as number) {
+    for (let r = 0; r < batch.length; r++) {
       const count = counts[r] as number;
+      // Index in `fields` of the record's first field (a raw record has none there).
+      const at = next;
+      const rawFirst = rawAt ? (rawAt[r] as number) : -1;
+      if (rawFirst < 0) next += count;
       line = batch.lines[r] as number;
       if (!columns && !headerFailed) {
-        header = fields.slice(at, at + count);
+        header = recordFields(batch, r, at);
         headerNames = header.map((name) => name.trim());
         try {
           columns = columnIndexes(mapHeader(header, location, ''));
@@ -315,7 +354,22 @@ export function createCanonicalBatchValidator(
       } else if (count !== width) {
         issue(null, `row has ${count} fields, header has ${width}`, null);
       } else {
-        const status = parseRow(fields, at, columns, line, lookups, issue, columnsOut);
+        if (columnsOut.room === 0) {
+          full.push(columnsOut);
+          columnsOut = new ColumnBuilder(SEGMENT_ROWS);
+        }
+        // A raw record's row is validated from its bytes; when that cannot decide (any doubt,
+        // any invalid field), from its text, which reports the issues.
+        let status: StatusLookup | null | undefined =
+          raw && rawFirst >= 0
+            ? parseRawRow(raw, rawFirst, columns, line, lookups, columnsOut)
+            : null;
+        if (status === null) {
+          status =
+            rawFirst < 0
+              ? parseRow(fields, at, columns, line, lookups, issue, columnsOut)
+              : parseRow(recordFields(batch, r, at), 0, columns, line, lookups, issue, columnsOut);
+        }
         if (status && status.status === 'unknown') {
           issues.push({
             side,
@@ -341,14 +395,31 @@ export function createCanonicalBatchValidator(
       rowCount,
       invalidCount,
       issues,
-      columns: columnsOut.toColumns(),
+      columns: full.map((builder) => builder.toColumns()),
       newCurrencies,
       newStatuses,
       newMerchants,
+      ...(batch.end === undefined ? {} : { inputEnd: batch.end }),
     };
-    const transfer = columnsOut.transferList();
-    return { value, transfer };
+    return { value, transfer: full.flatMap((builder) => builder.transferList()) };
   };
+  const end = (): TransformedBatch<ValidatedBatch> | undefined => {
+    if (columnsOut.length === 0) return undefined;
+    const last = columnsOut;
+    columnsOut = new ColumnBuilder(1);
+    const value: ValidatedBatch = {
+      header: null,
+      rowCount: 0,
+      invalidCount: 0,
+      issues: [],
+      columns: [last.toColumns()],
+      newCurrencies: [],
+      newStatuses: [],
+      newMerchants: [],
+    };
+    return { value, transfer: last.transferList() };
+  };
+  return Object.assign(validate, { end });
 }
 
 /** Field positions of the canonical columns; -1 for an absent optional column. */
@@ -405,7 +476,106 @@ class RowLookups {
   private newStatuses: StatusInfo[] = [];
   private newMerchants: string[] = [];
 
+  // The same lookups keyed by a field's bytes (raw records): no string per row.
+  private readonly currencyBytes = new BytesCache<CurrencyInfo | null>(MAX_CACHED_VALUES);
+  private readonly statusBytes = new BytesCache<StatusLookup>(MAX_CACHED_VALUES);
+  private readonly merchantBytes = new BytesCache<number>(MAX_CACHED_MERCHANTS);
+  /** `instantOfBytes`' last day: its 10 bytes (`YYYY-MM-DD`) and its midnight. */
+  private readonly lastDayBytes = new Uint8Array(10);
+  private lastDayBytesSet = false;
+  private lastDayBytesStartMs: number | null = null;
+
   constructor(private readonly statusMap: StatusMap) {}
+
+  /** `currency` of the text of `bytes[start, end)`. */
+  currencyOfBytes(bytes: Buffer, start: number, end: number): CurrencyInfo | null {
+    const hash = hashIdBytes(bytes, start, end);
+    let info = this.currencyBytes.get(bytes, start, end, hash);
+    if (info === undefined) {
+      info = this.currency(bytes.toString('utf8', start, end));
+      this.currencyBytes.set(bytes, start, end, hash, info);
+    }
+    return info;
+  }
+
+  /** `status` of the text of `bytes[start, end)`. */
+  statusOfBytes(bytes: Buffer, start: number, end: number): StatusLookup {
+    const hash = hashIdBytes(bytes, start, end);
+    let info = this.statusBytes.get(bytes, start, end, hash);
+    if (info === undefined) {
+      info = this.status(bytes.toString('utf8', start, end));
+      this.statusBytes.set(bytes, start, end, hash, info);
+    }
+    return info;
+  }
+
+  /** `merchantIndexOf` of the text of `bytes[start, end)`. */
+  merchantIndexOfBytes(bytes: Buffer, start: number, end: number): number {
+    const hash = hashIdBytes(bytes, start, end);
+    let index = this.merchantBytes.get(bytes, start, end, hash);
+    if (index === undefined) {
+      index = this.merchantIndexOf(bytes.toString('utf8', start, end));
+      this.merchantBytes.set(bytes, start, end, hash, index);
+    }
+    return index;
+  }
+
+  /**
+   * `instant` of the text of `bytes[start, end)`: the same digit-by-digit fast path on the bytes
+   * for the usual `YYYY-MM-DDTHH:MM:SS[.f…]Z` (all ASCII, so byte and character positions agree),
+   * the text's `instant` for anything else.
+   */
+  instantOfBytes(bytes: Buffer, start: number, end: number): number | undefined {
+    const length = end - start;
+    if (
+      length < 20 ||
+      bytes[start + 10] !== 84 /* T */ ||
+      bytes[end - 1] !== 90 /* Z */ ||
+      bytes[start + 13] !== 58 /* : */ ||
+      bytes[start + 16] !== 58
+    ) {
+      return this.instant(bytes.toString('utf8', start, end));
+    }
+    const hour = twoDigitBytes(bytes, start + 11);
+    const minute = twoDigitBytes(bytes, start + 14);
+    const second = twoDigitBytes(bytes, start + 17);
+    if (hour < 0 || minute < 0 || second < 0)
+      return this.instant(bytes.toString('utf8', start, end));
+    let millis = 0;
+    if (length !== 20) {
+      if (length < 22 || length > 30 || bytes[start + 19] !== 46 /* . */)
+        return this.instant(bytes.toString('utf8', start, end));
+      for (let at = 20; at < length - 1; at++) {
+        const digit = (bytes[start + at] as number) - 48;
+        if (digit < 0 || digit > 9) return this.instant(bytes.toString('utf8', start, end));
+        if (at < 23) millis = millis * 10 + digit;
+      }
+      for (let at = length - 1; at < 23; at++) millis *= 10;
+    }
+    if (hour > 23 || minute > 59 || second > 59) return undefined;
+    const day = this.lastDayBytes;
+    let same = this.lastDayBytesSet;
+    for (let k = 0; same && k < 10; k++) same = day[k] === bytes[start + k];
+    if (!same) {
+      for (let k = 0; k < 10; k++) {
+        // A non-ASCII byte in the date: positions would not be characters; the text decides.
+        if ((bytes[start + k] as number) >= 0x80)
+          return this.instant(bytes.toString('utf8', start, end));
+      }
+      const text = bytes.toString('latin1', start, start + 10);
+      let cached = this.days.get(text);
+      if (cached === undefined) {
+        cached = parseIsoInstant(`${text}T00:00:00Z`) ?? null;
+        if (this.days.size < MAX_CACHED_VALUES) this.days.set(text, cached);
+      }
+      day.set(bytes.subarray(start, start + 10));
+      this.lastDayBytesSet = true;
+      this.lastDayBytesStartMs = cached;
+    }
+    const dayStartMs = this.lastDayBytesStartMs;
+    if (dayStartMs === null) return this.instant(bytes.toString('utf8', start, end));
+    return dayStartMs + ((hour * 60 + minute) * 60 + second) * 1000 + millis;
+  }
 
   /** The normalized currency and its exponent, or `null` when `text` is not an ISO 4217 code. */
   currency(text: string): CurrencyInfo | null {
@@ -522,6 +692,54 @@ class RowLookups {
       if (this.statuses.size < MAX_CACHED_VALUES) this.statuses.set(raw, info);
     }
     return info;
+  }
+}
+
+/** `twoDigits` of the bytes at `at`. */
+function twoDigitBytes(bytes: Buffer, at: number): number {
+  const tens = (bytes[at] as number) - 48;
+  const ones = (bytes[at + 1] as number) - 48;
+  return tens >= 0 && tens <= 9 && ones >= 0 && ones <= 9 ? tens * 10 + ones : -1;
+}
+
+/** At most this many distinct merchant ids are cached by their bytes. */
+const MAX_CACHED_MERCHANTS = 1 << 16;
+
+/**
+ * A bounded cache keyed by a field's bytes: a direct-mapped table of a power of two slots at
+ * least twice `limit`, indexed by the low bits of the bytes' `hashIdBytes`; the key's bytes are
+ * compared on every hit. A key whose slot is taken is simply not cached (its caller looks it up
+ * by text each time).
+ */
+class BytesCache<T> {
+  private readonly slots: ({ readonly key: Uint8Array; readonly value: T } | undefined)[];
+  private readonly mask: number;
+
+  constructor(limit: number) {
+    let size = 16;
+    while (size < limit * 2) size *= 2;
+    this.slots = new Array<{ readonly key: Uint8Array; readonly value: T } | undefined>(size).fill(
+      undefined,
+    );
+    this.mask = size - 1;
+  }
+
+  get(bytes: Uint8Array, start: number, end: number, hash: number): T | undefined {
+    const entry = this.slots[hash & this.mask];
+    if (entry === undefined) return undefined;
+    const key = entry.key;
+    if (key.length !== end - start) return undefined;
+    for (let k = 0; k < key.length; k++) if (key[k] !== bytes[start + k]) return undefined;
+    return entry.value;
+  }
+
+  set(bytes: Uint8Array, start: number, end: number, hash: number, value: T): void {
+    const slot = hash & this.mask;
+    if (this.slots[slot] !== undefined) return;
+    // A copy (a Buffer's `slice` would be a view keeping the whole segment alive).
+    const key = new Uint8Array(end - start);
+    key.set(bytes.subarray(start, end));
+    this.slots[slot] = { key, value };
   }
 }
 
@@ -682,6 +900,129 @@ function parseRow(
     line,
     null, // net: the canonical CSV has none (gross − fee)
     reference !== '' ? reference : null,
+  );
+  return status;
+}
+
+/** The trimmed bounds `trimmed(…)` found (module scratch: no object per field). */
+let trimStart = 0;
+let trimEnd = 0;
+
+/**
+ * Sets `trimStart`/`trimEnd` to `bytes[start, end)` without the ASCII white space that
+ * `String.prototype.trim` removes (TAB, LF, VT, FF, CR, space). Returns false when the trimmed
+ * bytes begin or end with a non-ASCII byte: `trim` might remove more there (U+00A0, U+FEFF, …),
+ * so the text must decide.
+ */
+function trimmed(bytes: Buffer, start: number, end: number): boolean {
+  let s = start;
+  let e = end;
+  for (
+    let c = bytes[s] as number;
+    s < e && (c === 32 || (c >= 9 && c <= 13));
+    c = bytes[s] as number
+  )
+    s++;
+  for (
+    let c = bytes[e - 1] as number;
+    e > s && (c === 32 || (c >= 9 && c <= 13));
+    c = bytes[e - 1] as number
+  )
+    e--;
+  trimStart = s;
+  trimEnd = e;
+  return s === e || ((bytes[s] as number) < 0x80 && (bytes[e - 1] as number) < 0x80);
+}
+
+/** `trimmed` of field `index` of the raw record whose bounds start at `bounds[first]`. */
+function trimmedField(bytes: Buffer, bounds: Uint32Array, first: number, index: number): boolean {
+  return trimmed(
+    bytes,
+    bounds[first + 2 * index] as number,
+    bounds[first + 2 * index + 1] as number,
+  );
+}
+
+/** `trimmedField`, and the trimmed field is not empty. */
+function requiredBytes(bytes: Buffer, bounds: Uint32Array, first: number, index: number): boolean {
+  return trimmedField(bytes, bounds, first, index) && trimStart !== trimEnd;
+}
+
+/**
+ * `parseRow` of a raw record (fields as bytes, `RawRecords`) that is certainly valid: appends it
+ * to `out` exactly as `parseRow` would and returns its status entry. Returns `null`, having done
+ * nothing, when the bytes alone cannot decide: an empty or invalid field, an over-long id, white
+ * space or a non-ASCII byte at either end of a field that `trim` may touch; the caller then runs
+ * `parseRow` on the record's text (which reports the issues).
+ */
+function parseRawRow(
+  raw: RawRecords,
+  first: number,
+  columns: ColumnIndexes,
+  line: number,
+  lookups: RowLookups,
+  out: ColumnBuilder,
+): StatusLookup | null {
+  const { bytes, bounds } = raw;
+  // Required fields: non-empty once trimmed.
+  if (!requiredBytes(bytes, bounds, first, columns.transactionId)) return null;
+  const idStart = trimStart;
+  const idEnd = trimEnd;
+  if (idEnd - idStart > MAX_TRANSACTION_ID_BYTES) return null;
+  if (!requiredBytes(bytes, bounds, first, columns.currency)) return null;
+  const currencyInfo = lookups.currencyOfBytes(bytes, trimStart, trimEnd);
+  if (currencyInfo === null) return null;
+  const exponent = currencyInfo.exponent;
+  if (!requiredBytes(bytes, bounds, first, columns.amount)) return null;
+  const amountMinor = parseMinorBytes(bytes, trimStart, trimEnd, exponent);
+  if (typeof amountMinor !== 'bigint') return null;
+  if (!requiredBytes(bytes, bounds, first, columns.status)) return null;
+  const statusStart = trimStart;
+  const statusEnd = trimEnd;
+  if (!requiredBytes(bytes, bounds, first, columns.merchantId)) return null;
+  const merchantStart = trimStart;
+  const merchantEnd = trimEnd;
+  if (!requiredBytes(bytes, bounds, first, columns.createdAt)) return null;
+  const createdAtMs = lookups.instantOfBytes(bytes, trimStart, trimEnd);
+  if (createdAtMs === undefined) return null;
+  let feeMinor: bigint | null = null;
+  if (columns.fee !== -1) {
+    if (!trimmedField(bytes, bounds, first, columns.fee)) return null;
+    if (trimStart !== trimEnd) {
+      const fee = parseMinorBytes(bytes, trimStart, trimEnd, exponent);
+      if (typeof fee !== 'bigint') return null;
+      feeMinor = fee;
+    }
+  }
+  let descriptionStart = -1;
+  let descriptionEnd = -1;
+  if (columns.description !== -1) {
+    if (!trimmedField(bytes, bounds, first, columns.description)) return null;
+    if (trimStart !== trimEnd) {
+      descriptionStart = trimStart;
+      descriptionEnd = trimEnd;
+    }
+  }
+  let reference: string | null = null;
+  if (columns.reference !== -1) {
+    if (!trimmedField(bytes, bounds, first, columns.reference)) return null;
+    if (trimStart !== trimEnd) reference = bytes.toString('utf8', trimStart, trimEnd);
+  }
+  const status = lookups.statusOfBytes(bytes, statusStart, statusEnd);
+  out.pushBytes(
+    bytes,
+    idStart,
+    idEnd,
+    amountMinor,
+    lookups.currencyIndexOf(currencyInfo),
+    feeMinor,
+    lookups.statusIndexOf(status),
+    lookups.merchantIndexOfBytes(bytes, merchantStart, merchantEnd),
+    createdAtMs,
+    descriptionStart,
+    descriptionEnd,
+    line,
+    reference,
   );
   return status;
 }

@@ -70,8 +70,15 @@ export class CsvTextError extends Error {
   }
 }
 
+const COMMA = 0x2c;
+const CR = 0x0d;
+const LF = 0x0a;
+
 /** Bytes read from the file per chunk: fewer, larger chunks mean less per-chunk overhead. */
 const READ_CHUNK_BYTES = 1 << 20;
+
+/** Bytes per chunk when only the first record is wanted (`readFirstRecord`). */
+const FIRST_RECORD_CHUNK_BYTES = 64 << 10;
 
 /**
  * Line breaks inside a field: `physical` counts CRLF, LF and a lone CR once each; `crlf` counts
@@ -106,6 +113,43 @@ export interface CsvFieldBatch {
   readonly length: number;
   /** Fields that are not text, by increasing `record` (see `TextFault`); usually empty. */
   readonly faults: TextFault[];
+  /** The file offset just after the batch's last record (how far the file has been read). */
+  readonly end?: number;
+  /**
+   * Records left as bytes (only when the parser was asked for them, `CsvParserOptions.rawRecords`):
+   * record `r` is one when `raw.at[r] >= 0`, and its fields are then not in `fields`.
+   */
+  readonly raw?: RawRecords;
+}
+
+/**
+ * The records of a batch that a quote-free run gave, as UTF-8 bytes (no string per field): field
+ * `k` of record `r` is `bytes[bounds[at[r] + 2k], bounds[at[r] + 2k + 1])`, untrimmed, exactly
+ * the bytes whose decoding is the field's text (the run is valid UTF-8 and has no quote byte).
+ * `at[r]` is -1 for a record whose fields are in the batch's `fields`.
+ */
+export interface RawRecords {
+  readonly bytes: Buffer;
+  readonly at: Int32Array;
+  readonly bounds: Uint32Array;
+}
+
+/**
+ * The fields of record `r` of `batch` as text; `at` is the index in `batch.fields` of its first
+ * field when it is not a raw record (the sum of `counts` of the earlier non-raw records).
+ */
+export function recordFields(batch: CsvFieldBatch, r: number, at: number): string[] {
+  const raw = batch.raw;
+  const count = batch.counts[r] as number;
+  const first = raw ? (raw.at[r] as number) : -1;
+  if (!raw || first < 0) return batch.fields.slice(at, at + count);
+  const { bytes, bounds } = raw;
+  const fields = new Array<string>(count);
+  for (let k = 0; k < count; k++) {
+    const start = bounds[first + 2 * k] as number;
+    fields[k] = bytes.toString('utf8', start, bounds[first + 2 * k + 1]);
+  }
+  return fields;
 }
 
 /** Initial capacity, in records, of a batch's `counts`/`lines` (grown as needed). */
@@ -137,6 +181,11 @@ export interface CsvParserOptions {
   readonly minPlainRunBytes?: number;
   /** Counted into, when given: records split by the fast path, runs handed to csv-parse. */
   readonly stats?: { plainRecords: number; csvRuns: number };
+  /**
+   * UTF-8 files only: leave the records of quote-free runs as bytes (`CsvFieldBatch.raw`) instead
+   * of a string per field, for a consumer that reads them (default false).
+   */
+  readonly rawRecords?: boolean;
 }
 
 /**
@@ -172,6 +221,12 @@ class LineNumberingParser extends Transform implements PlainRecordSink {
   private readonly fastPath: boolean;
   private readonly minPlainRunBytes: number | undefined;
   private readonly stats: { plainRecords: number; csvRuns: number } | undefined;
+  /** Raw records (`CsvParserOptions.rawRecords`): per record, -1 or its first bound; the bounds. */
+  private rawAt: Int32Array | undefined;
+  private rawBounds: Uint32Array<ArrayBuffer> = new Uint32Array(0);
+  private rawUsed = 0;
+  /** The segment the batch's raw records point into. */
+  private rawBytes: Buffer | undefined;
   /** File offset of the next chunk; of the first byte after the last record pushed. */
   private bytesIn = 0;
   private recordStart = 0;
@@ -203,6 +258,10 @@ class LineNumberingParser extends Transform implements PlainRecordSink {
     this.fastPath = options.fastPath ?? true;
     this.minPlainRunBytes = options.minPlainRunBytes;
     this.stats = options.stats;
+    if (options.rawRecords === true && encoding === 'utf-8') {
+      this.rawAt = new Int32Array(INITIAL_BATCH_RECORDS);
+      this.rawBounds = new Uint32Array(INITIAL_BATCH_RECORDS * 16);
+    }
   }
 
   /** A record from csv-parse; `info` is its parser's live counters (relative to the run). */
@@ -249,16 +308,151 @@ class LineNumberingParser extends Transform implements PlainRecordSink {
 
   /** Stores the counts and line of record `length` (grows the arrays as needed). */
   private addRecord(count: number, line: number): void {
-    if (this.length === this.counts.length) {
-      const counts = new Uint32Array(this.length * 2);
-      counts.set(this.counts);
-      this.counts = counts;
-      const lines = new Uint32Array(this.length * 2);
-      lines.set(this.lines);
-      this.lines = lines;
-    }
+    if (this.length === this.counts.length) this.growRecords();
     this.counts[this.length] = count;
     this.lines[this.length] = line;
+    if (this.rawAt) this.rawAt[this.length] = -1;
+  }
+
+  private growRecords(): void {
+    const counts = new Uint32Array(this.length * 2);
+    counts.set(this.counts);
+    this.counts = counts;
+    const lines = new Uint32Array(this.length * 2);
+    lines.set(this.lines);
+    this.lines = lines;
+    if (this.rawAt) {
+      const rawAt = new Int32Array(this.length * 2);
+      rawAt.set(this.rawAt);
+      this.rawAt = rawAt;
+    }
+  }
+
+  /**
+   * The fast path without strings (`rawRecords`): splits the quote-free, fault-free run
+   * `segment[start, end)` on `delimiter`, then on commas, as `splitPlainRecords` splits its text,
+   * recording each field's byte bounds. Returns the number of lines the run advances csv-parse's
+   * line counter by, or -1 (nothing recorded) when a line-break byte in it is not part of the
+   * record delimiter (csv-parse reads such a byte as field content).
+   */
+  private splitRawRecords(
+    segment: Buffer,
+    start: number,
+    end: number,
+    delimiter: RecordDelimiter,
+  ): number {
+    if (this.rawBytes !== segment && this.rawBytes !== undefined) this.flushBatch();
+    if (delimiter === '\n') return this.splitRawLines(segment, start, end);
+    const length0 = this.length;
+    const used0 = this.rawUsed;
+    const crlf = delimiter === '\r\n';
+    const breakByte = delimiter === '\r' ? CR : LF;
+    let bounds = this.rawBounds;
+    let used = used0;
+    let recordFirst = used0;
+    let lineIndex = 0;
+    let lastLineIndex = -1;
+    let lineStart = start;
+    let fieldStart = start;
+    for (let i = start; i <= end; i++) {
+      let step = 0;
+      if (i < end) {
+        const c = segment[i] as number;
+        if (c > COMMA) continue;
+        if (c === COMMA) {
+          if (used + 2 > bounds.length) bounds = this.growBounds(used);
+          bounds[used++] = fieldStart;
+          bounds[used++] = i;
+          fieldStart = i + 1;
+          continue;
+        }
+        if (c !== CR && c !== LF) continue;
+        if (crlf && c === CR && i + 1 < end && segment[i + 1] === LF) step = 2;
+        else if (!crlf && c === breakByte) step = 1;
+        else {
+          // A line-break byte that is not the record delimiter: leave the run to csv-parse.
+          this.length = length0;
+          return -1;
+        }
+      }
+      if (i > lineStart) {
+        if (used + 2 > bounds.length) bounds = this.growBounds(used);
+        bounds[used++] = fieldStart;
+        bounds[used++] = i;
+        this.addRawRecord(recordFirst, used, lineIndex);
+        lastLineIndex = lineIndex;
+        recordFirst = used;
+      }
+      if (step === 0) break;
+      lineIndex++;
+      i += step - 1;
+      lineStart = fieldStart = i + 1;
+    }
+    this.rawUsed = used;
+    this.rawBytes = segment;
+    this.recordsPushed += this.length - length0;
+    if (lastLineIndex >= 0) this.nextRecordLine = this.lineAt + lastLineIndex + 1;
+    return lineIndex;
+  }
+
+  /**
+   * `splitRawRecords` for the usual LF delimiter: a native search for each line break, a byte
+   * loop for the commas of the line only.
+   */
+  private splitRawLines(segment: Buffer, start: number, end: number): number {
+    const run = segment.subarray(start, end);
+    if (run.indexOf(CR) !== -1) return -1;
+    const length0 = this.length;
+    let bounds = this.rawBounds;
+    let used = this.rawUsed;
+    let lineIndex = 0;
+    let lastLineIndex = -1;
+    let pos = start;
+    while (pos < end) {
+      let eol = segment.indexOf(LF, pos);
+      const last = eol === -1 || eol >= end;
+      if (last) eol = end;
+      if (eol > pos) {
+        const first = used;
+        let fieldStart = pos;
+        for (let i = pos; i < eol; i++) {
+          if (segment[i] !== COMMA) continue;
+          if (used + 4 > bounds.length) bounds = this.growBounds(used);
+          bounds[used++] = fieldStart;
+          bounds[used++] = i;
+          fieldStart = i + 1;
+        }
+        if (used + 2 > bounds.length) bounds = this.growBounds(used);
+        bounds[used++] = fieldStart;
+        bounds[used++] = eol;
+        this.addRawRecord(first, used, lineIndex);
+        lastLineIndex = lineIndex;
+      }
+      if (last) break;
+      lineIndex++;
+      pos = eol + 1;
+    }
+    this.rawUsed = used;
+    this.rawBytes = segment;
+    this.recordsPushed += this.length - length0;
+    if (lastLineIndex >= 0) this.nextRecordLine = this.lineAt + lastLineIndex + 1;
+    return lineIndex;
+  }
+
+  /** Adds the raw record whose field bounds are `rawBounds[first, used)`, on run line `lineIndex`. */
+  private addRawRecord(first: number, used: number, lineIndex: number): void {
+    if (this.length === this.counts.length) this.growRecords();
+    const r = this.length++;
+    this.counts[r] = (used - first) >> 1;
+    this.lines[r] = this.lineAt + lineIndex - this.crlfInFields;
+    (this.rawAt as Int32Array)[r] = first;
+  }
+
+  private growBounds(used: number): Uint32Array<ArrayBuffer> {
+    const bounds = new Uint32Array(Math.max(1024, this.rawBounds.length * 2));
+    bounds.set(this.rawBounds.subarray(0, used));
+    this.rawBounds = bounds;
+    return bounds;
   }
 
   /**
@@ -437,6 +631,15 @@ class LineNumberingParser extends Transform implements PlainRecordSink {
     ) {
       return false;
     }
+    if (this.rawAt) {
+      const before = this.recordsPushed;
+      const lines = this.splitRawRecords(segment, start, end, delimiter);
+      if (lines < 0) return false;
+      this.lineAt += lines;
+      if (this.stats) this.stats.plainRecords += this.recordsPushed - before;
+      this.recordStart = fileEnd;
+      return true;
+    }
     let text = segment.toString(this.encoding === 'utf-8' ? 'utf8' : 'latin1', start, end);
     if (!isPlainRun(text, delimiter)) return false;
     if (this.windows1252) text = latin1ToWindows1252(text);
@@ -542,11 +745,27 @@ class LineNumberingParser extends Transform implements PlainRecordSink {
       lines: this.lines.subarray(0, this.length),
       length: this.length,
       faults: this.faults,
+      end: this.recordStart,
+      ...(this.rawAt && this.rawBytes
+        ? {
+            raw: {
+              bytes: this.rawBytes,
+              at: this.rawAt.subarray(0, this.length),
+              bounds: this.rawBounds.subarray(0, this.rawUsed),
+            },
+          }
+        : {}),
     };
     this.fields = [];
     this.faults = [];
     this.counts = new Uint32Array(Math.max(INITIAL_BATCH_RECORDS, this.length));
     this.lines = new Uint32Array(this.counts.length);
+    if (this.rawAt) {
+      this.rawAt = new Int32Array(this.counts.length);
+      this.rawBounds = new Uint32Array(Math.max(this.rawBounds.length, 1024));
+      this.rawUsed = 0;
+      this.rawBytes = undefined;
+    }
     this.length = 0;
     super.push(batch);
   }
@@ -630,7 +849,8 @@ export async function readFirstRecord(
 ): Promise<string[] | undefined> {
   await assertReadableFile(path, what);
   try {
-    for await (const batch of parseHere(path, encoding)) {
+    // Small chunks: the header is in the first one, and csv-parse parses the whole first chunk.
+    for await (const batch of parseHere(path, encoding, {}, FIRST_RECORD_CHUNK_BYTES)) {
       let at = 0;
       for (let r = 0; r < batch.length; r++) {
         const end = at + (batch.counts[r] as number);
@@ -703,13 +923,16 @@ function rejection(error: unknown, path: string, what: string): InputRejectedErr
 /**
  * A per-file transformation of flat batches that may run on the parser thread: `module` (the
  * absolute path of a compiled CommonJS module, e.g. the caller's `__filename`) exports `name`, a
- * factory `(options) => (batch) => { value, transfer }`; `options` must be structured-cloneable.
+ * factory `(options) => (batch) => { value, transfer }` (a `BatchTransform`, which may have an
+ * `end`); `options` must be structured-cloneable.
  * `transfer` lists the `ArrayBuffer`s of `value` to move instead of copy.
  */
 export interface BatchTransformSpec<Options> {
   readonly module: string;
   readonly name: string;
   readonly options: Options;
+  /** The transform reads `CsvFieldBatch.raw` (records of quote-free runs as bytes; UTF-8 only). */
+  readonly rawRecords?: boolean;
 }
 
 /** What a batch transform returns for one batch. */
@@ -718,7 +941,13 @@ export interface TransformedBatch<T> {
   readonly transfer: ArrayBuffer[];
 }
 
-type BatchTransform = (batch: CsvFieldBatch) => TransformedBatch<unknown>;
+/**
+ * A batch transform; its optional `end` is called once after the last batch (not after an error),
+ * and what it returns is yielded after the last batch's value (rows it held back, for instance).
+ */
+export type BatchTransform<T = unknown> = ((batch: CsvFieldBatch) => TransformedBatch<T>) & {
+  readonly end?: () => TransformedBatch<T> | undefined;
+};
 
 function loadTransform(spec: BatchTransformSpec<unknown>): BatchTransform {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -748,16 +977,24 @@ export async function* readTransformedCsvBatches<T, Options>(
       for await (const value of parseInWorker(path, encoding, spec)) yield value as T;
     } else {
       const transform = loadTransform(spec);
-      for await (const batch of parseHere(path, encoding)) yield transform(batch).value as T;
+      const batches = parseHere(path, encoding, { rawRecords: spec.rawRecords === true });
+      for await (const batch of batches) yield transform(batch).value as T;
+      const last = transform.end?.();
+      if (last) yield last.value as T;
     }
   } catch (error) {
     throw rejection(error, path, what);
   }
 }
 
-function parseHere(path: string, encoding: InputEncoding): AsyncIterable<CsvFieldBatch> {
-  const stream = createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
-  const parser = stream.pipe(new LineNumberingParser(encoding));
+function parseHere(
+  path: string,
+  encoding: InputEncoding,
+  options: CsvParserOptions = {},
+  chunkBytes: number = READ_CHUNK_BYTES,
+): AsyncIterable<CsvFieldBatch> {
+  const stream = createReadStream(path, { highWaterMark: chunkBytes });
+  const parser = stream.pipe(new LineNumberingParser(encoding, options));
   // `pipe` does not forward read errors; end the parse with them instead of waiting forever.
   stream.on('error', (error) => parser.destroy(error));
   parser.on('close', () => stream.destroy());
@@ -871,7 +1108,9 @@ async function runCsvWorker(input: WorkerInput): Promise<void> {
   let sent = 0;
   try {
     const stream = createReadStream(input.path, { highWaterMark: READ_CHUNK_BYTES });
-    const parser = stream.pipe(new LineNumberingParser(input.encoding));
+    const parser = stream.pipe(
+      new LineNumberingParser(input.encoding, { rawRecords: input.transform?.rawRecords === true }),
+    );
     // `pipe` does not forward read errors; end the parse with them instead of waiting forever.
     stream.on('error', (error) => parser.destroy(error));
     const transform = input.transform ? loadTransform(input.transform) : undefined;
@@ -891,6 +1130,10 @@ async function runCsvWorker(input: WorkerInput): Promise<void> {
         Atomics.wait(consumed, 0, done, 1000);
         done = Atomics.load(consumed, 0);
       }
+    }
+    const last = transform?.end?.();
+    if (last) {
+      port.postMessage({ type: 'batch', batch: last.value } satisfies WorkerMessage, last.transfer);
     }
     port.postMessage({ type: 'done' } satisfies WorkerMessage);
   } catch (error) {

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import {
+  parseMinorBytes,
+  parseMinorOrRejection,
   addToTotals,
   formatMinor,
   formatMoney,
@@ -232,5 +234,50 @@ describe('parse/format round trip (property)', () => {
         },
       ),
     );
+  });
+});
+
+describe('parseMinorBytes', () => {
+  it('gives parseMinorOrRejection of the text of the bytes, for any decimal-like text', () => {
+    const text = fc.oneof(
+      fc.stringMatching(/^-?[0-9]{0,20}(\.[0-9]{0,6})?$/),
+      fc.string({ unit: fc.constantFrom('0', '1', '9', '.', '-', '+', 'e', ' ', '１', 'é') }),
+      fc.string(),
+    );
+    fc.assert(
+      fc.property(
+        text,
+        fc.constantFrom(0, 2, 3, 4),
+        fc.string({ maxLength: 3 }),
+        (t, exponent, pad) => {
+          // The amount sits inside a larger buffer, as a field of a record does.
+          const bytes = Buffer.from(`${pad},${t},${pad}`, 'utf8');
+          const start = Buffer.byteLength(`${pad},`, 'utf8');
+          const end = start + Buffer.byteLength(t, 'utf8');
+          expect(parseMinorBytes(bytes, start, end, exponent)).toEqual(
+            parseMinorOrRejection(t, exponent),
+          );
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('parses short amounts exactly, negative zero as 0', () => {
+    const at = (t: string, e: number) => parseMinorBytes(Buffer.from(t), 0, t.length, e);
+    expect([at('1951.37', 2), at('-0', 2), at('-0.05', 2), at('1500', 0), at('0.001', 3)]).toEqual([
+      195137n,
+      0n,
+      -5n,
+      1500n,
+      1n,
+    ]);
+    expect([at('', 2), at('-', 2), at('1.', 2), at('1.234', 2), at('1e5', 2)]).toEqual([
+      'empty',
+      'not_a_decimal',
+      'not_a_decimal',
+      'too_many_decimals',
+      'not_a_decimal',
+    ]);
   });
 });

@@ -5,6 +5,7 @@ import {
   DUPLICATE_ROW,
   FIRST_OF_DUPLICATED_ID,
   FIRST_OF_ID,
+  SEGMENT_ROWS,
   TransactionTable,
 } from '../../src/domain/transaction-table';
 
@@ -170,6 +171,62 @@ describe('TransactionTable', () => {
     };
     table.appendColumns(columns.toColumns(), maps);
     expect(table.toArray()).toEqual([plain(1000), ...rows]);
+  });
+
+  it('adopts columns as whole segments (no copy) and holds the same rows as appending them', () => {
+    const sizes = [SEGMENT_ROWS, SEGMENT_ROWS, 100, 7];
+    const fileCurrencies = ['USD', 'JPY'] as const;
+    const fileMerchants = Array.from({ length: 7 }, (_, n) => `acct_${6 - n}`);
+    let next = 0;
+    const sets = sizes.map((size) => {
+      const columns = new ColumnBuilder(16, SEGMENT_ROWS);
+      for (let k = 0; k < size; k++, next++) {
+        const t = { ...plain(next), ...(next % 999 === 0 ? { amountMinor: 2n ** 70n } : {}) };
+        columns.push(
+          t.transactionId,
+          t.amountMinor,
+          fileCurrencies.indexOf(t.currency as 'USD' | 'JPY'),
+          t.feeMinor,
+          0,
+          fileMerchants.indexOf(t.merchantId),
+          t.createdAtMs,
+          t.description,
+          t.line,
+          null,
+          next % 500 === 0 ? `ref-${next}` : null,
+        );
+      }
+      return columns;
+    });
+    const build = (adopt: boolean): TransactionTable => {
+      const table = new TransactionTable();
+      const maps = {
+        currencies: fileCurrencies.map((code) => table.currencyIndex(code)),
+        statuses: [table.statusIndex('settled', 'succeeded')],
+        merchants: fileMerchants.map((m) => table.merchantIndex(m)),
+      };
+      for (const columns of sets) {
+        // Adoption translates in place: hand each table its own copy of the arrays.
+        const copy = ColumnBuilder.adopt(structuredClone(columns.toColumns()), SEGMENT_ROWS);
+        if (adopt) table.adoptColumns(copy.toColumns(), maps);
+        else table.appendColumns(copy.toColumns(), maps);
+      }
+      return table;
+    };
+    const adopted = build(true);
+    const appended = build(false);
+    expect(adopted.length).toBe(next);
+    expect(adopted.toArray()).toEqual(appended.toArray());
+    expect(adopted.duplicatedIds).toBe(appended.duplicatedIds);
+    expect(adopted.firstRowsOf(appended)).toEqual(appended.firstRowsOf(appended));
+    // A set that does not start a segment (the table's length is 100 + 7 past one) is copied.
+    adopted.adoptColumns(sets[2]?.toColumns() ?? new ColumnBuilder(1).toColumns(), {
+      currencies: [0, 1],
+      statuses: [0],
+      merchants: fileMerchants.map((m) => adopted.merchantIndex(m)),
+    });
+    expect(adopted.length).toBe(next + 100);
+    expect(adopted.at(next)).toEqual(appended.at(2 * SEGMENT_ROWS));
   });
 
   it('sums amounts per currency exactly, beyond 64 bits', () => {

@@ -471,25 +471,27 @@ class LineNumberingParser extends Transform implements PlainRecordSink {
     bad.sort((a, b) => a.offset - b.offset);
     const bytes = this.bytesBetween(this.recordStart, end);
     const base = this.recordStart;
-    // Field boundaries: delimiters outside quotes; a line break outside quotes starts the record
-    // anew (blank lines before it belong to the byte range too).
+    // Field boundaries: delimiters outside quotes. The blank lines before the record belong to
+    // the byte range too: the record starts after the last of them. A line break after the
+    // record's first byte is data (csv-parse did not end the record there: a bare LF in a CRLF
+    // file), not a new start.
     const fieldOf = new Int32Array(bytes.length);
     const starts: number[] = [0];
     let field = 0;
     let quoted = false;
+    let content = false;
     for (let k = 0; k < bytes.length; k++) {
       const c = bytes[k] as number;
       fieldOf[k] = field;
+      if (!content && (c === 0x0a || c === 0x0d)) {
+        starts[0] = k + 1;
+        continue;
+      }
+      content = true;
       if (c === 0x22) quoted = !quoted;
       else if (!quoted && c === 0x2c) {
         field++;
         starts[field] = k + 1;
-      } else if (!quoted && (c === 0x0a || c === 0x0d)) {
-        if (k + 1 < bytes.length && ![0x0a, 0x0d].includes(bytes[k + 1] as number)) {
-          field = 0;
-          starts.length = 1;
-          starts[0] = k + 1;
-        }
       }
     }
     const reported = new Set<number>();

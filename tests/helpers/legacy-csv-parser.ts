@@ -1,7 +1,9 @@
 /**
  * The CSV record parser as it was before the fast path (issue #16), kept verbatim as the
  * reference of the differential test (tests/unit/fast-csv-differential.test.ts): one csv-parse
- * `Parser` for the whole input, records numbered from its live `info.lines`.
+ * `Parser` for the whole input, records numbered from its live `info.lines`. One change since:
+ * the fault locator's fix for a bare line break inside a record (`locateFaults`, the same fix as
+ * in src/sources/csv-records.ts), so that both readers describe such a field the same way.
  */
 import { CsvError, Parser } from 'csv-parse';
 import type { CsvFieldBatch, TextFault } from '../../src/sources/csv-records';
@@ -147,25 +149,27 @@ export class LegacyLineNumberingParser extends Parser {
     bad.sort((a, b) => a.offset - b.offset);
     const bytes = this.bytesBetween(this.recordStart, end);
     const base = this.recordStart;
-    // Field boundaries: delimiters outside quotes; a line break outside quotes starts the record
-    // anew (blank lines before it belong to the byte range too).
+    // Field boundaries: delimiters outside quotes. The blank lines before the record belong to
+    // the byte range too: the record starts after the last of them. A line break after the
+    // record's first byte is data (csv-parse did not end the record there: a bare LF in a CRLF
+    // file), not a new start.
     const fieldOf = new Int32Array(bytes.length);
     const starts: number[] = [0];
     let field = 0;
     let quoted = false;
+    let content = false;
     for (let k = 0; k < bytes.length; k++) {
       const c = bytes[k] as number;
       fieldOf[k] = field;
+      if (!content && (c === 0x0a || c === 0x0d)) {
+        starts[0] = k + 1;
+        continue;
+      }
+      content = true;
       if (c === 0x22) quoted = !quoted;
       else if (!quoted && c === 0x2c) {
         field++;
         starts[field] = k + 1;
-      } else if (!quoted && (c === 0x0a || c === 0x0d)) {
-        if (k + 1 < bytes.length && ![0x0a, 0x0d].includes(bytes[k + 1] as number)) {
-          field = 0;
-          starts.length = 1;
-          starts[0] = k + 1;
-        }
       }
     }
     const reported = new Set<number>();

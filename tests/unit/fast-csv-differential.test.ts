@@ -228,6 +228,32 @@ const file = fc.record({
   encoding: fc.constantFrom<InputEncoding>('utf-8', 'utf-8', 'utf-8', 'latin1', 'windows-1252'),
 });
 
+describe('the fault of a field before a bare LF in a CRLF file', () => {
+  // Found by the generated-files property below (seed 1294802168): the field's start was lost when
+  // a line break that csv-parse keeps as data (a bare LF in a CRLF file) reset the field list, so
+  // the finding's value became the whole byte range of the record, which differs by the blank
+  // lines before it between the two readers.
+  const bytes = Buffer.concat([
+    Buffer.from('aa,b\r\n\r\n"', 'utf8'),
+    Buffer.from([0xff]),
+    Buffer.from('","",', 'utf8'),
+    Buffer.from([0xbf]),
+    Buffer.from('\u00e9x\na,aaa\r\n', 'utf8'),
+  ]);
+
+  it("is the field's own bytes, on both readers and for every chunking", async () => {
+    const expected = [
+      { record: 0, field: 0, kind: 'invalid_utf8', offset: 9, bytes: 'FF', value: '\\xFF' },
+      { record: 0, field: 2, kind: 'invalid_utf8', offset: 15, bytes: 'BF', value: '\\xBF\u00e9x' },
+    ];
+    for (const size of CHUNK_SIZES) {
+      const found = await collect(parseCsvChunks(every(bytes, size), 'utf-8', {}));
+      expect(found.records[1]?.faults).toEqual(expected);
+      expect((await legacy(every(bytes, size), 'utf-8')).records[1]?.faults).toEqual(expected);
+    }
+  });
+});
+
 describe('the CSV fast path on generated files', () => {
   it('gives the same records, lines, faults and errors as csv-parse alone', async () => {
     await fc.assert(

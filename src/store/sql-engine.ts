@@ -16,6 +16,7 @@ import { carryOver, type CarryResult } from '../engine/break-lifecycle';
 import { queryCarried } from './carried-breaks';
 import { CopyCsvWriter, csvField } from './copy-csv';
 import type { Database, SqlExecutor } from './database';
+import { CompactDiscrepancies } from './compact-discrepancies';
 
 /**
  * The `postgres` matching engine: both sides are COPYed into UNLOGGED staging tables and
@@ -635,7 +636,8 @@ export async function classifyStagedInDatabase(
   const counts = emptyOutcomeCounts();
   const duplicates = { processor: 0, internal: 0 };
   const duplicatedIds = { processor: 0, internal: 0 };
-  const found: { readonly key: [number, number]; readonly discrepancy: Discrepancy }[] = [];
+  // Columnar, not one object per discrepancy (issue #16: ~1.2 KB each as objects).
+  const found = new CompactDiscrepancies();
   const timingPairs: { readonly ordinal: number; readonly pair: TimingPair }[] = [];
   const intern = interner();
   const take = (row: StagedRow): void => {
@@ -674,7 +676,8 @@ export async function classifyStagedInDatabase(
         internal: i,
         differenceMinor: row.difference_minor === null ? null : BigInt(row.difference_minor),
       });
-      found.push({ key: orderKey(row), discrepancy });
+      const [major, minor] = orderKey(row);
+      found.add(discrepancy, major, minor);
     }
   };
   // Through a cursor, a page at a time: the returned rows (about 1 KB each as driver objects)
@@ -694,8 +697,7 @@ export async function classifyStagedInDatabase(
   await deleteStagedRows(tx, runId);
 
   timingPairs.sort((a, b) => a.ordinal - b.ordinal);
-  found.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1]);
-  const discrepancies = found.map((entry) => entry.discrepancy);
+  const discrepancies = found.finish();
   return {
     match: {
       processorTransactions: staged.processor,

@@ -14,7 +14,7 @@ import type { CanonicalStatus, Transaction, TransactionSide } from '../domain/tr
  * Exact for what `classifyStagedInDatabase` builds: amounts and differences within the signed
  * 64-bit range of PostgreSQL's `bigint` (anything else throws `RangeError` in `add`); the
  * optional keys of a `Transaction` (`reference`, `netMinor`, `paymentMethod`, `businessDate`) are
- * restored when present, in that order after `line`; a discrepancy's `annotation`, `tier` and
+ * restored when present (with their value, `undefined` included), in that order after `line`; a discrepancy's `annotation`, `tier` and
  * `candidates` are restored when present.
  */
 export class CompactDiscrepancies {
@@ -153,6 +153,8 @@ const HAS_NET = 4;
 const HAS_REFERENCE_KEY = 8;
 const HAS_METHOD_KEY = 16;
 const HAS_DATE_KEY = 32;
+/** `netMinor` present with the value `undefined` (not `null`). */
+const NET_UNDEFINED = 64;
 
 /** The transaction rows of `CompactDiscrepancies`, one column per field. */
 class TransactionColumns {
@@ -171,8 +173,8 @@ class TransactionColumns {
   private readonly merchants: string[] = [];
   private readonly descriptions: (string | null)[] = [];
   /** Rare text fields, by row: reference, payment method and business date when present. */
-  private readonly references = new Map<number, string | null>();
-  private readonly methods = new Map<number, string | null>();
+  private readonly references = new Map<number, string | null | undefined>();
+  private readonly methods = new Map<number, string | null | undefined>();
   private readonly dates = new Map<number, string>();
 
   /** Adds `t` (checked by `checkedRow` first) and returns its row. `sameId`: a string equal to `t`'s id to keep instead of it. */
@@ -195,18 +197,18 @@ class TransactionColumns {
     this.lines[at] = t.line;
     if ('reference' in t) {
       flags |= HAS_REFERENCE_KEY;
-      this.references.set(at, t.reference ?? null);
+      this.references.set(at, t.reference);
     }
     if ('netMinor' in t) {
       flags |= HAS_NET_KEY;
       if (t.netMinor !== null && t.netMinor !== undefined) {
         this.nets[at] = t.netMinor;
         flags |= HAS_NET;
-      }
+      } else if (t.netMinor === undefined) flags |= NET_UNDEFINED;
     }
     if ('paymentMethod' in t) {
       flags |= HAS_METHOD_KEY;
-      this.methods.set(at, t.paymentMethod ?? null);
+      this.methods.set(at, t.paymentMethod);
     }
     if (t.businessDate !== undefined) {
       flags |= HAS_DATE_KEY;
@@ -235,9 +237,10 @@ class TransactionColumns {
     if ((flags & (HAS_REFERENCE_KEY | HAS_NET_KEY | HAS_METHOD_KEY | HAS_DATE_KEY)) === 0)
       return base;
     const full: { -readonly [K in keyof Transaction]: Transaction[K] } = base;
-    if (flags & HAS_REFERENCE_KEY) full.reference = this.references.get(at) ?? null;
-    if (flags & HAS_NET_KEY) full.netMinor = flags & HAS_NET ? this.nets[at] : null;
-    if (flags & HAS_METHOD_KEY) full.paymentMethod = this.methods.get(at) ?? null;
+    if (flags & HAS_REFERENCE_KEY) full.reference = this.references.get(at);
+    if (flags & HAS_NET_KEY)
+      full.netMinor = flags & HAS_NET ? this.nets[at] : flags & NET_UNDEFINED ? undefined : null;
+    if (flags & HAS_METHOD_KEY) full.paymentMethod = this.methods.get(at);
     if (flags & HAS_DATE_KEY) full.businessDate = this.dates.get(at);
     return full;
   }

@@ -12,7 +12,12 @@ import {
 import { annotateBasisMismatch } from '../engine/fees';
 import type { FeeRules } from '../engine/fee-rules';
 import { formatMinor } from '../domain/money';
-import { carryOver, type CarryResult } from '../engine/break-lifecycle';
+import {
+  carryOver,
+  isOneSided,
+  type CarriedBreak,
+  type CarryResult,
+} from '../engine/break-lifecycle';
 import { queryCarried } from './carried-breaks';
 import { CopyCsvWriter, csvField } from './copy-csv';
 import type { Database, SqlExecutor } from './database';
@@ -733,6 +738,61 @@ function minorDecimal(minor: bigint, currency: string): string {
 }
 
 /**
+ * `carryOver` of `raw` with `carried`, equal to `carryOver(raw, carried, …)`, without building an
+ * array of every discrepancy (issue #16, the memory bound: `carryOver` returns a new array of all
+ * of them as objects when it changes any): `carryOver` gets only the one-sided discrepancies
+ * whose id a carried break has (the only ones it can pair, in their order), and the run's
+ * discrepancies are then taken over in columns (`CompactDiscrepancies`, in order), without the
+ * row each resolved break removes (the first of its kind and id) and with the two-sided
+ * discrepancy in place of the row each reclassified break completes. `other`: the kind of the
+ * row that completes a carried break of the given kind.
+ */
+function carryOverRemainder(
+  raw: MatchResult,
+  carried: readonly CarriedBreak[],
+  request: CarryRequest,
+  other: (kind: string | undefined) => string,
+): CarryResult {
+  if (carried.length === 0) return carryOver(raw, carried, request.businessDate, request.fees);
+  const carriedIds = new Set(carried.map((c) => c.row.transactionId));
+  const candidates = raw.discrepancies.filter(
+    (d) => isOneSided(d.kind) && carriedIds.has(d.transactionId),
+  );
+  const folded = carryOver(
+    { ...raw, discrepancies: candidates },
+    carried,
+    request.businessDate,
+    request.fees,
+  );
+  if (folded.resolved.length === 0 && folded.reclassified.length === 0)
+    return { match: raw, timing: 0, resolved: [], reclassified: [] };
+  const kindOf = new Map(carried.map((c) => [c.breakId, c.kind]));
+  const key = (kind: string, id: string): string => `${kind}\u0000${id}`;
+  const removed = new Set(
+    folded.resolved.map((r) => key(other(kindOf.get(r.breakId)), r.transactionId)),
+  );
+  const replaced = new Map(
+    folded.reclassified.map((r) => [key(other(r.from), r.transactionId), r.discrepancy]),
+  );
+  const kept = new CompactDiscrepancies();
+  let position = 0;
+  for (const d of raw.discrepancies) {
+    const at = isOneSided(d.kind) ? key(d.kind, d.transactionId) : null;
+    // Only the first row of a kind and id completes a break (later ones are D's duplicates).
+    if (at !== null && removed.delete(at)) continue;
+    const instead = at === null ? undefined : replaced.get(at);
+    if (at !== null && instead) replaced.delete(at);
+    kept.add(instead ?? d, 0, position++);
+  }
+  if (removed.size > 0 || replaced.size > 0)
+    throw new Error('carry-over changed a discrepancy the run does not have');
+  return {
+    ...folded,
+    match: { ...raw, counts: folded.match.counts, discrepancies: kept.finish() },
+  };
+}
+
+/**
  * Folds the carried breaks into the run `runId` of the postgres engine, inside the run's
  * transaction, after `classifyInDatabase` wrote its discrepancies: the database joins the open
  * one-sided breaks of the processor (`queryCarried`, the same selection as the memory engine)
@@ -757,11 +817,11 @@ export async function carryOverInDatabase(
     request.carryDays,
     runId,
   );
-  const result = carryOver(raw, carried, request.businessDate, request.fees);
-  if (result.resolved.length === 0 && result.reclassified.length === 0) return result;
   const kindOf = new Map(carried.map((c) => [c.breakId, c.kind]));
   const other = (kind: string | undefined): string =>
     kind === 'missing_in_internal' ? 'missing_in_processor' : 'missing_in_internal';
+  const result = carryOverRemainder(raw, carried, request, other);
+  if (result.resolved.length === 0 && result.reclassified.length === 0) return result;
   const gone = result.resolved.map((r) => ({
     transaction_id: r.transactionId,
     kind: other(kindOf.get(r.breakId)),

@@ -19,18 +19,24 @@ const transactionArb: fc.Arbitrary<Transaction> = fc
     createdAtMs: fc.integer({ min: 0, max: 4_102_444_800_000 }),
     description: fc.option(fc.string()),
     line: fc.integer({ min: 1, max: 2 ** 40 }),
-    reference: fc.option(fc.string(), { nil: undefined }),
-    netMinor: fc.option(INT64, { nil: undefined }),
-    paymentMethod: fc.option(fc.string(), { nil: undefined }),
+    reference: fc.option(fc.option(fc.string()), { nil: undefined }),
+    netMinor: fc.option(fc.option(INT64), { nil: undefined }),
+    paymentMethod: fc.option(fc.option(fc.string()), { nil: undefined }),
+    undefinedKeys: fc.subarray(['reference', 'netMinor', 'paymentMethod'] as const),
     businessDate: fc.option(fc.constantFrom('2025-09-30', '2025-10-01'), { nil: undefined }),
   })
-  .map(({ reference, netMinor, paymentMethod, businessDate, ...base }) => ({
-    ...base,
-    ...(reference !== undefined ? { reference } : {}),
-    ...(netMinor !== undefined ? { netMinor } : {}),
-    ...(paymentMethod !== undefined ? { paymentMethod } : {}),
-    ...(businessDate !== undefined ? { businessDate } : {}),
-  }));
+  // A key present with the value `undefined` (a carried break's row may have one) stays so.
+  .map(({ reference, netMinor, paymentMethod, businessDate, undefinedKeys, ...base }) => {
+    const present = (key: string, value: unknown): boolean =>
+      value !== undefined || (undefinedKeys as readonly string[]).includes(key);
+    return {
+      ...base,
+      ...(present('reference', reference) ? { reference } : {}),
+      ...(present('netMinor', netMinor) ? { netMinor } : {}),
+      ...(present('paymentMethod', paymentMethod) ? { paymentMethod } : {}),
+      ...(businessDate !== undefined ? { businessDate } : {}),
+    };
+  });
 
 const discrepancyArb: fc.Arbitrary<Discrepancy> = fc
   .record({

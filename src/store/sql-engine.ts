@@ -621,7 +621,9 @@ export interface StagedClassification {
  * `tx`, which must touch the staging tables only (as `classifyInDatabase`): runs
  * `CLASSIFY_ROWS_SQL`, deletes the staged rows and returns the result in the memory engine's
  * shape and order, its `Discrepancy` rows and timing pairs built from the staged columns (equal
- * to those the memory engine builds from its tables), fetched through a cursor a page at a time.
+ * to those the memory engine builds from its tables), fetched through a cursor a page at a time;
+ * the discrepancies are held in columns (`CompactDiscrepancies`: `match.discrepancies` is a
+ * read-only array whose elements are built when read, issue #16).
  * `work_mem` is raised, nested loops are off and the cursor is planned for all its rows
  * (`cursor_tuple_fraction` 1), for this transaction only: the join back to staging must be a
  * hash join.

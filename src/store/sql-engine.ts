@@ -12,10 +12,16 @@ import {
 import { annotateBasisMismatch } from '../engine/fees';
 import type { FeeRules } from '../engine/fee-rules';
 import { formatMinor } from '../domain/money';
-import { carryOver, type CarryResult } from '../engine/break-lifecycle';
+import {
+  carryOver,
+  isOneSided,
+  type CarriedBreak,
+  type CarryResult,
+} from '../engine/break-lifecycle';
 import { queryCarried } from './carried-breaks';
 import { CopyCsvWriter, csvField } from './copy-csv';
 import type { Database, SqlExecutor } from './database';
+import { CompactDiscrepancies } from './compact-discrepancies';
 
 /**
  * The `postgres` matching engine: both sides are COPYed into UNLOGGED staging tables and
@@ -615,7 +621,9 @@ export interface StagedClassification {
  * `tx`, which must touch the staging tables only (as `classifyInDatabase`): runs
  * `CLASSIFY_ROWS_SQL`, deletes the staged rows and returns the result in the memory engine's
  * shape and order, its `Discrepancy` rows and timing pairs built from the staged columns (equal
- * to those the memory engine builds from its tables), fetched through a cursor a page at a time.
+ * to those the memory engine builds from its tables), fetched through a cursor a page at a time;
+ * the discrepancies are held in columns (`CompactDiscrepancies`: `match.discrepancies` is a
+ * read-only array whose elements are built when read, issue #16).
  * `work_mem` is raised, nested loops are off and the cursor is planned for all its rows
  * (`cursor_tuple_fraction` 1), for this transaction only: the join back to staging must be a
  * hash join.
@@ -635,7 +643,8 @@ export async function classifyStagedInDatabase(
   const counts = emptyOutcomeCounts();
   const duplicates = { processor: 0, internal: 0 };
   const duplicatedIds = { processor: 0, internal: 0 };
-  const found: { readonly key: [number, number]; readonly discrepancy: Discrepancy }[] = [];
+  // Columnar, not one object per discrepancy (issue #16: ~1.2 KB each as objects).
+  const found = new CompactDiscrepancies();
   const timingPairs: { readonly ordinal: number; readonly pair: TimingPair }[] = [];
   const intern = interner();
   const take = (row: StagedRow): void => {
@@ -674,7 +683,8 @@ export async function classifyStagedInDatabase(
         internal: i,
         differenceMinor: row.difference_minor === null ? null : BigInt(row.difference_minor),
       });
-      found.push({ key: orderKey(row), discrepancy });
+      const [major, minor] = orderKey(row);
+      found.add(discrepancy, major, minor);
     }
   };
   // Through a cursor, a page at a time: the returned rows (about 1 KB each as driver objects)
@@ -694,8 +704,7 @@ export async function classifyStagedInDatabase(
   await deleteStagedRows(tx, runId);
 
   timingPairs.sort((a, b) => a.ordinal - b.ordinal);
-  found.sort((a, b) => a.key[0] - b.key[0] || a.key[1] - b.key[1]);
-  const discrepancies = found.map((entry) => entry.discrepancy);
+  const discrepancies = found.finish();
   return {
     match: {
       processorTransactions: staged.processor,
@@ -731,6 +740,61 @@ function minorDecimal(minor: bigint, currency: string): string {
 }
 
 /**
+ * `carryOver` of `raw` with `carried`, equal to `carryOver(raw, carried, …)`, without building an
+ * array of every discrepancy (issue #16, the memory bound: `carryOver` returns a new array of all
+ * of them as objects when it changes any): `carryOver` gets only the one-sided discrepancies
+ * whose id a carried break has (the only ones it can pair, in their order), and the run's
+ * discrepancies are then taken over in columns (`CompactDiscrepancies`, in order), without the
+ * row each resolved break removes (the first of its kind and id) and with the two-sided
+ * discrepancy in place of the row each reclassified break completes. `other`: the kind of the
+ * row that completes a carried break of the given kind.
+ */
+function carryOverRemainder(
+  raw: MatchResult,
+  carried: readonly CarriedBreak[],
+  request: CarryRequest,
+  other: (kind: string | undefined) => string,
+): CarryResult {
+  if (carried.length === 0) return carryOver(raw, carried, request.businessDate, request.fees);
+  const carriedIds = new Set(carried.map((c) => c.row.transactionId));
+  const candidates = raw.discrepancies.filter(
+    (d) => isOneSided(d.kind) && carriedIds.has(d.transactionId),
+  );
+  const folded = carryOver(
+    { ...raw, discrepancies: candidates },
+    carried,
+    request.businessDate,
+    request.fees,
+  );
+  if (folded.resolved.length === 0 && folded.reclassified.length === 0)
+    return { match: raw, timing: 0, resolved: [], reclassified: [] };
+  const kindOf = new Map(carried.map((c) => [c.breakId, c.kind]));
+  const key = (kind: string, id: string): string => `${kind}\u0000${id}`;
+  const removed = new Set(
+    folded.resolved.map((r) => key(other(kindOf.get(r.breakId)), r.transactionId)),
+  );
+  const replaced = new Map(
+    folded.reclassified.map((r) => [key(other(r.from), r.transactionId), r.discrepancy]),
+  );
+  const kept = new CompactDiscrepancies();
+  let position = 0;
+  for (const d of raw.discrepancies) {
+    const at = isOneSided(d.kind) ? key(d.kind, d.transactionId) : null;
+    // Only the first row of a kind and id completes a break (later ones are D's duplicates).
+    if (at !== null && removed.delete(at)) continue;
+    const instead = at === null ? undefined : replaced.get(at);
+    if (at !== null && instead) replaced.delete(at);
+    kept.add(instead ?? d, 0, position++);
+  }
+  if (removed.size > 0 || replaced.size > 0)
+    throw new Error('carry-over changed a discrepancy the run does not have');
+  return {
+    ...folded,
+    match: { ...raw, counts: folded.match.counts, discrepancies: kept.finish() },
+  };
+}
+
+/**
  * Folds the carried breaks into the run `runId` of the postgres engine, inside the run's
  * transaction, after `classifyInDatabase` wrote its discrepancies: the database joins the open
  * one-sided breaks of the processor (`queryCarried`, the same selection as the memory engine)
@@ -755,11 +819,11 @@ export async function carryOverInDatabase(
     request.carryDays,
     runId,
   );
-  const result = carryOver(raw, carried, request.businessDate, request.fees);
-  if (result.resolved.length === 0 && result.reclassified.length === 0) return result;
   const kindOf = new Map(carried.map((c) => [c.breakId, c.kind]));
   const other = (kind: string | undefined): string =>
     kind === 'missing_in_internal' ? 'missing_in_processor' : 'missing_in_internal';
+  const result = carryOverRemainder(raw, carried, request, other);
+  if (result.resolved.length === 0 && result.reclassified.length === 0) return result;
   const gone = result.resolved.map((r) => ({
     transaction_id: r.transactionId,
     kind: other(kindOf.get(r.breakId)),

@@ -1,9 +1,10 @@
 import { Option, type Command } from 'commander';
 import type { CommandContext } from '../command-context';
+import { registerManualBreakActions } from './manual-break-actions';
 import { DISCREPANCY_KINDS } from '../../domain/discrepancy';
 import { UsageError } from '../../domain/errors';
 import { isProcessorName } from '../../domain/status';
-import { BREAK_STATUSES, type BreakStatus, type ManualAction } from '../../engine/break-lifecycle';
+import { BREAK_STATUSES, type BreakStatus } from '../../engine/break-lifecycle';
 import { reportBreakJson } from '../../reports/render-report';
 import { escapeSpreadsheetText } from '../../reports/spreadsheet-safe';
 import { BreakStore, type StoredBreak, type StoredBreakEvent } from '../../store/break-store';
@@ -68,17 +69,6 @@ function parseDays(text: string, flag: string): number {
   if (!/^\d{1,5}$/.test(text))
     throw new UsageError(`${flag} must be a number of days, got '${text}'`);
   return Number(text);
-}
-
-function actorOf(by: string | undefined, env: NodeJS.ProcessEnv): string {
-  const actor = (by ?? env.USER ?? '').trim();
-  if (!actor) throw new UsageError('--by is required when $USER is not set');
-  return actor;
-}
-
-function nonEmpty(text: string, flag: string): string {
-  if (text.trim() === '') throw new UsageError(`${flag} must not be empty`);
-  return text;
 }
 
 /**
@@ -189,44 +179,11 @@ export function registerBreaksCommands(program: Command, ctx: CommandContext): v
         ].join('\n'),
       );
     });
-  const manual = (
-    name: string,
-    description: string,
-    action: (options: { writeOff?: boolean }) => ManualAction,
-    textFlag: '--reason' | '--text',
-  ): Command => {
-    const command = breaks
-      .command(name)
-      .description(description)
-      .argument('<break-id>', 'break id or a unique prefix of at least 8 characters')
-      .requiredOption(`${textFlag} <text>`, textFlag === '--reason' ? 'why' : 'the comment')
-      .option('--by <name>', 'who does it (default: $USER)');
-    command.action(
-      async (
-        id: string,
-        options: { reason?: string; text?: string; by?: string; writeOff?: boolean },
-      ) => {
-        const text = nonEmpty(options.reason ?? options.text ?? '', textFlag);
-        const actor = actorOf(options.by, context.env);
-        const after = await withStore((store) =>
-          store.applyManual(id, action(options), actor, text),
-        );
-        context.out(`break ${after.breakId}: ${after.status} (by ${actor})`);
-      },
-    );
-    return command;
-  };
-  manual(
-    'resolve',
-    'resolve an open or pending break by hand (--write-off to write it off)',
-    (options) => ({ type: 'resolve', writeOff: options.writeOff === true }),
-    '--reason',
-  ).option('--write-off', 'write the break off instead of resolving it');
-  manual(
-    'reopen',
-    'reopen a resolved or written-off break',
-    () => ({ type: 'reopen' }),
-    '--reason',
-  );
-  manual('comment', 'add a comment to a break', () => ({ type: 'comment' }), '--text');
+  registerManualBreakActions(breaks, {
+    noun: 'break',
+    env: context.env,
+    out: context.out,
+    apply: (id, action, actor, text) =>
+      withStore((store) => store.applyManual(id, action, actor, text)),
+  });
 }

@@ -1,6 +1,5 @@
 import { Option, type Command } from 'commander';
-import { UsageError } from '../../domain/errors';
-import { BREAK_STATUSES, type BreakStatus, type ManualAction } from '../../engine/break-lifecycle';
+import { BREAK_STATUSES, type BreakStatus } from '../../engine/break-lifecycle';
 import {
   SETTLEMENT_BREAK_KINDS,
   settlementBreakJson,
@@ -10,19 +9,9 @@ import { openDatabase } from '../../store/open-store';
 import { audit } from '../../store/run-store';
 import { SettlementBreakStore } from '../../store/settlement-break-store';
 import type { CommandContext } from '../command-context';
+import { registerManualBreakActions } from './manual-break-actions';
 import { renderTable } from '../format-output';
 import { parseProcessors } from '../options';
-
-function actorOf(by: string | undefined, env: NodeJS.ProcessEnv): string {
-  const actor = (by ?? env.USER ?? '').trim();
-  if (!actor) throw new UsageError('--by is required when $USER is not set');
-  return actor;
-}
-
-function nonEmpty(text: string, flag: string): string {
-  if (text.trim() === '') throw new UsageError(`${flag} must not be empty`);
-  return text;
-}
 
 /** `recon payouts breaks` as a table (`no settlement breaks` when empty). */
 export function settlementBreaksTable(list: readonly StoredSettlementBreak[]): string {
@@ -138,44 +127,11 @@ export function registerPayoutBreaksCommands(payouts: Command, ctx: CommandConte
         ].join('\n'),
       );
     });
-  const manual = (
-    name: string,
-    description: string,
-    action: (options: { writeOff?: boolean }) => ManualAction,
-    textFlag: '--reason' | '--text',
-  ): Command => {
-    const command = payouts
-      .command(name)
-      .description(description)
-      .argument('<break-id>', 'settlement break id or a unique prefix of at least 8 characters')
-      .requiredOption(`${textFlag} <text>`, textFlag === '--reason' ? 'why' : 'the comment')
-      .option('--by <name>', 'who does it (default: $USER)');
-    command.action(
-      async (
-        id: string,
-        options: { reason?: string; text?: string; by?: string; writeOff?: boolean },
-      ) => {
-        const text = nonEmpty(options.reason ?? options.text ?? '', textFlag);
-        const actor = actorOf(options.by, ctx.env);
-        const after = await withStore((store) =>
-          store.applyManual(id, action(options), actor, text),
-        );
-        ctx.io.out(`settlement break ${after.breakId}: ${after.status} (by ${actor})`);
-      },
-    );
-    return command;
-  };
-  manual(
-    'resolve',
-    'resolve an open or pending settlement break by hand (--write-off to write it off)',
-    (options) => ({ type: 'resolve', writeOff: options.writeOff === true }),
-    '--reason',
-  ).option('--write-off', 'write the break off instead of resolving it');
-  manual(
-    'reopen',
-    'reopen a resolved or written-off settlement break',
-    () => ({ type: 'reopen' }),
-    '--reason',
-  );
-  manual('comment', 'add a comment to a settlement break', () => ({ type: 'comment' }), '--text');
+  registerManualBreakActions(payouts, {
+    noun: 'settlement break',
+    env: ctx.env,
+    out: (text: string): void => ctx.io.out(text),
+    apply: (id, action, actor, text) =>
+      withStore((store) => store.applyManual(id, action, actor, text)),
+  });
 }

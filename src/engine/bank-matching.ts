@@ -282,11 +282,21 @@ export function matchPayoutsToBank(
   const matchedEntries = new Set<BankEntry>();
   for (const result of results) if (result?.bankEntry) matchedEntries.add(result.bankEntry);
   const unmatchedCredits = credits.filter((credit) => !matchedEntries.has(credit));
-  const final = results as PayoutBankResult[];
+  return bankMatchResult(results as PayoutBankResult[], unmatchedCredits);
+}
+
+/**
+ * A `BankMatchResult` of `payouts` (one result per payout) and the `unmatchedCredits` left, with
+ * its counts (every key present).
+ */
+export function bankMatchResult(
+  payouts: readonly PayoutBankResult[],
+  unmatchedCredits: readonly BankEntry[],
+): BankMatchResult {
   const count = (status: PayoutBankStatus): number =>
-    final.filter((result) => result.status === status).length;
+    payouts.filter((result) => result.status === status).length;
   return {
-    payouts: final,
+    payouts,
     unmatchedCredits,
     counts: {
       payout_matched: count('payout_matched'),

@@ -6,9 +6,9 @@ import { clipValue } from '../domain/data-quality';
 import { InputRejectedError } from '../domain/errors';
 import type { ProcessorName } from '../domain/status';
 import {
+  bankMatchResult,
   DEFAULT_BANK_WINDOW_DAYS,
   matchPayoutsToBank,
-  type BankMatchResult,
   type ExpectedPayout,
   type PayoutBankResult,
 } from '../engine/bank-matching';
@@ -98,27 +98,6 @@ export interface SettlementLeg {
   readonly issues: readonly DataQualityIssue[];
 }
 
-/** The bank outcome counts of `results` (with `unmatchedCredits`), every key present. */
-function bankResultOfPayouts(
-  results: readonly PayoutBankResult[],
-  unmatchedCredits: readonly BankEntry[],
-): BankMatchResult {
-  const count = (status: PayoutBankResult['status']): number =>
-    results.filter((result) => result.status === status).length;
-  return {
-    payouts: results,
-    unmatchedCredits,
-    counts: {
-      payout_matched: count('payout_matched'),
-      payout_missing_in_bank: count('payout_missing_in_bank'),
-      bank_credit_unmatched: unmatchedCredits.length,
-      payout_amount_mismatch: count('payout_amount_mismatch'),
-      payout_ambiguous: count('payout_ambiguous'),
-      payout_pending: count('payout_pending'),
-    },
-  };
-}
-
 /**
  * The settlement leg of one run (processor × business date): reads `source` (parents and
  * children; none without a source), builds the groups (`asOfDate` = the business date, tolerance
@@ -204,7 +183,7 @@ export async function reconcileSettlement(
       : (matched?.unmatchedCredits ?? []);
   const ownBank =
     matched && files.length > 0
-      ? bankResultOfPayouts(matched.payouts.slice(0, ownCount), unmatched)
+      ? bankMatchResult(matched.payouts.slice(0, ownCount), unmatched)
       : null;
   const carriedResults: CarriedPayoutResult[] = matched
     ? offered.map((c, index) => ({

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -21,6 +21,8 @@ const DATE = '2025-08-15';
 jest.setTimeout(600_000);
 const ROWS = 120_000;
 const work = mkdtempSync(join(tmpdir(), 'recon-e2e-streamed-'));
+// The generated inputs, reports and embedded databases go with the file's last test.
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 /** mulberry32, seeded: the same files every time. */
 function prng(seed: number): () => number {

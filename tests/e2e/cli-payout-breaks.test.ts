@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -13,6 +13,8 @@ import { createTestSchema, dropTestSchema, TEST_DATABASE_URL } from '../helpers/
  * credit (value date 2025-10-16, inside the ± 3 days window).
  */
 const work = mkdtempSync(join(tmpdir(), 'recon-payout-breaks-'));
+// The generated inputs, reports and embedded databases go with the file's last test.
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 const samples = join(ROOT, 'data', 'samples');
 const camtDir = join(samples, 'bank', 'camt053');
 const suffix = `${process.pid}_${Math.floor(Math.random() * 1e6)}`;

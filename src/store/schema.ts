@@ -73,6 +73,40 @@ export async function assertCanApplySchema(db: Database): Promise<void> {
   if (create?.allowed !== true) throw refuse('it has no CREATE privilege on the schema');
 }
 
+/**
+ * Creates the configured schema (`DB_SCHEMA`, the first entry of the session's `search_path`)
+ * when it does not exist yet, so `recon db init` works on a fresh schema name as it does on
+ * `public`. Does nothing when the current schema exists (or on PGlite, whose `public` always does).
+ * @throws ConfigError naming the schema, the role and the database when the role may not create
+ *   it (no CREATE privilege on the database), or when the search path names no plain schema.
+ */
+export async function ensureSchemaExists(db: Database): Promise<void> {
+  const [state] = await db.query<{
+    schema: string | null;
+    path: string;
+    role: string;
+    database: string;
+    allowed: boolean;
+  }>(
+    `SELECT current_schema() AS schema, current_setting('search_path') AS path,
+            current_user AS role, current_database() AS database,
+            has_database_privilege(current_database(), 'CREATE') AS allowed`,
+  );
+  if (!state || state.schema !== null) return;
+  const wanted = state.path.split(',')[0]?.trim() ?? '';
+  if (!/^[a-z_][a-z0-9_]*$/.test(wanted)) {
+    throw new ConfigError(
+      `database ${db.description}: the search path (${state.path}) names no existing schema; set DB_SCHEMA to a schema name`,
+    );
+  }
+  if (!state.allowed) {
+    throw new ConfigError(
+      `schema ${wanted} does not exist in database ${db.description}, and role ${state.role} may not create it (no CREATE privilege on database ${state.database}); create it as the database owner: CREATE SCHEMA ${wanted} AUTHORIZATION ${state.role}`,
+    );
+  }
+  await db.query(`CREATE SCHEMA IF NOT EXISTS ${wanted}`);
+}
+
 /** Absolute path of `setup.sql` at the repository (package) root. */
 export function setupSqlPath(): string {
   // From src/store (ts-jest) or dist/src/store (compiled) up to the package root.
@@ -91,6 +125,7 @@ export function setupSqlPath(): string {
  * @throws ConfigError when the connected role may not do it (`assertCanApplySchema`).
  */
 export async function applySchema(db: Database): Promise<void> {
+  await ensureSchemaExists(db);
   await assertCanApplySchema(db);
   await db.execScript(readFileSync(setupSqlPath(), 'utf8'));
   await ensureStagingTables(db);

@@ -66,6 +66,46 @@ describeServer('recon CLI on a PostgreSQL server (TEST_DATABASE_URL)', () => {
     }
   });
 
+  it('creates a DB_SCHEMA that does not exist yet when initialising it', async () => {
+    const fresh = `${schema}_fresh`;
+    try {
+      const result = await runCli(['db', 'init'], { ...env, DB_SCHEMA: fresh });
+      expect({ code: result.code, stdout: result.stdout }).toEqual({
+        code: 0,
+        stdout: `schema applied to 127.0.0.1:5432${new URL(TEST_DATABASE_URL ?? '').pathname}\n`,
+      });
+      const version = await client.query<{ value: string }>(
+        `SELECT value FROM ${fresh}.system_configuration WHERE key = 'schema_version'`,
+      );
+      expect(version.rows).toEqual([{ value: '8' }]);
+    } finally {
+      await client.query(`DROP SCHEMA IF EXISTS ${fresh} CASCADE`);
+    }
+  });
+
+  it('refuses with exit 2 and one line when the role may not create the missing DB_SCHEMA', async () => {
+    const role = `${schema}_nocreate`;
+    await client.query(`CREATE ROLE ${role} LOGIN`);
+    try {
+      const url = new URL(TEST_DATABASE_URL ?? '');
+      url.username = role;
+      url.password = '';
+      const database = url.pathname.slice(1);
+      const result = await runCli(['db', 'init'], {
+        DATABASE_URL: url.toString(),
+        DB_SCHEMA: `${schema}_missing`,
+      });
+      expect(result.code).toBe(2);
+      expect(
+        result.stderr.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('{')),
+      ).toEqual([
+        `recon: schema ${schema}_missing does not exist in database 127.0.0.1:5432/${database}, and role ${role} may not create it (no CREATE privilege on database ${database}); create it as the database owner: CREATE SCHEMA ${schema}_missing AUTHORIZATION ${role}`,
+      ]);
+    } finally {
+      await client.query(`DROP ROLE ${role}`);
+    }
+  });
+
   it('reconciles the sample day into the server and answers the documented queries', async () => {
     const result = await runCli(
       [

@@ -273,7 +273,8 @@ export class LegacyLineNumberingParser extends Parser {
   override _flush(callback: (error?: Error | null) => void): void {
     // A multi-byte sequence still open at the end of the file is cut short.
     this.scanner.end();
-    super._flush((error?: Error | null) => callback(this.explained(error) ?? this.failure));
+    // A failure recorded earlier in the file (a bad header) comes first, as in `_transform`.
+    super._flush((error?: Error | null) => callback(this.failure ?? this.explained(error)));
   }
 
   /** Rejects UTF-16 files, and a UTF-8 byte order mark when another encoding was given. */

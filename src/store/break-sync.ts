@@ -30,6 +30,9 @@ export type AuditWriter = (
   details: object,
 ) => Promise<void>;
 
+/** Break events per INSERT of `syncBreaks` (one JSON parameter of ~100 bytes per event). */
+const EVENTS_PER_STATEMENT = 5000;
+
 /** SQL: the identity scope of a discrepancy row `d` (its side when one-sided, else 'both'). */
 const SCOPE_OF_D = `CASE WHEN d.kind IN ('missing_in_internal', 'missing_in_processor') THEN d.side ELSE 'both' END`;
 
@@ -86,17 +89,25 @@ export async function syncBreaks(
   if (!run) throw new Error(`run ${runId} does not exist`);
   const previous = run.previous;
   const counts = { opened: 0, seen: 0, resolved: 0, reclassified: 0, reopened: 0 };
-  const event = async (
-    breakId: string,
-    type: string,
-    reason: string | null,
-    details: object,
-  ): Promise<void> => {
-    await tx.query(
-      `INSERT INTO break_events (break_id, run_id, event, actor, reason, details)
-       VALUES ($1, $2, $3, $4, $5, $6)`,
-      [breakId, runId, type, RUN_ACTOR, reason, JSON.stringify(details)],
-    );
+  // Events are buffered and written set-based (`flushEvents`) at the end of each step, in the
+  // order they happened: a rerun of a large day sees thousands of breaks again.
+  const buffered: { break_id: string; event: string; reason: string | null; details: object }[] =
+    [];
+  const event = (breakId: string, type: string, reason: string | null, details: object): void => {
+    buffered.push({ break_id: breakId, event: type, reason, details });
+  };
+  const flushEvents = async (): Promise<void> => {
+    for (let at = 0; at < buffered.length; at += EVENTS_PER_STATEMENT) {
+      await tx.query(
+        `INSERT INTO break_events (break_id, run_id, event, actor, reason, details)
+         SELECT (e.item->>'break_id')::uuid, $1, e.item->>'event', $2, e.item->>'reason',
+                e.item->'details'
+           FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(item, n)
+          ORDER BY e.n`,
+        [runId, RUN_ACTOR, JSON.stringify(buffered.slice(at, at + EVENTS_PER_STATEMENT))],
+      );
+    }
+    buffered.length = 0;
   };
   const resolvedIds = new Set(plan.resolved.map((r) => r.breakId));
   const reclassifiedIds = new Set(plan.reclassified.map((r) => r.breakId));
@@ -115,7 +126,7 @@ export async function syncBreaks(
           WHERE id = $1`,
         [id],
       );
-      await event(id, 'reopened', 'a rerun of its resolving date no longer matches it', {});
+      event(id, 'reopened', 'a rerun of its resolving date no longer matches it', {});
       counts.reopened++;
     }
     const restored = await tx.query<{ id: string; origin_kind: string }>(
@@ -137,12 +148,14 @@ export async function syncBreaks(
         [id],
       );
       await tx.query(`UPDATE breaks SET amount = $2 WHERE id = $1`, [id, await decimalOf(tx, id)]);
-      await event(id, 'reclassified', 'a rerun of its date no longer sees the counterpart', {
+      event(id, 'reclassified', 'a rerun of its date no longer sees the counterpart', {
         kind: originKind,
       });
       counts.reclassified++;
     }
   }
+
+  await flushEvents();
 
   // 2. Carried breaks this run resolved or reclassified.
   for (const item of plan.resolved) {
@@ -162,7 +175,7 @@ export async function syncBreaks(
       throw changedMeanwhile(item.breakId);
     }
     if (!row.again) {
-      await event(
+      event(
         item.breakId,
         'resolved',
         item.tier ? `late arrival, paired by tier ${item.tier}` : 'late arrival',
@@ -212,10 +225,12 @@ export async function syncBreaks(
       throw changedMeanwhile(item.breakId);
     }
     if (!row.again) {
-      await event(item.breakId, 'reclassified', null, { from: item.from, kind: d.kind });
+      event(item.breakId, 'reclassified', null, { from: item.from, kind: d.kind });
       counts.reclassified++;
     }
   }
+
+  await flushEvents();
 
   // 3. The run's discrepancies: seen on their break, or a new break. One row per identity (the
   // first discrepancy of it, by kind then by its rows' lines in the files, so the same input
@@ -269,13 +284,14 @@ export async function syncBreaks(
   );
   for (const row of seen) {
     if (row.reopened) {
-      await event(row.id, 'reopened', 'a rerun of its date sees it again', {});
+      event(row.id, 'reopened', 'a rerun of its date sees it again', {});
       counts.reopened++;
     } else {
-      await event(row.id, 'seen', null, row.promoted ? { status: 'open' } : {});
+      event(row.id, 'seen', null, row.promoted ? { status: 'open' } : {});
       counts.seen++;
     }
   }
+  await flushEvents();
   const opened = await withoutNestedLoops(tx, () =>
     tx.query<{ count: string }>(
       `WITH d AS ${identities},
@@ -345,7 +361,7 @@ export async function syncBreaks(
       [runId, previous, RUN_ACTOR, run.processor, run.run_date],
     );
     for (const { id } of gone) {
-      await event(id, 'resolved', 'a rerun of its date no longer sees it', {});
+      event(id, 'resolved', 'a rerun of its date no longer sees it', {});
       counts.resolved++;
     }
   }
@@ -355,7 +371,8 @@ export async function syncBreaks(
       RETURNING id::text`,
     [run.processor, run.run_date, plan.graceDays],
   );
-  for (const { id } of promoted) await event(id, 'seen', null, { status: 'open' });
+  for (const { id } of promoted) event(id, 'seen', null, { status: 'open' });
+  await flushEvents();
   await audit(tx, 'breaks_synced', runId, { ...counts, promoted: promoted.length });
 }
 

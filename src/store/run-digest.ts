@@ -31,6 +31,13 @@ export interface RunResults {
   readonly compliance_status: string | null;
   readonly discrepancy_rows: number;
   readonly discrepancies_sha256: string;
+  /**
+   * The digest of what the matching rules and cut-offs added to each discrepancy row (schemas
+   * 6–7: business dates, matching tier, the ledger row's own id, candidates, references,
+   * annotation), each with the row's kind, side, id and lines. Absent from the audit entries of
+   * runs recorded before it existed: then not compared (`describeResultDifference`).
+   */
+  readonly discrepancy_details_sha256: string;
   readonly finding_rows: number;
   readonly findings_sha256: string;
   /**
@@ -66,6 +73,7 @@ export const RUN_RESULT_KEYS: readonly (keyof RunResults)[] = [
   'compliance_status',
   'discrepancy_rows',
   'discrepancies_sha256',
+  'discrepancy_details_sha256',
   'finding_rows',
   'findings_sha256',
   'settlement_rows',
@@ -73,7 +81,8 @@ export const RUN_RESULT_KEYS: readonly (keyof RunResults)[] = [
 ];
 
 /** Keys added after runs were first recorded: compared only when the audit entry has them. */
-const KEYS_SINCE_SCHEMA_7: ReadonlySet<keyof RunResults> = new Set([
+const LATER_KEYS: ReadonlySet<keyof RunResults> = new Set([
+  'discrepancy_details_sha256',
   'settlement_rows',
   'settlement_sha256',
 ]);
@@ -112,6 +121,18 @@ const DISCREPANCY_TEXT = `json_build_array(d.kind, d.side, d.transaction_id, d.a
     d.internal_amount_minor, d.internal_amount::text, d.internal_currency::text,
     d.internal_status, d.internal_line,
     d.difference_minor, d.difference::text, d.description)::text`;
+
+/**
+ * What the matching rules and cut-offs added to a discrepancy row, as canonical text, with the
+ * columns that tell the row apart (kind, side, id, lines): dates as ISO text, `candidates` as
+ * PostgreSQL's normalised `jsonb` text. Not `break_id` (a link to the break lifecycle, whose ids
+ * differ between runs and engines).
+ */
+const DISCREPANCY_DETAILS_TEXT = `json_build_array(d.kind, d.side, d.transaction_id,
+    d.processor_line, d.internal_line,
+    d.processor_business_date::text, d.internal_business_date::text, d.tier,
+    d.internal_transaction_id, d.candidates::text, d.processor_reference, d.internal_reference,
+    d.annotation)::text`;
 
 /** One data-quality finding as canonical text (every column except `id`, `run_id`, `created_at`). */
 const FINDING_TEXT = `json_build_array(q.side, q.source, q.check_name, q.severity, q.line, q.field,
@@ -165,6 +186,7 @@ SELECT json_build_object(
     'compliance_status', r.compliance_status,
     'discrepancy_rows', (SELECT count(*) FROM discrepancies d WHERE d.run_id = r.id),
     'discrepancies_sha256', ${rowsDigestSql(DISCREPANCY_TEXT, 'FROM discrepancies d WHERE d.run_id = r.id')},
+    'discrepancy_details_sha256', ${rowsDigestSql(DISCREPANCY_DETAILS_TEXT, 'FROM discrepancies d WHERE d.run_id = r.id')},
     'finding_rows', (SELECT count(*) FROM data_quality_checks q WHERE q.run_id = r.id),
     'findings_sha256', ${rowsDigestSql(FINDING_TEXT, 'FROM data_quality_checks q WHERE q.run_id = r.id')},
     'settlement_rows', (SELECT count(*) FROM ${SETTLEMENT_ROWS}),
@@ -199,15 +221,17 @@ function canonicalJson(value: unknown): string {
 /**
  * The first key (in `RUN_RESULT_KEYS` order) whose value differs between the results `now`
  * computed from the stored rows and those `recorded` in the audit entry, as
- * `key is <now>, recorded <recorded>`; `null` when all agree. The keys of schema 7 are compared
- * only when `recorded` has them (an entry written before).
+ * `key is <now>, recorded <recorded>`; `null` when all agree. Keys added later (`LATER_KEYS`:
+ * schema 7's settlement keys, the discrepancy details' digest) are compared only when `recorded`
+ * has them (an entry written before they existed has not).
  */
 export function describeResultDifference(now: RunResults, recorded: unknown): string | null {
   const old =
     recorded !== null && typeof recorded === 'object' ? (recorded as Record<string, unknown>) : {};
   for (const key of RUN_RESULT_KEYS) {
-    // A run recorded before schema 7 has no settlement keys (and no settlement rows).
-    if (KEYS_SINCE_SCHEMA_7.has(key) && !(key in old)) continue;
+    // A run recorded before a key existed has no such key (schema 7's settlement keys, the
+    // discrepancy details' digest): it is not compared.
+    if (LATER_KEYS.has(key) && !(key in old)) continue;
     const a = canonicalJson(now[key]);
     const b = canonicalJson(old[key]);
     if (a !== b) return `${key} is ${a.replace(/^"|"$/g, '')}, recorded ${b.replace(/^"|"$/g, '')}`;

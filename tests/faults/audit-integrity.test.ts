@@ -41,6 +41,7 @@ const SAMPLE_STRIPE_RESULTS = {
   compliance_status: 'NON_COMPLIANT',
   discrepancy_rows: 8,
   discrepancies_sha256: 'c4543dd80b1327acfbaf6f19a38d5eebc45bad8d1043984c94f865afabddfafb',
+  discrepancy_details_sha256: '5e96e093ea9337c3923d7a4d79a5447440968d24fec82f4f8cbf6b53097804c7',
   finding_rows: 2,
   // The findings name their input file by its path, which depends on where the repository is.
   findings_sha256: expect.stringMatching(HEX64) as string,
@@ -292,6 +293,39 @@ describeServer('stored results under tampering, on a PostgreSQL server', () => {
       `UPDATE discrepancies SET amount_minor = amount_minor - 1
         WHERE id = (SELECT id FROM discrepancies WHERE run_id = $1 ORDER BY transaction_id LIMIT 1)`,
       [runId],
+    );
+    expect((await runCli(['db', 'verify-audit'], appEnv)).code).toBe(0);
+  });
+
+  it.each([
+    ['annotation', `annotation = 'edited'`],
+    ['matching tier', `tier = 'amount_and_date'`],
+    ['business date', `processor_business_date = DATE '1999-01-01'`],
+    ['candidates', `candidates = '["pi_other"]'::jsonb`],
+  ])("detects a discrepancy's %s edited by the owner: exit 6 naming the run", async (_, change) => {
+    const runId = await completedRun();
+    const pick = `id = (SELECT id FROM discrepancies WHERE run_id = $1 ORDER BY transaction_id LIMIT 1)`;
+    const [before] = (
+      await client.query<{ row: string }>(
+        `SELECT row_to_json(d)::text AS row FROM discrepancies d WHERE ${pick}`,
+        [runId],
+      )
+    ).rows;
+    await client.query(`UPDATE discrepancies SET ${change} WHERE ${pick}`, [runId]);
+    const verify = await runCli(['db', 'verify-audit', '--json'], appEnv);
+    expect(verify.code).toBe(6);
+    const [report] = jsonLines(verify.stdout);
+    expect(report?.problem).toMatch(
+      new RegExp(
+        `^run ${runId} \\(stripe ${DATE}\\) differs from its run_completed audit entry \\(seq \\d+\\): discrepancy_details_sha256 is [0-9a-f]{64}, recorded [0-9a-f]{64}$`,
+      ),
+    );
+    await client.query(
+      `UPDATE discrepancies d SET (processor_business_date, tier, candidates, annotation) =
+           (SELECT o.processor_business_date, o.tier, o.candidates, o.annotation
+              FROM json_populate_record(NULL::discrepancies, $2::json) o)
+          WHERE d.${pick}`,
+      [runId, before?.row ?? '{}'],
     );
     expect((await runCli(['db', 'verify-audit'], appEnv)).code).toBe(0);
   });

@@ -22,6 +22,7 @@ const results: RunResults = {
   compliance_status: 'NON_COMPLIANT',
   discrepancy_rows: 8,
   discrepancies_sha256: 'a'.repeat(64),
+  discrepancy_details_sha256: 'd'.repeat(64),
   finding_rows: 2,
   findings_sha256: 'b'.repeat(64),
   settlement_rows: 5,
@@ -69,5 +70,14 @@ describe('describeResultDifference', () => {
     delete before7.settlement_rows;
     delete before7.settlement_sha256;
     expect(describeResultDifference(results, before7)).toBeNull();
+  });
+
+  it('compares the discrepancy details digest when the entry has it, and skips it in an older entry', () => {
+    expect(
+      describeResultDifference({ ...results, discrepancy_details_sha256: 'e'.repeat(64) }, results),
+    ).toBe(`discrepancy_details_sha256 is ${'e'.repeat(64)}, recorded ${'d'.repeat(64)}`);
+    const older: Record<string, unknown> = { ...results };
+    delete older.discrepancy_details_sha256;
+    expect(describeResultDifference(results, older)).toBeNull();
   });
 });

@@ -156,7 +156,7 @@ export function recordFields(batch: CsvFieldBatch, r: number, at: number): strin
 const INITIAL_BATCH_RECORDS = 8192;
 
 /**
- * The part of csv-parse's `Parser` that `RunParser.restart` relies on (not in its typings): the
+ * The part of csv-parse's `Parser` that `RunParser.parseRun` relies on (not in its typings): the
  * state machine (`api`) whose `parse(bytes, end, push, close)` the stream methods call, its
  * mutable `state` (scalars, plus the `field` and `rawBuffer` byte buffers and the `record` array)
  * and its `info` counters.
@@ -185,9 +185,9 @@ function isResettable(value: unknown): value is { reset(): void } {
  * A csv-parse `Parser` for runs of whole records (see `LineNumberingParser`): hands each record
  * to `sink` while csv-parse's live `info` still describes it.
  *
- * One parser serves every run after the first of a file (`restart` then `parseRun`): setting up a
+ * One parser serves every run after the first of a file (`parseRun`): setting up a
  * csv-parse `Parser` (a stream, its options normalized, its state built) cost as much as parsing
- * the two or three records of a typical run. `restart` puts csv-parse's state and counters back
+ * the two or three records of a typical run. `parseRun` puts csv-parse's state and counters back
  * to the values they had when the parser was constructed — what a fresh parser with the same
  * options would start from — so each run is parsed exactly as by a fresh parser. Only for options
  * that csv-parse never changes while parsing (no BOM detection, a given record delimiter: every
@@ -225,7 +225,7 @@ class RunParser extends Parser {
     }
   }
 
-  /** Whether `restart` and `parseRun` can be used (csv-parse's internals are the expected ones). */
+  /** Whether `parseRun` can be used (csv-parse's internals are the expected ones). */
   get reusable(): boolean {
     return this.machine !== undefined;
   }

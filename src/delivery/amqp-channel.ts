@@ -1,4 +1,4 @@
-import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { describeError } from '../domain/errors';
 import type { ChannelAttempt, ChannelRun, DeliveryChannel } from './channel';
 
@@ -168,6 +168,8 @@ export const amqpChannel: DeliveryChannel = {
     };
     let model: ChannelModel | undefined;
     let lost: Error | undefined;
+    // Loaded on first use: a run without a broker does not pay for amqplib at start-up.
+    const { connect } = await import('amqplib');
     const connecting = connect(amqp.url, { timeout: amqp.timeoutMs });
     try {
       model = await withDeadline(connecting, amqp.timeoutMs, 'connect');

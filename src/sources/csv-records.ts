@@ -156,20 +156,105 @@ export function recordFields(batch: CsvFieldBatch, r: number, at: number): strin
 const INITIAL_BATCH_RECORDS = 8192;
 
 /**
- * A csv-parse `Parser` for one run of whole records (see `LineNumberingParser`): hands each record
+ * The part of csv-parse's `Parser` that `RunParser.parseRun` relies on (not in its typings): the
+ * state machine (`api`) whose `parse(bytes, end, push, close)` the stream methods call, its
+ * mutable `state` (scalars, plus the `field` and `rawBuffer` byte buffers and the `record` array)
+ * and its `info` counters.
+ */
+interface CsvParseApi {
+  state: Record<string, unknown> & { field: unknown; rawBuffer: unknown; record: unknown };
+  info: Record<string, unknown>;
+  parse(
+    bytes: Buffer | undefined,
+    end: boolean,
+    push: (record: unknown) => void,
+    close: () => void,
+  ): Error | undefined;
+}
+
+/** Whether `value` is one of csv-parse's resizeable buffers (it has `reset`). */
+function isResettable(value: unknown): value is { reset(): void } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { reset?: unknown }).reset === 'function'
+  );
+}
+
+/**
+ * A csv-parse `Parser` for runs of whole records (see `LineNumberingParser`): hands each record
  * to `sink` while csv-parse's live `info` still describes it.
+ *
+ * One parser serves every run after the first of a file (`parseRun`): setting up a
+ * csv-parse `Parser` (a stream, its options normalized, its state built) cost as much as parsing
+ * the two or three records of a typical run. `parseRun` puts csv-parse's state and counters back
+ * to the values they had when the parser was constructed — what a fresh parser with the same
+ * options would start from — so each run is parsed exactly as by a fresh parser. Only for options
+ * that csv-parse never changes while parsing (no BOM detection, a given record delimiter: every
+ * run but the first); `reusable` is false when csv-parse's internals are not the expected ones
+ * (another version), and the caller then makes a fresh parser per run.
  */
 class RunParser extends Parser {
+  /** csv-parse's `api` (its own property of the same name is left alone); undefined: not reusable. */
+  private readonly machine: CsvParseApi | undefined;
+  private readonly pristineState: Readonly<Record<string, unknown>> = {};
+  private readonly pristineInfo: Readonly<Record<string, unknown>> = {};
+  private readonly pushRecord = (record: unknown): void => {
+    this.sink(record as string[], this.info);
+  };
+
   constructor(
     options: ConstructorParameters<typeof Parser>[0],
     private readonly sink: (record: string[], info: { lines: number; bytes: number }) => void,
   ) {
     super(options);
+    const api = (this as unknown as { api?: Partial<CsvParseApi> }).api;
+    if (
+      api &&
+      typeof api.parse === 'function' &&
+      api.info === (this.info as unknown) &&
+      typeof api.state === 'object' &&
+      api.state !== null &&
+      isResettable(api.state.field) &&
+      isResettable(api.state.rawBuffer) &&
+      Array.isArray(api.state.record)
+    ) {
+      this.machine = api as CsvParseApi;
+      this.pristineState = { ...api.state };
+      this.pristineInfo = { ...api.info };
+    }
+  }
+
+  /** Whether `parseRun` can be used (csv-parse's internals are the expected ones). */
+  get reusable(): boolean {
+    return this.machine !== undefined;
   }
 
   override push(chunk: unknown): boolean {
     if (chunk !== null) this.sink(chunk as string[], this.info);
     return true;
+  }
+
+  /**
+   * Parses `bytes` (whole records) to the end, from csv-parse's state at construction; returns
+   * csv-parse's error, if any (after it, the parser must not be used again).
+   * @throws Error when the parser is not `reusable`.
+   */
+  parseRun(bytes: Buffer): Error | undefined {
+    const api = this.machine;
+    if (!api) throw new Error('this csv-parse parser cannot be reused');
+    const state = api.state;
+    Object.assign(state, this.pristineState);
+    // The buffers are emptied, the record replaced (csv-parse hands its arrays to the consumer).
+    (state.field as { reset(): void }).reset();
+    (state.rawBuffer as { reset(): void }).reset();
+    state.record = [];
+    Object.assign(api.info, this.pristineInfo);
+    const close = (): void => {};
+    return (
+      api.parse(bytes, false, this.pushRecord, close) ??
+      api.parse(undefined, true, this.pushRecord, close)
+    );
   }
 }
 
@@ -196,9 +281,9 @@ export interface CsvParserOptions {
  * (`SegmentCutter`), and each segment into runs (`splitRuns`): a run without any quote byte whose
  * line breaks are the record delimiter and whose bytes are text (no fault) is split by hand
  * (`splitPlainRecords`, about five times faster); every other run — and the first segment, with
- * the header, the BOM and the delimiter discovery — is parsed by a fresh csv-parse `Parser`
- * (`RunParser`), which starts exactly as the single parser of the whole file would at that
- * boundary. Records, line numbers, byte offsets, errors and `TextFault`s are the ones that single
+ * the header, the BOM and the delimiter discovery — is parsed by csv-parse from its initial
+ * state (`RunParser`: a fresh parser for the first segment, then one parser restarted per run),
+ * which starts exactly as the single parser of the whole file would at that boundary. Records, line numbers, byte offsets, errors and `TextFault`s are the ones that single
  * csv-parse parser gave (tests/unit/fast-csv-differential.test.ts).
  *
  * Line numbers: csv-parse's line counter (`info.lines`) counts every line break, and a CRLF inside a
@@ -247,6 +332,8 @@ class LineNumberingParser extends Transform implements PlainRecordSink {
   /** The line the next record starts on, at the earliest (for an unclosed quote). */
   private nextRecordLine = 1;
   private failure: Error | undefined;
+  /** The csv-parse parser of the runs after the first (see `RunParser`), once made. */
+  private runParser: RunParser | undefined;
 
   constructor(
     private readonly encoding: InputEncoding,
@@ -653,7 +740,7 @@ class LineNumberingParser extends Transform implements PlainRecordSink {
   }
 
   /**
-   * `segment[start, end)` through a fresh csv-parse parser; `first`: the start of the file (BOM,
+   * `segment[start, end)` through csv-parse, from its initial state (see `RunParser`); `first`: the start of the file (BOM,
    * record delimiter discovered by csv-parse). Returns csv-parse's error with the file's line.
    */
   private parseRun(
@@ -664,23 +751,35 @@ class LineNumberingParser extends Transform implements PlainRecordSink {
     first: boolean,
   ): Error | undefined {
     const utf8 = this.encoding === 'utf-8';
-    const parser = new RunParser(
-      {
-        ...CSV_OPTIONS,
-        // Single-byte encodings decode every byte as Latin-1 (windows-1252 then maps 0x80–0x9F);
-        // csv-parse's BOM detection would switch them to UTF-8 or UTF-16 behind our back.
-        bom: first && utf8,
-        encoding: utf8 ? 'utf8' : 'latin1',
-        ...(first ? {} : { record_delimiter: this.cutter.delimiter }),
-      },
-      this.csvRecord,
-    );
+    let parser = first ? undefined : this.runParser;
+    if (!parser) {
+      parser = new RunParser(
+        {
+          ...CSV_OPTIONS,
+          // Single-byte encodings decode every byte as Latin-1 (windows-1252 then maps
+          // 0x80–0x9F); csv-parse's BOM detection would switch them to UTF-8 or UTF-16 behind
+          // our back.
+          bom: first && utf8,
+          encoding: utf8 ? 'utf8' : 'latin1',
+          ...(first ? {} : { record_delimiter: this.cutter.delimiter }),
+        },
+        this.csvRecord,
+      );
+      // Every run after the first has the same options: one parser, restarted per run.
+      if (!first && parser.reusable) this.runParser = parser;
+    }
     this.runStart = base + start;
     if (this.stats) this.stats.csvRuns++;
     let error: Error | null | undefined;
-    parser._transform(segment.subarray(start, end), 'latin1', (e) => (error = e));
-    if (!error) parser._flush((e) => (error = e));
+    const bytes = segment.subarray(start, end);
+    if (!first && parser.reusable) {
+      error = parser.parseRun(bytes);
+    } else {
+      parser._transform(bytes, 'latin1', (e) => (error = e));
+      if (!error) parser._flush((e) => (error = e));
+    }
     if (error) {
+      this.runParser = undefined;
       if (error instanceof CsvError && typeof error.lines === 'number') {
         const shift = this.lineAt - 1;
         error.lines += shift;

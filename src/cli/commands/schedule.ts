@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { previousBusinessDate } from '../../domain/business-date';
-import { checkScheduleExpression, runScheduler } from '../../job/scheduler';
 import type { CommandContext } from '../command-context';
 import { exitCodeFor } from '../exit-codes';
 import type { RunOptions } from '../options';
@@ -31,6 +30,8 @@ export function registerScheduleCommand(program: Command, ctx: CommandContext): 
     )
     .option('--no-email', 'do not send summary e-mails')
     .action(async (options: RunOptions) => {
+      // Loaded here: only `recon schedule` needs node-cron (start-up of every other command).
+      const { checkScheduleExpression, runScheduler } = await import('../../job/scheduler');
       const expression = env.RECON_SCHEDULE?.trim() || '0 1 * * *';
       const { config, logger, request, deliveryConfig } = loadRunSettings(
         ctx,

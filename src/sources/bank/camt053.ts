@@ -1,4 +1,4 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import type * as FastXmlParser from 'fast-xml-parser';
 import { normalizeCurrency, currencyExponent, type CurrencyCode } from '../../domain/currency';
 import { parseMajorAmount } from '../formats/parse-values';
 import {
@@ -40,8 +40,14 @@ interface XmlNode {
 
 const NAMESPACE_PREFIX = 'urn:iso:std:iso:20022:tech:xsd:';
 
-function parser(): XMLParser {
-  return new XMLParser({
+/** fast-xml-parser, loaded on first use (only a camt.053 bank file needs it; start-up). */
+function xml(): typeof FastXmlParser {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('fast-xml-parser') as typeof FastXmlParser;
+}
+
+function parser(): FastXmlParser.XMLParser {
+  return new (xml().XMLParser)({
     ignoreAttributes: false,
     attributeNamePrefix: '@_',
     parseTagValue: false,
@@ -274,7 +280,7 @@ function balanceOf(
  * of the first element that cannot be read (missing `Amt`, unknown currency, bad date…).
  */
 export function parseCamt053(content: string, location: string): ParsedBankFile {
-  const validation = XMLValidator.validate(content);
+  const validation = xml().XMLValidator.validate(content);
   if (validation !== true) {
     const { line, msg } = validation.err;
     throw rejectAtLine(location, line, `not well-formed XML: ${msg}`);

@@ -92,9 +92,10 @@ export function isStreamingSource(source: TransactionSource): source is Streamin
 }
 
 /**
- * A whole read as a `StreamedSide` of one table, for sources that cannot read batch by batch (API
- * pages, processor export formats): the side is held whole, as with the memory engine, and its
- * findings include the side checks (`sideChecked`).
+ * A whole read as a `StreamedSide` of one table, for sources that cannot read batch by batch
+ * (saved API pages replayed, `RawReplaySource`; a side re-keyed by a rules file's join key): the
+ * side is held whole, as with the memory engine, and its findings include the side checks
+ * (`sideChecked`).
  */
 export function streamWholeRead(read: () => Promise<SourceReadResult>): StreamedSide {
   let result: StreamedReadEnd | null = null;

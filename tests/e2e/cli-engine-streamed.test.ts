@@ -39,9 +39,23 @@ function prng(seed: number): () => number {
 const HEADER =
   'transaction_id,amount,currency,status,merchant_id,created_at,fee,description,reference';
 
-function writeSides(dir: string, brokenAt?: number): { processor: string; internal: string } {
+const STRIPE_REPORT_HEADER =
+  'balance_transaction_id,source_id,currency,gross,fee,net,created_utc,reporting_category,' +
+  'description,connected_account_id';
+
+/**
+ * The two sides of the day. `format`: the processor side's file format, the canonical CSV or the
+ * Stripe balance report (the same rows: raw statuses as reporting categories, timestamps to the
+ * second, the fee written as 0 where the canonical file has none, net = gross − fee).
+ */
+function writeSides(
+  dir: string,
+  brokenAt?: number,
+  format: 'canonical' | 'stripe-balance-report' = 'canonical',
+): { processor: string; internal: string } {
   const random = prng(16);
-  const processor: string[] = [HEADER];
+  const report = format === 'stripe-balance-report';
+  const processor: string[] = [report ? STRIPE_REPORT_HEADER : HEADER];
   const internal: string[] = [HEADER];
   const at = (n: number): string =>
     new Date(Date.parse(`${DATE}T00:00:00Z`) + ((n * 7919) % 86_400_000)).toISOString();
@@ -56,26 +70,39 @@ function writeSides(dir: string, brokenAt?: number): { processor: string; intern
     const created = n % 1000 === 1 ? '2025-09-29T23:00:00Z' : at(n);
     const row = (status: string, money = amount, cur = currency): string =>
       `${id},${money},${cur},${status},merch_${n % 13},${created},${fee},${description},${reference}`;
+    const feeCents = fee === '' ? 0 : n % 100;
+    const net = `${Math.floor((cents - feeCents) / 100)}.${String((cents - feeCents) % 100).padStart(2, '0')}`;
+    // The processor side's row (always the default amount and currency).
+    const processorRow = (status: string): string =>
+      report
+        ? `txn_${n},${id},${currency.toLowerCase()},${amount},${fee === '' ? '0' : fee},${net},` +
+          `${created.slice(0, 19).replace('T', ' ')},${status},${description},merch_${n % 13}`
+        : row(status);
     const roll = random();
     if (roll < 0.9) {
-      processor.push(row(n % 500 === 0 ? 'on_hold' : 'succeeded'));
+      processor.push(processorRow(n % 500 === 0 ? 'on_hold' : 'succeeded'));
       internal.push(row(n % 500 === 0 ? 'ON_HOLD' : 'settled'));
-    } else if (roll < 0.93) processor.push(row('succeeded'));
+    } else if (roll < 0.93) processor.push(processorRow('succeeded'));
     else if (roll < 0.96) internal.push(row('settled'));
     else if (roll < 0.98) {
-      processor.push(row('succeeded'));
+      processor.push(processorRow('succeeded'));
       internal.push(row('settled', `${Number.parseInt(amount, 10) + 1}.00`));
     } else {
-      processor.push(row('succeeded'));
+      processor.push(processorRow('succeeded'));
       internal.push(row('settled', amount, currency === 'USD' ? 'EUR' : 'USD'));
     }
     // Invalid rows, and duplicates far from their first row (another staged table).
-    if (n % 4999 === 0) processor.push(`bad_${n},12.345,USD,succeeded,m,${at(n)},,x,`);
+    if (n % 4999 === 0)
+      processor.push(
+        report
+          ? `txn_bad_${n},bad_${n},usd,12.345,0,12.345,${at(n).slice(0, 19).replace('T', ' ')},succeeded,x,m`
+          : `bad_${n},12.345,USD,succeeded,m,${at(n)},,x,`,
+      );
     if (n % 7001 === 0) internal.push(`bad_${n},1.00,XXX,settled,m,${at(n)},,x,`);
     // (One extra row per duplicated id: which of several duplicates of one id describes its
     // break is not deterministic, for either engine — break-sync breaks ties by a random id.)
     if (n % 9973 === 0 && n >= 70_000)
-      processor.push(row('succeeded').replace(`ch_${n},`, `ch_${n - 69_000},`));
+      processor.push(processorRow('succeeded').replace(`ch_${n},`, `ch_${n - 69_000},`));
     if (n % 8009 === 0 && n >= 70_000)
       internal.push(row('settled').replace(`ch_${n},`, `ch_${n - 68_000},`));
     if (brokenAt !== undefined && n === brokenAt) processor.push('ch_broken,"1.00,USD');
@@ -87,6 +114,11 @@ function writeSides(dir: string, brokenAt?: number): { processor: string; intern
 }
 
 const files = writeSides(mkdtempSync(join(work, 'in-')));
+const reportFiles = writeSides(
+  mkdtempSync(join(work, 'in-report-')),
+  undefined,
+  'stripe-balance-report',
+);
 
 const runArgs = (paths: { processor: string; internal: string }, reports: string) => [
   'run',
@@ -257,6 +289,61 @@ describe.each(backends)(
       expect(memoryFindings).toContain('outside_business_date');
       expect(await findingsOf(backend)).toBe(memoryFindings);
       expect(await stagedRows()).toBe(0);
+    });
+
+    it('gives the memory engine results, reports and findings on a Stripe balance report, streamed as it is parsed', async () => {
+      // The second run of the day in each database (after the canonical one above, or the first).
+      const memoryDir = join(work, `${backend.name}-report-memory`);
+      const sqlDir = join(work, `${backend.name}-report-sql`);
+      const memory = await runCli(runArgs(reportFiles, memoryDir), await memoryDb.env());
+      const sql = await runCli(
+        [...runArgs(reportFiles, sqlDir), '--engine', 'postgres'],
+        await backend.env(),
+      );
+      expect(sql.stderr).not.toContain('"level":"error"');
+      expect([memory.code, sql.code]).toEqual([0, 0]);
+      const [memoryRun] = jsonLines(memory.stdout);
+      const [sqlRun] = jsonLines(sql.stdout);
+      expect(strip([sqlRun ?? {}])).toEqual(strip([memoryRun ?? {}]));
+      expect(memoryRun).toMatchObject({ invalid_rows: 43 });
+      expect(report(sqlDir, 'csv')).toBe(report(memoryDir, 'csv'));
+      expect(report(sqlDir, 'json')).toBe(report(memoryDir, 'json'));
+      const findingsOf = async (db: Backend, runId: unknown): Promise<string | undefined> =>
+        (
+          await db.query<{ rows: string }>(
+            `SELECT string_agg(
+                  concat_ws('|', side, source, check_name, severity, line, field, reason, value, count),
+                  E'\\n' ORDER BY ctid) AS rows
+             FROM data_quality_checks WHERE run_id = '${String(runId)}'`,
+          )
+        )[0]?.rows;
+      const memoryFindings = await findingsOf(memoryDb, memoryRun?.run_id);
+      expect(memoryFindings).toContain('duplicate_ids');
+      expect(memoryFindings).toContain('invalid_row');
+      expect(await findingsOf(backend, sqlRun?.run_id)).toBe(memoryFindings);
+      expect(await stagedRows()).toBe(0);
+    });
+
+    it('exits 4 for a Stripe balance report rejected after tables were staged, leaving none', async () => {
+      const env = await backend.env();
+      const broken = writeSides(
+        mkdtempSync(join(work, 'broken-report-')),
+        100_000,
+        'stripe-balance-report',
+      );
+      const result = await runCli(
+        [...runArgs(broken, join(work, `${backend.name}-broken-report`)), '--engine', 'postgres'],
+        env,
+      );
+      expect(result.code).toBe(4);
+      expect(result.stderr).toContain(broken.processor);
+      expect(await stagedRows()).toBe(0);
+      const [run] = jsonLines(result.stdout);
+      const stored = await backend.query<{ status: string; discrepancies: number }>(
+        `SELECT status, (SELECT count(*) FROM discrepancies d WHERE d.run_id = r.id)::int AS discrepancies
+         FROM reconciliation_runs r WHERE id = '${String(run?.run_id)}'`,
+      );
+      expect(stored).toEqual([{ status: 'failed', discrepancies: 0 }]);
     });
 
     it('exits 4 for a file rejected half-way, leaving no staged rows and no results', async () => {

@@ -7,14 +7,15 @@ import {
   InputRejectedError,
 } from '../../src/domain/errors';
 import { STATUS_MAPS } from '../../src/domain/status';
-import type { TransactionSide } from '../../src/domain/transaction';
+import type { Transaction, TransactionSide } from '../../src/domain/transaction';
 import { ApiSource, RawReplaySource, type ApiAdapter } from '../../src/sources/http/api-source';
 import type { HttpSettings } from '../../src/sources/http/http-client';
 import { DEFAULT_LEDGER_API_CONFIG, LedgerApiAdapter } from '../../src/sources/http/ledger-api';
 import { PaypalTransactionsAdapter } from '../../src/sources/http/paypal-transactions';
 import { SquarePaymentsAdapter } from '../../src/sources/http/square-payments';
 import { StripeBalanceTransactionsAdapter } from '../../src/sources/http/stripe-balance-transactions';
-import type { SourceReadResult } from '../../src/sources/transaction-source';
+import { SideCheckAccumulator } from '../../src/sources/side-checks';
+import type { ReadContext, SourceReadResult } from '../../src/sources/transaction-source';
 import {
   canonicalSamplePath,
   expectedFromCanonical,
@@ -503,5 +504,76 @@ describe('internal ledger API source', () => {
       field: 'transaction_id',
       reason: 'transaction_id is not valid Unicode (lone surrogate)',
     });
+  });
+});
+
+describe('API sources read batch by batch (--engine postgres)', () => {
+  /** Everything a streamed read gives, with the side checks the postgres engine adds. */
+  async function streamedRead(api: ApiSource, context: ReadContext) {
+    const side = api.readStreamed(context);
+    const checks = new SideCheckAccumulator(api.side, api.location, context);
+    const rows: Transaction[] = [];
+    for await (const table of side.tables) {
+      checks.add(table);
+      for (let row = 0; row < table.length; row++) rows.push(table.atWithBusinessDate(row));
+    }
+    return { end: side.end(), checks, rows };
+  }
+
+  it('fetches the ledger pages into the rows, counts and findings of the whole read', async () => {
+    const entries = syntheticRows(1200, 'ch_').map((row) => toLedgerEntry(row, 'stripe'));
+    const bad = entries[700];
+    if (bad) bad.amount = '12.345';
+    const server = await startFakeLedger({ entries, style: 'cursor' });
+    servers.push(server);
+    const adapter = new LedgerApiAdapter({
+      baseUrl: server.baseUrl,
+      processor: 'stripe',
+      config: DEFAULT_LEDGER_API_CONFIG,
+    });
+    const context: ReadContext = {
+      businessDate: DATE,
+      timeZone: 'UTC',
+      statusMap: STATUS_MAPS.internal,
+    };
+    const api = () =>
+      new ApiSource('internal', adapter, { http: FAST_HTTP, reporter, label: 'stripe/internal' });
+    const whole = await api().read(context);
+    expect(server.requests).toHaveLength(3);
+    const { end, checks, rows } = await streamedRead(api(), context);
+    expect(server.requests).toHaveLength(6);
+    expect(whole.invalidCount).toBe(1);
+    expect(end).toEqual({
+      rowCount: 1200,
+      invalidCount: 1,
+      issues: end.issues,
+      sideChecked: false,
+    });
+    expect(rows).toEqual(
+      whole.table.toArray().map((_, row) => whole.table.atWithBusinessDate(row)),
+    );
+    expect(checks.finish(end, whole.table.duplicatedIds)).toEqual(whole.issues);
+  });
+
+  it('fails a streamed fetch with the error of the whole read (persistent 500)', async () => {
+    const { adapter } = await stripe(syntheticRows(3, 'ch_'), [
+      { kind: 'status-500', onRequest: 1, times: 10 },
+    ]);
+    const api = new ApiSource('processor', adapter, {
+      http: FAST_HTTP,
+      reporter,
+      label: 'stripe/processor',
+    });
+    const side = api.readStreamed({
+      businessDate: DATE,
+      timeZone: 'UTC',
+      statusMap: STATUS_MAPS.stripe,
+    });
+    const drain = async () => {
+      for await (const table of side.tables) void table;
+    };
+    const error = await drain().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DependencyUnavailableError);
+    expect((error as Error).message).toContain('gave up after 4 attempts');
   });
 });

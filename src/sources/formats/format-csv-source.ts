@@ -13,7 +13,13 @@ import type { Transaction, TransactionSide } from '../../domain/transaction';
 import { readCsvRecordBatches, textFaultReason, type CsvRecord } from '../csv-records';
 import type { InputEncoding } from '../text-encoding';
 import { addSideChecks } from '../side-checks';
-import type { ReadContext, SourceReadResult, TransactionSource } from '../transaction-source';
+import { STREAMED_TABLE_ROWS } from '../canonical-csv-source';
+import type {
+  ReadContext,
+  SourceReadResult,
+  StreamedSide,
+  StreamingTransactionSource,
+} from '../transaction-source';
 import type {
   AmountField,
   FormatRow,
@@ -21,6 +27,16 @@ import type {
   ProcessorFormat,
   ReportProblem,
 } from './processor-format';
+
+/** What `FormatCsvSource`'s record loop has counted and found so far (see `readTables`). */
+interface FormatReadTotals {
+  rowCount: number;
+  invalidCount: number;
+  /** The source's own findings in file order (no side checks). */
+  readonly issues: DataQualityIssue[];
+  /** The file has been read to its end (its file-level checks are in `issues`). */
+  done: boolean;
+}
 
 /** Reports each field of `record` whose bytes are not text (named from `header` when it fits). */
 function reportFaults(record: CsvRecord, header: readonly string[], problem: ReportProblem): void {
@@ -57,9 +73,10 @@ function checkLimits(row: FormatRow, problem: ReportProblem): void {
  * `netMinor` its net (both only when in the compared currency). Rejected
  * rows become `invalid_row` issues (line, column, reason, value); the format's file-level checks
  * (footer counts, Adyen batch balance) and a `net_mismatch` warning per row whose
- * `gross - fee != net` (`netMismatchIssue`) are added to the issues.
+ * `gross - fee != net` (`netMismatchIssue`) are added to the issues. `readStreamed` gives the
+ * same rows in tables of `STREAMED_TABLE_ROWS` (the postgres engine stages each as it is read).
  */
-export class FormatCsvSource implements TransactionSource {
+export class FormatCsvSource implements StreamingTransactionSource {
   constructor(
     readonly side: TransactionSide,
     readonly location: string,
@@ -70,6 +87,63 @@ export class FormatCsvSource implements TransactionSource {
 
   /** @throws InputRejectedError for a missing file, a malformed CSV or a header the format cannot use. */
   async read(context: ReadContext): Promise<SourceReadResult> {
+    const totals: FormatReadTotals = { rowCount: 0, invalidCount: 0, issues: [], done: false };
+    // One table for the whole file (no limit): at most one is yielded, none when no row is valid.
+    let table: TransactionTable | undefined;
+    for await (const read of this.readTables(context, Infinity, totals)) table = read;
+    const { rowCount, invalidCount, issues } = totals;
+    return addSideChecks(
+      {
+        side: this.side,
+        location: this.location,
+        table: table ?? new TransactionTable(),
+        issues,
+        rowCount,
+        invalidCount,
+      },
+      context,
+    );
+  }
+
+  /**
+   * The same rows, findings and errors as `read`, batch by batch (`StreamedSide`): the valid rows
+   * in tables of `STREAMED_TABLE_ROWS` rows (the file's last table fewer; none for a file without
+   * a valid row), each with dictionaries of its own, so a table can be dropped once it is staged.
+   * `end()` gives the source's own findings in `read`'s order (row findings, the format's
+   * file-level checks, `non_transaction_rows`); the side checks are left to the caller
+   * (`SideCheckAccumulator`, `sideChecked: false`). A format with a prescan (PayPal activity)
+   * reads the file twice, the prescan before the first table. Memory: one table being filled,
+   * one parser batch, the findings.
+   * @throws InputRejectedError (from `tables`' iteration) as `read`; a file-level check that
+   *   rejects the file (PayPal STL without a column header) throws after the last full table,
+   *   before the last partial one.
+   */
+  readStreamed(context: ReadContext): StreamedSide {
+    const totals: FormatReadTotals = { rowCount: 0, invalidCount: 0, issues: [], done: false };
+    const location = this.location;
+    return {
+      tables: this.readTables(context, STREAMED_TABLE_ROWS, totals),
+      end: () => {
+        if (!totals.done) throw new Error(`${location}: end() before its tables were read`);
+        const { rowCount, invalidCount, issues } = totals;
+        return { rowCount, invalidCount, issues, sideChecked: false };
+      },
+    };
+  }
+
+  /**
+   * The record loop of `read` and `readStreamed` (one home): reads the file (twice for a format
+   * with a prescan), yields the valid rows in order in tables of `tableRows` rows (the last one
+   * fewer, not yielded when empty) and fills `totals`: data rows, rejected rows and the findings
+   * in file order, then the format's file-level checks and `non_transaction_rows`, without the
+   * side checks; `totals.done` once the file has been read to its end.
+   * @throws InputRejectedError as `read`.
+   */
+  private async *readTables(
+    context: ReadContext,
+    tableRows: number,
+    totals: FormatReadTotals,
+  ): AsyncGenerator<TransactionTable> {
     const what = this.side === 'processor' ? 'processor input' : 'internal ledger input';
     const reader = this.format.createReader(this.settings, this.location);
     const compare: AmountField =
@@ -80,12 +154,10 @@ export class FormatCsvSource implements TransactionSource {
       }
       reader.prescan.end();
     }
-    const table = new TransactionTable();
-    const issues: DataQualityIssue[] = [];
+    let table = new TransactionTable();
+    const issues = totals.issues;
     const rowIssues: DataQualityIssue[] = [];
     let line = 0;
-    let rowCount = 0;
-    let invalidCount = 0;
     let notTransactions = 0;
     let sawRecord = false;
     const base = { side: this.side, location: this.location };
@@ -118,7 +190,7 @@ export class FormatCsvSource implements TransactionSource {
         } else if (result === 'not-a-transaction') {
           notTransactions++;
         } else {
-          rowCount++;
+          totals.rowCount++;
           if (result !== undefined && rowIssues.length === 0) checkLimits(result, problem);
           if (result !== undefined && rowIssues.length === 0) {
             table.append(this.toTransaction(result, compare, line, context, issues));
@@ -127,9 +199,13 @@ export class FormatCsvSource implements TransactionSource {
           }
         }
         if (rowIssues.length > 0) {
-          if (result !== 'framing' && result !== 'not-a-transaction') invalidCount++;
+          if (result !== 'framing' && result !== 'not-a-transaction') totals.invalidCount++;
           for (const rowIssue of rowIssues) issues.push(rowIssue);
           rowIssues.length = 0;
+        }
+        if (table.length >= tableRows) {
+          yield table;
+          table = new TransactionTable();
         }
       }
     }
@@ -152,7 +228,8 @@ export class FormatCsvSource implements TransactionSource {
         count: notTransactions,
       });
     }
-    return addSideChecks({ ...base, table, issues, rowCount, invalidCount }, context);
+    totals.done = true;
+    if (table.length > 0) yield table;
   }
 
   private toTransaction(

@@ -5,12 +5,11 @@ import { CANONICAL_REQUIRED_COLUMNS, CanonicalCsvSource } from '../canonical-csv
 import { readFirstRecord } from '../csv-records';
 import { printable, type InputEncoding } from '../text-encoding';
 import type { TransactionTable } from '../../domain/transaction-table';
-import {
-  streamWholeRead,
-  type ReadContext,
-  type SourceReadResult,
-  type StreamedSide,
-  type StreamingTransactionSource,
+import type {
+  ReadContext,
+  SourceReadResult,
+  StreamedSide,
+  StreamingTransactionSource,
 } from '../transaction-source';
 import { ADYEN_SETTLEMENT_DETAIL } from './adyen-settlement-detail';
 import { FormatCsvSource } from './format-csv-source';
@@ -122,9 +121,10 @@ export class DetectingCsvSource implements StreamingTransactionSource {
   }
 
   /**
-   * `read` batch by batch: a canonical file streams (`CanonicalCsvSource.readStreamed`); a
-   * processor's own export is read whole and yielded as one table (`streamWholeRead`). Errors as
-   * `read`, from the tables' iteration.
+   * `read` batch by batch: a canonical file through `CanonicalCsvSource.readStreamed`, a
+   * processor's own export through `FormatCsvSource.readStreamed` (both in tables of
+   * `STREAMED_TABLE_ROWS` rows, the side checks left to the caller). Errors as `read`, from the
+   * tables' iteration.
    */
   readStreamed(context: ReadContext): StreamedSide {
     let inner: StreamedSide | null = null;
@@ -132,15 +132,13 @@ export class DetectingCsvSource implements StreamingTransactionSource {
       const format = await this.chooseFormat();
       inner = !('processor' in format)
         ? new CanonicalCsvSource(this.side, this.location, this.encoding).readStreamed(context)
-        : streamWholeRead(() =>
-            new FormatCsvSource(
-              this.side,
-              this.location,
-              format,
-              this.settings,
-              this.encoding,
-            ).read(context),
-          );
+        : new FormatCsvSource(
+            this.side,
+            this.location,
+            format,
+            this.settings,
+            this.encoding,
+          ).readStreamed(context);
       yield* inner.tables;
     }.call(this);
     return {

@@ -7,10 +7,13 @@ import { InputRejectedError } from '../../domain/errors';
 import type { TransactionSide } from '../../domain/transaction';
 import { normalizeRecord, type RawRecord } from '../normalize-record';
 import { addSideChecks } from '../side-checks';
+import { STREAMED_TABLE_ROWS } from '../canonical-csv-source';
 import {
   contextCutoff,
   type ReadContext,
   type SourceReadResult,
+  type StreamedSide,
+  type StreamingTransactionSource,
   type TransactionSource,
 } from '../transaction-source';
 import { HttpClient, type HttpSettings, type RetryObserver } from './http-client';
@@ -68,63 +71,121 @@ export interface ApiSourceOptions {
   readonly progress?: (line: string) => void;
 }
 
-function normalizeItems(
+/** What the item loop of an API source has counted and found so far (see `normalizedTables`). */
+interface ItemTotals {
+  rowCount: number;
+  invalidCount: number;
+  /** The source's own findings in fetch order (no side checks). */
+  readonly issues: DataQualityIssue[];
+  /** Every page has been read. */
+  done: boolean;
+}
+
+function newItemTotals(): ItemTotals {
+  return { rowCount: 0, invalidCount: 0, issues: [], done: false };
+}
+
+/**
+ * The item loop of every API source (one home for `read` and `readStreamed`): validates the items
+ * of `pages` in order, yields the valid rows in tables of `tableRows` rows (the last fewer, not
+ * yielded when empty) and fills `totals` with the counts and findings, without the side checks.
+ * `onPage` runs after each page's items. Errors of `pages` and `adapter.itemsOf` propagate.
+ */
+async function* normalizedTables(
   adapter: ApiAdapter,
   side: TransactionSide,
   location: string,
   pages: AsyncIterable<ApiPage> | Iterable<ApiPage>,
   context: ReadContext,
   onPage: (page: ApiPage, index: number, rows: number) => Promise<void>,
-): Promise<SourceReadResult> {
-  return (async () => {
-    const table = new TransactionTable();
-    const issues: DataQualityIssue[] = [];
-    let rowCount = 0;
-    let invalidCount = 0;
-    let pageIndex = 0;
-    for await (const page of pages) {
-      pageIndex++;
-      const items = adapter.itemsOf(page);
-      for (const item of items) {
-        rowCount++;
-        const result = normalizeRecord(
-          adapter.toRecord(item),
-          { side, location, position: rowCount },
-          context.statusMap,
-        );
-        if (result.transaction) {
-          table.append(result.transaction);
-          for (const issue of result.issues) issues.push(issue); // warnings (net_mismatch)
-          if (result.transaction.status === 'unknown') {
-            issues.push({
-              side,
-              location,
-              check: 'unknown_status',
-              severity: 'warning',
-              line: rowCount,
-              field: 'status',
-              reason: 'status is not in the status map; compared by its raw text',
-              value: result.transaction.rawStatus,
-              count: null,
-            });
-          }
-        } else {
-          invalidCount++;
-          for (const issue of result.issues) issues.push(issue);
+  tableRows: number,
+  totals: ItemTotals,
+): AsyncGenerator<TransactionTable> {
+  let table = new TransactionTable();
+  const issues = totals.issues;
+  let pageIndex = 0;
+  for await (const page of pages) {
+    pageIndex++;
+    const items = adapter.itemsOf(page);
+    for (const item of items) {
+      totals.rowCount++;
+      const result = normalizeRecord(
+        adapter.toRecord(item),
+        { side, location, position: totals.rowCount },
+        context.statusMap,
+      );
+      if (result.transaction) {
+        table.append(result.transaction);
+        for (const issue of result.issues) issues.push(issue); // warnings (net_mismatch)
+        if (result.transaction.status === 'unknown') {
+          issues.push({
+            side,
+            location,
+            check: 'unknown_status',
+            severity: 'warning',
+            line: totals.rowCount,
+            field: 'status',
+            reason: 'status is not in the status map; compared by its raw text',
+            value: result.transaction.rawStatus,
+            count: null,
+          });
         }
+        if (table.length >= tableRows) {
+          yield table;
+          table = new TransactionTable();
+        }
+      } else {
+        totals.invalidCount++;
+        for (const issue of result.issues) issues.push(issue);
       }
-      await onPage(page, pageIndex, rowCount);
     }
-    return addSideChecks({ side, location, table, issues, rowCount, invalidCount }, context);
-  })();
+    await onPage(page, pageIndex, totals.rowCount);
+  }
+  totals.done = true;
+  if (table.length > 0) yield table;
+}
+
+/** The whole read of `tables` (one table at most, no limit): its rows and findings with the side checks. */
+async function wholeRead(
+  side: TransactionSide,
+  location: string,
+  tables: AsyncIterable<TransactionTable>,
+  totals: ItemTotals,
+  context: ReadContext,
+): Promise<SourceReadResult> {
+  let table: TransactionTable | undefined;
+  for await (const read of tables) table = read;
+  const { rowCount, invalidCount, issues } = totals;
+  return addSideChecks(
+    { side, location, table: table ?? new TransactionTable(), issues, rowCount, invalidCount },
+    context,
+  );
+}
+
+/** `tables` as a `StreamedSide` whose `end()` gives `totals` (side checks left to the caller). */
+function streamedSide(
+  location: string,
+  tables: AsyncIterable<TransactionTable>,
+  totals: ItemTotals,
+): StreamedSide {
+  return {
+    tables,
+    end: () => {
+      if (!totals.done) throw new Error(`${location}: end() before its tables were read`);
+      const { rowCount, invalidCount, issues } = totals;
+      return { rowCount, invalidCount, issues, sideChecked: false };
+    },
+  };
 }
 
 /**
  * A `TransactionSource` that fetches one side of a business day from an HTTP API through an
  * `ApiAdapter`: bounded by one fetch deadline, each call retried by `HttpClient`, items
- * validated like CSV rows (an item's `line` is its 1-based position in the fetch).
+ * validated like CSV rows (an item's `line` is its 1-based position in the fetch). `readStreamed`
+ * gives the same rows in tables of `STREAMED_TABLE_ROWS` as the pages arrive (no check needs the
+ * whole fetch: the cursor-loop checks of the adapters keep only the cursors seen).
  */
-export class ApiSource implements TransactionSource {
+export class ApiSource implements StreamingTransactionSource {
   readonly location: string;
 
   constructor(
@@ -135,7 +196,37 @@ export class ApiSource implements TransactionSource {
     this.location = adapter.location;
   }
 
-  async read(context: ReadContext): Promise<SourceReadResult> {
+  /** @throws as `ApiAdapter.fetchPages` / `itemsOf` and `HttpClient` (contract, deadline, HTTP). */
+  read(context: ReadContext): Promise<SourceReadResult> {
+    const totals = newItemTotals();
+    return wholeRead(
+      this.side,
+      this.location,
+      this.fetchTables(context, Infinity, totals),
+      totals,
+      context,
+    );
+  }
+
+  /**
+   * The rows, findings and errors of `read`, in tables of `STREAMED_TABLE_ROWS` rows as the pages
+   * are fetched (`StreamedSide`; side checks left to the caller). The fetch deadline starts with
+   * the tables' iteration and includes the time the consumer takes between tables.
+   */
+  readStreamed(context: ReadContext): StreamedSide {
+    const totals = newItemTotals();
+    return streamedSide(
+      this.location,
+      this.fetchTables(context, STREAMED_TABLE_ROWS, totals),
+      totals,
+    );
+  }
+
+  private async *fetchTables(
+    context: ReadContext,
+    tableRows: number,
+    totals: ItemTotals,
+  ): AsyncGenerator<TransactionTable> {
     const window = cutoffDayBounds(context.businessDate, contextCutoff(context));
     const http = new HttpClient(this.adapter.service, this.options.http, this.options.reporter);
     const deadline = AbortSignal.timeout(this.options.http.fetchDeadlineMs);
@@ -144,7 +235,7 @@ export class ApiSource implements TransactionSource {
       : undefined;
     if (rawDir) await mkdir(rawDir, { recursive: true });
     const started = Date.now();
-    const result = await normalizeItems(
+    yield* normalizedTables(
       this.adapter,
       this.side,
       this.location,
@@ -166,15 +257,18 @@ export class ApiSource implements TransactionSource {
           'page fetched',
         );
       },
+      tableRows,
+      totals,
     );
-    this.options.progress?.(`${this.options.label}: ${result.rowCount} rows fetched\n`);
-    return result;
+    this.options.progress?.(`${this.options.label}: ${totals.rowCount} rows fetched\n`);
   }
 }
 
 /**
  * Replays pages saved with `--save-raw` from `{rawDir}/{date}/{label}/page-*.json`, through the
- * same adapter, so a past fetch can be reconciled again without the API.
+ * same adapter, so a past fetch can be reconciled again without the API. Read whole (also by the
+ * postgres engine, `streamWholeRead`): its findings are located in the day's folder, which the
+ * engine's streamed side checks (located at `location`, a template) would not give.
  * @throws InputRejectedError when the folder is missing or a page file is not valid JSON.
  */
 export class RawReplaySource implements TransactionSource {
@@ -217,6 +311,17 @@ export class RawReplaySource implements TransactionSource {
         );
       }
     }
-    return normalizeItems(this.adapter, this.side, dir, pages, context, () => Promise.resolve());
+    const totals = newItemTotals();
+    const tables = normalizedTables(
+      this.adapter,
+      this.side,
+      dir,
+      pages,
+      context,
+      () => Promise.resolve(),
+      Infinity,
+      totals,
+    );
+    return wholeRead(this.side, dir, tables, totals, context);
   }
 }

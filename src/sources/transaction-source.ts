@@ -83,7 +83,8 @@ export interface StreamedSide {
 
 /** A source that can also read its side batch by batch (`StreamedSide`). */
 export interface StreamingTransactionSource extends TransactionSource {
-  readStreamed(context: ReadContext): StreamedSide;
+  /** `tableRows`: rows per yielded table (the source's default when omitted; tests use fewer). */
+  readStreamed(context: ReadContext, tableRows?: number): StreamedSide;
 }
 
 /** Whether `source` can read its side batch by batch. */

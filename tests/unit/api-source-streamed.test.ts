@@ -1,6 +1,5 @@
 import { STATUS_MAPS } from '../../src/domain/status';
 import type { Transaction } from '../../src/domain/transaction';
-import { STREAMED_TABLE_ROWS } from '../../src/sources/canonical-csv-source';
 import { ApiSource, type ApiAdapter, type ApiPage } from '../../src/sources/http/api-source';
 import { DEFAULT_HTTP_SETTINGS } from '../../src/sources/http/http-client';
 import type { RawRecord } from '../../src/sources/normalize-record';
@@ -9,7 +8,7 @@ import { isStreamingSource, type ReadContext } from '../../src/sources/transacti
 
 /**
  * `ApiSource.readStreamed` (the postgres engine's read of an API side) gives what `read` gives:
- * the same rows in fetch order, in tables of `STREAMED_TABLE_ROWS` as the pages come, the same
+ * the same rows in fetch order, in tables (of `TABLE_ROWS` here) as the pages come, the same
  * counts, findings (with the caller's side checks), progress lines and errors.
  */
 
@@ -29,14 +28,14 @@ interface Item {
 /** An in-process API of `rows` items in pages of 1 000 (no HTTP); `failAt`: the page that throws. */
 function fakeAdapter(rows: number, failAt?: number): ApiAdapter {
   const item = (n: number): Item => ({
-    id: n % 9001 === 0 && n >= 70_000 ? `ch_${n - 69_000}` : `ch_${n}`,
-    amount: n % 4999 === 0 ? '12.345' : `${1 + (n % 900)}.${String(n % 100).padStart(2, '0')}`,
+    id: n % 157 === 0 && n >= 1_100 ? `ch_${n - 1_080}` : `ch_${n}`,
+    amount: n % 79 === 0 ? '12.345' : `${1 + (n % 900)}.${String(n % 100).padStart(2, '0')}`,
     currency: n % 7 === 0 ? 'EUR' : 'USD',
     status: n % 301 === 0 ? 'mystery' : 'succeeded',
     created:
       n % 800 === 1 ? '2025-09-28T10:00:00Z' : `${DATE}T${String(n % 24).padStart(2, '0')}:00:00Z`,
     fee: n % 3 === 0 ? '' : '0.30',
-    ...(n % 1001 === 0 ? { net: '0.01' } : {}),
+    ...(n % 97 === 0 ? { net: '0.01' } : {}),
   });
   return {
     service: 'fake',
@@ -79,6 +78,9 @@ function fakeAdapter(rows: number, failAt?: number): ApiAdapter {
   };
 }
 
+/** Rows per streamed table here (the engine's default is `STREAMED_TABLE_ROWS`, 65 536). */
+const TABLE_ROWS = 1024;
+
 const context: ReadContext = { businessDate: DATE, timeZone: 'UTC', statusMap: STATUS_MAPS.stripe };
 
 function source(adapter: ApiAdapter, progress?: (line: string) => void): ApiSource {
@@ -96,13 +98,13 @@ const rowText = (row: Transaction): string =>
 const noSeconds = (lines: string[]): string[] => lines.map((line) => line.replace(/, \d+ s$/, ''));
 
 describe('an API side read batch by batch (--engine postgres)', () => {
-  it('yields the fetched rows in tables of 65 536, with the counts, findings and progress of the whole read', async () => {
+  it('yields the fetched rows in tables of the given size, with the counts, findings and progress of the whole read', async () => {
     const wholeLines: string[] = [];
-    const whole = await source(fakeAdapter(150_500), (line) => wholeLines.push(line)).read(context);
+    const whole = await source(fakeAdapter(2_350), (line) => wholeLines.push(line)).read(context);
     const lines: string[] = [];
-    const api = source(fakeAdapter(150_500), (line) => lines.push(line));
+    const api = source(fakeAdapter(2_350), (line) => lines.push(line));
     expect(isStreamingSource(api)).toBe(true);
-    const read = api.readStreamed(context);
+    const read = api.readStreamed(context, TABLE_ROWS);
     const checks = new SideCheckAccumulator('processor', api.location, context);
     const sizes: number[] = [];
     const rows: string[] = [];
@@ -113,12 +115,12 @@ describe('an API side read batch by batch (--engine postgres)', () => {
         rows.push(rowText(table.atWithBusinessDate(row)));
     }
     const end = read.end();
-    expect(sizes).toEqual([STREAMED_TABLE_ROWS, STREAMED_TABLE_ROWS, whole.table.length - 131_072]);
+    expect(sizes).toEqual([TABLE_ROWS, TABLE_ROWS, whole.table.length - 2 * TABLE_ROWS]);
     expect(rows).toEqual(
       whole.table.toArray().map((_, row) => rowText(whole.table.atWithBusinessDate(row))),
     );
     expect(end).toEqual({
-      rowCount: 150_500,
+      rowCount: 2_350,
       invalidCount: whole.invalidCount,
       issues: end.issues,
       sideChecked: false,
@@ -137,20 +139,18 @@ describe('an API side read batch by batch (--engine postgres)', () => {
       ]),
     );
     expect(noSeconds(lines)).toEqual(noSeconds(wholeLines));
-    expect(lines.at(-1)).toBe('fake/processor: 150500 rows fetched\n');
+    expect(lines.at(-1)).toBe('fake/processor: 2350 rows fetched\n');
   });
 
   it('stops with the fetch error after the tables already yielded, as the whole read fails', async () => {
-    await expect(source(fakeAdapter(150_000, 100)).read(context)).rejects.toThrow(
-      'page 100 failed',
-    );
-    const read = source(fakeAdapter(150_000, 100)).readStreamed(context);
+    await expect(source(fakeAdapter(3_000, 3)).read(context)).rejects.toThrow('page 3 failed');
+    const read = source(fakeAdapter(3_000, 3)).readStreamed(context, TABLE_ROWS);
     const sizes: number[] = [];
     const drain = async () => {
       for await (const table of read.tables) sizes.push(table.length);
     };
-    await expect(drain()).rejects.toThrow('page 100 failed');
-    expect(sizes).toEqual([STREAMED_TABLE_ROWS]);
+    await expect(drain()).rejects.toThrow('page 3 failed');
+    expect(sizes).toEqual([TABLE_ROWS]);
     expect(() => read.end()).toThrow('end() before its tables were read');
   });
 });

@@ -107,7 +107,7 @@ export class FormatCsvSource implements StreamingTransactionSource {
 
   /**
    * The same rows, findings and errors as `read`, batch by batch (`StreamedSide`): the valid rows
-   * in tables of `STREAMED_TABLE_ROWS` rows (the file's last table fewer; none for a file without
+   * in tables of `tableRows` rows (default `STREAMED_TABLE_ROWS`; the file's last table fewer; none for a file without
    * a valid row), each with dictionaries of its own, so a table can be dropped once it is staged.
    * `end()` gives the source's own findings in `read`'s order (row findings, the format's
    * file-level checks, `non_transaction_rows`); the side checks are left to the caller
@@ -118,11 +118,11 @@ export class FormatCsvSource implements StreamingTransactionSource {
    *   rejects the file (PayPal STL without a column header) throws after the last full table,
    *   before the last partial one.
    */
-  readStreamed(context: ReadContext): StreamedSide {
+  readStreamed(context: ReadContext, tableRows: number = STREAMED_TABLE_ROWS): StreamedSide {
     const totals: FormatReadTotals = { rowCount: 0, invalidCount: 0, issues: [], done: false };
     const location = this.location;
     return {
-      tables: this.readTables(context, STREAMED_TABLE_ROWS, totals),
+      tables: this.readTables(context, tableRows, totals),
       end: () => {
         if (!totals.done) throw new Error(`${location}: end() before its tables were read`);
         const { rowCount, invalidCount, issues } = totals;

@@ -123,10 +123,10 @@ export class DetectingCsvSource implements StreamingTransactionSource {
   /**
    * `read` batch by batch: a canonical file through `CanonicalCsvSource.readStreamed`, a
    * processor's own export through `FormatCsvSource.readStreamed` (both in tables of
-   * `STREAMED_TABLE_ROWS` rows, the side checks left to the caller). Errors as `read`, from the
-   * tables' iteration.
+   * `STREAMED_TABLE_ROWS` rows, the side checks left to the caller; an export's tables of
+   * `tableRows` when given). Errors as `read`, from the tables' iteration.
    */
-  readStreamed(context: ReadContext): StreamedSide {
+  readStreamed(context: ReadContext, tableRows?: number): StreamedSide {
     let inner: StreamedSide | null = null;
     const tables = async function* (this: DetectingCsvSource): AsyncGenerator<TransactionTable> {
       const format = await this.chooseFormat();
@@ -138,7 +138,7 @@ export class DetectingCsvSource implements StreamingTransactionSource {
             format,
             this.settings,
             this.encoding,
-          ).readStreamed(context);
+          ).readStreamed(context, tableRows);
       yield* inner.tables;
     }.call(this);
     return {

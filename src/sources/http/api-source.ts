@@ -209,17 +209,13 @@ export class ApiSource implements StreamingTransactionSource {
   }
 
   /**
-   * The rows, findings and errors of `read`, in tables of `STREAMED_TABLE_ROWS` rows as the pages
-   * are fetched (`StreamedSide`; side checks left to the caller). The fetch deadline starts with
+   * The rows, findings and errors of `read`, in tables of `tableRows` rows (default
+   * `STREAMED_TABLE_ROWS`) as the pages are fetched (`StreamedSide`; side checks left to the caller). The fetch deadline starts with
    * the tables' iteration and includes the time the consumer takes between tables.
    */
-  readStreamed(context: ReadContext): StreamedSide {
+  readStreamed(context: ReadContext, tableRows: number = STREAMED_TABLE_ROWS): StreamedSide {
     const totals = newItemTotals();
-    return streamedSide(
-      this.location,
-      this.fetchTables(context, STREAMED_TABLE_ROWS, totals),
-      totals,
-    );
+    return streamedSide(this.location, this.fetchTables(context, tableRows, totals), totals);
   }
 
   private async *fetchTables(

@@ -4,7 +4,6 @@ import { parseCutoff } from '../../../src/domain/cutoff';
 import { STATUS_MAPS, type ProcessorName } from '../../../src/domain/status';
 import type { Transaction } from '../../../src/domain/transaction';
 import { SideTotals, summarizeFees } from '../../../src/engine/summarize';
-import { STREAMED_TABLE_ROWS } from '../../../src/sources/canonical-csv-source';
 import { DetectingCsvSource } from '../../../src/sources/formats/format-registry';
 import {
   DEFAULT_FORMAT_SETTINGS,
@@ -17,7 +16,7 @@ import { DERIVED, SAMPLES } from './support';
 
 /**
  * `FormatCsvSource.readStreamed` (the postgres engine's read of a processor export) gives what
- * `read` gives: the same rows in order (in tables of about `STREAMED_TABLE_ROWS`), the same counts
+ * `read` gives: the same rows in order (in tables of `TABLE_ROWS` here), the same counts
  * and, once the caller's side checks are added (`SideCheckAccumulator`), the same findings in the
  * same order; and the same errors.
  */
@@ -55,7 +54,7 @@ const rowsOf = (whole: SourceReadResult): string[] =>
 
 /** A streamed read put together the way the postgres engine does (side checks, totals). */
 async function streamed(side: DetectingCsvSource, context: ReadContext) {
-  const read = side.readStreamed(context);
+  const read = side.readStreamed(context, TABLE_ROWS);
   const checks = new SideCheckAccumulator(side.side, side.location, context);
   const totals = new SideTotals();
   const rows: string[] = [];
@@ -69,6 +68,12 @@ async function streamed(side: DetectingCsvSource, context: ReadContext) {
   const end = read.end();
   return { end, checks, totals, rows, sizes };
 }
+
+/**
+ * Rows per streamed table in these tests (the engine's default is `STREAMED_TABLE_ROWS`, 65 536):
+ * small, so that files of a few thousand rows span several tables.
+ */
+const TABLE_ROWS = 1024;
 
 /** Asserts the streamed read of `path` equals its whole read; returns both. */
 async function expectSameAsWhole(
@@ -90,7 +95,7 @@ async function expectSameAsWhole(
   expect(stream.checks.finish(stream.end, whole.table.duplicatedIds)).toEqual(whole.issues);
   expect(stream.totals.volume()).toEqual(whole.table.volumeByCurrency());
   expect(stream.totals.fees()).toEqual(summarizeFees(whole.table));
-  for (const size of stream.sizes.slice(0, -1)) expect(size).toBe(STREAMED_TABLE_ROWS);
+  for (const size of stream.sizes.slice(0, -1)) expect(size).toBe(TABLE_ROWS);
   return { whole, ...stream };
 }
 
@@ -146,10 +151,10 @@ function stripeReport(name: string, rows: number, tail = ''): string {
     const net = gross - fee + (n % 1009 === 0 ? 1 : 0);
     const hour = String(n % 24).padStart(2, '0');
     const created = n % 700 === 3 ? '2025-09-28 12:00:00' : `2025-09-30 ${hour}:15:00`;
-    const id = n % 9973 === 0 && n >= 70_000 ? `ch_${n - 69_000}` : `ch_${n}`;
+    const id = n % 157 === 0 && n >= 1_100 ? `ch_${n - 1_080}` : `ch_${n}`;
     const category =
       n % 301 === 0 ? 'mystery_category' : n % 13 === 0 ? 'refund' : n % 17 === 0 ? '' : 'charge';
-    const grossText = n % 4999 === 0 && decimals === 2 ? '12.345' : major(gross, decimals);
+    const grossText = n % 79 === 0 && decimals === 2 ? '12.345' : major(gross, decimals);
     const description = n % 50 === 0 ? `"Order ${n}, ""gift"""` : `Order ${n}`;
     lines.push(
       [
@@ -180,12 +185,12 @@ function paypalActivity(name: string, rows: number): string {
     const currency = n % 7 === 0 ? 'EUR' : 'USD';
     const gross = (n % 11 === 0 ? -1 : 1) * (100 + ((n * 53) % 50_000));
     const fee = -(n % 5 === 0 ? 0 : 25 + (n % 9));
-    const net = gross + fee + (n % 2003 === 0 ? 2 : 0);
+    const net = gross + fee + (n % 31 === 0 ? 2 : 0);
     const day = n % 600 === 5 ? '29/09/2025' : '30/09/2025';
     const time = `${String(n % 24).padStart(2, '0')}:${String(n % 60).padStart(2, '0')}:07`;
     const type = n % 11 === 0 ? 'Payment Refund' : 'Express Checkout Payment';
-    const status = n % 401 === 0 ? 'Mysterious' : 'Completed';
-    const grossText = n % 3001 === 0 ? '12.3x' : major(gross, 2);
+    const status = n % 101 === 0 ? 'Mysterious' : 'Completed';
+    const grossText = n % 47 === 0 ? '12.3x' : major(gross, 2);
     lines.push(
       [
         day,
@@ -199,7 +204,7 @@ function paypalActivity(name: string, rows: number): string {
         major(fee, 2),
         major(net, 2),
         `shop${n % 3}@example.com`,
-        n % 4001 === 0 && n >= 66_000 ? `PP${n - 65_000}` : `PP${n}`,
+        n % 63 === 0 && n >= 1_040 ? `PP${n - 1_020}` : `PP${n}`,
       ].join(','),
     );
   }
@@ -215,29 +220,29 @@ describe('a processor export read batch by batch (--engine postgres)', () => {
     },
   );
 
-  it('yields a large Stripe balance report in tables of 65 536 rows, with the findings of the whole read', async () => {
-    const path = stripeReport('stripe-large.csv', 150_000);
+  it('yields a Stripe balance report in tables of the given size, with the findings of the whole read', async () => {
+    const path = stripeReport('stripe-large.csv', 2_400);
     const { whole, sizes, end } = await expectSameAsWhole(path, 'stripe', '2025-09-30');
-    expect(sizes).toEqual([STREAMED_TABLE_ROWS, STREAMED_TABLE_ROWS, whole.table.length - 131_072]);
+    expect(sizes).toEqual([TABLE_ROWS, TABLE_ROWS, whole.table.length - 2 * TABLE_ROWS]);
     expect(end.invalidCount).toBe(27);
     expect(whole.table.duplicatedIds).toBe(8);
     const counts = new Map<string, number>();
     for (const issue of whole.issues) counts.set(issue.check, (counts.get(issue.check) ?? 0) + 1);
     expect(Object.fromEntries(counts)).toEqual({
       invalid_row: 27,
-      net_mismatch: 149,
-      unknown_status: 499,
+      net_mismatch: 3,
+      unknown_status: 8,
       row_count: 1,
-      // the 215 rows of 2025-09-28 and the count
-      outside_business_date: 216,
+      // the 4 rows of 2025-09-28 and the count
+      outside_business_date: 5,
       duplicate_ids: 1,
     });
   });
 
   it('reads a large PayPal activity download twice (the date-order prescan) and streams the second pass', async () => {
-    const path = paypalActivity('paypal-large.csv', 70_000);
+    const path = paypalActivity('paypal-large.csv', 1_100);
     const { whole, sizes } = await expectSameAsWhole(path, 'paypal', '2025-09-30');
-    expect(sizes).toEqual([STREAMED_TABLE_ROWS, whole.table.length - STREAMED_TABLE_ROWS]);
+    expect(sizes).toEqual([TABLE_ROWS, whole.table.length - TABLE_ROWS]);
     expect(whole.invalidCount).toBe(24);
     expect(whole.table.duplicatedIds).toBe(1);
     expect(whole.issues.map((issue) => issue.check)).toEqual(
@@ -246,7 +251,7 @@ describe('a processor export read batch by batch (--engine postgres)', () => {
   });
 
   it('rejects a file malformed after its first tables from the tables, as the whole read does', async () => {
-    const path = stripeReport('stripe-broken.csv', 140_000, 'txn_x,ch_x,usd,"1.00,0,1.00\n');
+    const path = stripeReport('stripe-broken.csv', 2_200, 'txn_x,ch_x,usd,"1.00,0,1.00\n');
     const context = contextFor('stripe', '2025-09-30');
     const whole = source(path, 'stripe').read(context);
     await expect(whole).rejects.toThrow(/unclosed quote|Quote Not Closed|quote/i);
@@ -254,13 +259,13 @@ describe('a processor export read batch by batch (--engine postgres)', () => {
       () => '',
       (error: Error) => error.message,
     );
-    const read = source(path, 'stripe').readStreamed(context);
+    const read = source(path, 'stripe').readStreamed(context, TABLE_ROWS);
     const sizes: number[] = [];
     const drain = async () => {
       for await (const table of read.tables) sizes.push(table.length);
     };
     await expect(drain()).rejects.toThrow(message);
-    expect(sizes).toEqual([STREAMED_TABLE_ROWS, STREAMED_TABLE_ROWS]);
+    expect(sizes).toEqual([TABLE_ROWS, TABLE_ROWS]);
     expect(() => read.end()).toThrow(`${path}: end() before its tables were read`);
   });
 
@@ -270,7 +275,7 @@ describe('a processor export read batch by batch (--engine postgres)', () => {
     const context = contextFor('paypal', '2026-01-06');
     const expected = `processor input ${path}: PayPal settlement report without a CH column header`;
     await expect(source(path, 'paypal').read(context)).rejects.toThrow(expected);
-    const read = source(path, 'paypal').readStreamed(context);
+    const read = source(path, 'paypal').readStreamed(context, TABLE_ROWS);
     const drain = async () => {
       for await (const table of read.tables) void table;
     };

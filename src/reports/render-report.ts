@@ -83,14 +83,22 @@ export interface ReportBreaksBlock {
 }
 
 /**
+ * The break of each identity key (`breakKeyOf`), `undefined` when there is none: what the
+ * renderers ask of `ReportBreaks.byIdentity` (a `ReadonlyMap` is one).
+ */
+export interface ReportBreakLookup {
+  get(key: string): ReportBreakRef | undefined;
+}
+
+/**
  * What the reports say about breaks across days, read in the run's final transaction after its
  * breaks were synced: the block, each discrepancy's break (by identity, see `breakKeyOf`), the
  * breaks the run resolved and every open break of the processor after it.
  */
 export interface ReportBreaks {
   readonly block: ReportBreaksBlock;
-  /** By `breakKeyOf(transaction id, scope)`. */
-  readonly byIdentity: ReadonlyMap<string, ReportBreakRef>;
+  /** By `breakKeyOf(transaction id, scope)`: a `Map`, or a view of compact columns. */
+  readonly byIdentity: ReportBreakLookup;
   /** Resolved by the run: in memory, or read a page at a time (`PagedRows`). */
   readonly resolved: readonly ReportBreak[] | PagedRows<ReportBreak>;
   /**
@@ -132,6 +140,21 @@ function rowStream<T, U>(rows: readonly T[] | PagedRows<T>, render: (item: T) =>
  */
 export function breakKeyOf(transactionId: string, scope: string): string {
   return `${scope}\u0000${transactionId}`;
+}
+
+/**
+ * A `ReportBreakLookup` over `find(transactionId, scope)`: the key (`breakKeyOf`) split back
+ * into its two parts (the scope never holds U+0000; a transaction id may).
+ */
+export function lookupByIdentity(
+  find: (transactionId: string, scope: string) => ReportBreakRef | undefined,
+): ReportBreakLookup {
+  return {
+    get: (key: string): ReportBreakRef | undefined => {
+      const at = key.indexOf('\u0000');
+      return at < 0 ? undefined : find(key.slice(at + 1), key.slice(0, at));
+    },
+  };
 }
 
 function breakOf(breaks: ReportBreaks | null | undefined, d: Discrepancy): ReportBreakRef | null {

@@ -1,4 +1,3 @@
-import { stringify } from 'csv-stringify/sync';
 import { formatInstant } from '../domain/business-date';
 import { currencyExponent, ISO4217_TABLE_VERSION } from '../domain/currency';
 import type { DataQualityIssue } from '../domain/data-quality';
@@ -11,6 +10,7 @@ import type { TierMatchSummary } from '../engine/tiers';
 import { countBasisMismatchSuspected } from '../engine/fees';
 import type { RunSettlement } from '../engine/settlement';
 import { feeBlockJson, type ReconciliationSummary } from '../engine/summarize';
+import { quotedCsvRow } from './quoted-csv';
 import { JsonStream } from './json-chunks';
 import { settlementReportJson } from './render-payouts';
 import { escapeSpreadsheetText } from './spreadsheet-safe';
@@ -288,19 +288,21 @@ export function* renderReportCsv(
   rowsPerChunk = CSV_CHUNK_ROWS,
 ): Generator<string> {
   const rules = input.rulesFile === true;
-  yield stringify([[...REPORT_CSV_COLUMNS, ...(rules ? RULES_CSV_COLUMNS : [])]], {
-    quoted: true,
-  });
+  yield quotedCsvRow([...REPORT_CSV_COLUMNS, ...(rules ? RULES_CSV_COLUMNS : [])]);
   const rows = input.match.discrepancies;
-  for (let start = 0; start < rows.length; start += rowsPerChunk) {
-    yield stringify(
-      rows
-        .slice(start, start + rowsPerChunk)
-        .map((d) =>
-          rules ? [...csvCells(d, input.breaks), ...rulesCells(d)] : csvCells(d, input.breaks),
-        ),
-      { quoted: true },
-    );
+  const count = rows.length;
+  for (let start = 0; start < count; start += rowsPerChunk) {
+    // Element by element (no slice of the discrepancies), each row's text built as it comes:
+    // a discrepancy and its cells die before the next is made.
+    const end = Math.min(count, start + rowsPerChunk);
+    let chunk = '';
+    for (let i = start; i < end; i++) {
+      const d = rows[i] as Discrepancy;
+      chunk += quotedCsvRow(
+        rules ? [...csvCells(d, input.breaks), ...rulesCells(d)] : csvCells(d, input.breaks),
+      );
+    }
+    yield chunk;
   }
 }
 
@@ -535,14 +537,17 @@ export async function* renderOpenBreaksCsv(
   breaks: ReportBreaks | null | undefined,
   rowsPerChunk = CSV_CHUNK_ROWS,
 ): AsyncGenerator<string> {
-  yield stringify([[...OPEN_BREAKS_CSV_COLUMNS]], { quoted: true });
-  let rows: string[][] = [];
+  yield quotedCsvRow([...OPEN_BREAKS_CSV_COLUMNS]);
+  let chunk = '';
+  let rows = 0;
   for await (const b of eachRow(breaks?.open ?? [])) {
-    rows.push(openBreakCells(b));
-    if (rows.length >= rowsPerChunk) {
-      yield stringify(rows, { quoted: true });
-      rows = [];
+    chunk += quotedCsvRow(openBreakCells(b));
+    rows += 1;
+    if (rows >= rowsPerChunk) {
+      yield chunk;
+      chunk = '';
+      rows = 0;
     }
   }
-  if (rows.length > 0) yield stringify(rows, { quoted: true });
+  if (rows > 0) yield chunk;
 }

@@ -46,7 +46,7 @@ import {
   type ReportPaths,
 } from '../reports/write-reports';
 import {
-  breakKeyOf,
+  lookupByIdentity,
   type PagedRows,
   type ReportBreak,
   type ReportBreaks,
@@ -234,17 +234,18 @@ export function toReportBreaks(
   });
   return {
     block: read.summary,
-    byIdentity: new Map(
-      read.linked.map((b) => [
-        breakKeyOf(b.transactionId, b.scope),
-        {
-          breakId: idOf(b.breakId, b.firstSeenRunId),
-          status: b.status,
-          originDate: b.originDate,
-          ageDays: b.ageDays,
-        },
-      ]),
-    ),
+    // A view of the compact linked breaks, each reference built when read (it dies young).
+    byIdentity: lookupByIdentity((transactionId, scope) => {
+      const b = read.linked.get(transactionId, scope);
+      return b
+        ? {
+            breakId: idOf(b.breakId, b.firstSeenRunId),
+            status: b.status,
+            originDate: b.originDate,
+            ageDays: b.ageDays,
+          }
+        : undefined;
+    }),
     resolved: viewOf(read.resolved),
     open: viewOf(read.open),
   };

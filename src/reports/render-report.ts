@@ -1,4 +1,3 @@
-import { stringify } from 'csv-stringify/sync';
 import { formatInstant } from '../domain/business-date';
 import { currencyExponent, ISO4217_TABLE_VERSION } from '../domain/currency';
 import type { DataQualityIssue } from '../domain/data-quality';
@@ -11,6 +10,7 @@ import type { TierMatchSummary } from '../engine/tiers';
 import { countBasisMismatchSuspected } from '../engine/fees';
 import type { RunSettlement } from '../engine/settlement';
 import { feeBlockJson, type ReconciliationSummary } from '../engine/summarize';
+import { quotedCsvRow } from './quoted-csv';
 import { JsonStream } from './json-chunks';
 import { settlementReportJson } from './render-payouts';
 import { escapeSpreadsheetText } from './spreadsheet-safe';
@@ -83,14 +83,22 @@ export interface ReportBreaksBlock {
 }
 
 /**
+ * The break of each identity key (`breakKeyOf`), `undefined` when there is none: what the
+ * renderers ask of `ReportBreaks.byIdentity` (a `ReadonlyMap` is one).
+ */
+export interface ReportBreakLookup {
+  get(key: string): ReportBreakRef | undefined;
+}
+
+/**
  * What the reports say about breaks across days, read in the run's final transaction after its
  * breaks were synced: the block, each discrepancy's break (by identity, see `breakKeyOf`), the
  * breaks the run resolved and every open break of the processor after it.
  */
 export interface ReportBreaks {
   readonly block: ReportBreaksBlock;
-  /** By `breakKeyOf(transaction id, scope)`. */
-  readonly byIdentity: ReadonlyMap<string, ReportBreakRef>;
+  /** By `breakKeyOf(transaction id, scope)`: a `Map`, or a view of compact columns. */
+  readonly byIdentity: ReportBreakLookup;
   /** Resolved by the run: in memory, or read a page at a time (`PagedRows`). */
   readonly resolved: readonly ReportBreak[] | PagedRows<ReportBreak>;
   /**
@@ -132,6 +140,21 @@ function rowStream<T, U>(rows: readonly T[] | PagedRows<T>, render: (item: T) =>
  */
 export function breakKeyOf(transactionId: string, scope: string): string {
   return `${scope}\u0000${transactionId}`;
+}
+
+/**
+ * A `ReportBreakLookup` over `find(transactionId, scope)`: the key (`breakKeyOf`) split back
+ * into its two parts (the scope never holds U+0000; a transaction id may).
+ */
+export function lookupByIdentity(
+  find: (transactionId: string, scope: string) => ReportBreakRef | undefined,
+): ReportBreakLookup {
+  return {
+    get: (key: string): ReportBreakRef | undefined => {
+      const at = key.indexOf('\u0000');
+      return at < 0 ? undefined : find(key.slice(at + 1), key.slice(0, at));
+    },
+  };
 }
 
 function breakOf(breaks: ReportBreaks | null | undefined, d: Discrepancy): ReportBreakRef | null {
@@ -265,19 +288,21 @@ export function* renderReportCsv(
   rowsPerChunk = CSV_CHUNK_ROWS,
 ): Generator<string> {
   const rules = input.rulesFile === true;
-  yield stringify([[...REPORT_CSV_COLUMNS, ...(rules ? RULES_CSV_COLUMNS : [])]], {
-    quoted: true,
-  });
+  yield quotedCsvRow([...REPORT_CSV_COLUMNS, ...(rules ? RULES_CSV_COLUMNS : [])]);
   const rows = input.match.discrepancies;
-  for (let start = 0; start < rows.length; start += rowsPerChunk) {
-    yield stringify(
-      rows
-        .slice(start, start + rowsPerChunk)
-        .map((d) =>
-          rules ? [...csvCells(d, input.breaks), ...rulesCells(d)] : csvCells(d, input.breaks),
-        ),
-      { quoted: true },
-    );
+  const count = rows.length;
+  for (let start = 0; start < count; start += rowsPerChunk) {
+    // Element by element (no slice of the discrepancies), each row's text built as it comes:
+    // a discrepancy and its cells die before the next is made.
+    const end = Math.min(count, start + rowsPerChunk);
+    let chunk = '';
+    for (let i = start; i < end; i++) {
+      const d = rows[i] as Discrepancy;
+      chunk += quotedCsvRow(
+        rules ? [...csvCells(d, input.breaks), ...rulesCells(d)] : csvCells(d, input.breaks),
+      );
+    }
+    yield chunk;
   }
 }
 
@@ -512,14 +537,17 @@ export async function* renderOpenBreaksCsv(
   breaks: ReportBreaks | null | undefined,
   rowsPerChunk = CSV_CHUNK_ROWS,
 ): AsyncGenerator<string> {
-  yield stringify([[...OPEN_BREAKS_CSV_COLUMNS]], { quoted: true });
-  let rows: string[][] = [];
+  yield quotedCsvRow([...OPEN_BREAKS_CSV_COLUMNS]);
+  let chunk = '';
+  let rows = 0;
   for await (const b of eachRow(breaks?.open ?? [])) {
-    rows.push(openBreakCells(b));
-    if (rows.length >= rowsPerChunk) {
-      yield stringify(rows, { quoted: true });
-      rows = [];
+    chunk += quotedCsvRow(openBreakCells(b));
+    rows += 1;
+    if (rows >= rowsPerChunk) {
+      yield chunk;
+      chunk = '';
+      rows = 0;
     }
   }
-  if (rows.length > 0) yield stringify(rows, { quoted: true });
+  if (rows > 0) yield chunk;
 }

@@ -13,6 +13,9 @@ import { UsageError } from '../domain/errors';
 import type { Database, SqlExecutor, SqlValue } from './database';
 import { queryCarried } from './carried-breaks';
 import { audit } from './run-store';
+import { LinkedBreaks } from './linked-breaks';
+
+export type { LinkedBreak } from './linked-breaks';
 
 /** A break as `recon breaks list|show` prints it. Amounts as decimal strings; dates YYYY-MM-DD. */
 export interface StoredBreak {
@@ -71,22 +74,6 @@ export interface RunBreaks {
 }
 
 /**
- * The break a discrepancy of a run is linked to (`discrepancies.break_id`), keyed by its identity
- * (transaction id and scope: the side of a one-sided break, `both` otherwise). `ageDays`: the
- * run's business date minus the origin date.
- */
-export interface LinkedBreak {
-  readonly breakId: string;
-  readonly transactionId: string;
-  readonly scope: 'processor' | 'internal' | 'both';
-  readonly status: BreakStatus;
-  readonly originDate: BusinessDate;
-  readonly ageDays: number;
-  /** The run that opened it (the run itself for a new break). */
-  readonly firstSeenRunId: string;
-}
-
-/**
  * What a run's reports say about breaks, read inside its final transaction once `syncBreaks`
  * ran (so break ids of new breaks are known): the `breaks` block, the break of each discrepancy,
  * the breaks the run resolved (late arrivals with `lagDays`, `not_seen_on_rerun`) and every open
@@ -94,7 +81,8 @@ export interface LinkedBreak {
  */
 export interface RunReportBreaks {
   readonly summary: RunBreaks;
-  readonly linked: readonly LinkedBreak[];
+  /** The break of each discrepancy of the run, by identity (in columns: `LinkedBreaks`). */
+  readonly linked: LinkedBreaks;
   /** Resolved by the run; in memory, or (`paged`) read a page at a time: see `PagedBreaks`. */
   readonly resolved: readonly StoredBreak[] | PagedBreaks;
   /** Open after the run; in memory, or (`paged`) read a page at a time. */
@@ -441,9 +429,9 @@ export async function readRunReportBreaks(
   options: { readonly paged?: boolean } = {},
 ): Promise<RunReportBreaks> {
   const summary = await runBreaksOf(db, runId, escalateDays);
-  const linked: LinkedBreak[] = [];
+  const linked = new LinkedBreaks();
   const link = (row: LinkedRow): void => {
-    linked.push({
+    linked.add({
       breakId: row.id,
       transactionId: row.transaction_id,
       scope: row.identity_scope,

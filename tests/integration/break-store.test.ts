@@ -5,7 +5,12 @@ import type { Transaction } from '../../src/domain/transaction';
 import { carryOver } from '../../src/engine/break-lifecycle';
 import { matchTransactions } from '../../src/engine/match-transactions';
 import { summarizeReconciliation } from '../../src/engine/summarize';
-import { BreakStore } from '../../src/store/break-store';
+import {
+  BreakStore,
+  readRunReportBreaks,
+  type PagedBreaks,
+  type StoredBreak,
+} from '../../src/store/break-store';
 import type { Database, SqlExecutor, TransactionOptions } from '../../src/store/database';
 import { openDatabase } from '../../src/store/open-store';
 import { PgliteDatabase, tryFileLock } from '../../src/store/pglite-database';
@@ -324,6 +329,49 @@ describe.each(testBackends())('breaks across days on $name', (backend) => {
     await expect(db.query(`UPDATE break_events SET actor = 'x'`)).rejects.toThrow(/append-only/);
     await expect(db.query(`DELETE FROM break_events`)).rejects.toThrow(/append-only/);
     await expect(db.query(`TRUNCATE break_events`)).rejects.toThrow(/append-only/);
+  });
+
+  it("reads a stored run's report breaks a page at a time exactly as in one read (texts, nulls, order, links)", async () => {
+    // Texts JSON must carry exactly: quotes, backslashes, line breaks, commas, multi-byte, astral.
+    const odd = ['q"uote', 'back\\slash', 'line\nbreak', 'comma,semi;', 'ünï€', '😀', ' lead'];
+    const name = 'adyen';
+    await runDay(
+      '2025-11-01',
+      [...odd.map((id) => tx(id)), tx('late'), tx('amt', { amountMinor: 1234n })],
+      [tx('amt'), tx('gone-l')],
+      { name },
+    );
+    // Day 2: a late arrival resolves a break, new breaks open (ages and origin dates differ).
+    const { runId } = await runDay(
+      '2025-11-03',
+      [tx('fresh'), tx('amt2', { amountMinor: 99n, currency: 'JPY' })],
+      [tx('late'), tx('amt2', { currency: 'JPY' })],
+      { name },
+    );
+    await db.withTransaction(async (t) => {
+      const whole = await readRunReportBreaks(t, runId, 7);
+      const paged = await readRunReportBreaks(t, runId, 7, { paged: true });
+      const all = async (rows: typeof paged.open): Promise<StoredBreak[]> => {
+        if (Array.isArray(rows)) return [...(rows as StoredBreak[])];
+        const out: StoredBreak[] = [];
+        for await (const page of (rows as PagedBreaks).pages()) out.push(...page);
+        return out;
+      };
+      expect(paged.summary).toStrictEqual(whole.summary);
+      const open = await all(whole.open);
+      expect(open.length).toBeGreaterThan(odd.length);
+      expect(await all(paged.open)).toStrictEqual(open);
+      // Read twice (the CSV and the JSON report): the same rows again.
+      expect(await all(paged.open)).toStrictEqual(open);
+      const resolved = await all(whole.resolved);
+      expect(resolved.map((b) => b.transactionId)).toStrictEqual(['late']);
+      expect(await all(paged.resolved)).toStrictEqual(resolved);
+      for (const id of ['fresh', 'amt2', 'late'])
+        for (const scope of ['processor', 'internal', 'both'])
+          expect(paged.linked.get(id, scope)).toStrictEqual(whole.linked.get(id, scope));
+      expect(paged.linked.get('fresh', 'processor')?.status).toBe('open');
+      expect(paged.linked.size).toBe(whole.linked.size);
+    });
   });
 
   it('allows at most one pending or open break per identity', async () => {

@@ -140,21 +140,18 @@ export function localToInstant(local: LocalDateTime, zone: string): Parsed<numbe
     offset = (sign === '-' ? -1 : 1) * (Number(hours) * 60 + Number(minutes));
   }
   if (offset !== undefined) {
-    const utc = Date.UTC(
-      local.year,
-      local.month - 1,
-      local.day,
-      local.hour,
-      local.minute,
-      local.second,
-    );
-    return { ok: true, value: utc - offset * 60_000 };
+    return { ok: true, value: localAsUtc(local) - offset * 60_000 };
   }
   if (zone.includes('/') && isIanaZone(zone.trim())) {
     const value = ianaInstant(local, zone.trim());
     if (value !== null) return { ok: true, value };
   }
   return { ok: false, reason: `time zone '${zone}' is not a known abbreviation or IANA zone` };
+}
+
+/** `local` read as a UTC date-time, in epoch milliseconds. */
+function localAsUtc(local: LocalDateTime): number {
+  return Date.UTC(local.year, local.month - 1, local.day, local.hour, local.minute, local.second);
 }
 
 /** Zone names already checked by `IANAZone.isValidZone` (an export repeats a few on every row). */
@@ -182,14 +179,7 @@ const MAX_CACHED_MINUTES = 100_000;
 
 /** `local` in the IANA zone `name` as epoch milliseconds (luxon's answer); `null` if invalid. */
 function ianaInstant(local: LocalDateTime, name: string): number | null {
-  const asUtc = Date.UTC(
-    local.year,
-    local.month - 1,
-    local.day,
-    local.hour,
-    local.minute,
-    local.second,
-  );
+  const asUtc = localAsUtc(local);
   const cacheable = local.year >= 1973;
   const key = cacheable
     ? `${name}|${local.year}-${local.month}-${local.day} ${local.hour}:${local.minute}`

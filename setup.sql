@@ -383,11 +383,15 @@ DECLARE
     kinds constant text := $k$('missing_in_internal', 'missing_in_processor', 'amount_mismatch', 'currency_mismatch',
         'status_mismatch', 'duplicate', 'fee_mismatch', 'matched_with_variance', 'ambiguous')$k$;
 BEGIN
-    -- This schema's tables only (other schemas of the database may have their own).
-    IF (SELECT count(*) FROM pg_constraint
-         WHERE contype = 'c'
-           AND conrelid IN (to_regclass('discrepancies'), to_regclass('breaks'))
-           AND conname IN ('discrepancies_kind_check', 'discrepancies_difference_check',
+    -- This schema's tables only (other schemas of the database may have their own). Their
+    -- constraints are picked first (a MATERIALIZED CTE): pg_get_constraintdef on a constraint of
+    -- another schema's table that a concurrent session drops fails with "could not open relation".
+    IF (WITH mine AS MATERIALIZED (
+            SELECT oid, conname FROM pg_constraint
+             WHERE contype = 'c'
+               AND conrelid IN (to_regclass('discrepancies'), to_regclass('breaks')))
+        SELECT count(*) FROM mine
+         WHERE conname IN ('discrepancies_kind_check', 'discrepancies_difference_check',
                            'breaks_kind_check', 'breaks_origin_kind_check')
            AND pg_get_constraintdef(oid) LIKE '%fee_mismatch%'
            AND pg_get_constraintdef(oid) LIKE '%matched_with_variance%') = 4 THEN
@@ -395,12 +399,14 @@ BEGIN
     END IF;
     -- The CHECKs of earlier schemas on kind and on difference_minor, whatever their generated names.
     FOR c IN
+        WITH mine AS MATERIALIZED (
+            SELECT oid, conrelid, conname FROM pg_constraint
+             WHERE contype = 'c'
+               AND conrelid IN (to_regclass('discrepancies'), to_regclass('breaks')))
         SELECT conrelid::regclass::text AS tab, conname
-          FROM pg_constraint
-         WHERE contype = 'c'
-           AND conrelid IN (to_regclass('discrepancies'), to_regclass('breaks'))
-           AND (pg_get_constraintdef(oid) LIKE '%''duplicate''%'
-                OR pg_get_constraintdef(oid) LIKE '%difference_minor IS NOT NULL%')
+          FROM mine
+         WHERE pg_get_constraintdef(oid) LIKE '%''duplicate''%'
+            OR pg_get_constraintdef(oid) LIKE '%difference_minor IS NOT NULL%'
     LOOP
         EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', c.tab, c.conname);
     END LOOP;
@@ -540,10 +546,12 @@ CREATE TABLE IF NOT EXISTS settlement_group_members (
 -- side CHECK is replaced only while it lacks 'bank', so applying this again re-validates nothing.
 DO $side$
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_constraint
-                WHERE contype = 'c' AND conrelid = to_regclass('data_quality_checks')
-                  AND conname = 'data_quality_checks_side_check'
-                  AND pg_get_constraintdef(oid) LIKE '%''bank''%') THEN
+    -- This table's constraint picked first (see the kinds' block above).
+    IF EXISTS (WITH mine AS MATERIALIZED (
+                   SELECT oid FROM pg_constraint
+                    WHERE contype = 'c' AND conrelid = to_regclass('data_quality_checks')
+                      AND conname = 'data_quality_checks_side_check')
+               SELECT 1 FROM mine WHERE pg_get_constraintdef(oid) LIKE '%''bank''%') THEN
         RETURN;
     END IF;
     ALTER TABLE data_quality_checks DROP CONSTRAINT IF EXISTS data_quality_checks_side_check;

@@ -257,12 +257,17 @@ describe.each(backends)(
       return row?.n ?? -1;
     };
 
-    it('gives the memory engine results, reports and findings on files parsed on the worker threads', async () => {
-      const memoryDir = join(work, `${backend.name}-memory`);
-      const sqlDir = join(work, `${backend.name}-sql`);
-      const memory = await runCli(runArgs(files, memoryDir), await memoryDb.env());
+    /**
+     * Runs `paths` on both engines (the memory engine in `memoryDb`, the postgres engine in
+     * `backend`), reports under `${backend.name}-${name}-…`; asserts the same run summary (43
+     * invalid rows) and byte-identical CSV and JSON reports, and returns both runs.
+     */
+    const runBothEngines = async (paths: { processor: string; internal: string }, name: string) => {
+      const memoryDir = join(work, `${backend.name}-${name}-memory`);
+      const sqlDir = join(work, `${backend.name}-${name}-sql`);
+      const memory = await runCli(runArgs(paths, memoryDir), await memoryDb.env());
       const sql = await runCli(
-        [...runArgs(files, sqlDir), '--engine', 'postgres'],
+        [...runArgs(paths, sqlDir), '--engine', 'postgres'],
         await backend.env(),
       );
       expect(sql.stderr).not.toContain('"level":"error"');
@@ -273,50 +278,35 @@ describe.each(backends)(
       expect(memoryRun).toMatchObject({ invalid_rows: 43 });
       expect(report(sqlDir, 'csv')).toBe(report(memoryDir, 'csv'));
       expect(report(sqlDir, 'json')).toBe(report(memoryDir, 'json'));
-      // Same data-quality findings stored, in the same order (`ctid`: the order COPY wrote them in,
-      // in this append-only table).
-      const findingsOf = async (db: Backend): Promise<string | undefined> =>
-        (
-          await db.query<{ rows: string }>(
-            `SELECT string_agg(
-                  concat_ws('|', side, source, check_name, severity, line, field, reason, value, count),
-                  E'\\n' ORDER BY ctid) AS rows
-             FROM data_quality_checks`,
-          )
-        )[0]?.rows;
-      const memoryFindings = await findingsOf(memoryDb);
+      return { memoryRun, sqlRun };
+    };
+
+    /**
+     * The data-quality findings of run `runId` stored in `db`, in the order COPY wrote them
+     * (`ctid`, in this append-only table).
+     */
+    const findingsOf = async (db: Backend, runId: unknown): Promise<string | undefined> =>
+      (
+        await db.query<{ rows: string }>(
+          `SELECT string_agg(
+                concat_ws('|', side, source, check_name, severity, line, field, reason, value, count),
+                E'\\n' ORDER BY ctid) AS rows
+           FROM data_quality_checks WHERE run_id = '${String(runId)}'`,
+        )
+      )[0]?.rows;
+
+    it('gives the memory engine results, reports and findings on files parsed on the worker threads', async () => {
+      const { memoryRun, sqlRun } = await runBothEngines(files, 'canonical');
+      const memoryFindings = await findingsOf(memoryDb, memoryRun?.run_id);
       expect(memoryFindings).toContain('duplicate_ids');
       expect(memoryFindings).toContain('outside_business_date');
-      expect(await findingsOf(backend)).toBe(memoryFindings);
+      expect(await findingsOf(backend, sqlRun?.run_id)).toBe(memoryFindings);
       expect(await stagedRows()).toBe(0);
     });
 
     it('gives the memory engine results, reports and findings on a Stripe balance report, streamed as it is parsed', async () => {
       // The second run of the day in each database (after the canonical one above, or the first).
-      const memoryDir = join(work, `${backend.name}-report-memory`);
-      const sqlDir = join(work, `${backend.name}-report-sql`);
-      const memory = await runCli(runArgs(reportFiles, memoryDir), await memoryDb.env());
-      const sql = await runCli(
-        [...runArgs(reportFiles, sqlDir), '--engine', 'postgres'],
-        await backend.env(),
-      );
-      expect(sql.stderr).not.toContain('"level":"error"');
-      expect([memory.code, sql.code]).toEqual([0, 0]);
-      const [memoryRun] = jsonLines(memory.stdout);
-      const [sqlRun] = jsonLines(sql.stdout);
-      expect(strip([sqlRun ?? {}])).toEqual(strip([memoryRun ?? {}]));
-      expect(memoryRun).toMatchObject({ invalid_rows: 43 });
-      expect(report(sqlDir, 'csv')).toBe(report(memoryDir, 'csv'));
-      expect(report(sqlDir, 'json')).toBe(report(memoryDir, 'json'));
-      const findingsOf = async (db: Backend, runId: unknown): Promise<string | undefined> =>
-        (
-          await db.query<{ rows: string }>(
-            `SELECT string_agg(
-                  concat_ws('|', side, source, check_name, severity, line, field, reason, value, count),
-                  E'\\n' ORDER BY ctid) AS rows
-             FROM data_quality_checks WHERE run_id = '${String(runId)}'`,
-          )
-        )[0]?.rows;
+      const { memoryRun, sqlRun } = await runBothEngines(reportFiles, 'report');
       const memoryFindings = await findingsOf(memoryDb, memoryRun?.run_id);
       expect(memoryFindings).toContain('duplicate_ids');
       expect(memoryFindings).toContain('invalid_row');

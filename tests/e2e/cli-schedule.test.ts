@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { previousBusinessDate, businessDateRange } from '../../src/domain/business-date';
-import { ROOT, runCli } from '../helpers/cli';
+import { NODE_FLAGS, ROOT, runCli } from '../helpers/cli';
 
 const work = mkdtempSync(join(tmpdir(), 'recon-e2e-schedule-'));
 const env = {
@@ -28,6 +28,7 @@ describe('recon schedule and recon runs gaps', () => {
         const child = spawn(
           process.execPath,
           [
+            ...NODE_FLAGS,
             resolve(ROOT, 'bin/recon'),
             'schedule',
             '--data-dir',

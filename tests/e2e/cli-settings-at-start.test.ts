@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ROOT, runCli } from '../helpers/cli';
+import { NODE_FLAGS, ROOT, runCli } from '../helpers/cli';
 
 const work = mkdtempSync(join(tmpdir(), 'recon-e2e-schedule-settings-'));
 
@@ -12,16 +12,20 @@ function startSchedule(
   env: Record<string, string>,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [resolve(ROOT, 'bin/recon'), 'schedule', ...args], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        RECON_CONTAINER: 'no',
-        RECON_PGLITE_DIR: join(work, 'db', 'pgdata'),
-        RECON_PROCESSORS: 'stripe',
-        ...env,
+    const child = spawn(
+      process.execPath,
+      [...NODE_FLAGS, resolve(ROOT, 'bin/recon'), 'schedule', ...args],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          RECON_CONTAINER: 'no',
+          RECON_PGLITE_DIR: join(work, 'db', 'pgdata'),
+          RECON_PROCESSORS: 'stripe',
+          ...env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

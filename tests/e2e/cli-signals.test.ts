@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ROOT, runCli } from '../helpers/cli';
+import { NODE_FLAGS, ROOT, runCli } from '../helpers/cli';
 import {
   canonicalSamplePath,
   loadCanonicalRows,
@@ -54,6 +54,7 @@ function runUntilStarted(
     const child = spawn(
       process.execPath,
       [
+        ...NODE_FLAGS,
         resolve(ROOT, 'bin/recon'),
         'run',
         '--date',

@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '../helpers/cli';
+import { NODE_FLAGS, ROOT } from '../helpers/cli';
 import {
   exampleCommands,
   exampleScript,
@@ -23,10 +23,10 @@ import {
 /**
  * Every ` ```sh ` example of README.md, run as written, in document order, in one sandbox that
  * looks like a fresh clone (copies of data/, tests/fixtures/, package.json, setup.sql; links to
- * bin/, dist/, node_modules/), with the embedded database and the reports inside the sandbox and
- * none of the developer's settings. Blocks marked `# needs: …`, `# slow: …` or
- * `# not runnable: …` are listed as skipped with that reason. The conventions are in
- * tests/helpers/readme-examples.ts and the README's "README examples".
+ * dist/ and node_modules/; bin/recon starts the checkout's launcher), with the embedded database
+ * and the reports inside the sandbox and none of the developer's settings. Blocks marked
+ * `# needs: …`, `# slow: …` or `# not runnable: …` are listed as skipped with that reason. The
+ * conventions are in tests/helpers/readme-examples.ts and the README's "README examples".
  */
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const examples = extractShellExamples(README);
@@ -51,9 +51,16 @@ function makeSandbox(): string {
   for (const file of ['package.json', 'setup.sql', 'README.md']) {
     copyFileSync(join(ROOT, file), join(dir, file));
   }
-  for (const link of ['bin', 'dist', 'node_modules']) {
+  for (const link of ['dist', 'node_modules']) {
     symlinkSync(join(ROOT, link), join(dir, link));
   }
+  // ./bin/recon runs the checkout's launcher with the suite's Node flags (NODE_FLAGS).
+  mkdirSync(join(dir, 'bin'));
+  writeFileSync(
+    join(dir, 'bin', 'recon'),
+    `#!/bin/sh\nexec "${process.execPath}" ${NODE_FLAGS.join(' ')} "${join(ROOT, 'bin', 'recon')}" "$@"\n`,
+  );
+  chmodSync(join(dir, 'bin', 'recon'), 0o755);
   mkdirSync(join(dir, '.shim'));
   writeFileSync(join(dir, '.shim', 'npm'), NPM_SHIM);
   chmodSync(join(dir, '.shim', 'npm'), 0o755);

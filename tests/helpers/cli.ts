@@ -4,6 +4,15 @@ import { resolve } from 'node:path';
 /** Repository root. */
 export const ROOT = resolve(__dirname, '..', '..');
 
+/**
+ * Node's flags for the CLI processes the tests start. `--liftoff-only`: V8 keeps PGlite's
+ * WebAssembly on its baseline compiler. A short CLI run with the embedded database spent about
+ * half its CPU optimizing WASM functions it then ran a few times (`recon runs list`: 1.2 s of CPU
+ * → 0.8 s); the suite starts several hundred such processes on two cores. WebAssembly means the
+ * same on either tier: only the product's large embedded runs, which no test makes, tier up.
+ */
+export const NODE_FLAGS: readonly string[] = ['--liftoff-only'];
+
 /** What one CLI invocation did. `logs` are stderr lines that parsed as JSON (pino). */
 export interface CliResult {
   readonly code: number | null;
@@ -23,7 +32,7 @@ export function runCli(
   cwd = ROOT,
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [resolve(ROOT, 'bin/recon'), ...args], {
+    const child = spawn(process.execPath, [...NODE_FLAGS, resolve(ROOT, 'bin/recon'), ...args], {
       cwd,
       env: {
         PATH: process.env.PATH ?? '',

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { ROOT, runCli } from './cli';
+import { NODE_FLAGS, ROOT, runCli } from './cli';
 import { TEST_DATABASE_URL } from './databases';
 
 /** Business date of the generated fault inputs (the bundled sample day). */
@@ -106,7 +106,7 @@ export interface SpawnedCli {
 
 /** Starts the built CLI like `runCli`, without waiting for it. */
 export function spawnCli(args: string[], env: Record<string, string>): SpawnedCli {
-  const child = spawn(process.execPath, [resolve(ROOT, 'bin/recon'), ...args], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, resolve(ROOT, 'bin/recon'), ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

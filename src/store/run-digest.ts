@@ -95,10 +95,12 @@ const UTC_MICROS = `'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`;
  * (SHA-256, hex); the row hashes are grouped by their first two hex digits into 256 buckets; each
  * bucket's hashes, sorted bytewise and concatenated, are hashed; the digest is SHA-256 over the
  * concatenation of `bucket || bucket hash` in bucket order (the SHA-256 of the empty string for
- * no rows). Buckets keep every aggregated string small, whatever the number of rows.
+ * no rows). Buckets keep every aggregated string small, whatever the number of rows. The row
+ * hashes are MATERIALIZED: inlined, the planner computed each row's text and hash twice (for the
+ * bucket key and again for the aggregate), 240 of the 375 ms of a 20 000-discrepancy run's digest.
  */
 function rowsDigestSql(rowText: string, fromWhere: string): string {
-  return `(WITH h AS (
+  return `(WITH h AS MATERIALIZED (
       SELECT encode(sha256(convert_to(${rowText}, 'UTF8')), 'hex') AS h ${fromWhere}
     ), b AS (
       SELECT left(h.h, 2) AS bucket,

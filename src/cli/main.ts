@@ -3,16 +3,18 @@ import { createLogger, routeProcessWarnings } from '../config/logger';
 import { InterruptedError } from '../domain/errors';
 import type { Io } from './command-context';
 import { EXIT_CODES } from './exit-codes';
+import { limitHeapGrowth } from './heap-growth';
 import { buildProgram } from './program';
 
 export { buildProgram } from './program';
 
 /**
- * Entry point of `bin/recon`: loads `.env` if present, turns SIGTERM/SIGINT into an abort of the
- * current run, runs the command (`cli/program.ts`) and exits with its code. The only caller of
- * `process.exit`.
+ * Entry point of `bin/recon`: limits V8's heap growth (`heap-growth.ts`), loads `.env` if
+ * present, turns SIGTERM/SIGINT into an abort of the current run, runs the command
+ * (`cli/program.ts`) and exits with its code. The only caller of `process.exit`.
  */
 export async function main(argv: string[]): Promise<void> {
+  limitHeapGrowth();
   if (existsSync('.env')) process.loadEnvFile('.env');
   const interrupt = new AbortController();
   const onSignal = (signal: 'SIGTERM' | 'SIGINT'): void => {

@@ -321,6 +321,31 @@ describe.each(backends)(
       expect(await stagedRows()).toBe(0);
     };
 
+    /**
+     * A processor file of `format` broken at row 100 000 (after tables were staged), run on the
+     * postgres engine: exit 4 naming the file, a `failed` run without discrepancies, no staged rows.
+     */
+    const expectRejectedHalfWay = async (
+      name: string,
+      format: 'canonical' | 'stripe-balance-report',
+    ) => {
+      const env = await backend.env();
+      const broken = writeSides(mkdtempSync(join(work, `${name}-`)), 100_000, format);
+      const result = await runCli(
+        [...runArgs(broken, join(work, `${backend.name}-${name}`)), '--engine', 'postgres'],
+        env,
+      );
+      expect(result.code).toBe(4);
+      expect(result.stderr).toContain(broken.processor);
+      expect(await stagedRows()).toBe(0);
+      const [run] = jsonLines(result.stdout);
+      const stored = await backend.query<{ status: string; discrepancies: number }>(
+        `SELECT status, (SELECT count(*) FROM discrepancies d WHERE d.run_id = r.id)::int AS discrepancies
+         FROM reconciliation_runs r WHERE id = '${String(run?.run_id)}'`,
+      );
+      expect(stored).toEqual([{ status: 'failed', discrepancies: 0 }]);
+    };
+
     it('gives the memory engine results, reports and findings on files parsed on the worker threads', async () => {
       await compareWithMemoryEngine(files, 'canonical', ['duplicate_ids', 'outside_business_date']);
     });
@@ -336,44 +361,12 @@ describe.each(backends)(
     onStripeReport(
       'exits 4 for a Stripe balance report rejected after tables were staged, leaving none',
       async () => {
-        const env = await backend.env();
-        const broken = writeSides(
-          mkdtempSync(join(work, 'broken-report-')),
-          100_000,
-          'stripe-balance-report',
-        );
-        const result = await runCli(
-          [...runArgs(broken, join(work, `${backend.name}-broken-report`)), '--engine', 'postgres'],
-          env,
-        );
-        expect(result.code).toBe(4);
-        expect(result.stderr).toContain(broken.processor);
-        expect(await stagedRows()).toBe(0);
-        const [run] = jsonLines(result.stdout);
-        const stored = await backend.query<{ status: string; discrepancies: number }>(
-          `SELECT status, (SELECT count(*) FROM discrepancies d WHERE d.run_id = r.id)::int AS discrepancies
-         FROM reconciliation_runs r WHERE id = '${String(run?.run_id)}'`,
-        );
-        expect(stored).toEqual([{ status: 'failed', discrepancies: 0 }]);
+        await expectRejectedHalfWay('broken-report', 'stripe-balance-report');
       },
     );
 
     it('exits 4 for a file rejected half-way, leaving no staged rows and no results', async () => {
-      const env = await backend.env();
-      const broken = writeSides(mkdtempSync(join(work, 'broken-')), 100_000);
-      const result = await runCli(
-        [...runArgs(broken, join(work, `${backend.name}-broken`)), '--engine', 'postgres'],
-        env,
-      );
-      expect(result.code).toBe(4);
-      expect(result.stderr).toContain(broken.processor);
-      expect(await stagedRows()).toBe(0);
-      const [run] = jsonLines(result.stdout);
-      const stored = await backend.query<{ status: string; discrepancies: number }>(
-        `SELECT status, (SELECT count(*) FROM discrepancies d WHERE d.run_id = r.id)::int AS discrepancies
-         FROM reconciliation_runs r WHERE id = '${String(run?.run_id)}'`,
-      );
-      expect(stored).toEqual([{ status: 'failed', discrepancies: 0 }]);
+      await expectRejectedHalfWay('broken', 'canonical');
     });
 
     it('exits 4 when too many rows are invalid (--max-invalid-rate), leaving no staged rows', async () => {

@@ -422,6 +422,18 @@ describe('Square payments source', () => {
   });
 });
 
+/** A fake ledger API serving `entries` with cursor pagination, and an adapter of its defaults. */
+async function cursorLedger(entries: Parameters<typeof startFakeLedger>[0]['entries']) {
+  const server = await startFakeLedger({ entries, style: 'cursor' });
+  servers.push(server);
+  const adapter = new LedgerApiAdapter({
+    baseUrl: server.baseUrl,
+    processor: 'stripe',
+    config: DEFAULT_LEDGER_API_CONFIG,
+  });
+  return { server, adapter };
+}
+
 describe('internal ledger API source', () => {
   it.each(['cursor', 'page'] as const)('reads the ledger with %s pagination', async (style) => {
     const rows = syntheticRows(1200, 'ch_');
@@ -465,13 +477,7 @@ describe('internal ledger API source', () => {
     const entries = rows.map((row) => toLedgerEntry(row, 'stripe'));
     const bad = entries[1];
     if (bad) bad.amount = '12.345';
-    const server = await startFakeLedger({ entries, style: 'cursor' });
-    servers.push(server);
-    const adapter = new LedgerApiAdapter({
-      baseUrl: server.baseUrl,
-      processor: 'stripe',
-      config: DEFAULT_LEDGER_API_CONFIG,
-    });
+    const { adapter } = await cursorLedger(entries);
     const result = await read(adapter, 'internal');
     expect(result.invalidCount).toBe(1);
     expect(result.table.toArray()).toHaveLength(2);
@@ -487,13 +493,7 @@ describe('internal ledger API source', () => {
     const entries = rows.map((row) => toLedgerEntry(row, 'stripe'));
     const bad = entries[2];
     if (bad) bad.transaction_id = 'ch_\ud800x';
-    const server = await startFakeLedger({ entries, style: 'cursor' });
-    servers.push(server);
-    const adapter = new LedgerApiAdapter({
-      baseUrl: server.baseUrl,
-      processor: 'stripe',
-      config: DEFAULT_LEDGER_API_CONFIG,
-    });
+    const { adapter } = await cursorLedger(entries);
     const result = await read(adapter, 'internal');
     expect(result.invalidCount).toBe(1);
     expect(result.table.toArray().map((t) => t.transactionId)).toEqual(
@@ -524,13 +524,7 @@ describe('API sources read batch by batch (--engine postgres)', () => {
     const entries = syntheticRows(1200, 'ch_').map((row) => toLedgerEntry(row, 'stripe'));
     const bad = entries[700];
     if (bad) bad.amount = '12.345';
-    const server = await startFakeLedger({ entries, style: 'cursor' });
-    servers.push(server);
-    const adapter = new LedgerApiAdapter({
-      baseUrl: server.baseUrl,
-      processor: 'stripe',
-      config: DEFAULT_LEDGER_API_CONFIG,
-    });
+    const { server, adapter } = await cursorLedger(entries);
     const context: ReadContext = {
       businessDate: DATE,
       timeZone: 'UTC',
